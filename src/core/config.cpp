@@ -1,0 +1,303 @@
+#include "core/config.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <toml++/toml.h>
+
+namespace hype {
+
+namespace {
+
+struct KeyDef {
+  const char* section;
+  const char* key;
+  const char* type;  // string | int | bool | rate
+  const char* help;
+  std::function<void(Config&, const std::string&)> set;  // from text (env) form
+  std::function<void(Config&, const toml::node&)> set_toml;
+  std::function<std::string(const Config&)> get;
+};
+
+std::string full_name(const KeyDef& d) { return std::string(d.section) + "." + d.key; }
+
+int parse_int(const std::string& key, const std::string& s, int lo, int hi) {
+  std::size_t pos = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(s, &pos);
+  } catch (...) {
+    throw ConfigError(key, fmt::format("expected an integer, got \"{}\"", s));
+  }
+  if (pos != s.size()) throw ConfigError(key, fmt::format("expected an integer, got \"{}\"", s));
+  if (v < lo || v > hi) throw ConfigError(key, fmt::format("must be between {} and {}", lo, hi));
+  return static_cast<int>(v);
+}
+
+bool parse_bool(const std::string& key, const std::string& s) {
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  throw ConfigError(key, fmt::format("expected true or false, got \"{}\"", s));
+}
+
+
+template <typename Section>
+KeyDef make_str(const char* sec, const char* key, Section Config::*s, std::string Section::*m,
+                const char* help, std::function<void(const std::string&, const std::string&)> check = {}) {
+  std::string name = std::string(sec) + "." + key;
+  auto set = [=](Config& c, const std::string& v) {
+    if (check) check(name, v);
+    (c.*s).*m = v;
+  };
+  return {sec, key, "string", help, set,
+          [=](Config& c, const toml::node& n) {
+            auto v = n.value<std::string>();
+            if (!v) throw ConfigError(name, "expected a string");
+            set(c, *v);
+          },
+          [=](const Config& c) { return (c.*s).*m; }};
+}
+
+template <typename Section>
+KeyDef make_int(const char* sec, const char* key, Section Config::*s, int Section::*m, int lo,
+                int hi, const char* help) {
+  std::string name = std::string(sec) + "." + key;
+  auto set = [=](Config& c, const std::string& v) { (c.*s).*m = parse_int(name, v, lo, hi); };
+  return {sec, key, "int", help, set,
+          [=](Config& c, const toml::node& n) {
+            auto v = n.value<std::int64_t>();
+            if (!v || !n.is_integer()) throw ConfigError(name, "expected an integer");
+            set(c, std::to_string(*v));
+          },
+          [=](const Config& c) { return std::to_string((c.*s).*m); }};
+}
+
+template <typename Section>
+KeyDef make_bool(const char* sec, const char* key, Section Config::*s, bool Section::*m,
+                 const char* help) {
+  std::string name = std::string(sec) + "." + key;
+  auto set = [=](Config& c, const std::string& v) { (c.*s).*m = parse_bool(name, v); };
+  return {sec, key, "bool", help, set,
+          [=](Config& c, const toml::node& n) {
+            if (!n.is_boolean()) throw ConfigError(name, "expected true or false");
+            (c.*s).*m = *n.value<bool>();
+          },
+          [=](const Config& c) { return std::string((c.*s).*m ? "true" : "false"); }};
+}
+
+template <typename Section>
+KeyDef make_rate(const char* sec, const char* key, Section Config::*s, RateBudget Section::*m,
+                 const char* help) {
+  std::string name = std::string(sec) + "." + key;
+  auto set = [=](Config& c, const std::string& v) { (c.*s).*m = parse_rate_budget(name, v); };
+  return {sec, key, "rate", help, set,
+          [=](Config& c, const toml::node& n) {
+            auto v = n.value<std::string>();
+            if (!v) throw ConfigError(name, "expected a string like \"10/60s\"");
+            set(c, *v);
+          },
+          [=](const Config& c) {
+            const RateBudget& b = (c.*s).*m;
+            return fmt::format("{}/{}s", b.tokens, b.per_seconds);
+          }};
+}
+
+void check_one_of(const std::string& key, const std::string& v,
+                  std::initializer_list<const char*> allowed) {
+  for (auto* a : allowed)
+    if (v == a) return;
+  std::string list;
+  for (auto* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  throw ConfigError(key, fmt::format("must be one of {}, got \"{}\"", list, v));
+}
+
+const std::vector<KeyDef>& defs() {
+  using C = Config;
+  static const std::vector<KeyDef> d = {
+      make_str("server", "host", &C::server, &C::Server::host, "address to listen on"),
+      make_int("server", "port", &C::server, &C::Server::port, 0, 65535, "HTTP/WebSocket port"),
+      make_str("server", "data_dir", &C::server, &C::Server::data_dir,
+               "directory for the SQLite file and generated secrets"),
+      make_str("server", "web_root", &C::server, &C::Server::web_root,
+               "directory of the built web client served at / (empty: API only)"),
+      make_str("server", "public_url", &C::server, &C::Server::public_url,
+               "URL clients use to reach this server (default http://host:port)"),
+      make_int("server", "node_id", &C::server, &C::Server::node_id, 0, 1023,
+               "snowflake node id, unique per process in a cluster"),
+      make_int("server", "db_threads", &C::server, &C::Server::db_threads, 1, 64,
+               "threads for blocking database calls"),
+      make_str("server", "roles", &C::server, &C::Server::roles,
+               "roles this process runs: all, or a comma list of api,gateway,sfu"),
+      make_str("database", "url", &C::database, &C::Database::url,
+               "sqlite:///path/file.db or postgres://user@host:port/db (default: "
+               "sqlite in data_dir)",
+               [](const std::string& k, const std::string& v) {
+                 if (!v.empty() && v.rfind("sqlite://", 0) != 0 &&
+                     v.rfind("postgres://", 0) != 0 && v.rfind("postgresql://", 0) != 0)
+                   throw ConfigError(k, "must start with sqlite:// or postgres://");
+               }),
+      make_str("auth", "token_secret", &C::auth, &C::Auth::token_secret,
+               "HMAC key for access and voice tokens (empty: generated into data_dir)",
+               [](const std::string& k, const std::string& v) {
+                 if (!v.empty() && v.size() < 32)
+                   throw ConfigError(k, "must be at least 32 characters");
+               }),
+      make_int("auth", "access_ttl", &C::auth, &C::Auth::access_ttl, 30, 86400,
+               "access token lifetime, seconds"),
+      make_int("auth", "refresh_ttl", &C::auth, &C::Auth::refresh_ttl, 60, 365 * 86400,
+               "refresh token lifetime, seconds"),
+      make_int("auth", "argon2_ops", &C::auth, &C::Auth::argon2_ops, 1, 10,
+               "Argon2id passes (libsodium opslimit)"),
+      make_int("auth", "argon2_mem_kib", &C::auth, &C::Auth::argon2_mem_kib, 8192, 4 << 20,
+               "Argon2id memory in KiB"),
+      make_str("voice", "mode", &C::voice, &C::Voice::mode,
+               "auto (P2P up to p2p_max_users, then SFU), p2p or sfu",
+               [](const std::string& k, const std::string& v) {
+                 check_one_of(k, v, {"auto", "p2p", "sfu"});
+               }),
+      make_int("voice", "p2p_max_users", &C::voice, &C::Voice::p2p_max_users, 2, 16,
+               "largest channel kept peer to peer in auto mode"),
+      make_int("voice", "token_ttl", &C::voice, &C::Voice::token_ttl, 10, 3600,
+               "voice token lifetime, seconds"),
+      make_int("voice", "sfu_return_delay", &C::voice, &C::Voice::sfu_return_delay, 0, 86400,
+               "seconds a channel stays at or below p2p_max_users-2 before going back to P2P"),
+      make_str("turn", "secret", &C::turn, &C::Turn::secret,
+               "coturn static-auth-secret for TURN REST credentials (empty: no TURN)"),
+      make_str("turn", "urls", &C::turn, &C::Turn::urls,
+               "comma separated TURN URLs, e.g. turn:turn.example.org:3478"),
+      make_str("turn", "stun_urls", &C::turn, &C::Turn::stun_urls, "comma separated STUN URLs"),
+      make_int("turn", "ttl", &C::turn, &C::Turn::ttl, 60, 7 * 86400,
+               "TURN credential lifetime, seconds"),
+      make_int("gateway", "heartbeat_interval", &C::gateway, &C::Gateway::heartbeat_interval,
+               1000, 600000, "milliseconds between client heartbeats"),
+      make_int("gateway", "resume_window", &C::gateway, &C::Gateway::resume_window, 0, 3600,
+               "seconds a dropped gateway session can be resumed"),
+      make_int("gateway", "replay_buffer", &C::gateway, &C::Gateway::replay_buffer, 10, 100000,
+               "events kept per session for resume"),
+      make_int("gateway", "max_send_queue", &C::gateway, &C::Gateway::max_send_queue, 10,
+               1000000, "queued frames before a slow client is disconnected"),
+      make_int("gateway", "max_frame_bytes", &C::gateway, &C::Gateway::max_frame_bytes, 1024,
+               1 << 24, "largest WebSocket frame accepted from a client"),
+      make_bool("limits", "enabled", &C::limits, &C::Limits::enabled,
+                "rate limits on (turn off only for load tests)"),
+      make_int("limits", "max_body_bytes", &C::limits, &C::Limits::max_body_bytes, 1024, 1 << 28,
+               "largest HTTP request body"),
+      make_rate("limits", "ip", &C::limits, &C::Limits::ip, "requests per client address"),
+      make_rate("limits", "user", &C::limits, &C::Limits::user, "requests per user"),
+      make_rate("limits", "auth", &C::limits, &C::Limits::auth,
+                "register/login/refresh per client address"),
+      make_rate("limits", "messages", &C::limits, &C::Limits::messages,
+                "messages created per user"),
+      make_rate("limits", "gateway", &C::limits, &C::Limits::gateway,
+                "frames per gateway connection"),
+      make_str("log", "level", &C::log, &C::Log::level, "trace, debug, info, warn, error",
+               [](const std::string& k, const std::string& v) {
+                 check_one_of(k, v, {"trace", "debug", "info", "warn", "error", "off"});
+               }),
+  };
+  return d;
+}
+
+std::string env_name(const KeyDef& d) {
+  std::string s = std::string("HYPE_") + d.section + "_" + d.key;
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Config finish(const toml::table& tbl, const std::function<const char*(const char*)>& getenv) {
+  Config c;
+  // Unknown sections and keys are errors: a typo must not silently fall back to a default.
+  for (auto&& [sec_name, sec_node] : tbl) {
+    std::string sec(sec_name.str());
+    auto* sec_tbl = sec_node.as_table();
+    if (!sec_tbl) throw ConfigError(sec, "expected a [section]");
+    for (auto&& [key_name, node] : *sec_tbl) {
+      std::string key(key_name.str());
+      const KeyDef* found = nullptr;
+      for (auto& d : defs())
+        if (sec == d.section && key == d.key) found = &d;
+      if (!found) throw ConfigError(sec + "." + key, "unknown key");
+      found->set_toml(c, node);
+    }
+  }
+  for (auto& d : defs()) {
+    std::string env = env_name(d);
+    if (const char* v = getenv(env.c_str())) d.set(c, v);
+  }
+  return c;
+}
+
+}  // namespace
+
+RateBudget parse_rate_budget(const std::string& key, const std::string& s) {
+  auto slash = s.find('/');
+  auto bad = [&] { return ConfigError(key, fmt::format("expected \"N/Ws\" like \"10/60s\", got \"{}\"", s)); };
+  if (slash == std::string::npos || s.empty() || s.back() != 's') throw bad();
+  RateBudget b;
+  try {
+    std::size_t p1 = 0, p2 = 0;
+    std::string a = s.substr(0, slash), w = s.substr(slash + 1, s.size() - slash - 2);
+    b.tokens = std::stod(a, &p1);
+    b.per_seconds = std::stod(w, &p2);
+    if (p1 != a.size() || p2 != w.size()) throw bad();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (...) {
+    throw bad();
+  }
+  if (!(b.tokens >= 1) || !(b.per_seconds > 0) || !std::isfinite(b.tokens) ||
+      !std::isfinite(b.per_seconds))
+    throw ConfigError(key, "needs at least 1 token over a positive number of seconds");
+  return b;
+}
+
+Config load_config_text(const std::string& text,
+                        const std::function<const char*(const char*)>& getenv) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError("file", fmt::format("line {}: {}", e.source().begin.line, e.description()));
+  }
+  return finish(tbl, getenv);
+}
+
+Config load_config(const std::string& path,
+                   const std::function<const char*(const char*)>& getenv) {
+  if (path.empty()) return finish(toml::table{}, getenv);
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError("file", fmt::format("{} line {}: {}", path, e.source().begin.line,
+                                          e.description()));
+  }
+  return finish(tbl, getenv);
+}
+
+std::vector<ConfigKeyInfo> config_keys() {
+  Config defaults;
+  std::vector<ConfigKeyInfo> out;
+  for (auto& d : defs()) out.push_back({full_name(d), env_name(d), d.type, d.get(defaults), d.help});
+  return out;
+}
+
+std::string config_help() {
+  std::string out = "Configuration keys (TOML [section] key, or environment variable):\n";
+  for (auto& k : config_keys())
+    out += fmt::format("  {:<26} {:<30} {} (default: {})\n", k.name, k.env, k.help,
+                       k.default_value.empty() ? "\"\"" : k.default_value);
+  return out;
+}
+
+std::string Config::effective_public_url() const {
+  if (!server.public_url.empty()) return server.public_url;
+  return fmt::format("http://{}:{}", server.host, server.port);
+}
+
+std::string Config::effective_database_url() const {
+  if (!database.url.empty()) return database.url;
+  return "sqlite://" + server.data_dir + "/hype.db";
+}
+
+}  // namespace hype

@@ -1,0 +1,107 @@
+// Hype configuration: defaults, then a TOML file (--config), then environment variables
+// named HYPE_<SECTION>_<KEY> (voice.mode -> HYPE_VOICE_MODE). Every key is declared once in
+// config.cpp with its type, default, check and help text; `hype serve --help` prints them.
+// A bad value stops start-up with ConfigError naming the key.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hype {
+
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(const std::string& key, const std::string& message)
+      : std::runtime_error("config " + key + ": " + message), key_(key) {}
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
+};
+
+// "N/Ws": a token bucket of N tokens refilled over W seconds (limits.* keys).
+struct RateBudget {
+  double tokens = 0;
+  double per_seconds = 1;
+  double rate() const { return tokens / per_seconds; }
+};
+
+struct Config {
+  struct Server {
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    std::string data_dir = "./data";
+    std::string web_root;    // built web client (web/dist); empty: API only
+    std::string public_url;  // how clients reach us; default http://host:port
+    int node_id = 0;         // snowflake node id, unique per process in a cluster
+    int db_threads = 4;      // bounded pool for blocking database calls
+    std::string roles = "all";
+  } server;
+  struct Database {
+    std::string url;  // "sqlite:///path.db" (default: <data_dir>/hype.db) or "postgres://..."
+  } database;
+  struct Auth {
+    std::string token_secret;  // HS256 key; empty: generated once and kept in data_dir
+    int access_ttl = 900;      // seconds
+    int refresh_ttl = 30 * 86400;
+    int argon2_ops = 2;            // libsodium opslimit (interactive = 2)
+    int argon2_mem_kib = 65536;    // libsodium memlimit in KiB (interactive = 64 MiB)
+  } auth;
+  struct Voice {
+    std::string mode = "auto";  // auto | p2p | sfu
+    int p2p_max_users = 8;
+    int token_ttl = 300;
+    int sfu_return_delay = 60;  // seconds at or below threshold-2 before going back to P2P
+  } voice;
+  struct Turn {
+    std::string secret;  // coturn static-auth-secret; empty: no TURN credentials issued
+    std::string urls;    // comma separated turn: URLs
+    std::string stun_urls;
+    int ttl = 86400;
+  } turn;
+  struct Gateway {
+    int heartbeat_interval = 41250;  // ms
+    int resume_window = 120;         // seconds a dropped session can be resumed
+    int replay_buffer = 1000;        // events kept per session for resume
+    int max_send_queue = 2000;       // queued frames before a slow consumer is closed
+    int max_frame_bytes = 65536;
+  } gateway;
+  struct Limits {
+    bool enabled = true;
+    int max_body_bytes = 1 << 20;
+    RateBudget ip{100, 1};        // every request, per client address
+    RateBudget user{50, 1};       // every authenticated request, per user
+    RateBudget auth{10, 60};      // register/login/refresh, per address
+    RateBudget messages{10, 5};   // message create, per user
+    RateBudget gateway{120, 60};  // gateway frames, per connection
+  } limits;
+  struct Log {
+    std::string level = "info";
+  } log;
+
+  std::string effective_public_url() const;
+  std::string effective_database_url() const;
+};
+
+struct ConfigKeyInfo {
+  std::string name;  // section.key
+  std::string env;   // HYPE_SECTION_KEY
+  std::string type;
+  std::string default_value;
+  std::string help;
+};
+
+// Loads defaults, then the TOML file at `path` (if not empty), then the environment.
+Config load_config(const std::string& path, const std::function<const char*(const char*)>& getenv);
+// Same, but from TOML text (tests).
+Config load_config_text(const std::string& toml_text,
+                        const std::function<const char*(const char*)>& getenv);
+std::vector<ConfigKeyInfo> config_keys();
+std::string config_help();
+RateBudget parse_rate_budget(const std::string& key, const std::string& s);
+
+}  // namespace hype

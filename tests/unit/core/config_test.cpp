@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/config.hpp"
+
+using namespace hype;
+
+namespace {
+auto env_of(std::map<std::string, std::string> m) {
+  return [m = std::move(m)](const char* k) -> const char* {
+    auto it = m.find(k);
+    return it == m.end() ? nullptr : it->second.c_str();
+  };
+}
+std::string error_key(const std::string& toml, std::map<std::string, std::string> env = {}) {
+  try {
+    load_config_text(toml, env_of(env));
+  } catch (const ConfigError& e) {
+    return e.key();
+  }
+  return "<none>";
+}
+}  // namespace
+
+TEST(Config, DefaultsAreUsable) {
+  Config c = load_config_text("", env_of({}));
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.voice.mode, "auto");
+  EXPECT_EQ(c.voice.p2p_max_users, 8);
+  EXPECT_TRUE(c.limits.enabled);
+  EXPECT_EQ(c.effective_database_url(), "sqlite://./data/hype.db");
+  EXPECT_EQ(c.effective_public_url(), "http://127.0.0.1:8080");
+}
+
+TEST(Config, FileThenEnvironmentOverrides) {
+  Config c = load_config_text(
+      "[voice]\nmode = \"p2p\"\np2p_max_users = 6\n[database]\nurl = \"postgres://x@h/db\"\n",
+      env_of({{"HYPE_VOICE_MODE", "sfu"}, {"HYPE_LIMITS_ENABLED", "false"},
+              {"HYPE_LIMITS_AUTH", "3/10s"}}));
+  EXPECT_EQ(c.voice.mode, "sfu");  // env wins over the file
+  EXPECT_EQ(c.voice.p2p_max_users, 6);
+  EXPECT_EQ(c.database.url, "postgres://x@h/db");
+  EXPECT_FALSE(c.limits.enabled);
+  EXPECT_DOUBLE_EQ(c.limits.auth.tokens, 3);
+  EXPECT_DOUBLE_EQ(c.limits.auth.per_seconds, 10);
+}
+
+TEST(Config, BadValuesNameTheKey) {
+  EXPECT_EQ(error_key("[voice]\nmode = \"mesh\"\n"), "voice.mode");
+  EXPECT_EQ(error_key("[server]\nport = 70000\n"), "server.port");
+  EXPECT_EQ(error_key("[server]\nport = \"80\"\n"), "server.port");
+  EXPECT_EQ(error_key("[server]\nprot = 80\n"), "server.prot");
+  EXPECT_EQ(error_key("", {{"HYPE_VOICE_P2P_MAX_USERS", "eight"}}), "voice.p2p_max_users");
+  EXPECT_EQ(error_key("", {{"HYPE_LIMITS_ENABLED", "maybe"}}), "limits.enabled");
+  EXPECT_EQ(error_key("", {{"HYPE_LIMITS_IP", "10"}}), "limits.ip");
+  EXPECT_EQ(error_key("", {{"HYPE_DATABASE_URL", "mysql://x"}}), "database.url");
+  EXPECT_EQ(error_key("", {{"HYPE_AUTH_TOKEN_SECRET", "short"}}), "auth.token_secret");
+  EXPECT_EQ(error_key("[voice\nmode="), "file");
+}
+
+TEST(Config, HelpListsEveryKeyWithItsVariable) {
+  std::string help = config_help();
+  for (auto& k : config_keys()) {
+    EXPECT_NE(help.find(k.name), std::string::npos) << k.name;
+    EXPECT_NE(help.find(k.env), std::string::npos) << k.env;
+  }
+  EXPECT_NE(help.find("HYPE_VOICE_MODE"), std::string::npos);
+  EXPECT_NE(help.find("HYPE_DATABASE_URL"), std::string::npos);
+}
