@@ -1,0 +1,69 @@
+// Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-
+// extensions-01, RTPFB FMT 15). The receiver side (SFU, per transport) records arrival times
+// by transport sequence number and emits feedback every ~50-100 ms; the sender side (bot,
+// SFU downlink estimator) parses feedback into per-packet arrival times. Status chunks use
+// run-length where a run is long and 1-bit/2-bit status vectors otherwise; deltas are 250 us
+// ticks, one byte when 0..63.75 ms, two bytes (signed) otherwise.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "rtc/bytes.hpp"
+#include "rtc/rtcp/rtcp_packets.hpp"
+
+namespace hype::rtc::rtcp {
+
+inline constexpr std::int64_t kTwccDeltaTickUs = 250;
+inline constexpr std::int64_t kTwccReferenceTickUs = 64000;
+
+// Builds one feedback packet. Reused across packets (reset()), fixed storage: no heap.
+class TwccBuilder {
+ public:
+  static constexpr std::size_t kMaxPackets = 2048;
+
+  void reset(std::uint32_t sender_ssrc, std::uint32_t media_ssrc, std::uint8_t fb_pkt_count);
+  // Packets must be added in increasing transport sequence order (gaps become "not
+  // received"). Returns false when the packet does not fit this feedback (too many packets,
+  // delta out of the 16-bit range, or out of order): send what you have, reset, retry.
+  bool add_received(std::uint16_t seq, std::int64_t arrival_us);
+  bool empty() const { return count_ == 0; }
+  std::size_t packet_count() const { return count_; }
+  std::uint16_t base_seq() const { return base_seq_; }
+  // Appends the RTCP packet to w; false on overflow or when empty.
+  bool write(ByteWriter& w) const;
+
+ private:
+  std::uint32_t sender_ssrc_ = 0;
+  std::uint32_t media_ssrc_ = 0;
+  std::uint8_t fb_count_ = 0;
+  std::uint16_t base_seq_ = 0;
+  std::size_t count_ = 0;            // status entries (received or not)
+  std::int32_t reference_time_ = 0;  // 64 ms units
+  std::int64_t last_us_ = 0;         // arrival time on the 250 us grid of the last delta
+  std::array<std::uint8_t, kMaxPackets> status_{};  // 0 not received, 1 small, 2 large
+  std::array<std::int16_t, kMaxPackets> delta_{};   // ticks, valid where status_ != 0
+};
+
+struct TwccHeader {
+  std::uint32_t sender_ssrc = 0;
+  std::uint32_t media_ssrc = 0;
+  std::uint16_t base_seq = 0;
+  std::uint16_t status_count = 0;
+  std::int32_t reference_time = 0;  // sign-extended 24-bit, 64 ms units
+  std::uint8_t fb_pkt_count = 0;
+};
+
+struct TwccPacketResult {
+  std::uint16_t seq = 0;
+  bool received = false;
+  std::int64_t arrival_us = 0;  // reference_time * 64 ms + cumulative deltas; 0 if lost
+};
+
+// Parses a feedback whose FeedbackView came from an RTPFB/FMT 15 packet. Writes
+// header.status_count entries to out; false if malformed or out is too small.
+bool parse_twcc(const FeedbackView& fb, TwccHeader& header, std::span<TwccPacketResult> out);
+
+}  // namespace hype::rtc::rtcp
