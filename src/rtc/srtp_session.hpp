@@ -1,0 +1,83 @@
+// SRTP/SRTCP (RFC 3711, RFC 7714) over libsrtp2 for one DTLS-SRTP transport: one outbound
+// context keyed with the local key and one inbound context keyed with the remote key, each
+// accepting any SSRC (libsrtp clones a stream per SSRC on first use). Protect and unprotect
+// work in place on the caller's buffer; protect needs kSrtpMaxOverhead bytes of tailroom.
+// Replay protection is libsrtp's (RTP window configurable, SRTCP 128 packets). libsrtp's
+// headers stay out of this one so users of rtc need not see them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/result.hpp"
+#include "rtc/bytes.hpp"
+
+struct srtp_ctx_t_;  // libsrtp's opaque session type (srtp_t)
+
+namespace hype::rtc {
+
+// DTLS-SRTP protection profile ids (RFC 5764 4.1.2, RFC 7714 14.2).
+enum class SrtpProfile : std::uint16_t {
+  kAes128CmHmacSha1_80 = 0x0001,
+  kAeadAes128Gcm = 0x0007,
+};
+
+std::size_t srtp_master_key_length(SrtpProfile p);   // 16 for both
+std::size_t srtp_master_salt_length(SrtpProfile p);  // 14 (CM) or 12 (GCM)
+const char* to_string(SrtpProfile p);
+
+// GCM tag 16 bytes; CM tag 10 bytes; SRTCP adds the 4-byte E flag + index. No MKI.
+inline constexpr std::size_t kSrtpMaxOverhead = 16 + 4;
+
+// Keys for one direction pair as exported by DTLS: key || salt for each side.
+struct SrtpKeyMaterial {
+  SrtpProfile profile = SrtpProfile::kAeadAes128Gcm;
+  std::vector<std::uint8_t> local;   // protects what we send
+  std::vector<std::uint8_t> remote;  // unprotects what we receive
+};
+
+enum class SrtpStatus : std::uint8_t {
+  kOk,
+  kBufferTooSmall,  // not enough tailroom for protect
+  kAuthFailed,      // tag mismatch: tampered, wrong key or garbage
+  kReplay,          // already seen or too old for the replay window
+  kBadPacket,       // too short or otherwise rejected by libsrtp
+  kError,
+};
+const char* to_string(SrtpStatus s);
+
+struct SrtpOptions {
+  // RTP replay window in packets (libsrtp default is 128; video bursts reorder more).
+  unsigned long replay_window = 1024;
+  // An SFU resends stored packets on NACK with identical content; libsrtp rejects the same
+  // sequence number twice on protect unless this is set. Identical plaintext under the same
+  // index yields identical ciphertext, so this does not reuse a GCM nonce with new data.
+  bool allow_repeat_tx = true;
+};
+
+class SrtpSession {
+ public:
+  static Result<std::unique_ptr<SrtpSession>> create(const SrtpKeyMaterial& keys,
+                                                     const SrtpOptions& options = {});
+  ~SrtpSession();
+  SrtpSession(const SrtpSession&) = delete;
+  SrtpSession& operator=(const SrtpSession&) = delete;
+
+  // buf holds the packet in its first `len` bytes and has room after it; len is updated.
+  SrtpStatus protect_rtp(MutableByteSpan buf, std::size_t& len);
+  SrtpStatus unprotect_rtp(MutableByteSpan buf, std::size_t& len);
+  SrtpStatus protect_rtcp(MutableByteSpan buf, std::size_t& len);
+  SrtpStatus unprotect_rtcp(MutableByteSpan buf, std::size_t& len);
+
+  SrtpProfile profile() const { return profile_; }
+
+ private:
+  SrtpSession() = default;
+  SrtpProfile profile_ = SrtpProfile::kAeadAes128Gcm;
+  srtp_ctx_t_* outbound_ = nullptr;
+  srtp_ctx_t_* inbound_ = nullptr;
+};
+
+}  // namespace hype::rtc
