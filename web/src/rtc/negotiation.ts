@@ -1,0 +1,126 @@
+// Perfect negotiation (W3C WebRTC, "Perfect negotiation example") for one peer connection.
+// Both sides may offer at any time; on a collision the impolite peer ignores the incoming
+// offer and the polite one rolls its own back. Every step runs on one serial queue so an
+// incoming description never interleaves with our own offer/answer. Local descriptions are
+// munged (Opus DTX + FEC) before they are set.
+import { setOpusParams } from './sdp';
+
+export interface SignalPayload {
+  description?: { type: RTCSdpType; sdp?: string };
+  candidate?: RTCIceCandidateInit | null;
+}
+
+/** The subset of RTCPeerConnection the negotiation needs (a fake implements it in tests). */
+export interface NegotiablePC {
+  readonly signalingState: RTCSignalingState;
+  readonly localDescription: { type: RTCSdpType; sdp: string } | null;
+  createOffer(opts?: RTCOfferOptions): Promise<{ type: RTCSdpType; sdp?: string }>;
+  createAnswer(): Promise<{ type: RTCSdpType; sdp?: string }>;
+  setLocalDescription(d?: { type: RTCSdpType; sdp?: string }): Promise<void>;
+  setRemoteDescription(d: { type: RTCSdpType; sdp?: string }): Promise<void>;
+  addIceCandidate(c: RTCIceCandidateInit | null | undefined): Promise<void>;
+}
+
+/** Polite peer = the larger user id, compared as numbers (snowflakes). */
+export function isPolite(myId: string, peerId: string): boolean {
+  try {
+    return BigInt(myId) > BigInt(peerId);
+  } catch {
+    return myId > peerId;
+  }
+}
+
+export class Negotiator {
+  makingOffer = false;
+  ignoreOffer = false;
+  private isSettingRemoteAnswerPending = false;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Counters for diagnostics and tests. */
+  readonly counts = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0, errors: 0 };
+
+  constructor(
+    private readonly pc: NegotiablePC,
+    readonly polite: boolean,
+    private readonly send: (p: SignalPayload) => void,
+    private readonly munge: (sdp: string) => string = (s) => setOpusParams(s),
+    private readonly onError: (e: unknown) => void = () => {},
+  ) {}
+
+  close() {
+    this.closed = true;
+  }
+
+  /** Hook for pc.onnegotiationneeded. */
+  negotiationNeeded(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.pc.signalingState !== 'stable') return; // fires again when back to stable
+      this.makingOffer = true;
+      try {
+        const offer = await this.pc.createOffer();
+        if (this.closed || this.pc.signalingState !== 'stable') return;
+        await this.pc.setLocalDescription({ type: 'offer', sdp: this.munge(offer.sdp ?? '') });
+        this.counts.offersSent++;
+        this.send({ description: this.pc.localDescription ?? undefined });
+      } finally {
+        this.makingOffer = false;
+      }
+    });
+  }
+
+  /** Hook for pc.onicecandidate. */
+  localCandidate(candidate: RTCIceCandidateInit | null) {
+    if (candidate && candidate.candidate) this.send({ candidate }); // end-of-candidates is implied
+  }
+
+  /** An incoming signal from the peer. */
+  receive(p: SignalPayload): Promise<void> {
+    return this.enqueue(async () => {
+      if (p.description) {
+        const description = p.description;
+        const readyForOffer = !this.makingOffer && (this.pc.signalingState === 'stable' || this.isSettingRemoteAnswerPending);
+        const offerCollision = description.type === 'offer' && !readyForOffer;
+        this.ignoreOffer = !this.polite && offerCollision;
+        if (this.ignoreOffer) {
+          this.counts.offersIgnored++;
+          return;
+        }
+        if (offerCollision) this.counts.rollbacks++;
+        this.isSettingRemoteAnswerPending = description.type === 'answer';
+        try {
+          if (description.type === 'answer' && this.pc.signalingState !== 'have-local-offer') return; // stale
+          await this.pc.setRemoteDescription(description); // implicit rollback when polite
+        } finally {
+          this.isSettingRemoteAnswerPending = false;
+        }
+        if (description.type === 'offer') {
+          const answer = await this.pc.createAnswer();
+          if (this.closed) return;
+          await this.pc.setLocalDescription({ type: 'answer', sdp: this.munge(answer.sdp ?? '') });
+          this.counts.answersSent++;
+          this.send({ description: this.pc.localDescription ?? undefined });
+        }
+      } else if (p.candidate !== undefined) {
+        try {
+          await this.pc.addIceCandidate(p.candidate ?? undefined);
+        } catch (e) {
+          if (!this.ignoreOffer) throw e;
+        }
+      }
+    });
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await fn();
+      } catch (e) {
+        this.counts.errors++;
+        this.onError(e);
+      }
+    });
+    this.queue = run;
+    return run;
+  }
+}

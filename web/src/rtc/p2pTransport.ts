@@ -1,0 +1,134 @@
+// P2P mesh: one PeerLink per other participant. Connections are made for the participants
+// listed at join and for users who join later (VOICE_STATE_UPDATE), and lazily for a user
+// whose signal arrives first. Signals carry our join session id (sid) and the peer's (to_sid)
+// so that messages from or to a previous join of the same user are recognized and dropped.
+import type { VoiceState } from '../api/types';
+import type { SignalPayload } from './negotiation';
+import { PeerLink } from './peer';
+import type { PeerInfo, TransportContext, VoiceTransport } from './transport';
+
+interface WireSignal extends SignalPayload {
+  sid?: string;
+  to_sid?: string;
+}
+
+export class P2PTransport implements VoiceTransport {
+  readonly mode = 'p2p' as const;
+  private readonly links = new Map<string, PeerLink>();
+  readonly sessionId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
+  private playback = { volumes: {} as Record<string, number>, deafened: false, sinkId: '' };
+  private localTrack: MediaStreamTrack | null;
+
+  constructor(private readonly ctx: TransportContext) {
+    this.localTrack = ctx.localTrack;
+  }
+
+  start() {
+    for (const p of this.ctx.join.participants ?? []) {
+      if (p.user_id !== this.ctx.myId && p.channel_id === this.ctx.join.channel_id) this.ensure(p.user_id);
+    }
+  }
+
+  voiceState(vs: VoiceState) {
+    if (vs.user_id === this.ctx.myId) return;
+    if (vs.channel_id === this.ctx.join.channel_id) this.ensure(vs.user_id);
+    else this.drop(vs.user_id);
+  }
+
+  signal(from: string, raw: unknown) {
+    const p = (raw ?? {}) as WireSignal;
+    if (p.to_sid && p.to_sid !== this.sessionId) return; // meant for an earlier join of ours
+    let link = this.links.get(from);
+    if (link && p.sid && link.remoteSession && link.remoteSession !== p.sid) {
+      this.ctx.log(`peer ${from} rejoined: new connection`);
+      this.drop(from);
+      link = undefined;
+    }
+    if (!link) {
+      if (!p.description) return; // a stray candidate of a connection that no longer exists
+      link = this.ensure(from);
+    }
+    if (p.sid) link.remoteSession = p.sid;
+    void link.receive({ description: p.description, candidate: p.candidate });
+  }
+
+  private ensure(userId: string): PeerLink {
+    let link = this.links.get(userId);
+    if (link) return link;
+    const created: PeerLink = new PeerLink({
+      myId: this.ctx.myId,
+      peerId: userId,
+      iceServers: (this.ctx.join.ice_servers ?? []) as RTCIceServer[],
+      forceRelay: this.ctx.forceRelay,
+      localTrack: this.localTrack,
+      localStream: this.ctx.localStream,
+      send: (payload) => {
+        const wire: WireSignal = { ...payload, sid: this.sessionId };
+        if (created.remoteSession) wire.to_sid = created.remoteSession;
+        this.ctx.sendSignal(userId, wire);
+      },
+      onChange: () => this.ctx.onChange(),
+      log: this.ctx.log,
+    });
+    link = created;
+    this.links.set(userId, link);
+    this.applyPlayback(userId, link);
+    this.ctx.onChange();
+    return link;
+  }
+
+  private drop(userId: string) {
+    const link = this.links.get(userId);
+    if (!link) return;
+    link.close();
+    this.links.delete(userId);
+    this.ctx.onChange();
+  }
+
+  async replaceLocalTrack(track: MediaStreamTrack | null) {
+    this.localTrack = track;
+    await Promise.all([...this.links.values()].map((l) => l.replaceTrack(track)));
+  }
+
+  setPlayback(volumes: Record<string, number>, deafened: boolean, sinkId: string) {
+    const sinkChanged = sinkId !== this.playback.sinkId;
+    this.playback = { volumes, deafened, sinkId };
+    for (const [uid, link] of this.links) {
+      this.applyPlayback(uid, link, sinkChanged);
+    }
+  }
+
+  private applyPlayback(uid: string, link: PeerLink, sink = true) {
+    link.setVolume(this.playback.volumes[uid] ?? 100, this.playback.deafened);
+    if (sink && this.playback.sinkId) void link.setSink(this.playback.sinkId);
+  }
+
+  levels(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [uid, link] of this.links) out[uid] = link.level();
+    return out;
+  }
+
+  peers(): PeerInfo[] {
+    return [...this.links.entries()].map(([userId, l]) => ({
+      userId,
+      connectionState: l.connectionState,
+      polite: l.polite,
+      iceRestarts: l.iceRestarts,
+      stats: l.stats,
+    }));
+  }
+
+  link(userId: string): PeerLink | undefined {
+    return this.links.get(userId);
+  }
+
+  async refreshStats() {
+    await Promise.all([...this.links.values()].map((l) => l.refreshStats().catch(() => null)));
+  }
+
+  close() {
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+  }
+}

@@ -1,0 +1,146 @@
+// One remote participant in a P2P mesh: its RTCPeerConnection, perfect negotiation, remote
+// audio playback with per-user volume, ICE restart when the connection fails or stays
+// disconnected, and cheap level reads (RTP contributing sources) for speaking indicators.
+import { Negotiator, isPolite, type SignalPayload } from './negotiation';
+import { summarizeStats, type PeerStats } from './stats';
+
+export interface PeerLinkOptions {
+  myId: string;
+  peerId: string;
+  iceServers: RTCIceServer[];
+  forceRelay: boolean;
+  localTrack: MediaStreamTrack | null;
+  localStream: MediaStream | null;
+  send: (payload: SignalPayload) => void;
+  onChange: () => void;
+  log?: (msg: string, e?: unknown) => void;
+}
+
+const DISCONNECTED_RESTART_MS = 4000;
+
+export class PeerLink {
+  readonly pc: RTCPeerConnection;
+  readonly negotiator: Negotiator;
+  readonly audio: HTMLAudioElement;
+  private disconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+  iceRestarts = 0;
+  stats: PeerStats | null = null;
+  remoteSession: string | null = null;
+
+  constructor(private readonly o: PeerLinkOptions) {
+    this.pc = new RTCPeerConnection({
+      iceServers: o.iceServers,
+      iceTransportPolicy: o.forceRelay ? 'relay' : 'all',
+      bundlePolicy: 'max-bundle',
+      rtcpMuxPolicy: 'require',
+    });
+    this.negotiator = new Negotiator(this.pc as never, isPolite(o.myId, o.peerId), o.send, undefined, (e) =>
+      o.log?.(`negotiation with ${o.peerId} failed`, e),
+    );
+    this.audio = new Audio();
+    this.audio.autoplay = true;
+    this.pc.onnegotiationneeded = () => void this.negotiator.negotiationNeeded();
+    this.pc.onicecandidate = (ev) => this.negotiator.localCandidate(ev.candidate ? ev.candidate.toJSON() : null);
+    this.pc.ontrack = (ev) => {
+      const stream = ev.streams[0] ?? new MediaStream([ev.track]);
+      this.audio.srcObject = stream;
+      void this.audio.play().catch(() => {});
+      o.onChange();
+    };
+    this.pc.onconnectionstatechange = () => this.onState();
+    this.pc.oniceconnectionstatechange = () => this.onState();
+    if (o.localTrack && o.localStream) this.pc.addTrack(o.localTrack, o.localStream);
+    else this.pc.addTransceiver('audio', { direction: 'recvonly' });
+  }
+
+  get polite() {
+    return this.negotiator.polite;
+  }
+
+  get connectionState(): RTCPeerConnectionState {
+    return this.pc.connectionState;
+  }
+
+  receive(p: SignalPayload) {
+    return this.negotiator.receive(p);
+  }
+
+  setVolume(percent: number, deafened: boolean) {
+    this.audio.volume = Math.min(1, Math.max(0, percent / 100));
+    this.audio.muted = deafened;
+  }
+
+  async setSink(deviceId: string) {
+    const a = this.audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
+    if (a.setSinkId) await a.setSinkId(deviceId).catch((e) => this.o.log?.('setSinkId failed', e));
+  }
+
+  async replaceTrack(track: MediaStreamTrack | null) {
+    for (const s of this.pc.getSenders()) if (!s.track || s.track.kind === 'audio') await s.replaceTrack(track);
+  }
+
+  /** Audio level of what this peer sends us right now (0..1), from RTP contributing sources. */
+  level(): number {
+    let best = 0;
+    const nowPerf = performance.now();
+    const nowEpoch = performance.timeOrigin + nowPerf;
+    for (const r of this.pc.getReceivers()) {
+      if (r.track?.kind !== 'audio') continue;
+      for (const src of r.getSynchronizationSources()) {
+        const now = src.timestamp > 1e12 ? nowEpoch : nowPerf;
+        if (now - src.timestamp < 500 && typeof src.audioLevel === 'number') best = Math.max(best, src.audioLevel);
+      }
+    }
+    return best;
+  }
+
+  async refreshStats(): Promise<PeerStats> {
+    this.stats = summarizeStats(await this.pc.getStats());
+    return this.stats;
+  }
+
+  restartIce() {
+    if (this.closed) return;
+    this.iceRestarts++;
+    this.o.log?.(`ICE restart with ${this.o.peerId}`);
+    this.pc.restartIce();
+  }
+
+  private onState() {
+    if (this.closed) return;
+    const st = this.pc.connectionState;
+    const ice = this.pc.iceConnectionState;
+    if (st === 'failed' || ice === 'failed') {
+      this.clearDisconnectTimer();
+      this.restartIce();
+    } else if (st === 'disconnected' || ice === 'disconnected') {
+      if (!this.disconnectTimer) {
+        this.disconnectTimer = setTimeout(() => {
+          this.disconnectTimer = null;
+          if (this.pc.iceConnectionState === 'disconnected') this.restartIce();
+        }, DISCONNECTED_RESTART_MS);
+      }
+    } else {
+      this.clearDisconnectTimer();
+    }
+    this.o.onChange();
+  }
+
+  private clearDisconnectTimer() {
+    if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
+    this.disconnectTimer = null;
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearDisconnectTimer();
+    this.negotiator.close();
+    this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
+    this.pc.close();
+    this.audio.pause();
+    this.audio.srcObject = null;
+  }
+}

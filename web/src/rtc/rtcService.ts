@@ -1,0 +1,384 @@
+// The one entry point for voice. The UI calls join/leave/mute/deafen and reads a snapshot;
+// the transport behind it is chosen by the join answer's `mode` ('p2p' today, 'sfu' later),
+// so nothing in the UI depends on how audio travels.
+import type { ApiClient } from '../api/http';
+import type { VoiceJoinAnswer, VoiceState } from '../api/types';
+import type { VoiceSettings } from '../settings/settings';
+import { LocalAudio } from './localAudio';
+import { P2PTransport } from './p2pTransport';
+import { quality, type PeerStats } from './stats';
+import type { PeerInfo, VoiceMode, VoiceTransport } from './transport';
+
+export interface PeerView extends PeerInfo {
+  quality: ReturnType<typeof quality>;
+}
+
+export interface VoiceSnapshot {
+  mode: VoiceMode;
+  status: 'idle' | 'joining' | 'connected' | 'error';
+  channelId: string | null;
+  guildId: string | null;
+  selfMute: boolean;
+  selfDeaf: boolean;
+  transmitting: boolean;
+  pttHeld: boolean;
+  /** user id -> speaking now (includes ourselves) */
+  speaking: Record<string, boolean>;
+  peers: Record<string, PeerView>;
+  error: string | null;
+  micError: string | null;
+}
+
+export interface RtcDeps {
+  api: ApiClient;
+  sendGateway: (op: string, d: unknown) => void;
+  myId: () => string | null;
+  settings: () => VoiceSettings;
+  /** Voice states the client knows, to hide speaking for muted users. */
+  voiceState: (userId: string) => VoiceState | undefined;
+  storage?: Pick<Storage, 'getItem' | 'setItem'> | null;
+  log?: (msg: string, e?: unknown) => void;
+}
+
+const SPEAK_THRESHOLD = 0.02;
+const SPEAK_HOLD_MS = 400;
+const LEVEL_INTERVAL_MS = 100;
+const STATS_INTERVAL_MS = 2000;
+
+export class RtcService {
+  private transport: VoiceTransport | null = null;
+  private local = new LocalAudio();
+  private listeners = new Set<() => void>();
+  private snap: VoiceSnapshot;
+  private levelTimer: ReturnType<typeof setInterval> | null = null;
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
+  private lastLoud: Record<string, number> = {};
+  private joinSeq = 0;
+  private vadOpenUntil = 0;
+  localLevel = 0;
+
+  constructor(private readonly deps: RtcDeps) {
+    const st = deps.storage ?? globalThis.localStorage ?? null;
+    this.snap = {
+      mode: 'p2p',
+      status: 'idle',
+      channelId: null,
+      guildId: null,
+      selfMute: st?.getItem('hype.voice.mute') === '1',
+      selfDeaf: st?.getItem('hype.voice.deaf') === '1',
+      transmitting: false,
+      pttHeld: false,
+      speaking: {},
+      peers: {},
+      error: null,
+      micError: null,
+    };
+  }
+
+  /** The mode of the current call, or of the next one ('p2p' until the server says otherwise). */
+  get mode(): VoiceMode {
+    return this.snap.mode;
+  }
+
+  subscribe = (fn: () => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+  getSnapshot = () => this.snap;
+
+  private update(patch: Partial<VoiceSnapshot>) {
+    this.snap = { ...this.snap, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  private log(msg: string, e?: unknown) {
+    this.deps.log?.(msg, e);
+  }
+
+  private forceRelay(): boolean {
+    try {
+      return globalThis.localStorage?.getItem('hype.forceRelay') === '1';
+    } catch {
+      return false;
+    }
+  }
+
+  async join(channelId: string): Promise<void> {
+    const myId = this.deps.myId();
+    if (!myId) throw new Error('not signed in');
+    if (this.snap.channelId === channelId && this.snap.status !== 'error' && this.snap.status !== 'idle') return;
+    const seq = ++this.joinSeq;
+    // Switching channels: the server leaves the old one as part of the join.
+    this.teardown();
+    this.update({ status: 'joining', channelId, error: null, micError: null, speaking: {}, peers: {} });
+    const settings = this.deps.settings();
+    let micError: string | null = null;
+    try {
+      await this.local.acquire(settings);
+    } catch (e) {
+      micError = e instanceof Error ? e.message : String(e);
+      this.log('microphone unavailable; joining listen-only', e);
+    }
+    if (seq !== this.joinSeq) return;
+    let answer: VoiceJoinAnswer;
+    try {
+      answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, {
+        self_mute: this.snap.selfMute || !!micError,
+        self_deaf: this.snap.selfDeaf,
+      });
+    } catch (e) {
+      if (seq !== this.joinSeq) return;
+      this.local.close();
+      this.update({ status: 'error', channelId: null, error: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
+    if (seq !== this.joinSeq) return;
+    if (answer.mode !== 'p2p') {
+      // The SFU transport arrives with its own issue; say so instead of failing silently.
+      this.update({ status: 'error', mode: answer.mode, error: `voice mode '${answer.mode}' is not supported by this client yet` });
+      return;
+    }
+    const transport = new P2PTransport({
+      myId,
+      join: answer,
+      forceRelay: this.forceRelay(),
+      localTrack: this.local.track,
+      localStream: this.local.stream,
+      sendSignal: (to, payload) => this.deps.sendGateway('voice_signal', { to, payload }),
+      onChange: () => this.refreshPeers(),
+      log: (m, e) => this.log(m, e),
+    });
+    this.transport = transport;
+    this.update({
+      status: 'connected',
+      mode: 'p2p',
+      channelId: answer.channel_id ?? channelId,
+      guildId: answer.guild_id ?? null,
+      micError,
+      selfMute: this.snap.selfMute || !!micError,
+    });
+    this.applyPlayback();
+    this.applyTransmit();
+    transport.start();
+    this.startTimers();
+  }
+
+  /** Leaves the current channel (tells the server, then closes every connection). */
+  async leave(opts: { keepalive?: boolean } = {}): Promise<void> {
+    const channelId = this.snap.channelId;
+    this.joinSeq++;
+    this.teardown();
+    this.update({ status: 'idle', channelId: null, guildId: null, speaking: {}, peers: {}, error: null });
+    if (channelId) {
+      await this.deps.api.post(`/voice/leave/${channelId}`, undefined, { keepalive: opts.keepalive }).catch((e) => this.log('leave failed', e));
+    }
+  }
+
+  private teardown() {
+    this.stopTimers();
+    this.transport?.close();
+    this.transport = null;
+    this.local.close();
+    this.lastLoud = {};
+  }
+
+  setMute(mute: boolean) {
+    // Unmuting while deafened undeafens too (as users expect).
+    const selfDeaf = mute ? this.snap.selfDeaf : false;
+    this.update({ selfMute: mute, selfDeaf });
+    this.persist();
+    this.applyTransmit();
+    this.applyPlayback();
+    this.sendState();
+  }
+
+  setDeaf(deaf: boolean) {
+    this.update({ selfDeaf: deaf });
+    this.persist();
+    this.applyTransmit();
+    this.applyPlayback();
+    this.sendState();
+  }
+
+  setPushToTalk(held: boolean) {
+    if (held === this.snap.pttHeld) return;
+    this.update({ pttHeld: held });
+    this.applyTransmit();
+  }
+
+  private persist() {
+    try {
+      const st = this.deps.storage ?? globalThis.localStorage;
+      st?.setItem('hype.voice.mute', this.snap.selfMute ? '1' : '0');
+      st?.setItem('hype.voice.deaf', this.snap.selfDeaf ? '1' : '0');
+    } catch {
+      /* ignore */
+    }
+  }
+
+  private sendState() {
+    if (this.snap.status === 'connected') {
+      this.deps.sendGateway('voice_state_update', { self_mute: this.snap.selfMute, self_deaf: this.snap.selfDeaf });
+    }
+  }
+
+  /** Settings changed: reopen the microphone if needed, re-apply gain, volumes and output. */
+  async applySettings() {
+    if (this.snap.status === 'connected') {
+      try {
+        await this.local.acquire(this.deps.settings());
+        await this.transport?.replaceLocalTrack(this.local.track);
+      } catch (e) {
+        this.update({ micError: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    this.applyPlayback();
+    this.applyTransmit();
+  }
+
+  private applyPlayback() {
+    const s = this.deps.settings();
+    this.transport?.setPlayback(s.userVolumes, this.snap.selfDeaf, s.outputDeviceId);
+  }
+
+  private wantsTransmit(now: number): boolean {
+    if (this.snap.selfMute || this.snap.selfDeaf || this.snap.status !== 'connected') return false;
+    const s = this.deps.settings();
+    if (s.inputMode === 'push_to_talk') return this.snap.pttHeld;
+    return now < this.vadOpenUntil;
+  }
+
+  private applyTransmit(now = performance.now()) {
+    const on = this.wantsTransmit(now);
+    this.local.setTransmit(on);
+    if (on !== this.snap.transmitting) this.update({ transmitting: on });
+  }
+
+  /** A voice state from the gateway (ours or another user's). */
+  onVoiceState(vs: VoiceState) {
+    const myId = this.deps.myId();
+    if (!this.transport || this.snap.status !== 'connected') return;
+    if (vs.user_id === myId) {
+      if (vs.channel_id !== this.snap.channelId) void this.verifyStillJoined();
+      return;
+    }
+    this.transport.voiceState(vs);
+    if (vs.self_mute || vs.self_deaf) this.markSilent(vs.user_id);
+  }
+
+  /**
+   * The server says we are elsewhere (or nowhere). It may be a late event from before our
+   * latest join, so ask before tearing down.
+   */
+  private async verifyStillJoined() {
+    const channelId = this.snap.channelId;
+    const myId = this.deps.myId();
+    if (!channelId) return;
+    try {
+      const states = await this.deps.api.get<VoiceState[]>(`/voice/states/${channelId}`);
+      if (this.snap.channelId !== channelId) return;
+      if (!states.some((s) => s.user_id === myId)) {
+        this.log('removed from voice by the server');
+        this.teardown();
+        this.update({ status: 'idle', channelId: null, guildId: null, speaking: {}, peers: {} });
+      }
+    } catch (e) {
+      this.log('voice state check failed', e);
+    }
+  }
+
+  onSignal(from: string, channelId: string | undefined, payload: unknown) {
+    if (!this.transport || (channelId && channelId !== this.snap.channelId)) return;
+    this.transport.signal(from, payload);
+  }
+
+  /** A fresh gateway session (not a resume): the server may have dropped us from voice. */
+  async onGatewayReady() {
+    const myId = this.deps.myId();
+    const channelId = this.snap.channelId;
+    if (!myId || !channelId || this.snap.status !== 'connected') return;
+    const vs = this.deps.voiceState(myId);
+    if (vs?.channel_id === channelId) return;
+    this.log('voice session lost with the gateway session: rejoining');
+    this.teardown();
+    this.update({ status: 'idle', channelId: null });
+    await this.join(channelId).catch((e) => this.log('rejoin failed', e));
+  }
+
+  private markSilent(userId: string) {
+    delete this.lastLoud[userId];
+    if (this.snap.speaking[userId]) {
+      const speaking = { ...this.snap.speaking };
+      delete speaking[userId];
+      this.update({ speaking });
+    }
+  }
+
+  private startTimers() {
+    this.stopTimers();
+    this.levelTimer = setInterval(() => this.tickLevels(), LEVEL_INTERVAL_MS);
+    this.statsTimer = setInterval(() => void this.tickStats(), STATS_INTERVAL_MS);
+  }
+
+  private stopTimers() {
+    if (this.levelTimer) clearInterval(this.levelTimer);
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.levelTimer = this.statsTimer = null;
+  }
+
+  private tickLevels() {
+    const now = performance.now();
+    const myId = this.deps.myId();
+    if (!this.transport || !myId) return;
+    const s = this.deps.settings();
+    this.localLevel = this.local.level();
+    if (this.localLevel >= s.vadThreshold) this.vadOpenUntil = now + SPEAK_HOLD_MS;
+    this.applyTransmit(now);
+    const levels = this.transport.levels();
+    if (this.snap.transmitting && this.localLevel >= Math.max(s.vadThreshold, 0.005)) this.lastLoud[myId] = now;
+    for (const [uid, lvl] of Object.entries(levels)) {
+      const vs = this.deps.voiceState(uid);
+      if (lvl >= SPEAK_THRESHOLD && !vs?.self_mute) this.lastLoud[uid] = now;
+    }
+    const speaking: Record<string, boolean> = {};
+    for (const [uid, t] of Object.entries(this.lastLoud)) {
+      if (now - t < SPEAK_HOLD_MS && (uid === myId ? this.snap.transmitting : uid in levels)) speaking[uid] = true;
+    }
+    if (!sameKeys(speaking, this.snap.speaking)) this.update({ speaking });
+  }
+
+  private async tickStats() {
+    if (!this.transport) return;
+    await this.transport.refreshStats();
+    this.refreshPeers();
+  }
+
+  private refreshPeers() {
+    const peers: Record<string, PeerView> = {};
+    for (const p of this.transport?.peers() ?? []) peers[p.userId] = { ...p, quality: quality(p.stats) };
+    this.update({ peers });
+  }
+
+  /** For tests and diagnostics: fresh getStats summaries per remote user. */
+  async getStatsSummary(): Promise<Record<string, PeerStats & { connectionState: string; iceRestarts: number; polite?: boolean }>> {
+    if (!this.transport) return {};
+    await this.transport.refreshStats();
+    const out: Record<string, PeerStats & { connectionState: string; iceRestarts: number; polite?: boolean }> = {};
+    for (const p of this.transport.peers()) {
+      if (p.stats) out[p.userId] = { ...p.stats, connectionState: p.connectionState, iceRestarts: p.iceRestarts, polite: p.polite };
+    }
+    this.refreshPeers();
+    return out;
+  }
+
+  /** For tests: the transport object (P2PTransport in p2p mode). */
+  get currentTransport(): VoiceTransport | null {
+    return this.transport;
+  }
+}
+
+function sameKeys(a: Record<string, boolean>, b: Record<string, boolean>) {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => b[k]);
+}

@@ -1,0 +1,62 @@
+// SDP munging for voice: ask for Opus DTX (no packets during silence) and in-band FEC
+// (recovers single lost packets) by setting usedtx=1;useinbandfec=1 in the Opus fmtp line.
+
+export function setOpusParams(sdp: string, params: Record<string, string | number> = { usedtx: 1, useinbandfec: 1 }): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(eol);
+  const opusPts = new Set<string>();
+  for (const l of lines) {
+    const m = /^a=rtpmap:(\d+) opus\/48000/i.exec(l);
+    if (m) opusPts.add(m[1]);
+  }
+  if (opusPts.size === 0) return sdp;
+  const seenFmtp = new Set<string>();
+  const out: string[] = [];
+  for (const l of lines) {
+    const f = /^a=fmtp:(\d+) (.*)$/.exec(l);
+    if (f && opusPts.has(f[1])) {
+      seenFmtp.add(f[1]);
+      out.push(`a=fmtp:${f[1]} ${mergeParams(f[2], params)}`);
+      continue;
+    }
+    out.push(l);
+  }
+  // Add an fmtp line after the rtpmap for payload types that had none.
+  const result: string[] = [];
+  for (const l of out) {
+    result.push(l);
+    const m = /^a=rtpmap:(\d+) opus\/48000/i.exec(l);
+    if (m && !seenFmtp.has(m[1])) result.push(`a=fmtp:${m[1]} ${mergeParams('', params)}`);
+  }
+  return result.join(eol);
+}
+
+function mergeParams(existing: string, params: Record<string, string | number>): string {
+  const entries: [string, string][] = existing
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => {
+      const i = p.indexOf('=');
+      return i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)];
+    });
+  for (const [k, v] of Object.entries(params)) {
+    const idx = entries.findIndex(([ek]) => ek.toLowerCase() === k.toLowerCase());
+    if (idx >= 0) entries[idx] = [entries[idx][0], String(v)];
+    else entries.push([k, String(v)]);
+  }
+  return entries.map(([k, v]) => (v === '' ? k : `${k}=${v}`)).join(';');
+}
+
+/** Reads the Opus fmtp parameters of an SDP (for tests and diagnostics). */
+export function opusParams(sdp: string): Record<string, string> {
+  const pt = /a=rtpmap:(\d+) opus\/48000/i.exec(sdp)?.[1];
+  if (!pt) return {};
+  const line = new RegExp(`a=fmtp:${pt} (.*)`).exec(sdp)?.[1] ?? '';
+  const out: Record<string, string> = {};
+  for (const p of line.split(';')) {
+    const [k, v = ''] = p.trim().split('=');
+    if (k) out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+// What the voice UI needs from a voice transport. 'p2p' (a mesh of RTCPeerConnections,
+// signaled through the gateway) implements it today; 'sfu' will implement the same
+// interface, so RtcService and the UI stay the same when the mode changes.
+import type { VoiceJoinAnswer, VoiceState } from '../api/types';
+import type { PeerStats } from './stats';
+
+export type VoiceMode = 'p2p' | 'sfu';
+
+export interface PeerInfo {
+  userId: string;
+  connectionState: RTCPeerConnectionState | 'new';
+  polite?: boolean;
+  iceRestarts: number;
+  stats: PeerStats | null;
+}
+
+export interface TransportContext {
+  myId: string;
+  join: VoiceJoinAnswer;
+  forceRelay: boolean;
+  localTrack: MediaStreamTrack | null;
+  localStream: MediaStream | null;
+  sendSignal: (to: string, payload: unknown) => void;
+  onChange: () => void;
+  log: (msg: string, e?: unknown) => void;
+}
+
+export interface VoiceTransport {
+  readonly mode: VoiceMode;
+  /** Connects to the participants listed at join. */
+  start(): void;
+  /** Another user's voice state changed (joined, left, moved, muted). */
+  voiceState(vs: VoiceState): void;
+  /** A VOICE_SIGNAL addressed to us. */
+  signal(from: string, payload: unknown): void;
+  replaceLocalTrack(track: MediaStreamTrack | null): Promise<void>;
+  setPlayback(volumes: Record<string, number>, deafened: boolean, sinkId: string): void;
+  /** Current audio level per remote user, 0..1 (cheap, called ~10 times a second). */
+  levels(): Record<string, number>;
+  peers(): PeerInfo[];
+  refreshStats(): Promise<void>;
+  close(): void;
+}
