@@ -1,0 +1,147 @@
+#include "rtc/sdp/sdp_answer.hpp"
+
+#include <algorithm>
+
+#include "rtc/rtp/header_extensions.hpp"
+
+namespace hype::rtc::sdp {
+namespace {
+
+bool contains(const std::vector<std::string>& v, std::string_view s, bool icase = false) {
+  return std::any_of(v.begin(), v.end(), [&](const std::string& x) {
+    if (!icase) return x == s;
+    Codec c;
+    c.name = x;
+    return c.is(s);
+  });
+}
+
+// H264 is only forwarded in packetization-mode=1 (what every browser decodes).
+bool codec_acceptable(const Codec& c) {
+  if (c.is("H264")) return c.fmtp_param("packetization-mode").value_or("0") == "1";
+  return true;
+}
+
+// Adds key=value to an fmtp string unless the key is already there.
+void ensure_fmtp(Codec& c, std::string_view key, std::string_view value) {
+  if (c.fmtp_param(key)) return;
+  if (!c.fmtp.empty()) c.fmtp += ';';
+  c.fmtp += std::string(key) + "=" + std::string(value);
+}
+
+void reject(MediaSection& m) {
+  m.port = 0;
+  m.direction = Direction::kInactive;
+  m.candidates.clear();
+  m.end_of_candidates = false;
+}
+
+}  // namespace
+
+std::vector<std::string> default_header_extensions() {
+  return {std::string(ext_uri::kAudioLevel),  std::string(ext_uri::kAbsSendTime),
+          std::string(ext_uri::kTransportCc), std::string(ext_uri::kMid),
+          std::string(ext_uri::kRid),         std::string(ext_uri::kRepairedRid)};
+}
+
+Result<SessionDescription> create_answer(const SessionDescription& offer,
+                                         const AnswerOptions& opt) {
+  if (opt.ice_ufrag.size() < 4 || opt.ice_pwd.size() < 22) {
+    return Error{"sdp_answer", "ICE ufrag must be >= 4 and pwd >= 22 characters"};
+  }
+  if (opt.fingerprint.empty()) return Error{"sdp_answer", "missing DTLS fingerprint"};
+  if (offer.media.empty()) return Error{"sdp_answer", "offer has no m-sections"};
+  const auto exts =
+      opt.header_extensions.empty() ? default_header_extensions() : opt.header_extensions;
+  SessionDescription a;
+  a.session_id = opt.session_id;
+  a.session_version = 2;
+  a.ice_lite = opt.ice_lite;
+  a.msid_semantic = "WMS *";
+  a.extmap_allow_mixed = offer.extmap_allow_mixed;
+  Group bundle{"BUNDLE", {}};
+
+  for (const MediaSection& om : offer.media) {
+    MediaSection m;
+    m.kind = om.kind;
+    m.protocol = om.protocol;
+    m.mid = om.mid;
+    m.formats = om.formats;
+    m.connection = "IN IP4 0.0.0.0";
+    if (om.mid.empty()) return Error{"sdp_answer", "offer m-section without a=mid"};
+    bool is_rtp = om.kind == "audio" || om.kind == "video";
+    if (!is_rtp || om.rejected() || !om.rtcp_mux) {
+      // Data channels are not served by the SFU; rtcp-mux is mandatory for BUNDLE here.
+      reject(m);
+      if (m.formats.empty()) m.formats.push_back("0");
+      a.media.push_back(std::move(m));
+      continue;
+    }
+    const auto& wanted = om.kind == "audio" ? opt.audio_codecs : opt.video_codecs;
+    std::vector<std::uint8_t> chosen;
+    for (const Codec& c : om.codecs) {
+      if (contains(wanted, c.name, true) && codec_acceptable(c)) {
+        Codec ac = c;
+        ac.rtcp_fb.clear();
+        for (const auto& fb : c.rtcp_fb) {
+          if (contains(opt.rtcp_feedback, fb)) ac.rtcp_fb.push_back(fb);
+        }
+        if (ac.is("opus")) {
+          ensure_fmtp(ac, "useinbandfec", "1");
+          if (opt.opus_dtx) ensure_fmtp(ac, "usedtx", "1");
+        }
+        chosen.push_back(c.payload_type);
+        m.codecs.push_back(std::move(ac));
+      }
+    }
+    if (m.codecs.empty()) {
+      reject(m);
+      m.codecs.clear();
+      a.media.push_back(std::move(m));
+      continue;
+    }
+    // RTX only for chosen primaries, after them (JSEP keeps the offer order otherwise).
+    for (const Codec& c : om.codecs) {
+      auto apt = c.rtx_apt();
+      if (apt && std::find(chosen.begin(), chosen.end(), *apt) != chosen.end()) {
+        Codec rtx = c;
+        rtx.rtcp_fb.clear();
+        m.codecs.push_back(std::move(rtx));
+      }
+    }
+    m.formats.clear();
+    for (const auto& c : m.codecs) m.formats.push_back(std::to_string(c.payload_type));
+    for (const auto& e : om.extmaps) {
+      if (contains(exts, e.uri)) m.extmaps.push_back({e.id, {}, e.uri, {}});
+    }
+    m.extmap_allow_mixed = om.extmap_allow_mixed;
+    m.direction =
+        om.direction == Direction::kSendRecv ? opt.answer_to_sendrecv : reverse(om.direction);
+    m.rtcp_mux = true;
+    m.rtcp_rsize = om.rtcp_rsize;
+    m.ice_ufrag = opt.ice_ufrag;
+    m.ice_pwd = opt.ice_pwd;
+    m.fingerprint = opt.fingerprint;
+    m.setup = om.setup == Setup::kActive    ? Setup::kPassive
+              : om.setup == Setup::kPassive ? Setup::kActive
+                                            : opt.setup;
+    m.candidates = opt.candidates;
+    m.end_of_candidates = !opt.candidates.empty();
+    if (om.kind == "video" && om.simulcast && !om.simulcast->send.empty() &&
+        (m.direction == Direction::kRecvOnly || m.direction == Direction::kSendRecv)) {
+      Simulcast sc;
+      sc.recv = om.simulcast->send;
+      m.simulcast = std::move(sc);
+      for (const auto& r : om.rids) {
+        if (r.direction == "send") m.rids.push_back({r.id, "recv", {}});
+      }
+    }
+    bundle.mids.push_back(m.mid);
+    a.media.push_back(std::move(m));
+  }
+  if (bundle.mids.empty()) return Error{"sdp_answer", "no acceptable m-section in the offer"};
+  a.groups.push_back(std::move(bundle));
+  return a;
+}
+
+}  // namespace hype::rtc::sdp

@@ -1,0 +1,46 @@
+// JSEP answer generation for an ICE-lite SFU answering a browser offer: for each offered
+// m-section pick the supported codecs (keeping the offer's payload types, order and fmtp,
+// plus RTX for the chosen video codecs), keep the header extensions the SFU understands
+// with the offered ids, mirror the direction and simulcast (send -> recv), and put every
+// accepted section in one BUNDLE group with rtcp-mux. Unsupported sections (data channels,
+// no common codec) are rejected with port 0, as JSEP requires.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "rtc/sdp/sdp.hpp"
+
+namespace hype::rtc::sdp {
+
+struct AnswerOptions {
+  std::string ice_ufrag;
+  std::string ice_pwd;
+  std::string fingerprint;  // "sha-256 AB:CD:..." from DtlsCertificate::sdp_fingerprint()
+  bool ice_lite = true;
+  // The SFU is the DTLS server: the browser (actpass) becomes active and sends ClientHello.
+  Setup setup = Setup::kPassive;
+  std::vector<Candidate> candidates;  // the worker's UDP address(es)
+  std::uint64_t session_id = 0;
+  // Codec names in preference order is not changed: the offerer's order is kept (JSEP).
+  std::vector<std::string> audio_codecs = {"opus"};
+  std::vector<std::string> video_codecs = {"VP8", "VP9", "H264"};
+  std::vector<std::string> rtcp_feedback = {"nack", "nack pli", "ccm fir", "goog-remb",
+                                            "transport-cc"};
+  std::vector<std::string> header_extensions;  // URIs; empty means the SFU's default set
+  // Ask browsers to use Opus DTX (silence costs ~nothing in a 50-person channel) and keep
+  // in-band FEC on.
+  bool opus_dtx = true;
+  // What a sendrecv offer becomes: the SFU publishes to this participant only when asked.
+  Direction answer_to_sendrecv = Direction::kRecvOnly;
+};
+
+// Default header extension URIs (audio level, abs-send-time, transport-cc, mid, rid,
+// repaired-rid).
+std::vector<std::string> default_header_extensions();
+
+Result<SessionDescription> create_answer(const SessionDescription& offer,
+                                         const AnswerOptions& options);
+
+}  // namespace hype::rtc::sdp
