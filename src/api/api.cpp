@@ -1,0 +1,143 @@
+#include "api/api.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include "api/static_files.hpp"
+#include "core/clock.hpp"
+#include "core/errors.hpp"
+
+namespace hype::api {
+
+namespace json = boost::json;
+namespace asio = boost::asio;
+using net::HttpRequest;
+using net::HttpResponse;
+
+HttpResponse error_response(int status, const std::string& code, const std::string& message,
+                            const std::string& field) {
+  json::object e{{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  return HttpResponse::json(status, json::serialize(json::object{{"error", std::move(e)}}));
+}
+
+Api::Api(ApiDeps deps)
+    : d_(deps),
+      static_(std::make_unique<StaticFiles>(deps.config.server.web_root)),
+      requests_(deps.metrics.counter("http_requests_total", "HTTP requests by route and status",
+                                     {"method", "route", "status"})),
+      duration_(deps.metrics.histogram("http_request_duration_seconds",
+                                       "HTTP request duration by route",
+                                       metrics::default_latency_buckets(), {"route"})),
+      rate_limited_(deps.metrics.counter("http_rate_limited_total",
+                                         "requests refused by a rate limit", {"budget"})) {
+  add_auth_routes();
+  add_guild_routes();
+  add_channel_routes();
+  add_voice_routes();
+}
+
+Api::~Api() = default;
+
+std::optional<HttpResponse> Api::check_rate(const std::string& key, const RateBudget& b) {
+  if (!d_.config.limits.enabled) return std::nullopt;
+  auto r = d_.coord.take(key, b);
+  if (r.allowed) return std::nullopt;
+  int secs = std::max(1, static_cast<int>(std::ceil(r.retry_after_s)));
+  rate_limited_.with({key.substr(0, key.find(':'))}).inc();
+  auto res = error_response(429, "rate_limited", "too many requests, slow down", "");
+  res.headers.emplace_back("Retry-After", std::to_string(secs));
+  return res;
+}
+
+HttpResponse Api::run_route(const Route& route, Context& ctx) {
+  try {
+    if (route.needs_user) {
+      auto auth = ctx.request().header("authorization");
+      if (auth.size() < 8 || auth.substr(0, 7) != "Bearer ")
+        throw unauthorized("missing Authorization: Bearer token");
+      ctx.user = d_.auth.authenticate(std::string(auth.substr(7)));
+      if (auto r = check_rate("user:" + id_to_string(ctx.user), d_.config.limits.user)) return *r;
+      if (route.rate == RateClass::messages)
+        if (auto r = check_rate("msg:" + id_to_string(ctx.user), d_.config.limits.messages))
+          return *r;
+    }
+    json::value out = route.handler(ctx);
+    HttpResponse res;
+    res.status = ctx.status;
+    if (ctx.status != 204) res.body = json::serialize(out);
+    else res.content_type.clear();
+    res.headers = std::move(ctx.headers);
+    return res;
+  } catch (const ApiError& e) {
+    auto res = error_response(e.status(), e.code(), e.what(), e.field());
+    if (e.retry_after() > 0) res.headers.emplace_back("Retry-After", std::to_string(e.retry_after()));
+    return res;
+  } catch (const StoreError& e) {
+    spdlog::error("store error on {} {}: {}", ctx.request().method, route.pattern, e.what());
+    return error_response(500, "internal", "internal server error", "");
+  } catch (const std::exception& e) {
+    spdlog::error("error on {} {}: {}", ctx.request().method, route.pattern, e.what());
+    return error_response(500, "internal", "internal server error", "");
+  }
+}
+
+asio::awaitable<HttpResponse> Api::handle(HttpRequest& req) {
+  std::int64_t start = steady_us();
+  std::string label;
+  HttpResponse res;
+  const std::string& path = req.path;
+  if (path == "/healthz") {
+    label = "/healthz";
+    res = HttpResponse::json(200, R"({"status":"ok"})");
+  } else if (path == "/readyz") {
+    label = "/readyz";
+    bool ok = co_await d_.pool.run([this] {
+      try {
+        return d_.store.ping();
+      } catch (const std::exception&) {
+        return false;
+      }
+    });
+    res = ok ? HttpResponse::json(200, R"({"status":"ready"})")
+             : error_response(503, "not_ready", "database unavailable", "");
+  } else if (path == "/metrics") {
+    label = "/metrics";
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = d_.metrics.render();
+  } else if (path.rfind("/api/", 0) == 0) {
+    Match m = router_.match(req.method, path);
+    if (!m.route) {
+      label = "unmatched";
+      res = m.path_matched ? error_response(405, "method_not_allowed", "method not allowed", "")
+                           : error_response(404, "not_found", "no such route", "");
+    } else {
+      label = m.route->pattern;
+      std::optional<HttpResponse> limited = check_rate("ip:" + req.remote_ip, d_.config.limits.ip);
+      if (!limited && m.route->rate == RateClass::auth)
+        limited = check_rate("auth:" + req.remote_ip, d_.config.limits.auth);
+      if (limited) {
+        res = std::move(*limited);
+      } else {
+        Context ctx(req, std::move(m.params));
+        const Route* route = m.route;
+        res = co_await d_.pool.run([this, route, &ctx] { return run_route(*route, ctx); });
+      }
+    }
+    res.headers.emplace_back("Cache-Control", "no-store");
+  } else if (auto s = static_->serve(req)) {
+    label = "static";
+    res = std::move(*s);
+  } else {
+    label = "unmatched";
+    res = error_response(404, "not_found", "not found", "");
+  }
+  requests_.with({req.method, label, std::to_string(res.status)}).inc();
+  duration_.with({label}).observe(static_cast<double>(steady_us() - start) / 1e6);
+  co_return res;
+}
+
+}  // namespace hype::api

@@ -1,0 +1,107 @@
+#include <boost/json.hpp>
+
+#include "api/api.hpp"
+#include "core/errors.hpp"
+
+namespace hype::api {
+
+namespace json = boost::json;
+
+void Api::add_guild_routes() {
+  auto& chat = d_.chat;
+  const std::string g = "/api/v1/guilds";
+  router_.add("POST", g, true, RateClass::none, [&chat](Context& c) {
+    c.status = 201;
+    return json::value(chat.create_guild(c.user, *c.str("name", true)));
+  });
+  router_.add("GET", g, true, RateClass::none,
+              [&chat](Context& c) { return json::value(chat.list_guilds(c.user)); });
+  router_.add("GET", g + "/:id", true, RateClass::none, [&chat](Context& c) {
+    return json::value(chat.get_guild(c.user, c.id_param(0, "guild")));
+  });
+  router_.add("PATCH", g + "/:id", true, RateClass::none, [&chat](Context& c) {
+    return json::value(chat.update_guild(c.user, c.id_param(0, "guild"), *c.str("name", true)));
+  });
+  router_.add("DELETE", g + "/:id", true, RateClass::none, [&chat](Context& c) {
+    chat.delete_guild(c.user, c.id_param(0, "guild"));
+    c.status = 204;
+    return json::value();
+  });
+
+  // members
+  router_.add("GET", g + "/:id/members", true, RateClass::none, [&chat](Context& c) {
+    Id after = c.query_id("after").value_or(0);
+    int limit = c.query_int("limit", 1, 1000).value_or(100);
+    return json::value(chat.list_members(c.user, c.id_param(0, "guild"), after, limit));
+  });
+  router_.add("DELETE", g + "/:id/members/:user_id", true, RateClass::none, [&chat](Context& c) {
+    chat.remove_member(c.user, c.id_param(0, "guild"), c.id_param(1, "member"));
+    c.status = 204;
+    return json::value();
+  });
+  router_.add("PUT", g + "/:id/members/:user_id/roles", true, RateClass::none,
+              [&chat](Context& c) {
+                return json::value(chat.set_member_roles(c.user, c.id_param(0, "guild"),
+                                                         c.id_param(1, "member"),
+                                                         *c.ids("roles", true)));
+              });
+
+  // roles
+  router_.add("GET", g + "/:id/roles", true, RateClass::none, [&chat](Context& c) {
+    return json::value(chat.list_roles(c.user, c.id_param(0, "guild")));
+  });
+  auto parse_perms = [](Context& c, bool required) -> std::optional<std::uint64_t> {
+    const auto* v = c.body().if_contains("permissions");
+    if (!v || v->is_null()) {
+      if (required) throw bad_request("permissions is required", "permissions");
+      return std::nullopt;
+    }
+    if (v->is_string()) {
+      try {
+        std::size_t pos = 0;
+        std::string s(v->as_string());
+        auto n = std::stoull(s, &pos);
+        if (pos == s.size() && !s.empty() && s[0] != '-') return n;
+      } catch (...) {
+      }
+    } else if (v->is_int64() && v->as_int64() >= 0) {
+      return static_cast<std::uint64_t>(v->as_int64());
+    } else if (v->is_uint64()) {
+      return v->as_uint64();
+    }
+    throw bad_request("permissions must be a decimal string of bits", "permissions");
+  };
+  router_.add("POST", g + "/:id/roles", true, RateClass::none, [&chat, parse_perms](Context& c) {
+    auto perms = parse_perms(c, false).value_or(0);
+    c.status = 201;
+    return json::value(chat.create_role(c.user, c.id_param(0, "guild"), *c.str("name", true), perms));
+  });
+  router_.add("PATCH", g + "/:id/roles/:role_id", true, RateClass::none,
+              [&chat, parse_perms](Context& c) {
+                chat::RolePatch p;
+                p.name = c.str("name", false);
+                p.permissions = parse_perms(c, false);
+                p.position = c.integer("position", false, 0, 1000);
+                return json::value(
+                    chat.update_role(c.user, c.id_param(0, "guild"), c.id_param(1, "role"), p));
+              });
+  router_.add("DELETE", g + "/:id/roles/:role_id", true, RateClass::none, [&chat](Context& c) {
+    chat.delete_role(c.user, c.id_param(0, "guild"), c.id_param(1, "role"));
+    c.status = 204;
+    return json::value();
+  });
+
+  // invites
+  router_.add("POST", g + "/:id/invites", true, RateClass::none, [&chat](Context& c) {
+    int max_uses = c.integer("max_uses", false, 0, 10000).value_or(0);
+    int max_age = c.integer("max_age", false, 0, 30 * 86400).value_or(7 * 86400);
+    c.status = 201;
+    return json::value(chat.create_invite(c.user, c.id_param(0, "guild"), max_uses, max_age));
+  });
+  router_.add("GET", "/api/v1/invites/:code", true, RateClass::none,
+              [&chat](Context& c) { return json::value(chat.get_invite(c.param(0))); });
+  router_.add("POST", "/api/v1/invites/:code", true, RateClass::none,
+              [&chat](Context& c) { return json::value(chat.join_invite(c.user, c.param(0))); });
+}
+
+}  // namespace hype::api

@@ -1,0 +1,29 @@
+#include <boost/json.hpp>
+
+#include "api/api.hpp"
+
+namespace hype::api {
+
+namespace json = boost::json;
+
+void Api::add_voice_routes() {
+  auto& voice = d_.voice;
+  router_.add("POST", "/api/v1/voice/join/:id", true, RateClass::none, [&voice](Context& c) {
+    bool mute = c.boolean("self_mute").value_or(false);
+    bool deaf = c.boolean("self_deaf").value_or(false);
+    return json::value(voice.join(c.user, c.id_param(0, "channel"), mute, deaf));
+  });
+  router_.add("POST", "/api/v1/voice/leave/:id", true, RateClass::none, [&voice](Context& c) {
+    voice.leave(c.user, c.id_param(0, "channel"));
+    c.status = 204;
+    return json::value();
+  });
+  router_.add("GET", "/api/v1/voice/sfu-node/:id", true, RateClass::none, [&voice](Context& c) {
+    return json::value(voice.sfu_node(c.user, c.id_param(0, "channel")));
+  });
+  router_.add("GET", "/api/v1/voice/states/:id", true, RateClass::none, [&voice](Context& c) {
+    return json::value(voice.states(c.user, c.id_param(0, "channel")));
+  });
+}
+
+}  // namespace hype::api

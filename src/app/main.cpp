@@ -1,0 +1,43 @@
+// The `hype` command: serve, migrate, version.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <spdlog/spdlog.h>
+
+#include "app/server.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Hype: self-hostable voice-first community chat"};
+  app.require_subcommand(1);
+  std::string config_path;
+  auto* serve = app.add_subcommand("serve", "run the server (every role in one process)");
+  serve->add_option("--config,-c", config_path, "TOML configuration file");
+  serve->footer(hype::config_help());
+  auto* migrate = app.add_subcommand("migrate", "apply database migrations and exit");
+  migrate->add_option("--config,-c", config_path, "TOML configuration file");
+  migrate->footer(hype::config_help());
+  app.add_subcommand("version", "print the version");
+  CLI11_PARSE(app, argc, argv);
+
+  if (app.got_subcommand("version")) {
+    std::printf("hype %s\n", HYPE_VERSION);
+    return 0;
+  }
+  hype::Config config;
+  try {
+    config = hype::load_config(config_path, [](const char* k) { return std::getenv(k); });
+  } catch (const hype::ConfigError& e) {
+    std::fprintf(stderr, "hype: %s\n", e.what());
+    return 2;
+  }
+  hype::init_logging(config.log.level);
+  try {
+    if (app.got_subcommand("migrate")) return hype::app::run_migrate(config);
+    return hype::app::run_server(config);
+  } catch (const std::exception& e) {
+    spdlog::error("fatal: {}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,160 @@
+#include "app/server.hpp"
+
+#include <sys/resource.h>
+
+#include <boost/asio.hpp>
+#include <fstream>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "api/api.hpp"
+#include "app/secrets.hpp"
+#include "auth/auth_service.hpp"
+#include "chat/chat_service.hpp"
+#include "cluster/coordinator.hpp"
+#include "cluster/event_bus.hpp"
+#include "core/metrics.hpp"
+#include "gateway/gateway.hpp"
+#include "net/blocking_pool.hpp"
+#include "net/http_server.hpp"
+#include "store/store.hpp"
+#include "voice/voice_service.hpp"
+
+namespace hype::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i <= s.size()) {
+    auto j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string part = s.substr(i, j - i);
+    auto b = part.find_first_not_of(' ');
+    auto e = part.find_last_not_of(' ');
+    if (b != std::string::npos) out.push_back(part.substr(b, e - b + 1));
+    i = j + 1;
+  }
+  return out;
+}
+
+void register_process_metrics(metrics::Registry& reg, cluster::Coordinator& coord) {
+  auto& rss = reg.gauge("process_resident_memory_bytes", "resident memory").get();
+  auto& cpu = reg.gauge("process_cpu_seconds_total", "user+system CPU seconds").get();
+  auto& vusers = reg.gauge("voice_active_users", "users in voice channels").get();
+  auto& vchans = reg.gauge("voice_active_channels", "voice channels with users").get();
+  reg.on_collect([&rss, &cpu, &vusers, &vchans, &coord] {
+    std::ifstream statm("/proc/self/statm");
+    long pages = 0, resident = 0;
+    if (statm >> pages >> resident) rss.set(static_cast<double>(resident) * sysconf(_SC_PAGESIZE));
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    cpu.set(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    vusers.set(coord.active_voice_users());
+    vchans.set(coord.active_voice_channels());
+  });
+}
+
+}  // namespace
+
+int run_migrate(const Config& config) {
+  auto store = store::open_store(config.effective_database_url(), 1);
+  int n = store->migrate();
+  spdlog::info("migrations applied: {} (schema version {})", n, store->schema_version());
+  return 0;
+}
+
+int run_server(const Config& config) {
+  if (config.server.roles != "all")
+    spdlog::warn("server.roles={} requested; this build runs every role in one process",
+                 config.server.roles);
+  auto store = store::open_store(config.effective_database_url(), config.server.db_threads);
+  int applied = store->migrate();
+  spdlog::info("database {} ready (schema version {}, {} migrations applied)", store->backend(),
+               store->schema_version(), applied);
+
+  std::string secret = config.auth.token_secret.empty()
+                           ? load_or_create_secret(config.server.data_dir, "token_secret")
+                           : config.auth.token_secret;
+  SnowflakeGenerator ids(config.server.node_id);
+  metrics::Registry registry;
+  auto bus = cluster::make_local_event_bus();
+  auto coord = cluster::make_local_coordinator();
+  auth::TokenSigner signer(secret);
+  auth::AuthService auth(*store, ids, signer,
+                         {config.auth.access_ttl, config.auth.refresh_ttl, config.auth.argon2_ops,
+                          config.auth.argon2_mem_kib});
+  chat::ChatService chat(*store, ids, *bus, *coord);
+  voice::VoiceOptions vopts;
+  vopts.mode = config.voice.mode;
+  vopts.p2p_max_users = config.voice.p2p_max_users;
+  vopts.token_ttl = config.voice.token_ttl;
+  vopts.turn_secret = config.turn.secret;
+  vopts.turn_urls = split_list(config.turn.urls);
+  vopts.stun_urls = split_list(config.turn.stun_urls);
+  vopts.turn_ttl = config.turn.ttl;
+  voice::VoiceService voice(chat, *coord, signer, vopts);
+  register_process_metrics(registry, *coord);
+  auto& messages_created = registry.counter("messages_created_total", "messages created").get();
+  int msg_sub = bus->subscribe([&messages_created](const cluster::Event& e) {
+    if (e.type == "MESSAGE_CREATE") messages_created.inc();
+  });
+
+  asio::io_context io(1);
+  net::BlockingPool pool(config.server.db_threads);
+  api::Api api({auth, chat, voice, *coord, *store, pool, registry, config});
+  auto gw = std::make_shared<gateway::Gateway>(
+      io.get_executor(),
+      gateway::GatewayDeps{auth, chat, voice, *coord, *bus, pool, registry, config});
+  gw->start();
+
+  net::HttpServerOptions hopts;
+  hopts.host = config.server.host;
+  hopts.port = config.server.port;
+  hopts.max_body_bytes = static_cast<std::size_t>(config.limits.max_body_bytes);
+  hopts.ws_max_frame_bytes = static_cast<std::size_t>(config.gateway.max_frame_bytes);
+  net::HttpServer http(
+      io.get_executor(), hopts, [&api](net::HttpRequest& r) { return api.handle(r); },
+      [gw](std::shared_ptr<net::WsConnection> c, const net::HttpRequest& r) {
+        return gw->open(std::move(c), r);
+      });
+  try {
+    http.start();
+  } catch (const std::exception& e) {
+    spdlog::error("cannot listen on {}:{}: {}", config.server.host, config.server.port, e.what());
+    gw->stop();
+    return 1;
+  }
+  auto& http_conns = registry.gauge("http_connections", "open HTTP and WebSocket connections").get();
+  registry.on_collect([&http_conns, &http] { http_conns.set(http.connections()); });
+
+  std::string url = config.server.public_url.empty()
+                        ? "http://" + config.server.host + ":" + std::to_string(http.port())
+                        : config.server.public_url;
+  spdlog::info("hype serving on {} (database {}, voice mode {})", url, store->backend(),
+               config.voice.mode);
+  std::printf("Hype is running at %s\n", url.c_str());
+  std::fflush(stdout);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+    http.stop();
+    gw->stop();
+    // Give open connections a moment to receive their close frames.
+    auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(300));
+    t->async_wait([&io, t](boost::system::error_code) { io.stop(); });
+  });
+  io.run();
+  bus->unsubscribe(msg_sub);
+  pool.stop();
+  pool.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace hype::app

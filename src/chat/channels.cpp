@@ -1,0 +1,172 @@
+#include <boost/json.hpp>
+
+#include "auth/validation.hpp"
+#include "chat/chat_service.hpp"
+#include "chat/dto.hpp"
+#include "chat/permissions.hpp"
+#include "core/clock.hpp"
+#include "core/errors.hpp"
+
+namespace hype::chat {
+
+namespace json = boost::json;
+using store::ChannelKind;
+
+namespace {
+
+constexpr int kMaxChannels = 500;
+
+void validate_voice_settings(int user_limit, int bitrate) {
+  if (user_limit < 0 || user_limit > 99) throw bad_request("user_limit must be 0-99", "user_limit");
+  if (bitrate < 8000 || bitrate > 384000)
+    throw bad_request("bitrate must be 8000-384000", "bitrate");
+}
+
+}  // namespace
+
+std::string normalize_text_channel_name(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (c == ' ') c = '-';
+    else if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    out += c;
+  }
+  return out;
+}
+
+std::pair<store::Channel, Access> ChatService::visible_channel(Id actor, Id channel_id) {
+  auto c = store_.find_channel(channel_id);
+  if (!c) throw not_found("channel");
+  Access a;
+  try {
+    a = access(actor, c->guild_id);
+  } catch (const ApiError&) {
+    throw not_found("channel");
+  }
+  if (!has_permissions(a.permissions, perm::kViewChannel)) throw not_found("channel");
+  return {std::move(*c), std::move(a)};
+}
+
+json::array ChatService::list_channels(Id actor, Id guild_id) {
+  Access a = access(actor, guild_id);
+  json::array out;
+  if (!has_permissions(a.permissions, perm::kViewChannel)) return out;
+  for (auto& c : store_.list_channels(guild_id)) out.push_back(channel_json(c));
+  return out;
+}
+
+json::object ChatService::create_channel(Id actor, Id guild_id, NewChannel in) {
+  Access a = access(actor, guild_id);
+  require(a, perm::kManageChannels, "MANAGE_CHANNELS");
+  auth::validate_text(in.name, "name", 1, 100, false);
+  auth::validate_text(in.topic, "topic", 0, 1024, true);
+  validate_voice_settings(in.user_limit, in.bitrate);
+  auto existing = store_.list_channels(guild_id);
+  if (existing.size() >= kMaxChannels) throw bad_request("a guild has at most 500 channels", "name");
+  store::Channel c;
+  c.id = ids_.next();
+  c.guild_id = guild_id;
+  c.name = in.kind == ChannelKind::text ? normalize_text_channel_name(in.name) : in.name;
+  c.kind = in.kind;
+  c.topic = in.topic;
+  c.user_limit = in.user_limit;
+  c.bitrate = in.bitrate;
+  int max_pos = -1;
+  for (auto& e : existing) max_pos = std::max(max_pos, e.position);
+  c.position = max_pos + 1;
+  c.created_at = unix_ms();
+  store_.create_channel(c);
+  json::object o = channel_json(c);
+  publish("CHANNEL_CREATE", guild_id, perm::kViewChannel, o);
+  return o;
+}
+
+json::object ChatService::get_channel(Id actor, Id channel_id) {
+  return channel_json(visible_channel(actor, channel_id).first);
+}
+
+json::object ChatService::update_channel(Id actor, Id channel_id, const ChannelPatch& p) {
+  auto [c, a] = visible_channel(actor, channel_id);
+  require(a, perm::kManageChannels, "MANAGE_CHANNELS");
+  if (p.name) {
+    auth::validate_text(*p.name, "name", 1, 100, false);
+    c.name = c.kind == ChannelKind::text ? normalize_text_channel_name(*p.name) : *p.name;
+  }
+  if (p.topic) {
+    auth::validate_text(*p.topic, "topic", 0, 1024, true);
+    c.topic = *p.topic;
+  }
+  if (p.position) {
+    if (*p.position < 0 || *p.position > 10000)
+      throw bad_request("position must be 0-10000", "position");
+    c.position = *p.position;
+  }
+  if (p.user_limit) c.user_limit = *p.user_limit;
+  if (p.bitrate) c.bitrate = *p.bitrate;
+  validate_voice_settings(c.user_limit, c.bitrate);
+  store_.update_channel(c);
+  json::object o = channel_json(c);
+  publish("CHANNEL_UPDATE", c.guild_id, perm::kViewChannel, o);
+  return o;
+}
+
+void ChatService::delete_channel(Id actor, Id channel_id) {
+  auto [c, a] = visible_channel(actor, channel_id);
+  require(a, perm::kManageChannels, "MANAGE_CHANNELS");
+  store_.delete_channel(channel_id);
+  // Anyone still in the deleted voice channel is out of it.
+  for (auto& s : coord_.channel_voice_states(channel_id)) {
+    if (auto left = coord_.voice_leave(s.user_id, channel_id)) {
+      cluster::VoiceState gone = *left;
+      gone.channel_id = 0;
+      publish("VOICE_STATE_UPDATE", c.guild_id, perm::kViewChannel, voice_state_json(gone));
+    }
+  }
+  publish("CHANNEL_DELETE", c.guild_id, perm::kViewChannel, channel_json(c));
+}
+
+json::array ChatService::reorder_channels(Id actor, Id guild_id,
+                                          const std::vector<std::pair<Id, int>>& positions) {
+  Access a = access(actor, guild_id);
+  require(a, perm::kManageChannels, "MANAGE_CHANNELS");
+  if (positions.empty() || positions.size() > kMaxChannels)
+    throw bad_request("give 1-500 {id, position} pairs", "positions");
+  auto channels = store_.list_channels(guild_id);
+  for (auto& [id, pos] : positions) {
+    bool found = false;
+    for (auto& c : channels) found = found || c.id == id;
+    if (!found) throw bad_request("channel " + id_to_string(id) + " is not in this guild", "id");
+    if (pos < 0 || pos > 10000) throw bad_request("position must be 0-10000", "position");
+  }
+  store_.set_channel_positions(guild_id, positions);
+  json::array out;
+  for (auto& c : store_.list_channels(guild_id)) {
+    json::object o = channel_json(c);
+    for (auto& [id, pos] : positions)
+      if (id == c.id) publish("CHANNEL_UPDATE", guild_id, perm::kViewChannel, o);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json::array ChatService::channel_members(Id actor, Id channel_id) {
+  auto [c, a] = visible_channel(actor, channel_id);
+  json::array out;
+  Id after = 0;
+  // Every member who can see the channel; pages through the guild in chunks.
+  for (;;) {
+    auto page = store_.list_members(c.guild_id, after, 1000);
+    for (auto& m : page) {
+      if (has_permissions(compute_permissions(a.guild, a.roles, m), perm::kViewChannel)) {
+        json::object o = member_json(m);
+        o["status"] = coord_.is_online(m.user_id) ? "online" : "offline";
+        out.push_back(std::move(o));
+      }
+    }
+    if (page.size() < 1000 || out.size() >= 10000) break;
+    after = page.back().user_id;
+  }
+  return out;
+}
+
+}  // namespace hype::chat

@@ -1,0 +1,125 @@
+// Guilds, members, roles, invites, channels and messages: every rule about who may read or
+// change what lives here, and every change is published on the EventBus for the gateways.
+// Methods take the acting user first, check permissions, and throw ApiError (404 for things
+// the actor may not know exist, 403 for things they see but may not do).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/array.hpp>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/coordinator.hpp"
+#include "cluster/event_bus.hpp"
+#include "core/ids.hpp"
+#include "store/store.hpp"
+
+namespace hype::chat {
+
+// What an actor is in a guild: loaded once per request.
+struct Access {
+  store::Guild guild;
+  store::Member member;
+  std::vector<store::Role> roles;
+  std::uint64_t permissions = 0;
+};
+
+struct ChannelPatch {
+  std::optional<std::string> name, topic;
+  std::optional<int> position, user_limit, bitrate;
+};
+
+struct NewChannel {
+  std::string name;
+  store::ChannelKind kind = store::ChannelKind::text;
+  std::string topic;
+  int user_limit = 0;
+  int bitrate = 64000;
+};
+
+struct RolePatch {
+  std::optional<std::string> name;
+  std::optional<std::uint64_t> permissions;
+  std::optional<int> position;
+};
+
+class ChatService {
+ public:
+  ChatService(store::Store& store, SnowflakeGenerator& ids, cluster::EventBus& bus,
+              cluster::Coordinator& coord);
+
+  // guilds
+  boost::json::object create_guild(Id actor, const std::string& name);
+  boost::json::array list_guilds(Id actor);
+  boost::json::object get_guild(Id actor, Id guild_id);  // guild + channels, roles, perms
+  boost::json::object update_guild(Id actor, Id guild_id, const std::string& name);
+  void delete_guild(Id actor, Id guild_id);
+  // Guild with channels, roles, members (first 1000), voice states and my_permissions: the
+  // shape of READY's guilds and GUILD_CREATE.
+  boost::json::object guild_snapshot(Id actor, Id guild_id);
+  std::vector<Id> user_guild_ids(Id actor);
+
+  // members
+  boost::json::array list_members(Id actor, Id guild_id, Id after, int limit);
+  void remove_member(Id actor, Id guild_id, Id user_id);
+  boost::json::object set_member_roles(Id actor, Id guild_id, Id user_id,
+                                       const std::vector<Id>& role_ids);
+  // Permissions of user in guild, nullopt when not a member (gateway permission cache).
+  std::optional<std::uint64_t> permissions_for(Id user_id, Id guild_id);
+
+  // roles
+  boost::json::array list_roles(Id actor, Id guild_id);
+  boost::json::object create_role(Id actor, Id guild_id, const std::string& name,
+                                  std::uint64_t permissions);
+  boost::json::object update_role(Id actor, Id guild_id, Id role_id, const RolePatch& patch);
+  void delete_role(Id actor, Id guild_id, Id role_id);
+
+  // invites
+  boost::json::object create_invite(Id actor, Id guild_id, int max_uses, int max_age_s);
+  boost::json::object get_invite(const std::string& code);
+  boost::json::object join_invite(Id actor, const std::string& code);
+
+  // channels (channels.cpp)
+  boost::json::array list_channels(Id actor, Id guild_id);
+  boost::json::object create_channel(Id actor, Id guild_id, NewChannel ch);
+  boost::json::object get_channel(Id actor, Id channel_id);
+  boost::json::object update_channel(Id actor, Id channel_id, const ChannelPatch& patch);
+  void delete_channel(Id actor, Id channel_id);
+  boost::json::array reorder_channels(Id actor, Id guild_id,
+                                      const std::vector<std::pair<Id, int>>& positions);
+  boost::json::array channel_members(Id actor, Id channel_id);
+  // The channel if the actor may see it (with the actor's access), else 404.
+  std::pair<store::Channel, Access> visible_channel(Id actor, Id channel_id);
+
+  // messages (messages.cpp)
+  boost::json::object create_message(Id actor, Id channel_id, const std::string& content);
+  boost::json::array list_messages(Id actor, Id channel_id, std::optional<Id> before,
+                                   std::optional<Id> after, int limit);
+  boost::json::object edit_message(Id actor, Id channel_id, Id message_id,
+                                   const std::string& content);
+  void delete_message(Id actor, Id channel_id, Id message_id);
+  void typing(Id actor, Id channel_id);
+
+  Access access(Id actor, Id guild_id);  // 404 unless actor is a member
+  std::string username(Id user_id);      // cached; usernames never change
+  void publish(const std::string& type, Id guild_id, std::uint64_t required,
+               const boost::json::value& data, std::vector<Id> users = {},
+               Id subject_user = 0);
+
+ private:
+  void require(const Access& a, std::uint64_t needed, const char* what) const;
+
+  store::Store& store_;
+  SnowflakeGenerator& ids_;
+  cluster::EventBus& bus_;
+  cluster::Coordinator& coord_;
+  std::mutex names_mu_;
+  std::unordered_map<Id, std::string> names_;
+};
+
+std::string normalize_text_channel_name(const std::string& name);
+
+}  // namespace hype::chat

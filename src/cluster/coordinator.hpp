@@ -1,0 +1,62 @@
+// Coordinator: short-lived shared state that is not worth a database row and must be seen by
+// every node: rate-limit buckets, who is online, who is in which voice channel. Single node:
+// LocalCoordinator (in memory, mutex). Cluster: Redis, behind this same interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/ids.hpp"
+
+namespace hype::cluster {
+
+struct RateDecision {
+  bool allowed = true;
+  double retry_after_s = 0;  // when not allowed: seconds until one token is back
+};
+
+struct VoiceState {
+  Id guild_id = 0;
+  Id channel_id = 0;
+  Id user_id = 0;
+  bool self_mute = false;
+  bool self_deaf = false;
+  std::int64_t joined_at = 0;
+};
+
+struct VoiceJoin {
+  bool full = false;                   // user_limit reached: nothing changed
+  std::optional<VoiceState> previous;  // the channel the user was in before, if another
+  int count = 0;                       // users in the channel after the join
+};
+
+class Coordinator {
+ public:
+  virtual ~Coordinator() = default;
+
+  // Token bucket `key` with `budget`; takes `cost` tokens if there are enough.
+  virtual RateDecision take(const std::string& key, const RateBudget& budget, double cost = 1) = 0;
+
+  // Presence: counts sessions per user. connect returns the count after, disconnect too.
+  virtual int presence_connect(Id user_id) = 0;
+  virtual int presence_disconnect(Id user_id) = 0;
+  virtual bool is_online(Id user_id) = 0;
+
+  // Voice states. A user is in at most one channel: join moves them (atomically).
+  virtual VoiceJoin voice_join(const VoiceState& s, int user_limit) = 0;
+  virtual std::optional<VoiceState> voice_leave(Id user_id, Id channel_id /*0 = any*/) = 0;
+  virtual std::optional<VoiceState> voice_update(Id user_id, bool self_mute, bool self_deaf) = 0;
+  virtual std::optional<VoiceState> voice_state(Id user_id) = 0;
+  virtual std::vector<VoiceState> channel_voice_states(Id channel_id) = 0;
+  virtual std::vector<VoiceState> guild_voice_states(Id guild_id) = 0;
+  virtual int active_voice_channels() = 0;
+  virtual int active_voice_users() = 0;
+};
+
+std::unique_ptr<Coordinator> make_local_coordinator();
+
+}  // namespace hype::cluster

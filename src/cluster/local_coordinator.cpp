@@ -1,0 +1,138 @@
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "cluster/coordinator.hpp"
+#include "cluster/rate_limiter.hpp"
+#include "core/clock.hpp"
+
+namespace hype::cluster {
+
+namespace {
+
+class LocalCoordinator final : public Coordinator {
+ public:
+  RateDecision take(const std::string& key, const RateBudget& budget, double cost) override {
+    return limiter_.take(key, budget, cost, static_cast<double>(steady_us()) / 1e6);
+  }
+
+  int presence_connect(Id user_id) override {
+    std::lock_guard lock(mu_);
+    return ++sessions_[user_id];
+  }
+  int presence_disconnect(Id user_id) override {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(user_id);
+    if (it == sessions_.end()) return 0;
+    int left = --it->second;
+    if (left <= 0) {
+      sessions_.erase(it);
+      return 0;
+    }
+    return left;
+  }
+  bool is_online(Id user_id) override {
+    std::lock_guard lock(mu_);
+    return sessions_.count(user_id) != 0;
+  }
+
+  VoiceJoin voice_join(const VoiceState& s, int user_limit) override {
+    std::lock_guard lock(mu_);
+    VoiceJoin out;
+    auto& members = channels_[s.channel_id];
+    auto cur = states_.find(s.user_id);
+    bool already_here = cur != states_.end() && cur->second.channel_id == s.channel_id;
+    if (!already_here && user_limit > 0 && static_cast<int>(members.size()) >= user_limit) {
+      if (members.empty()) channels_.erase(s.channel_id);
+      out.full = true;
+      out.count = static_cast<int>(members.size());
+      return out;
+    }
+    if (cur != states_.end() && !already_here) {
+      out.previous = cur->second;
+      remove_locked(cur->second);
+    }
+    VoiceState st = s;
+    if (already_here) st.joined_at = cur->second.joined_at;
+    states_[s.user_id] = st;
+    channels_[s.channel_id].insert(s.user_id);
+    out.count = static_cast<int>(channels_[s.channel_id].size());
+    return out;
+  }
+
+  std::optional<VoiceState> voice_leave(Id user_id, Id channel_id) override {
+    std::lock_guard lock(mu_);
+    auto it = states_.find(user_id);
+    if (it == states_.end() || (channel_id != 0 && it->second.channel_id != channel_id))
+      return std::nullopt;
+    VoiceState old = it->second;
+    remove_locked(old);
+    return old;
+  }
+
+  std::optional<VoiceState> voice_update(Id user_id, bool mute, bool deaf) override {
+    std::lock_guard lock(mu_);
+    auto it = states_.find(user_id);
+    if (it == states_.end()) return std::nullopt;
+    it->second.self_mute = mute;
+    it->second.self_deaf = deaf;
+    return it->second;
+  }
+
+  std::optional<VoiceState> voice_state(Id user_id) override {
+    std::lock_guard lock(mu_);
+    auto it = states_.find(user_id);
+    if (it == states_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  std::vector<VoiceState> channel_voice_states(Id channel_id) override {
+    std::lock_guard lock(mu_);
+    std::vector<VoiceState> out;
+    auto it = channels_.find(channel_id);
+    if (it == channels_.end()) return out;
+    for (Id u : it->second) out.push_back(states_.at(u));
+    return out;
+  }
+
+  std::vector<VoiceState> guild_voice_states(Id guild_id) override {
+    std::lock_guard lock(mu_);
+    std::vector<VoiceState> out;
+    for (auto& [u, s] : states_)
+      if (s.guild_id == guild_id) out.push_back(s);
+    return out;
+  }
+
+  int active_voice_channels() override {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(channels_.size());
+  }
+  int active_voice_users() override {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(states_.size());
+  }
+
+ private:
+  void remove_locked(const VoiceState& s) {
+    states_.erase(s.user_id);
+    auto ch = channels_.find(s.channel_id);
+    if (ch != channels_.end()) {
+      ch->second.erase(s.user_id);
+      if (ch->second.empty()) channels_.erase(ch);
+    }
+  }
+
+  RateLimiter limiter_;
+  std::mutex mu_;
+  std::unordered_map<Id, int> sessions_;
+  std::unordered_map<Id, VoiceState> states_;
+  std::unordered_map<Id, std::unordered_set<Id>> channels_;
+};
+
+}  // namespace
+
+std::unique_ptr<Coordinator> make_local_coordinator() {
+  return std::make_unique<LocalCoordinator>();
+}
+
+}  // namespace hype::cluster

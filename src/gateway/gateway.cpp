@@ -1,0 +1,359 @@
+#include "gateway/gateway.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/permissions.hpp"
+#include "core/clock.hpp"
+#include "core/random.hpp"
+#include "gateway/gateway_internal.hpp"
+
+namespace hype::gateway {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+std::string make_frame(const std::string& op, const std::string& d_json) {
+  return "{\"op\":\"" + op + "\",\"d\":" + d_json + "}";
+}
+
+std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json) {
+  std::string f;
+  f.reserve(d_json.size() + type.size() + 48);
+  f += "{\"op\":\"dispatch\",\"t\":\"";
+  f += type;
+  f += "\",\"s\":";
+  f += std::to_string(seq);
+  f += ",\"d\":";
+  f += d_json;
+  f += '}';
+  return f;
+}
+
+void Gateway::Conn::on_message(std::string_view text, bool is_text) {
+  auto g = gw.lock();
+  if (!g) return;
+  if (!is_text) {
+    close(kDecodeError, "binary frames are not supported");
+    return;
+  }
+  asio::post(g->strand_, [g, self = shared_from_this(), t = std::string(text)]() mutable {
+    g->on_message(self, std::move(t));
+  });
+}
+
+void Gateway::Conn::on_close() {
+  auto g = gw.lock();
+  if (!g) return;
+  asio::post(g->strand_, [g, self = shared_from_this()] { g->on_closed(self); });
+}
+
+Gateway::Gateway(asio::any_io_executor ex, GatewayDeps deps)
+    : d_(deps),
+      strand_(asio::make_strand(ex)),
+      sweeper_(strand_),
+      connections_(deps.metrics.gauge("gateway_connections", "open gateway connections").get()),
+      sessions_gauge_(
+          deps.metrics.gauge("gateway_sessions", "gateway sessions, attached or resumable").get()),
+      dispatched_(deps.metrics.counter("gateway_events_dispatched_total",
+                                       "dispatch frames queued to clients")
+                      .get()),
+      slow_closed_(deps.metrics.counter("gateway_slow_consumer_closed_total",
+                                        "connections closed because their send queue overflowed")
+                       .get()) {}
+
+Gateway::~Gateway() = default;
+
+void Gateway::start() {
+  std::weak_ptr<Gateway> weak = shared_from_this();
+  bus_sub_ = d_.bus.subscribe([weak](const cluster::Event& e) {
+    if (auto g = weak.lock()) asio::post(g->strand_, [g, e] { g->dispatch_event(e); });
+  });
+  asio::post(strand_, [self = shared_from_this()] { self->sweep(); });
+}
+
+void Gateway::stop() {
+  d_.bus.unsubscribe(bus_sub_);
+  asio::post(strand_, [self = shared_from_this()] {
+    self->stopped_ = true;
+    self->sweeper_.cancel();
+    for (auto& c : self->conns_) c->close(1001, "server shutting down");
+  });
+}
+
+std::shared_ptr<net::WsListener> Gateway::open(std::shared_ptr<net::WsConnection> ws,
+                                               const net::HttpRequest& req) {
+  if (req.path != "/gateway") return nullptr;
+  auto c = std::make_shared<Conn>();
+  c->gw = weak_from_this();
+  c->ws = std::move(ws);
+  c->opened_ms = steady_ms();
+  c->last_heartbeat_ms = c->opened_ms;
+  asio::post(strand_, [self = shared_from_this(), c] {
+    if (self->stopped_) {
+      c->close(1001, "server shutting down");
+      return;
+    }
+    c->id = ++self->next_conn_;
+    self->conns_.insert(c);
+    self->connections_.set(static_cast<double>(self->conns_.size()));
+    json::object hello{{"heartbeat_interval", self->d_.config.gateway.heartbeat_interval}};
+    c->ws->send(make_frame("hello", json::serialize(hello)));
+  });
+  return c;
+}
+
+void Gateway::send_error(Conn& c, const std::string& code, const std::string& message) {
+  c.ws->send(make_frame("error", json::serialize(json::object{{"code", code}, {"message", message}})));
+}
+
+void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
+  if (c->closed) return;
+  if (d_.config.limits.enabled) {
+    auto r = d_.coord.take("gw:" + std::to_string(c->id), d_.config.limits.gateway);
+    if (!r.allowed) {
+      c->close(kRateLimited, "rate limited");
+      return;
+    }
+  }
+  boost::system::error_code ec;
+  json::parse_options opt;
+  opt.max_depth = 32;
+  json::value v = json::parse(text, ec, {}, opt);
+  if (ec || !v.is_object()) {
+    c->close(kDecodeError, "frame is not a JSON object");
+    return;
+  }
+  auto& o = v.as_object();
+  const json::value* op = o.if_contains("op");
+  if (!op || !op->is_string()) {
+    c->close(kDecodeError, "missing op");
+    return;
+  }
+  std::string name(op->as_string());
+  const json::value* d = o.if_contains("d");
+  if (name == "heartbeat") {
+    c->last_heartbeat_ms = steady_ms();
+    c->ws->send(R"({"op":"heartbeat_ack"})");
+    return;
+  }
+  if (name == "identify" || name == "resume") {
+    if (c->session || c->identifying) {
+      c->close(kAlreadyAuthenticated, "already identified");
+      return;
+    }
+    if (!d || !d->is_object()) {
+      c->close(kDecodeError, name + " needs an object d");
+      return;
+    }
+    c->identifying = true;
+    if (name == "identify") handle_identify(c, d->as_object());
+    else handle_resume(c, d->as_object());
+    return;
+  }
+  if (!c->session) {
+    c->close(kNotAuthenticated, "identify first");
+    return;
+  }
+  handle_op(c, name, d);
+}
+
+void Gateway::on_closed(const std::shared_ptr<Conn>& c) {
+  c->closed = true;
+  conns_.erase(c);
+  connections_.set(static_cast<double>(conns_.size()));
+  if (auto s = c->session) {
+    if (s->conn == c) {
+      s->conn.reset();
+      s->detached_at_ms = steady_ms();
+    }
+  }
+}
+
+void Gateway::attach_guild(Session& s, Id guild, std::uint64_t perms) {
+  s.perms[guild] = perms;
+  by_guild_[guild].insert(&s);
+}
+
+void Gateway::detach_guild(Session& s, Id guild) {
+  s.perms.erase(guild);
+  auto it = by_guild_.find(guild);
+  if (it == by_guild_.end()) return;
+  it->second.erase(&s);
+  if (it->second.empty()) by_guild_.erase(it);
+}
+
+void Gateway::deliver(Session& s, const std::string& type, const std::string& data) {
+  std::uint64_t seq = ++s.seq;
+  std::string frame = make_dispatch(type, seq, data);
+  s.replay.emplace_back(seq, frame);
+  while (s.replay.size() > static_cast<std::size_t>(d_.config.gateway.replay_buffer))
+    s.replay.pop_front();
+  if (!s.conn || s.conn->closed) return;
+  if (s.conn->ws->queued() >= static_cast<std::size_t>(d_.config.gateway.max_send_queue)) {
+    // Never let one slow reader grow our memory: cut it off; it may resume later.
+    slow_closed_.inc();
+    spdlog::warn("gateway slow consumer closed user={} session={}", s.user, s.id);
+    auto conn = s.conn;
+    s.conn.reset();
+    s.detached_at_ms = steady_ms();
+    conn->close(kSlowConsumer, "send queue overflow: reading too slowly");
+    return;
+  }
+  dispatched_.inc();
+  s.conn->ws->send(std::move(frame));
+}
+
+void Gateway::dispatch_event(const cluster::Event& e) {
+  if (stopped_) return;
+  // Collect receivers first: delivering can change the indexes (slow consumers).
+  std::vector<Session*> targets;
+  if (!e.user_ids.empty()) {
+    for (Id u : e.user_ids) {
+      auto it = by_user_.find(u);
+      if (it != by_user_.end()) targets.insert(targets.end(), it->second.begin(), it->second.end());
+    }
+  } else if (e.guild_id) {
+    auto it = by_guild_.find(e.guild_id);
+    if (it != by_guild_.end())
+      for (Session* s : it->second) {
+        auto p = s->perms.find(e.guild_id);
+        if (p != s->perms.end() && chat::has_permissions(p->second, e.required_permissions))
+          targets.push_back(s);
+      }
+  }
+
+  if (e.type == "GUILD_CREATE" && e.guild_id) {
+    // The receiver just gained this guild: learn their permissions from the payload.
+    std::uint64_t perms = 0;
+    boost::system::error_code ec;
+    auto v = json::parse(e.data, ec);
+    if (!ec && v.is_object())
+      if (auto* p = v.as_object().if_contains("my_permissions"); p && p->is_string())
+        perms = std::strtoull(std::string(p->as_string()).c_str(), nullptr, 10);
+    for (Session* s : targets) attach_guild(*s, e.guild_id, perms);
+  }
+
+  for (Session* s : targets) deliver(*s, e.type, e.data);
+
+  if (e.type == "GUILD_DELETE") {
+    for (Session* s : targets) detach_guild(*s, e.guild_id);
+  } else if (e.type == "GUILD_MEMBER_REMOVE" && e.subject_user_id) {
+    auto it = by_user_.find(e.subject_user_id);
+    if (it != by_user_.end())
+      for (Session* s : std::vector<Session*>(it->second.begin(), it->second.end()))
+        detach_guild(*s, e.guild_id);
+  } else if (e.type == "GUILD_UPDATE" || e.type == "GUILD_MEMBER_UPDATE" ||
+             e.type.rfind("GUILD_ROLE_", 0) == 0) {
+    refresh_permissions(e.guild_id, e.subject_user_id);
+  }
+}
+
+void Gateway::refresh_permissions(Id guild, Id user) {
+  std::vector<Id> users;
+  if (user) {
+    users.push_back(user);
+  } else {
+    auto it = by_guild_.find(guild);
+    if (it == by_guild_.end()) return;
+    for (Session* s : it->second) users.push_back(s->user);
+    std::sort(users.begin(), users.end());
+    users.erase(std::unique(users.begin(), users.end()), users.end());
+  }
+  auto self = shared_from_this();
+  asio::post(d_.pool.executor(), [self, guild, users] {
+    std::vector<std::pair<Id, std::optional<std::uint64_t>>> result;
+    for (Id u : users) {
+      try {
+        result.emplace_back(u, self->d_.chat.permissions_for(u, guild));
+      } catch (const std::exception& ex) {
+        spdlog::warn("permission refresh failed guild={} user={}: {}", guild, u, ex.what());
+      }
+    }
+    asio::post(self->strand_, [self, guild, result] {
+      for (auto& [u, perms] : result) {
+        auto it = self->by_user_.find(u);
+        if (it == self->by_user_.end()) continue;
+        for (Session* s : it->second) {
+          if (perms) self->attach_guild(*s, guild, *perms);
+          else self->detach_guild(*s, guild);
+        }
+      }
+    });
+  });
+}
+
+void Gateway::destroy_session(const std::string& id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  auto s = it->second;
+  for (auto& [g, p] : std::unordered_map<Id, std::uint64_t>(s->perms)) detach_guild(*s, g);
+  auto u = by_user_.find(s->user);
+  if (u != by_user_.end()) {
+    u->second.erase(s.get());
+    if (u->second.empty()) by_user_.erase(u);
+  }
+  sessions_.erase(it);
+  sessions_gauge_.set(static_cast<double>(sessions_.size()));
+  Id user = s->user;
+  if (d_.coord.presence_disconnect(user) == 0) {
+    auto self = shared_from_this();
+    asio::post(d_.pool.executor(), [self, user] {
+      try {
+        self->d_.voice.leave_any(user);
+        self->publish_presence(user, "offline");
+      } catch (const std::exception& ex) {
+        spdlog::warn("session cleanup failed user={}: {}", user, ex.what());
+      }
+    });
+  }
+}
+
+void Gateway::sweep() {
+  if (stopped_) return;
+  std::int64_t now = steady_ms();
+  const auto& gc = d_.config.gateway;
+  std::int64_t hb_limit = gc.heartbeat_interval * 3 / 2 + 2000;
+  for (auto& c : std::vector<std::shared_ptr<Conn>>(conns_.begin(), conns_.end())) {
+    if (c->closed) continue;
+    if (!c->session && !c->identifying && now - c->opened_ms > 10000)
+      c->close(kNotAuthenticated, "identify within 10 seconds");
+    else if (now - c->last_heartbeat_ms > hb_limit)
+      c->close(kHeartbeatTimeout, "no heartbeat");
+  }
+  std::vector<std::string> expired;
+  for (auto& [id, s] : sessions_) {
+    if (s->conn || !s->detached_at_ms) continue;
+    if (now - s->detached_at_ms > static_cast<std::int64_t>(gc.resume_window) * 1000) {
+      expired.push_back(id);
+    } else if (!s->voice_checked && now - s->detached_at_ms > 15000) {
+      // Gone 15 s without resuming: free the voice seat, other peers stop waiting for it.
+      s->voice_checked = true;
+      bool attached = false;
+      for (Session* o : by_user_[s->user]) attached = attached || o->conn != nullptr;
+      if (!attached) {
+        Id user = s->user;
+        auto self = shared_from_this();
+        asio::post(d_.pool.executor(), [self, user] {
+          try {
+            self->d_.voice.leave_any(user);
+          } catch (const std::exception&) {
+          }
+        });
+      }
+    }
+  }
+  for (auto& id : expired) destroy_session(id);
+  sweeper_.expires_after(std::chrono::seconds(1));
+  sweeper_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->sweep();
+  });
+}
+
+void Gateway::publish_presence(Id user, const std::string& status) {
+  json::object d{{"user_id", id_to_string(user)}, {"status", status}};
+  for (Id g : d_.chat.user_guild_ids(user)) d_.chat.publish("PRESENCE_UPDATE", g, 0, d);
+}
+
+}  // namespace hype::gateway

@@ -1,0 +1,106 @@
+// The real-time gateway (/gateway): WebSocket sessions that identify with an access token,
+// receive READY and then every event they may see, keep alive with heartbeats, and resume
+// after a dropped connection by replaying what they missed. All session state lives on one
+// strand; WebSocket callbacks and EventBus events are posted onto it. docs/protocol.md is the
+// contract.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json/object.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "auth/auth_service.hpp"
+#include "chat/chat_service.hpp"
+#include "cluster/coordinator.hpp"
+#include "cluster/event_bus.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "net/blocking_pool.hpp"
+#include "net/http_message.hpp"
+#include "voice/voice_service.hpp"
+
+namespace hype::gateway {
+
+struct GatewayDeps {
+  auth::AuthService& auth;
+  chat::ChatService& chat;
+  voice::VoiceService& voice;
+  cluster::Coordinator& coord;
+  cluster::EventBus& bus;
+  net::BlockingPool& pool;
+  metrics::Registry& metrics;
+  const Config& config;
+};
+
+// Close codes (docs/protocol.md).
+enum CloseCode : int {
+  kUnknownError = 4000,
+  kUnknownOp = 4001,
+  kDecodeError = 4002,
+  kNotAuthenticated = 4003,
+  kAuthFailed = 4004,
+  kAlreadyAuthenticated = 4005,
+  kInvalidResume = 4007,
+  kRateLimited = 4008,
+  kHeartbeatTimeout = 4009,
+  kSlowConsumer = 4010,
+};
+
+class Gateway : public std::enable_shared_from_this<Gateway> {
+ public:
+  Gateway(boost::asio::any_io_executor ex, GatewayDeps deps);
+  ~Gateway();
+  void start();  // subscribes to the bus, starts the sweeper
+  void stop();
+  // For HttpServer::WsOpen: a listener for a new connection on /gateway.
+  std::shared_ptr<net::WsListener> open(std::shared_ptr<net::WsConnection> conn,
+                                        const net::HttpRequest& req);
+
+  struct Session;
+  struct Conn;
+
+ private:
+  friend struct Conn;
+  void on_message(const std::shared_ptr<Conn>& c, std::string text);
+  void on_closed(const std::shared_ptr<Conn>& c);
+  void handle_identify(const std::shared_ptr<Conn>& c, const boost::json::object& d);
+  void handle_resume(const std::shared_ptr<Conn>& c, const boost::json::object& d);
+  void handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
+                 const boost::json::value* d);
+  void finish_identify(const std::shared_ptr<Conn>& c, Id user, boost::json::object ready,
+                       std::vector<std::pair<Id, std::uint64_t>> perms, bool first_session);
+  void dispatch_event(const cluster::Event& e);
+  void deliver(Session& s, const std::string& type, const std::string& data);
+  void attach_guild(Session& s, Id guild, std::uint64_t perms);
+  void detach_guild(Session& s, Id guild);
+  void refresh_permissions(Id guild, Id user);
+  void destroy_session(const std::string& id);
+  void sweep();
+  void send_error(Conn& c, const std::string& code, const std::string& message);
+  void publish_presence(Id user, const std::string& status);
+
+  GatewayDeps d_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::steady_timer sweeper_;
+  int bus_sub_ = 0;
+  bool stopped_ = false;
+  std::uint64_t next_conn_ = 0;
+
+  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  std::unordered_map<Id, std::unordered_set<Session*>> by_user_;
+  std::unordered_map<Id, std::unordered_set<Session*>> by_guild_;
+  std::unordered_set<std::shared_ptr<Conn>> conns_;
+
+  metrics::Gauge& connections_;
+  metrics::Gauge& sessions_gauge_;
+  metrics::Counter& dispatched_;
+  metrics::Counter& slow_closed_;
+};
+
+}  // namespace hype::gateway

@@ -1,0 +1,46 @@
+// Internal to gateway/: session and connection records shared by gateway.cpp and
+// session_ops.cpp. Touched only on the gateway strand.
+#pragma once
+
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+#include "gateway/gateway.hpp"
+
+namespace hype::gateway {
+
+struct Gateway::Session {
+  std::string id;
+  Id user = 0;
+  std::shared_ptr<Conn> conn;  // null while detached, waiting for a resume
+  std::uint64_t seq = 0;
+  std::deque<std::pair<std::uint64_t, std::string>> replay;  // (seq, frame)
+  std::unordered_map<Id, std::uint64_t> perms;              // guild -> permission bits
+  std::int64_t detached_at_ms = 0;
+  bool voice_checked = false;  // detached long enough that voice was cleaned up
+};
+
+struct Gateway::Conn : net::WsListener, std::enable_shared_from_this<Gateway::Conn> {
+  std::weak_ptr<Gateway> gw;
+  std::shared_ptr<net::WsConnection> ws;
+  std::uint64_t id = 0;
+  std::shared_ptr<Session> session;
+  std::int64_t opened_ms = 0;
+  std::int64_t last_heartbeat_ms = 0;
+  bool identifying = false;
+  bool closed = false;
+
+  void on_message(std::string_view text, bool is_text) override;
+  void on_close() override;
+  void close(int code, const std::string& reason) {
+    if (closed) return;
+    closed = true;
+    ws->close(code, reason);
+  }
+};
+
+std::string make_frame(const std::string& op, const std::string& d_json);
+std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json);
+
+}  // namespace hype::gateway

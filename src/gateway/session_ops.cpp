@@ -1,0 +1,220 @@
+// Identify, resume and the client operations of an identified session.
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/dto.hpp"
+#include "core/clock.hpp"
+#include "core/errors.hpp"
+#include "core/random.hpp"
+#include "gateway/gateway.hpp"
+#include "gateway/gateway_internal.hpp"
+
+namespace hype::gateway {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+std::string string_field(const json::object& d, const char* name) {
+  auto* v = d.if_contains(name);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+}  // namespace
+
+void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object& d) {
+  std::string token = string_field(d, "token");
+  auto self = shared_from_this();
+  asio::post(d_.pool.executor(), [self, c, token] {
+    Id user = 0;
+    json::object ready;
+    std::vector<std::pair<Id, std::uint64_t>> perms;
+    try {
+      user = self->d_.auth.authenticate(token);
+      auto u = self->d_.auth.me(user);
+      json::array guilds, presences;
+      std::unordered_set<Id> seen;
+      for (Id g : self->d_.chat.user_guild_ids(user)) {
+        json::object snap;
+        try {
+          snap = self->d_.chat.guild_snapshot(user, g);
+        } catch (const ApiError&) {
+          continue;  // left the guild meanwhile
+        }
+        perms.emplace_back(g, std::stoull(std::string(snap.at("my_permissions").as_string())));
+        for (auto& m : snap.at("members").as_array()) {
+          auto uid = parse_id(std::string(m.at("user").at("id").as_string()));
+          if (uid && seen.insert(*uid).second && (self->d_.coord.is_online(*uid) || *uid == user))
+            presences.push_back(json::object{{"user_id", id_to_string(*uid)}, {"status", "online"}});
+        }
+        guilds.push_back(std::move(snap));
+      }
+      ready["user"] = chat::user_json(u.id, u.username);
+      ready["guilds"] = std::move(guilds);
+      ready["presences"] = std::move(presences);
+    } catch (const ApiError& e) {
+      asio::post(self->strand_, [c, code = e.code()] {
+        c->close(kAuthFailed, code == "token_expired" ? "token expired" : "authentication failed");
+      });
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("identify failed: {}", e.what());
+      asio::post(self->strand_, [c] { c->close(kUnknownError, "internal error"); });
+      return;
+    }
+    bool first = self->d_.coord.presence_connect(user) == 1;
+    asio::post(self->strand_, [self, c, user, r = std::move(ready), p = std::move(perms), first]() mutable {
+      self->finish_identify(c, user, std::move(r), std::move(p), first);
+    });
+  });
+}
+
+void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::object ready,
+                              std::vector<std::pair<Id, std::uint64_t>> perms,
+                              bool first_session) {
+  c->identifying = false;
+  auto s = std::make_shared<Session>();
+  s->id = random_token(16);
+  s->user = user;
+  sessions_[s->id] = s;
+  sessions_gauge_.set(static_cast<double>(sessions_.size()));
+  by_user_[user].insert(s.get());
+  for (auto& [g, p] : perms) attach_guild(*s, g, p);
+  if (c->closed) {
+    // The socket went away while we loaded READY: keep the session resumable.
+    s->detached_at_ms = steady_ms();
+  } else {
+    s->conn = c;
+    c->session = s;
+  }
+  ready["session_id"] = s->id;
+  deliver(*s, "READY", json::serialize(ready));
+  if (first_session) {
+    auto self = shared_from_this();
+    asio::post(d_.pool.executor(), [self, user] {
+      try {
+        self->publish_presence(user, "online");
+      } catch (const std::exception&) {
+      }
+    });
+  }
+}
+
+void Gateway::handle_resume(const std::shared_ptr<Conn>& c, const json::object& d) {
+  c->identifying = false;
+  std::string token = string_field(d, "token");
+  std::string sid = string_field(d, "session_id");
+  const json::value* seqv = d.if_contains("seq");
+  std::int64_t seq = seqv && seqv->is_int64() ? seqv->as_int64() : -1;
+  Id user = 0;
+  try {
+    user = d_.auth.authenticate(token);
+  } catch (const ApiError& e) {
+    c->close(kAuthFailed, e.code() == "token_expired" ? "token expired" : "authentication failed");
+    return;
+  }
+  auto it = sessions_.find(sid);
+  if (it == sessions_.end() || it->second->user != user || seq < 0 ||
+      static_cast<std::uint64_t>(seq) > it->second->seq) {
+    c->close(kInvalidResume, "session cannot be resumed; identify again");
+    return;
+  }
+  auto s = it->second;
+  auto& rb = s->replay;
+  std::uint64_t from = static_cast<std::uint64_t>(seq) + 1;
+  if (from <= s->seq && (rb.empty() || rb.front().first > from)) {
+    c->close(kInvalidResume, "too many missed events; identify again");
+    destroy_session(sid);
+    return;
+  }
+  if (s->conn && s->conn != c) {
+    auto old = s->conn;
+    old->session.reset();
+    old->close(kUnknownError, "session resumed elsewhere");
+  }
+  s->conn = c;
+  s->detached_at_ms = 0;
+  s->voice_checked = false;
+  c->session = s;
+  int replayed = 0;
+  for (auto& [n, frame] : rb) {
+    if (n < from) continue;
+    c->ws->send(frame);
+    ++replayed;
+  }
+  deliver(*s, "RESUMED",
+          json::serialize(json::object{{"session_id", s->id}, {"replayed", replayed}}));
+}
+
+void Gateway::handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
+                        const json::value* d) {
+  Session& s = *c->session;
+  Id user = s.user;
+  const json::object* obj = d ? d->if_object() : nullptr;
+  auto self = shared_from_this();
+  // Runs blocking work on the pool; an ApiError becomes an error op to this connection.
+  auto on_pool = [self, c](std::function<void()> work) {
+    asio::post(self->d_.pool.executor(), [self, c, work = std::move(work)] {
+      try {
+        work();
+      } catch (const ApiError& e) {
+        asio::post(self->strand_, [self, c, code = e.code(), msg = std::string(e.what())] {
+          if (!c->closed) self->send_error(*c, code, msg);
+        });
+      } catch (const std::exception& e) {
+        spdlog::error("gateway op failed: {}", e.what());
+      }
+    });
+  };
+
+  if (op == "voice_signal") {
+    const json::value* to = obj ? obj->if_contains("to") : nullptr;
+    const json::value* payload = obj ? obj->if_contains("payload") : nullptr;
+    std::optional<Id> target;
+    if (to && to->is_string()) target = parse_id(std::string(to->as_string()));
+    if (!target || !payload) {
+      send_error(*c, "invalid_field", "voice_signal needs {to, payload}");
+      return;
+    }
+    Id channel = d_.voice.shared_channel(user, *target);
+    if (!channel || *target == user) {
+      send_error(*c, "not_in_channel", "you and the target are not in the same voice channel");
+      return;
+    }
+    json::object out{{"from", id_to_string(user)},
+                     {"channel_id", id_to_string(channel)},
+                     {"payload", *payload}};
+    std::string data = json::serialize(out);
+    auto it = by_user_.find(*target);
+    if (it != by_user_.end())
+      for (Session* t : std::vector<Session*>(it->second.begin(), it->second.end()))
+        deliver(*t, "VOICE_SIGNAL", data);
+  } else if (op == "voice_state_update") {
+    bool mute = false, deaf = false;
+    if (obj) {
+      if (auto* m = obj->if_contains("self_mute"); m && m->is_bool()) mute = m->as_bool();
+      if (auto* f = obj->if_contains("self_deaf"); f && f->is_bool()) deaf = f->as_bool();
+    }
+    on_pool([self, user, mute, deaf] { self->d_.voice.update_self(user, mute, deaf); });
+  } else if (op == "typing") {
+    const json::value* ch = obj ? obj->if_contains("channel_id") : nullptr;
+    std::optional<Id> channel;
+    if (ch && ch->is_string()) channel = parse_id(std::string(ch->as_string()));
+    if (!channel) {
+      send_error(*c, "invalid_field", "typing needs {channel_id}");
+      return;
+    }
+    on_pool([self, user, id = *channel] { self->d_.chat.typing(user, id); });
+  } else if (op == "presence_update") {
+    std::string status = obj ? string_field(*obj, "status") : "";
+    if (status != "online" && status != "idle" && status != "dnd") {
+      send_error(*c, "invalid_field", "status must be online, idle or dnd");
+      return;
+    }
+    on_pool([self, user, status] { self->publish_presence(user, status); });
+  } else {
+    c->close(kUnknownOp, "unknown op");
+  }
+}
+
+}  // namespace hype::gateway

@@ -1,0 +1,62 @@
+// Plain HTTP request/response records and the WebSocket connection interface. Everything
+// above net/ speaks these types, so only net/ compiles Boost.Beast.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hype::net {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: path?query
+  std::string path;    // percent-decoded path
+  std::string query;   // raw query string, without '?'
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  std::string body;
+  std::string remote_ip;
+  bool keep_alive = true;
+
+  std::string_view header(std::string_view lower_name) const;
+  // Value of a query parameter, percent-decoded; nullopt if absent.
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  static HttpResponse json(int status, std::string body);
+  static HttpResponse error(int status, std::string_view code, std::string_view message);
+};
+
+// Decodes %XX and (when plus_is_space) '+'. Returns nullopt on a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
+
+// One accepted WebSocket connection, as the layers above see it. Thread-safe: send and close
+// may be called from any thread; they run on the connection's own strand.
+class WsConnection {
+ public:
+  virtual ~WsConnection() = default;
+  virtual void send(std::string text) = 0;
+  virtual void close(int code, std::string reason) = 0;
+  virtual std::size_t queued() const = 0;  // frames waiting to be written
+  virtual const std::string& remote_ip() const = 0;
+};
+
+// Receives a connection's events, on the connection's strand.
+class WsListener {
+ public:
+  virtual ~WsListener() = default;
+  virtual void on_message(std::string_view text, bool is_text) = 0;
+  virtual void on_close() = 0;  // after this, no more calls
+};
+
+}  // namespace hype::net

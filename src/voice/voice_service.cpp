@@ -1,0 +1,133 @@
+#include "voice/voice_service.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/dto.hpp"
+#include "chat/permissions.hpp"
+#include "core/clock.hpp"
+#include "core/errors.hpp"
+#include "voice/turn_credentials.hpp"
+
+namespace hype::voice {
+
+namespace json = boost::json;
+
+std::string mode_for(const VoiceOptions& o, int users) {
+  if (o.mode == "p2p" || o.mode == "sfu") return o.mode;
+  return users <= o.p2p_max_users ? "p2p" : "sfu";
+}
+
+VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
+                           const auth::TokenSigner& signer, VoiceOptions opts)
+    : chat_(chat), coord_(coord), signer_(signer), opts_(std::move(opts)) {}
+
+json::array VoiceService::ice_servers(Id user) const {
+  json::array out;
+  if (!opts_.stun_urls.empty()) {
+    json::array urls;
+    for (auto& u : opts_.stun_urls) urls.push_back(json::string(u));
+    out.push_back(json::object{{"urls", std::move(urls)}});
+  }
+  if (!opts_.turn_secret.empty() && !opts_.turn_urls.empty()) {
+    auto cred = make_turn_credential(opts_.turn_secret, id_to_string(user),
+                                     unix_seconds() + opts_.turn_ttl);
+    json::array urls;
+    for (auto& u : opts_.turn_urls) urls.push_back(json::string(u));
+    out.push_back(json::object{
+        {"urls", std::move(urls)}, {"username", cred.username}, {"credential", cred.credential}});
+  }
+  return out;
+}
+
+void VoiceService::publish_state(const cluster::VoiceState& s) {
+  chat_.publish("VOICE_STATE_UPDATE", s.guild_id, chat::perm::kViewChannel,
+                chat::voice_state_json(s));
+}
+
+json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf) {
+  auto [c, a] = chat_.visible_channel(actor, channel_id);
+  if (c.kind != store::ChannelKind::voice)
+    throw bad_request("not a voice channel", "channel_id");
+  if (!chat::has_permissions(a.permissions, chat::perm::kConnect))
+    throw forbidden("missing permission: CONNECT");
+  cluster::VoiceState st;
+  st.guild_id = c.guild_id;
+  st.channel_id = channel_id;
+  st.user_id = actor;
+  st.self_mute = self_mute || !chat::has_permissions(a.permissions, chat::perm::kSpeak);
+  st.self_deaf = self_deaf;
+  st.joined_at = unix_ms();
+  auto r = coord_.voice_join(st, c.user_limit);
+  if (r.full) throw ApiError(403, "channel_full", "this voice channel is full");
+  if (r.previous) {
+    cluster::VoiceState gone = *r.previous;
+    gone.channel_id = 0;
+    publish_state(gone);
+  }
+  publish_state(st);
+  spdlog::info("voice join user={} channel={} users={}", actor, channel_id, r.count);
+
+  json::array participants;
+  for (auto& s : coord_.channel_voice_states(channel_id))
+    participants.push_back(chat::voice_state_json(s));
+  auth::TokenClaims claims;
+  claims.typ = "voice";
+  claims.user_id = actor;
+  claims.channel_id = channel_id;
+  claims.iat = unix_seconds();
+  claims.exp = claims.iat + opts_.token_ttl;
+  char buf[64];
+  return {{"mode", mode_for(opts_, r.count)},
+          {"channel_id", id_to_string(channel_id)},
+          {"guild_id", id_to_string(c.guild_id)},
+          {"participants", std::move(participants)},
+          {"ice_servers", ice_servers(actor)},
+          {"voice_token", signer_.sign(claims)},
+          {"voice_token_expires_at", format_iso8601(claims.exp * 1000, buf)},
+          {"bitrate", c.bitrate},
+          {"sfu", nullptr}};
+}
+
+void VoiceService::leave(Id actor, Id channel_id) {
+  if (auto old = coord_.voice_leave(actor, channel_id)) {
+    old->channel_id = 0;
+    publish_state(*old);
+    spdlog::info("voice leave user={} channel={}", actor, channel_id);
+  }
+}
+
+void VoiceService::leave_any(Id actor) { leave(actor, 0); }
+
+void VoiceService::update_self(Id actor, bool self_mute, bool self_deaf) {
+  auto cur = coord_.voice_state(actor);
+  if (!cur) throw ApiError(400, "not_in_voice", "you are not in a voice channel");
+  if (!self_mute) {
+    // Unmuting needs SPEAK; permissions may have changed since the join.
+    auto p = chat_.permissions_for(actor, cur->guild_id);
+    if (!p || !chat::has_permissions(*p, chat::perm::kSpeak)) self_mute = true;
+  }
+  if (auto s = coord_.voice_update(actor, self_mute, self_deaf)) publish_state(*s);
+}
+
+json::array VoiceService::states(Id actor, Id channel_id) {
+  chat_.visible_channel(actor, channel_id);
+  json::array out;
+  for (auto& s : coord_.channel_voice_states(channel_id)) out.push_back(chat::voice_state_json(s));
+  return out;
+}
+
+json::object VoiceService::sfu_node(Id actor, Id channel_id) {
+  chat_.visible_channel(actor, channel_id);
+  // No SFU role in this build yet: clients stay peer to peer.
+  return {{"node", nullptr}};
+}
+
+Id VoiceService::shared_channel(Id a, Id b) {
+  auto sa = coord_.voice_state(a);
+  auto sb = coord_.voice_state(b);
+  if (!sa || !sb || sa->channel_id != sb->channel_id) return 0;
+  return sa->channel_id;
+}
+
+}  // namespace hype::voice

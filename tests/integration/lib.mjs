@@ -1,0 +1,126 @@
+// Test helpers: start a real `hype serve`, talk REST and gateway to it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+
+export const HYPE_BIN = process.env.HYPE_BIN ?? new URL('../../build/release/src/app/hype', import.meta.url).pathname;
+
+// Starts a server on a free port with its own data dir; resolves once /readyz answers.
+export async function startServer(env = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hype-it-'));
+  const fullEnv = {
+    ...process.env,
+    HYPE_SERVER_PORT: '0',
+    HYPE_SERVER_DATA_DIR: dataDir,
+    HYPE_LIMITS_ENABLED: 'false',
+    HYPE_AUTH_ARGON2_MEM_KIB: '8192',
+    HYPE_AUTH_ARGON2_OPS: '1',
+    HYPE_LOG_LEVEL: 'warn',
+    ...env,
+  };
+  if (process.env.HYPE_TEST_DATABASE_URL && !env.HYPE_DATABASE_URL) {
+    fullEnv.HYPE_DATABASE_URL = process.env.HYPE_TEST_DATABASE_URL;
+  }
+  const proc = spawn(HYPE_BIN, ['serve'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d.toString(); });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('server did not start: ' + stderr)), 20000);
+    proc.stdout.on('data', (d) => {
+      out += d.toString();
+      const m = out.match(/running at (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
+  });
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(url + '/readyz')).ok) break; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  return {
+    url,
+    wsUrl: url.replace('http', 'ws') + '/gateway',
+    proc,
+    stderr: () => stderr,
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => proc.once('exit', r));
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function api(server, method, path, { token, body, raw, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  let payload;
+  if (raw !== undefined) payload = raw;
+  else if (body !== undefined) { payload = JSON.stringify(body); h['content-type'] = 'application/json'; }
+  const res = await fetch(server.url + '/api/v1' + path, { method, headers: h, body: payload });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = text; }
+  return { status: res.status, body: json, headers: res.headers };
+}
+
+let counter = 0;
+export async function register(server, prefix = 'user') {
+  const username = `${prefix}${process.pid}_${++counter}`;
+  const r = await api(server, 'POST', '/auth/register', { body: { username, password: 'correct horse battery' } });
+  if (r.status !== 201) throw new Error(`register failed ${r.status} ${JSON.stringify(r.body)}`);
+  return { ...r.body, username, token: r.body.access_token, id: r.body.user.id };
+}
+
+// A gateway client that records every frame and lets tests wait for one.
+export class GatewayClient {
+  constructor(server, token) {
+    this.server = server;
+    this.token = token;
+    this.frames = [];
+    this.waiters = [];
+    this.seq = 0;
+  }
+  async connect({ resume } = {}) {
+    this.ws = new WebSocket(this.server.wsUrl);
+    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.ws.on('message', (data) => {
+      const f = JSON.parse(data.toString());
+      if (typeof f.s === 'number') this.seq = f.s;
+      this.frames.push(f);
+      this.waiters = this.waiters.filter((w) => !w(f));
+    });
+    await new Promise((resolve, reject) => { this.ws.once('open', resolve); this.ws.once('error', reject); });
+    const hello = await this.waitFor((f) => f.op === 'hello');
+    this.heartbeatInterval = hello.d.heartbeat_interval;
+    if (resume) {
+      this.send({ op: 'resume', d: { token: this.token, session_id: this.sessionId, seq: resume } });
+      return this.waitFor((f) => f.t === 'RESUMED');
+    }
+    if (this.token) {
+      this.send({ op: 'identify', d: { token: this.token } });
+      const ready = await this.waitFor((f) => f.t === 'READY');
+      this.sessionId = ready.d.session_id;
+      return ready;
+    }
+    return hello;
+  }
+  send(obj) { this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)); }
+  waitFor(pred, timeoutMs = 5000) {
+    const found = this.frames.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for gateway frame; got ' + JSON.stringify(this.frames.slice(-5).map((f) => f.t ?? f.op)))), timeoutMs);
+      this.waiters.push((f) => { if (pred(f)) { clearTimeout(timer); resolve(f); return true; } return false; });
+    });
+  }
+  events(type) { return this.frames.filter((f) => f.t === type); }
+  close() { this.ws.close(); return this.closed; }
+  terminate() { this.ws.terminate(); return this.closed; }
+}
