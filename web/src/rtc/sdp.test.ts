@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { opusParams, setOpusParams } from './sdp';
+import { quality, summarizeStats } from './stats';
+
+const SDP = ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9', 'a=rtpmap:111 opus/48000/2', 'a=rtcp-fb:111 transport-cc', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:63 red/48000/2', 'a=fmtp:63 111/111', 'a=rtpmap:9 G722/8000', ''].join('\r\n');
+
+describe('setOpusParams', () => {
+  it('adds usedtx and keeps existing params, only on the Opus line', () => {
+    const out = setOpusParams(SDP);
+    expect(out).toContain('a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1');
+    expect(out).toContain('a=fmtp:63 111/111');
+    expect(out.split('\r\n').length).toBe(SDP.split('\r\n').length);
+  });
+  it('adds an fmtp line when missing', () => {
+    const out = setOpusParams('m=audio 9 RTP 111\na=rtpmap:111 opus/48000/2\n');
+    expect(out).toContain('a=rtpmap:111 opus/48000/2\na=fmtp:111 usedtx=1;useinbandfec=1');
+  });
+  it('overrides an explicit usedtx=0 and is idempotent', () => {
+    const once = setOpusParams(SDP.replace('useinbandfec=1', 'useinbandfec=0;usedtx=0'));
+    expect(opusParams(once)).toMatchObject({ usedtx: '1', useinbandfec: '1' });
+    expect(setOpusParams(once)).toBe(once);
+  });
+  it('leaves SDP without Opus untouched', () => {
+    expect(setOpusParams('v=0\r\nm=video 9 RTP 96\r\n')).toBe('v=0\r\nm=video 9 RTP 96\r\n');
+  });
+});
+
+describe('summarizeStats', () => {
+  const report = new Map<string, any>([
+    ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
+    ['P', { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R', currentRoundTripTime: 0.042, nominated: true, state: 'succeeded' }],
+    ['L', { id: 'L', type: 'local-candidate', candidateType: 'relay' }],
+    ['R', { id: 'R', type: 'remote-candidate', candidateType: 'host' }],
+    ['C', { id: 'C', type: 'codec', mimeType: 'audio/opus', sdpFmtpLine: 'minptime=10;usedtx=1;useinbandfec=1' }],
+    ['I', { id: 'I', type: 'inbound-rtp', kind: 'audio', packetsReceived: 980, packetsLost: 20, bytesReceived: 50_000, jitter: 0.004, audioLevel: 0.3, codecId: 'C' }],
+    ['O', { id: 'O', type: 'outbound-rtp', kind: 'audio', packetsSent: 1000 }],
+  ]);
+  it('extracts packets, codec, rtt, jitter, loss and candidate types', () => {
+    const s = summarizeStats(report);
+    expect(s).toMatchObject({ packetsReceived: 980, packetsLost: 20, packetsSent: 1000, codec: 'audio/opus', rttMs: 42, jitterMs: 4, audioLevel: 0.3, localCandidateType: 'relay', remoteCandidateType: 'host' });
+    expect(s.lossRate).toBeCloseTo(0.02);
+    expect(quality(s)).toBe('good');
+  });
+  it('grades quality', () => {
+    expect(quality({ rttMs: 250, jitterMs: 5, lossRate: 0 })).toBe('fair');
+    expect(quality({ rttMs: 50, jitterMs: 5, lossRate: 0.2 })).toBe('poor');
+    expect(quality(null)).toBe('unknown');
+  });
+});
