@@ -95,7 +95,8 @@ std::string parse_media_attribute(MediaSection& m, std::string_view name, std::s
   if (auto d = parse_direction(name); d && !has_value) {
     m.direction = *d;
   } else if (name == "mid") {
-    if (value.empty()) return "empty mid";
+    // RFC 8843: a token; whitespace would break a=group lines.
+    if (value.empty() || value.find_first_of(" \t") != std::string_view::npos) return "bad mid";
     m.mid = value;
   } else if (name == "rtcp-mux") {
     m.rtcp_mux = true;
@@ -313,6 +314,7 @@ Result<SessionDescription> parse(std::string_view text) {
           if (rtp) {
             Codec c;
             if (!parse_pt(p[i], c.payload_type)) return err("bad payload type", line_no);
+            if (codec_for(ms, c.payload_type)) return err("duplicate payload type", line_no);
             ms.codecs.push_back(std::move(c));
           }
         }

@@ -277,6 +277,9 @@ TEST(Sdp, RejectsMalformed) {
       "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=ssrc:abc cname:x\r\n",
       "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=candidate:x\r\n",
       "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nX=bad\r\n",
+      // Found by fuzzing: duplicate payload types and whitespace in a mid broke round trips.
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 9 0 9\r\n",
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:a b\r\n",
       "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nnot a line\r\n",
   };
   for (const char* text : bad) EXPECT_FALSE(parse(text).ok()) << text;
