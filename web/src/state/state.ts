@@ -170,7 +170,11 @@ export function applyDispatch(s: AppState, t: string, d: any, now = Date.now()):
     case 'GUILD_MEMBER_UPDATE': {
       const m = d as Member;
       const gm = { ...(s.members[m.guild_id] ?? {}), [m.user.id]: m };
-      return { ...s, members: { ...s.members, [m.guild_id]: gm } };
+      const next = { ...s, members: { ...s.members, [m.guild_id]: gm } };
+      // The server sends no presence for a member who just joined (they joined through the
+      // API a moment ago, so they are online); a later PRESENCE_UPDATE corrects it.
+      if (t === 'GUILD_MEMBER_ADD' && !s.presences[m.user.id]) next.presences = { ...s.presences, [m.user.id]: 'online' };
+      return next;
     }
     case 'GUILD_MEMBER_REMOVE': {
       const gid = d.guild_id as Id;

@@ -225,7 +225,25 @@ export class Store {
       case 'MESSAGE_CREATE':
         if (this.isViewing(d.channel_id)) this.markRead(d.channel_id);
         break;
+      case 'GUILD_MEMBER_ADD':
+        this.reannouncePresence(d.guild_id, d.user?.id);
+        break;
     }
+  }
+
+  /**
+   * Workaround: a user who joins a guild gets members but no presences in GUILD_CREATE, so
+   * they would see everyone offline. In small guilds, members re-announce their status when
+   * someone joins (once per joiner, with jitter); in larger ones the cost (every member
+   * publishing to every member) is not worth it and presence fills in as people change it.
+   */
+  private reannouncePresence(guildId: Id, userId: Id | undefined) {
+    const me = this.state.me;
+    if (!me || !userId || userId === me.id) return;
+    if (Object.keys(this.state.members[guildId] ?? {}).length > 50) return;
+    const status = this.state.presences[me.id];
+    if (status !== 'online' && status !== 'idle' && status !== 'dnd') return;
+    setTimeout(() => this.gateway.send('presence_update', { status }, true), 200 + Math.random() * 800);
   }
 
   private async afterReady() {

@@ -1,0 +1,116 @@
+// Helpers shared by the e2e tests: one headless Chromium (flags from shared/TESTING.md),
+// one browser context per user, REST shortcuts for setup, and polling helpers.
+import { chromium } from 'playwright-core';
+
+export let BASE = process.env.HYPE_URL ?? 'http://127.0.0.1:8080';
+/** For scripts that start their own server after import. */
+export function setBase(url) {
+  BASE = url;
+}
+
+export const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream=fps=30',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+  // Hidden/occluded pages must keep timers and audio running for the speaking indicators.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
+export async function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: false, args: CHROMIUM_ARGS });
+}
+
+let counter = 0;
+export function uniqueName(prefix) {
+  counter++;
+  return `${prefix}${Date.now().toString(36).slice(-5)}${counter}`;
+}
+
+export const PASSWORD = 'correct-horse-9';
+
+/** REST call from node (setup shortcuts; the UI is tested separately). */
+export async function api(method, path, body, token) {
+  const res = await fetch(`${BASE}/api/v1${path}`, {
+    method,
+    headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : undefined;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return data;
+}
+
+export async function registerApi(username) {
+  return api('POST', '/auth/register', { username, password: PASSWORD });
+}
+
+/** A user in its own browser context. */
+export async function openUser(browser, { viewport = { width: 1280, height: 720 }, forceRelay = false } = {}) {
+  const context = await browser.newContext({ viewport, baseURL: BASE });
+  if (forceRelay) await context.addInitScript(() => localStorage.setItem('hype.forceRelay', '1'));
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[pageerror]', e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.error('[console]', m.text());
+  });
+  await page.goto('/');
+  return { context, page };
+}
+
+export async function registerUi(page, username, password = PASSWORD) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Register' }).click();
+  await page.getByRole('button', { name: 'Create guild' }).waitFor();
+}
+
+export async function loginUi(page, username, password = PASSWORD) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'Create guild' }).waitFor();
+}
+
+/** Polls fn until it returns a truthy value (returned) or the time is up (throws with the last value). */
+export async function until(fn, { timeout = 20_000, interval = 250, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Per-peer getStats summaries from the client's rtcService. */
+export function voiceStats(page) {
+  return page.evaluate(() => window.__hype.rtcService.getStatsSummary());
+}
+
+export function myId(page) {
+  return page.evaluate(() => window.__hype.store.getState().me?.id);
+}
+
+/** The voice member row of a user in the channel list. */
+export function voiceRow(page, userId) {
+  return page.locator(`.voice-members li[data-user-id="${userId}"]`);
+}
