@@ -37,7 +37,8 @@ export class LocalAudio {
       this.ctx = new AudioContext({ latencyHint: 'interactive' });
       this.gain = this.ctx.createGain();
       this.analyser = this.ctx.createAnalyser();
-      this.analyser.fftSize = 512;
+      // A window longer than the 100 ms polling interval, so short sounds are never missed.
+      this.analyser.fftSize = 8192;
       this.dest = this.ctx.createMediaStreamDestination();
       this.gain.connect(this.analyser);
       this.gain.connect(this.dest);

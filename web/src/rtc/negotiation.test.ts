@@ -141,3 +141,26 @@ describe('perfect negotiation', () => {
     expect(opusParams(pcB.localDescription!.sdp)).toMatchObject({ usedtx: '1', useinbandfec: '1' });
   });
 });
+
+describe('stuck offers', () => {
+  it('an offer that was lost is rolled back and sent again', async () => {
+    const pc = new FakePC('A');
+    const sent: SignalPayload[] = [];
+    const origSLD = pc.setLocalDescription.bind(pc);
+    pc.setLocalDescription = async (d) => {
+      if (d?.type === 'rollback') {
+        pc.signalingState = 'stable';
+        return;
+      }
+      return origSLD(d);
+    };
+    const n = new Negotiator(pc, false, (p) => sent.push(p));
+    await n.negotiationNeeded();
+    expect(sent).toHaveLength(1);
+    expect(n.retryIfStuck(Date.now())).toBeUndefined(); // too early
+    await n.retryIfStuck(Date.now() + 6000);
+    expect(n.counts.retries).toBe(1);
+    expect(sent).toHaveLength(2);
+    expect(pc.signalingState).toBe('have-local-offer');
+  });
+});

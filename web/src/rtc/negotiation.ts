@@ -37,7 +37,7 @@ export class Negotiator {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   /** Counters for diagnostics and tests. */
-  readonly counts = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0, errors: 0 };
+  readonly counts = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0, errors: 0, retries: 0 };
 
   constructor(
     private readonly pc: NegotiablePC,
@@ -61,11 +61,28 @@ export class Negotiator {
         if (this.closed || this.pc.signalingState !== 'stable') return;
         await this.pc.setLocalDescription({ type: 'offer', sdp: this.munge(offer.sdp ?? '') });
         this.counts.offersSent++;
+        this.offerSentAt = Date.now();
         this.send({ description: this.pc.localDescription ?? undefined });
       } finally {
         this.makingOffer = false;
       }
     });
+  }
+
+  private offerSentAt = 0;
+
+  /**
+   * Our offer got no answer (the peer never saw it, e.g. it was not yet in the channel):
+   * roll back and offer again. Called periodically by the owner.
+   */
+  retryIfStuck(now: number, afterMs = 5000): Promise<void> | undefined {
+    if (this.pc.signalingState !== 'have-local-offer' || !this.offerSentAt || now - this.offerSentAt < afterMs) return;
+    this.offerSentAt = 0;
+    return this.enqueue(async () => {
+      if (this.pc.signalingState !== 'have-local-offer') return;
+      this.counts.retries++;
+      await this.pc.setLocalDescription({ type: 'rollback' });
+    }).then(() => this.negotiationNeeded());
   }
 
   /** Hook for pc.onicecandidate. */

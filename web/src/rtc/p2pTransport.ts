@@ -103,9 +103,13 @@ export class P2PTransport implements VoiceTransport {
     if (sink && this.playback.sinkId) void link.setSink(this.playback.sinkId);
   }
 
-  levels(): Record<string, number> {
+  async levels(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const [uid, link] of this.links) out[uid] = link.level();
+    await Promise.all(
+      [...this.links.entries()].map(async ([uid, link]) => {
+        out[uid] = await link.level().catch(() => 0);
+      }),
+    );
     return out;
   }
 

@@ -52,7 +52,10 @@ export class PeerLink {
     this.pc.oniceconnectionstatechange = () => this.onState();
     if (o.localTrack && o.localStream) this.pc.addTrack(o.localTrack, o.localStream);
     else this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    this.watchdog = setInterval(() => void this.negotiator.retryIfStuck(Date.now()), 2000);
   }
+
+  private watchdog: ReturnType<typeof setInterval>;
 
   get polite() {
     return this.negotiator.polite;
@@ -80,19 +83,34 @@ export class PeerLink {
     for (const s of this.pc.getSenders()) if (!s.track || s.track.kind === 'audio') await s.replaceTrack(track);
   }
 
-  /** Audio level of what this peer sends us right now (0..1), from RTP contributing sources. */
-  level(): number {
-    let best = 0;
-    const nowPerf = performance.now();
-    const nowEpoch = performance.timeOrigin + nowPerf;
-    for (const r of this.pc.getReceivers()) {
-      if (r.track?.kind !== 'audio') continue;
-      for (const src of r.getSynchronizationSources()) {
-        const now = src.timestamp > 1e12 ? nowEpoch : nowPerf;
-        if (now - src.timestamp < 500 && typeof src.audioLevel === 'number') best = Math.max(best, src.audioLevel);
+  private energy: { e: number; d: number } | null = null;
+  private lastLevel = 0;
+
+  /**
+   * Audio level of what this peer sent us since the last call (RMS, 0..1), from the inbound
+   * audio's totalAudioEnergy / totalSamplesDuration: it covers the whole interval, so short
+   * sounds between two polls still count. Uses the receiver's own (small) stats report.
+   */
+  async level(): Promise<number> {
+    const r = this.pc.getReceivers().find((x) => x.track?.kind === 'audio');
+    if (!r || this.closed) return 0;
+    let e = 0;
+    let d = 0;
+    let instant = 0;
+    const report = await r.getStats();
+    report.forEach((s: any) => {
+      if (s.type === 'inbound-rtp') {
+        e = s.totalAudioEnergy ?? 0;
+        d = s.totalSamplesDuration ?? 0;
+        instant = s.audioLevel ?? 0;
       }
-    }
-    return best;
+    });
+    const prev = this.energy;
+    this.energy = { e, d };
+    if (prev && d > prev.d) this.lastLevel = Math.sqrt(Math.max(0, e - prev.e) / (d - prev.d));
+    else if (!prev) this.lastLevel = instant;
+    else this.lastLevel = 0; // no new samples (DTX or nothing decoded)
+    return this.lastLevel;
   }
 
   async refreshStats(): Promise<PeerStats> {
@@ -136,6 +154,7 @@ export class PeerLink {
     if (this.closed) return;
     this.closed = true;
     this.clearDisconnectTimer();
+    clearInterval(this.watchdog);
     this.negotiator.close();
     this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = null;
     this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;

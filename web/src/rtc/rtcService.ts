@@ -43,6 +43,8 @@ export interface RtcDeps {
 const SPEAK_THRESHOLD = 0.02;
 const SPEAK_HOLD_MS = 400;
 const LEVEL_INTERVAL_MS = 100;
+/** Remote levels come from getStats: polled less often than the local analyser. */
+const REMOTE_LEVEL_EVERY = 2;
 const STATS_INTERVAL_MS = 2000;
 
 export class RtcService {
@@ -110,6 +112,7 @@ export class RtcService {
     const seq = ++this.joinSeq;
     // Switching channels: the server leaves the old one as part of the join.
     this.teardown();
+    this.early = [];
     this.update({ status: 'joining', channelId, error: null, micError: null, speaking: {}, peers: {} });
     const settings = this.deps.settings();
     let micError: string | null = null;
@@ -160,6 +163,9 @@ export class RtcService {
     this.applyPlayback();
     this.applyTransmit();
     transport.start();
+    const early = this.early;
+    this.early = [];
+    for (const e of early) this.onSignal(e.from, e.channelId, e.payload);
     this.startTimers();
   }
 
@@ -176,6 +182,7 @@ export class RtcService {
 
   private teardown() {
     this.stopTimers();
+    this.remoteLevels = {};
     this.transport?.close();
     this.transport = null;
     this.local.close();
@@ -287,8 +294,15 @@ export class RtcService {
     }
   }
 
+  /** Signals that arrive between POST /voice/join and its answer (peers offer at once). */
+  private early: { from: string; channelId?: string; payload: unknown }[] = [];
+
   onSignal(from: string, channelId: string | undefined, payload: unknown) {
-    if (!this.transport || (channelId && channelId !== this.snap.channelId)) return;
+    if (!this.transport) {
+      if (this.snap.status === 'joining' && this.early.length < 200) this.early.push({ from, channelId, payload });
+      return;
+    }
+    if (channelId && channelId !== this.snap.channelId) return;
     this.transport.signal(from, payload);
   }
 
@@ -326,15 +340,29 @@ export class RtcService {
     this.levelTimer = this.statsTimer = null;
   }
 
+  private ticks = 0;
+  private remoteLevels: Record<string, number> = {};
+  private levelsInFlight = false;
+
   private tickLevels() {
     const now = performance.now();
     const myId = this.deps.myId();
-    if (!this.transport || !myId) return;
+    const transport = this.transport;
+    if (!transport || !myId) return;
+    if (++this.ticks % REMOTE_LEVEL_EVERY === 0 && !this.levelsInFlight) {
+      this.levelsInFlight = true;
+      transport
+        .levels()
+        .then((l) => {
+          if (this.transport === transport) this.remoteLevels = l;
+        })
+        .finally(() => (this.levelsInFlight = false));
+    }
     const s = this.deps.settings();
     this.localLevel = this.local.level();
     if (this.localLevel >= s.vadThreshold) this.vadOpenUntil = now + SPEAK_HOLD_MS;
     this.applyTransmit(now);
-    const levels = this.transport.levels();
+    const levels = this.remoteLevels;
     if (this.snap.transmitting && this.localLevel >= Math.max(s.vadThreshold, 0.005)) this.lastLoud[myId] = now;
     for (const [uid, lvl] of Object.entries(levels)) {
       const vs = this.deps.voiceState(uid);

@@ -35,8 +35,8 @@ export interface VoiceTransport {
   signal(from: string, payload: unknown): void;
   replaceLocalTrack(track: MediaStreamTrack | null): Promise<void>;
   setPlayback(volumes: Record<string, number>, deafened: boolean, sinkId: string): void;
-  /** Current audio level per remote user, 0..1 (cheap, called ~10 times a second). */
-  levels(): Record<string, number>;
+  /** Audio level per remote user since the last call, 0..1 (called a few times a second). */
+  levels(): Promise<Record<string, number>>;
   peers(): PeerInfo[];
   refreshStats(): Promise<void>;
   close(): void;
