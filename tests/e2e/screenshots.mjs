@@ -32,7 +32,7 @@ try {
     [ben, 'I finally fixed the echo on my mic'],
     [ada, 'yes! give me 10 minutes'],
     [ada, 'I also pushed the new build, the voice panel now shows RTT, jitter and loss per peer'],
-    [cy, 'nice, joining in a bit 🎧'],
+    [cy, 'nice, joining in a bit (headphones on)'],
     [ben, 'the latency is great, feels like we are in the same room'],
   ];
   for (const [u, content] of lines) await api('POST', `/channels/${text.id}/messages`, { content }, u.access_token);
@@ -78,7 +78,7 @@ try {
   await phone.page.getByRole('button', { name: 'Open channels' }).click();
   await sleep(400);
   await phone.page.screenshot({ path: `${OUT}/phone-nav.png` });
-  await phone.page.getByRole('button', { name: 'Close navigation' }).click();
+  await phone.page.getByRole('button', { name: 'Close navigation' }).click({ position: { x: 370, y: 400 } });
   await phone.page.getByRole('button', { name: 'Members' }).click();
   await sleep(400);
   await phone.page.screenshot({ path: `${OUT}/phone-members.png` });

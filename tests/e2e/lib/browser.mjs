@@ -73,14 +73,14 @@ export async function registerUi(page, username, password = PASSWORD) {
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Register' }).click();
-  await page.getByRole('button', { name: 'Create guild' }).waitFor();
+  await page.locator('.shell').waitFor();
 }
 
 export async function loginUi(page, username, password = PASSWORD) {
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'Create guild' }).waitFor();
+  await page.locator('.shell').waitFor();
 }
 
 /** Polls fn until it returns a truthy value (returned) or the time is up (throws with the last value). */

@@ -35,7 +35,7 @@ export function ChatView({ navOpen, onToggleNav, membersOpen, onToggleMembers }:
         {channel?.topic && <p className="chat-topic muted">{channel.topic}</p>}
         <span className="spacer" />
         {guildId && (
-          <button type="button" className={`icon-button${membersOpen ? ' toggled' : ''}`} aria-label="Members" aria-pressed={membersOpen} title="Member list" onClick={onToggleMembers}>
+          <button type="button" className={`icon-button${membersOpen ? ' selected' : ''}`} aria-label="Members" aria-pressed={membersOpen} title="Member list" onClick={onToggleMembers}>
             <Icon name="users" />
           </button>
         )}

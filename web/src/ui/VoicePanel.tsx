@@ -19,9 +19,7 @@ export function VoicePanel() {
       ? 'Connecting…'
       : voice.status === 'error'
         ? 'Voice error'
-        : peers.length === 0
-          ? 'Voice connected'
-          : `Voice connected · ${connectedCount}/${peers.length} peers`;
+        : 'Voice connected';
 
   return (
     <section className="voice-panel" aria-label="Voice">
@@ -33,6 +31,7 @@ export function VoicePanel() {
           <p className="muted small">
             {channel?.name ?? ''}
             {guild ? ` / ${guild.name}` : ''} · {voice.mode.toUpperCase()}
+            {peers.length > 0 && ` · ${connectedCount}/${peers.length} linked`}
           </p>
         </div>
         <button type="button" className="icon-button danger" aria-label="Leave voice" title="Leave voice" onClick={() => void store.rtc.leave()}>
