@@ -103,7 +103,16 @@ async function call(n) {
           return Object.values(s).filter((x) => x.packetsReceived > 0).length === n - 1;
         },
         { timeout: 90_000, interval: 1000, what: `full mesh of ${n}` },
-      );
+      ).catch(async (e) => {
+        for (const x of browsers) {
+          const d = await x.page.evaluate(() => ({
+            peers: Object.fromEntries(Object.entries(window.__hype.rtcService.getSnapshot().peers).map(([k, v]) => [k.slice(-4), v.connectionState + '/' + (v.stats?.packetsReceived ?? '-')])),
+            log: window.__hype.store.logs.slice(-8),
+          }));
+          console.error(x.id.slice(-4), JSON.stringify(d));
+        }
+        throw e;
+      });
     }
     await sleep(5000); // let encoders and jitter buffers settle
     const pids = tree(browsers[0].pid);

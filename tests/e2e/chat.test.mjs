@@ -94,7 +94,7 @@ describe('chat between two users', () => {
     await edited.getByRole('button', { name: 'Delete' }).click();
     await edited.getByRole('button', { name: 'Confirm delete' }).click();
     await until(async () => (await bob.page.locator('.message', { hasText: 'Hello Bob, edited' }).count()) === 0, { what: 'delete to reach bob' });
-    assert.equal(await alice.page.locator('.message', { hasText: 'Hello Bob, edited' }).count(), 0);
+    await until(async () => (await alice.page.locator('.message', { hasText: 'Hello Bob, edited' }).count()) === 0, { what: 'delete on alice’s side' });
   });
 
   it('keeps drafts per channel and loads older history on scroll', async () => {
@@ -163,5 +163,25 @@ describe('chat between two users', () => {
     await bob.page.getByLabel('Status').selectOption('idle');
     await bob.page.getByRole('button', { name: 'Done' }).click();
     await alice.page.locator(`.member-list .member[data-presence="idle"]`, { hasText: bobName }).waitFor();
+  });
+
+  it('refreshes an expired access token before identify, rotating the refresh token', async () => {
+    const { page } = alice;
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem('hype.auth')));
+    await page.evaluate(() => {
+      const a = JSON.parse(localStorage.getItem('hype.auth'));
+      a.expires_at = 0; // as if the 15 min access token had run out
+      localStorage.setItem('hype.auth', JSON.stringify(a));
+    });
+    const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/refresh') && r.status() === 200);
+    await page.reload();
+    await refreshed;
+    await page.getByRole('heading', { name: 'general', exact: true }).waitFor();
+    await until(() => page.evaluate(() => window.__hype.gateway.state.status === 'ready'), { what: 'gateway ready with the new token' });
+    const after = await page.evaluate(() => JSON.parse(localStorage.getItem('hype.auth')));
+    assert.notEqual(after.refresh_token, before.refresh_token, 'refresh token rotated');
+    assert.notEqual(after.access_token, before.access_token);
+    // The old refresh token is spent: reusing it is refused (and revokes the family server-side).
+    await assert.rejects(api('POST', '/auth/refresh', { refresh_token: before.refresh_token }));
   });
 });

@@ -56,6 +56,7 @@ export class RtcService {
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private lastLoud: Record<string, number> = {};
   private joinSeq = 0;
+  private rejoins = 0;
   private vadOpenUntil = 0;
   localLevel = 0;
 
@@ -172,6 +173,7 @@ export class RtcService {
   /** Leaves the current channel (tells the server, then closes every connection). */
   async leave(opts: { keepalive?: boolean } = {}): Promise<void> {
     const channelId = this.snap.channelId;
+    this.rejoins = 0;
     this.joinSeq++;
     this.teardown();
     this.update({ status: 'idle', channelId: null, guildId: null, speaking: {}, peers: {}, error: null });
@@ -266,7 +268,9 @@ export class RtcService {
     const myId = this.deps.myId();
     if (!this.transport || this.snap.status !== 'connected') return;
     if (vs.user_id === myId) {
-      if (vs.channel_id !== this.snap.channelId) void this.verifyStillJoined();
+      // channel_id null: the server dropped us (e.g. our gateway session was away too long
+      // before it resumed) — join again. Another channel: we joined elsewhere (another tab).
+      if (vs.channel_id !== this.snap.channelId) void this.verifyStillJoined(vs.channel_id === null);
       return;
     }
     this.transport.voiceState(vs);
@@ -277,7 +281,7 @@ export class RtcService {
    * The server says we are elsewhere (or nowhere). It may be a late event from before our
    * latest join, so ask before tearing down.
    */
-  private async verifyStillJoined() {
+  private async verifyStillJoined(rejoin: boolean) {
     const channelId = this.snap.channelId;
     const myId = this.deps.myId();
     if (!channelId) return;
@@ -285,9 +289,10 @@ export class RtcService {
       const states = await this.deps.api.get<VoiceState[]>(`/voice/states/${channelId}`);
       if (this.snap.channelId !== channelId) return;
       if (!states.some((s) => s.user_id === myId)) {
-        this.log('removed from voice by the server');
+        this.log(rejoin ? 'dropped from voice by the server: rejoining' : 'moved out of this voice channel');
         this.teardown();
         this.update({ status: 'idle', channelId: null, guildId: null, speaking: {}, peers: {} });
+        if (rejoin && this.rejoins++ < 3) await this.join(channelId).catch((e) => this.log('rejoin failed', e));
       }
     } catch (e) {
       this.log('voice state check failed', e);
