@@ -102,6 +102,23 @@ describe('P2P voice', () => {
     await until(async () => (await voiceRow(alice.page, bob.id).getAttribute('data-speaking')) === 'true', { timeout: 20_000, interval: 50, what: 'bob speaking again' });
   });
 
+  it('survives an ICE restart and a gateway drop', async () => {
+    const { alice, bob } = users;
+    await alice.page.evaluate((peer) => window.__hype.rtcService.currentTransport.link(peer).restartIce(), bob.id);
+    await until(async () => (await voiceStats(alice.page))[bob.id]?.iceRestarts === 1, { what: 'restart counted' });
+    await sleep(1500);
+    await assertReceiving(alice.page, [bob.id], 'alice after ICE restart');
+    await assertReceiving(bob.page, [alice.id], 'bob after ICE restart');
+    // Losing the gateway does not cut the media; the session resumes and signaling works again.
+    await bob.page.evaluate(() => window.__hype.gateway.dropConnection());
+    await assertReceiving(alice.page, [bob.id], 'alice while bob reconnects');
+    await until(() => bob.page.evaluate(() => window.__hype.gateway.state.status === 'ready'), { what: 'bob resumed' });
+    await bob.page.evaluate((peer) => window.__hype.rtcService.currentTransport.link(peer).restartIce(), alice.id);
+    await sleep(1500);
+    await assertReceiving(bob.page, [alice.id], 'bob after resume + ICE restart');
+    await voiceRow(alice.page, bob.id).waitFor();
+  });
+
   it('deafen is visible to others', async () => {
     const { alice, bob } = users;
     await alice.page.getByRole('button', { name: 'Deafen' }).click();
