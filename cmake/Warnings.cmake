@@ -1,7 +1,10 @@
 # Project-wide warning flags, applied per target through hype_add_library / hype_target_defaults.
 function(hype_target_defaults target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic
     -Wnon-virtual-dtor -Wno-missing-field-initializers)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wshadow=local)
+  endif()
   if(HYPE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
