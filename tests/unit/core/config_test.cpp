@@ -68,3 +68,11 @@ TEST(Config, HelpListsEveryKeyWithItsVariable) {
   EXPECT_NE(help.find("HYPE_VOICE_MODE"), std::string::npos);
   EXPECT_NE(help.find("HYPE_DATABASE_URL"), std::string::npos);
 }
+
+TEST(Config, ShippedExampleConfigLoads) {
+  Config c = load_config(std::string(HYPE_SOURCE_DIR) + "/deploy/hype.example.toml", env_of({}));
+  Config defaults = load_config_text("", env_of({}));
+  EXPECT_EQ(c.server.port, defaults.server.port);
+  EXPECT_EQ(c.voice.mode, defaults.voice.mode);
+  EXPECT_DOUBLE_EQ(c.limits.auth.tokens, defaults.limits.auth.tokens);
+}
