@@ -158,7 +158,7 @@ describe('stuck offers', () => {
     await n.negotiationNeeded();
     expect(sent).toHaveLength(1);
     expect(n.retryIfStuck(Date.now())).toBeUndefined(); // too early
-    await n.retryIfStuck(Date.now() + 6000);
+    await n.retryIfStuck(Date.now() + 9000);
     expect(n.counts.retries).toBe(1);
     expect(sent).toHaveLength(2);
     expect(pc.signalingState).toBe('have-local-offer');

@@ -75,7 +75,7 @@ export class Negotiator {
    * Our offer got no answer (the peer never saw it, e.g. it was not yet in the channel):
    * roll back and offer again. Called periodically by the owner.
    */
-  retryIfStuck(now: number, afterMs = 5000): Promise<void> | undefined {
+  retryIfStuck(now: number, afterMs = 8000): Promise<void> | undefined {
     if (this.pc.signalingState !== 'have-local-offer' || !this.offerSentAt || now - this.offerSentAt < afterMs) return;
     this.offerSentAt = 0;
     return this.enqueue(async () => {
