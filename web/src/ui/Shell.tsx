@@ -73,7 +73,17 @@ export function Shell() {
           Connection lost. Reconnecting…
         </div>
       )}
-      <div className="nav" id="nav-drawer">
+      <div
+        className="nav"
+        id="nav-drawer"
+        onClickCapture={(e) => {
+          // Picking a channel (even the current one) closes the phone drawer.
+          if ((e.target as HTMLElement).closest('button.channel, button.channel-main, button.join-voice')) setNavOpen(false);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape' && navOpen) setNavOpen(false);
+        }}
+      >
         <GuildRail />
         <ChannelSidebar onOpenSettings={() => setSettingsOpen(true)} />
       </div>
