@@ -1,8 +1,8 @@
 #include "api/api.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <cmath>
 
@@ -68,13 +68,16 @@ HttpResponse Api::run_route(const Route& route, Context& ctx) {
     json::value out = route.handler(ctx);
     HttpResponse res;
     res.status = ctx.status;
-    if (ctx.status != 204) res.body = json::serialize(out);
-    else res.content_type.clear();
+    if (ctx.status != 204)
+      res.body = json::serialize(out);
+    else
+      res.content_type.clear();
     res.headers = std::move(ctx.headers);
     return res;
   } catch (const ApiError& e) {
     auto res = error_response(e.status(), e.code(), e.what(), e.field());
-    if (e.retry_after() > 0) res.headers.emplace_back("Retry-After", std::to_string(e.retry_after()));
+    if (e.retry_after() > 0)
+      res.headers.emplace_back("Retry-After", std::to_string(e.retry_after()));
     return res;
   } catch (const StoreError& e) {
     spdlog::error("store error on {} {}: {}", ctx.request().method, route.pattern, e.what());

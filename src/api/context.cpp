@@ -1,8 +1,8 @@
 #include "api/context.hpp"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 #include <charconv>
-#include <fmt/format.h>
 
 #include "core/errors.hpp"
 #include "core/utf8.hpp"
@@ -76,9 +76,12 @@ std::optional<int> Context::integer(const char* field, bool required, int lo, in
     return std::nullopt;
   }
   std::int64_t n;
-  if (v->is_int64()) n = v->as_int64();
-  else if (v->is_uint64() && v->as_uint64() < static_cast<std::uint64_t>(INT64_MAX)) n = static_cast<std::int64_t>(v->as_uint64());
-  else throw bad_request(fmt::format("{} must be an integer", field), field);
+  if (v->is_int64())
+    n = v->as_int64();
+  else if (v->is_uint64() && v->as_uint64() < static_cast<std::uint64_t>(INT64_MAX))
+    n = static_cast<std::int64_t>(v->as_uint64());
+  else
+    throw bad_request(fmt::format("{} must be an integer", field), field);
   if (n < lo || n > hi)
     throw bad_request(fmt::format("{} must be from {} to {}", field, lo, hi), field);
   return static_cast<int>(n);

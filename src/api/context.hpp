@@ -29,8 +29,8 @@ class Context {
   std::optional<Id> query_id(const char* name) const;
   std::optional<int> query_int(const char* name, int lo, int hi) const;
 
-  const boost::json::value& json();       // whole body; 400 invalid_json when malformed
-  const boost::json::object& body();      // body that must be an object
+  const boost::json::value& json();   // whole body; 400 invalid_json when malformed
+  const boost::json::object& body();  // body that must be an object
   std::optional<std::string> str(const char* field, bool required);
   std::optional<int> integer(const char* field, bool required, int lo, int hi);
   std::optional<bool> boolean(const char* field);

@@ -35,8 +35,10 @@ Match Router::match(std::string_view method, std::string_view path) const {
     std::vector<std::string> params;
     bool ok = true;
     for (std::size_t i = 0; i < segs.size() && ok; ++i) {
-      if (!r.segments[i].empty() && r.segments[i][0] == ':') params.push_back(segs[i]);
-      else ok = r.segments[i] == segs[i];
+      if (!r.segments[i].empty() && r.segments[i][0] == ':')
+        params.push_back(segs[i]);
+      else
+        ok = r.segments[i] == segs[i];
     }
     if (!ok) continue;
     if (r.method != method && !(method == "HEAD" && r.method == "GET")) {

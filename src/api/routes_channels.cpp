@@ -16,9 +16,12 @@ void Api::add_channel_routes() {
     chat::NewChannel ch;
     ch.name = *c.str("name", true);
     auto kind = c.str("kind", false).value_or("text");
-    if (kind == "text") ch.kind = store::ChannelKind::text;
-    else if (kind == "voice") ch.kind = store::ChannelKind::voice;
-    else throw bad_request("kind must be \"text\" or \"voice\"", "kind");
+    if (kind == "text")
+      ch.kind = store::ChannelKind::text;
+    else if (kind == "voice")
+      ch.kind = store::ChannelKind::voice;
+    else
+      throw bad_request("kind must be \"text\" or \"voice\"", "kind");
     ch.topic = c.str("topic", false).value_or("");
     ch.user_limit = c.integer("user_limit", false, 0, 99).value_or(0);
     ch.bitrate = c.integer("bitrate", false, 8000, 384000).value_or(64000);
@@ -37,7 +40,8 @@ void Api::add_channel_routes() {
       if (id && id->is_string()) parsed = parse_id(std::string(id->as_string()));
       if (!parsed || !pos || !pos->is_int64())
         throw bad_request("each entry needs an id string and an integer position", "positions");
-      positions.emplace_back(*parsed, static_cast<int>(std::clamp<std::int64_t>(pos->as_int64(), -1, 100000)));
+      positions.emplace_back(
+          *parsed, static_cast<int>(std::clamp<std::int64_t>(pos->as_int64(), -1, 100000)));
     }
     return json::value(chat.reorder_channels(c.user, c.id_param(0, "guild"), positions));
   });
@@ -73,8 +77,10 @@ void Api::add_channel_routes() {
     auto content = *c.str("content", true);
     std::optional<std::string> nonce;
     if (const auto* n = c.body().if_contains("nonce")) {
-      if (n->is_string() && n->as_string().size() <= 64) nonce = std::string(n->as_string());
-      else if (!n->is_null()) throw bad_request("nonce must be a string of at most 64 characters", "nonce");
+      if (n->is_string() && n->as_string().size() <= 64)
+        nonce = std::string(n->as_string());
+      else if (!n->is_null())
+        throw bad_request("nonce must be a string of at most 64 characters", "nonce");
     }
     json::object m = chat.create_message(c.user, c.id_param(0, "channel"), content);
     if (nonce) m["nonce"] = *nonce;
@@ -88,8 +94,8 @@ void Api::add_channel_routes() {
     return json::value(chat.list_messages(c.user, c.id_param(0, "channel"), before, after, limit));
   });
   router_.add("PATCH", ch + "/messages/:mid", true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.edit_message(c.user, c.id_param(0, "channel"),
-                                         c.id_param(1, "message"), *c.str("content", true)));
+    return json::value(chat.edit_message(c.user, c.id_param(0, "channel"), c.id_param(1, "message"),
+                                         *c.str("content", true)));
   });
   router_.add("DELETE", ch + "/messages/:mid", true, RateClass::none, [&chat](Context& c) {
     chat.delete_message(c.user, c.id_param(0, "channel"), c.id_param(1, "message"));

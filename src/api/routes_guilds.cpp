@@ -39,12 +39,10 @@ void Api::add_guild_routes() {
     c.status = 204;
     return json::value();
   });
-  router_.add("PUT", g + "/:id/members/:user_id/roles", true, RateClass::none,
-              [&chat](Context& c) {
-                return json::value(chat.set_member_roles(c.user, c.id_param(0, "guild"),
-                                                         c.id_param(1, "member"),
-                                                         *c.ids("roles", true)));
-              });
+  router_.add("PUT", g + "/:id/members/:user_id/roles", true, RateClass::none, [&chat](Context& c) {
+    return json::value(chat.set_member_roles(c.user, c.id_param(0, "guild"),
+                                             c.id_param(1, "member"), *c.ids("roles", true)));
+  });
 
   // roles
   router_.add("GET", g + "/:id/roles", true, RateClass::none, [&chat](Context& c) {
@@ -74,7 +72,8 @@ void Api::add_guild_routes() {
   router_.add("POST", g + "/:id/roles", true, RateClass::none, [&chat, parse_perms](Context& c) {
     auto perms = parse_perms(c, false).value_or(0);
     c.status = 201;
-    return json::value(chat.create_role(c.user, c.id_param(0, "guild"), *c.str("name", true), perms));
+    return json::value(
+        chat.create_role(c.user, c.id_param(0, "guild"), *c.str("name", true), perms));
   });
   router_.add("PATCH", g + "/:id/roles/:role_id", true, RateClass::none,
               [&chat, parse_perms](Context& c) {

@@ -35,7 +35,8 @@ std::optional<net::HttpResponse> StaticFiles::file(const std::string& rel, bool 
   if (ec) return std::nullopt;
   // Stay inside the root whatever the path says ("..", symlinks).
   auto ps = p.string();
-  if (ps.compare(0, root_.size(), root_) != 0 || (ps.size() > root_.size() && ps[root_.size()] != '/'))
+  if (ps.compare(0, root_.size(), root_) != 0 ||
+      (ps.size() > root_.size() && ps[root_.size()] != '/'))
     return std::nullopt;
   if (!fs::is_regular_file(p, ec)) return std::nullopt;
   std::ifstream in(p, std::ios::binary);

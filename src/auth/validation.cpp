@@ -14,8 +14,7 @@ void validate_username(const std::string& u) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';
     if (!ok)
-      throw bad_request("username may contain only letters, digits, '_', '.' and '-'",
-                        "username");
+      throw bad_request("username may contain only letters, digits, '_', '.' and '-'", "username");
   }
 }
 
@@ -27,8 +26,8 @@ void validate_password(const std::string& p) {
     throw bad_request("password must be at most 128 characters", "password");
 }
 
-void validate_text(const std::string& v, const std::string& field, std::size_t min,
-                   std::size_t max, bool multiline) {
+void validate_text(const std::string& v, const std::string& field, std::size_t min, std::size_t max,
+                   bool multiline) {
   if (!is_valid_utf8(v)) throw bad_request(field + " is not valid UTF-8", field, "invalid_utf8");
   for (unsigned char c : v) {
     if (c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
@@ -41,7 +40,8 @@ void validate_text(const std::string& v, const std::string& field, std::size_t m
     throw bad_request(min <= 1 ? field + " must not be empty"
                                : fmt::format("{} must be at least {} characters", field, min),
                       field);
-  if (n > max) throw bad_request(fmt::format("{} must be at most {} characters", field, max), field);
+  if (n > max)
+    throw bad_request(fmt::format("{} must be at most {} characters", field, max), field);
 }
 
 }  // namespace hype::auth

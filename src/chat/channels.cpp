@@ -27,8 +27,10 @@ void validate_voice_settings(int user_limit, int bitrate) {
 std::string normalize_text_channel_name(const std::string& name) {
   std::string out;
   for (char c : name) {
-    if (c == ' ') c = '-';
-    else if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c == ' ')
+      c = '-';
+    else if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
     out += c;
   }
   return out;
@@ -62,7 +64,8 @@ json::object ChatService::create_channel(Id actor, Id guild_id, NewChannel in) {
   auth::validate_text(in.topic, "topic", 0, 1024, true);
   validate_voice_settings(in.user_limit, in.bitrate);
   auto existing = store_.list_channels(guild_id);
-  if (existing.size() >= kMaxChannels) throw bad_request("a guild has at most 500 channels", "name");
+  if (existing.size() >= kMaxChannels)
+    throw bad_request("a guild has at most 500 channels", "name");
   store::Channel c;
   c.id = ids_.next();
   c.guild_id = guild_id;

@@ -1,7 +1,7 @@
 #include "chat/chat_service.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "auth/validation.hpp"
 #include "chat/dto.hpp"

@@ -4,8 +4,8 @@
 // the actor may not know exist, 403 for things they see but may not do).
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -106,8 +106,7 @@ class ChatService {
   Access access(Id actor, Id guild_id);  // 404 unless actor is a member
   std::string username(Id user_id);      // cached; usernames never change
   void publish(const std::string& type, Id guild_id, std::uint64_t required,
-               const boost::json::value& data, std::vector<Id> users = {},
-               Id subject_user = 0);
+               const boost::json::value& data, std::vector<Id> users = {}, Id subject_user = 0);
 
  private:
   void require(const Access& a, std::uint64_t needed, const char* what) const;

@@ -30,10 +30,14 @@ const char* kind_name(store::ChannelKind k) {
 }
 
 json::object channel_json(const store::Channel& c) {
-  return {{"id", id_to_string(c.id)},        {"guild_id", id_to_string(c.guild_id)},
-          {"name", c.name},                  {"kind", kind_name(c.kind)},
-          {"position", c.position},          {"topic", c.topic},
-          {"user_limit", c.user_limit},      {"bitrate", c.bitrate}};
+  return {{"id", id_to_string(c.id)},
+          {"guild_id", id_to_string(c.guild_id)},
+          {"name", c.name},
+          {"kind", kind_name(c.kind)},
+          {"position", c.position},
+          {"topic", c.topic},
+          {"user_limit", c.user_limit},
+          {"bitrate", c.bitrate}};
 }
 
 json::object role_json(const store::Role& r) {

@@ -35,6 +35,8 @@ class LocalEventBus final : public EventBus {
 
 }  // namespace
 
-std::unique_ptr<EventBus> make_local_event_bus() { return std::make_unique<LocalEventBus>(); }
+std::unique_ptr<EventBus> make_local_event_bus() {
+  return std::make_unique<LocalEventBus>();
+}
 
 }  // namespace hype::cluster

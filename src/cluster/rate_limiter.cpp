@@ -28,8 +28,10 @@ void RateLimiter::sweep(double now_s) {
   // A bucket that has refilled completely carries no information: drop it.
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     const Bucket& b = it->second;
-    if (b.tokens + (now_s - b.updated_s) * b.rate >= b.burst) it = buckets_.erase(it);
-    else ++it;
+    if (b.tokens + (now_s - b.updated_s) * b.rate >= b.burst)
+      it = buckets_.erase(it);
+    else
+      ++it;
   }
   // Still full: a flood of keys that are all busy. Forget the lot rather than grow.
   if (buckets_.size() >= max_keys_) buckets_.clear();

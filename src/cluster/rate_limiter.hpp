@@ -13,8 +13,7 @@ namespace hype::cluster {
 class RateLimiter {
  public:
   explicit RateLimiter(std::size_t max_keys = 100000) : max_keys_(max_keys) {}
-  RateDecision take(const std::string& key, const RateBudget& budget, double cost,
-                    double now_s);
+  RateDecision take(const std::string& key, const RateBudget& budget, double cost, double now_s);
   std::size_t size() const;
 
  private:

@@ -10,7 +10,9 @@ std::int64_t unix_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
-std::int64_t unix_seconds() { return unix_ms() / 1000; }
+std::int64_t unix_seconds() {
+  return unix_ms() / 1000;
+}
 std::int64_t steady_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();

@@ -8,7 +8,9 @@ ApiError bad_request(std::string message, std::string field, std::string code) {
 ApiError unauthorized(std::string message) {
   return ApiError(401, "unauthorized", std::move(message));
 }
-ApiError forbidden(std::string message) { return ApiError(403, "forbidden", std::move(message)); }
+ApiError forbidden(std::string message) {
+  return ApiError(403, "forbidden", std::move(message));
+}
 ApiError not_found(std::string what) {
   return ApiError(404, "not_found", std::move(what) + " not found");
 }

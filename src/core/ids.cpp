@@ -35,7 +35,9 @@ Id SnowflakeGenerator::next() {
   return ((ms - kEpochMs) << 22) | (static_cast<std::int64_t>(node_) << 12) | seq_;
 }
 
-std::string id_to_string(Id id) { return std::to_string(id); }
+std::string id_to_string(Id id) {
+  return std::to_string(id);
+}
 
 std::optional<Id> parse_id(std::string_view s) {
   if (s.empty() || s.size() > 19) return std::nullopt;

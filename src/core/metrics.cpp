@@ -29,10 +29,14 @@ namespace {
 std::string escape_label(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -48,7 +52,8 @@ std::string label_text(const std::vector<std::string>& names, const Labels& valu
 
 std::string num(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<long long>(v));
+  if (v == std::floor(v) && std::fabs(v) < 1e15)
+    return fmt::format("{}", static_cast<long long>(v));
   return fmt::format("{}", v);
 }
 
@@ -81,9 +86,9 @@ Family<Histogram>& Registry::histogram(const std::string& name, const std::strin
                                        std::vector<double> bounds,
                                        std::vector<std::string> labels) {
   return add_family(mu_, histograms_,
-                    std::make_unique<Family<Histogram>>(
-                        name, help, std::move(labels),
-                        [bounds] { return std::make_unique<Histogram>(bounds); }));
+                    std::make_unique<Family<Histogram>>(name, help, std::move(labels), [bounds] {
+                      return std::make_unique<Histogram>(bounds);
+                    }));
 }
 
 void Registry::on_collect(std::function<void()> fn) {
@@ -118,9 +123,9 @@ std::string Registry::render() const {
       std::uint64_t cum = 0;
       for (std::size_t i = 0; i < h.bounds().size(); ++i) {
         cum += h.bucket_count(i);
-        out += fmt::format("{}_bucket{} {}\n", f->name(),
-                           label_text(f->label_names(), l, "le=\"" + num(h.bounds()[i]) + "\""),
-                           cum);
+        out +=
+            fmt::format("{}_bucket{} {}\n", f->name(),
+                        label_text(f->label_names(), l, "le=\"" + num(h.bounds()[i]) + "\""), cum);
       }
       out += fmt::format("{}_bucket{} {}\n", f->name(),
                          label_text(f->label_names(), l, "le=\"+Inf\""), h.count());

@@ -59,7 +59,9 @@ std::string encode(const void* data, std::size_t n, const char* alphabet, bool p
 std::string base64url_encode(const void* data, std::size_t n) {
   return encode(data, n, kB64Url, false);
 }
-std::string base64_encode(const void* data, std::size_t n) { return encode(data, n, kB64, true); }
+std::string base64_encode(const void* data, std::size_t n) {
+  return encode(data, n, kB64, true);
+}
 
 bool base64url_decode(const std::string& in, std::string& out) {
   out.clear();
@@ -68,12 +70,18 @@ bool base64url_decode(const std::string& in, std::string& out) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return false;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    else
+      return false;
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {

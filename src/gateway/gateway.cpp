@@ -1,8 +1,8 @@
 #include "gateway/gateway.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "chat/permissions.hpp"
 #include "core/clock.hpp"
@@ -56,11 +56,13 @@ Gateway::Gateway(asio::any_io_executor ex, GatewayDeps deps)
       connections_(deps.metrics.gauge("gateway_connections", "open gateway connections").get()),
       sessions_gauge_(
           deps.metrics.gauge("gateway_sessions", "gateway sessions, attached or resumable").get()),
-      dispatched_(deps.metrics.counter("gateway_events_dispatched_total",
-                                       "dispatch frames queued to clients")
-                      .get()),
-      slow_closed_(deps.metrics.counter("gateway_slow_consumer_closed_total",
-                                        "connections closed because their send queue overflowed")
+      dispatched_(
+          deps.metrics
+              .counter("gateway_events_dispatched_total", "dispatch frames queued to clients")
+              .get()),
+      slow_closed_(deps.metrics
+                       .counter("gateway_slow_consumer_closed_total",
+                                "connections closed because their send queue overflowed")
                        .get()) {}
 
 Gateway::~Gateway() = default;
@@ -105,7 +107,8 @@ std::shared_ptr<net::WsListener> Gateway::open(std::shared_ptr<net::WsConnection
 }
 
 void Gateway::send_error(Conn& c, const std::string& code, const std::string& message) {
-  c.ws->send(make_frame("error", json::serialize(json::object{{"code", code}, {"message", message}})));
+  c.ws->send(
+      make_frame("error", json::serialize(json::object{{"code", code}, {"message", message}})));
 }
 
 void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
@@ -148,8 +151,10 @@ void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
       return;
     }
     c->identifying = true;
-    if (name == "identify") handle_identify(c, d->as_object());
-    else handle_resume(c, d->as_object());
+    if (name == "identify")
+      handle_identify(c, d->as_object());
+    else
+      handle_resume(c, d->as_object());
     return;
   }
   if (!c->session) {
@@ -276,8 +281,10 @@ void Gateway::refresh_permissions(Id guild, Id user) {
         auto it = self->by_user_.find(u);
         if (it == self->by_user_.end()) continue;
         for (Session* s : it->second) {
-          if (perms) self->attach_guild(*s, guild, *perms);
-          else self->detach_guild(*s, guild);
+          if (perms)
+            self->attach_guild(*s, guild, *perms);
+          else
+            self->detach_guild(*s, guild);
         }
       }
     });

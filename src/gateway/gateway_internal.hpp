@@ -16,7 +16,7 @@ struct Gateway::Session {
   std::shared_ptr<Conn> conn;  // null while detached, waiting for a resume
   std::uint64_t seq = 0;
   std::deque<std::pair<std::uint64_t, std::string>> replay;  // (seq, frame)
-  std::unordered_map<Id, std::uint64_t> perms;              // guild -> permission bits
+  std::unordered_map<Id, std::uint64_t> perms;               // guild -> permission bits
   std::int64_t detached_at_ms = 0;
   bool voice_checked = false;  // detached long enough that voice was cleaned up
 };

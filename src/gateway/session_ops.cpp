@@ -1,7 +1,7 @@
 // Identify, resume and the client operations of an identified session.
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "chat/dto.hpp"
 #include "core/clock.hpp"
@@ -45,7 +45,8 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
         for (auto& m : snap.at("members").as_array()) {
           auto uid = parse_id(std::string(m.at("user").at("id").as_string()));
           if (uid && seen.insert(*uid).second && (self->d_.coord.is_online(*uid) || *uid == user))
-            presences.push_back(json::object{{"user_id", id_to_string(*uid)}, {"status", "online"}});
+            presences.push_back(
+                json::object{{"user_id", id_to_string(*uid)}, {"status", "online"}});
         }
         guilds.push_back(std::move(snap));
       }
@@ -63,15 +64,15 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
       return;
     }
     bool first = self->d_.coord.presence_connect(user) == 1;
-    asio::post(self->strand_, [self, c, user, r = std::move(ready), p = std::move(perms), first]() mutable {
-      self->finish_identify(c, user, std::move(r), std::move(p), first);
-    });
+    asio::post(self->strand_,
+               [self, c, user, r = std::move(ready), p = std::move(perms), first]() mutable {
+                 self->finish_identify(c, user, std::move(r), std::move(p), first);
+               });
   });
 }
 
 void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::object ready,
-                              std::vector<std::pair<Id, std::uint64_t>> perms,
-                              bool first_session) {
+                              std::vector<std::pair<Id, std::uint64_t>> perms, bool first_session) {
   c->identifying = false;
   auto s = std::make_shared<Session>();
   s->id = random_token(16);
@@ -181,9 +182,8 @@ void Gateway::handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
       send_error(*c, "not_in_channel", "you and the target are not in the same voice channel");
       return;
     }
-    json::object out{{"from", id_to_string(user)},
-                     {"channel_id", id_to_string(channel)},
-                     {"payload", *payload}};
+    json::object out{
+        {"from", id_to_string(user)}, {"channel_id", id_to_string(channel)}, {"payload", *payload}};
     std::string data = json::serialize(out);
     auto it = by_user_.find(*target);
     if (it != by_user_.end())

@@ -45,7 +45,7 @@ struct Channel {
   ChannelKind kind = ChannelKind::text;
   int position = 0;
   std::string topic;
-  int user_limit = 0;  // voice: 0 = unlimited
+  int user_limit = 0;   // voice: 0 = unlimited
   int bitrate = 64000;  // voice: bits per second
   std::int64_t created_at = 0;
 };

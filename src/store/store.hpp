@@ -42,12 +42,12 @@ class Store {
   virtual void create_guild(const Guild& g, const Role& everyone,
                             const std::vector<Channel>& channels, std::int64_t joined_at) = 0;
   virtual std::optional<Guild> find_guild(Id id) = 0;
-  virtual void update_guild(const Guild& g) = 0;                    // name, owner_id
-  virtual void delete_guild(Id id) = 0;                             // and everything in it
-  virtual std::vector<Guild> list_user_guilds(Id user_id) = 0;      // by guild id
+  virtual void update_guild(const Guild& g) = 0;                // name, owner_id
+  virtual void delete_guild(Id id) = 0;                         // and everything in it
+  virtual std::vector<Guild> list_user_guilds(Id user_id) = 0;  // by guild id
 
   // members
-  virtual void add_member(const Member& m) = 0;  // ConflictError: already a member
+  virtual void add_member(const Member& m) = 0;             // ConflictError: already a member
   virtual bool remove_member(Id guild_id, Id user_id) = 0;  // also drops their role links
   virtual std::optional<Member> find_member(Id guild_id, Id user_id) = 0;
   // Members ordered by user id, after `after_user_id`, at most `limit`.
@@ -57,7 +57,7 @@ class Store {
 
   // roles
   virtual void create_role(const Role& r) = 0;
-  virtual void update_role(const Role& r) = 0;  // name, permissions, position
+  virtual void update_role(const Role& r) = 0;            // name, permissions, position
   virtual bool delete_role(Id guild_id, Id role_id) = 0;  // also drops member links
   virtual std::vector<Role> list_roles(Id guild_id) = 0;  // by position, then id
 
@@ -65,7 +65,7 @@ class Store {
   virtual void create_channel(const Channel& c) = 0;
   virtual std::optional<Channel> find_channel(Id id) = 0;
   virtual void update_channel(const Channel& c) = 0;  // name, topic, position, user_limit, bitrate
-  virtual bool delete_channel(Id id) = 0;              // and its messages
+  virtual bool delete_channel(Id id) = 0;             // and its messages
   virtual std::vector<Channel> list_channels(Id guild_id) = 0;  // by position, then id
   // Sets positions of several channels of one guild in one transaction.
   virtual void set_channel_positions(Id guild_id,

@@ -50,7 +50,8 @@ TEST(Tokens, RejectsExpiredTamperedForeignAndMalformed) {
   std::string tampered = t;
   tampered[tampered.find('.') + 5] ^= 1;
   EXPECT_FALSE(s.verify(tampered, "access", 1500).claims);
-  for (const std::string& bad : std::vector<std::string>{"", "a.b", "a.b.c.d", "...", t + ".", "x" + t})
+  for (const std::string& bad :
+       std::vector<std::string>{"", "a.b", "a.b.c.d", "...", t + ".", "x" + t})
     EXPECT_FALSE(s.verify(bad, "access", 1500).claims) << bad;
   // alg=none with our payload and no signature.
   std::string none_header = base64url_encode(R"({"alg":"none","typ":"JWT"})", 26);
@@ -58,4 +59,6 @@ TEST(Tokens, RejectsExpiredTamperedForeignAndMalformed) {
   EXPECT_FALSE(s.verify(none_header + "." + payload + ".", "access", 1500).claims);
 }
 
-TEST(Tokens, ShortSecretIsRefused) { EXPECT_THROW(TokenSigner("short"), std::invalid_argument); }
+TEST(Tokens, ShortSecretIsRefused) {
+  EXPECT_THROW(TokenSigner("short"), std::invalid_argument);
+}

@@ -7,7 +7,9 @@ using namespace hype;
 using namespace hype::chat;
 
 namespace {
-store::Guild guild() { return {100, "g", 1, 0}; }
+store::Guild guild() {
+  return {100, "g", 1, 0};
+}
 std::vector<store::Role> roles() {
   return {{100, 100, "@everyone", perm::kViewChannel | perm::kSendMessages, 0},
           {200, 100, "mods", perm::kManageChannels | perm::kKickMembers, 1},

@@ -36,7 +36,8 @@ TEST(Config, DefaultsAreUsable) {
 TEST(Config, FileThenEnvironmentOverrides) {
   Config c = load_config_text(
       "[voice]\nmode = \"p2p\"\np2p_max_users = 6\n[database]\nurl = \"postgres://x@h/db\"\n",
-      env_of({{"HYPE_VOICE_MODE", "sfu"}, {"HYPE_LIMITS_ENABLED", "false"},
+      env_of({{"HYPE_VOICE_MODE", "sfu"},
+              {"HYPE_LIMITS_ENABLED", "false"},
               {"HYPE_LIMITS_AUTH", "3/10s"}}));
   EXPECT_EQ(c.voice.mode, "sfu");  // env wins over the file
   EXPECT_EQ(c.voice.p2p_max_users, 6);

@@ -25,7 +25,8 @@ TEST(Metrics, RendersPrometheusText) {
             std::string::npos);
   EXPECT_NE(text.find("http_request_duration_seconds_bucket{route=\"x\\\"y\",le=\"+Inf\"} 3"),
             std::string::npos);
-  EXPECT_NE(text.find("http_request_duration_seconds_count{route=\"x\\\"y\"} 3"), std::string::npos);
+  EXPECT_NE(text.find("http_request_duration_seconds_count{route=\"x\\\"y\"} 3"),
+            std::string::npos);
 }
 
 TEST(Metrics, SameNameReturnsSameFamily) {
