@@ -57,6 +57,14 @@ describe('applyDispatch', () => {
     expect(s.messages.t.items).toEqual([]);
   });
 
+  it('the echo of our own send replaces the pending copy even without a nonce', () => {
+    let s = ready();
+    const pending = { ...msg('pending-n1', me), nonce: 'n1', state: 'sending' as const, content: 'yo' };
+    s = { ...s, messages: { t: { ...emptyChannel(), loaded: true, hasMoreBefore: false, items: [pending] } } };
+    s = applyDispatch(s, 'MESSAGE_CREATE', { ...msg('20', me), content: 'yo' });
+    expect(s.messages.t.items.map((m) => [m.id, m.state])).toEqual([['20', undefined]]);
+  });
+
   it('own messages count as read', () => {
     let s = ready();
     s = applyDispatch(s, 'MESSAGE_CREATE', msg('12', me));

@@ -195,7 +195,13 @@ export function applyDispatch(s: AppState, t: string, d: any, now = Date.now()):
       return { ...s, roles: { ...s.roles, [d.guild_id]: list } };
     }
     case 'MESSAGE_CREATE': {
-      const m = d as Message;
+      let m = d as Message;
+      // The echo of our own send carries no nonce: match it to the oldest pending message
+      // with the same text so the message does not show twice until the REST answer lands.
+      if (s.me && m.author_id === s.me.id && !m.nonce) {
+        const pending = s.messages[m.channel_id]?.items.find((x) => x.state && x.content === m.content);
+        if (pending?.nonce) m = { ...m, nonce: pending.nonce };
+      }
       let next = mapChannel(s, m.channel_id, (c) => upsertMessage(c, m));
       next = noteLastMessage(next, m.channel_id, m.id);
       if (s.me && m.author_id === s.me.id) next = { ...next, lastRead: { ...next.lastRead, [m.channel_id]: maxId(next.lastRead[m.channel_id], m.id) } };
