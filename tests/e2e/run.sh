@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end tests of the web client in headless Chromium against a real `hype serve`.
-#   HYPE_BIN=/path/to/hype tests/e2e/run.sh [test files...]
+#   HYPE_BIN=/path/to/hype tests/e2e/run.sh [test files...]   (default build/release/src/app/hype)
 # Builds nothing: web/dist must exist (cd web && npm run build). Starts coturn (when
 # installed) and the server on free ports under a temp dir, runs `node --test`, and stops
 # everything it started by PID.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-: "${HYPE_BIN:?set HYPE_BIN to the hype binary, e.g. build/release/src/app/hype}"
-[[ -x "$HYPE_BIN" ]] || { echo "run.sh: $HYPE_BIN is not executable" >&2; exit 2; }
+# Default: the binary scripts/build release makes.
+HYPE_BIN=${HYPE_BIN:-$ROOT/build/release/src/app/hype}
+[[ -x "$HYPE_BIN" ]] || { echo "run.sh: $HYPE_BIN is not executable (set HYPE_BIN)" >&2; exit 2; }
 [[ -f "$ROOT/web/dist/index.html" ]] || { echo "run.sh: web/dist is missing: (cd web && npm ci && npm run build)" >&2; exit 2; }
 [[ -d "$HERE/node_modules/playwright-core" ]] || (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -83,4 +84,5 @@ echo "run.sh: hype on $HYPE_URL${HYPE_E2E_TURN:+, coturn on $HYPE_E2E_TURN}"
 
 cd "$HERE"
 if [[ $# -gt 0 ]]; then FILES=("$@"); else FILES=(*.test.mjs); fi
-node --test --test-concurrency=1 --test-reporter=spec "${FILES[@]}"
+# Default reporter: spec on a terminal, TAP ("# pass N") otherwise (scripts/test counts those).
+node --test --test-concurrency=1 "${FILES[@]}"
