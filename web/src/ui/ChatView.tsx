@@ -89,6 +89,15 @@ function ChannelBody({ channelId }: { channelId: Id }) {
     if (atBottom.current && document.visibilityState === 'visible') store.markRead(channelId);
   }, [items, channelId, store]);
 
+  // Coming back to the tab counts as reading what is on screen.
+  useEffect(() => {
+    const onVisible = () => {
+      if (document.visibilityState === 'visible' && atBottom.current) store.markRead(channelId);
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, [store, channelId]);
+
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
