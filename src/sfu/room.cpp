@@ -1,0 +1,173 @@
+#include "sfu/room.hpp"
+
+#include <algorithm>
+
+namespace hype::sfu {
+
+namespace {
+constexpr std::size_t kAudioCachePackets = 128;  // ~2.5 s of 20 ms Opus
+constexpr std::size_t kVideoCachePackets = 1024;
+constexpr std::int64_t kNackMaxAgeMs = 1000;  // older than this is useless to a jitter buffer
+}  // namespace
+
+Room::Room(std::uint64_t id, SpeakerOptions speaker_options)
+    : id_(id), speakers_(speaker_options) {}
+
+Participant& Room::add_participant(ParticipantId id) {
+  if (Participant* p = participant(id)) return *p;
+  auto p = std::make_unique<Participant>();
+  p->id = id;
+  participants_.push_back(std::move(p));
+  speakers_.add(id);
+  return *participants_.back();
+}
+
+void Room::remove_participant(ParticipantId id) {
+  Participant* p = participant(id);
+  if (!p) return;
+  // Its subscriptions to others' tracks, then its own tracks (with their subscriptions).
+  for (auto& other : participants_) {
+    for (auto& t : other->tracks) {
+      std::erase_if(t->subscriptions, [&](const auto& s) { return s->subscriber == p; });
+    }
+  }
+  speakers_.remove(id);
+  std::erase_if(participants_, [&](const auto& x) { return x.get() == p; });
+}
+
+Participant* Room::participant(ParticipantId id) {
+  for (auto& p : participants_)
+    if (p->id == id) return p.get();
+  return nullptr;
+}
+
+Track* Room::publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, std::uint8_t pt,
+                     std::uint32_t clock_rate, std::string mid) {
+  Participant* p = participant(owner);
+  if (!p || track_by_ssrc(ssrc)) return nullptr;
+  auto t = std::make_unique<Track>(
+      kind == MediaKind::kAudio ? kAudioCachePackets : kVideoCachePackets, clock_rate);
+  t->owner = p;
+  t->ssrc = ssrc;
+  t->kind = kind;
+  t->payload_type = pt;
+  t->clock_rate = clock_rate;
+  t->mid = std::move(mid);
+  p->tracks.push_back(std::move(t));
+  return p->tracks.back().get();
+}
+
+void Room::unpublish(std::uint32_t ssrc) {
+  for (auto& p : participants_) {
+    std::erase_if(p->tracks, [&](const auto& t) { return t->ssrc == ssrc; });
+  }
+}
+
+Track* Room::track_by_ssrc(std::uint32_t ssrc) {
+  for (auto& p : participants_)
+    for (auto& t : p->tracks)
+      if (t->ssrc == ssrc) return t.get();
+  return nullptr;
+}
+
+Subscription* Room::subscribe(ParticipantId subscriber, Track& track, std::uint32_t out_ssrc,
+                              std::uint16_t initial_seq, std::uint32_t initial_ts) {
+  Participant* s = participant(subscriber);
+  if (!s || track.owner == s) return nullptr;
+  for (auto& existing : track.subscriptions)
+    if (existing->subscriber == s) return existing.get();
+  track.subscriptions.push_back(std::make_unique<Subscription>(
+      Subscription{s,
+                   &track,
+                   RtpRewriter(out_ssrc, track.clock_rate, initial_seq, initial_ts),
+                   track.payload_type,
+                   {}}));
+  return track.subscriptions.back().get();
+}
+
+Subscription* Room::subscription(ParticipantId subscriber, std::uint32_t out_ssrc) {
+  for (auto& p : participants_)
+    for (auto& t : p->tracks)
+      for (auto& s : t->subscriptions)
+        if (s->subscriber->id == subscriber && s->rewriter.out_ssrc() == out_ssrc) return s.get();
+  return nullptr;
+}
+
+bool Room::is_subscribed(ParticipantId subscriber, const Track& track) const {
+  return std::any_of(track.subscriptions.begin(), track.subscriptions.end(),
+                     [&](const auto& s) { return s->subscriber->id == subscriber; });
+}
+
+void Room::set_server_mute(ParticipantId id, bool muted) {
+  if (Participant* p = participant(id)) p->server_muted = muted;
+}
+
+void Room::on_rtp(Participant& from, rtc::RtpPacket& pkt, std::int64_t now_us, ForwardSink& sink) {
+  ++counters_.rtp_in;
+  std::int64_t now_ms = now_us / 1000;
+  Track* track = nullptr;
+  for (auto& t : from.tracks) {
+    if (t->ssrc == pkt.ssrc()) {
+      track = t.get();
+      break;
+    }
+  }
+  if (!track) {
+    ++counters_.dropped_unknown_ssrc;
+    return;
+  }
+  if (from.server_muted) {
+    ++counters_.dropped_muted;
+    return;
+  }
+  track->stats.on_packet(pkt.sequence_number(), pkt.timestamp(), now_us);
+  track->cache.store(pkt.sequence_number(), pkt.bytes(), now_ms);
+  if (track->kind == MediaKind::kAudio) {
+    if (auto level = rtc::audio_level(pkt, from.ext)) {
+      speakers_.on_level(from.id, level->level_dbov, now_ms);
+    }
+  }
+  for (auto& sub : track->subscriptions) {
+    auto out = sub->rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
+    if (!out) {
+      ++counters_.dropped_stale;
+      continue;
+    }
+    sink.forward(*sub, pkt.bytes(), out->seq, out->ts);
+    ++counters_.forwarded_packets;
+    counters_.forwarded_bytes += pkt.size();
+  }
+}
+
+std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
+                          std::span<const std::uint16_t> out_seqs, std::int64_t now_ms,
+                          ForwardSink& sink) {
+  counters_.nacks += out_seqs.size();
+  Subscription* sub = subscription(subscriber, out_ssrc);
+  if (!sub) return 0;
+  std::size_t hits = 0;
+  for (std::uint16_t out_seq : out_seqs) {
+    auto src = sub->rewriter.source_seq(out_seq);
+    if (!src) continue;
+    rtc::ByteSpan cached = sub->track->cache.find(*src, now_ms, kNackMaxAgeMs);
+    if (cached.size() < rtc::kRtpFixedHeaderSize) continue;
+    // The same mapping as when it was first sent: identical bytes for the receiver.
+    std::uint32_t src_ts = rtc::load_be32(cached.data() + 4);
+    sink.forward(*sub, cached, out_seq, sub->rewriter.out_ts(src_ts));
+    ++hits;
+  }
+  counters_.nack_hits += hits;
+  return hits;
+}
+
+bool Room::on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc,
+                               std::int64_t now_ms, ForwardSink& sink) {
+  ++counters_.plis;
+  Subscription* sub = subscription(subscriber, out_ssrc);
+  if (!sub || !sub->track->pli.allow(now_ms)) return false;
+  sink.request_keyframe(*sub->track);
+  ++counters_.plis_forwarded;
+  return true;
+}
+
+}  // namespace hype::sfu

@@ -1,0 +1,132 @@
+// The SFU's media model for one voice channel, with no sockets: participants publish tracks
+// (one SSRC each), subscribers receive every other participant's tracks through their own
+// RtpRewriter (own SSRC, sequence numbers and timestamps). The owner (a worker) feeds
+// decrypted RTP/RTCP in and gets per-subscriber sends out through a ForwardSink, which
+// encrypts and queues them. Everything here runs on the worker thread that owns the room;
+// nothing on the packet path allocates (vectors only change on join, publish and leave).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rtc/rtp/header_extensions.hpp"
+#include "rtc/rtp/rtp_packet.hpp"
+#include "sfu/packet_cache.hpp"
+#include "sfu/pli_throttle.hpp"
+#include "sfu/receive_stats.hpp"
+#include "sfu/rtp_rewriter.hpp"
+#include "sfu/speaker_detector.hpp"
+
+namespace hype::sfu {
+
+using ParticipantId = std::uint64_t;
+enum class MediaKind : std::uint8_t { kAudio, kVideo };
+
+struct Participant;
+struct Track;
+
+struct Subscription {
+  Participant* subscriber = nullptr;
+  Track* track = nullptr;
+  RtpRewriter rewriter;
+  std::uint8_t out_payload_type = 0;
+  std::string mid;  // the subscriber-side m-section carrying it (set by signaling)
+};
+
+struct Track {
+  Participant* owner = nullptr;
+  std::uint32_t ssrc = 0;
+  MediaKind kind = MediaKind::kAudio;
+  std::uint8_t payload_type = 0;
+  std::uint32_t clock_rate = 48000;
+  std::string mid;
+  PacketCache cache;
+  PliThrottle pli;
+  ReceiveStats stats;
+  std::vector<std::unique_ptr<Subscription>> subscriptions;
+
+  Track(std::size_t cache_packets, std::uint32_t rate) : cache(cache_packets), stats(rate) {}
+};
+
+struct Participant {
+  ParticipantId id = 0;
+  bool server_muted = false;
+  rtc::ExtensionIds ext;      // what this participant's packets carry
+  void* transport = nullptr;  // the owner's per-participant context (a worker session)
+  std::vector<std::unique_ptr<Track>> tracks;
+};
+
+// Where the room's decisions go. The source packet is the publisher's decrypted packet;
+// the sink copies it into its send buffer and applies (ssrc, seq, ts, pt) before protecting.
+class ForwardSink {
+ public:
+  virtual ~ForwardSink() = default;
+  virtual void forward(const Subscription& sub, rtc::ByteSpan source_packet, std::uint16_t seq,
+                       std::uint32_t ts) = 0;
+  // Ask the publisher of `track` for a keyframe (already throttled).
+  virtual void request_keyframe(const Track& track) = 0;
+};
+
+struct RoomCounters {
+  std::uint64_t rtp_in = 0;
+  std::uint64_t forwarded_packets = 0;
+  std::uint64_t forwarded_bytes = 0;
+  std::uint64_t dropped_muted = 0;
+  std::uint64_t dropped_unknown_ssrc = 0;
+  std::uint64_t dropped_stale = 0;  // older than a rewriter switch
+  std::uint64_t nacks = 0;          // sequence numbers asked for
+  std::uint64_t nack_hits = 0;      // answered from the cache
+  std::uint64_t plis = 0;           // keyframe requests received
+  std::uint64_t plis_forwarded = 0;
+};
+
+class Room {
+ public:
+  explicit Room(std::uint64_t id, SpeakerOptions speaker_options = {});
+
+  std::uint64_t id() const { return id_; }
+  Participant& add_participant(ParticipantId id);
+  void remove_participant(ParticipantId id);
+  Participant* participant(ParticipantId id);
+  const std::vector<std::unique_ptr<Participant>>& participants() const { return participants_; }
+  bool empty() const { return participants_.empty(); }
+
+  // A new track of `owner`; nullptr when the SSRC is already used in the room.
+  Track* publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, std::uint8_t pt,
+                 std::uint32_t clock_rate, std::string mid);
+  void unpublish(std::uint32_t ssrc);
+  Track* track_by_ssrc(std::uint32_t ssrc);
+  // `subscriber` receives `track` as out_ssrc; nullptr if it is the subscriber's own track.
+  Subscription* subscribe(ParticipantId subscriber, Track& track, std::uint32_t out_ssrc,
+                          std::uint16_t initial_seq, std::uint32_t initial_ts);
+  Subscription* subscription(ParticipantId subscriber, std::uint32_t out_ssrc);
+  bool is_subscribed(ParticipantId subscriber, const Track& track) const;
+
+  void set_server_mute(ParticipantId id, bool muted);
+
+  // ---- packet path ----
+  // One decrypted RTP packet from `from`. Stores it for NACKs, updates stats and audio
+  // level, and forwards it to every subscriber of its track.
+  void on_rtp(Participant& from, rtc::RtpPacket& pkt, std::int64_t now_us, ForwardSink& sink);
+  // A subscriber's NACK for out_ssrc: resends what the cache still holds. Returns hits.
+  std::size_t on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
+                      std::span<const std::uint16_t> out_seqs, std::int64_t now_ms,
+                      ForwardSink& sink);
+  // A subscriber's PLI/FIR for out_ssrc: forwarded to the publisher at most once per interval.
+  bool on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc, std::int64_t now_ms,
+                           ForwardSink& sink);
+
+  SpeakerDetector& speakers() { return speakers_; }
+  const RoomCounters& counters() const { return counters_; }
+
+ private:
+  std::uint64_t id_;
+  std::vector<std::unique_ptr<Participant>> participants_;
+  SpeakerDetector speakers_;
+  RoomCounters counters_;
+};
+
+}  // namespace hype::sfu

@@ -1,0 +1,60 @@
+// Per-subscriber RTP rewriting. A subscriber sees one outgoing stream (its own SSRC, sequence
+// numbers and timestamps) per slot; the source feeding a slot may change (a new publisher
+// track, a restarted sender, a speaker switch in last-N). Sequence numbers continue without
+// gaps across a switch and timestamps advance by the wall-clock time that passed, so the
+// receiver's jitter buffer sees one continuous stream. Packets of a source that arrive
+// late, after the slot moved on, are dropped: their numbers would collide. The previous
+// source can take the slot back only after kStaleWindowMs, so its stragglers cannot flip it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace hype::sfu {
+
+class RtpRewriter {
+ public:
+  static constexpr std::int64_t kStaleWindowMs = 500;
+
+  // Initial sequence number and timestamp should be random (RFC 3550 5.1).
+  RtpRewriter(std::uint32_t out_ssrc, std::uint32_t clock_rate, std::uint16_t initial_seq,
+              std::uint32_t initial_ts);
+
+  struct Out {
+    std::uint16_t seq = 0;
+    std::uint32_t ts = 0;
+  };
+  // Maps one source packet; nullopt when it must be dropped (older than the last switch).
+  std::optional<Out> rewrite(std::uint32_t src_ssrc, std::uint16_t src_seq, std::uint32_t src_ts,
+                             std::int64_t now_ms);
+  // For a NACK from the subscriber: the current source's sequence number that produced
+  // out_seq, nullopt if it belongs to an earlier source or was never sent.
+  std::optional<std::uint16_t> source_seq(std::uint16_t out_seq) const;
+  // The outgoing timestamp of a current-source timestamp (for resending a cached packet).
+  std::uint32_t out_ts(std::uint32_t src_ts) const { return src_ts + ts_delta_; }
+
+  std::uint32_t out_ssrc() const { return out_ssrc_; }
+  std::uint32_t source_ssrc() const { return src_ssrc_; }
+  bool has_source() const { return has_source_; }
+  std::uint16_t last_out_seq() const { return last_out_seq_; }
+  std::uint32_t last_out_ts() const { return last_out_ts_; }
+  std::uint32_t switches() const { return switches_; }
+
+ private:
+  std::uint32_t out_ssrc_;
+  std::uint32_t clock_rate_;
+  bool has_source_ = false;
+  bool sent_any_ = false;
+  std::uint32_t src_ssrc_ = 0;
+  std::uint32_t prev_ssrc_ = 0;
+  std::int64_t switch_ms_ = 0;
+  std::uint16_t seq_delta_ = 0;  // out = src + delta (mod 2^16)
+  std::uint32_t ts_delta_ = 0;
+  std::uint16_t first_src_seq_ = 0;  // first packet of the current source
+  std::uint16_t last_out_seq_;
+  std::uint32_t last_out_ts_;
+  std::int64_t last_out_ms_ = 0;
+  std::uint32_t switches_ = 0;
+};
+
+}  // namespace hype::sfu

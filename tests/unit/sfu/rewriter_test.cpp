@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+
+#include "sfu/pli_throttle.hpp"
+#include "sfu/receive_stats.hpp"
+#include "sfu/rtp_rewriter.hpp"
+
+using hype::sfu::PliThrottle;
+using hype::sfu::ReceiveStats;
+using hype::sfu::RtpRewriter;
+
+TEST(RtpRewriter, MapsOneSourceWithConstantOffsets) {
+  RtpRewriter r(0x1111, 48000, 1000, 50000);
+  auto a = r.rewrite(0xAAAA, 7, 960, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->seq, 1000);
+  EXPECT_EQ(a->ts, 50000u);
+  auto b = r.rewrite(0xAAAA, 8, 1920, 20);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->seq, 1001);
+  EXPECT_EQ(b->ts, 50960u);
+  // Reordered packet keeps its place; it does not move last_out.
+  auto c = r.rewrite(0xAAAA, 10, 3840, 60);
+  auto d = r.rewrite(0xAAAA, 9, 2880, 61);
+  ASSERT_TRUE(c && d);
+  EXPECT_EQ(c->seq, 1003);
+  EXPECT_EQ(d->seq, 1002);
+  EXPECT_EQ(r.last_out_seq(), 1003);
+}
+
+TEST(RtpRewriter, WrapsSequenceAndTimestamp) {
+  RtpRewriter r(1, 48000, 65534, 0xFFFFFC40u);
+  auto a = r.rewrite(5, 100, 0, 0);
+  auto b = r.rewrite(5, 101, 960, 20);
+  auto c = r.rewrite(5, 102, 1920, 40);
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(a->seq, 65534);
+  EXPECT_EQ(b->seq, 65535);
+  EXPECT_EQ(c->seq, 0);
+  EXPECT_EQ(b->ts, 0u);
+  EXPECT_EQ(c->ts, 960u);
+}
+
+TEST(RtpRewriter, ContinuesAcrossSourceSwitch) {
+  RtpRewriter r(1, 48000, 500, 10000);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(r.rewrite(0xA, static_cast<std::uint16_t>(40000 + i), 123456u + 960u * i, 20 * i));
+  EXPECT_EQ(r.last_out_seq(), 504);
+  // Another speaker takes the slot 100 ms after the last packet, with unrelated numbers.
+  auto s = r.rewrite(0xB, 7, 999, 80 + 100);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->seq, 505);                     // no gap, no repeat
+  EXPECT_EQ(s->ts, 10000u + 4 * 960 + 4800);  // 100 ms later at 48 kHz
+  EXPECT_EQ(r.switches(), 1u);
+  // A late packet of the old source is now dropped (its numbers would collide).
+  EXPECT_FALSE(r.rewrite(0xA, 40005, 0, 181));
+  // ... and the new source continues normally; an older packet of the new source is dropped.
+  EXPECT_EQ(r.rewrite(0xB, 8, 1959, 200)->seq, 506);
+  EXPECT_FALSE(r.rewrite(0xB, 6, 39, 201));
+}
+
+TEST(RtpRewriter, SwitchWithoutElapsedTimeStillAdvancesTimestamp) {
+  RtpRewriter r(1, 48000, 0, 0);
+  ASSERT_TRUE(r.rewrite(1, 1, 0, 100));
+  auto s = r.rewrite(2, 1, 0, 100);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ts, 1u);
+}
+
+TEST(RtpRewriter, SourceSeqForNack) {
+  RtpRewriter r(1, 48000, 100, 0);
+  for (std::uint16_t i = 0; i < 10; ++i) r.rewrite(9, static_cast<std::uint16_t>(2000 + i), 0, i);
+  EXPECT_EQ(r.source_seq(105), std::optional<std::uint16_t>(2005));
+  EXPECT_FALSE(r.source_seq(110));  // not sent yet
+  EXPECT_FALSE(r.source_seq(99));   // before this source
+  r.rewrite(10, 1, 0, 50);          // switch
+  EXPECT_FALSE(r.source_seq(105));  // belongs to the old source
+  EXPECT_EQ(r.source_seq(110), std::optional<std::uint16_t>(1));
+}
+
+TEST(PliThrottle, OnePerInterval) {
+  PliThrottle t(500);
+  EXPECT_TRUE(t.allow(1000));
+  EXPECT_FALSE(t.allow(1001));
+  EXPECT_FALSE(t.allow(1499));
+  EXPECT_TRUE(t.allow(1500));
+  EXPECT_EQ(t.suppressed(), 2u);
+}
+
+TEST(ReceiveStats, LossAndFraction) {
+  ReceiveStats s(48000);
+  std::int64_t t = 0;
+  for (std::uint16_t seq = 65530; seq != 10; ++seq) {  // wraps
+    if (seq == 65535 || seq == 3) continue;            // two lost
+    s.on_packet(seq, static_cast<std::uint32_t>(seq) * 960, t += 20000);
+  }
+  EXPECT_EQ(s.expected(), 16);
+  EXPECT_EQ(s.lost(), 2);
+  auto rb = s.make_report(42);
+  EXPECT_EQ(rb.ssrc, 42u);
+  EXPECT_EQ(rb.cumulative_lost, 2);
+  EXPECT_EQ(rb.fraction_lost, (2 << 8) / 16);
+  EXPECT_EQ(rb.extended_highest_seq, 65536u + 9);
+  auto rb2 = s.make_report(42);
+  EXPECT_EQ(rb2.fraction_lost, 0);
+}
