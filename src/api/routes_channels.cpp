@@ -82,8 +82,7 @@ void Api::add_channel_routes() {
       else if (!n->is_null())
         throw bad_request("nonce must be a string of at most 64 characters", "nonce");
     }
-    json::object m = chat.create_message(c.user, c.id_param(0, "channel"), content);
-    if (nonce) m["nonce"] = *nonce;
+    json::object m = chat.create_message(c.user, c.id_param(0, "channel"), content, nonce);
     c.status = 201;
     return json::value(std::move(m));
   });

@@ -117,7 +117,15 @@ json::object ChatService::guild_snapshot(Id actor, Id guild_id) {
   json::array members, voice;
   for (auto& m : store_.list_members(guild_id, 0, 1000)) members.push_back(member_json(m));
   for (auto& s : coord_.guild_voice_states(guild_id)) voice.push_back(voice_state_json(s));
+  json::array presences;
+  for (auto& m : members) {
+    const auto& uid = m.at("user").at("id").as_string();
+    auto id = parse_id(std::string(uid));
+    if (id && coord_.is_online(*id))
+      presences.push_back(json::object{{"user_id", uid}, {"status", "online"}});
+  }
   o["members"] = std::move(members);
+  o["presences"] = std::move(presences);
   o["member_count"] = store_.count_members(guild_id);
   o["voice_states"] = std::move(voice);
   return o;
@@ -320,6 +328,9 @@ json::object ChatService::join_invite(Id actor, const std::string& code) {
   }
   m.username = username(actor);
   publish("GUILD_MEMBER_ADD", g->id, 0, member_json(m), {}, actor);
+  if (coord_.is_online(actor))
+    publish("PRESENCE_UPDATE", g->id, 0,
+            json::object{{"user_id", id_to_string(actor)}, {"status", "online"}});
   publish("GUILD_CREATE", g->id, 0, guild_snapshot(actor, g->id), {actor}, actor);
   json::object out = guild_json(*g);
   return out;

@@ -95,7 +95,9 @@ class ChatService {
   std::pair<store::Channel, Access> visible_channel(Id actor, Id channel_id);
 
   // messages (messages.cpp)
-  boost::json::object create_message(Id actor, Id channel_id, const std::string& content);
+  // `nonce` (client's id for an optimistic send) is echoed in the answer and the event.
+  boost::json::object create_message(Id actor, Id channel_id, const std::string& content,
+                                     const std::optional<std::string>& nonce = std::nullopt);
   boost::json::array list_messages(Id actor, Id channel_id, std::optional<Id> before,
                                    std::optional<Id> after, int limit);
   boost::json::object edit_message(Id actor, Id channel_id, Id message_id,

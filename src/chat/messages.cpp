@@ -15,7 +15,8 @@ namespace {
 constexpr std::size_t kMaxContent = 4000;
 }
 
-json::object ChatService::create_message(Id actor, Id channel_id, const std::string& content) {
+json::object ChatService::create_message(Id actor, Id channel_id, const std::string& content,
+                                         const std::optional<std::string>& nonce) {
   auto [c, a] = visible_channel(actor, channel_id);
   if (c.kind != store::ChannelKind::text)
     throw bad_request("messages can only be sent to text channels", "channel_id");
@@ -30,6 +31,7 @@ json::object ChatService::create_message(Id actor, Id channel_id, const std::str
   m.created_at = SnowflakeGenerator::timestamp_ms(m.id);
   store_.create_message(m);
   json::object o = message_json(m, a.member.username);
+  if (nonce) o["nonce"] = *nonce;
   publish("MESSAGE_CREATE", c.guild_id, perm::kViewChannel, o);
   return o;
 }

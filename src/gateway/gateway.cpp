@@ -172,6 +172,10 @@ void Gateway::on_closed(const std::shared_ptr<Conn>& c) {
     if (s->conn == c) {
       s->conn.reset();
       s->detached_at_ms = steady_ms();
+      // A client that says goodbye (logout, tab closed) will not resume: end it now, so
+      // presence and voice update at once instead of after the resume window.
+      int code = c->peer_close_code;
+      if (code == 1000 || code == 1001 || code == 1005) destroy_session(s->id);
     }
   }
 }

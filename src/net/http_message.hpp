@@ -56,6 +56,9 @@ class WsListener {
  public:
   virtual ~WsListener() = default;
   virtual void on_message(std::string_view text, bool is_text) = 0;
+  // The peer sent a close frame with this code (1000 normal, 1001 going away, 1005 none
+  // given); called just before on_close. Not called when the connection simply dropped.
+  virtual void on_peer_close(int /*code*/) {}
   virtual void on_close() = 0;  // after this, no more calls
 };
 

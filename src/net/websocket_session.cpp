@@ -67,9 +67,14 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
       co_return;
     }
     beast::flat_buffer buf;
+    int peer_code = 0;
     for (;;) {
       auto [ec, n] = co_await ws_.async_read(buf, asio::as_tuple(asio::use_awaitable));
       (void)n;
+      if (ec == websocket::error::closed) {
+        // The peer sent a close frame; one without a status code counts as 1005 (RFC 6455).
+        peer_code = ws_.reason().code == websocket::close_code::none ? 1005 : ws_.reason().code;
+      }
       if (ec) break;
       if (!closing_) {
         auto data = buf.data();
@@ -80,7 +85,10 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     }
     closing_ = true;
     auto l = std::move(listener_);
-    if (l) l->on_close();
+    if (l) {
+      if (peer_code) l->on_peer_close(peer_code);
+      l->on_close();
+    }
   }
 
  private:

@@ -52,6 +52,7 @@ test('two users chat live; an outsider sees nothing', async () => {
   assert.equal(m1.body.guild_id, guild.id);
   const seenByB = await gb.waitFor((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m1.body.id);
   assert.equal(seenByB.d.content, 'hello bob');
+  assert.equal(seenByB.d.nonce, 'n1', 'the nonce travels with the event');
   assert.equal(seenByB.d.author.username, a.username);
 
   const m2 = await api(server, 'POST', `/channels/${text.id}/messages`, { token: b.token, body: { content: 'hi alice ✓' } });
@@ -98,6 +99,9 @@ test('joining by invite is announced and gives the guild to the newcomer', async
   assert.equal(add.d.user.id, b.id);
   const created = await gb.waitFor((f) => f.t === 'GUILD_CREATE');
   assert.equal(created.d.id, g.body.id);
+  assert.ok(created.d.presences.some((p) => p.user_id === a.id && p.status === 'online'), 'the newcomer sees who is online');
+  const online = await ga.waitFor((f) => f.t === 'PRESENCE_UPDATE' && f.d.user_id === b.id);
+  assert.equal(online.d.status, 'online');
   assert.equal(created.d.channels.length, 2);
   // The newcomer now receives the guild's messages.
   const text = created.d.channels.find((c) => c.kind === 'text');
@@ -226,4 +230,22 @@ test('presence: a member coming online is announced', async () => {
   const p = await ga.waitFor((f) => f.t === 'PRESENCE_UPDATE' && f.d.user_id === b.id);
   assert.equal(p.d.status, 'online');
   await Promise.all([ga.close(), gb.close()]);
+});
+
+test('a clean close ends the session at once: offline, not resumable', async () => {
+  const { a, b } = await setupGuild();
+  const ga = new GatewayClient(server, a.token);
+  await ga.connect();
+  const gb = new GatewayClient(server, b.token);
+  await gb.connect();
+  await ga.waitFor((f) => f.t === 'PRESENCE_UPDATE' && f.d.user_id === b.id && f.d.status === 'online');
+  const seq = gb.seq;
+  await gb.close();  // close code 1000
+  const off = await ga.waitFor((f) => f.t === 'PRESENCE_UPDATE' && f.d.user_id === b.id && f.d.status === 'offline', 3000);
+  assert.equal(off.d.status, 'offline');
+  const again = new GatewayClient(server, b.token);
+  again.sessionId = gb.sessionId;
+  again.connect({ resume: seq }).catch(() => {});
+  assert.equal((await again.closed).code, 4007);
+  await ga.close();
 });
