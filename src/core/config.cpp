@@ -161,6 +161,16 @@ const std::vector<KeyDef>& defs() {
                "voice token lifetime, seconds"),
       make_int("voice", "sfu_return_delay", &C::voice, &C::Voice::sfu_return_delay, 0, 86400,
                "seconds a channel stays at or below p2p_max_users-2 before going back to P2P"),
+      make_int("sfu", "workers", &C::sfu, &C::Sfu::workers, 0, 256,
+               "SFU media worker threads, each with its own UDP port (0: one per core)"),
+      make_int("sfu", "port", &C::sfu, &C::Sfu::port, 0, 65535,
+               "UDP port of the first SFU worker, the next ones count up (0: ephemeral)"),
+      make_str("sfu", "announced_ip", &C::sfu, &C::Sfu::announced_ip,
+               "address clients reach the SFU at (ICE candidates)",
+               [](const std::string& k, const std::string& v) {
+                 if (v.empty()) throw ConfigError(k, "must not be empty");
+               }),
+      make_str("sfu", "bind_ip", &C::sfu, &C::Sfu::bind_ip, "address SFU UDP sockets bind to"),
       make_str("turn", "secret", &C::turn, &C::Turn::secret,
                "coturn static-auth-secret for TURN REST credentials (empty: no TURN)"),
       make_str("turn", "urls", &C::turn, &C::Turn::urls,

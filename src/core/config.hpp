@@ -57,6 +57,12 @@ struct Config {
     int token_ttl = 300;
     int sfu_return_delay = 60;  // seconds at or below threshold-2 before going back to P2P
   } voice;
+  struct Sfu {
+    int workers = 0;                       // media worker threads; 0: one per core
+    int port = 0;                          // first worker's UDP port, +1 per worker; 0: ephemeral
+    std::string announced_ip = "127.0.0.1";  // address put in ICE candidates
+    std::string bind_ip = "0.0.0.0";
+  } sfu;
   struct Turn {
     std::string secret;  // coturn static-auth-secret; empty: no TURN credentials issued
     std::string urls;    // comma separated turn: URLs

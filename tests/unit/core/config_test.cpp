@@ -77,3 +77,16 @@ TEST(Config, ShippedExampleConfigLoads) {
   EXPECT_EQ(c.voice.mode, defaults.voice.mode);
   EXPECT_DOUBLE_EQ(c.limits.auth.tokens, defaults.limits.auth.tokens);
 }
+
+TEST(Config, SfuSection) {
+  Config d = load_config_text("", env_of({}));
+  EXPECT_EQ(d.sfu.workers, 0);
+  EXPECT_EQ(d.sfu.port, 0);
+  EXPECT_EQ(d.sfu.announced_ip, "127.0.0.1");
+  Config c = load_config_text("[sfu]\nworkers = 2\nport = 40000\nannounced_ip = \"10.0.0.5\"\n",
+                              env_of({{"HYPE_SFU_PORT", "41000"}}));
+  EXPECT_EQ(c.sfu.workers, 2);
+  EXPECT_EQ(c.sfu.port, 41000);
+  EXPECT_EQ(c.sfu.announced_ip, "10.0.0.5");
+  EXPECT_EQ(error_key("", {{"HYPE_SFU_WORKERS", "-1"}}), "sfu.workers");
+}
