@@ -2,9 +2,9 @@
 
 #include <sys/resource.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <fstream>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "api/api.hpp"
@@ -17,6 +17,7 @@
 #include "gateway/gateway.hpp"
 #include "net/blocking_pool.hpp"
 #include "net/http_server.hpp"
+#include "sfu/sfu_service.hpp"
 #include "store/store.hpp"
 #include "voice/voice_service.hpp"
 
@@ -59,6 +60,43 @@ void register_process_metrics(metrics::Registry& reg, cluster::Coordinator& coor
   });
 }
 
+void register_sfu_metrics(metrics::Registry& reg, sfu::SfuService& sfu) {
+  auto& conns = reg.gauge("sfu_node_connections", "participant transports on this SFU node").get();
+  auto& rooms =
+      reg.gauge("sfu_active_voice_channels", "voice channels with a room on this node").get();
+  auto& users = reg.gauge("sfu_active_voice_users", "participants in rooms on this node").get();
+  auto& fwd =
+      reg.gauge("sfu_forwarded_packets_total", "RTP packets forwarded to subscribers").get();
+  auto& fwd_b = reg.gauge("sfu_forwarded_bytes_total", "RTP bytes forwarded to subscribers").get();
+  auto& rx = reg.gauge("sfu_received_packets_total", "UDP datagrams received").get();
+  auto& nacks = reg.gauge("sfu_nacks_total", "sequence numbers NACKed by subscribers").get();
+  auto& nack_hits = reg.gauge("sfu_nack_hits_total", "NACKs answered from the packet cache").get();
+  auto& plis = reg.gauge("sfu_plis_total", "PLI/FIR received from subscribers").get();
+  auto& dropped =
+      reg.gauge("sfu_dropped_packets_total", "datagrams dropped, by reason", {"reason"});
+  auto& rejected = reg.gauge("sfu_rejected_tokens_total", "voice tokens refused on /voice").get();
+  auto& cpu = reg.gauge("sfu_worker_cpu_seconds_total", "CPU time of each SFU worker", {"worker"});
+  reg.on_collect([&, &sfu_ref = sfu] {
+    auto st = sfu_ref.stats();
+    conns.set(static_cast<double>(st.connections));
+    rooms.set(static_cast<double>(st.rooms));
+    users.set(static_cast<double>(st.participants));
+    fwd.set(static_cast<double>(st.forwarded_packets));
+    fwd_b.set(static_cast<double>(st.forwarded_bytes));
+    rx.set(static_cast<double>(st.rx_packets));
+    nacks.set(static_cast<double>(st.nacks));
+    nack_hits.set(static_cast<double>(st.nack_hits));
+    plis.set(static_cast<double>(st.plis));
+    dropped.with({"malformed"}).set(static_cast<double>(st.dropped_malformed));
+    dropped.with({"unknown_peer"}).set(static_cast<double>(st.dropped_unknown));
+    dropped.with({"auth"}).set(static_cast<double>(st.dropped_auth));
+    dropped.with({"send"}).set(static_cast<double>(st.dropped_send));
+    rejected.set(static_cast<double>(st.rejected_tokens));
+    for (std::size_t i = 0; i < st.worker_cpu_seconds.size(); ++i)
+      cpu.with({std::to_string(i)}).set(st.worker_cpu_seconds[i]);
+  });
+}
+
 }  // namespace
 
 int run_migrate(const Config& config) {
@@ -97,6 +135,7 @@ int run_server(const Config& config) {
   vopts.turn_urls = split_list(config.turn.urls);
   vopts.stun_urls = split_list(config.turn.stun_urls);
   vopts.turn_ttl = config.turn.ttl;
+  vopts.sfu_node_id = "node-" + std::to_string(config.server.node_id);
   voice::VoiceService voice(chat, *coord, signer, vopts);
   register_process_metrics(registry, *coord);
   auto& messages_created = registry.counter("messages_created_total", "messages created").get();
@@ -105,6 +144,30 @@ int run_server(const Config& config) {
   });
 
   asio::io_context io(1);
+  sfu::SfuOptions sopts;
+  sopts.node_id = vopts.sfu_node_id;
+  sopts.workers = config.sfu.workers;
+  sopts.port = static_cast<std::uint16_t>(config.sfu.port);
+  sopts.announced_ip = config.sfu.announced_ip;
+  sopts.bind_ip = config.sfu.bind_ip;
+  sfu::SfuService sfu(
+      io.get_executor(), sopts,
+      [&signer](const std::string& token, std::string& error) -> std::optional<sfu::VoiceIdentity> {
+        auto check = signer.verify(token, "voice", std::time(nullptr));
+        if (!check.claims) {
+          error = check.error == auth::TokenError::expired ? "expired" : "invalid";
+          return std::nullopt;
+        }
+        return sfu::VoiceIdentity{static_cast<std::uint64_t>(check.claims->user_id),
+                                  static_cast<std::uint64_t>(check.claims->channel_id)};
+      });
+  try {
+    sfu.start();
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start the SFU: {}", e.what());
+    return 1;
+  }
+  register_sfu_metrics(registry, sfu);
   net::BlockingPool pool(config.server.db_threads);
   api::Api api({auth, chat, voice, *coord, *store, pool, registry, config});
   auto gw = std::make_shared<gateway::Gateway>(
@@ -119,8 +182,11 @@ int run_server(const Config& config) {
   hopts.ws_max_frame_bytes = static_cast<std::size_t>(config.gateway.max_frame_bytes);
   net::HttpServer http(
       io.get_executor(), hopts, [&api](net::HttpRequest& r) { return api.handle(r); },
-      [gw](std::shared_ptr<net::WsConnection> c, const net::HttpRequest& r) {
-        return gw->open(std::move(c), r);
+      [gw, &sfu](std::shared_ptr<net::WsConnection> c,
+                 const net::HttpRequest& r) -> std::shared_ptr<net::WsListener> {
+        if (r.path == "/voice") return sfu.open(std::move(c), r);
+        if (r.path == "/gateway") return gw->open(std::move(c), r);
+        return nullptr;
       });
   try {
     http.start();
@@ -129,12 +195,18 @@ int run_server(const Config& config) {
     gw->stop();
     return 1;
   }
-  auto& http_conns = registry.gauge("http_connections", "open HTTP and WebSocket connections").get();
+  auto& http_conns =
+      registry.gauge("http_connections", "open HTTP and WebSocket connections").get();
   registry.on_collect([&http_conns, &http] { http_conns.set(http.connections()); });
 
   std::string url = config.server.public_url.empty()
                         ? "http://" + config.server.host + ":" + std::to_string(http.port())
                         : config.server.public_url;
+  std::string ws_base = url.rfind("https://", 0) == 0  ? "wss://" + url.substr(8)
+                        : url.rfind("http://", 0) == 0 ? "ws://" + url.substr(7)
+                                                       : url;
+  while (!ws_base.empty() && ws_base.back() == '/') ws_base.pop_back();
+  voice.set_sfu_url(ws_base + "/voice");
   spdlog::info("hype serving on {} (database {}, voice mode {})", url, store->backend(),
                config.voice.mode);
   std::printf("Hype is running at %s\n", url.c_str());
@@ -145,6 +217,7 @@ int run_server(const Config& config) {
     spdlog::info("signal {}: shutting down", sig);
     http.stop();
     gw->stop();
+    sfu.stop();
     // Give open connections a moment to receive their close frames.
     auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(300));
     t->async_wait([&io, t](boost::system::error_code) { io.stop(); });

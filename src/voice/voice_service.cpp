@@ -1,7 +1,7 @@
 #include "voice/voice_service.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "chat/dto.hpp"
 #include "chat/permissions.hpp"
@@ -47,8 +47,7 @@ void VoiceService::publish_state(const cluster::VoiceState& s) {
 
 json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf) {
   auto [c, a] = chat_.visible_channel(actor, channel_id);
-  if (c.kind != store::ChannelKind::voice)
-    throw bad_request("not a voice channel", "channel_id");
+  if (c.kind != store::ChannelKind::voice) throw bad_request("not a voice channel", "channel_id");
   if (!chat::has_permissions(a.permissions, chat::perm::kConnect))
     throw forbidden("missing permission: CONNECT");
   cluster::VoiceState st;
@@ -75,6 +74,7 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
   claims.typ = "voice";
   claims.user_id = actor;
   claims.channel_id = channel_id;
+  claims.node = opts_.sfu_node_id;
   claims.iat = unix_seconds();
   claims.exp = claims.iat + opts_.token_ttl;
   char buf[64];
@@ -86,7 +86,7 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
           {"voice_token", signer_.sign(claims)},
           {"voice_token_expires_at", format_iso8601(claims.exp * 1000, buf)},
           {"bitrate", c.bitrate},
-          {"sfu", nullptr}};
+          {"sfu", node_json()}};
 }
 
 void VoiceService::leave(Id actor, Id channel_id) {
@@ -97,7 +97,9 @@ void VoiceService::leave(Id actor, Id channel_id) {
   }
 }
 
-void VoiceService::leave_any(Id actor) { leave(actor, 0); }
+void VoiceService::leave_any(Id actor) {
+  leave(actor, 0);
+}
 
 void VoiceService::update_self(Id actor, bool self_mute, bool self_deaf) {
   auto cur = coord_.voice_state(actor);
@@ -119,8 +121,13 @@ json::array VoiceService::states(Id actor, Id channel_id) {
 
 json::object VoiceService::sfu_node(Id actor, Id channel_id) {
   chat_.visible_channel(actor, channel_id);
-  // No SFU role in this build yet: clients stay peer to peer.
-  return {{"node", nullptr}};
+  // Single node: this process runs the SFU role for every channel.
+  return {{"node", node_json()}};
+}
+
+json::value VoiceService::node_json() const {
+  if (opts_.sfu_node_id.empty()) return nullptr;
+  return json::object{{"id", opts_.sfu_node_id}, {"url", opts_.sfu_url}};
 }
 
 Id VoiceService::shared_channel(Id a, Id b) {

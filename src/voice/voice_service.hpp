@@ -22,6 +22,9 @@ struct VoiceOptions {
   std::vector<std::string> turn_urls;
   std::vector<std::string> stun_urls;
   int turn_ttl = 86400;
+  // The SFU node serving this process's channels (empty id: no SFU role here).
+  std::string sfu_node_id;
+  std::string sfu_url;  // ws(s)://host:port/voice
 };
 
 // Which transport a channel of `users` people uses.
@@ -29,8 +32,8 @@ std::string mode_for(const VoiceOptions& o, int users);
 
 class VoiceService {
  public:
-  VoiceService(chat::ChatService& chat, cluster::Coordinator& coord, const auth::TokenSigner& signer,
-               VoiceOptions opts);
+  VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
+               const auth::TokenSigner& signer, VoiceOptions opts);
 
   boost::json::object join(Id actor, Id channel_id, bool self_mute, bool self_deaf);
   void leave(Id actor, Id channel_id);
@@ -42,9 +45,12 @@ class VoiceService {
   // The channel both users are in, or 0 when they are not in the same one.
   Id shared_channel(Id a, Id b);
   boost::json::array ice_servers(Id user) const;
+  // Set once the HTTP port is known, before serving.
+  void set_sfu_url(std::string url) { opts_.sfu_url = std::move(url); }
 
  private:
   void publish_state(const cluster::VoiceState& s);
+  boost::json::value node_json() const;
 
   chat::ChatService& chat_;
   cluster::Coordinator& coord_;

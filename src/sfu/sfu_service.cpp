@@ -1,0 +1,490 @@
+#include "sfu/sfu_service.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json.hpp>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "core/random.hpp"
+#include "rtc/dtls_session.hpp"
+#include "rtc/sdp/sdp.hpp"
+#include "rtc/sdp/sdp_answer.hpp"
+
+namespace hype::sfu {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kOfferBatchMs = 100;
+constexpr int kCloseDecode = 4002;
+constexpr int kCloseNotIdentified = 4003;
+constexpr int kCloseAuthFailed = 4004;
+constexpr int kCloseReplaced = 4005;
+
+std::string id_str(std::uint64_t id) {
+  return std::to_string(id);
+}
+
+std::string frame(std::string_view op, json::value d) {
+  return json::serialize(json::object{{"op", op}, {"d", std::move(d)}});
+}
+
+bool parse_u64(const json::value* v, std::uint64_t& out) {
+  if (!v) return false;
+  if (v->is_string()) {
+    auto& s = v->as_string();
+    if (s.empty() || s.size() > 20) return false;
+    std::uint64_t r = 0;
+    for (char ch : s) {
+      if (ch < '0' || ch > '9') return false;
+      r = r * 10 + static_cast<std::uint64_t>(ch - '0');
+    }
+    out = r;
+    return true;
+  }
+  if (v->is_uint64()) return out = v->as_uint64(), true;
+  if (v->is_int64() && v->as_int64() >= 0)
+    return out = static_cast<std::uint64_t>(v->as_int64()), true;
+  return false;
+}
+
+}  // namespace
+
+struct Conn : net::WsListener, std::enable_shared_from_this<Conn> {
+  struct Slot {
+    std::string mid;
+    std::uint32_t ssrc = 0;
+    std::uint64_t publisher = 0;
+    std::uint8_t payload_type = 111;
+    bool active = true;
+  };
+
+  std::weak_ptr<SfuService::Impl> svc;
+  std::shared_ptr<net::WsConnection> ws;
+  asio::steady_timer batch_timer;
+  bool identified = false;
+  bool replaced = false;
+  bool closed = false;
+  VoiceIdentity who;
+  int worker = -1;
+  bool published = false;
+  rtc::ice::IceCredentials local, remote;
+  rtc::sdp::SessionDescription answer;  // base of every server offer
+  std::vector<Slot> slots;
+  std::vector<SubscriptionInfo> desired;
+  bool timer_armed = false;
+  bool offer_in_flight = false;
+  bool dirty = false;
+  int offer_version = 0;
+
+  Conn(asio::any_io_executor strand) : batch_timer(strand) {}
+  void on_message(std::string_view text, bool is_text) override;
+  void on_close() override;
+  void send(std::string_view op, json::value d) { ws->send(frame(op, std::move(d))); }
+};
+
+struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
+  Impl(asio::any_io_executor ex, SfuOptions o, VerifyVoiceToken v)
+      : strand(asio::make_strand(ex)), options(std::move(o)), verify(std::move(v)) {}
+
+  asio::strand<asio::any_io_executor> strand;
+  SfuOptions options;
+  VerifyVoiceToken verify;
+  std::shared_ptr<rtc::DtlsContext> dtls;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unordered_map<std::uint64_t, int> pinned;  // channel -> worker
+  std::map<std::uint64_t, std::vector<std::shared_ptr<Conn>>> rooms;
+  std::atomic<std::uint64_t> rejected{0};
+
+  Conn* find(std::uint64_t channel, std::uint64_t user) {
+    auto it = rooms.find(channel);
+    if (it == rooms.end()) return nullptr;
+    for (auto& c : it->second)
+      if (c->who.user == user && !c->replaced) return c.get();
+    return nullptr;
+  }
+  void broadcast(std::uint64_t channel, std::string_view op, const json::value& d,
+                 const Conn* except = nullptr) {
+    auto it = rooms.find(channel);
+    if (it == rooms.end()) return;
+    std::string f = frame(op, d);
+    for (auto& c : it->second)
+      if (c.get() != except && !c->replaced) c->ws->send(f);
+  }
+  int pick_worker(std::uint64_t channel) {
+    if (auto it = pinned.find(channel); it != pinned.end()) return it->second;
+    std::vector<int> load(workers.size(), 0);
+    for (auto& [ch, w] : pinned) ++load[static_cast<std::size_t>(w)];
+    int best = 0;
+    for (std::size_t i = 1; i < load.size(); ++i)
+      if (load[i] < load[static_cast<std::size_t>(best)]) best = static_cast<int>(i);
+    pinned[channel] = best;
+    return best;
+  }
+
+  void fail(Conn& c, int code, std::string_view err, std::string_view message) {
+    c.send("error", json::object{{"code", err}, {"message", message}});
+    c.ws->close(code, std::string(message));
+  }
+
+  void handle(const std::shared_ptr<Conn>& c, const std::string& text) {
+    if (c->closed) return;
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) return fail(*c, kCloseDecode, "decode_error", "bad JSON");
+    auto& o = v.as_object();
+    auto* opv = o.if_contains("op");
+    if (!opv || !opv->is_string()) return fail(*c, kCloseDecode, "decode_error", "missing op");
+    std::string_view op = opv->as_string();
+    json::object empty;
+    const json::object& d =
+        (o.if_contains("d") && o.at("d").is_object()) ? o.at("d").as_object() : empty;
+    if (op == "heartbeat") return c->send("heartbeat_ack", nullptr);
+    if (op == "identify") return identify(c, d);
+    if (!c->identified) return fail(*c, kCloseNotIdentified, "not_identified", "identify first");
+    if (op == "offer") return on_offer(c, d);
+    if (op == "answer") {
+      c->offer_in_flight = false;
+      if (c->dirty) schedule_offer(c);
+      return;
+    }
+    c->send("error", json::object{{"code", "unknown_op"}, {"message", "unknown op"}});
+  }
+
+  void identify(const std::shared_ptr<Conn>& c, const json::object& d) {
+    if (c->identified)
+      return fail(*c, kCloseAuthFailed, "already_identified", "already identified");
+    auto* tok = d.if_contains("token");
+    std::string error = "invalid";
+    std::optional<VoiceIdentity> who;
+    if (tok && tok->is_string()) who = verify(std::string(tok->as_string()), error);
+    std::uint64_t channel = 0;
+    if (who && parse_u64(d.if_contains("channel_id"), channel) && channel != who->channel) {
+      who.reset();
+      error = "wrong_channel";
+    }
+    if (!who) {
+      rejected.fetch_add(1, std::memory_order_relaxed);
+      return fail(*c, kCloseAuthFailed, "auth_failed", "voice token " + error);
+    }
+    if (Conn* old = find(who->channel, who->user)) {
+      old->replaced = true;  // its close must not tear down the new session
+      old->ws->close(kCloseReplaced, "replaced by a new connection");
+    }
+    c->identified = true;
+    c->who = *who;
+    c->worker = pick_worker(who->channel);
+    json::array others;
+    auto& room = rooms[who->channel];
+    for (auto& x : room)
+      if (!x->replaced) others.push_back(json::value(id_str(x->who.user)));
+    room.push_back(c);
+    c->send("ready", json::object{{"user_id", id_str(who->user)},
+                                  {"channel_id", id_str(who->channel)},
+                                  {"node_id", options.node_id},
+                                  {"participants", std::move(others)}});
+    broadcast(who->channel, "participant_join", json::object{{"user_id", id_str(who->user)}},
+              c.get());
+  }
+
+  void on_offer(const std::shared_ptr<Conn>& c, const json::object& d) {
+    auto* sdpv = d.if_contains("sdp");
+    if (!sdpv || !sdpv->is_string())
+      return c->send("error", json::object{{"code", "invalid_sdp"}, {"message", "sdp missing"}});
+    auto offer = rtc::sdp::parse(std::string(sdpv->as_string()));
+    if (!offer || offer->media.empty())
+      return c->send("error",
+                     json::object{{"code", "invalid_sdp"},
+                                  {"message", offer ? "no media" : offer.error().message}});
+    const auto& m0 = offer->media.front();
+    rtc::ice::IceCredentials remote{m0.ice_ufrag, m0.ice_pwd};
+    bool restart = c->published && remote.ufrag != c->remote.ufrag;
+    if (!c->published || restart) c->local = rtc::ice::random_credentials();
+    Worker& w = *workers[static_cast<std::size_t>(c->worker)];
+    rtc::sdp::AnswerOptions ao;
+    ao.ice_ufrag = c->local.ufrag;
+    ao.ice_pwd = c->local.pwd;
+    ao.fingerprint = dtls->certificate().sdp_fingerprint();
+    rtc::sdp::Candidate cand;
+    cand.foundation = "1";
+    cand.priority = 2130706431;
+    cand.address = options.announced_ip;
+    cand.port = w.port();
+    ao.candidates.push_back(cand);
+    ao.session_id = random_u64() >> 2;
+    auto ans = rtc::sdp::create_answer(*offer, ao);
+    if (!ans)
+      return c->send("error",
+                     json::object{{"code", "invalid_sdp"}, {"message", ans.error().message}});
+    if (!c->published) {
+      SessionParams p;
+      p.room = c->who.channel;
+      p.participant = c->who.user;
+      p.local = c->local;
+      p.remote = remote;
+      p.remote_fingerprint = m0.fingerprint;
+      for (std::size_t i = 0; i < offer->media.size() && i < ans->media.size(); ++i) {
+        const auto& om = offer->media[i];
+        const auto& am = ans->media[i];
+        if (am.rejected() || om.kind != "audio") continue;
+        for (auto& e : om.extmaps)
+          if (e.id < 256) p.ext.assign(e.uri, static_cast<std::uint8_t>(e.id));
+        if (om.direction != rtc::sdp::Direction::kSendRecv &&
+            om.direction != rtc::sdp::Direction::kSendOnly)
+          continue;
+        if (om.ssrcs.empty() || am.codecs.empty()) continue;
+        PublishedTrack t;
+        t.ssrc = om.ssrcs.front().ssrc;
+        t.kind = MediaKind::kAudio;
+        t.payload_type = am.codecs.front().payload_type;
+        t.clock_rate = am.codecs.front().clock_rate;
+        t.mid = om.mid;
+        p.tracks.push_back(std::move(t));
+      }
+      c->remote = remote;
+      c->published = true;
+      w.add_session(std::move(p));
+    } else if (restart) {
+      c->remote = remote;
+      w.restart_ice(c->who.channel, c->who.user, c->local, remote);
+    }
+    // Server offers start from the client's own sections as answered (the rest are ours).
+    c->answer = *ans;
+    std::size_t own = 0;
+    while (own < c->answer.media.size() &&
+           (c->slots.empty() || c->answer.media[own].mid != c->slots.front().mid))
+      ++own;
+    c->answer.media.resize(own);
+    c->send("answer", json::object{{"sdp", rtc::sdp::write(*ans)}});
+    if (restart || !c->slots.empty()) {
+      c->dirty = true;
+      schedule_offer(c);
+    }
+  }
+
+  void schedule_offer(const std::shared_ptr<Conn>& c) {
+    c->dirty = true;
+    if (c->timer_armed || c->offer_in_flight || !c->published) return;
+    c->timer_armed = true;
+    c->batch_timer.expires_after(std::chrono::milliseconds(kOfferBatchMs));
+    c->batch_timer.async_wait([self = shared_from_this(), c](boost::system::error_code ec) {
+      c->timer_armed = false;
+      if (!ec && !c->closed) self->send_offer(*c);
+    });
+  }
+
+  void send_offer(Conn& c) {
+    // Reconcile slots (m-sections are never removed, only made inactive).
+    for (auto& s : c.slots) {
+      bool want = false;
+      for (auto& d : c.desired) want |= d.out_ssrc == s.ssrc;
+      s.active = want;
+    }
+    for (auto& d : c.desired) {
+      bool have = false;
+      for (auto& s : c.slots) have |= s.ssrc == d.out_ssrc;
+      if (!have)
+        c.slots.push_back(
+            {"s" + std::to_string(c.slots.size()), d.out_ssrc, d.publisher, d.payload_type, true});
+    }
+    const rtc::sdp::MediaSection* tmpl = nullptr;
+    for (auto& m : c.answer.media)
+      if (m.kind == "audio" && !m.rejected()) tmpl = &m;
+    if (!tmpl) return;
+    rtc::sdp::SessionDescription sd = c.answer;
+    sd.session_version += static_cast<std::uint64_t>(++c.offer_version);
+    for (auto& s : c.slots) {
+      rtc::sdp::MediaSection m = *tmpl;
+      m.mid = s.mid;
+      m.ssrcs.clear();
+      m.msids.clear();
+      m.ssrc_groups.clear();
+      m.rids.clear();
+      m.simulcast.reset();
+      m.direction = s.active ? rtc::sdp::Direction::kSendOnly : rtc::sdp::Direction::kInactive;
+      if (s.active) {
+        std::string stream = "u" + id_str(s.publisher);
+        m.msids.push_back(stream + " " + stream + "-audio");
+        m.ssrcs.push_back({s.ssrc, "cname", "hype-" + id_str(s.publisher)});
+        m.ssrcs.push_back({s.ssrc, "msid", stream + " " + stream + "-audio"});
+      }
+      sd.media.push_back(std::move(m));
+    }
+    sd.groups.clear();
+    rtc::sdp::Group bundle{"BUNDLE", {}};
+    for (auto& m : sd.media)
+      if (!m.rejected()) bundle.mids.push_back(m.mid);
+    sd.groups.push_back(std::move(bundle));
+    json::array streams;
+    for (auto& s : c.slots)
+      if (s.active)
+        streams.push_back(json::object{
+            {"mid", s.mid}, {"ssrc", s.ssrc}, {"user_id", id_str(s.publisher)}, {"kind", "audio"}});
+    c.dirty = false;
+    c.offer_in_flight = true;
+    c.send("offer", json::object{{"sdp", rtc::sdp::write(sd)},
+                                 {"version", c.offer_version},
+                                 {"streams", std::move(streams)}});
+  }
+
+  void on_worker_event(WorkerEvent e) {
+    switch (e.type) {
+      case WorkerEvent::Type::kSubscriptions: {
+        Conn* c = find(e.room, e.participant);
+        if (!c) return;
+        c->desired = std::move(e.subscriptions);
+        schedule_offer(c->shared_from_this());
+        return;
+      }
+      case WorkerEvent::Type::kSpeaking:
+        broadcast(e.room, "speaking",
+                  json::object{{"user_id", id_str(e.participant)}, {"speaking", e.flag}});
+        return;
+      case WorkerEvent::Type::kActiveSpeaker:
+        broadcast(e.room, "active_speaker",
+                  json::object{{"user_id", e.participant ? json::value(id_str(e.participant))
+                                                         : json::value(nullptr)}});
+        return;
+      case WorkerEvent::Type::kConnected:
+        if (Conn* c = find(e.room, e.participant)) c->send("connected", json::object{});
+        return;
+      case WorkerEvent::Type::kDisconnected:
+        if (Conn* c = find(e.room, e.participant)) c->send("disconnected", json::object{});
+        return;
+    }
+  }
+
+  void closed(const std::shared_ptr<Conn>& c) {
+    c->closed = true;
+    c->batch_timer.cancel();
+    if (!c->identified) return;
+    auto it = rooms.find(c->who.channel);
+    if (it != rooms.end()) std::erase(it->second, c);
+    if (!c->replaced) {
+      if (c->published)
+        workers[static_cast<std::size_t>(c->worker)]->remove_session(c->who.channel, c->who.user);
+      broadcast(c->who.channel, "participant_leave",
+                json::object{{"user_id", id_str(c->who.user)}});
+    }
+    if (it != rooms.end() && it->second.empty()) {
+      rooms.erase(it);
+      pinned.erase(c->who.channel);
+    }
+  }
+};
+
+void Conn::on_message(std::string_view text, bool is_text) {
+  auto s = svc.lock();
+  if (!s) return;
+  if (!is_text) {
+    asio::post(s->strand, [s, self = shared_from_this()] {
+      s->fail(*self, kCloseDecode, "decode_error", "text frames only");
+    });
+    return;
+  }
+  asio::post(s->strand,
+             [s, self = shared_from_this(), t = std::string(text)] { s->handle(self, t); });
+}
+
+void Conn::on_close() {
+  auto s = svc.lock();
+  if (!s) return;
+  asio::post(s->strand, [s, self = shared_from_this()] { s->closed(self); });
+}
+
+SfuService::SfuService(asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(options), std::move(verify))) {}
+
+SfuService::~SfuService() {
+  stop();
+}
+
+void SfuService::start() {
+  auto cert = rtc::DtlsCertificate::generate("hype-sfu");
+  if (!cert) throw std::runtime_error("sfu: certificate: " + cert.error().message);
+  auto ctx = rtc::DtlsContext::create(cert.value());
+  if (!ctx) throw std::runtime_error("sfu: DTLS context: " + ctx.error().message);
+  impl_->dtls = ctx.value();
+  int n = impl_->options.workers;
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::weak_ptr<Impl> weak = impl_;
+  for (int i = 0; i < n; ++i) {
+    WorkerOptions wo;
+    wo.bind_ip = impl_->options.bind_ip;
+    wo.announced_ip = impl_->options.announced_ip;
+    wo.port = impl_->options.port == 0 ? 0 : static_cast<std::uint16_t>(impl_->options.port + i);
+    auto w = std::make_unique<Worker>(i, wo, impl_->dtls, [weak](WorkerEvent e) {
+      if (auto s = weak.lock())
+        asio::post(s->strand,
+                   [s, e = std::move(e)]() mutable { s->on_worker_event(std::move(e)); });
+    });
+    w->start();
+    spdlog::info("sfu worker {} on udp {}:{} (announced {})", i, wo.bind_ip, w->port(),
+                 wo.announced_ip);
+    impl_->workers.push_back(std::move(w));
+  }
+}
+
+void SfuService::stop() {
+  for (auto& w : impl_->workers) w->stop();
+}
+
+std::shared_ptr<net::WsListener> SfuService::open(std::shared_ptr<net::WsConnection> conn,
+                                                  const net::HttpRequest&) {
+  auto c = std::make_shared<Conn>(impl_->strand);
+  c->svc = impl_;
+  c->ws = std::move(conn);
+  return c;
+}
+
+void SfuService::set_server_mute(std::uint64_t channel, std::uint64_t user, bool muted) {
+  asio::post(impl_->strand, [s = impl_, channel, user, muted] {
+    auto it = s->pinned.find(channel);
+    if (it == s->pinned.end()) return;
+    s->workers[static_cast<std::size_t>(it->second)]->set_server_mute(channel, user, muted);
+    s->broadcast(channel, "mute", json::object{{"user_id", id_str(user)}, {"server_mute", muted}});
+  });
+}
+
+SfuStats SfuService::stats() const {
+  SfuStats st;
+  st.rejected_tokens = impl_->rejected.load(std::memory_order_relaxed);
+  for (auto& w : impl_->workers) {
+    const auto& c = w->counters();
+    auto ld = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    st.connections += ld(c.sessions);
+    st.rooms += ld(c.rooms);
+    st.participants += ld(c.participants);
+    st.rx_packets += ld(c.rx_packets);
+    st.tx_packets += ld(c.tx_packets);
+    st.forwarded_packets += ld(c.forwarded_packets);
+    st.forwarded_bytes += ld(c.forwarded_bytes);
+    st.nacks += ld(c.nacks);
+    st.nack_hits += ld(c.nack_hits);
+    st.plis += ld(c.plis);
+    st.dropped_malformed += ld(c.dropped_malformed);
+    st.dropped_unknown += ld(c.dropped_unknown);
+    st.dropped_auth += ld(c.dropped_auth);
+    st.dropped_send += ld(c.dropped_send);
+    st.worker_cpu_seconds.push_back(static_cast<double>(ld(c.cpu_ns)) / 1e9);
+  }
+  return st;
+}
+
+std::vector<std::uint16_t> SfuService::worker_ports() const {
+  std::vector<std::uint16_t> out;
+  for (auto& w : impl_->workers) out.push_back(w->port());
+  return out;
+}
+
+const std::string& SfuService::node_id() const {
+  return impl_->options.node_id;
+}
+
+}  // namespace hype::sfu

@@ -1,0 +1,76 @@
+// The SFU role of a node: its media workers (rooms pinned to one worker each) and the /voice
+// WebSocket signaling that puts participants on them. A client identifies with the signed
+// voice token from /voice/join, publishes with its own SDP offer (answered at once), and then
+// receives server offers whenever its subscriptions change: they are batched (one offer per
+// kOfferBatchMs at most, one in flight) so a crowd joining at once costs a few renegotiations,
+// not one per arrival. Participant join/leave/speaking/mute events go to everyone in the room.
+// All signaling state lives on one strand; workers report back by posting onto it.
+// docs/protocol.md ("SFU signaling") is the contract.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/http_message.hpp"
+#include "rtc/dtls_certificate.hpp"
+#include "sfu/worker.hpp"
+
+namespace hype::sfu {
+
+struct VoiceIdentity {
+  std::uint64_t user = 0;
+  std::uint64_t channel = 0;
+};
+// Checks a voice token; on failure returns nullopt and sets error ("expired", "invalid").
+using VerifyVoiceToken =
+    std::function<std::optional<VoiceIdentity>(const std::string& token, std::string& error)>;
+
+struct SfuOptions {
+  std::string node_id = "local";
+  int workers = 0;  // 0: one per core
+  std::uint16_t port = 0;
+  std::string announced_ip = "127.0.0.1";
+  std::string bind_ip = "0.0.0.0";
+};
+
+// Aggregated worker counters for /metrics.
+struct SfuStats {
+  std::uint64_t connections = 0, rooms = 0, participants = 0;
+  std::uint64_t rx_packets = 0, tx_packets = 0;
+  std::uint64_t forwarded_packets = 0, forwarded_bytes = 0;
+  std::uint64_t nacks = 0, nack_hits = 0, plis = 0;
+  std::uint64_t dropped_malformed = 0, dropped_unknown = 0, dropped_auth = 0, dropped_send = 0;
+  std::uint64_t rejected_tokens = 0;
+  std::vector<double> worker_cpu_seconds;
+};
+
+class SfuService {
+ public:
+  SfuService(boost::asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify);
+  ~SfuService();
+
+  void start();  // binds worker sockets (throws std::system_error) and starts their threads
+  void stop();
+
+  // For net::HttpServer's WsOpen on path /voice.
+  std::shared_ptr<net::WsListener> open(std::shared_ptr<net::WsConnection> conn,
+                                        const net::HttpRequest& req);
+  // Server mute from a moderator: drops the user's packets in the SFU.
+  void set_server_mute(std::uint64_t channel, std::uint64_t user, bool muted);
+
+  SfuStats stats() const;
+  std::vector<std::uint16_t> worker_ports() const;
+  const std::string& node_id() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hype::sfu
