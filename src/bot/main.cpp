@@ -1,0 +1,496 @@
+// hype-bot: load and test client for the SFU. Logs in over REST, joins a voice channel like a
+// browser (/voice/join, /voice WebSocket, SDP offer/answer), runs a full ICE controlling
+// agent, DTLS client and SRTP per bot, sends real Opus (tone in talk spurts, DTX silence)
+// with audio level and a send-timestamp header extension, receives everything and prints a
+// report. Many bots share one process: one signaling thread per bot, one media thread.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <opus/opus.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "bot/signaling_client.hpp"
+#include "core/random.hpp"
+#include "rtc/demux.hpp"
+#include "rtc/dtls_session.hpp"
+#include "rtc/ice/ice_agent.hpp"
+#include "rtc/rtp/header_extensions.hpp"
+#include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/rtp/seq_unwrapper.hpp"
+#include "rtc/sdp/sdp.hpp"
+#include "rtc/srtp_session.hpp"
+#include "rtc/stun/stun_message.hpp"
+
+namespace json = boost::json;
+using namespace hype;
+
+namespace {
+
+constexpr std::uint8_t kExtLevel = 1, kExtTwcc = 3, kExtMid = 4, kExtSendTime = 5;
+constexpr const char* kSendTimeUri = "urn:hype:rtp-hdrext:send-time-us";
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+using RestClient = bot::RestClient;
+
+struct Stream {
+  rtc::SeqUnwrapper unwrap;
+  std::int64_t first = 0, highest = 0;
+  std::uint64_t received = 0;
+  bool any = false;
+};
+
+struct Bot {
+  int index = 0;
+  bool speaker = false;
+  std::mutex mu;
+  int fd = -1;
+  std::string user_id, token;
+  RestClient* rest = nullptr;
+  bot::VoiceSocket ws;
+  rtc::ice::IceCredentials local, remote;
+  std::unique_ptr<rtc::ice::IceAgent> ice;
+  std::unique_ptr<rtc::DtlsSession> dtls;
+  std::unique_ptr<rtc::SrtpSession> srtp;
+  std::optional<rtc::SocketAddress> peer;
+  bool ready = false, dtls_started = false;
+  std::unordered_map<std::uint32_t, std::string> ssrc_user;
+  std::unordered_map<std::uint32_t, Stream> streams;
+  std::uint32_t ssrc = 0;
+  std::uint16_t seq = 0, twcc_seq = 0;
+  std::uint32_t ts = 0;
+  OpusEncoder* enc = nullptr;
+  std::uint64_t sent = 0;
+  std::int64_t join_start_us = 0, join_done_us = -1;
+  std::vector<std::int64_t> latency_us;
+  std::string error;
+};
+
+void send_to(int fd, const rtc::SocketAddress& to, const std::uint8_t* d, std::size_t n) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(to.port);
+  std::memcpy(&a.sin_addr, to.ip.data(), 4);
+  ::sendto(fd, d, n, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+}
+
+void flush_ice(Bot& b) {
+  rtc::ice::Transmit t;
+  while (b.ice->poll_transmit(t)) send_to(b.fd, t.to, t.data.data(), t.size);
+  rtc::ice::IceEvent e;
+  while (b.ice->poll_event(e)) {
+    if (e.type == rtc::ice::IceEvent::Type::kSelectedPairChanged) {
+      b.peer = e.selected;
+      if (!b.dtls_started) {
+        b.dtls_started = true;
+        b.dtls->start();
+      }
+    }
+  }
+  if (b.peer)
+    while (auto dg = b.dtls->pop_datagram()) send_to(b.fd, *b.peer, dg->data(), dg->size());
+}
+
+void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddress& from,
+                 std::int64_t now) {
+  rtc::MutableByteSpan d(buf, n);
+  switch (rtc::classify_packet(d)) {
+    case rtc::PacketKind::kStun: {
+      rtc::stun::StunMessage m;
+      if (rtc::stun::StunMessage::parse(d, m) == rtc::stun::ParseStatus::kOk)
+        b.ice->handle_stun(m, from, now / 1000);
+      flush_ice(b);
+      return;
+    }
+    case rtc::PacketKind::kDtls:
+      b.dtls->handle_datagram(d);
+      flush_ice(b);
+      if (b.dtls->state() == rtc::DtlsState::kConnected && !b.srtp && b.dtls->srtp_keys()) {
+        auto s = rtc::SrtpSession::create(*b.dtls->srtp_keys());
+        if (s) b.srtp = std::move(s.value());
+        b.join_done_us = now;
+      }
+      return;
+    case rtc::PacketKind::kRtp: {
+      if (!b.srtp) return;
+      std::size_t len = n;
+      if (b.srtp->unprotect_rtp(rtc::MutableByteSpan(buf, 1600), len) != rtc::SrtpStatus::kOk)
+        return;
+      rtc::RtpPacket p;
+      if (rtc::RtpPacket::parse(rtc::MutableByteSpan(buf, len), p) != rtc::RtpParseStatus::kOk)
+        return;
+      Stream& s = b.streams[p.ssrc()];
+      std::int64_t q = s.unwrap.unwrap(p.sequence_number());
+      if (!s.any) s.first = s.highest = q, s.any = true;
+      s.first = std::min(s.first, q);
+      s.highest = std::max(s.highest, q);
+      ++s.received;
+      if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
+        b.latency_us.push_back(now - static_cast<std::int64_t>(rtc::load_be64(v->data())));
+      return;
+    }
+    default:
+      return;  // RTCP (receiver reports, TWCC feedback): accepted, not needed for the report
+  }
+}
+
+void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
+  std::array<float, 960> pcm{};
+  bool talking = (t_ms / 1000 + b.index) % 3 != 2;  // 2 s talk, 1 s silence
+  double sum = 0;
+  if (talking) {
+    double f = 300.0 + 40.0 * b.index;
+    for (std::size_t i = 0; i < pcm.size(); ++i) {
+      double t = (static_cast<double>(b.ts) + static_cast<double>(i)) / 48000.0;
+      pcm[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * f * t));
+      sum += pcm[i] * pcm[i];
+    }
+  }
+  std::array<std::uint8_t, 1500> payload{};
+  int len = opus_encode_float(b.enc, pcm.data(), 960, payload.data(), 1275);
+  std::uint32_t ts = b.ts;
+  b.ts += 960;
+  if (len <= 2) return;  // DTX: nothing to send
+  double rms = std::sqrt(sum / pcm.size());
+  int dbov = rms > 0 ? static_cast<int>(-20 * std::log10(rms)) : 127;
+  std::array<std::uint8_t, 1> level{
+      static_cast<std::uint8_t>((talking ? 0x80 : 0) | std::clamp(dbov, 0, 127))};
+  std::array<std::uint8_t, 2> tw{};
+  rtc::store_be16(tw.data(), b.twcc_seq++);
+  std::array<std::uint8_t, 8> st{};
+  rtc::store_be64(st.data(), static_cast<std::uint64_t>(now));
+  std::array<std::uint8_t, 1600> buf{};
+  rtc::RtpBuilder rb(buf, {111, false, b.seq++, ts, b.ssrc});
+  rb.add_extension(kExtLevel, level)
+      .add_extension(kExtTwcc, tw)
+      .add_extension(kExtMid, rtc::as_bytes("0"))
+      .add_extension(kExtSendTime, st)
+      .payload(rtc::ByteSpan(payload.data(), static_cast<std::size_t>(len)));
+  std::size_t n = rb.finish();
+  if (n == 0 || b.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return;
+  send_to(b.fd, *b.peer, buf.data(), n);
+  ++b.sent;
+}
+
+std::string offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
+  rtc::sdp::SessionDescription sd;
+  sd.session_id = random_u64() >> 2;
+  sd.msid_semantic = "WMS *";
+  rtc::sdp::MediaSection m;
+  m.kind = "audio";
+  m.formats = {"111"};
+  m.mid = "0";
+  m.direction = rtc::sdp::Direction::kSendRecv;
+  m.rtcp_mux = true;
+  m.ice_ufrag = b.local.ufrag;
+  m.ice_pwd = b.local.pwd;
+  m.fingerprint = cert.sdp_fingerprint();
+  m.setup = rtc::sdp::Setup::kActpass;
+  m.codecs.push_back(
+      {111, "opus", 48000, 2, "minptime=10;useinbandfec=1;usedtx=1", {"transport-cc", "nack"}});
+  m.extmaps.push_back({kExtLevel, "", std::string(rtc::ext_uri::kAudioLevel), ""});
+  m.extmaps.push_back({kExtTwcc, "", std::string(rtc::ext_uri::kTransportCc), ""});
+  m.extmaps.push_back({kExtMid, "", std::string(rtc::ext_uri::kMid), ""});
+  m.extmaps.push_back({kExtSendTime, "", kSendTimeUri, ""});
+  m.msids.push_back("bot bot-audio");
+  m.ssrcs.push_back({b.ssrc, "cname", "bot" + std::to_string(b.index)});
+  sd.media.push_back(std::move(m));
+  sd.groups.push_back({"BUNDLE", {"0"}});
+  return rtc::sdp::write(sd);
+}
+
+// Answers a server offer: same sections, directions mirrored, our transport attributes.
+std::string answer_sdp(const std::string& offer, Bot& b, const rtc::DtlsCertificate& cert) {
+  auto sd = rtc::sdp::parse(offer);
+  if (!sd) return {};
+  sd->ice_lite = false;
+  for (auto& m : sd->media) {
+    m.direction = rtc::sdp::reverse(m.direction);
+    m.ice_ufrag = b.local.ufrag;
+    m.ice_pwd = b.local.pwd;
+    m.fingerprint = cert.sdp_fingerprint();
+    m.setup = rtc::sdp::Setup::kActive;
+    m.candidates.clear();
+    m.ssrcs.clear();
+    m.msids.clear();
+  }
+  return rtc::sdp::write(*sd);
+}
+
+void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::DtlsContext> ctx,
+                   std::atomic<bool>& stop) {
+  try {
+    b.join_start_us = now_us();
+    auto j = b.rest->call("POST", "/voice/join/" + channel, json::object{}, b.token);
+    if (j.status != 200) throw std::runtime_error("voice join: HTTP " + std::to_string(j.status));
+    auto& jo = j.body.as_object();
+    if (!jo.at("sfu").is_object()) throw std::runtime_error("no SFU node for this channel");
+    std::string url(jo.at("sfu").at("url").as_string()), host, port, path;
+    bot::split_url(url, host, port, path);
+    b.ws.connect(host, port, path);
+    b.ws.send(json::object{
+        {"op", "identify"},
+        {"d", json::object{{"token", jo.at("voice_token")}, {"channel_id", channel}}}});
+    for (;;) {
+      auto f = b.ws.receive();
+      auto& fo = f.as_object();
+      std::string op(fo.at("op").as_string());
+      if (op == "ready") {
+        std::lock_guard lock(b.mu);
+        b.ws.send(json::object{{"op", "offer"},
+                               {"d", json::object{{"sdp", offer_sdp(b, ctx->certificate())}}}});
+      } else if (op == "answer") {
+        auto sd = rtc::sdp::parse(std::string(fo.at("d").at("sdp").as_string()));
+        if (!sd || sd->media.empty()) throw std::runtime_error("bad answer");
+        auto& m = sd->media.front();
+        std::lock_guard lock(b.mu);
+        if (b.ready) continue;
+        b.remote = {m.ice_ufrag, m.ice_pwd};
+        rtc::ice::IceAgentConfig ic;
+        ic.local = b.local;
+        ic.remote = b.remote;
+        b.ice = std::make_unique<rtc::ice::IceAgent>(ic);
+        for (auto& c : m.candidates)
+          if (auto a = rtc::SocketAddress::parse_ip(c.address, c.port)) {
+            if (a->is_v4()) b.ice->add_remote_candidate(*a, c.priority);
+          }
+        auto d = rtc::DtlsSession::create(ctx, rtc::DtlsRole::kClient, m.fingerprint);
+        if (!d) throw std::runtime_error("dtls: " + d.error().message);
+        b.dtls = std::move(d.value());
+        b.ice->start(now_us() / 1000);
+        b.ready = true;
+      } else if (op == "offer") {
+        auto& d = fo.at("d").as_object();
+        {
+          std::lock_guard lock(b.mu);
+          for (auto& s : d.at("streams").as_array())
+            b.ssrc_user[static_cast<std::uint32_t>(s.at("ssrc").to_number<std::uint64_t>())] =
+                std::string(s.at("user_id").as_string());
+        }
+        b.ws.send(
+            json::object{{"op", "answer"},
+                         {"d", json::object{{"sdp", answer_sdp(std::string(d.at("sdp").as_string()),
+                                                               b, ctx->certificate())},
+                                            {"version", d.at("version")}}}});
+      } else if (op == "error") {
+        throw std::runtime_error("server: " + json::serialize(fo.at("d")));
+      }
+    }
+  } catch (const std::exception& e) {
+    if (!stop.load()) {
+      std::lock_guard lock(b.mu);
+      b.error = e.what();
+    }
+  }
+}
+
+double percentile(std::vector<std::int64_t>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5));
+  return static_cast<double>(v[i]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hype-bot: voice load and test client for the Hype SFU"};
+  std::string server = "http://127.0.0.1:8080", channel, invite;
+  int count = 10, speakers = 3;
+  double duration = 10;
+  bool as_json = false;
+  app.add_option("--server", server, "Hype server URL");
+  app.add_option("--count", count, "number of bots")->check(CLI::Range(1, 1000));
+  app.add_option("--speakers", speakers, "bots that talk (the first K)");
+  app.add_option("--duration", duration, "seconds of media after everyone joined");
+  app.add_option("--channel", channel, "voice channel id (default: create users, guild, channel)");
+  app.add_option("--invite", invite, "invite code to join the channel's guild (with --channel)");
+  app.add_flag("--json", as_json, "print the report as JSON");
+  CLI11_PARSE(app, argc, argv);
+  speakers = std::clamp(speakers, 0, count);
+
+  std::string host, port, path;
+  if (!bot::split_url(server, host, port, path)) {
+    std::fprintf(stderr, "bad --server URL\n");
+    return 2;
+  }
+  RestClient rest(host, port);
+  auto cert = rtc::DtlsCertificate::generate("hype-bot");
+  auto ctx = rtc::DtlsContext::create(cert.value());
+  if (!ctx) {
+    std::fprintf(stderr, "DTLS: %s\n", ctx.error().message.c_str());
+    return 1;
+  }
+  std::vector<std::unique_ptr<Bot>> bots;
+  std::string run = random_token(4);
+  try {
+    std::string guild;
+    for (int i = 0; i < count; ++i) {
+      auto b = std::make_unique<Bot>();
+      b->index = i;
+      b->speaker = i < speakers;
+      b->rest = &rest;
+      std::string name = "bot_" + run + "_" + std::to_string(i);
+      auto r = rest.call("POST", "/auth/register",
+                         json::object{{"username", name}, {"password", "bot-password-" + run}});
+      if (r.status != 201) throw std::runtime_error("register: HTTP " + std::to_string(r.status));
+      b->token = std::string(r.body.at("access_token").as_string());
+      b->user_id = std::string(r.body.at("user").at("id").as_string());
+      if (channel.empty() && i == 0) {
+        auto g = rest.call("POST", "/guilds", json::object{{"name", "bots " + run}}, b->token);
+        guild = std::string(g.body.at("id").as_string());
+        auto chans = rest.call("GET", "/guilds/" + guild + "/channels", nullptr, b->token);
+        for (auto& c : chans.body.as_array())
+          if (c.at("kind").as_string() == "voice") channel = std::string(c.at("id").as_string());
+        auto inv = rest.call("POST", "/guilds/" + guild + "/invites", json::object{}, b->token);
+        invite = std::string(inv.body.at("code").as_string());
+      } else if (!invite.empty()) {
+        auto j = rest.call("POST", "/invites/" + invite, json::object{}, b->token);
+        if (j.status != 200 && j.status != 409)
+          throw std::runtime_error("invite: HTTP " + std::to_string(j.status));
+      }
+      bots.push_back(std::move(b));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "setup failed: %s\n", e.what());
+    return 1;
+  }
+
+  for (auto& b : bots) {
+    b->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (host != "127.0.0.1" && host != "localhost") a.sin_addr.s_addr = htonl(INADDR_ANY);
+    ::bind(b->fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    int buf = 1 << 20;
+    setsockopt(b->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    b->local = rtc::ice::random_credentials();
+    random_bytes(&b->ssrc, sizeof(b->ssrc));
+    random_bytes(&b->seq, sizeof(b->seq));
+    random_bytes(&b->ts, sizeof(b->ts));
+    int err = 0;
+    b->enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+    opus_encoder_ctl(b->enc, OPUS_SET_BITRATE(32000));
+    opus_encoder_ctl(b->enc, OPUS_SET_DTX(1));
+  }
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> sig;
+  for (auto& b : bots)
+    sig.emplace_back([&, bp = b.get()] { run_signaling(*bp, channel, ctx.value(), stop); });
+
+  // Media: wait until everyone is connected (or 20 s), then send for `duration` seconds,
+  // then keep receiving for a moment so nothing in flight counts as lost.
+  std::int64_t start = now_us();
+  std::int64_t media_start = -1, media_end = -1, next_frame = 0;
+  std::vector<pollfd> pfds(bots.size());
+  std::array<std::uint8_t, 2048> buf{};
+  for (;;) {
+    for (std::size_t i = 0; i < bots.size(); ++i) pfds[i] = {bots[i]->fd, POLLIN, 0};
+    ::poll(pfds.data(), pfds.size(), 5);
+    std::int64_t now = now_us();
+    bool all_connected = true;
+    for (std::size_t i = 0; i < bots.size(); ++i) {
+      Bot& b = *bots[i];
+      std::lock_guard lock(b.mu);
+      if (!b.ready) {
+        all_connected = false;
+        continue;
+      }
+      for (;;) {
+        sockaddr_in from{};
+        socklen_t fl = sizeof(from);
+        ssize_t n = ::recvfrom(b.fd, buf.data(), 1500, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+        if (n <= 0) break;
+        on_datagram(b, buf.data(), static_cast<std::size_t>(n),
+                    rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)), now);
+      }
+      std::int64_t t = b.ice->next_timeout_ms();
+      if (t >= 0 && t <= now / 1000) b.ice->handle_timeout(now / 1000);
+      if (b.dtls->timeout_ms() == 0) b.dtls->handle_timeout();
+      flush_ice(b);
+      if (!b.srtp) all_connected = false;
+    }
+    if (media_start < 0 && (all_connected || now - start > 20'000'000)) {
+      media_start = now + 300'000;  // let the last subscription offers settle
+      media_end = media_start + static_cast<std::int64_t>(duration * 1e6);
+      next_frame = media_start;
+    }
+    if (media_start >= 0 && now >= next_frame && now < media_end) {
+      next_frame += 20'000;
+      for (auto& b : bots) {
+        std::lock_guard lock(b->mu);
+        if (b->speaker && b->srtp && b->peer) send_frame(*b, (now - media_start) / 1000, now);
+      }
+    }
+    if (media_end >= 0 && now > media_end + 700'000) break;
+  }
+  stop = true;
+  for (auto& b : bots) b->ws.abort();
+  for (auto& t : sig) t.join();
+
+  std::uint64_t sent = 0, received = 0, expected = 0;
+  std::vector<std::int64_t> lat, join;
+  int heard_all = 0;
+  json::array errors;
+  for (auto& b : bots) {
+    sent += b->sent;
+    int heard = 0;
+    for (auto& [ssrc, s] : b->streams) {
+      received += s.received;
+      expected += static_cast<std::uint64_t>(s.highest - s.first + 1);
+      if (s.received > 0 && b->ssrc_user.count(ssrc)) ++heard;
+    }
+    int should = speakers - (b->speaker ? 1 : 0);
+    if (heard >= should) ++heard_all;
+    lat.insert(lat.end(), b->latency_us.begin(), b->latency_us.end());
+    if (b->join_done_us > 0) join.push_back(b->join_done_us - b->join_start_us);
+    if (!b->error.empty()) errors.push_back(json::value(b->error));
+    opus_encoder_destroy(b->enc);
+    ::close(b->fd);
+  }
+  double loss = expected ? 100.0 * static_cast<double>(expected - std::min(expected, received)) /
+                               static_cast<double>(expected)
+                         : 100.0;
+  json::object report{{"bots", count},
+                      {"speakers", speakers},
+                      {"channel_id", channel},
+                      {"connected", static_cast<std::int64_t>(join.size())},
+                      {"bots_hearing_every_speaker", heard_all},
+                      {"packets_sent", sent},
+                      {"packets_received", received},
+                      {"packets_expected", expected},
+                      {"loss_pct", loss},
+                      {"latency_ms_p50", percentile(lat, 0.5) / 1000.0},
+                      {"latency_ms_p99", percentile(lat, 0.99) / 1000.0},
+                      {"join_ms_p50", percentile(join, 0.5) / 1000.0},
+                      {"join_ms_p99", percentile(join, 0.99) / 1000.0},
+                      {"errors", std::move(errors)}};
+  if (as_json) {
+    std::printf("%s\n", json::serialize(report).c_str());
+  } else {
+    for (auto& [k, v] : report) std::printf("%-28s %s\n", k.data(), json::serialize(v).c_str());
+  }
+  return heard_all == count && join.size() == bots.size() ? 0 : 3;
+}

@@ -1,0 +1,96 @@
+#include "bot/signaling_client.hpp"
+
+#include <sys/socket.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <stdexcept>
+
+namespace hype::bot {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+bool split_url(const std::string& url, std::string& host, std::string& port, std::string& path) {
+  auto p = url.find("://");
+  std::string rest = p == std::string::npos ? url : url.substr(p + 3);
+  auto slash = rest.find('/');
+  path = slash == std::string::npos ? "/" : rest.substr(slash);
+  std::string hp = rest.substr(0, slash);
+  auto colon = hp.rfind(':');
+  if (colon == std::string::npos) {
+    host = hp;
+    port = url.rfind("https", 0) == 0 || url.rfind("wss", 0) == 0 ? "443" : "80";
+  } else {
+    host = hp.substr(0, colon);
+    port = hp.substr(colon + 1);
+  }
+  return !host.empty();
+}
+
+HttpResult RestClient::call(const std::string& method, const std::string& path,
+                            const json::value& body, const std::string& token) {
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  stream.connect(resolver.resolve(host_, port_));
+  http::request<http::string_body> req(http::string_to_verb(method), "/api/v1" + path, 11);
+  req.set(http::field::host, host_);
+  req.set(http::field::content_type, "application/json");
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  if (!body.is_null()) req.body() = json::serialize(body);
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  HttpResult r;
+  r.status = static_cast<int>(res.result_int());
+  if (!res.body().empty()) r.body = json::parse(res.body(), ec);
+  return r;
+}
+
+struct VoiceSocket::Impl {
+  asio::io_context io;
+  beast::websocket::stream<beast::tcp_stream> ws{io};
+};
+
+VoiceSocket::VoiceSocket() : impl_(std::make_unique<Impl>()) {}
+VoiceSocket::~VoiceSocket() = default;
+
+void VoiceSocket::connect(const std::string& host, const std::string& port,
+                          const std::string& path) {
+  tcp::resolver resolver(impl_->io);
+  beast::get_lowest_layer(impl_->ws).connect(resolver.resolve(host, port));
+  impl_->ws.handshake(host + ":" + port, path);
+  impl_->ws.text(true);
+}
+
+void VoiceSocket::send(const json::value& v) {
+  impl_->ws.write(asio::buffer(json::serialize(v)));
+}
+
+json::value VoiceSocket::receive() {
+  beast::flat_buffer buf;
+  impl_->ws.read(buf);
+  return json::parse(beast::buffers_to_string(buf.data()));
+}
+
+void VoiceSocket::abort() {
+  ::shutdown(beast::get_lowest_layer(impl_->ws).socket().native_handle(), SHUT_RDWR);
+}
+
+void VoiceSocket::close() {
+  beast::error_code ec;
+  impl_->ws.close(beast::websocket::close_code::normal, ec);
+}
+
+}  // namespace hype::bot

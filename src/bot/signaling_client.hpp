@@ -1,0 +1,47 @@
+// hype-bot's control-plane client: blocking REST calls (JSON over HTTP/1.1) and the /voice
+// WebSocket, on Boost.Beast. Each bot uses its own instances from its own thread.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <memory>
+#include <string>
+
+namespace hype::bot {
+
+struct HttpResult {
+  int status = 0;
+  boost::json::value body;
+};
+
+class RestClient {
+ public:
+  RestClient(std::string host, std::string port) : host_(std::move(host)), port_(std::move(port)) {}
+  // path under /api/v1; throws std::runtime_error on transport failure.
+  HttpResult call(const std::string& method, const std::string& path,
+                  const boost::json::value& body = nullptr, const std::string& token = {});
+
+ private:
+  std::string host_, port_;
+};
+
+class VoiceSocket {
+ public:
+  VoiceSocket();
+  ~VoiceSocket();
+  void connect(const std::string& host, const std::string& port, const std::string& path);
+  void send(const boost::json::value& v);
+  // Blocks for the next frame; throws on close.
+  boost::json::value receive();
+  void close();
+  // Unblocks a receive() waiting in another thread (shutdown of the TCP socket).
+  void abort();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "http://host:port" -> host, port.
+bool split_url(const std::string& url, std::string& host, std::string& port, std::string& path);
+
+}  // namespace hype::bot
