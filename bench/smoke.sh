@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the chat benchmarks at smoke size (seconds each) so CI notices when they rot:
+# bench/gateway/fanout.mjs --smoke (20 clients, 20 msg/s, 3 s, no loss allowed) and
+# bench/history/reads.sh --smoke (SQLite, 300 messages, wrk at 8 connections for 2 s).
+# Exits non-zero if either fails. HYPE_BIN overrides the server binary; extra arguments
+# (e.g. --db postgres) go to both benchmarks.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [[ ! -d bench/gateway/node_modules ]]; then
+  (cd bench/gateway && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+fi
+fail=0
+echo "== bench smoke: gateway fan-out"
+if ! node bench/gateway/fanout.mjs --smoke "$@"; then echo "bench smoke: gateway fan-out FAILED" >&2; fail=1; fi
+echo "== bench smoke: history reads"
+if ! bench/history/reads.sh --smoke "$@"; then echo "bench smoke: history reads FAILED" >&2; fail=1; fi
+((fail)) && exit 1
+echo "bench smoke: ok"
