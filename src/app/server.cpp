@@ -143,7 +143,10 @@ int run_server(const Config& config) {
     if (e.type == "MESSAGE_CREATE") messages_created.inc();
   });
 
-  asio::io_context io(1);
+  int io_threads = config.server.io_threads > 0
+                       ? config.server.io_threads
+                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  asio::io_context io(io_threads);
   sfu::SfuOptions sopts;
   sopts.node_id = vopts.sfu_node_id;
   sopts.workers = config.sfu.workers;
@@ -222,7 +225,11 @@ int run_server(const Config& config) {
     auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(300));
     t->async_wait([&io, t](boost::system::error_code) { io.stop(); });
   });
+  // Every part keeps its state on strands, so the event loop can run on several threads.
+  std::vector<std::thread> io_pool;
+  for (int i = 1; i < io_threads; ++i) io_pool.emplace_back([&io] { io.run(); });
   io.run();
+  for (auto& t : io_pool) t.join();
   bus->unsubscribe(msg_sub);
   pool.stop();
   pool.join();

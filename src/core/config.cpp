@@ -124,6 +124,8 @@ const std::vector<KeyDef>& defs() {
                "URL clients use to reach this server (default http://host:port)"),
       make_int("server", "node_id", &C::server, &C::Server::node_id, 0, 1023,
                "snowflake node id, unique per process in a cluster"),
+      make_int("server", "io_threads", &C::server, &C::Server::io_threads, 0, 64,
+               "HTTP/WebSocket event-loop threads (0: one per core)"),
       make_int("server", "db_threads", &C::server, &C::Server::db_threads, 1, 64,
                "threads for blocking database calls"),
       make_str("server", "roles", &C::server, &C::Server::roles,

@@ -39,6 +39,7 @@ struct Config {
     std::string public_url;  // how clients reach us; default http://host:port
     int node_id = 0;         // snowflake node id, unique per process in a cluster
     int db_threads = 4;      // bounded pool for blocking database calls
+    int io_threads = 0;      // HTTP/WebSocket event-loop threads; 0: one per core
     std::string roles = "all";
   } server;
   struct Database {

@@ -35,7 +35,9 @@ void Gateway::Conn::on_message(std::string_view text, bool is_text) {
   auto g = gw.lock();
   if (!g) return;
   if (!is_text) {
-    close(kDecodeError, "binary frames are not supported");
+    asio::post(g->strand_, [self = shared_from_this()] {
+      self->close(kDecodeError, "binary frames are not supported");
+    });
     return;
   }
   asio::post(g->strand_, [g, self = shared_from_this(), t = std::string(text)]() mutable {
@@ -194,9 +196,12 @@ void Gateway::detach_guild(Session& s, Id guild) {
 }
 
 void Gateway::deliver(Session& s, const std::string& type, const std::string& data) {
+  deliver(s, std::make_shared<const Payload>(Payload{type, data}));
+}
+
+void Gateway::deliver(Session& s, const std::shared_ptr<const Payload>& p) {
   std::uint64_t seq = ++s.seq;
-  std::string frame = make_dispatch(type, seq, data);
-  s.replay.emplace_back(seq, frame);
+  s.replay.emplace_back(seq, p);
   while (s.replay.size() > static_cast<std::size_t>(d_.config.gateway.replay_buffer))
     s.replay.pop_front();
   if (!s.conn || s.conn->closed) return;
@@ -211,7 +216,7 @@ void Gateway::deliver(Session& s, const std::string& type, const std::string& da
     return;
   }
   dispatched_.inc();
-  s.conn->ws->send(std::move(frame));
+  s.conn->ws->send(make_dispatch(p->type, seq, p->data));
 }
 
 void Gateway::dispatch_event(const cluster::Event& e) {
@@ -244,7 +249,10 @@ void Gateway::dispatch_event(const cluster::Event& e) {
     for (Session* s : targets) attach_guild(*s, e.guild_id, perms);
   }
 
-  for (Session* s : targets) deliver(*s, e.type, e.data);
+  if (!targets.empty()) {
+    auto payload = std::make_shared<const Payload>(Payload{e.type, e.data});
+    for (Session* s : targets) deliver(*s, payload);
+  }
 
   if (e.type == "GUILD_DELETE") {
     for (Session* s : targets) detach_guild(*s, e.guild_id);

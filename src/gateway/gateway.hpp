@@ -64,6 +64,7 @@ class Gateway : public std::enable_shared_from_this<Gateway> {
 
   struct Session;
   struct Conn;
+  struct Payload;
 
  private:
   friend struct Conn;
@@ -77,6 +78,7 @@ class Gateway : public std::enable_shared_from_this<Gateway> {
                        std::vector<std::pair<Id, std::uint64_t>> perms, bool first_session);
   void dispatch_event(const cluster::Event& e);
   void deliver(Session& s, const std::string& type, const std::string& data);
+  void deliver(Session& s, const std::shared_ptr<const Payload>& p);
   void attach_guild(Session& s, Id guild, std::uint64_t perms);
   void detach_guild(Session& s, Id guild);
   void refresh_permissions(Id guild, Id user);

@@ -10,13 +10,20 @@
 
 namespace hype::gateway {
 
+// One event's type and JSON, shared by every session that receives it: the replay buffers of
+// 500 sessions hold 500 pointers, not 500 copies.
+struct Gateway::Payload {
+  std::string type;
+  std::string data;
+};
+
 struct Gateway::Session {
   std::string id;
   Id user = 0;
   std::shared_ptr<Conn> conn;  // null while detached, waiting for a resume
   std::uint64_t seq = 0;
-  std::deque<std::pair<std::uint64_t, std::string>> replay;  // (seq, frame)
-  std::unordered_map<Id, std::uint64_t> perms;               // guild -> permission bits
+  std::deque<std::pair<std::uint64_t, std::shared_ptr<const Payload>>> replay;
+  std::unordered_map<Id, std::uint64_t> perms;  // guild -> permission bits
   std::int64_t detached_at_ms = 0;
   bool voice_checked = false;  // detached long enough that voice was cleaned up
 };

@@ -138,9 +138,9 @@ void Gateway::handle_resume(const std::shared_ptr<Conn>& c, const json::object& 
   s->voice_checked = false;
   c->session = s;
   int replayed = 0;
-  for (auto& [n, frame] : rb) {
+  for (auto& [n, payload] : rb) {
     if (n < from) continue;
-    c->ws->send(frame);
+    c->ws->send(make_dispatch(payload->type, n, payload->data));
     ++replayed;
   }
   deliver(*s, "RESUMED",
@@ -184,11 +184,11 @@ void Gateway::handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
     }
     json::object out{
         {"from", id_to_string(user)}, {"channel_id", id_to_string(channel)}, {"payload", *payload}};
-    std::string data = json::serialize(out);
+    auto signal = std::make_shared<const Payload>(Payload{"VOICE_SIGNAL", json::serialize(out)});
     auto it = by_user_.find(*target);
     if (it != by_user_.end())
       for (Session* t : std::vector<Session*>(it->second.begin(), it->second.end()))
-        deliver(*t, "VOICE_SIGNAL", data);
+        deliver(*t, signal);
   } else if (op == "voice_state_update") {
     bool mute = false, deaf = false;
     if (obj) {

@@ -1,10 +1,10 @@
 #include "net/http_server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/log.hpp"
 #include "net/websocket_session.hpp"
@@ -26,8 +26,13 @@ struct HttpServer::Impl {
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   RateLimitedLog accept_log{2};
 
+  // The acceptor lives on its own strand: stop() may come from any event-loop thread.
   Impl(asio::any_io_executor e, HttpServerOptions o, Handler h, WsOpen w, std::atomic<int>* c)
-      : ex(e), opts(std::move(o)), handler(std::move(h)), ws_open(std::move(w)), acceptor(e),
+      : ex(e),
+        opts(std::move(o)),
+        handler(std::move(h)),
+        ws_open(std::move(w)),
+        acceptor(asio::make_strand(e)),
         connections(c) {}
 
   asio::awaitable<void> accept_loop();
@@ -80,26 +85,32 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::start() {
-  tcp::endpoint ep(asio::ip::make_address(impl_->opts.host), static_cast<unsigned short>(impl_->opts.port));
+  tcp::endpoint ep(asio::ip::make_address(impl_->opts.host),
+                   static_cast<unsigned short>(impl_->opts.port));
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
   impl_->acceptor.bind(ep);
   impl_->acceptor.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached);
 }
 
 void HttpServer::stop() {
-  boost::system::error_code ec;
-  impl_->acceptor.close(ec);
+  asio::dispatch(impl_->acceptor.get_executor(), [alive = impl_->alive, impl = impl_.get()] {
+    if (!*alive) return;
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+  });
 }
 
-int HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+int HttpServer::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
   auto alive_flag = alive;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(
-        asio::make_strand(ex), asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] =
+        co_await acceptor.async_accept(asio::make_strand(ex), asio::as_tuple(asio::use_awaitable));
     if (!*alive_flag || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // EMFILE and friends: back off a little instead of spinning.
@@ -137,7 +148,8 @@ asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
     parser.body_limit(opts.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
     stream.expires_after(std::chrono::seconds(opts.request_timeout_s));
-    auto [rec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    auto [rec, n] =
+        co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     (void)n;
     if (rec == http::error::end_of_stream || rec == beast::error::timeout ||
         rec == asio::error::connection_reset || rec == asio::error::eof)
