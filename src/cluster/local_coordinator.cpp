@@ -113,7 +113,7 @@ class LocalCoordinator final : public Coordinator {
   }
 
  private:
-  void remove_locked(const VoiceState& s) {
+  void remove_locked(VoiceState s) {  // by value: s may live in states_, erased below
     states_.erase(s.user_id);
     auto ch = channels_.find(s.channel_id);
     if (ch != channels_.end()) {
