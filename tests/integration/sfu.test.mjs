@@ -107,3 +107,69 @@ test('bad voice tokens are refused and counted; garbage UDP is dropped and count
   for (let i = 0; i < 50 && dropped < dropped0 + 10; i++) { await sleep(20); dropped = await metric('sfu_dropped_packets_total'); }
   assert.equal(dropped, dropped0 + 10);
 });
+
+// A STUN Binding request with a USERNAME the SFU never issued (wrong ICE credentials) and a
+// bogus MESSAGE-INTEGRITY.
+function bogusStun() {
+  const user = Buffer.from('nosuchufrag:peer');
+  const pad = (4 - (user.length % 4)) % 4;
+  const attrs = Buffer.concat([
+    Buffer.from([0x00, 0x06, 0x00, user.length]), user, Buffer.alloc(pad),
+    Buffer.from([0x00, 0x08, 0x00, 0x14]), Buffer.alloc(20, 0xab),
+  ]);
+  const header = Buffer.alloc(20);
+  header.writeUInt16BE(0x0001, 0);
+  header.writeUInt16BE(attrs.length, 2);
+  header.writeUInt32BE(0x2112a442, 4);
+  for (let i = 8; i < 20; i++) header[i] = Math.floor(Math.random() * 256);
+  return Buffer.concat([header, attrs]);
+}
+
+test('under a flood of junk and wrong-credential packets every bot still hears everyone', { skip: !existsSync(BOT_BIN) && 'hype-bot not built' }, async () => {
+  const dropped0 = await metric('sfu_dropped_packets_total');
+  const sock = dgram.createSocket('udp4');
+  let flooding = true;
+  let sent = 0;
+  const flood = (async () => {
+    await sleep(300);
+    while (flooding && sent < 20000) {
+      const kind = sent % 4;
+      let p;
+      if (kind === 0) p = bogusStun();
+      else if (kind === 1) p = Buffer.from([0x80, 0x6f, sent & 0xff, 1, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef, ...Buffer.alloc(40, 7)]);
+      else if (kind === 2) p = Buffer.from([0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+      else p = Buffer.from(Array.from({ length: 1 + (sent % 200) }, () => Math.floor(Math.random() * 256)));
+      for (let port = SFU_PORT; port < SFU_PORT + 2; port++) sock.send(p, port, '127.0.0.1');
+      sent++;
+      if (sent % 50 === 0) await sleep(5);
+    }
+  })();
+  const { code, report } = await runBots(['--count', '6', '--speakers', '6', '--duration', '4']);
+  flooding = false;
+  await flood;
+  sock.close();
+  assert.equal(code, 0);
+  assert.deepEqual(report.errors, []);
+  assert.equal(report.bots_hearing_every_speaker, 6);
+  assert.equal(report.loss_pct, 0);
+  assert.ok(sent > 500, `flood sent ${sent} packets`);
+  assert.ok((await metric('sfu_dropped_packets_total')) >= dropped0 + sent, 'every junk packet was counted as dropped');
+});
+
+test('an expired voice token is refused', async () => {
+  const short = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_VOICE_TOKEN_TTL: '10' });
+  try {
+    const u = (await api(short, 'POST', '/auth/register', { body: { username: 'sfu_exp_' + Date.now(), password: 'password123' } })).body;
+    const guild = (await api(short, 'POST', '/guilds', { token: u.access_token, body: { name: 'expiry' } })).body;
+    const voice = (await api(short, 'GET', `/guilds/${guild.id}/channels`, { token: u.access_token })).body.find((c) => c.kind === 'voice');
+    const join = (await api(short, 'POST', `/voice/join/${voice.id}`, { token: u.access_token })).body;
+    await sleep(11000);
+    const ws = new WebSocket(join.sfu.url);
+    const closed = new Promise((r) => ws.on('close', (c) => r(c)));
+    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    ws.send(JSON.stringify({ op: 'identify', d: { token: join.voice_token, channel_id: voice.id } }));
+    assert.equal(await closed, 4004);
+  } finally {
+    await short.stop();
+  }
+});
