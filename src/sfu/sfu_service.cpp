@@ -316,6 +316,9 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
       }
       sd.media.push_back(std::move(m));
     }
+    // A subsequent offer says actpass (RFC 8842 5.5, JSEP); the client's answer keeps the
+    // DTLS role it already has (active), so nothing changes on the established association.
+    for (auto& m : sd.media) m.setup = rtc::sdp::Setup::kActpass;
     sd.groups.clear();
     rtc::sdp::Group bundle{"BUNDLE", {}};
     for (auto& m : sd.media)
