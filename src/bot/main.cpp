@@ -18,9 +18,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -454,14 +456,22 @@ int main(int argc, char** argv) {
   std::vector<std::int64_t> lat, join;
   int heard_all = 0;
   json::array errors;
+  std::map<std::string, std::uint64_t> from_user;  // publisher user id -> packets all bots got
+  std::map<std::string, int> hearing_user;         // publisher user id -> bots that got any
   for (auto& b : bots) {
     sent += b->sent;
     int heard = 0;
+    std::set<std::string> heard_from;  // a sender who rejoined has several SSRCs
     for (auto& [ssrc, s] : b->streams) {
       received += s.received;
+      if (auto u = b->ssrc_user.find(ssrc); u != b->ssrc_user.end() && s.received > 0) {
+        from_user[u->second] += s.received;
+        heard_from.insert(u->second);
+      }
       expected += static_cast<std::uint64_t>(s.highest - s.first + 1);
       if (s.received > 0 && b->ssrc_user.count(ssrc)) ++heard;
     }
+    for (auto& u : heard_from) ++hearing_user[u];
     int should = speakers - (b->speaker ? 1 : 0);
     if (heard >= should) ++heard_all;
     lat.insert(lat.end(), b->latency_us.begin(), b->latency_us.end());
@@ -487,6 +497,15 @@ int main(int argc, char** argv) {
                       {"join_ms_p50", percentile(join, 0.5) / 1000.0},
                       {"join_ms_p99", percentile(join, 0.99) / 1000.0},
                       {"errors", std::move(errors)}};
+  json::object by_sender;
+  for (auto& [user, n] : from_user) by_sender[user] = n;
+  report["packets_received_by_sender"] = std::move(by_sender);
+  json::object hearing;
+  for (auto& [user, n] : hearing_user) hearing[user] = n;
+  report["bots_hearing_sender"] = std::move(hearing);
+  json::array ids;
+  for (auto& b : bots) ids.push_back(json::value(b->user_id));
+  report["bot_user_ids"] = std::move(ids);
   if (as_json) {
     std::printf("%s\n", json::serialize(report).c_str());
   } else {
