@@ -1,11 +1,12 @@
 // The one entry point for voice. The UI calls join/leave/mute/deafen and reads a snapshot;
-// the transport behind it is chosen by the join answer's `mode` ('p2p' today, 'sfu' later),
+// the transport behind it is chosen by the join answer's `mode` ('p2p' mesh or 'sfu'),
 // so nothing in the UI depends on how audio travels.
 import type { ApiClient } from '../api/http';
 import type { VoiceJoinAnswer, VoiceState } from '../api/types';
 import type { VoiceSettings } from '../settings/settings';
 import { LocalAudio } from './localAudio';
 import { P2PTransport } from './p2pTransport';
+import { SfuTransport } from './sfuTransport';
 import { quality, type PeerStats } from './stats';
 import type { PeerInfo, VoiceMode, VoiceTransport } from './transport';
 
@@ -137,25 +138,28 @@ export class RtcService {
       throw e;
     }
     if (seq !== this.joinSeq) return;
-    if (answer.mode !== 'p2p') {
-      // The SFU transport arrives with its own issue; say so instead of failing silently.
-      this.update({ status: 'error', mode: answer.mode, error: `voice mode '${answer.mode}' is not supported by this client yet` });
-      return;
-    }
-    const transport = new P2PTransport({
+    const ctx = {
       myId,
       join: answer,
       forceRelay: this.forceRelay(),
       localTrack: this.local.track,
       localStream: this.local.stream,
-      sendSignal: (to, payload) => this.deps.sendGateway('voice_signal', { to, payload }),
+      sendSignal: (to: string, payload: unknown) => this.deps.sendGateway('voice_signal', { to, payload }),
       onChange: () => this.refreshPeers(),
-      log: (m, e) => this.log(m, e),
-    });
+      log: (m: string, e?: unknown) => this.log(m, e),
+      onFailed: (reason: string) => void this.transportFailed(transport, reason),
+    };
+    let transport: VoiceTransport;
+    if (answer.mode === 'sfu') transport = new SfuTransport(ctx);
+    else if (answer.mode === 'p2p') transport = new P2PTransport(ctx);
+    else {
+      this.update({ status: 'error', mode: answer.mode, error: `voice mode '${String(answer.mode)}' is not supported by this client` });
+      return;
+    }
     this.transport = transport;
     this.update({
       status: 'connected',
-      mode: 'p2p',
+      mode: transport.mode,
       channelId: answer.channel_id ?? channelId,
       guildId: answer.guild_id ?? null,
       micError,
@@ -299,6 +303,17 @@ export class RtcService {
     }
   }
 
+  /** The transport gave up (SFU signaling lost): rejoin the channel, a few times at most. */
+  private async transportFailed(transport: VoiceTransport, reason: string) {
+    const channelId = this.snap.channelId;
+    if (this.transport !== transport || !channelId) return;
+    this.log(`voice transport failed (${reason}): rejoining`);
+    this.teardown();
+    this.update({ status: 'idle', channelId: null, speaking: {}, peers: {} });
+    if (this.rejoins++ < 3) await this.join(channelId).catch((e) => this.log('rejoin failed', e));
+    else this.update({ status: 'error', error: reason });
+  }
+
   /** Signals that arrive between POST /voice/join and its answer (peers offer at once). */
   private early: { from: string; channelId?: string; payload: unknown }[] = [];
 
@@ -404,7 +419,7 @@ export class RtcService {
     return out;
   }
 
-  /** For tests: the transport object (P2PTransport in p2p mode). */
+  /** For tests: the transport object (P2PTransport in p2p mode, SfuTransport in sfu mode). */
   get currentTransport(): VoiceTransport | null {
     return this.transport;
   }

@@ -1,6 +1,6 @@
 // What the voice UI needs from a voice transport. 'p2p' (a mesh of RTCPeerConnections,
-// signaled through the gateway) implements it today; 'sfu' will implement the same
-// interface, so RtcService and the UI stay the same when the mode changes.
+// signaled through the gateway) and 'sfu' (one RTCPeerConnection to our SFU, signaled over
+// its /voice WebSocket) implement it, so RtcService and the UI stay the same in both modes.
 import type { VoiceJoinAnswer, VoiceState } from '../api/types';
 import type { PeerStats } from './stats';
 
@@ -23,6 +23,8 @@ export interface TransportContext {
   sendSignal: (to: string, payload: unknown) => void;
   onChange: () => void;
   log: (msg: string, e?: unknown) => void;
+  /** The transport cannot continue (e.g. the SFU signaling connection was lost): rejoin. */
+  onFailed?: (reason: string) => void;
 }
 
 export interface VoiceTransport {

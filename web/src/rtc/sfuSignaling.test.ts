@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { SfuSignaling, type SfuPC } from './sfuSignaling';
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** Signaling-state model of RTCPeerConnection with rollback and restartIce. */
+class FakePC implements SfuPC {
+  signalingState: RTCSignalingState = 'stable';
+  localDescription: { type: RTCSdpType; sdp: string } | null = null;
+  remoteDescription: { type: RTCSdpType; sdp?: string } | null = null;
+  restarts = 0;
+  private n = 0;
+  async createOffer() {
+    await tick();
+    return { type: 'offer' as const, sdp: `offer#${++this.n}${this.restarts ? ' restart' + this.restarts : ''}` };
+  }
+  async createAnswer() {
+    if (this.signalingState !== 'have-remote-offer') throw new Error('createAnswer in ' + this.signalingState);
+    await tick();
+    return { type: 'answer' as const, sdp: `answer#${++this.n}` };
+  }
+  async setLocalDescription(d?: { type: RTCSdpType; sdp?: string }) {
+    await tick();
+    if (!d) throw new Error('implicit SLD not modelled');
+    if (d.type === 'rollback') {
+      if (this.signalingState !== 'have-local-offer') throw new Error('rollback in ' + this.signalingState);
+      this.signalingState = 'stable';
+      return;
+    }
+    if (d.type === 'offer') {
+      if (this.signalingState !== 'stable') throw new Error('SLD(offer) in ' + this.signalingState);
+      this.signalingState = 'have-local-offer';
+    } else {
+      if (this.signalingState !== 'have-remote-offer') throw new Error('SLD(answer) in ' + this.signalingState);
+      this.signalingState = 'stable';
+    }
+    this.localDescription = { type: d.type, sdp: d.sdp ?? '' };
+  }
+  async setRemoteDescription(d: { type: RTCSdpType; sdp?: string }) {
+    await tick();
+    if (d.type === 'offer') {
+      if (this.signalingState !== 'stable') throw new Error('SRD(offer) in ' + this.signalingState);
+      this.signalingState = 'have-remote-offer';
+    } else {
+      if (this.signalingState !== 'have-local-offer') throw new Error('SRD(answer) in ' + this.signalingState);
+      this.signalingState = 'stable';
+    }
+    this.remoteDescription = d;
+  }
+  async addIceCandidate() {}
+  restartIce() {
+    this.restarts++;
+  }
+}
+
+function setup() {
+  const pc = new FakePC();
+  const sent: { op: string; d: any }[] = [];
+  const speaking: [string, boolean][] = [];
+  let changes = 0;
+  let disconnects = 0;
+  const sig = new SfuSignaling(pc, {
+    token: 'tok',
+    channelId: '42',
+    send: (op, d) => sent.push({ op, d }),
+    onChange: () => changes++,
+    onSpeaking: (u, s) => speaking.push([u, s]),
+    onDisconnected: () => disconnects++,
+  });
+  return { pc, sig, sent, speaking, changes: () => changes, disconnects: () => disconnects };
+}
+
+const ops = (sent: { op: string }[]) => sent.map((s) => s.op);
+
+describe('SfuSignaling', () => {
+  it('identifies, publishes with its own offer and applies the answer', async () => {
+    const { pc, sig, sent } = setup();
+    sig.open();
+    expect(sent[0]).toEqual({ op: 'identify', d: { token: 'tok', channel_id: '42' } });
+    sig.handle({ op: 'ready', d: { user_id: '1', channel_id: '42', participants: ['2', '3'] } });
+    await sig.settled();
+    expect(ops(sent)).toEqual(['identify', 'offer']);
+    expect(sent[1].d.sdp).toBe('offer#1');
+    expect(sig.state).toBe('publishing');
+    expect([...sig.participants]).toEqual(['2', '3']);
+    sig.handle({ op: 'answer', d: { sdp: 'server answer' } });
+    await sig.settled();
+    expect(pc.signalingState).toBe('stable');
+    expect(pc.remoteDescription?.sdp).toBe('server answer');
+    expect(sig.state).toBe('connected');
+  });
+
+  it('answers server offers and maps mids to users (inactive sections drop out)', async () => {
+    const { pc, sig, sent } = setup();
+    sig.handle({ op: 'ready', d: { user_id: '1', participants: [] } });
+    sig.handle({ op: 'answer', d: { sdp: 'a' } });
+    sig.handle({
+      op: 'offer',
+      d: {
+        sdp: 'o1',
+        version: 1,
+        streams: [
+          { mid: 's0', ssrc: 11, user_id: '2', kind: 'audio' },
+          { mid: 's1', ssrc: 12, user_id: '3', kind: 'audio' },
+        ],
+      },
+    });
+    await sig.settled();
+    expect(pc.remoteDescription?.sdp).toBe('o1');
+    expect(sent.at(-1)).toEqual({ op: 'answer', d: { sdp: pc.localDescription?.sdp, version: 1 } });
+    expect(Object.fromEntries(sig.midToUser)).toEqual({ s0: '2', s1: '3' });
+    sig.handle({ op: 'offer', d: { sdp: 'o2', version: 2, streams: [{ mid: 's1', ssrc: 12, user_id: '3', kind: 'audio' }] } });
+    await sig.settled();
+    expect(Object.fromEntries(sig.midToUser)).toEqual({ s1: '3' });
+    expect(sig.counts).toMatchObject({ offersSent: 1, answersSent: 2, serverOffers: 2, errors: 0 });
+  });
+
+  it('an ICE restart sends a new offer; a crossing server offer wins and ours goes again', async () => {
+    const { pc, sig, sent } = setup();
+    sig.handle({ op: 'ready', d: { user_id: '1', participants: [] } });
+    sig.handle({ op: 'answer', d: { sdp: 'a1' } });
+    await sig.settled();
+    sig.restartIce();
+    await sig.settled();
+    expect(pc.restarts).toBe(1);
+    expect(pc.signalingState).toBe('have-local-offer');
+    const abandoned = sent.at(-1)!;
+    expect(abandoned.op).toBe('offer');
+    // The server's offer crosses ours: we roll back, answer it, then offer again.
+    sig.handle({ op: 'offer', d: { sdp: 'o1', version: 1, streams: [{ mid: 's0', ssrc: 5, user_id: '2', kind: 'audio' }] } });
+    // ...and the server's answer to the abandoned offer arrives late.
+    sig.handle({ op: 'answer', d: { sdp: 'stale' } });
+    await sig.settled();
+    expect(ops(sent.slice(-2))).toEqual(['answer', 'offer']);
+    expect(pc.signalingState).toBe('have-local-offer');
+    expect(sig.counts.staleAnswers).toBe(1); // the late answer belonged to the abandoned offer
+    expect(pc.signalingState).toBe('have-local-offer');
+    sig.handle({ op: 'answer', d: { sdp: 'a2' } });
+    await sig.settled();
+    expect(pc.remoteDescription?.sdp).toBe('a2');
+    expect(pc.signalingState).toBe('stable');
+    expect(sig.counts.errors).toBe(0);
+  });
+
+  it('a server offer while the publish offer is pending does not lose the publish', async () => {
+    const { pc, sig, sent } = setup();
+    sig.handle({ op: 'ready', d: { user_id: '1', participants: [] } });
+    await sig.settled();
+    sig.handle({ op: 'offer', d: { sdp: 'o1', version: 1, streams: [] } });
+    await sig.settled();
+    expect(ops(sent)).toEqual(['offer', 'answer', 'offer']);
+    sig.handle({ op: 'answer', d: { sdp: 'a-abandoned' } });
+    sig.handle({ op: 'answer', d: { sdp: 'a' } });
+    await sig.settled();
+    expect(pc.remoteDescription?.sdp).toBe('a');
+    expect(pc.signalingState).toBe('stable');
+  });
+
+  it('speaking, join/leave and connection events', async () => {
+    const { sig, speaking, disconnects } = setup();
+    sig.handle({ op: 'ready', d: { user_id: '1', participants: ['2'] } });
+    sig.handle({ op: 'participant_join', d: { user_id: '3' } });
+    sig.handle({ op: 'speaking', d: { user_id: '3', speaking: true } });
+    expect(sig.speaking.get('3')).toBe(true);
+    sig.handle({ op: 'participant_leave', d: { user_id: '3' } });
+    expect(sig.speaking.has('3')).toBe(false);
+    expect(speaking).toEqual([
+      ['3', true],
+      ['3', false],
+    ]);
+    expect([...sig.participants]).toEqual(['2']);
+    sig.handle({ op: 'connected', d: {} });
+    expect(sig.mediaConnected).toBe(true);
+    sig.handle({ op: 'disconnected', d: {} });
+    expect(sig.mediaConnected).toBe(false);
+    expect(disconnects()).toBe(1);
+    sig.handle({ op: 'error', d: { code: 'invalid_sdp' } });
+    expect(sig.counts.errors).toBe(1);
+  });
+
+  it('does nothing after close', async () => {
+    const { sig, sent } = setup();
+    sig.close();
+    sig.handle({ op: 'ready', d: { user_id: '1', participants: [] } });
+    await sig.settled();
+    expect(sent).toEqual([]);
+  });
+});

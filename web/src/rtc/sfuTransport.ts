@@ -1,0 +1,262 @@
+// SFU mode: one RTCPeerConnection to the SFU, signaled over the /voice WebSocket (URL and
+// voice token from the join answer). We publish the microphone with our own offer; the
+// server adds one receive m-section per other participant with its own offers
+// (SfuSignaling). Remote tracks are mapped to users by mid (the offer's `streams`), played
+// by one <audio> element per user; per-user stats and levels come from that user's receiver.
+import type { VoiceState } from '../api/types';
+import { SfuSignaling } from './sfuSignaling';
+import { summarizeStats, type PeerStats } from './stats';
+import type { PeerInfo, TransportContext, VoiceTransport } from './transport';
+
+interface SfuJoinInfo {
+  url?: string;
+}
+
+const DISCONNECTED_RESTART_MS = 4000;
+
+interface Remote {
+  userId: string;
+  receiver: RTCRtpReceiver;
+  audio: HTMLAudioElement;
+  stats: PeerStats | null;
+  energy: { e: number; d: number } | null;
+}
+
+export class SfuTransport implements VoiceTransport {
+  readonly mode = 'sfu' as const;
+  readonly pc: RTCPeerConnection;
+  signaling: SfuSignaling;
+  private ws: WebSocket | null = null;
+  private closed = false;
+  private remotes = new Map<string, Remote>(); // by mid
+  private playback = { volumes: {} as Record<string, number>, deafened: false, sinkId: '' };
+  private sender: RTCRtpSender | null = null;
+  private disconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private sfuSpeaking: Record<string, boolean> = {};
+  iceRestarts = 0;
+
+  constructor(private readonly ctx: TransportContext) {
+    this.pc = new RTCPeerConnection({
+      iceServers: [], // the SFU is ICE-lite with a public host candidate
+      bundlePolicy: 'max-bundle',
+      rtcpMuxPolicy: 'require',
+    });
+    if (ctx.localTrack && ctx.localStream) {
+      this.sender = this.pc.addTransceiver(ctx.localTrack, { direction: 'sendonly', streams: [ctx.localStream] }).sender;
+    } else {
+      this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    }
+    this.pc.ontrack = (ev) => this.onTrack(ev);
+    this.pc.onconnectionstatechange = () => this.onState();
+    this.pc.oniceconnectionstatechange = () => this.onState();
+    this.signaling = this.newSignaling();
+  }
+
+  private newSignaling() {
+    return new SfuSignaling(this.pc as never, {
+      token: this.ctx.join.voice_token ?? '',
+      channelId: this.ctx.join.channel_id,
+      send: (op, d) => {
+        if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ op, d }));
+      },
+      onChange: () => this.syncRemotes(),
+      onSpeaking: (uid, on) => {
+        this.sfuSpeaking = { ...this.sfuSpeaking, [uid]: on };
+      },
+      onDisconnected: () => this.restartIce(),
+      log: this.ctx.log,
+    });
+  }
+
+  start() {
+    this.connect();
+  }
+
+  private connect() {
+    if (this.closed) return;
+    const url = (this.ctx.join.sfu as SfuJoinInfo | undefined)?.url;
+    if (!url) {
+      this.ctx.log('sfu: the join answer has no sfu.url');
+      return;
+    }
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onopen = () => this.signaling.open();
+    ws.onmessage = (ev) => {
+      try {
+        this.signaling.handle(JSON.parse(String(ev.data)));
+      } catch (e) {
+        this.ctx.log('sfu: bad frame', e);
+      }
+    };
+    ws.onclose = (ev) => {
+      if (this.closed || this.ws !== ws) return;
+      this.ctx.log(`sfu signaling closed (${ev.code})`);
+      if (ev.code === 4004 || ev.code === 4005) return; // refused or replaced: not ours to retry
+      // The SFU ends our session with the signaling connection: join again from scratch.
+      this.ctx.onFailed?.(`sfu signaling closed (${ev.code})`);
+    };
+  }
+
+  /** ICE restart: new credentials in a new offer (also used on failure). */
+  restartIce() {
+    if (this.closed) return;
+    this.iceRestarts++;
+    this.ctx.log('sfu: ICE restart');
+    this.signaling.restartIce();
+    this.ctx.onChange();
+  }
+
+  private onTrack(ev: RTCTrackEvent) {
+    const mid = ev.transceiver.mid;
+    if (!mid) return;
+    let r = this.remotes.get(mid);
+    if (!r) {
+      const audio = new Audio();
+      audio.autoplay = true;
+      r = { userId: this.userForMid(mid, ev) ?? '', receiver: ev.receiver, audio, stats: null, energy: null };
+      this.remotes.set(mid, r);
+    }
+    r.audio.srcObject = new MediaStream([ev.track]);
+    void r.audio.play().catch(() => {});
+    this.syncRemotes();
+  }
+
+  private userForMid(mid: string, ev?: RTCTrackEvent): string | undefined {
+    const u = this.signaling.midToUser.get(mid);
+    if (u) return u;
+    const sid = ev?.streams[0]?.id;
+    return sid && /^u\d+$/.test(sid) ? sid.slice(1) : undefined;
+  }
+
+  /** Re-maps mids to users after each server offer; inactive sections lose their user. */
+  private syncRemotes() {
+    for (const [mid, r] of this.remotes) {
+      const uid = this.signaling.midToUser.get(mid) ?? '';
+      if (uid !== r.userId) {
+        r.userId = uid;
+        r.energy = null;
+        r.stats = null;
+      }
+      this.applyPlayback(r, true);
+    }
+    this.ctx.onChange();
+  }
+
+  voiceState(_vs: VoiceState) {
+    // Participants come and go through the SFU's own offers; nothing to do per state.
+  }
+
+  signal() {
+    // No gateway signaling in SFU mode.
+  }
+
+  async replaceLocalTrack(track: MediaStreamTrack | null) {
+    if (this.sender) await this.sender.replaceTrack(track);
+  }
+
+  setPlayback(volumes: Record<string, number>, deafened: boolean, sinkId: string) {
+    const sinkChanged = sinkId !== this.playback.sinkId;
+    this.playback = { volumes, deafened, sinkId };
+    for (const r of this.remotes.values()) this.applyPlayback(r, sinkChanged);
+  }
+
+  private applyPlayback(r: Remote, sink: boolean) {
+    r.audio.volume = Math.min(1, Math.max(0, (this.playback.volumes[r.userId] ?? 100) / 100));
+    r.audio.muted = this.playback.deafened || !r.userId;
+    const a = r.audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
+    if (sink && this.playback.sinkId && a.setSinkId) void a.setSinkId(this.playback.sinkId).catch(() => {});
+  }
+
+  private active(): Remote[] {
+    return [...this.remotes.values()].filter((r) => r.userId);
+  }
+
+  async levels(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    await Promise.all(
+      this.active().map(async (r) => {
+        let e = 0;
+        let d = 0;
+        let instant = 0;
+        const report = await r.receiver.getStats().catch(() => null);
+        report?.forEach((s: any) => {
+          if (s.type === 'inbound-rtp') {
+            e = s.totalAudioEnergy ?? 0;
+            d = s.totalSamplesDuration ?? 0;
+            instant = s.audioLevel ?? 0;
+          }
+        });
+        const prev = r.energy;
+        r.energy = { e, d };
+        let lvl = 0;
+        if (prev && d > prev.d) lvl = Math.sqrt(Math.max(0, e - prev.e) / (d - prev.d));
+        else if (!prev) lvl = instant;
+        // The SFU's speaking events (from the sender's RFC 6464 levels) count too.
+        if (this.sfuSpeaking[r.userId]) lvl = Math.max(lvl, 0.05);
+        out[r.userId] = Math.max(out[r.userId] ?? 0, lvl);
+      }),
+    );
+    return out;
+  }
+
+  peers(): PeerInfo[] {
+    const byUser = new Map<string, PeerInfo>();
+    for (const r of this.active()) {
+      byUser.set(r.userId, { userId: r.userId, connectionState: this.pc.connectionState, iceRestarts: this.iceRestarts, stats: r.stats });
+    }
+    return [...byUser.values()];
+  }
+
+  async refreshStats() {
+    await Promise.all(
+      this.active().map(async (r) => {
+        const report = await r.receiver.getStats().catch(() => null);
+        if (report) r.stats = summarizeStats(report);
+      }),
+    );
+  }
+
+  private onState() {
+    if (this.closed) return;
+    const st = this.pc.connectionState;
+    const ice = this.pc.iceConnectionState;
+    if (st === 'failed' || ice === 'failed') {
+      this.clearDisconnectTimer();
+      this.restartIce();
+    } else if (st === 'disconnected' || ice === 'disconnected') {
+      if (!this.disconnectTimer) {
+        this.disconnectTimer = setTimeout(() => {
+          this.disconnectTimer = null;
+          if (this.pc.iceConnectionState === 'disconnected') this.restartIce();
+        }, DISCONNECTED_RESTART_MS);
+      }
+    } else {
+      this.clearDisconnectTimer();
+    }
+    this.ctx.onChange();
+  }
+
+  private clearDisconnectTimer() {
+    if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
+    this.disconnectTimer = null;
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearDisconnectTimer();
+    this.signaling.close();
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close(1000);
+    this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
+    this.pc.close();
+    for (const r of this.remotes.values()) {
+      r.audio.pause();
+      r.audio.srcObject = null;
+    }
+    this.remotes.clear();
+  }
+}
