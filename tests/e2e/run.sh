@@ -8,7 +8,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # Default: the binary scripts/build release makes.
-HYPE_BIN=${HYPE_BIN:-$ROOT/build/release/src/app/hype}
+export HYPE_BIN=${HYPE_BIN:-$ROOT/build/release/src/app/hype}
 [[ -x "$HYPE_BIN" ]] || { echo "run.sh: $HYPE_BIN is not executable (set HYPE_BIN)" >&2; exit 2; }
 [[ -f "$ROOT/web/dist/index.html" ]] || { echo "run.sh: web/dist is missing: (cd web && npm ci && npm run build)" >&2; exit 2; }
 [[ -d "$HERE/node_modules/playwright-core" ]] || (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)

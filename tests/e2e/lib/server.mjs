@@ -39,9 +39,13 @@ async function stopPid(pid) {
   if (!stopped(pid)) process.kill(pid, 'SIGKILL');
 }
 
-/** Returns {url, turn, stop()} ; uses HYPE_URL as is when set (a server you started). */
-export async function startHype({ bin = process.env.HYPE_BIN, withTurn = false } = {}) {
-  if (process.env.HYPE_URL) return { url: process.env.HYPE_URL, stop: async () => {} };
+/**
+ * Returns {url, turn, stop()} ; uses HYPE_URL as is when set (a server you started), unless
+ * `own` is set: then it always starts its own server, with `env` added to its environment
+ * (e.g. HYPE_VOICE_MODE=sfu for the SFU tests).
+ */
+export async function startHype({ bin = process.env.HYPE_BIN, withTurn = false, own = false, env: extraEnv = {} } = {}) {
+  if (process.env.HYPE_URL && !own) return { url: process.env.HYPE_URL, stop: async () => {} };
   if (!bin) throw new Error('set HYPE_BIN (the hype binary) or HYPE_URL (a running server)');
   const dir = mkdtempSync(join(tmpdir(), 'hype-web-'));
   const pids = [];
@@ -53,6 +57,7 @@ export async function startHype({ bin = process.env.HYPE_BIN, withTurn = false }
     HYPE_LIMITS_ENABLED: 'false',
     HYPE_AUTH_ARGON2_MEM_KIB: '8192',
     HYPE_AUTH_ARGON2_OPS: '1',
+    ...extraEnv,
   };
   let turn;
   if (withTurn) {

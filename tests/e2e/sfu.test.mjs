@@ -1,0 +1,169 @@
+// SFU voice in real Chromium: the browser joins a voice channel of a server in SFU mode
+// (its own `hype serve` with HYPE_VOICE_MODE=sfu, started here) where 3 hype-bots speak.
+// Chromium's own WebRTC stack must: receive Opus from every bot (getStats, counters
+// growing), send its microphone that every bot receives (hype-bot's JSON report), negotiate
+// DTLS and SRTP with the SFU, keep the session and the audio through an ICE restart, and
+// join again by itself when the /voice connection is lost.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until, voiceRow, voiceStats } from './lib/browser.mjs';
+import { startHype } from './lib/server.mjs';
+
+const HYPE_BIN = process.env.HYPE_BIN;
+const BOT_BIN = process.env.HYPE_BOT_BIN ?? (HYPE_BIN ? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot') : '');
+const skip = !HYPE_BIN ? 'HYPE_BIN not set' : !existsSync(BOT_BIN) ? `hype-bot not built (${BOT_BIN})` : false;
+const BOTS = 3;
+
+function runBots(url, args) {
+  return new Promise((resolve, reject) => {
+    execFile(BOT_BIN, ['--server', url, '--json', ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+      const line = stdout.trim().split('\n').pop();
+      try {
+        resolve({ code: err?.code ?? 0, report: JSON.parse(line), stderr });
+      } catch {
+        reject(new Error(`hype-bot failed: ${err?.message ?? ''} ${stderr} ${stdout}`));
+      }
+    });
+  });
+}
+
+/** Inbound Opus from every listed user, and the counters keep growing over 2 s. */
+async function assertReceiving(page, userIds, label) {
+  let last;
+  const first = await until(
+    async () => {
+      const s = (last = await voiceStats(page));
+      return userIds.every((u) => s[u] && s[u].packetsReceived > 0 && s[u].codec === 'audio/opus') && s;
+    },
+    { timeout: 30_000, what: `${label}: inbound Opus from ${userIds.join(', ')}` },
+  ).catch(async (e) => {
+    const diag = await page.evaluate(() => window.__hype.store.logs.slice(-20).join('\n')).catch(() => '');
+    throw new Error(`${e.message}\nlast stats: ${JSON.stringify(last)}\nclient log:\n${diag}`);
+  });
+  await sleep(2000);
+  const second = await voiceStats(page);
+  for (const u of userIds) {
+    assert.ok(second[u].packetsReceived > first[u].packetsReceived, `${label}: packets from ${u} grow (${first[u].packetsReceived} -> ${second[u].packetsReceived})`);
+    assert.equal(second[u].connectionState, 'connected');
+  }
+  return second;
+}
+
+/** DTLS/SRTP and the selected pair as Chromium's own stack reports them. */
+function transportStats(page) {
+  return page.evaluate(async () => {
+    const pc = window.__hype.rtcService.currentTransport.pc;
+    const r = await pc.getStats();
+    const out = { transports: [], outbound: 0, localUfrag: null };
+    r.forEach((s) => {
+      if (s.type === 'transport') out.transports.push({ dtlsState: s.dtlsState, srtpCipher: s.srtpCipher, tlsVersion: s.tlsVersion, dtlsRole: s.dtlsRole, selectedCandidatePairChanges: s.selectedCandidatePairChanges });
+      if (s.type === 'outbound-rtp' && s.kind === 'audio') out.outbound += s.packetsSent;
+    });
+    out.localUfrag = /a=ice-ufrag:(\S+)/.exec(pc.localDescription?.sdp ?? '')?.[1] ?? null;
+    out.signaling = { ...window.__hype.rtcService.currentTransport.signaling.counts };
+    out.connectionState = pc.connectionState;
+    return out;
+  });
+}
+
+describe('SFU voice in Chromium', { skip }, () => {
+  let server;
+  let browser;
+  let user;
+  let channelId;
+  let invite;
+  let bots;
+
+  before(async () => {
+    const sfuPort = 43000 + Math.floor(Math.random() * 2000);
+    server = await startHype({ own: true, env: { HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(sfuPort) } });
+    setBase(server.url);
+    browser = await launch();
+    const name = uniqueName('sfu');
+    const owner = await registerApi(name);
+    const g = await api('POST', '/guilds', { name: 'SFU Guild' }, owner.access_token);
+    const full = await api('GET', `/guilds/${g.id}`, undefined, owner.access_token);
+    channelId = full.channels.find((c) => c.kind === 'voice').id;
+    invite = (await api('POST', `/guilds/${g.id}/invites`, {}, owner.access_token)).code;
+    user = await openUser(browser);
+    await loginUi(user.page, name);
+    user.id = await myId(user.page);
+  });
+  after(async () => {
+    await browser?.close();
+    if (bots) await bots.catch(() => null);
+    await server?.stop();
+  });
+
+  it('joins in SFU mode; hears 3 bots, they hear the browser; DTLS-SRTP by Chromium; ICE restart keeps audio; rejoins when /voice drops', async (t) => {
+    const { page } = user;
+    await page.getByRole('button', { name: 'Join voice' }).click();
+    await page.getByRole('button', { name: 'Leave voice' }).waitFor();
+    await until(() => page.evaluate(() => window.__hype.rtcService.getSnapshot().mode === 'sfu' && window.__hype.rtcService.getSnapshot().status === 'connected'), { what: 'sfu mode connected' });
+    await until(async () => (await transportStats(page)).connectionState === 'connected', { what: 'peer connection to the SFU connected' });
+
+    bots = runBots(server.url, ['--count', String(BOTS), '--speakers', String(BOTS), '--duration', '30', '--channel', channelId, '--invite', invite]);
+    // The bots appear as voice members, then their audio arrives.
+    const botIds = await until(
+      async () => {
+        const ids = await page.evaluate(() => Object.keys(window.__hype.rtcService.getSnapshot().peers));
+        return ids.length === BOTS && ids;
+      },
+      { timeout: 30_000, what: `${BOTS} bot streams mapped to users` },
+    );
+    for (const id of botIds) await voiceRow(page, id).waitFor();
+    const s1 = await assertReceiving(page, botIds, 'browser');
+    for (const id of botIds) assert.equal(s1[id].codec, 'audio/opus');
+
+    const t1 = await transportStats(page);
+    assert.equal(t1.transports.length, 1, 'one BUNDLEd transport');
+    assert.equal(t1.transports[0].dtlsState, 'connected');
+    assert.ok(t1.transports[0].srtpCipher, `srtpCipher: ${t1.transports[0].srtpCipher}`);
+    assert.ok(t1.outbound > 0, 'the browser sends audio');
+    t.diagnostic(`transport: ${JSON.stringify(t1.transports[0])}`);
+    t.diagnostic(`inbound packets per bot: ${botIds.map((id) => s1[id].packetsReceived).join(', ')}`);
+
+    // The SFU's speaking events and/or levels light the bots' indicators.
+    await until(async () => {
+      for (const id of botIds) if ((await voiceRow(page, id).getAttribute('data-speaking')) === 'true') return true;
+      return false;
+    }, { timeout: 15_000, interval: 100, what: 'a bot shown speaking' });
+
+    // ICE restart from the browser: new credentials, same session, audio keeps flowing.
+    await page.evaluate(() => window.__hype.rtcService.currentTransport.restartIce());
+    await until(async () => {
+      const t = await transportStats(page);
+      return t.localUfrag !== t1.localUfrag && t.signaling.offersSent >= 2 && t.connectionState === 'connected' && t;
+    }, { what: 'ICE restart negotiated' });
+    await sleep(1500);
+    await assertReceiving(page, botIds, 'browser after ICE restart');
+    const t2 = await transportStats(page);
+    assert.equal(t2.transports[0].dtlsState, 'connected');
+    assert.equal(t2.signaling.errors, 0, `signaling errors: ${JSON.stringify(t2.signaling)}`);
+    assert.ok(t2.outbound > t1.outbound);
+    t.diagnostic(`after ICE restart: ufrag ${t1.localUfrag} -> ${t2.localUfrag}, signaling ${JSON.stringify(t2.signaling)}`);
+
+    // Losing the signaling connection ends the SFU session: the client joins again by itself.
+    await page.evaluate(() => {
+      window.__hypeOldTransport = window.__hype.rtcService.currentTransport;
+      window.__hypeOldTransport.ws.close();
+    });
+    await until(() => page.evaluate(() => window.__hype.rtcService.currentTransport && window.__hype.rtcService.currentTransport !== window.__hypeOldTransport && window.__hype.rtcService.getSnapshot().status === 'connected'), { what: 'rejoined after losing /voice' });
+    await assertReceiving(page, botIds, 'browser after rejoining');
+
+    const { code, report } = await bots;
+    bots = null;
+    assert.deepEqual(report.errors, []);
+    assert.equal(report.connected, BOTS);
+    assert.equal(code, 0, JSON.stringify(report));
+    const fromBrowser = report.packets_received_by_sender?.[user.id] ?? 0;
+    // Every bot receives the browser: 30 s of Opus (or DTX) to 3 bots is well over 100 packets.
+    assert.ok(fromBrowser > 100, `bots received ${fromBrowser} packets from the browser (${JSON.stringify(report.packets_received_by_sender)})`);
+    assert.equal(report.bots_hearing_sender?.[user.id], BOTS, 'every bot hears the browser');
+    for (const id of botIds) assert.ok(report.bot_user_ids.includes(id));
+    t.diagnostic(`bots: sent ${report.packets_sent}, received ${report.packets_received} (from the browser ${fromBrowser}), loss ${report.loss_pct}%`);
+  });
+});
