@@ -132,6 +132,27 @@ describe('SFU voice in Chromium', { skip }, () => {
       return false;
     }, { timeout: 15_000, interval: 100, what: 'a bot shown speaking' });
 
+    // Same UI as P2P: the panel names the mode; mute stops the sent track, deafen silences playback.
+    await page.locator('.voice-panel', { hasText: 'SFU' }).waitFor();
+    const media = () =>
+      page.evaluate(() => {
+        const tr = window.__hype.rtcService.currentTransport;
+        const sent = tr.pc.getSenders().find((x) => x.track?.kind === 'audio');
+        const audios = [...tr.remotes.values()].map((r) => r.audio);
+        return { sending: sent?.track?.enabled ?? null, played: audios.length, muted: audios.filter((a) => a.muted).length };
+      });
+    await page.getByRole('button', { name: 'Mute' }).click();
+    await until(async () => (await media()).sending === false, { what: 'mute disables the sent track' });
+    await page.getByRole('button', { name: 'Mute' }).click();
+    await page.getByRole('button', { name: 'Deafen' }).click();
+    await until(async () => {
+      const m = await media();
+      return m.played === BOTS && m.muted === BOTS;
+    }, { what: 'deafen mutes every remote stream' });
+    await page.getByRole('button', { name: 'Deafen' }).click();
+    await until(async () => (await media()).muted === 0, { what: 'undeafen' });
+    if ((await page.getByRole('button', { name: 'Mute' }).getAttribute('aria-pressed')) === 'true') await page.getByRole('button', { name: 'Mute' }).click();
+
     // ICE restart from the browser: new credentials, same session, audio keeps flowing.
     await page.evaluate(() => window.__hype.rtcService.currentTransport.restartIce());
     await until(async () => {
