@@ -21,6 +21,9 @@ void Api::add_voice_routes() {
   router_.add("GET", "/api/v1/voice/sfu-node/:id", true, RateClass::none, [&voice](Context& c) {
     return json::value(voice.sfu_node(c.user, c.id_param(0, "channel")));
   });
+  router_.add("GET", "/api/v1/voice/mode/:id", true, RateClass::none, [&voice](Context& c) {
+    return json::value(voice.channel_mode(c.user, c.id_param(0, "channel")));
+  });
   router_.add("GET", "/api/v1/voice/states/:id", true, RateClass::none, [&voice](Context& c) {
     return json::value(voice.states(c.user, c.id_param(0, "channel")));
   });

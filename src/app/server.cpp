@@ -130,6 +130,7 @@ int run_server(const Config& config) {
   voice::VoiceOptions vopts;
   vopts.mode = config.voice.mode;
   vopts.p2p_max_users = config.voice.p2p_max_users;
+  vopts.sfu_return_delay = config.voice.sfu_return_delay;
   vopts.token_ttl = config.voice.token_ttl;
   vopts.turn_secret = config.turn.secret;
   vopts.turn_urls = split_list(config.turn.urls);

@@ -364,6 +364,14 @@ void Gateway::sweep() {
     }
   }
   for (auto& id : expired) destroy_session(id);
+  // Voice channels whose SFU return delay ran out go back to P2P (VOICE_MODE_UPDATE).
+  asio::post(d_.pool.executor(), [self = shared_from_this()] {
+    try {
+      self->d_.voice.tick();
+    } catch (const std::exception& ex) {
+      spdlog::warn("voice mode tick failed: {}", ex.what());
+    }
+  });
   sweeper_.expires_after(std::chrono::seconds(1));
   sweeper_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) self->sweep();

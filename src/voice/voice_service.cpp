@@ -13,14 +13,14 @@ namespace hype::voice {
 
 namespace json = boost::json;
 
-std::string mode_for(const VoiceOptions& o, int users) {
-  if (o.mode == "p2p" || o.mode == "sfu") return o.mode;
-  return users <= o.p2p_max_users ? "p2p" : "sfu";
-}
-
 VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
                            const auth::TokenSigner& signer, VoiceOptions opts)
-    : chat_(chat), coord_(coord), signer_(signer), opts_(std::move(opts)) {}
+    : chat_(chat),
+      coord_(coord),
+      signer_(signer),
+      opts_(std::move(opts)),
+      policy_({opts_.mode, opts_.p2p_max_users,
+               static_cast<std::int64_t>(opts_.sfu_return_delay) * 1000}) {}
 
 json::array VoiceService::ice_servers(Id user) const {
   json::array out;
@@ -45,6 +45,41 @@ void VoiceService::publish_state(const cluster::VoiceState& s) {
                 chat::voice_state_json(s));
 }
 
+void VoiceService::publish_mode(Id channel_id, Id guild_id, Mode m) {
+  spdlog::info("voice mode channel={} mode={}", channel_id, mode_name(m));
+  chat_.publish("VOICE_MODE_UPDATE", guild_id, chat::perm::kViewChannel,
+                json::object{{"guild_id", id_to_string(guild_id)},
+                             {"channel_id", id_to_string(channel_id)},
+                             {"mode", mode_name(m)}});
+}
+
+Mode VoiceService::update_mode(Id channel_id, Id guild_id) {
+  std::lock_guard lock(mode_mu_);
+  // The count is read under the lock so concurrent joins and leaves feed it in order.
+  int count = static_cast<int>(coord_.channel_voice_states(channel_id).size());
+  if (count > 0)
+    guild_of_[channel_id] = guild_id;
+  else
+    guild_of_.erase(channel_id);
+  if (auto m = policy_.on_count(channel_id, count, steady_ms()))
+    publish_mode(channel_id, guild_id, *m);
+  return policy_.mode(channel_id);
+}
+
+void VoiceService::tick() {
+  std::lock_guard lock(mode_mu_);
+  for (auto& ch : policy_.tick(steady_ms())) {
+    auto g = guild_of_.find(ch.channel_id);
+    if (g != guild_of_.end()) publish_mode(ch.channel_id, g->second, ch.mode);
+  }
+}
+
+json::object VoiceService::channel_mode(Id actor, Id channel_id) {
+  chat_.visible_channel(actor, channel_id);
+  std::lock_guard lock(mode_mu_);
+  return {{"channel_id", id_to_string(channel_id)}, {"mode", mode_name(policy_.mode(channel_id))}};
+}
+
 json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf) {
   auto [c, a] = chat_.visible_channel(actor, channel_id);
   if (c.kind != store::ChannelKind::voice) throw bad_request("not a voice channel", "channel_id");
@@ -63,8 +98,10 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
     cluster::VoiceState gone = *r.previous;
     gone.channel_id = 0;
     publish_state(gone);
+    update_mode(r.previous->channel_id, r.previous->guild_id);
   }
   publish_state(st);
+  Mode mode = update_mode(channel_id, c.guild_id);
   spdlog::info("voice join user={} channel={} users={}", actor, channel_id, r.count);
 
   json::array participants;
@@ -78,7 +115,7 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
   claims.iat = unix_seconds();
   claims.exp = claims.iat + opts_.token_ttl;
   char buf[64];
-  return {{"mode", mode_for(opts_, r.count)},
+  return {{"mode", mode_name(mode)},
           {"channel_id", id_to_string(channel_id)},
           {"guild_id", id_to_string(c.guild_id)},
           {"participants", std::move(participants)},
@@ -91,8 +128,10 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
 
 void VoiceService::leave(Id actor, Id channel_id) {
   if (auto old = coord_.voice_leave(actor, channel_id)) {
+    Id left = old->channel_id;
     old->channel_id = 0;
     publish_state(*old);
+    update_mode(left, old->guild_id);
     spdlog::info("voice leave user={} channel={}", actor, channel_id);
   }
 }

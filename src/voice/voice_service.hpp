@@ -5,18 +5,22 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/tokens.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/coordinator.hpp"
+#include "voice/mode_policy.hpp"
 
 namespace hype::voice {
 
 struct VoiceOptions {
   std::string mode = "auto";  // auto | p2p | sfu
   int p2p_max_users = 8;
+  int sfu_return_delay = 60;  // seconds at or below p2p_max_users - 2 before going back to P2P
   int token_ttl = 300;
   std::string turn_secret;
   std::vector<std::string> turn_urls;
@@ -26,9 +30,6 @@ struct VoiceOptions {
   std::string sfu_node_id;
   std::string sfu_url;  // ws(s)://host:port/voice
 };
-
-// Which transport a channel of `users` people uses.
-std::string mode_for(const VoiceOptions& o, int users);
 
 class VoiceService {
  public:
@@ -42,6 +43,10 @@ class VoiceService {
   void update_self(Id actor, bool self_mute, bool self_deaf);
   boost::json::array states(Id actor, Id channel_id);
   boost::json::object sfu_node(Id actor, Id channel_id);
+  // {channel_id, mode}: the channel's current transport.
+  boost::json::object channel_mode(Id actor, Id channel_id);
+  // Periodic (about once a second): channels whose SFU return delay ran out go back to P2P.
+  void tick();
   // The channel both users are in, or 0 when they are not in the same one.
   Id shared_channel(Id a, Id b);
   boost::json::array ice_servers(Id user) const;
@@ -51,11 +56,18 @@ class VoiceService {
  private:
   void publish_state(const cluster::VoiceState& s);
   boost::json::value node_json() const;
+  // Feeds the channel's current participant count to the mode policy, announces a change with
+  // VOICE_MODE_UPDATE and returns the channel's mode.
+  Mode update_mode(Id channel_id, Id guild_id);
+  void publish_mode(Id channel_id, Id guild_id, Mode m);
 
   chat::ChatService& chat_;
   cluster::Coordinator& coord_;
   const auth::TokenSigner& signer_;
   VoiceOptions opts_;
+  std::mutex mode_mu_;  // guards policy_ and guild_of_, serializes mode announcements
+  ModePolicy policy_;
+  std::unordered_map<Id, Id> guild_of_;  // channel -> guild, for channels with participants
 };
 
 }  // namespace hype::voice

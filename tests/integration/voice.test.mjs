@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startServer, api, register, GatewayClient } from './lib.mjs';
+import { startServer, api, register, GatewayClient, sleep } from './lib.mjs';
 
 const TURN_SECRET = 'integration-test-turn-secret';
 let server;
@@ -10,7 +10,8 @@ before(async () => {
 });
 after(async () => { await server.stop(); });
 
-async function guildWith(n) {
+async function guildWith(n, srv = server) {
+  const server = srv;
   const users = [];
   for (let i = 0; i < n; i++) users.push(await register(server, 'v'));
   const g = await api(server, 'POST', '/guilds', { token: users[0].token, body: { name: 'Voice' } });
@@ -112,4 +113,66 @@ test('voice state is cleaned up when the gateway session ends', async () => {
   const left = await ga.waitFor((f) => f.t === 'VOICE_STATE_UPDATE' && f.d.user_id === b.id && f.d.channel_id === null, 25000);
   assert.equal(left.d.channel_id, null);
   await ga.close();
+});
+
+const modeUpdates = (g, channelId) => g.events('VOICE_MODE_UPDATE').filter((f) => f.d.channel_id === channelId).map((f) => f.d.mode);
+
+test('VOICE_MODE_UPDATE: sfu past the threshold, stays sfu above threshold-2, p2p when empty', async () => {
+  const { users: [a, b, c, d], guild, voice } = await guildWith(4);
+  const gd = new GatewayClient(server, d.token); // a member watching, not in voice
+  await gd.connect();
+  await api(server, 'POST', `/voice/join/${voice.id}`, { token: a.token });
+  await api(server, 'POST', `/voice/join/${voice.id}`, { token: b.token });
+  assert.equal((await api(server, 'GET', `/voice/mode/${voice.id}`, { token: d.token })).body.mode, 'p2p');
+  assert.equal((await api(server, 'POST', `/voice/join/${voice.id}`, { token: c.token })).body.mode, 'sfu');
+  const up = await gd.waitFor((f) => f.t === 'VOICE_MODE_UPDATE' && f.d.channel_id === voice.id);
+  assert.deepEqual(up.d, { guild_id: guild.id, channel_id: voice.id, mode: 'sfu' });
+  assert.deepEqual(await api(server, 'GET', `/voice/mode/${voice.id}`, { token: d.token }).then((r) => r.body), { channel_id: voice.id, mode: 'sfu' });
+  // p2p_max_users=2: 2 users is above threshold-2 = 0, the channel stays on the SFU.
+  await api(server, 'POST', `/voice/leave/${voice.id}`, { token: c.token });
+  await gd.waitFor((f) => f.t === 'VOICE_STATE_UPDATE' && f.d.user_id === c.id && f.d.channel_id === null);
+  assert.equal((await api(server, 'POST', `/voice/join/${voice.id}`, { token: c.token })).body.mode, 'sfu', 'no flapping');
+  await api(server, 'POST', `/voice/leave/${voice.id}`, { token: c.token });
+  await sleep(1200);
+  assert.deepEqual(modeUpdates(gd, voice.id), ['sfu']);
+  assert.equal((await api(server, 'GET', `/voice/mode/${voice.id}`, { token: d.token })).body.mode, 'sfu');
+  // Empty: back to p2p at once.
+  await api(server, 'POST', `/voice/leave/${voice.id}`, { token: a.token });
+  await api(server, 'POST', `/voice/leave/${voice.id}`, { token: b.token });
+  await gd.waitFor((f) => f.t === 'VOICE_MODE_UPDATE' && f.d.channel_id === voice.id && f.d.mode === 'p2p');
+  assert.deepEqual(modeUpdates(gd, voice.id), ['sfu', 'p2p']);
+  assert.equal((await api(server, 'POST', `/voice/join/${voice.id}`, { token: a.token })).body.mode, 'p2p');
+  await gd.close();
+});
+
+test('VOICE_MODE_UPDATE p2p only after sfu_return_delay at or below threshold-2', async () => {
+  const srv = await startServer({ HYPE_VOICE_P2P_MAX_USERS: '3', HYPE_VOICE_SFU_RETURN_DELAY: '1' });
+  try {
+    const { users, voice } = await guildWith(5, srv);
+    const watcher = new GatewayClient(srv, users[4].token);
+    await watcher.connect();
+    const modes = [];
+    for (const u of users.slice(0, 4)) modes.push((await api(srv, 'POST', `/voice/join/${voice.id}`, { token: u.token })).body.mode);
+    assert.deepEqual(modes, ['p2p', 'p2p', 'p2p', 'sfu']);
+    await watcher.waitFor((f) => f.t === 'VOICE_MODE_UPDATE' && f.d.mode === 'sfu');
+    // Down to 2: above threshold-2 = 1, no return however long it stays there.
+    await api(srv, 'POST', `/voice/leave/${voice.id}`, { token: users[3].token });
+    await api(srv, 'POST', `/voice/leave/${voice.id}`, { token: users[2].token });
+    await sleep(1600);
+    assert.deepEqual(modeUpdates(watcher, voice.id), ['sfu']);
+    // Down to 1: back to p2p after 1 s, not before.
+    const t0 = Date.now();
+    await api(srv, 'POST', `/voice/leave/${voice.id}`, { token: users[1].token });
+    await sleep(600);
+    assert.deepEqual(modeUpdates(watcher, voice.id), ['sfu'], 'not before the delay');
+    assert.equal((await api(srv, 'GET', `/voice/mode/${voice.id}`, { token: users[4].token })).body.mode, 'sfu');
+    const back = await watcher.waitFor((f) => f.t === 'VOICE_MODE_UPDATE' && f.d.mode === 'p2p', 4000);
+    assert.equal(back.d.channel_id, voice.id);
+    assert.ok(Date.now() - t0 >= 1000, `returned after ${Date.now() - t0} ms`);
+    assert.deepEqual(modeUpdates(watcher, voice.id), ['sfu', 'p2p']);
+    assert.equal((await api(srv, 'POST', `/voice/join/${voice.id}`, { token: users[1].token })).body.mode, 'p2p');
+    await watcher.close();
+  } finally {
+    await srv.stop();
+  }
 });
