@@ -44,7 +44,7 @@ std::vector<std::string> split_list(const std::string& s) {
 
 void register_process_metrics(metrics::Registry& reg, cluster::Coordinator& coord) {
   auto& rss = reg.gauge("process_resident_memory_bytes", "resident memory").get();
-  auto& cpu = reg.gauge("process_cpu_seconds_total", "user+system CPU seconds").get();
+  auto& cpu = reg.counter("process_cpu_seconds_total", "user+system CPU seconds").get();
   auto& vusers = reg.gauge("voice_active_users", "users in voice channels").get();
   auto& vchans = reg.gauge("voice_active_channels", "voice channels with users").get();
   reg.on_collect([&rss, &cpu, &vusers, &vchans, &coord] {
@@ -53,8 +53,8 @@ void register_process_metrics(metrics::Registry& reg, cluster::Coordinator& coor
     if (statm >> pages >> resident) rss.set(static_cast<double>(resident) * sysconf(_SC_PAGESIZE));
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    cpu.set(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    cpu.set_total(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+                  (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
     vusers.set(coord.active_voice_users());
     vchans.set(coord.active_voice_channels());
   });
@@ -66,34 +66,37 @@ void register_sfu_metrics(metrics::Registry& reg, sfu::SfuService& sfu) {
       reg.gauge("sfu_active_voice_channels", "voice channels with a room on this node").get();
   auto& users = reg.gauge("sfu_active_voice_users", "participants in rooms on this node").get();
   auto& fwd =
-      reg.gauge("sfu_forwarded_packets_total", "RTP packets forwarded to subscribers").get();
-  auto& fwd_b = reg.gauge("sfu_forwarded_bytes_total", "RTP bytes forwarded to subscribers").get();
-  auto& rx = reg.gauge("sfu_received_packets_total", "UDP datagrams received").get();
-  auto& nacks = reg.gauge("sfu_nacks_total", "sequence numbers NACKed by subscribers").get();
-  auto& nack_hits = reg.gauge("sfu_nack_hits_total", "NACKs answered from the packet cache").get();
-  auto& plis = reg.gauge("sfu_plis_total", "PLI/FIR received from subscribers").get();
+      reg.counter("sfu_forwarded_packets_total", "RTP packets forwarded to subscribers").get();
+  auto& fwd_b =
+      reg.counter("sfu_forwarded_bytes_total", "RTP bytes forwarded to subscribers").get();
+  auto& rx = reg.counter("sfu_received_packets_total", "UDP datagrams received").get();
+  auto& nacks = reg.counter("sfu_nacks_total", "sequence numbers NACKed by subscribers").get();
+  auto& nack_hits =
+      reg.counter("sfu_nack_hits_total", "NACKs answered from the packet cache").get();
+  auto& plis = reg.counter("sfu_plis_total", "PLI/FIR received from subscribers").get();
   auto& dropped =
-      reg.gauge("sfu_dropped_packets_total", "datagrams dropped, by reason", {"reason"});
-  auto& rejected = reg.gauge("sfu_rejected_tokens_total", "voice tokens refused on /voice").get();
-  auto& cpu = reg.gauge("sfu_worker_cpu_seconds_total", "CPU time of each SFU worker", {"worker"});
+      reg.counter("sfu_dropped_packets_total", "datagrams dropped, by reason", {"reason"});
+  auto& rejected = reg.counter("sfu_rejected_tokens_total", "voice tokens refused on /voice").get();
+  auto& cpu =
+      reg.counter("sfu_worker_cpu_seconds_total", "CPU time of each SFU worker", {"worker"});
   reg.on_collect([&, &sfu_ref = sfu] {
     auto st = sfu_ref.stats();
     conns.set(static_cast<double>(st.connections));
     rooms.set(static_cast<double>(st.rooms));
     users.set(static_cast<double>(st.participants));
-    fwd.set(static_cast<double>(st.forwarded_packets));
-    fwd_b.set(static_cast<double>(st.forwarded_bytes));
-    rx.set(static_cast<double>(st.rx_packets));
-    nacks.set(static_cast<double>(st.nacks));
-    nack_hits.set(static_cast<double>(st.nack_hits));
-    plis.set(static_cast<double>(st.plis));
-    dropped.with({"malformed"}).set(static_cast<double>(st.dropped_malformed));
-    dropped.with({"unknown_peer"}).set(static_cast<double>(st.dropped_unknown));
-    dropped.with({"auth"}).set(static_cast<double>(st.dropped_auth));
-    dropped.with({"send"}).set(static_cast<double>(st.dropped_send));
-    rejected.set(static_cast<double>(st.rejected_tokens));
+    fwd.set_total(static_cast<double>(st.forwarded_packets));
+    fwd_b.set_total(static_cast<double>(st.forwarded_bytes));
+    rx.set_total(static_cast<double>(st.rx_packets));
+    nacks.set_total(static_cast<double>(st.nacks));
+    nack_hits.set_total(static_cast<double>(st.nack_hits));
+    plis.set_total(static_cast<double>(st.plis));
+    dropped.with({"malformed"}).set_total(static_cast<double>(st.dropped_malformed));
+    dropped.with({"unknown_peer"}).set_total(static_cast<double>(st.dropped_unknown));
+    dropped.with({"auth"}).set_total(static_cast<double>(st.dropped_auth));
+    dropped.with({"send"}).set_total(static_cast<double>(st.dropped_send));
+    rejected.set_total(static_cast<double>(st.rejected_tokens));
     for (std::size_t i = 0; i < st.worker_cpu_seconds.size(); ++i)
-      cpu.with({std::to_string(i)}).set(st.worker_cpu_seconds[i]);
+      cpu.with({std::to_string(i)}).set_total(st.worker_cpu_seconds[i]);
   });
 }
 

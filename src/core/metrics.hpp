@@ -19,6 +19,8 @@ using Labels = std::vector<std::string>;  // values, in the order of the family'
 class Counter {
  public:
   void inc(double v = 1) { add(v); }
+  // Mirrors a total kept elsewhere (a worker's packet count, CPU seconds): it must only grow.
+  void set_total(double v) { value_.store(v, std::memory_order_relaxed); }
   double value() const { return value_.load(std::memory_order_relaxed); }
 
  private:

@@ -46,6 +46,10 @@ test('10 bots in one channel: everyone hears every speaker, zero loss on loopbac
   assert.equal(report.loss_pct, 0);
   assert.ok(report.latency_ms_p99 < 50, `p99 ${report.latency_ms_p99}`);
   assert.ok(await metric('sfu_forwarded_packets_total') >= report.packets_received);
+  const text = await (await fetch(server.url + '/metrics')).text();
+  for (const name of ['sfu_forwarded_packets_total', 'sfu_dropped_packets_total', 'sfu_worker_cpu_seconds_total'])
+    assert.match(text, new RegExp(`# TYPE ${name} counter`), `${name} is a Prometheus counter`);
+  assert.match(text, /# TYPE sfu_node_connections gauge/);
 });
 
 async function voiceSocket() {

@@ -29,6 +29,14 @@ TEST(Metrics, RendersPrometheusText) {
             std::string::npos);
 }
 
+TEST(Metrics, MirroredCounterKeepsCounterType) {
+  Registry r;
+  r.counter("worker_packets_total", "mirrored").get().set_total(42);
+  std::string text = r.render();
+  EXPECT_NE(text.find("# TYPE worker_packets_total counter"), std::string::npos);
+  EXPECT_NE(text.find("worker_packets_total 42"), std::string::npos);
+}
+
 TEST(Metrics, SameNameReturnsSameFamily) {
   Registry r;
   auto& a = r.counter("c", "h");
