@@ -1,6 +1,7 @@
 // One remote participant in a P2P mesh: its RTCPeerConnection, perfect negotiation, remote
 // audio playback with per-user volume, ICE restart when the connection fails or stays
 // disconnected, and cheap level reads (RTP contributing sources) for speaking indicators.
+import { IceWatchdog } from './iceWatchdog';
 import { Negotiator, isPolite, type SignalPayload } from './negotiation';
 import { summarizeStats, type PeerStats } from './stats';
 
@@ -16,13 +17,12 @@ export interface PeerLinkOptions {
   log?: (msg: string, e?: unknown) => void;
 }
 
-const DISCONNECTED_RESTART_MS = 4000;
 
 export class PeerLink {
   readonly pc: RTCPeerConnection;
   readonly negotiator: Negotiator;
   readonly audio: HTMLAudioElement;
-  private disconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private iceWatchdog!: IceWatchdog;
   private closed = false;
   iceRestarts = 0;
   stats: PeerStats | null = null;
@@ -48,6 +48,7 @@ export class PeerLink {
       void this.audio.play().catch(() => {});
       o.onChange();
     };
+    this.iceWatchdog = new IceWatchdog(this.pc, () => this.restartIce());
     this.pc.onconnectionstatechange = () => this.onState();
     this.pc.oniceconnectionstatechange = () => this.onState();
     if (o.localTrack && o.localStream) this.pc.addTrack(o.localTrack, o.localStream);
@@ -127,33 +128,14 @@ export class PeerLink {
 
   private onState() {
     if (this.closed) return;
-    const st = this.pc.connectionState;
-    const ice = this.pc.iceConnectionState;
-    if (st === 'failed' || ice === 'failed') {
-      this.clearDisconnectTimer();
-      this.restartIce();
-    } else if (st === 'disconnected' || ice === 'disconnected') {
-      if (!this.disconnectTimer) {
-        this.disconnectTimer = setTimeout(() => {
-          this.disconnectTimer = null;
-          if (this.pc.iceConnectionState === 'disconnected') this.restartIce();
-        }, DISCONNECTED_RESTART_MS);
-      }
-    } else {
-      this.clearDisconnectTimer();
-    }
+    this.iceWatchdog.update();
     this.o.onChange();
-  }
-
-  private clearDisconnectTimer() {
-    if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
-    this.disconnectTimer = null;
   }
 
   close() {
     if (this.closed) return;
     this.closed = true;
-    this.clearDisconnectTimer();
+    this.iceWatchdog.stop();
     clearInterval(this.watchdog);
     this.negotiator.close();
     this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = null;

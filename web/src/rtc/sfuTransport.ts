@@ -3,6 +3,7 @@
 // server adds one receive m-section per other participant with its own offers
 // (SfuSignaling). Remote tracks are mapped to users by mid (the offer's `streams`), played
 // by one <audio> element per user; per-user stats and levels come from that user's receiver.
+import { IceWatchdog } from './iceWatchdog';
 import type { VoiceState } from '../api/types';
 import { SfuSignaling } from './sfuSignaling';
 import { summarizeStats, type PeerStats } from './stats';
@@ -12,7 +13,6 @@ interface SfuJoinInfo {
   url?: string;
 }
 
-const DISCONNECTED_RESTART_MS = 4000;
 
 interface Remote {
   userId: string;
@@ -31,7 +31,7 @@ export class SfuTransport implements VoiceTransport {
   private remotes = new Map<string, Remote>(); // by mid
   private playback = { volumes: {} as Record<string, number>, deafened: false, sinkId: '' };
   private sender: RTCRtpSender | null = null;
-  private disconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private iceWatchdog!: IceWatchdog;
   private sfuSpeaking: Record<string, boolean> = {};
   iceRestarts = 0;
 
@@ -47,6 +47,7 @@ export class SfuTransport implements VoiceTransport {
       this.pc.addTransceiver('audio', { direction: 'recvonly' });
     }
     this.pc.ontrack = (ev) => this.onTrack(ev);
+    this.iceWatchdog = new IceWatchdog(this.pc, () => this.restartIce());
     this.pc.onconnectionstatechange = () => this.onState();
     this.pc.oniceconnectionstatechange = () => this.onState();
     this.signaling = this.newSignaling();
@@ -219,33 +220,14 @@ export class SfuTransport implements VoiceTransport {
 
   private onState() {
     if (this.closed) return;
-    const st = this.pc.connectionState;
-    const ice = this.pc.iceConnectionState;
-    if (st === 'failed' || ice === 'failed') {
-      this.clearDisconnectTimer();
-      this.restartIce();
-    } else if (st === 'disconnected' || ice === 'disconnected') {
-      if (!this.disconnectTimer) {
-        this.disconnectTimer = setTimeout(() => {
-          this.disconnectTimer = null;
-          if (this.pc.iceConnectionState === 'disconnected') this.restartIce();
-        }, DISCONNECTED_RESTART_MS);
-      }
-    } else {
-      this.clearDisconnectTimer();
-    }
+    this.iceWatchdog.update();
     this.ctx.onChange();
-  }
-
-  private clearDisconnectTimer() {
-    if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
-    this.disconnectTimer = null;
   }
 
   close() {
     if (this.closed) return;
     this.closed = true;
-    this.clearDisconnectTimer();
+    this.iceWatchdog.stop();
     this.signaling.close();
     const ws = this.ws;
     this.ws = null;
