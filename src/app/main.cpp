@@ -1,8 +1,8 @@
 // The `hype` command: serve, migrate, version.
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <spdlog/spdlog.h>
 
 #include "app/server.hpp"
 #include "core/config.hpp"

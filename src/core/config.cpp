@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <toml++/toml.h>
+#include <cmath>
 
 namespace hype {
 
@@ -19,7 +19,9 @@ struct KeyDef {
   std::function<std::string(const Config&)> get;
 };
 
-std::string full_name(const KeyDef& d) { return std::string(d.section) + "." + d.key; }
+std::string full_name(const KeyDef& d) {
+  return std::string(d.section) + "." + d.key;
+}
 
 int parse_int(const std::string& key, const std::string& s, int lo, int hi) {
   std::size_t pos = 0;
@@ -40,16 +42,20 @@ bool parse_bool(const std::string& key, const std::string& s) {
   throw ConfigError(key, fmt::format("expected true or false, got \"{}\"", s));
 }
 
-
 template <typename Section>
 KeyDef make_str(const char* sec, const char* key, Section Config::*s, std::string Section::*m,
-                const char* help, std::function<void(const std::string&, const std::string&)> check = {}) {
+                const char* help,
+                std::function<void(const std::string&, const std::string&)> check = {}) {
   std::string name = std::string(sec) + "." + key;
   auto set = [=](Config& c, const std::string& v) {
     if (check) check(name, v);
     (c.*s).*m = v;
   };
-  return {sec, key, "string", help, set,
+  return {sec,
+          key,
+          "string",
+          help,
+          set,
           [=](Config& c, const toml::node& n) {
             auto v = n.value<std::string>();
             if (!v) throw ConfigError(name, "expected a string");
@@ -63,7 +69,11 @@ KeyDef make_int(const char* sec, const char* key, Section Config::*s, int Sectio
                 int hi, const char* help) {
   std::string name = std::string(sec) + "." + key;
   auto set = [=](Config& c, const std::string& v) { (c.*s).*m = parse_int(name, v, lo, hi); };
-  return {sec, key, "int", help, set,
+  return {sec,
+          key,
+          "int",
+          help,
+          set,
           [=](Config& c, const toml::node& n) {
             auto v = n.value<std::int64_t>();
             if (!v || !n.is_integer()) throw ConfigError(name, "expected an integer");
@@ -77,7 +87,11 @@ KeyDef make_bool(const char* sec, const char* key, Section Config::*s, bool Sect
                  const char* help) {
   std::string name = std::string(sec) + "." + key;
   auto set = [=](Config& c, const std::string& v) { (c.*s).*m = parse_bool(name, v); };
-  return {sec, key, "bool", help, set,
+  return {sec,
+          key,
+          "bool",
+          help,
+          set,
           [=](Config& c, const toml::node& n) {
             if (!n.is_boolean()) throw ConfigError(name, "expected true or false");
             (c.*s).*m = *n.value<bool>();
@@ -90,7 +104,11 @@ KeyDef make_rate(const char* sec, const char* key, Section Config::*s, RateBudge
                  const char* help) {
   std::string name = std::string(sec) + "." + key;
   auto set = [=](Config& c, const std::string& v) { (c.*s).*m = parse_rate_budget(name, v); };
-  return {sec, key, "rate", help, set,
+  return {sec,
+          key,
+          "rate",
+          help,
+          set,
           [=](Config& c, const toml::node& n) {
             auto v = n.value<std::string>();
             if (!v) throw ConfigError(name, "expected a string like \"10/60s\"");
@@ -134,8 +152,8 @@ const std::vector<KeyDef>& defs() {
                "sqlite:///path/file.db or postgres://user@host:port/db (default: "
                "sqlite in data_dir)",
                [](const std::string& k, const std::string& v) {
-                 if (!v.empty() && v.rfind("sqlite://", 0) != 0 &&
-                     v.rfind("postgres://", 0) != 0 && v.rfind("postgresql://", 0) != 0)
+                 if (!v.empty() && v.rfind("sqlite://", 0) != 0 && v.rfind("postgres://", 0) != 0 &&
+                     v.rfind("postgresql://", 0) != 0)
                    throw ConfigError(k, "must start with sqlite:// or postgres://");
                }),
       make_str("auth", "token_secret", &C::auth, &C::Auth::token_secret,
@@ -180,14 +198,14 @@ const std::vector<KeyDef>& defs() {
       make_str("turn", "stun_urls", &C::turn, &C::Turn::stun_urls, "comma separated STUN URLs"),
       make_int("turn", "ttl", &C::turn, &C::Turn::ttl, 60, 7 * 86400,
                "TURN credential lifetime, seconds"),
-      make_int("gateway", "heartbeat_interval", &C::gateway, &C::Gateway::heartbeat_interval,
-               1000, 600000, "milliseconds between client heartbeats"),
+      make_int("gateway", "heartbeat_interval", &C::gateway, &C::Gateway::heartbeat_interval, 1000,
+               600000, "milliseconds between client heartbeats"),
       make_int("gateway", "resume_window", &C::gateway, &C::Gateway::resume_window, 0, 3600,
                "seconds a dropped gateway session can be resumed"),
       make_int("gateway", "replay_buffer", &C::gateway, &C::Gateway::replay_buffer, 10, 100000,
                "events kept per session for resume"),
-      make_int("gateway", "max_send_queue", &C::gateway, &C::Gateway::max_send_queue, 10,
-               1000000, "queued frames before a slow client is disconnected"),
+      make_int("gateway", "max_send_queue", &C::gateway, &C::Gateway::max_send_queue, 10, 1000000,
+               "queued frames before a slow client is disconnected"),
       make_int("gateway", "max_frame_bytes", &C::gateway, &C::Gateway::max_frame_bytes, 1024,
                1 << 24, "largest WebSocket frame accepted from a client"),
       make_bool("limits", "enabled", &C::limits, &C::Limits::enabled,
@@ -243,7 +261,9 @@ Config finish(const toml::table& tbl, const std::function<const char*(const char
 
 RateBudget parse_rate_budget(const std::string& key, const std::string& s) {
   auto slash = s.find('/');
-  auto bad = [&] { return ConfigError(key, fmt::format("expected \"N/Ws\" like \"10/60s\", got \"{}\"", s)); };
+  auto bad = [&] {
+    return ConfigError(key, fmt::format("expected \"N/Ws\" like \"10/60s\", got \"{}\"", s));
+  };
   if (slash == std::string::npos || s.empty() || s.back() != 's') throw bad();
   RateBudget b;
   try {
@@ -274,15 +294,14 @@ Config load_config_text(const std::string& text,
   return finish(tbl, getenv);
 }
 
-Config load_config(const std::string& path,
-                   const std::function<const char*(const char*)>& getenv) {
+Config load_config(const std::string& path, const std::function<const char*(const char*)>& getenv) {
   if (path.empty()) return finish(toml::table{}, getenv);
   toml::table tbl;
   try {
     tbl = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    throw ConfigError("file", fmt::format("{} line {}: {}", path, e.source().begin.line,
-                                          e.description()));
+    throw ConfigError("file",
+                      fmt::format("{} line {}: {}", path, e.source().begin.line, e.description()));
   }
   return finish(tbl, getenv);
 }
@@ -290,7 +309,8 @@ Config load_config(const std::string& path,
 std::vector<ConfigKeyInfo> config_keys() {
   Config defaults;
   std::vector<ConfigKeyInfo> out;
-  for (auto& d : defs()) out.push_back({full_name(d), env_name(d), d.type, d.get(defaults), d.help});
+  for (auto& d : defs())
+    out.push_back({full_name(d), env_name(d), d.type, d.get(defaults), d.help});
   return out;
 }
 

@@ -49,8 +49,8 @@ struct Config {
     std::string token_secret;  // HS256 key; empty: generated once and kept in data_dir
     int access_ttl = 900;      // seconds
     int refresh_ttl = 30 * 86400;
-    int argon2_ops = 2;            // libsodium opslimit (interactive = 2)
-    int argon2_mem_kib = 65536;    // libsodium memlimit in KiB (interactive = 64 MiB)
+    int argon2_ops = 2;          // libsodium opslimit (interactive = 2)
+    int argon2_mem_kib = 65536;  // libsodium memlimit in KiB (interactive = 64 MiB)
   } auth;
   struct Voice {
     std::string mode = "auto";  // auto | p2p | sfu
@@ -59,8 +59,8 @@ struct Config {
     int sfu_return_delay = 60;  // seconds at or below threshold-2 before going back to P2P
   } voice;
   struct Sfu {
-    int workers = 0;                       // media worker threads; 0: one per core
-    int port = 0;                          // first worker's UDP port, +1 per worker; 0: ephemeral
+    int workers = 0;                         // media worker threads; 0: one per core
+    int port = 0;                            // first worker's UDP port, +1 per worker; 0: ephemeral
     std::string announced_ip = "127.0.0.1";  // address put in ICE candidates
     std::string bind_ip = "0.0.0.0";
   } sfu;

@@ -13,10 +13,10 @@
 namespace hype::net {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as sent: path?query
-  std::string path;    // percent-decoded path
-  std::string query;   // raw query string, without '?'
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // as sent: path?query
+  std::string path;                                          // percent-decoded path
+  std::string query;                                         // raw query string, without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::string remote_ip;

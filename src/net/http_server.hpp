@@ -3,9 +3,9 @@
 // cap, and turning upgrades into WsConnections. Routing and JSON live above, in api/.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,8 +29,8 @@ class HttpServer {
   using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest&)>;
   // Called for upgrade requests; returns the listener for the new connection, or nullptr to
   // refuse the upgrade (answered 404).
-  using WsOpen = std::function<std::shared_ptr<WsListener>(std::shared_ptr<WsConnection>,
-                                                           const HttpRequest&)>;
+  using WsOpen =
+      std::function<std::shared_ptr<WsListener>(std::shared_ptr<WsConnection>, const HttpRequest&)>;
 
   HttpServer(boost::asio::any_io_executor ex, HttpServerOptions opts, Handler handler,
              WsOpen ws_open);

@@ -1,10 +1,10 @@
 #include "net/websocket_session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
-#include <spdlog/spdlog.h>
 
 namespace hype::net {
 
@@ -144,7 +144,8 @@ void run_websocket(beast::tcp_stream stream, http::request<http::string_body> re
                    HttpRequest plain, std::size_t max_frame, const WsOpenFn& open,
                    std::function<void()> on_done) {
   auto ex = stream.get_executor();
-  auto session = std::make_shared<WsSession>(std::move(stream), plain.remote_ip, std::move(on_done));
+  auto session =
+      std::make_shared<WsSession>(std::move(stream), plain.remote_ip, std::move(on_done));
   asio::co_spawn(ex, session->run(std::move(req), std::move(plain), max_frame, open),
                  asio::detached);
 }

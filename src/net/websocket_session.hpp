@@ -10,8 +10,8 @@
 
 namespace hype::net {
 
-using WsOpenFn = std::function<std::shared_ptr<WsListener>(std::shared_ptr<WsConnection>,
-                                                           const HttpRequest&)>;
+using WsOpenFn =
+    std::function<std::shared_ptr<WsListener>(std::shared_ptr<WsConnection>, const HttpRequest&)>;
 
 // Takes over the stream, completes the handshake and runs the session until it closes.
 void run_websocket(boost::beast::tcp_stream stream,
