@@ -1,5 +1,7 @@
 #include "net/http_server.hpp"
 
+#include <array>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -169,6 +171,19 @@ asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
       }
       auto res = to_beast(HttpResponse::error(status, code, msg), 11, false);
       co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      // The client may still be sending (a 413 arrives mid-body): closing now would reset the
+      // connection and lose our answer. Stop sending, then read and drop what it still sends,
+      // bounded in bytes and time.
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream.expires_after(std::chrono::seconds(2));
+      std::array<char, 16384> sink;
+      std::size_t drained = 0;
+      while (drained < (std::size_t{8} << 20)) {
+        auto [dec, dn] = co_await stream.async_read_some(asio::buffer(sink),
+                                                         asio::as_tuple(asio::use_awaitable));
+        if (dec) break;
+        drained += dn;
+      }
       break;
     }
     auto req = parser.release();
