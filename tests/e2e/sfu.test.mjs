@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until, voiceRow, voiceStats } from './lib/browser.mjs';
+import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until, voiceRow, voiceStats, assertReceiving } from './lib/browser.mjs';
 import { startHype } from './lib/server.mjs';
 
 const HYPE_BIN = process.env.HYPE_BIN;
@@ -28,28 +28,6 @@ function runBots(url, args) {
       }
     });
   });
-}
-
-/** Inbound Opus from every listed user, and the counters keep growing over 2 s. */
-async function assertReceiving(page, userIds, label) {
-  let last;
-  const first = await until(
-    async () => {
-      const s = (last = await voiceStats(page));
-      return userIds.every((u) => s[u] && s[u].packetsReceived > 0 && s[u].codec === 'audio/opus') && s;
-    },
-    { timeout: 30_000, what: `${label}: inbound Opus from ${userIds.join(', ')}` },
-  ).catch(async (e) => {
-    const diag = await page.evaluate(() => window.__hype.store.logs.slice(-20).join('\n')).catch(() => '');
-    throw new Error(`${e.message}\nlast stats: ${JSON.stringify(last)}\nclient log:\n${diag}`);
-  });
-  await sleep(2000);
-  const second = await voiceStats(page);
-  for (const u of userIds) {
-    assert.ok(second[u].packetsReceived > first[u].packetsReceived, `${label}: packets from ${u} grow (${first[u].packetsReceived} -> ${second[u].packetsReceived})`);
-    assert.equal(second[u].connectionState, 'connected');
-  }
-  return second;
 }
 
 /** DTLS/SRTP and the selected pair as Chromium's own stack reports them. */

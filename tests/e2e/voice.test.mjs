@@ -4,29 +4,7 @@
 // updates everyone's UI.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, launch, loginUi, myId, openUser, registerApi, sleep, uniqueName, until, voiceRow, voiceStats } from './lib/browser.mjs';
-
-/** Waits until this page receives Opus from every listed user and the counters keep growing. */
-async function assertReceiving(page, userIds, label) {
-  let last;
-  const first = await until(
-    async () => {
-      const s = (last = await voiceStats(page));
-      return userIds.every((u) => s[u] && s[u].packetsReceived > 0 && s[u].codec === 'audio/opus') && s;
-    },
-    { timeout: 30_000, what: `${label}: inbound Opus from ${userIds.join(', ')}` },
-  ).catch(async (e) => {
-    const diag = await page.evaluate(() => window.__hype.store.logs.slice(-20).join('\n')).catch(() => '');
-    throw new Error(`${e.message}\nlast stats: ${JSON.stringify(last)}\nclient log:\n${diag}`);
-  });
-  await sleep(2000);
-  const second = await voiceStats(page);
-  for (const u of userIds) {
-    assert.ok(second[u].packetsReceived > first[u].packetsReceived, `${label}: packets from ${u} grow (${first[u].packetsReceived} -> ${second[u].packetsReceived})`);
-    assert.equal(second[u].connectionState, 'connected');
-  }
-  return second;
-}
+import { api, launch, loginUi, myId, openUser, registerApi, sleep, uniqueName, until, voiceRow, voiceStats, assertReceiving } from './lib/browser.mjs';
 
 describe('P2P voice', () => {
   let browser;

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 // Helpers shared by the e2e tests: one headless Chromium (flags from shared/TESTING.md),
 // one browser context per user, REST shortcuts for setup, and polling helpers.
 import { chromium } from 'playwright-core';
@@ -113,4 +114,26 @@ export function myId(page) {
 /** The voice member row of a user in the channel list. */
 export function voiceRow(page, userId) {
   return page.locator(`.voice-members li[data-user-id="${userId}"]`);
+}
+
+/** Waits until this page receives Opus from every listed user and the counters keep growing. */
+export async function assertReceiving(page, userIds, label) {
+  let last;
+  const first = await until(
+    async () => {
+      const s = (last = await voiceStats(page));
+      return userIds.every((u) => s[u] && s[u].packetsReceived > 0 && s[u].codec === 'audio/opus') && s;
+    },
+    { timeout: 30_000, what: `${label}: inbound Opus from ${userIds.join(', ')}` },
+  ).catch(async (e) => {
+    const diag = await page.evaluate(() => window.__hype.store.logs.slice(-20).join('\n')).catch(() => '');
+    throw new Error(`${e.message}\nlast stats: ${JSON.stringify(last)}\nclient log:\n${diag}`);
+  });
+  await sleep(2000);
+  const second = await voiceStats(page);
+  for (const u of userIds) {
+    assert.ok(second[u].packetsReceived > first[u].packetsReceived, `${label}: packets from ${u} grow (${first[u].packetsReceived} -> ${second[u].packetsReceived})`);
+    assert.equal(second[u].connectionState, 'connected');
+  }
+  return second;
 }
