@@ -164,3 +164,27 @@ describe('stuck offers', () => {
     expect(pc.signalingState).toBe('have-local-offer');
   });
 });
+
+describe('stalled pairs', () => {
+  it('a pair where nobody offered is reported stalled once per interval, and an offer then connects it', async () => {
+    const { pcA, pcB, a, b, errors } = pair();
+    const t0 = Date.now();
+    expect(a.stalled(t0 + 1000, 'new')).toBe(false); // too early
+    expect(a.stalled(t0 + 11_000, 'connecting')).toBe(false); // ICE is working
+    expect(a.stalled(t0 + 11_000, 'new')).toBe(true);
+    expect(a.stalled(t0 + 12_000, 'new')).toBe(false); // not again within the interval
+    expect(a.counts.stalls).toBe(1);
+    await a.negotiationNeeded();
+    await settle();
+    expect(pcA.signalingState).toBe('stable');
+    expect(pcB.remoteDescription?.type).toBe('offer');
+    expect(b.counts.answersSent).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('is not stalled while an offer is out (that is retryIfStuck\'s case)', async () => {
+    const { a } = pair({ latency: 10_000 });
+    await a.negotiationNeeded();
+    expect(a.stalled(Date.now() + 60_000, 'new')).toBe(false);
+  });
+});

@@ -14,6 +14,7 @@ export interface SignalPayload {
 export interface NegotiablePC {
   readonly signalingState: RTCSignalingState;
   readonly localDescription: { type: RTCSdpType; sdp: string } | null;
+  readonly remoteDescription?: { type: RTCSdpType; sdp?: string } | null;
   createOffer(opts?: RTCOfferOptions): Promise<{ type: RTCSdpType; sdp?: string }>;
   createAnswer(): Promise<{ type: RTCSdpType; sdp?: string }>;
   setLocalDescription(d?: { type: RTCSdpType; sdp?: string }): Promise<void>;
@@ -37,7 +38,9 @@ export class Negotiator {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   /** Counters for diagnostics and tests. */
-  readonly counts = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0, errors: 0, retries: 0 };
+  readonly counts = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0, errors: 0, retries: 0, stalls: 0 };
+  /** When a description was last applied (or the negotiator was created). */
+  private lastProgressAt = Date.now();
 
   constructor(
     private readonly pc: NegotiablePC,
@@ -61,7 +64,7 @@ export class Negotiator {
         if (this.closed || this.pc.signalingState !== 'stable') return;
         await this.pc.setLocalDescription({ type: 'offer', sdp: this.munge(offer.sdp ?? '') });
         this.counts.offersSent++;
-        this.offerSentAt = Date.now();
+        this.offerSentAt = this.lastProgressAt = Date.now();
         this.send({ description: this.pc.localDescription ?? undefined });
       } finally {
         this.makingOffer = false;
@@ -83,6 +86,21 @@ export class Negotiator {
       this.counts.retries++;
       await this.pc.setLocalDescription({ type: 'rollback' });
     }).then(() => this.negotiationNeeded());
+  }
+
+  /**
+   * A pair that is signaling-stable but whose connection never left "new" for `afterMs`
+   * is stalled: nobody's offer got through (one was dropped before the peer had a
+   * connection for us, or the relay refused it), or the candidates were lost. Returns true
+   * (at most once per `afterMs`) when the owner should start over with an ICE restart offer,
+   * which gathers and sends fresh candidates. Either side may do it: glare is handled.
+   */
+  stalled(now: number, connectionState: string, afterMs = 10_000): boolean {
+    if (this.closed || connectionState !== 'new' || this.pc.signalingState !== 'stable') return false;
+    if (now - this.lastProgressAt < afterMs) return false;
+    this.lastProgressAt = now;
+    this.counts.stalls++;
+    return true;
   }
 
   /** Hook for pc.onicecandidate. */
@@ -107,6 +125,7 @@ export class Negotiator {
         try {
           if (description.type === 'answer' && this.pc.signalingState !== 'have-local-offer') return; // stale
           await this.pc.setRemoteDescription(description); // implicit rollback when polite
+          this.lastProgressAt = Date.now();
         } finally {
           this.isSettingRemoteAnswerPending = false;
         }

@@ -53,10 +53,21 @@ export class PeerLink {
     this.pc.oniceconnectionstatechange = () => this.onState();
     if (o.localTrack && o.localStream) this.pc.addTrack(o.localTrack, o.localStream);
     else this.pc.addTransceiver('audio', { direction: 'recvonly' });
-    this.watchdog = setInterval(() => void this.negotiator.retryIfStuck(Date.now()), 2000);
+    this.watchdog = setInterval(() => this.checkStuck(), 2000);
   }
 
   private watchdog: ReturnType<typeof setInterval>;
+
+  /** Offers that got no answer are retried; a pair that never got going restarts ICE. */
+  private checkStuck() {
+    const now = Date.now();
+    void this.negotiator.retryIfStuck(now);
+    if (this.negotiator.stalled(now, this.pc.connectionState)) {
+      this.o.log?.(`connection with ${this.o.peerId} stalled in "new": ICE restart offer`);
+      this.restartIce();
+      void this.negotiator.negotiationNeeded();
+    }
+  }
 
   get polite() {
     return this.negotiator.polite;
