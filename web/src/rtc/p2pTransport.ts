@@ -5,7 +5,7 @@
 import type { VoiceState } from '../api/types';
 import type { SignalPayload } from './negotiation';
 import { PeerLink } from './peer';
-import type { PeerInfo, TransportContext, VoiceTransport } from './transport';
+import type { InboundAudio, PeerInfo, TransportContext, VoiceTransport } from './transport';
 
 interface WireSignal extends SignalPayload {
   sid?: string;
@@ -18,6 +18,7 @@ export class P2PTransport implements VoiceTransport {
   readonly sessionId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
   private playback = { volumes: {} as Record<string, number>, deafened: false, sinkId: '' };
   private localTrack: MediaStreamTrack | null;
+  private audible = true;
 
   constructor(private readonly ctx: TransportContext) {
     this.localTrack = ctx.localTrack;
@@ -99,8 +100,30 @@ export class P2PTransport implements VoiceTransport {
   }
 
   private applyPlayback(uid: string, link: PeerLink, sink = true) {
-    link.setVolume(this.playback.volumes[uid] ?? 100, this.playback.deafened);
+    link.setVolume(this.playback.volumes[uid] ?? 100, this.playback.deafened || !this.audible);
     if (sink && this.playback.sinkId) void link.setSink(this.playback.sinkId);
+  }
+
+  setAudible(on: boolean) {
+    this.audible = on;
+    for (const [uid, link] of this.links) this.applyPlayback(uid, link, false);
+  }
+
+  mediaReady(): boolean {
+    // Some peer is connected (peers that never answer, e.g. a bot that only speaks SFU, must
+    // not hold a switch up; the caller also compares who is heard).
+    const links = [...this.links.values()];
+    return links.length === 0 || links.some((l) => l.connectionState === 'connected');
+  }
+
+  async inbound(): Promise<Record<string, InboundAudio>> {
+    const out: Record<string, InboundAudio> = {};
+    await Promise.all(
+      [...this.links.entries()].map(async ([uid, link]) => {
+        out[uid] = await link.inbound().catch(() => ({ packetsReceived: 0, concealedSamples: 0, totalSamplesReceived: 0 }));
+      }),
+    );
+    return out;
   }
 
   async levels(): Promise<Record<string, number>> {

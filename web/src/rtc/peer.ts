@@ -3,7 +3,8 @@
 // disconnected, and cheap level reads (RTP contributing sources) for speaking indicators.
 import { IceWatchdog } from './iceWatchdog';
 import { Negotiator, isPolite, type SignalPayload } from './negotiation';
-import { summarizeStats, type PeerStats } from './stats';
+import { inboundAudio, summarizeStats, type PeerStats } from './stats';
+import type { InboundAudio } from './transport';
 
 export interface PeerLinkOptions {
   myId: string;
@@ -84,6 +85,13 @@ export class PeerLink {
   setVolume(percent: number, deafened: boolean) {
     this.audio.volume = Math.min(1, Math.max(0, percent / 100));
     this.audio.muted = deafened;
+  }
+
+  /** Inbound audio counters of this peer's receiver. */
+  async inbound(): Promise<InboundAudio> {
+    const r = this.pc.getReceivers().find((x) => x.track?.kind === 'audio');
+    if (!r || this.closed) return { packetsReceived: 0, concealedSamples: 0, totalSamplesReceived: 0 };
+    return inboundAudio(await r.getStats());
   }
 
   async setSink(deviceId: string) {

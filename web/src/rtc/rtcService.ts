@@ -8,7 +8,7 @@ import { LocalAudio } from './localAudio';
 import { P2PTransport } from './p2pTransport';
 import { SfuTransport } from './sfuTransport';
 import { quality, type PeerStats } from './stats';
-import type { PeerInfo, VoiceMode, VoiceTransport } from './transport';
+import type { InboundAudio, PeerInfo, TransportContext, VoiceMode, VoiceTransport } from './transport';
 
 export interface PeerView extends PeerInfo {
   quality: ReturnType<typeof quality>;
@@ -39,6 +39,10 @@ export interface RtcDeps {
   voiceState: (userId: string) => VoiceState | undefined;
   storage?: Pick<Storage, 'getItem' | 'setItem'> | null;
   log?: (msg: string, e?: unknown) => void;
+  /** Builds transports (tests pass fakes; default: P2PTransport / SfuTransport). */
+  transportFactory?: (mode: VoiceMode, ctx: TransportContext) => VoiceTransport | null;
+  /** Mode-switch timing overrides (tests). */
+  switchTiming?: Partial<typeof SWITCH_TIMING>;
 }
 
 const SPEAK_THRESHOLD = 0.02;
@@ -47,6 +51,16 @@ const LEVEL_INTERVAL_MS = 100;
 /** Remote levels come from getStats: polled less often than the local analyser. */
 const REMOTE_LEVEL_EVERY = 2;
 const STATS_INTERVAL_MS = 2000;
+const SWITCH_TIMING = {
+  /** How often we compare the old and new transport's inbound audio. */
+  pollMs: 100,
+  /** We cut over at the latest after this long, audio or not. */
+  deadlineMs: 8000,
+  /** How long the old transport keeps sending after the cut-over. */
+  lingerMs: 4000,
+};
+/** Mode switch to the SFU: enough streams to cut over even if some P2P peers are not heard there. */
+const SFU_MIN_STREAMS_FOR_SWITCH = 3;
 
 export class RtcService {
   private transport: VoiceTransport | null = null;
@@ -138,21 +152,8 @@ export class RtcService {
       throw e;
     }
     if (seq !== this.joinSeq) return;
-    const ctx = {
-      myId,
-      join: answer,
-      forceRelay: this.forceRelay(),
-      localTrack: this.local.track,
-      localStream: this.local.stream,
-      sendSignal: (to: string, payload: unknown) => this.deps.sendGateway('voice_signal', { to, payload }),
-      onChange: () => this.refreshPeers(),
-      log: (m: string, e?: unknown) => this.log(m, e),
-      onFailed: (reason: string) => void this.transportFailed(transport, reason),
-    };
-    let transport: VoiceTransport;
-    if (answer.mode === 'sfu') transport = new SfuTransport(ctx);
-    else if (answer.mode === 'p2p') transport = new P2PTransport(ctx);
-    else {
+    const transport = this.createTransport(myId, answer);
+    if (!transport) {
       this.update({ status: 'error', mode: answer.mode, error: `voice mode '${String(answer.mode)}' is not supported by this client` });
       return;
     }
@@ -174,6 +175,133 @@ export class RtcService {
     this.startTimers();
   }
 
+  private createTransport(myId: string, answer: VoiceJoinAnswer): VoiceTransport | null {
+    const ctx: TransportContext = {
+      myId,
+      join: answer,
+      forceRelay: this.forceRelay(),
+      localTrack: this.local.track,
+      localStream: this.local.stream,
+      sendSignal: (to: string, payload: unknown) => this.deps.sendGateway('voice_signal', { to, payload }),
+      onChange: () => this.refreshPeers(),
+      log: (m: string, e?: unknown) => this.log(m, e),
+      onFailed: (reason: string) => {
+        if (transport) void this.transportFailed(transport, reason);
+      },
+    };
+    let transport: VoiceTransport | null;
+    if (answer.mode !== 'sfu' && answer.mode !== 'p2p') return null;
+    if (this.deps.transportFactory) transport = this.deps.transportFactory(answer.mode, ctx);
+    else if (answer.mode === 'sfu') transport = new SfuTransport(ctx);
+    else transport = new P2PTransport(ctx);
+    return transport;
+  }
+
+  // ---- mode switch (make before break) ----
+  // The server announces a channel's new mode with VOICE_MODE_UPDATE. We then build the new
+  // transport beside the old one (its audio silent), wait until it carries the people we
+  // hear on the old one (or a deadline), make it the audible one, and close the old one a
+  // little later, so peers that switch after us keep hearing us through it meanwhile.
+  private pending: VoiceTransport | null = null;
+  private lingering = new Set<VoiceTransport>();
+  private switchSeq = 0;
+  private get timing() {
+    return { ...SWITCH_TIMING, ...this.deps.switchTiming };
+  }
+  /** Completed mode switches and the wait of the last one (tests and diagnostics). */
+  readonly switches: { from: VoiceMode; to: VoiceMode; waitMs: number; reason: string; at: number }[] = [];
+
+  /** VOICE_MODE_UPDATE from the gateway. */
+  onModeUpdate(d: { channel_id?: string; mode?: string }) {
+    if (!this.transport || this.snap.status !== 'connected' || d.channel_id !== this.snap.channelId) return;
+    if (d.mode !== 'p2p' && d.mode !== 'sfu') return;
+    const target = d.mode as VoiceMode;
+    if (this.pending?.mode === target) return; // already on the way
+    if (this.pending) {
+      this.pending.close(); // the channel changed its mind during our switch
+      this.pending = null;
+      this.switchSeq++;
+    }
+    if (this.transport.mode === target) return;
+    void this.switchTo(target);
+  }
+
+  private async switchTo(target: VoiceMode) {
+    const seq = ++this.switchSeq;
+    const joinSeq = this.joinSeq;
+    const channelId = this.snap.channelId;
+    const myId = this.deps.myId();
+    if (!channelId || !myId) return;
+    const started = performance.now();
+    this.log(`voice mode -> ${target}: connecting before leaving ${this.transport?.mode}`);
+    // Joining the channel we are in refreshes the voice token and the participant list; the
+    // server keeps our state (no leave, no join event for the others).
+    let answer: VoiceJoinAnswer;
+    try {
+      answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, {
+        self_mute: this.snap.selfMute,
+        self_deaf: this.snap.selfDeaf,
+      });
+    } catch (e) {
+      this.log('mode switch: join failed', e);
+      return;
+    }
+    if (seq !== this.switchSeq || joinSeq !== this.joinSeq || !this.transport) return;
+    if (answer.mode !== target) return; // changed again; its own update follows
+    const next = this.createTransport(myId, answer);
+    if (!next) return;
+    this.pending = next;
+    next.setAudible(false);
+    const s = this.deps.settings();
+    next.setPlayback(s.userVolumes, this.snap.selfDeaf, s.outputDeviceId);
+    next.start();
+    const reason = await this.waitForMedia(next, seq);
+    if (seq !== this.switchSeq || this.pending !== next) return;
+    this.pending = null;
+    const old = this.transport;
+    this.transport = next;
+    next.setAudible(true);
+    old.setAudible(false);
+    this.lingering.add(old);
+    setTimeout(() => {
+      if (this.lingering.delete(old)) old.close();
+    }, this.timing.lingerMs);
+    const waitMs = Math.round(performance.now() - started);
+    this.switches.push({ from: old.mode, to: next.mode, waitMs, reason, at: Date.now() });
+    this.log(`voice mode is ${next.mode} (${reason} after ${waitMs} ms)`);
+    this.remoteLevels = {};
+    this.update({ mode: next.mode });
+    this.applyPlayback();
+    this.refreshPeers();
+  }
+
+  /**
+   * Resolves once `next` carries audio from everyone we hear now on the current transport
+   * (as many as it can carry), or at the deadline. Returns why it stopped waiting.
+   */
+  private async waitForMedia(next: VoiceTransport, seq: number): Promise<string> {
+    const deadline = performance.now() + this.timing.deadlineMs;
+    const flowing = (a: Record<string, InboundAudio>, b: Record<string, InboundAudio>) =>
+      new Set(Object.keys(b).filter((u) => (b[u]?.packetsReceived ?? 0) > (a[u]?.packetsReceived ?? 0)));
+    let oldPrev = (await this.transport?.inbound().catch(() => ({}))) ?? {};
+    let nextPrev = await next.inbound().catch(() => ({}));
+    for (;;) {
+      await new Promise((r) => setTimeout(r, this.timing.pollMs));
+      if (seq !== this.switchSeq || !this.transport) return 'aborted';
+      if (performance.now() > deadline) return 'deadline';
+      const [o, n] = await Promise.all([this.transport.inbound().catch(() => ({})), next.inbound().catch(() => ({}))]);
+      const heardOld = flowing(oldPrev, o);
+      const heardNew = flowing(nextPrev, n);
+      oldPrev = o;
+      nextPrev = n;
+      if (!next.mediaReady()) continue;
+      const missing = [...heardOld].filter((u) => !heardNew.has(u));
+      if (missing.length === 0) return heardOld.size ? 'audio flows' : 'connected';
+      // Last-N: the SFU forwards a few speakers; when it carries that many, it is enough.
+      if (next.mode === 'sfu' && heardNew.size >= SFU_MIN_STREAMS_FOR_SWITCH) return 'audio flows';
+    }
+  }
+
   /** Leaves the current channel (tells the server, then closes every connection). */
   async leave(opts: { keepalive?: boolean } = {}): Promise<void> {
     const channelId = this.snap.channelId;
@@ -189,6 +317,11 @@ export class RtcService {
   private teardown() {
     this.stopTimers();
     this.remoteLevels = {};
+    this.switchSeq++;
+    this.pending?.close();
+    this.pending = null;
+    for (const t of this.lingering) t.close();
+    this.lingering.clear();
     this.transport?.close();
     this.transport = null;
     this.local.close();
@@ -241,6 +374,7 @@ export class RtcService {
       try {
         await this.local.acquire(this.deps.settings());
         await this.transport?.replaceLocalTrack(this.local.track);
+        await this.pending?.replaceLocalTrack(this.local.track);
       } catch (e) {
         this.update({ micError: e instanceof Error ? e.message : String(e) });
       }
@@ -252,6 +386,7 @@ export class RtcService {
   private applyPlayback() {
     const s = this.deps.settings();
     this.transport?.setPlayback(s.userVolumes, this.snap.selfDeaf, s.outputDeviceId);
+    this.pending?.setPlayback(s.userVolumes, this.snap.selfDeaf, s.outputDeviceId);
   }
 
   private wantsTransmit(now: number): boolean {
@@ -278,6 +413,8 @@ export class RtcService {
       return;
     }
     this.transport.voiceState(vs);
+    this.pending?.voiceState(vs);
+    for (const t of this.lingering) t.voiceState(vs);
     if (vs.self_mute || vs.self_deaf) this.markSilent(vs.user_id);
   }
 
@@ -323,7 +460,10 @@ export class RtcService {
       return;
     }
     if (channelId && channelId !== this.snap.channelId) return;
-    this.transport.signal(from, payload);
+    // Gateway signals are P2P signals: during a switch the mesh may be the new transport
+    // or the one we are leaving.
+    const p2p = [this.transport, this.pending, ...this.lingering].find((t) => t?.mode === 'p2p');
+    p2p?.signal(from, payload);
   }
 
   /** A fresh gateway session (not a resume): the server may have dropped us from voice. */
@@ -417,6 +557,12 @@ export class RtcService {
     }
     this.refreshPeers();
     return out;
+  }
+
+  /** For tests: inbound audio per user on the transport we play (and its mode). */
+  async playedInbound(): Promise<{ mode: VoiceMode | null; inbound: Record<string, InboundAudio> }> {
+    const t = this.transport;
+    return { mode: t?.mode ?? null, inbound: t ? await t.inbound() : {} };
   }
 
   /** For tests: the transport object (P2PTransport in p2p mode, SfuTransport in sfu mode). */

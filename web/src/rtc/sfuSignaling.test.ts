@@ -115,6 +115,32 @@ describe('SfuSignaling', () => {
     expect(sig.counts).toMatchObject({ offersSent: 1, answersSent: 2, serverOffers: 2, errors: 0 });
   });
 
+  it('last-N slots: `slots` events map each slot to its current speaker, kept across server offers', async () => {
+    const { sig } = setup();
+    sig.handle({ op: 'ready', d: { user_id: '1', participants: ['2', '3', '4', '5'] } });
+    sig.handle({ op: 'answer', d: { sdp: 'a' } });
+    const streams = [
+      { mid: '1', ssrc: 21, kind: 'audio', slot: 0 },
+      { mid: '2', ssrc: 22, kind: 'audio', slot: 1 },
+    ];
+    sig.handle({ op: 'offer', d: { sdp: 'o1', version: 1, streams } });
+    await sig.settled();
+    expect([...sig.slotMids]).toEqual(['1', '2']);
+    expect(sig.midToUser.size).toBe(0); // nobody speaks yet
+    sig.handle({ op: 'slots', d: { slots: [{ mid: '1', user_id: '4' }, { mid: '2', user_id: null }] } });
+    expect(Object.fromEntries(sig.midToUser)).toEqual({ '1': '4' });
+    sig.handle({ op: 'slots', d: { slots: [{ mid: '1', user_id: '4' }, { mid: '2', user_id: '5' }] } });
+    expect(Object.fromEntries(sig.midToUser)).toEqual({ '1': '4', '2': '5' });
+    // A later server offer (a third slot) keeps the speakers of the existing slots.
+    sig.handle({ op: 'offer', d: { sdp: 'o2', version: 2, streams: [...streams, { mid: '3', ssrc: 23, kind: 'audio', slot: 2 }] } });
+    await sig.settled();
+    expect(Object.fromEntries(sig.midToUser)).toEqual({ '1': '4', '2': '5' });
+    expect(sig.slotMids.size).toBe(3);
+    sig.handle({ op: 'slots', d: { slots: [{ mid: '1', user_id: null }, { mid: 'x' }, {}] } });
+    expect(Object.fromEntries(sig.midToUser)).toEqual({ '2': '5' });
+    expect(sig.counts.errors).toBe(0);
+  });
+
   it('an ICE restart sends a new offer; a crossing server offer wins and ours goes again', async () => {
     const { pc, sig, sent } = setup();
     sig.handle({ op: 'ready', d: { user_id: '1', participants: [] } });

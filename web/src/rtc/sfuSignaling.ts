@@ -10,8 +10,11 @@ import type { NegotiablePC } from './negotiation';
 export interface SfuStream {
   mid: string;
   ssrc: number;
-  user_id: string;
+  /** The publisher of a per-user stream; absent for a slot. */
+  user_id?: string;
   kind: string;
+  /** Last-N audio slot index: the SFU puts the loudest speakers into a few fixed slots. */
+  slot?: number;
 }
 
 export interface SfuPC extends NegotiablePC {
@@ -37,8 +40,10 @@ export class SfuSignaling {
   state: SfuState = 'identifying';
   /** Users in the channel according to the SFU (without us). */
   readonly participants = new Set<string>();
-  /** Active subscription m-sections: mid -> publisher user id. */
+  /** Active subscription m-sections: mid -> publisher user id (a slot: its current speaker). */
   readonly midToUser = new Map<string, string>();
+  /** Mids of last-N audio slots (their user changes with `slots` events). */
+  readonly slotMids = new Set<string>();
   readonly speaking = new Map<string, boolean>();
   /** True between the server's `connected` and `disconnected` events. */
   mediaConnected = false;
@@ -93,6 +98,17 @@ export class SfuSignaling {
         this.o.onChange();
         return;
       }
+      case 'slots':
+        // {slots: [{mid, user_id|null}]}: who each last-N slot carries now.
+        for (const sl of (d.slots ?? []) as { mid?: unknown; user_id?: unknown }[]) {
+          const mid = String(sl.mid ?? '');
+          if (!mid) continue;
+          this.slotMids.add(mid);
+          if (sl.user_id === null || sl.user_id === undefined) this.midToUser.delete(mid);
+          else this.midToUser.set(mid, String(sl.user_id));
+        }
+        this.o.onChange();
+        return;
       case 'speaking':
         this.speaking.set(String(d.user_id), !!d.speaking);
         this.o.onSpeaking?.(String(d.user_id), !!d.speaking);
@@ -184,8 +200,20 @@ export class SfuSignaling {
       if (this.pc.signalingState === 'have-local-offer') await this.pc.setLocalDescription({ type: 'rollback' });
     }
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    // Per-user sections are re-mapped from the offer; slots keep their current speaker.
+    const slotUsers = new Map([...this.slotMids].map((m) => [m, this.midToUser.get(m)]));
     this.midToUser.clear();
-    for (const s of streams) if (s.kind === 'audio' || !s.kind) this.midToUser.set(String(s.mid), String(s.user_id));
+    for (const s of streams) {
+      if (s.kind !== 'audio' && s.kind) continue;
+      const mid = String(s.mid);
+      if (s.slot !== undefined && s.slot !== null) {
+        this.slotMids.add(mid);
+        const u = slotUsers.get(mid);
+        if (u) this.midToUser.set(mid, u);
+      } else if (s.user_id) {
+        this.midToUser.set(mid, String(s.user_id));
+      }
+    }
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     this.counts.answersSent++;

@@ -1,13 +1,14 @@
 // SFU mode: one RTCPeerConnection to the SFU, signaled over the /voice WebSocket (URL and
 // voice token from the join answer). We publish the microphone with our own offer; the
-// server adds one receive m-section per other participant with its own offers
-// (SfuSignaling). Remote tracks are mapped to users by mid (the offer's `streams`), played
-// by one <audio> element per user; per-user stats and levels come from that user's receiver.
+// server adds receive m-sections with its own offers (SfuSignaling): a few last-N audio
+// slots that carry the loudest speakers (mapped to users by `slots` events), or one section
+// per other participant (the offer's `streams`). Each section plays in its own <audio>
+// element; per-user stats and levels come from the receiver currently carrying that user.
 import { IceWatchdog } from './iceWatchdog';
 import type { VoiceState } from '../api/types';
 import { SfuSignaling } from './sfuSignaling';
-import { summarizeStats, type PeerStats } from './stats';
-import type { PeerInfo, TransportContext, VoiceTransport } from './transport';
+import { inboundAudio, summarizeStats, type PeerStats } from './stats';
+import type { InboundAudio, PeerInfo, TransportContext, VoiceTransport } from './transport';
 
 interface SfuJoinInfo {
   url?: string;
@@ -15,6 +16,7 @@ interface SfuJoinInfo {
 
 
 interface Remote {
+  mid: string;
   userId: string;
   receiver: RTCRtpReceiver;
   audio: HTMLAudioElement;
@@ -33,6 +35,7 @@ export class SfuTransport implements VoiceTransport {
   private sender: RTCRtpSender | null = null;
   private iceWatchdog!: IceWatchdog;
   private sfuSpeaking: Record<string, boolean> = {};
+  private audible = true;
   iceRestarts = 0;
 
   constructor(private readonly ctx: TransportContext) {
@@ -115,7 +118,7 @@ export class SfuTransport implements VoiceTransport {
     if (!r) {
       const audio = new Audio();
       audio.autoplay = true;
-      r = { userId: this.userForMid(mid, ev) ?? '', receiver: ev.receiver, audio, stats: null, energy: null };
+      r = { mid, userId: this.userForMid(mid, ev) ?? '', receiver: ev.receiver, audio, stats: null, energy: null };
       this.remotes.set(mid, r);
     }
     r.audio.srcObject = new MediaStream([ev.track]);
@@ -164,9 +167,36 @@ export class SfuTransport implements VoiceTransport {
 
   private applyPlayback(r: Remote, sink: boolean) {
     r.audio.volume = Math.min(1, Math.max(0, (this.playback.volumes[r.userId] ?? 100) / 100));
-    r.audio.muted = this.playback.deafened || !r.userId;
+    // A last-N slot plays even before its `slots` event names the speaker (no lost syllable);
+    // a per-user section whose user left is silent.
+    r.audio.muted = this.playback.deafened || !this.audible || (!r.userId && !this.signaling.slotMids.has(r.mid));
     const a = r.audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
     if (sink && this.playback.sinkId && a.setSinkId) void a.setSinkId(this.playback.sinkId).catch(() => {});
+  }
+
+  setAudible(on: boolean) {
+    this.audible = on;
+    for (const r of this.remotes.values()) this.applyPlayback(r, false);
+  }
+
+  mediaReady(): boolean {
+    return this.signaling.mediaConnected || this.pc.connectionState === 'connected';
+  }
+
+  async inbound(): Promise<Record<string, InboundAudio>> {
+    const out: Record<string, InboundAudio> = {};
+    await Promise.all(
+      this.active().map(async (r) => {
+        const report = await r.receiver.getStats().catch(() => null);
+        if (!report) return;
+        const a = inboundAudio(report);
+        const o = (out[r.userId] ??= { packetsReceived: 0, concealedSamples: 0, totalSamplesReceived: 0 });
+        o.packetsReceived += a.packetsReceived;
+        o.concealedSamples += a.concealedSamples;
+        o.totalSamplesReceived += a.totalSamplesReceived;
+      }),
+    );
+    return out;
   }
 
   private active(): Remote[] {
@@ -198,6 +228,8 @@ export class SfuTransport implements VoiceTransport {
         out[r.userId] = Math.max(out[r.userId] ?? 0, lvl);
       }),
     );
+    // Last-N: people who speak but are not forwarded to us still show as speaking.
+    for (const [uid, on] of Object.entries(this.sfuSpeaking)) if (on && !(uid in out)) out[uid] = 0.05;
     return out;
   }
 

@@ -88,3 +88,16 @@ export function quality(s: Pick<PeerStats, 'rttMs' | 'jitterMs' | 'lossRate'> | 
   if (s.rttMs > 200 || s.lossRate > 0.03 || jitter > 30) return 'fair';
   return 'good';
 }
+
+/** Inbound audio counters summed over a stats report (one receiver's, or a whole connection's). */
+export function inboundAudio(report: StatsLike): { packetsReceived: number; concealedSamples: number; totalSamplesReceived: number } {
+  const out = { packetsReceived: 0, concealedSamples: 0, totalSamplesReceived: 0 };
+  for (const st of entries(report)) {
+    if (st.type === 'inbound-rtp' && (st.kind ?? st.mediaType) === 'audio') {
+      out.packetsReceived += st.packetsReceived ?? 0;
+      out.concealedSamples += st.concealedSamples ?? 0;
+      out.totalSamplesReceived += st.totalSamplesReceived ?? 0;
+    }
+  }
+  return out;
+}

@@ -14,6 +14,13 @@ export interface PeerInfo {
   stats: PeerStats | null;
 }
 
+/** Inbound audio counters of one remote user (getStats inbound-rtp), for switch decisions and tests. */
+export interface InboundAudio {
+  packetsReceived: number;
+  concealedSamples: number;
+  totalSamplesReceived: number;
+}
+
 export interface TransportContext {
   myId: string;
   join: VoiceJoinAnswer;
@@ -41,5 +48,11 @@ export interface VoiceTransport {
   levels(): Promise<Record<string, number>>;
   peers(): PeerInfo[];
   refreshStats(): Promise<void>;
+  /** Inbound audio counters per remote user (sum over that user's receivers). */
+  inbound(): Promise<Record<string, InboundAudio>>;
+  /** Plays remote audio (true) or keeps it silent while still receiving (a mode switch). */
+  setAudible(on: boolean): void;
+  /** Media can flow: the SFU connection is up / the mesh has no peer still connecting. */
+  mediaReady(): boolean;
   close(): void;
 }

@@ -222,6 +222,9 @@ export class Store {
       case 'VOICE_SIGNAL':
         this.rtc.onSignal(d.from, d.channel_id, d.payload);
         break;
+      case 'VOICE_MODE_UPDATE':
+        this.rtc.onModeUpdate(d);
+        break;
       case 'MESSAGE_CREATE':
         if (this.isViewing(d.channel_id)) this.markRead(d.channel_id);
         break;

@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RtcService } from './rtcService';
+import { DEFAULT_SETTINGS } from '../settings/settings';
+import type { InboundAudio, PeerInfo, TransportContext, VoiceMode, VoiceTransport } from './transport';
+
+/** A transport whose inbound audio the test drives: `hear(user)` makes packets flow from user. */
+class FakeTransport implements VoiceTransport {
+  audible = true;
+  closed = false;
+  ready = false;
+  started = false;
+  signals: { from: string; payload: unknown }[] = [];
+  private counters: Record<string, number> = {};
+  private flowing = new Set<string>();
+  private timer = setInterval(() => {
+    for (const u of this.flowing) this.counters[u] = (this.counters[u] ?? 0) + 5;
+  }, 10);
+
+  constructor(
+    readonly mode: VoiceMode,
+    readonly ctx: TransportContext,
+  ) {}
+  hear(user: string, on = true) {
+    if (on) this.flowing.add(user);
+    else this.flowing.delete(user);
+  }
+  start() {
+    this.started = true;
+  }
+  voiceState() {}
+  signal(from: string, payload: unknown) {
+    this.signals.push({ from, payload });
+  }
+  async replaceLocalTrack() {}
+  setPlayback() {}
+  async levels() {
+    return {};
+  }
+  peers(): PeerInfo[] {
+    return [];
+  }
+  async refreshStats() {}
+  async inbound(): Promise<Record<string, InboundAudio>> {
+    const out: Record<string, InboundAudio> = {};
+    for (const [u, n] of Object.entries(this.counters)) out[u] = { packetsReceived: n, concealedSamples: 0, totalSamplesReceived: n * 960 };
+    return out;
+  }
+  setAudible(on: boolean) {
+    this.audible = on;
+  }
+  mediaReady() {
+    return this.ready;
+  }
+  closedAt = 0;
+  close() {
+    this.closed = true;
+    this.closedAt ||= Date.now();
+    clearInterval(this.timer);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = (fn: () => void) => vi.waitFor(fn, { timeout: 5000, interval: 10 });
+const LINGER_MS = 300;
+
+function setup(opts: { deadlineMs?: number } = {}) {
+  const made: FakeTransport[] = [];
+  let mode: VoiceMode = 'p2p';
+  const joins: string[] = [];
+  const store = new Map<string, string>();
+  const svc = new RtcService({
+    api: {
+      post: async (path: string) => {
+        joins.push(path);
+        return { mode, channel_id: '10', guild_id: '1', participants: [], voice_token: 't', sfu: { url: 'ws://x' } };
+      },
+      get: async () => [],
+    } as never,
+    sendGateway: () => {},
+    myId: () => '1',
+    settings: () => DEFAULT_SETTINGS,
+    voiceState: () => undefined,
+    storage: { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => void store.set(k, v) },
+    transportFactory: (m, ctx) => {
+      const t = new FakeTransport(m, ctx);
+      made.push(t);
+      return t;
+    },
+    switchTiming: { pollMs: 20, deadlineMs: opts.deadlineMs ?? 5000, lingerMs: LINGER_MS },
+  });
+  return { svc, made, joins, setMode: (m: VoiceMode) => (mode = m) };
+}
+
+let cleanup: (() => void) | null = null;
+afterEach(() => {
+  cleanup?.();
+  cleanup = null;
+});
+
+describe('RtcService mode switch (make before break)', () => {
+  it('p2p -> sfu: the SFU stays silent until it carries everyone heard on the mesh, then the mesh closes after the linger', async () => {
+    const { svc, made, joins, setMode } = setup();
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    const mesh = made[0];
+    expect(mesh.mode).toBe('p2p');
+    mesh.ready = true;
+    mesh.hear('2');
+    mesh.hear('3');
+    setMode('sfu');
+    svc.onModeUpdate({ channel_id: '10', mode: 'sfu' });
+    await until(() => expect(made).toHaveLength(2));
+    const sfu = made[1];
+    expect(sfu.mode).toBe('sfu');
+    expect(joins).toEqual(['/voice/join/10', '/voice/join/10']); // token refresh
+    expect(sfu.started).toBe(true);
+    expect(sfu.audible).toBe(false);
+    sfu.ready = true;
+    sfu.hear('2'); // only one of the two speakers so far: keep the mesh
+    await sleep(150);
+    expect(svc.mode).toBe('p2p');
+    expect(mesh.audible).toBe(true);
+    sfu.hear('3');
+    await until(() => expect(svc.mode).toBe('sfu'));
+    expect(svc.currentTransport).toBe(sfu);
+    expect(sfu.audible).toBe(true);
+    expect(mesh.audible).toBe(false);
+    await until(() => expect(mesh.closed).toBe(true));
+    // The mesh kept sending for the linger time after the cut-over (peers that switch later).
+    expect(mesh.closedAt - svc.switches[0].at).toBeGreaterThanOrEqual(LINGER_MS - 5);
+    expect(svc.switches).toHaveLength(1);
+    expect(svc.switches[0]).toMatchObject({ from: 'p2p', to: 'sfu', reason: 'audio flows' });
+  });
+
+  it('gateway signals go to the mesh while the SFU is pending, and to the new mesh when going back to p2p', async () => {
+    const { svc, made, setMode } = setup();
+    cleanup = () => void svc.leave();
+    setMode('sfu');
+    await svc.join('10');
+    const sfu = made[0];
+    sfu.ready = true;
+    setMode('p2p');
+    svc.onModeUpdate({ channel_id: '10', mode: 'p2p' });
+    await until(() => expect(made).toHaveLength(2));
+    const mesh = made[1];
+    svc.onSignal('2', '10', { description: { type: 'offer', sdp: 'x' } });
+    expect(mesh.signals).toHaveLength(1);
+    expect(sfu.signals).toHaveLength(0);
+    mesh.ready = true; // nobody speaks: connected is enough
+    await until(() => expect(svc.mode).toBe('p2p'));
+    expect(svc.switches[0]).toMatchObject({ from: 'sfu', to: 'p2p', reason: 'connected' });
+  });
+
+  it('cuts over at the deadline when the new transport never carries the old audio', async () => {
+    const { svc, made, setMode } = setup({ deadlineMs: 200 });
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    made[0].hear('2');
+    setMode('sfu');
+    svc.onModeUpdate({ channel_id: '10', mode: 'sfu' });
+    await until(() => expect(svc.mode).toBe('sfu'));
+    expect(svc.switches[0].reason).toBe('deadline');
+    expect(svc.switches[0].waitMs).toBeGreaterThanOrEqual(195);
+  });
+
+  it('ignores updates for other channels and for the mode we are in; leaving aborts a switch', async () => {
+    const { svc, made, joins, setMode } = setup();
+    await svc.join('10');
+    svc.onModeUpdate({ channel_id: '11', mode: 'sfu' });
+    svc.onModeUpdate({ channel_id: '10', mode: 'p2p' });
+    await sleep(50);
+    expect(made).toHaveLength(1);
+    expect(joins).toHaveLength(1);
+    setMode('sfu');
+    svc.onModeUpdate({ channel_id: '10', mode: 'sfu' });
+    await until(() => expect(made).toHaveLength(2));
+    await svc.leave();
+    expect(made.every((t) => t.closed)).toBe(true);
+    expect(svc.switches).toHaveLength(0);
+  });
+});
