@@ -5,72 +5,14 @@
 //   HYPE_BIN=build/web-e2e/src/app/hype node bench/web/p2p-cpu.mjs [sizes=2,4,8] [seconds=20]
 //
 // Needs web/dist built and tests/e2e/node_modules (npm ci in tests/e2e).
-import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { chromium } from '../../tests/e2e/node_modules/playwright-core/index.mjs';
 import { CHROMIUM_ARGS, api, loginUi, registerApi, setBase, sleep, until } from '../../tests/e2e/lib/browser.mjs';
 import { startHype } from '../../tests/e2e/lib/server.mjs';
+import { HZ, cpuTicks, memory, tree } from './procstat.mjs';
 
 const sizes = (process.argv[2] ?? '2,4,8').split(',').map(Number);
 const seconds = Number(process.argv[3] ?? 20);
-const HZ = 100; // USER_HZ on Linux
-
-function children() {
-  const map = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!map.has(ppid)) map.set(ppid, []);
-      map.get(ppid).push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return map;
-}
-
-function tree(root) {
-  const kids = children();
-  const out = [];
-  const stack = [root];
-  while (stack.length) {
-    const p = stack.pop();
-    out.push(p);
-    for (const c of kids.get(p) ?? []) stack.push(c);
-  }
-  return out;
-}
-
-function cpuTicks(pids) {
-  let t = 0;
-  for (const p of pids) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      t += Number(f[11]) + Number(f[12]); // utime + stime
-    } catch {
-      /* exited */
-    }
-  }
-  return t;
-}
-
-function memory(pids) {
-  let pss = 0;
-  let rss = 0;
-  for (const p of pids) {
-    try {
-      const r = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
-      pss += Number(/^Pss:\s+(\d+)/m.exec(r)?.[1] ?? 0);
-      rss += Number(/^Rss:\s+(\d+)/m.exec(r)?.[1] ?? 0);
-    } catch {
-      /* exited */
-    }
-  }
-  return { pssMiB: pss / 1024, rssMiB: rss / 1024 };
-}
 
 async function call(n) {
   const stamp = Date.now().toString(36).slice(-5);

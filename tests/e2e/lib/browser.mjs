@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 // Helpers shared by the e2e tests: one headless Chromium (flags from shared/TESTING.md),
 // one browser context per user, REST shortcuts for setup, and polling helpers.
+import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 export let BASE = process.env.HYPE_URL ?? 'http://127.0.0.1:8080';
@@ -28,8 +29,39 @@ export const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-export async function launch() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: false, args: CHROMIUM_ARGS });
+export async function launch({ args = [] } = {}) {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: false, args: [...CHROMIUM_ARGS, ...args] });
+}
+
+/**
+ * A WAV file (48 kHz mono 16-bit) of a continuous, slowly warbling tone: Chromium's default
+ * fake microphone beeps once a second and is silent in between, which Opus DTX turns into
+ * gaps; with `--use-file-for-fake-audio-capture=<file>` the sender talks without pause.
+ */
+export function writeToneWav(path, seconds = 4) {
+  const rate = 48000;
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(n * 2, 40);
+  let phase = 0;
+  for (let i = 0; i < n; i++) {
+    const f = 330 + 60 * Math.sin((2 * Math.PI * i) / rate); // 270..390 Hz, once a second
+    phase += (2 * Math.PI * f) / rate;
+    buf.writeInt16LE(Math.round(12000 * Math.sin(phase)), 44 + i * 2);
+  }
+  writeFileSync(path, buf);
+  return path;
 }
 
 let counter = 0;
