@@ -51,7 +51,12 @@ function timedJoin(page) {
       await new Promise((r) => setTimeout(r, 5));
       if (rtc.getSnapshot().status !== 'connected') continue;
       const { inbound } = await rtc.playedInbound();
-      if (Object.values(inbound).some((a) => a.packetsReceived > 0)) return performance.now() - t0;
+      if (Object.values(inbound).some((a) => a.packetsReceived > 0)) {
+        const ms = performance.now() - t0;
+        const tl = rtc.currentTransport?.timeline;
+        const steps = tl ? Object.fromEntries(Object.entries(tl).map(([k, v]) => [k, Math.round(v - t0)])) : {};
+        return { ms, steps };
+      }
       if (performance.now() - t0 > 30_000) throw new Error('no audio within 30 s');
     }
   });
@@ -102,7 +107,7 @@ try {
   await A.page.getByRole('button', { name: 'Leave voice' }).waitFor();
   const p2pJoins = [];
   for (let i = 0; i < JOINS; i++) {
-    p2pJoins.push(await timedJoin(B.page));
+    p2pJoins.push((await timedJoin(B.page)).ms);
     await sleep(500);
     await leave(B.page);
     await sleep(300);
@@ -152,12 +157,17 @@ try {
 
   // ---- SFU join time: B leaves and joins the big channel again ----
   const sfuJoins = [];
+  const steps = {};
   for (let i = 0; i < JOINS; i++) {
     await leave(B.page);
     await sleep(1000);
-    sfuJoins.push(await timedJoin(B.page));
+    const r = await timedJoin(B.page);
+    sfuJoins.push(r.ms);
+    for (const [k, v] of Object.entries(r.steps)) (steps[k] ??= []).push(v);
     await sleep(1000);
   }
+  // Median time from the click to each step of the SFU join (SfuTransport.timeline).
+  out.browserJoinSFUSteps = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, pct(v, 0.5)]).sort((a, b) => a[1] - b[1]));
   out.browserJoinSFU = { n: sfuJoins.length, p50: pct(sfuJoins, 0.5), p99: pct(sfuJoins, 0.99), max: Math.max(...sfuJoins) };
   console.error('sfu joins (ms):', sfuJoins.map((x) => x.toFixed(0)).join(' '));
   for (const b of browsers) await b.page.getByRole('button', { name: 'Leave voice' }).click().catch(() => {});
@@ -183,4 +193,5 @@ for (const [i, b] of out.browsers.entries()) {
 }
 const j = (x) => `p50 ${x.p50.toFixed(0)} ms, p99 ${x.p99.toFixed(0)} ms (n=${x.n}, max ${x.max.toFixed(0)})`;
 console.log(`\nbrowser join (click to first remote audio packet): P2P 2-person call ${j(out.browserJoinP2P)}; SFU ${BOTS + 2}-person channel ${j(out.browserJoinSFU)}`);
+console.log(`SFU join steps (median ms after the click): ${Object.entries(out.browserJoinSFUSteps).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 if (out.bots && !out.bots.error) console.log(`bots: join p50 ${out.bots.join_ms_p50} ms, p99 ${out.bots.join_ms_p99} ms; loss ${out.bots.loss_pct}%; latency p50 ${out.bots.latency_ms_p50} ms, p99 ${out.bots.latency_ms_p99} ms`);

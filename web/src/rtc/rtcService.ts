@@ -131,27 +131,31 @@ export class RtcService {
     this.early = [];
     this.update({ status: 'joining', channelId, error: null, micError: null, speaking: {}, peers: {} });
     const settings = this.deps.settings();
-    let micError: string | null = null;
-    try {
-      await this.local.acquire(settings);
-    } catch (e) {
-      micError = e instanceof Error ? e.message : String(e);
-      this.log('microphone unavailable; joining listen-only', e);
-    }
-    if (seq !== this.joinSeq) return;
+    // The microphone opens while the server handles the join (both take a while; join time
+    // is click to first audio). A microphone that fails turns into a self-mute right after.
+    const mic = this.local.acquire(settings).then(
+      () => null,
+      (e: unknown) => {
+        this.log('microphone unavailable; joining listen-only', e);
+        return e instanceof Error ? e.message : String(e);
+      },
+    );
     let answer: VoiceJoinAnswer;
     try {
       answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, {
-        self_mute: this.snap.selfMute || !!micError,
+        self_mute: this.snap.selfMute,
         self_deaf: this.snap.selfDeaf,
       });
     } catch (e) {
+      await mic;
       if (seq !== this.joinSeq) return;
       this.local.close();
       this.update({ status: 'error', channelId: null, error: e instanceof Error ? e.message : String(e) });
       throw e;
     }
+    const micError = await mic;
     if (seq !== this.joinSeq) return;
+    const muteForMic = !!micError && !this.snap.selfMute;
     const transport = this.createTransport(myId, answer);
     if (!transport) {
       this.update({ status: 'error', mode: answer.mode, error: `voice mode '${String(answer.mode)}' is not supported by this client` });
@@ -168,6 +172,7 @@ export class RtcService {
     });
     this.applyPlayback();
     this.applyTransmit();
+    if (muteForMic) this.sendState();
     transport.start();
     const early = this.early;
     this.early = [];

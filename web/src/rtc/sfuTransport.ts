@@ -37,6 +37,8 @@ export class SfuTransport implements VoiceTransport {
   private sfuSpeaking: Record<string, boolean> = {};
   private audible = true;
   iceRestarts = 0;
+  /** When each step of joining happened (performance.now(), ms): join-time diagnostics. */
+  readonly timeline: Record<string, number> = { created: performance.now() };
 
   constructor(private readonly ctx: TransportContext) {
     this.pc = new RTCPeerConnection({
@@ -63,7 +65,10 @@ export class SfuTransport implements VoiceTransport {
       send: (op, d) => {
         if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ op, d }));
       },
-      onChange: () => this.syncRemotes(),
+      onChange: () => {
+        this.markSteps();
+        this.syncRemotes();
+      },
       onSpeaking: (uid, on) => {
         this.sfuSpeaking = { ...this.sfuSpeaking, [uid]: on };
       },
@@ -85,7 +90,10 @@ export class SfuTransport implements VoiceTransport {
     }
     const ws = new WebSocket(url);
     this.ws = ws;
-    ws.onopen = () => this.signaling.open();
+    ws.onopen = () => {
+      this.mark('wsOpen');
+      this.signaling.open();
+    };
     ws.onmessage = (ev) => {
       try {
         this.signaling.handle(JSON.parse(String(ev.data)));
@@ -111,7 +119,20 @@ export class SfuTransport implements VoiceTransport {
     this.ctx.onChange();
   }
 
+  private mark(step: string) {
+    this.timeline[step] ??= performance.now();
+  }
+
+  private markSteps() {
+    const sig = this.signaling;
+    if (sig.state !== 'identifying') this.mark('ready');
+    if (sig.state === 'connected') this.mark('published');
+    if (sig.counts.serverOffers > 0) this.mark('subscribed');
+    if (sig.mediaConnected) this.mark('mediaConnected');
+  }
+
   private onTrack(ev: RTCTrackEvent) {
+    this.mark('firstTrack');
     const mid = ev.transceiver.mid;
     if (!mid) return;
     let r = this.remotes.get(mid);
