@@ -19,6 +19,8 @@ struct SpeakerOptions {
   std::int64_t silence_ms = 400;  // no packets for this long: not speaking
   double switch_margin = 6;       // loudness a challenger must exceed the active speaker by
   std::int64_t switch_hold_ms = 300;
+  // Last-N (SpeakerSelector): a forwarded speaker keeps its place this long after it stops.
+  std::int64_t selection_hold_ms = 1000;
 };
 
 struct SpeakerEvent {
