@@ -10,12 +10,22 @@ import WebSocket from 'ws';
 import { startServer, api, sleep, register, HYPE_BIN } from './lib.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
-const SFU_PORT = 42000 + Math.floor(Math.random() * 2000);
+let SFU_PORT;
 let server;
 
 before(async () => {
   // Last-N above the channel sizes used here: everyone hears everyone (exact counts).
-  server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '2', HYPE_SFU_PORT: String(SFU_PORT), HYPE_VOICE_MAX_FORWARDED_SPEAKERS: '16' });
+  // A fixed UDP port pair (the tests send junk to it); another run on this machine may hold
+  // the one picked at random, so try a few.
+  for (let attempt = 0; ; attempt++) {
+    SFU_PORT = 42000 + Math.floor(Math.random() * 2000);
+    try {
+      server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '2', HYPE_SFU_PORT: String(SFU_PORT), HYPE_VOICE_MAX_FORWARDED_SPEAKERS: '16' });
+      break;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
 });
 after(async () => { await server?.stop(); });
 
