@@ -256,6 +256,12 @@ Track* Room::audio_track(ParticipantId id) {
   return nullptr;
 }
 
+Track* Room::selected_track(std::uint64_t id) const {
+  for (auto& [pid, t] : selected_tracks_)
+    if (pid == id) return t;
+  return nullptr;
+}
+
 bool Room::assign_slots(Participant& sub) {
   wanted_.clear();
   selector_.forwarded_to(sub.id, wanted_);
@@ -264,7 +270,7 @@ bool Room::assign_slots(Participant& sub) {
   for (auto& slot : sub.slots) {
     if (!slot->track) continue;
     bool keep = false;
-    for (std::uint64_t id : wanted_) keep |= slot->track == audio_track(id);
+    for (std::uint64_t id : wanted_) keep |= slot->track == selected_track(id);
     if (!keep) {
       bind(*slot, nullptr);
       changed = true;
@@ -272,7 +278,7 @@ bool Room::assign_slots(Participant& sub) {
   }
   // Newly wanted sources take the lowest free slots.
   for (std::uint64_t id : wanted_) {
-    Track* t = audio_track(id);
+    Track* t = selected_track(id);
     if (!t) continue;
     bool has = false;
     for (auto& slot : sub.slots) has |= slot->track == t;
@@ -291,6 +297,10 @@ void Room::update_selection(std::int64_t now_ms, std::vector<ParticipantId>& cha
   bool selection_changed = selector_.update(speakers_, now_ms);
   if (!selection_changed && !slots_dirty_) return;
   slots_dirty_ = false;
+  // Resolve the selected participants' tracks once, not per subscriber.
+  selected_tracks_.clear();
+  for (const auto* tier : {&selector_.primary(), &selector_.reserve()})
+    for (std::uint64_t id : *tier) selected_tracks_.emplace_back(id, audio_track(id));
   for (auto& p : participants_)
     if (assign_slots(*p)) changed.push_back(p->id);
 }

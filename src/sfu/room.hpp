@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rtc/rtp/header_extensions.hpp"
@@ -152,13 +153,15 @@ class Room {
   void bind(Subscription& slot, Track* source);
   void unbind_slots_of(Participant& p);
   Track* audio_track(ParticipantId id);
+  Track* selected_track(std::uint64_t id) const;
   bool assign_slots(Participant& subscriber);
 
   SpeakerDetector speakers_;
   SpeakerSelector selector_;
   RoomCounters counters_;
   bool slots_dirty_ = false;
-  std::vector<std::uint64_t> wanted_;  // scratch for assign_slots
+  std::vector<std::uint64_t> wanted_;                              // scratch for assign_slots
+  std::vector<std::pair<std::uint64_t, Track*>> selected_tracks_;  // primary, then reserve
 };
 
 }  // namespace hype::sfu

@@ -44,6 +44,11 @@ class SpeakerDetector {
   bool speaking(std::uint64_t participant) const;
   std::uint64_t active_speaker() const { return active_; }
   double loudness(std::uint64_t participant) const;
+  // f(id, speaking, loudness) for every participant: one pass, for the last-N selection.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (auto& e : entries_) f(e.id, e.speaking, e.loudness);
+  }
 
  private:
   struct Entry {

@@ -4,24 +4,25 @@
 
 namespace hype::sfu {
 
+// entries_ is sorted by id: lookups stay O(log n) in channels of hundreds.
 SpeakerSelector::Entry* SpeakerSelector::find(std::uint64_t id) {
-  for (auto& e : entries_)
-    if (e.id == id) return &e;
-  return nullptr;
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
+                             [](const Entry& e, std::uint64_t v) { return e.id < v; });
+  return it != entries_.end() && it->id == id ? &*it : nullptr;
 }
 
 const SpeakerSelector::Entry* SpeakerSelector::find(std::uint64_t id) const {
-  for (auto& e : entries_)
-    if (e.id == id) return &e;
-  return nullptr;
+  return const_cast<SpeakerSelector*>(this)->find(id);
 }
 
 void SpeakerSelector::add(std::uint64_t participant) {
-  if (find(participant)) return;
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), participant,
+                             [](const Entry& e, std::uint64_t v) { return e.id < v; });
+  if (it != entries_.end() && it->id == participant) return;
   Entry e;
   e.id = participant;
   e.join_order = joins_++;
-  entries_.push_back(e);
+  entries_.insert(it, e);
 }
 
 void SpeakerSelector::remove(std::uint64_t participant) {
@@ -122,11 +123,14 @@ bool SpeakerSelector::fill(int tier, std::size_t capacity, std::int64_t now_ms) 
 }
 
 bool SpeakerSelector::update(const SpeakerDetector& detector, std::int64_t now_ms) {
-  for (auto& e : entries_) {
-    e.speaking = detector.speaking(e.id);
-    e.loudness = detector.loudness(e.id);
-    if (e.speaking) e.last_spoke_ms = now_ms;
-  }
+  for (auto& e : entries_) e.speaking = false, e.loudness = 0;
+  detector.for_each([&](std::uint64_t id, bool speaking, double loudness) {
+    if (Entry* e = find(id)) {
+      e->speaking = speaking;
+      e->loudness = loudness;
+      if (speaking) e->last_spoke_ms = now_ms;
+    }
+  });
   std::size_t n = static_cast<std::size_t>(std::max(o_.max_selected, 1));
   bool changed = fill(0, n, now_ms);
   changed |= fill(1, 1, now_ms);
