@@ -93,6 +93,7 @@ struct Bot {
   std::map<std::string, std::int64_t> last_from_user;
   std::size_t audio_slots = 0;
   bool joined = false;  // holds a REST voice state
+  std::atomic<bool> signaling_done{false};
   std::int64_t first_rx_us = -1;
   std::uint32_t ssrc = 0;
   std::uint16_t seq = 0, twcc_seq = 0;
@@ -362,6 +363,7 @@ void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::Dtls
       b.error = e.what();
     }
   }
+  b.signaling_done = true;
 }
 
 // Every bot that holds a voice state leaves it over REST (a few in parallel).
@@ -589,7 +591,16 @@ int main(int argc, char** argv) {
     if (g_signaled.load()) break;
   }
   stop = true;
-  for (auto& b : bots) b->ws.abort();
+  // An abort before a bot's WebSocket is connected does nothing (on SIGINT some may still be
+  // connecting): repeat until every signaling thread is out.
+  for (bool all_done = false; !all_done; ::poll(nullptr, 0, all_done ? 0 : 20)) {
+    all_done = true;
+    for (auto& b : bots)
+      if (!b->signaling_done.load()) {
+        b->ws.abort();
+        all_done = false;
+      }
+  }
   for (auto& t : sig) t.join();
   leave_all(bots, channel);
 
