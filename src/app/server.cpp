@@ -77,6 +77,12 @@ void register_sfu_metrics(metrics::Registry& reg, sfu::SfuService& sfu) {
   auto& dropped =
       reg.counter("sfu_dropped_packets_total", "datagrams dropped, by reason", {"reason"});
   auto& rejected = reg.counter("sfu_rejected_tokens_total", "voice tokens refused on /voice").get();
+  auto& not_selected =
+      reg.counter("sfu_dropped_not_selected_total",
+                  "audio packets not forwarded: publisher outside the last-N speakers")
+          .get();
+  auto& switches =
+      reg.counter("sfu_slot_switches_total", "audio slots that got a new speaker (last-N)").get();
   auto& cpu =
       reg.counter("sfu_worker_cpu_seconds_total", "CPU time of each SFU worker", {"worker"});
   reg.on_collect([&, &sfu_ref = sfu] {
@@ -95,6 +101,8 @@ void register_sfu_metrics(metrics::Registry& reg, sfu::SfuService& sfu) {
     dropped.with({"auth"}).set_total(static_cast<double>(st.dropped_auth));
     dropped.with({"send"}).set_total(static_cast<double>(st.dropped_send));
     rejected.set_total(static_cast<double>(st.rejected_tokens));
+    not_selected.set_total(static_cast<double>(st.dropped_not_selected));
+    switches.set_total(static_cast<double>(st.slot_switches));
     for (std::size_t i = 0; i < st.worker_cpu_seconds.size(); ++i)
       cpu.with({std::to_string(i)}).set_total(st.worker_cpu_seconds[i]);
   });
@@ -157,6 +165,7 @@ int run_server(const Config& config) {
   sopts.port = static_cast<std::uint16_t>(config.sfu.port);
   sopts.announced_ip = config.sfu.announced_ip;
   sopts.bind_ip = config.sfu.bind_ip;
+  sopts.max_forwarded_speakers = config.voice.max_forwarded_speakers;
   sfu::SfuService sfu(
       io.get_executor(), sopts,
       [&signer](const std::string& token, std::string& error) -> std::optional<sfu::VoiceIdentity> {

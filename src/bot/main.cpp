@@ -3,10 +3,14 @@
 // agent, DTLS client and SRTP per bot, sends real Opus (tone in talk spurts, DTX silence)
 // with audio level and a send-timestamp header extension, receives everything and prints a
 // report. Many bots share one process: one signaling thread per bot, one media thread.
+// Audio arrives in last-N slots: a packet's user is the one the latest `slots` event names
+// for its stream's mid. --hold only keeps REST voice states (seats) without media. Every
+// bot leaves voice over REST at the end, also on SIGINT/SIGTERM (the report still prints).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <opus/opus.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +51,11 @@ namespace {
 constexpr std::uint8_t kExtLevel = 1, kExtTwcc = 3, kExtMid = 4, kExtSendTime = 5;
 constexpr const char* kSendTimeUri = "urn:hype:rtp-hdrext:send-time-us";
 
+std::atomic<bool> g_signaled{false};
+extern "C" void on_signal(int) {
+  g_signaled.store(true);
+}
+
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -76,13 +85,21 @@ struct Bot {
   std::unique_ptr<rtc::SrtpSession> srtp;
   std::optional<rtc::SocketAddress> peer;
   bool ready = false, dtls_started = false;
-  std::unordered_map<std::uint32_t, std::string> ssrc_user;
+  std::unordered_map<std::uint32_t, std::string> ssrc_user;  // per-publisher streams
+  std::unordered_map<std::uint32_t, std::string> ssrc_mid;   // slot streams
+  std::unordered_map<std::string, std::string> mid_user;     // from the latest slots event
   std::unordered_map<std::uint32_t, Stream> streams;
+  std::map<std::string, std::uint64_t> from_user;  // packets by publisher at receipt
+  std::map<std::string, std::int64_t> last_from_user;
+  std::size_t audio_slots = 0;
+  bool joined = false;  // holds a REST voice state
+  std::atomic<bool> signaling_done{false};
+  std::int64_t first_rx_us = -1;
   std::uint32_t ssrc = 0;
   std::uint16_t seq = 0, twcc_seq = 0;
   std::uint32_t ts = 0;
   OpusEncoder* enc = nullptr;
-  std::uint64_t sent = 0;
+  std::uint64_t sent = 0, sent_in_window = 0;
   std::int64_t join_start_us = 0, join_done_us = -1;
   std::vector<std::int64_t> latency_us;
   std::string error;
@@ -113,8 +130,9 @@ void flush_ice(Bot& b) {
     while (auto dg = b.dtls->pop_datagram()) send_to(b.fd, *b.peer, dg->data(), dg->size());
 }
 
+// Packets sent before `window_us` (send-time extension) only count for the join time.
 void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddress& from,
-                 std::int64_t now) {
+                 std::int64_t now, std::int64_t window_us) {
   rtc::MutableByteSpan d(buf, n);
   switch (rtc::classify_packet(d)) {
     case rtc::PacketKind::kStun: {
@@ -141,14 +159,28 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
       rtc::RtpPacket p;
       if (rtc::RtpPacket::parse(rtc::MutableByteSpan(buf, len), p) != rtc::RtpParseStatus::kOk)
         return;
+      if (b.first_rx_us < 0) b.first_rx_us = now;
+      std::int64_t sent_at = -1;
+      if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
+        sent_at = static_cast<std::int64_t>(rtc::load_be64(v->data()));
+      if (sent_at < window_us) return;
       Stream& s = b.streams[p.ssrc()];
       std::int64_t q = s.unwrap.unwrap(p.sequence_number());
       if (!s.any) s.first = s.highest = q, s.any = true;
       s.first = std::min(s.first, q);
       s.highest = std::max(s.highest, q);
       ++s.received;
-      if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
-        b.latency_us.push_back(now - static_cast<std::int64_t>(rtc::load_be64(v->data())));
+      b.latency_us.push_back(now - sent_at);
+      std::string user;
+      if (auto u = b.ssrc_user.find(p.ssrc()); u != b.ssrc_user.end()) {
+        user = u->second;
+      } else if (auto m = b.ssrc_mid.find(p.ssrc()); m != b.ssrc_mid.end()) {
+        if (auto mu = b.mid_user.find(m->second); mu != b.mid_user.end()) user = mu->second;
+      }
+      if (!user.empty()) {
+        ++b.from_user[user];
+        b.last_from_user[user] = now;
+      }
       return;
     }
     default:
@@ -156,15 +188,21 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
   }
 }
 
-void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
+struct TalkOptions {
+  bool continuous = false;   // no 1 s pauses
+  double level_step_db = 0;  // speaker i is i * step dB quieter than speaker 0
+};
+
+void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now, const TalkOptions& talk) {
   std::array<float, 960> pcm{};
-  bool talking = (t_ms / 1000 + b.index) % 3 != 2;  // 2 s talk, 1 s silence
+  bool talking = talk.continuous || (t_ms / 1000 + b.index) % 3 != 2;  // 2 s talk, 1 s silence
   double sum = 0;
   if (talking) {
     double f = 300.0 + 40.0 * b.index;
+    double amp = 0.3 * std::pow(10.0, -talk.level_step_db * b.index / 20.0);
     for (std::size_t i = 0; i < pcm.size(); ++i) {
       double t = (static_cast<double>(b.ts) + static_cast<double>(i)) / 48000.0;
-      pcm[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * f * t));
+      pcm[i] = static_cast<float>(amp * std::sin(2 * M_PI * f * t));
       sum += pcm[i] * pcm[i];
     }
   }
@@ -245,6 +283,10 @@ void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::Dtls
     b.join_start_us = now_us();
     auto j = b.rest->call("POST", "/voice/join/" + channel, json::object{}, b.token);
     if (j.status != 200) throw std::runtime_error("voice join: HTTP " + std::to_string(j.status));
+    {
+      std::lock_guard lock(b.mu);
+      b.joined = true;
+    }
     auto& jo = j.body.as_object();
     if (!jo.at("sfu").is_object()) throw std::runtime_error("no SFU node for this channel");
     std::string url(jo.at("sfu").at("url").as_string()), host, port, path;
@@ -285,15 +327,32 @@ void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::Dtls
         auto& d = fo.at("d").as_object();
         {
           std::lock_guard lock(b.mu);
-          for (auto& s : d.at("streams").as_array())
-            b.ssrc_user[static_cast<std::uint32_t>(s.at("ssrc").to_number<std::uint64_t>())] =
-                std::string(s.at("user_id").as_string());
+          std::size_t slots = 0;
+          for (auto& sv : d.at("streams").as_array()) {
+            auto& s = sv.as_object();
+            auto ssrc = static_cast<std::uint32_t>(s.at("ssrc").to_number<std::uint64_t>());
+            if (auto* u = s.if_contains("user_id"); u && u->is_string())
+              b.ssrc_user[ssrc] = std::string(u->as_string());
+            if (s.contains("slot")) {
+              b.ssrc_mid[ssrc] = std::string(s.at("mid").as_string());
+              ++slots;
+            }
+          }
+          b.audio_slots = std::max(b.audio_slots, slots);
         }
         b.ws.send(
             json::object{{"op", "answer"},
                          {"d", json::object{{"sdp", answer_sdp(std::string(d.at("sdp").as_string()),
                                                                b, ctx->certificate())},
                                             {"version", d.at("version")}}}});
+      } else if (op == "slots") {
+        std::lock_guard lock(b.mu);
+        for (auto& sv : fo.at("d").at("slots").as_array()) {
+          auto& s = sv.as_object();
+          auto& u = s.at("user_id");
+          b.mid_user[std::string(s.at("mid").as_string())] =
+              u.is_string() ? std::string(u.as_string()) : std::string();
+        }
       } else if (op == "error") {
         throw std::runtime_error("server: " + json::serialize(fo.at("d")));
       }
@@ -304,6 +363,68 @@ void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::Dtls
       b.error = e.what();
     }
   }
+  b.signaling_done = true;
+}
+
+// Every bot that holds a voice state leaves it over REST (a few in parallel).
+void leave_all(std::vector<std::unique_ptr<Bot>>& bots, const std::string& channel) {
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 8; ++w)
+    workers.emplace_back([&] {
+      for (std::size_t i = next++; i < bots.size(); i = next++) {
+        Bot& b = *bots[i];
+        if (!b.joined) continue;
+        try {
+          auto r = b.rest->call("POST", "/voice/leave/" + channel, json::object{}, b.token);
+          if (r.status == 204 || r.status == 200) b.joined = false;
+        } catch (const std::exception&) {
+        }
+      }
+    });
+  for (auto& t : workers) t.join();
+}
+
+// --hold: voice states only (seats in a channel whose media runs elsewhere, e.g. P2P).
+int run_hold(std::vector<std::unique_ptr<Bot>>& bots, const std::string& channel, double duration,
+             bool as_json) {
+  json::array errors;
+  int held = 0;
+  for (auto& b : bots) {
+    if (g_signaled.load()) break;
+    try {
+      auto j = b->rest->call("POST", "/voice/join/" + channel, json::object{}, b->token);
+      if (j.status != 200) throw std::runtime_error("voice join: HTTP " + std::to_string(j.status));
+      b->joined = true;
+      ++held;
+    } catch (const std::exception& e) {
+      errors.push_back(json::value(e.what()));
+    }
+  }
+  std::int64_t until = now_us() + static_cast<std::int64_t>(duration * 1e6);
+  while (!g_signaled.load() && now_us() < until) ::poll(nullptr, 0, 50);
+  leave_all(bots, channel);
+  int left = 0;
+  json::array ids;
+  for (auto& b : bots) {
+    ids.push_back(json::value(b->user_id));
+    if (!b->joined) ++left;
+  }
+  json::object report{{"mode", "hold"},
+                      {"bots", static_cast<std::int64_t>(bots.size())},
+                      {"channel_id", channel},
+                      {"held", held},
+                      {"left", left - (static_cast<int>(bots.size()) - held)},
+                      {"signaled", g_signaled.load()},
+                      {"errors", std::move(errors)},
+                      {"bot_user_ids", std::move(ids)}};
+  if (as_json) {
+    std::printf("%s\n", json::serialize(report).c_str());
+  } else {
+    for (auto& [k, v] : report) std::printf("%-28s %s\n", k.data(), json::serialize(v).c_str());
+  }
+  std::fflush(stdout);
+  return held == static_cast<int>(bots.size()) ? 0 : 3;
 }
 
 double percentile(std::vector<std::int64_t>& v, double p) {
@@ -320,7 +441,8 @@ int main(int argc, char** argv) {
   std::string server = "http://127.0.0.1:8080", channel, invite;
   int count = 10, speakers = 3;
   double duration = 10;
-  bool as_json = false;
+  bool as_json = false, hold = false;
+  TalkOptions talk;
   app.add_option("--server", server, "Hype server URL");
   app.add_option("--count", count, "number of bots")->check(CLI::Range(1, 1000));
   app.add_option("--speakers", speakers, "bots that talk (the first K)");
@@ -328,7 +450,19 @@ int main(int argc, char** argv) {
   app.add_option("--channel", channel, "voice channel id (default: create users, guild, channel)");
   app.add_option("--invite", invite, "invite code to join the channel's guild (with --channel)");
   app.add_flag("--json", as_json, "print the report as JSON");
+  app.add_flag("--hold", hold,
+               "only hold voice states: REST-join the channel, no media, leave after --duration "
+               "seconds or on SIGINT/SIGTERM");
+  app.add_flag("--continuous", talk.continuous, "speakers talk without pauses");
+  app.add_option("--level-step", talk.level_step_db,
+                 "speaker i talks i*STEP dB quieter than speaker 0 (last-N tests)");
   CLI11_PARSE(app, argc, argv);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends it at once
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   speakers = std::clamp(speakers, 0, count);
 
   std::string host, port, path;
@@ -347,7 +481,7 @@ int main(int argc, char** argv) {
   std::string run = random_token(4);
   try {
     std::string guild;
-    for (int i = 0; i < count; ++i) {
+    for (int i = 0; i < count && !g_signaled.load(); ++i) {
       auto b = std::make_unique<Bot>();
       b->index = i;
       b->speaker = i < speakers;
@@ -377,6 +511,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "setup failed: %s\n", e.what());
     return 1;
   }
+
+  if (hold) return run_hold(bots, channel, duration, as_json);
 
   for (auto& b : bots) {
     b->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -426,7 +562,8 @@ int main(int argc, char** argv) {
         ssize_t n = ::recvfrom(b.fd, buf.data(), 1500, 0, reinterpret_cast<sockaddr*>(&from), &fl);
         if (n <= 0) break;
         on_datagram(b, buf.data(), static_cast<std::size_t>(n),
-                    rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)), now);
+                    rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)), now,
+                    media_start >= 0 ? media_start : INT64_MAX);
       }
       std::int64_t t = b.ice->next_timeout_ms();
       if (t >= 0 && t <= now / 1000) b.ice->handle_timeout(now / 1000);
@@ -437,45 +574,74 @@ int main(int argc, char** argv) {
     if (media_start < 0 && (all_connected || now - start > 20'000'000)) {
       media_start = now + 300'000;  // let the last subscription offers settle
       media_end = media_start + static_cast<std::int64_t>(duration * 1e6);
-      next_frame = media_start;
     }
-    if (media_start >= 0 && now >= next_frame && now < media_end) {
-      next_frame += 20'000;
+    // Speakers talk from the moment they are connected (so a joining bot hears audio as a
+    // user would); what is counted starts at media_start.
+    if (now >= next_frame && (media_end < 0 || now < media_end)) {
+      next_frame = (next_frame == 0 ? now : next_frame) + 20'000;
       for (auto& b : bots) {
         std::lock_guard lock(b->mu);
-        if (b->speaker && b->srtp && b->peer) send_frame(*b, (now - media_start) / 1000, now);
+        if (!b->speaker || !b->srtp || !b->peer) continue;
+        std::uint64_t before = b->sent;
+        send_frame(*b, (now - start) / 1000, now, talk);
+        if (media_start >= 0 && now >= media_start) b->sent_in_window += b->sent - before;
       }
     }
     if (media_end >= 0 && now > media_end + 700'000) break;
+    if (g_signaled.load()) break;
   }
   stop = true;
-  for (auto& b : bots) b->ws.abort();
+  // An abort before a bot's WebSocket is connected does nothing (on SIGINT some may still be
+  // connecting): repeat until every signaling thread is out.
+  for (bool all_done = false; !all_done; ::poll(nullptr, 0, all_done ? 0 : 20)) {
+    all_done = true;
+    for (auto& b : bots)
+      if (!b->signaling_done.load()) {
+        b->ws.abort();
+        all_done = false;
+      }
+  }
   for (auto& t : sig) t.join();
+  leave_all(bots, channel);
 
   std::uint64_t sent = 0, received = 0, expected = 0;
   std::vector<std::int64_t> lat, join;
-  int heard_all = 0;
-  json::array errors;
+  int heard_all = 0, connected = 0;
+  std::size_t max_streams = 0;
+  json::array errors, per_bot;
   std::map<std::string, std::uint64_t> from_user;  // publisher user id -> packets all bots got
   std::map<std::string, int> hearing_user;         // publisher user id -> bots that got any
   for (auto& b : bots) {
-    sent += b->sent;
-    int heard = 0;
-    std::set<std::string> heard_from;  // a sender who rejoined has several SSRCs
+    sent += b->sent_in_window;
+    std::size_t streams = 0;
     for (auto& [ssrc, s] : b->streams) {
       received += s.received;
-      if (auto u = b->ssrc_user.find(ssrc); u != b->ssrc_user.end() && s.received > 0) {
-        from_user[u->second] += s.received;
-        heard_from.insert(u->second);
-      }
       expected += static_cast<std::uint64_t>(s.highest - s.first + 1);
-      if (s.received > 0 && b->ssrc_user.count(ssrc)) ++heard;
+      streams += s.received > 0;
     }
-    for (auto& u : heard_from) ++hearing_user[u];
+    max_streams = std::max(max_streams, streams);
+    // "Heard" = distinct users received; with last-N at most one per audio slot at a time.
+    json::array heard, heard_at_end;
+    for (auto& [user, n] : b->from_user) {
+      from_user[user] += n;
+      ++hearing_user[user];
+      heard.push_back(json::value(user));
+      if (b->last_from_user[user] >= media_end - 1'000'000)
+        heard_at_end.push_back(json::value(user));
+    }
     int should = speakers - (b->speaker ? 1 : 0);
-    if (heard >= should) ++heard_all;
+    if (b->audio_slots > 0) should = std::min(should, static_cast<int>(b->audio_slots));
+    if (static_cast<int>(heard.size()) >= should) ++heard_all;
+    per_bot.push_back(json::object{{"user_id", b->user_id},
+                                   {"audio_slots", b->audio_slots},
+                                   {"streams", streams},
+                                   {"heard", std::move(heard)},
+                                   {"heard_at_end", std::move(heard_at_end)}});
     lat.insert(lat.end(), b->latency_us.begin(), b->latency_us.end());
-    if (b->join_done_us > 0) join.push_back(b->join_done_us - b->join_start_us);
+    connected += b->join_done_us > 0;
+    // Join time: the start of the /voice/join call (the user's click) to the first remote
+    // audio packet.
+    if (b->first_rx_us > 0) join.push_back(b->first_rx_us - b->join_start_us);
     if (!b->error.empty()) errors.push_back(json::value(b->error));
     opus_encoder_destroy(b->enc);
     ::close(b->fd);
@@ -486,7 +652,7 @@ int main(int argc, char** argv) {
   json::object report{{"bots", count},
                       {"speakers", speakers},
                       {"channel_id", channel},
-                      {"connected", static_cast<std::int64_t>(join.size())},
+                      {"connected", connected},
                       {"bots_hearing_every_speaker", heard_all},
                       {"packets_sent", sent},
                       {"packets_received", received},
@@ -496,6 +662,8 @@ int main(int argc, char** argv) {
                       {"latency_ms_p99", percentile(lat, 0.99) / 1000.0},
                       {"join_ms_p50", percentile(join, 0.5) / 1000.0},
                       {"join_ms_p99", percentile(join, 0.99) / 1000.0},
+                      {"max_streams_per_bot", max_streams},
+                      {"signaled", g_signaled.load()},
                       {"errors", std::move(errors)}};
   json::object by_sender;
   for (auto& [user, n] : from_user) by_sender[user] = n;
@@ -506,10 +674,11 @@ int main(int argc, char** argv) {
   json::array ids;
   for (auto& b : bots) ids.push_back(json::value(b->user_id));
   report["bot_user_ids"] = std::move(ids);
+  report["per_bot"] = std::move(per_bot);
   if (as_json) {
     std::printf("%s\n", json::serialize(report).c_str());
   } else {
     for (auto& [k, v] : report) std::printf("%-28s %s\n", k.data(), json::serialize(v).c_str());
   }
-  return heard_all == count && join.size() == bots.size() ? 0 : 3;
+  return heard_all == count && connected == count ? 0 : 3;
 }

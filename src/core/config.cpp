@@ -181,6 +181,8 @@ const std::vector<KeyDef>& defs() {
                "voice token lifetime, seconds"),
       make_int("voice", "sfu_return_delay", &C::voice, &C::Voice::sfu_return_delay, 0, 86400,
                "seconds a channel stays at or below p2p_max_users-2 before going back to P2P"),
+      make_int("voice", "max_forwarded_speakers", &C::voice, &C::Voice::max_forwarded_speakers, 1,
+               16, "SFU: loudest speakers forwarded to each listener (last-N audio slots)"),
       make_int("sfu", "workers", &C::sfu, &C::Sfu::workers, 0, 256,
                "SFU media worker threads, each with its own UDP port (0: one per core)"),
       make_int("sfu", "port", &C::sfu, &C::Sfu::port, 0, 65535,

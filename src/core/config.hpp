@@ -56,7 +56,8 @@ struct Config {
     std::string mode = "auto";  // auto | p2p | sfu
     int p2p_max_users = 8;
     int token_ttl = 300;
-    int sfu_return_delay = 60;  // seconds at or below threshold-2 before going back to P2P
+    int sfu_return_delay = 60;       // seconds at or below threshold-2 before going back to P2P
+    int max_forwarded_speakers = 3;  // SFU last-N: audio streams a listener receives at most
   } voice;
   struct Sfu {
     int workers = 0;                         // media worker threads; 0: one per core

@@ -10,8 +10,11 @@ constexpr std::size_t kVideoCachePackets = 1024;
 constexpr std::int64_t kNackMaxAgeMs = 1000;  // older than this is useless to a jitter buffer
 }  // namespace
 
-Room::Room(std::uint64_t id, SpeakerOptions speaker_options)
-    : id_(id), speakers_(speaker_options) {}
+Room::Room(std::uint64_t id, SpeakerOptions speaker_options, int max_forwarded_speakers)
+    : id_(id),
+      speakers_(speaker_options),
+      selector_(SelectorOptions{max_forwarded_speakers, speaker_options.selection_hold_ms,
+                                speaker_options.switch_margin, speaker_options.switch_hold_ms}) {}
 
 Participant& Room::add_participant(ParticipantId id) {
   if (Participant* p = participant(id)) return *p;
@@ -19,6 +22,7 @@ Participant& Room::add_participant(ParticipantId id) {
   p->id = id;
   participants_.push_back(std::move(p));
   speakers_.add(id);
+  slots_dirty_ = true;
   return *participants_.back();
 }
 
@@ -31,7 +35,11 @@ void Room::remove_participant(ParticipantId id) {
       std::erase_if(t->subscriptions, [&](const auto& s) { return s->subscriber == p; });
     }
   }
+  for (auto& slot : p->slots) bind(*slot, nullptr);
+  unbind_slots_of(*p);
   speakers_.remove(id);
+  selector_.remove(id);
+  slots_dirty_ = true;
   std::erase_if(participants_, [&](const auto& x) { return x.get() == p; });
 }
 
@@ -53,13 +61,21 @@ Track* Room::publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, st
   t->payload_type = pt;
   t->clock_rate = clock_rate;
   t->mid = std::move(mid);
+  // Only audio publishers compete for slots (a listen-only client never takes one).
+  if (kind == MediaKind::kAudio) selector_.add(owner);
+  slots_dirty_ = true;
   p->tracks.push_back(std::move(t));
   return p->tracks.back().get();
 }
 
 void Room::unpublish(std::uint32_t ssrc) {
+  if (Track* t = track_by_ssrc(ssrc)) {
+    while (!t->slot_feeds.empty()) bind(*t->slot_feeds.back(), nullptr);
+    slots_dirty_ = true;
+  }
   for (auto& p : participants_) {
     std::erase_if(p->tracks, [&](const auto& t) { return t->ssrc == ssrc; });
+    if (!audio_track(p->id)) selector_.remove(p->id);
   }
 }
 
@@ -81,11 +97,15 @@ Subscription* Room::subscribe(ParticipantId subscriber, Track& track, std::uint3
                    &track,
                    RtpRewriter(out_ssrc, track.clock_rate, initial_seq, initial_ts),
                    track.payload_type,
-                   {}}));
+                   {},
+                   -1}));
   return track.subscriptions.back().get();
 }
 
 Subscription* Room::subscription(ParticipantId subscriber, std::uint32_t out_ssrc) {
+  if (Participant* s = participant(subscriber))
+    for (auto& slot : s->slots)
+      if (slot->rewriter.out_ssrc() == out_ssrc) return slot.get();
   for (auto& p : participants_)
     for (auto& t : p->tracks)
       for (auto& s : t->subscriptions)
@@ -137,6 +157,19 @@ void Room::on_rtp(Participant& from, rtc::RtpPacket& pkt, std::int64_t now_us, F
     ++counters_.forwarded_packets;
     counters_.forwarded_bytes += pkt.size();
   }
+  for (Subscription* sub : track->slot_feeds) {
+    auto out = sub->rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
+    if (!out) {
+      ++counters_.dropped_stale;
+      continue;
+    }
+    sink.forward(*sub, pkt.bytes(), out->seq, out->ts);
+    ++counters_.forwarded_packets;
+    counters_.forwarded_bytes += pkt.size();
+  }
+  if (track->kind == MediaKind::kAudio && track->slot_feeds.empty() &&
+      track->subscriptions.empty() && participants_.size() > 1)
+    ++counters_.dropped_not_selected;
 }
 
 std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
@@ -144,7 +177,7 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
                           ForwardSink& sink) {
   counters_.nacks += out_seqs.size();
   Subscription* sub = subscription(subscriber, out_ssrc);
-  if (!sub) return 0;
+  if (!sub || !sub->track) return 0;
   std::size_t hits = 0;
   for (std::uint16_t out_seq : out_seqs) {
     auto src = sub->rewriter.source_seq(out_seq);
@@ -164,10 +197,112 @@ bool Room::on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc,
                                std::int64_t now_ms, ForwardSink& sink) {
   ++counters_.plis;
   Subscription* sub = subscription(subscriber, out_ssrc);
-  if (!sub || !sub->track->pli.allow(now_ms)) return false;
+  if (!sub || !sub->track || !sub->track->pli.allow(now_ms)) return false;
   sink.request_keyframe(*sub->track);
   ++counters_.plis_forwarded;
   return true;
+}
+
+std::size_t Room::wanted_slots(ParticipantId) const {
+  std::size_t others = participants_.empty() ? 0 : participants_.size() - 1;
+  return std::min(others, static_cast<std::size_t>(std::max(selector_.options().max_selected, 1)));
+}
+
+Subscription* Room::add_slot(ParticipantId subscriber, std::uint32_t out_ssrc,
+                             std::uint16_t initial_seq, std::uint32_t initial_ts) {
+  Participant* s = participant(subscriber);
+  if (!s) return nullptr;
+  // The subscriber's own Opus payload type: the slot's m-section is a copy of its answered one.
+  std::uint8_t pt = 111;
+  for (auto& t : s->tracks)
+    if (t->kind == MediaKind::kAudio) {
+      pt = t->payload_type;
+      break;
+    }
+  auto slot = std::make_unique<Subscription>(
+      Subscription{s,
+                   nullptr,
+                   RtpRewriter(out_ssrc, 48000, initial_seq, initial_ts),
+                   pt,
+                   {},
+                   static_cast<int>(s->slots.size())});
+  s->slots.push_back(std::move(slot));
+  slots_dirty_ = true;
+  return s->slots.back().get();
+}
+
+void Room::bind(Subscription& slot, Track* source) {
+  if (slot.track == source) return;
+  if (slot.track) std::erase(slot.track->slot_feeds, &slot);
+  slot.track = source;
+  // A new mapping on the next packet, continuing the slot's numbers and clock.
+  slot.rewriter.detach();
+  if (source) {
+    source->slot_feeds.push_back(&slot);
+    ++counters_.slot_switches;
+  }
+}
+
+void Room::unbind_slots_of(Participant& p) {
+  for (auto& t : p.tracks)
+    while (!t->slot_feeds.empty()) bind(*t->slot_feeds.back(), nullptr);
+}
+
+Track* Room::audio_track(ParticipantId id) {
+  Participant* p = participant(id);
+  if (!p) return nullptr;
+  for (auto& t : p->tracks)
+    if (t->kind == MediaKind::kAudio) return t.get();
+  return nullptr;
+}
+
+Track* Room::selected_track(std::uint64_t id) const {
+  for (auto& [pid, t] : selected_tracks_)
+    if (pid == id) return t;
+  return nullptr;
+}
+
+bool Room::assign_slots(Participant& sub) {
+  wanted_.clear();
+  selector_.forwarded_to(sub.id, wanted_);
+  bool changed = false;
+  // Keep every slot whose source is still wanted; free the others.
+  for (auto& slot : sub.slots) {
+    if (!slot->track) continue;
+    bool keep = false;
+    for (std::uint64_t id : wanted_) keep |= slot->track == selected_track(id);
+    if (!keep) {
+      bind(*slot, nullptr);
+      changed = true;
+    }
+  }
+  // Newly wanted sources take the lowest free slots.
+  for (std::uint64_t id : wanted_) {
+    Track* t = selected_track(id);
+    if (!t) continue;
+    bool has = false;
+    for (auto& slot : sub.slots) has |= slot->track == t;
+    if (has) continue;
+    for (auto& slot : sub.slots) {
+      if (slot->track) continue;
+      bind(*slot, t);
+      changed = true;
+      break;
+    }
+  }
+  return changed;
+}
+
+void Room::update_selection(std::int64_t now_ms, std::vector<ParticipantId>& changed) {
+  bool selection_changed = selector_.update(speakers_, now_ms);
+  if (!selection_changed && !slots_dirty_) return;
+  slots_dirty_ = false;
+  // Resolve the selected participants' tracks once, not per subscriber.
+  selected_tracks_.clear();
+  for (const auto* tier : {&selector_.primary(), &selector_.reserve()})
+    for (std::uint64_t id : *tier) selected_tracks_.emplace_back(id, audio_track(id));
+  for (auto& p : participants_)
+    if (assign_slots(*p)) changed.push_back(p->id);
 }
 
 }  // namespace hype::sfu

@@ -1,15 +1,20 @@
 // The SFU's media model for one voice channel, with no sockets: participants publish tracks
-// (one SSRC each), subscribers receive every other participant's tracks through their own
-// RtpRewriter (own SSRC, sequence numbers and timestamps). The owner (a worker) feeds
-// decrypted RTP/RTCP in and gets per-subscriber sends out through a ForwardSink, which
-// encrypts and queues them. Everything here runs on the worker thread that owns the room;
-// nothing on the packet path allocates (vectors only change on join, publish and leave).
+// (one SSRC each). Audio reaches subscribers through slots (last-N): each subscriber has up
+// to max_forwarded_speakers audio slots, each an outgoing stream with its own RtpRewriter
+// (own SSRC, sequence numbers and timestamps) whose source is whichever selected speaker
+// the room assigns to it; packets of unselected publishers go nowhere. Other tracks (video)
+// are per-publisher subscriptions. The owner (a worker) feeds decrypted RTP/RTCP in and gets
+// per-subscriber sends out through a ForwardSink, which encrypts and queues them; it calls
+// update_selection() on its tick. Everything here runs on the worker thread that owns the
+// room; nothing on the packet path allocates (vectors only change on join, publish, leave
+// and selection updates).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rtc/rtp/header_extensions.hpp"
@@ -19,6 +24,7 @@
 #include "sfu/receive_stats.hpp"
 #include "sfu/rtp_rewriter.hpp"
 #include "sfu/speaker_detector.hpp"
+#include "sfu/speaker_selector.hpp"
 
 namespace hype::sfu {
 
@@ -28,12 +34,15 @@ enum class MediaKind : std::uint8_t { kAudio, kVideo };
 struct Participant;
 struct Track;
 
+// One outgoing stream of a subscriber: a per-publisher subscription (slot < 0, `track` fixed)
+// or an audio slot (slot >= 0, `track` is the current source or nullptr).
 struct Subscription {
   Participant* subscriber = nullptr;
   Track* track = nullptr;
   RtpRewriter rewriter;
   std::uint8_t out_payload_type = 0;
   std::string mid;  // the subscriber-side m-section carrying it (set by signaling)
+  int slot = -1;
 };
 
 struct Track {
@@ -47,6 +56,7 @@ struct Track {
   PliThrottle pli;
   ReceiveStats stats;
   std::vector<std::unique_ptr<Subscription>> subscriptions;
+  std::vector<Subscription*> slot_feeds;  // audio slots this track currently feeds
 
   Track(std::size_t cache_packets, std::uint32_t rate) : cache(cache_packets), stats(rate) {}
 };
@@ -57,6 +67,7 @@ struct Participant {
   rtc::ExtensionIds ext;      // what this participant's packets carry
   void* transport = nullptr;  // the owner's per-participant context (a worker session)
   std::vector<std::unique_ptr<Track>> tracks;
+  std::vector<std::unique_ptr<Subscription>> slots;  // its audio slots (never shrink)
 };
 
 // Where the room's decisions go. The source packet is the publisher's decrypted packet;
@@ -76,16 +87,19 @@ struct RoomCounters {
   std::uint64_t forwarded_bytes = 0;
   std::uint64_t dropped_muted = 0;
   std::uint64_t dropped_unknown_ssrc = 0;
-  std::uint64_t dropped_stale = 0;  // older than a rewriter switch
-  std::uint64_t nacks = 0;          // sequence numbers asked for
-  std::uint64_t nack_hits = 0;      // answered from the cache
-  std::uint64_t plis = 0;           // keyframe requests received
+  std::uint64_t dropped_stale = 0;         // older than a rewriter switch
+  std::uint64_t dropped_not_selected = 0;  // audio of a publisher outside the last-N
+  std::uint64_t slot_switches = 0;         // an audio slot got a new source
+  std::uint64_t nacks = 0;                 // sequence numbers asked for
+  std::uint64_t nack_hits = 0;             // answered from the cache
+  std::uint64_t plis = 0;                  // keyframe requests received
   std::uint64_t plis_forwarded = 0;
 };
 
 class Room {
  public:
-  explicit Room(std::uint64_t id, SpeakerOptions speaker_options = {});
+  explicit Room(std::uint64_t id, SpeakerOptions speaker_options = {},
+                int max_forwarded_speakers = 3);
 
   std::uint64_t id() const { return id_; }
   Participant& add_participant(ParticipantId id);
@@ -107,6 +121,17 @@ class Room {
 
   void set_server_mute(ParticipantId id, bool muted);
 
+  // ---- audio slots (last-N) ----
+  // How many slots `subscriber` should have: min(max_forwarded_speakers, others).
+  std::size_t wanted_slots(ParticipantId subscriber) const;
+  // Appends one slot to `subscriber` (the owner picks its SSRC and random initial numbers).
+  Subscription* add_slot(ParticipantId subscriber, std::uint32_t out_ssrc,
+                         std::uint16_t initial_seq, std::uint32_t initial_ts);
+  // Re-runs the selection and rebinds slots. Appends to `changed` every subscriber whose
+  // slot sources changed (a participant who keeps being selected keeps its slot).
+  void update_selection(std::int64_t now_ms, std::vector<ParticipantId>& changed);
+  const SpeakerSelector& selector() const { return selector_; }
+
   // ---- packet path ----
   // One decrypted RTP packet from `from`. Stores it for NACKs, updates stats and audio
   // level, and forwards it to every subscriber of its track.
@@ -125,8 +150,18 @@ class Room {
  private:
   std::uint64_t id_;
   std::vector<std::unique_ptr<Participant>> participants_;
+  void bind(Subscription& slot, Track* source);
+  void unbind_slots_of(Participant& p);
+  Track* audio_track(ParticipantId id);
+  Track* selected_track(std::uint64_t id) const;
+  bool assign_slots(Participant& subscriber);
+
   SpeakerDetector speakers_;
+  SpeakerSelector selector_;
   RoomCounters counters_;
+  bool slots_dirty_ = false;
+  std::vector<std::uint64_t> wanted_;                              // scratch for assign_slots
+  std::vector<std::pair<std::uint64_t, Track*>> selected_tracks_;  // primary, then reserve
 };
 
 }  // namespace hype::sfu

@@ -33,6 +33,10 @@ class RtpRewriter {
   // The outgoing timestamp of a current-source timestamp (for resending a cached packet).
   std::uint32_t out_ts(std::uint32_t src_ts) const { return src_ts + ts_delta_; }
 
+  // The slot lost its source: the next packet starts a new mapping (whatever its SSRC),
+  // still continuing this stream's sequence numbers and clock.
+  void detach() { has_source_ = false; }
+
   std::uint32_t out_ssrc() const { return out_ssrc_; }
   std::uint32_t source_ssrc() const { return src_ssrc_; }
   bool has_source() const { return has_source_; }

@@ -57,12 +57,13 @@ bool parse_u64(const json::value* v, std::uint64_t& out) {
 }  // namespace
 
 struct Conn : net::WsListener, std::enable_shared_from_this<Conn> {
-  struct Slot {
+  struct Section {
     std::string mid;
     std::uint32_t ssrc = 0;
     std::uint64_t publisher = 0;
     std::uint8_t payload_type = 111;
     bool active = true;
+    int audio_slot = -1;  // >= 0: an audio slot (last-N), `publisher` unused
   };
 
   std::weak_ptr<SfuService::Impl> svc;
@@ -76,8 +77,10 @@ struct Conn : net::WsListener, std::enable_shared_from_this<Conn> {
   bool published = false;
   rtc::ice::IceCredentials local, remote;
   rtc::sdp::SessionDescription answer;  // base of every server offer
-  std::vector<Slot> slots;
+  std::vector<Section> sections;        // server-offered m-sections, in order
   std::vector<SubscriptionInfo> desired;
+  std::vector<std::uint64_t> slot_users;  // audio slot index -> current source (0: none)
+  std::string last_slots;                 // the last `slots` event sent
   bool timer_armed = false;
   bool offer_in_flight = false;
   bool dirty = false;
@@ -258,11 +261,11 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
     c->answer = *ans;
     std::size_t own = 0;
     while (own < c->answer.media.size() &&
-           (c->slots.empty() || c->answer.media[own].mid != c->slots.front().mid))
+           (c->sections.empty() || c->answer.media[own].mid != c->sections.front().mid))
       ++own;
     c->answer.media.resize(own);
     c->send("answer", json::object{{"sdp", rtc::sdp::write(*ans)}});
-    if (restart || !c->slots.empty()) {
+    if (restart || !c->sections.empty()) {
       c->dirty = true;
       schedule_offer(c);
     }
@@ -280,18 +283,19 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
   }
 
   void send_offer(Conn& c) {
-    // Reconcile slots (m-sections are never removed, only made inactive).
-    for (auto& s : c.slots) {
+    // Reconcile sections (m-sections are never removed, only made inactive).
+    for (auto& s : c.sections) {
       bool want = false;
       for (auto& d : c.desired) want |= d.out_ssrc == s.ssrc;
       s.active = want;
     }
     for (auto& d : c.desired) {
       bool have = false;
-      for (auto& s : c.slots) have |= s.ssrc == d.out_ssrc;
-      if (!have)
-        c.slots.push_back(
-            {"s" + std::to_string(c.slots.size()), d.out_ssrc, d.publisher, d.payload_type, true});
+      for (auto& s : c.sections) have |= s.ssrc == d.out_ssrc;
+      if (have) continue;
+      std::string mid =
+          d.slot >= 0 ? "a" + std::to_string(d.slot) : "s" + std::to_string(c.sections.size());
+      c.sections.push_back({mid, d.out_ssrc, d.publisher, d.payload_type, true, d.slot});
     }
     const rtc::sdp::MediaSection* tmpl = nullptr;
     for (auto& m : c.answer.media)
@@ -299,7 +303,7 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
     if (!tmpl) return;
     rtc::sdp::SessionDescription sd = c.answer;
     sd.session_version += static_cast<std::uint64_t>(++c.offer_version);
-    for (auto& s : c.slots) {
+    for (auto& s : c.sections) {
       rtc::sdp::MediaSection m = *tmpl;
       m.mid = s.mid;
       m.ssrcs.clear();
@@ -309,9 +313,12 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
       m.simulcast.reset();
       m.direction = s.active ? rtc::sdp::Direction::kSendOnly : rtc::sdp::Direction::kInactive;
       if (s.active) {
-        std::string stream = "u" + id_str(s.publisher);
+        // A slot's stream is named after the slot: its speaker changes, see the slots event.
+        std::string stream =
+            s.audio_slot >= 0 ? "slot" + std::to_string(s.audio_slot) : "u" + id_str(s.publisher);
+        std::string cname = s.audio_slot >= 0 ? "hype-sfu" : "hype-" + id_str(s.publisher);
         m.msids.push_back(stream + " " + stream + "-audio");
-        m.ssrcs.push_back({s.ssrc, "cname", "hype-" + id_str(s.publisher)});
+        m.ssrcs.push_back({s.ssrc, "cname", cname});
         m.ssrcs.push_back({s.ssrc, "msid", stream + " " + stream + "-audio"});
       }
       sd.media.push_back(std::move(m));
@@ -325,15 +332,38 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
       if (!m.rejected()) bundle.mids.push_back(m.mid);
     sd.groups.push_back(std::move(bundle));
     json::array streams;
-    for (auto& s : c.slots)
-      if (s.active)
+    for (auto& s : c.sections) {
+      if (!s.active) continue;
+      if (s.audio_slot >= 0)
+        streams.push_back(json::object{
+            {"mid", s.mid}, {"ssrc", s.ssrc}, {"kind", "audio"}, {"slot", s.audio_slot}});
+      else
         streams.push_back(json::object{
             {"mid", s.mid}, {"ssrc", s.ssrc}, {"user_id", id_str(s.publisher)}, {"kind", "audio"}});
+    }
     c.dirty = false;
     c.offer_in_flight = true;
     c.send("offer", json::object{{"sdp", rtc::sdp::write(sd)},
                                  {"version", c.offer_version},
                                  {"streams", std::move(streams)}});
+    send_slots(c);
+  }
+
+  // The `slots` event: who each offered audio slot carries now (full list, only on change).
+  void send_slots(Conn& c) {
+    json::array list;
+    for (auto& s : c.sections) {
+      if (s.audio_slot < 0) continue;
+      auto i = static_cast<std::size_t>(s.audio_slot);
+      std::uint64_t user = i < c.slot_users.size() ? c.slot_users[i] : 0;
+      list.push_back(json::object{{"mid", s.mid},
+                                  {"user_id", user ? json::value(id_str(user)) : json::value()}});
+    }
+    if (list.empty()) return;
+    std::string f = frame("slots", json::object{{"slots", std::move(list)}});
+    if (f == c.last_slots) return;
+    c.last_slots = f;
+    c.ws->send(f);
   }
 
   void on_worker_event(WorkerEvent e) {
@@ -343,6 +373,14 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
         if (!c) return;
         c->desired = std::move(e.subscriptions);
         schedule_offer(c->shared_from_this());
+        return;
+      }
+      case WorkerEvent::Type::kSlots: {
+        Conn* c = find(e.room, e.participant);
+        if (!c) return;
+        c->slot_users.clear();
+        for (auto& s : e.subscriptions) c->slot_users.push_back(s.publisher);
+        send_slots(*c);
         return;
       }
       case WorkerEvent::Type::kSpeaking:
@@ -422,6 +460,8 @@ void SfuService::start() {
     wo.bind_ip = impl_->options.bind_ip;
     wo.announced_ip = impl_->options.announced_ip;
     wo.port = impl_->options.port == 0 ? 0 : static_cast<std::uint16_t>(impl_->options.port + i);
+    wo.max_forwarded_speakers = impl_->options.max_forwarded_speakers;
+    wo.speaker = impl_->options.speaker;
     auto w = std::make_unique<Worker>(i, wo, impl_->dtls, [weak](WorkerEvent e) {
       if (auto s = weak.lock())
         asio::post(s->strand,
@@ -475,6 +515,8 @@ SfuStats SfuService::stats() const {
     st.dropped_unknown += ld(c.dropped_unknown);
     st.dropped_auth += ld(c.dropped_auth);
     st.dropped_send += ld(c.dropped_send);
+    st.dropped_not_selected += ld(c.dropped_not_selected);
+    st.slot_switches += ld(c.slot_switches);
     st.worker_cpu_seconds.push_back(static_cast<double>(ld(c.cpu_ns)) / 1e9);
   }
   return st;

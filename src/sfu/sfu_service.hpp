@@ -1,11 +1,13 @@
 // The SFU role of a node: its media workers (rooms pinned to one worker each) and the /voice
 // WebSocket signaling that puts participants on them. A client identifies with the signed
 // voice token from /voice/join, publishes with its own SDP offer (answered at once), and then
-// receives server offers whenever its subscriptions change: they are batched (one offer per
+// receives server offers whenever its m-sections change: they are batched (one offer per
 // kOfferBatchMs at most, one in flight) so a crowd joining at once costs a few renegotiations,
-// not one per arrival. Participant join/leave/speaking/mute events go to everyone in the room.
-// All signaling state lives on one strand; workers report back by posting onto it.
-// docs/protocol.md ("SFU signaling") is the contract.
+// not one per arrival. Audio arrives in at most max_forwarded_speakers slots (last-N); a
+// `slots` event says which user each slot carries whenever that changes. Participant
+// join/leave/speaking/mute events go to everyone in the room. All signaling state lives on one
+// strand; workers report back by posting onto it. docs/protocol.md ("SFU signaling") is the
+// contract.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -36,6 +38,8 @@ struct SfuOptions {
   std::uint16_t port = 0;
   std::string announced_ip = "127.0.0.1";
   std::string bind_ip = "0.0.0.0";
+  int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
+  SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
 };
 
 // Aggregated worker counters for /metrics.
@@ -45,6 +49,7 @@ struct SfuStats {
   std::uint64_t forwarded_packets = 0, forwarded_bytes = 0;
   std::uint64_t nacks = 0, nack_hits = 0, plis = 0;
   std::uint64_t dropped_malformed = 0, dropped_unknown = 0, dropped_auth = 0, dropped_send = 0;
+  std::uint64_t dropped_not_selected = 0, slot_switches = 0;
   std::uint64_t rejected_tokens = 0;
   std::vector<double> worker_cpu_seconds;
 };

@@ -19,6 +19,8 @@ struct SpeakerOptions {
   std::int64_t silence_ms = 400;  // no packets for this long: not speaking
   double switch_margin = 6;       // loudness a challenger must exceed the active speaker by
   std::int64_t switch_hold_ms = 300;
+  // Last-N (SpeakerSelector): a forwarded speaker keeps its place this long after it stops.
+  std::int64_t selection_hold_ms = 1000;
 };
 
 struct SpeakerEvent {
@@ -42,6 +44,11 @@ class SpeakerDetector {
   bool speaking(std::uint64_t participant) const;
   std::uint64_t active_speaker() const { return active_; }
   double loudness(std::uint64_t participant) const;
+  // f(id, speaking, loudness) for every participant: one pass, for the last-N selection.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (auto& e : entries_) f(e.id, e.speaking, e.loudness);
+  }
 
  private:
   struct Entry {

@@ -108,6 +108,7 @@ struct Session {
   std::int64_t next_twcc_us = 0;
   std::int64_t next_report_us = 0;
   bool disconnected = false;
+  std::vector<SubscriptionInfo> announced;  // the last kSubscriptions list sent
 };
 
 struct Worker::Impl : ForwardSink {
@@ -139,6 +140,7 @@ struct Worker::Impl : ForwardSink {
   std::size_t tx_count = 0;
   std::array<std::uint8_t, kSlot> scratch{};
   std::vector<SpeakerEvent> speaker_events;
+  std::vector<ParticipantId> changed_slots;
   std::int64_t now_us = 0;
   std::int64_t next_speaker_us = 0;
 
@@ -302,7 +304,10 @@ struct Worker::Impl : ForwardSink {
         }
         if (auto tseq = rtc::transport_seq(p, s->participant->ext))
           record_twcc(*s, *tseq, p.ssrc());
-        s->room->on_rtp(*s->participant, p, now_us, *this);
+        Room& room = *s->room;
+        std::uint64_t not_selected = room.counters().dropped_not_selected;
+        room.on_rtp(*s->participant, p, now_us, *this);
+        if (room.counters().dropped_not_selected != not_selected) bump(c().dropped_not_selected);
         return;
       }
       case rtc::PacketKind::kRtcp: {
@@ -498,6 +503,7 @@ struct Worker::Impl : ForwardSink {
                 e.speaking,
                 {}});
         }
+        refresh_slots(*room, now_ms);
       }
       timespec ts{};
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -532,15 +538,57 @@ struct Worker::Impl : ForwardSink {
                    static_cast<std::uint32_t>(rng()));
   }
 
+  static SubscriptionInfo slot_info(const Subscription& slot) {
+    return {slot.rewriter.out_ssrc(), slot.track ? slot.track->owner->id : 0, MediaKind::kAudio,
+            slot.out_payload_type, slot.slot};
+  }
+
+  // Grows every participant's audio slots to what the room size asks for, then announces
+  // the subscription list (the m-sections) to those whose list changed: in a big channel a
+  // join or leave renegotiates nobody once everyone has max_forwarded_speakers slots.
   void emit_subscriptions(Room& room) {
     for (auto& p : room.participants()) {
+      while (p->slots.size() < room.wanted_slots(p->id))
+        room.add_slot(p->id, fresh_ssrc(room), static_cast<std::uint16_t>(rng()),
+                      static_cast<std::uint32_t>(rng()));
+    }
+    for (auto& p : room.participants()) {
       WorkerEvent e{WorkerEvent::Type::kSubscriptions, room.id(), p->id, false, {}};
+      for (auto& slot : p->slots) {
+        e.subscriptions.push_back(slot_info(*slot));
+        e.subscriptions.back().publisher = 0;  // sources travel in kSlots
+      }
       for (auto& q : room.participants())
         for (auto& t : q->tracks)
           for (auto& sub : t->subscriptions)
             if (sub->subscriber == p.get())
               e.subscriptions.push_back(
-                  {sub->rewriter.out_ssrc(), q->id, t->kind, sub->out_payload_type});
+                  {sub->rewriter.out_ssrc(), q->id, t->kind, sub->out_payload_type, -1});
+      auto* s = static_cast<Session*>(p->transport);
+      if (s && same(s->announced, e.subscriptions)) continue;
+      if (s) s->announced = e.subscriptions;
+      emit(std::move(e));
+    }
+  }
+
+  static bool same(const std::vector<SubscriptionInfo>& a, const std::vector<SubscriptionInfo>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i].out_ssrc != b[i].out_ssrc || a[i].publisher != b[i].publisher) return false;
+    return true;
+  }
+
+  // Runs the room's last-N selection and tells each subscriber whose slots changed.
+  void refresh_slots(Room& room, std::int64_t now_ms) {
+    changed_slots.clear();
+    std::uint64_t switches = room.counters().slot_switches;
+    room.update_selection(now_ms, changed_slots);
+    bump(c().slot_switches, room.counters().slot_switches - switches);
+    for (ParticipantId id : changed_slots) {
+      Participant* p = room.participant(id);
+      if (!p) continue;
+      WorkerEvent e{WorkerEvent::Type::kSlots, room.id(), id, false, {}};
+      for (auto& slot : p->slots) e.subscriptions.push_back(slot_info(*slot));
       emit(std::move(e));
     }
   }
@@ -563,6 +611,7 @@ struct Worker::Impl : ForwardSink {
       bump(c().rooms, static_cast<std::uint64_t>(-1));
     } else if (announce) {
       emit_subscriptions(*room);
+      refresh_slots(*room, mono_us() / 1000);
     }
   }
 
@@ -577,7 +626,8 @@ struct Worker::Impl : ForwardSink {
     }
     auto& room_slot = rooms[params.room];
     if (!room_slot) {
-      room_slot = std::make_unique<Room>(params.room);
+      room_slot = std::make_unique<Room>(params.room, worker.options().speaker,
+                                         worker.options().max_forwarded_speakers);
       bump(c().rooms);
     }
     Room& room = *room_slot;
@@ -594,16 +644,20 @@ struct Worker::Impl : ForwardSink {
     s->participant = &p;
     for (auto& t : s->params.tracks)
       room.publish(p.id, t.ssrc, t.kind, t.payload_type, t.clock_rate, t.mid);
+    // Audio goes through slots; anything else is a per-publisher subscription.
     for (auto& q : room.participants()) {
       if (q.get() == &p) continue;
-      for (auto& t : q->tracks) subscribe(room, p.id, *t);
-      for (auto& t : p.tracks) subscribe(room, q->id, *t);
+      for (auto& t : q->tracks)
+        if (t->kind != MediaKind::kAudio) subscribe(room, p.id, *t);
+      for (auto& t : p.tracks)
+        if (t->kind != MediaKind::kAudio) subscribe(room, q->id, *t);
     }
     bump(c().sessions);
     bump(c().participants);
     std::string key = s->params.local.ufrag;
     by_ufrag[key] = std::move(s);
     emit_subscriptions(room);
+    refresh_slots(room, mono_us() / 1000);
   }
 
   void do_restart(std::uint64_t room, ParticipantId pid, rtc::ice::IceCredentials local,

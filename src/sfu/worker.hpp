@@ -44,14 +44,16 @@ struct SessionParams {
 
 struct SubscriptionInfo {
   std::uint32_t out_ssrc = 0;
-  ParticipantId publisher = 0;
+  ParticipantId publisher = 0;  // an audio slot: its current source, 0 when none
   MediaKind kind = MediaKind::kAudio;
   std::uint8_t payload_type = 111;
+  int slot = -1;  // >= 0: audio slot index (last-N); -1: a per-publisher subscription
 };
 
 struct WorkerEvent {
   enum class Type : std::uint8_t {
-    kSubscriptions,  // `subscriptions` is the participant's full current list
+    kSubscriptions,  // `subscriptions` is the participant's full current list (slots first)
+    kSlots,          // `subscriptions` is its audio slots in order, with their sources now
     kSpeaking,       // flag: speaking
     kActiveSpeaker,  // participant: the new active speaker (0: none)
     kConnected,      // DTLS-SRTP up
@@ -75,10 +77,12 @@ struct WorkerCounters {
   std::atomic<std::uint64_t> nacks{0};
   std::atomic<std::uint64_t> nack_hits{0};
   std::atomic<std::uint64_t> plis{0};
-  std::atomic<std::uint64_t> dropped_malformed{0};  // unparseable STUN/RTP/RTCP, unknown kind
-  std::atomic<std::uint64_t> dropped_unknown{0};    // no session for ufrag or address
-  std::atomic<std::uint64_t> dropped_auth{0};       // ICE 401/400, SRTP auth or replay
-  std::atomic<std::uint64_t> dropped_send{0};       // send queue full / socket refused
+  std::atomic<std::uint64_t> dropped_malformed{0};     // unparseable STUN/RTP/RTCP, unknown kind
+  std::atomic<std::uint64_t> dropped_unknown{0};       // no session for ufrag or address
+  std::atomic<std::uint64_t> dropped_auth{0};          // ICE 401/400, SRTP auth or replay
+  std::atomic<std::uint64_t> dropped_send{0};          // send queue full / socket refused
+  std::atomic<std::uint64_t> dropped_not_selected{0};  // audio outside the last-N
+  std::atomic<std::uint64_t> slot_switches{0};         // an audio slot got a new source
   std::atomic<std::uint64_t> sessions{0};
   std::atomic<std::uint64_t> connected{0};
   std::atomic<std::uint64_t> rooms{0};
@@ -90,6 +94,8 @@ struct WorkerOptions {
   std::string bind_ip = "0.0.0.0";
   std::uint16_t port = 0;  // 0: ephemeral
   std::string announced_ip = "127.0.0.1";
+  int max_forwarded_speakers = 3;  // audio slots per subscriber (last-N)
+  SpeakerOptions speaker;
 };
 
 class Worker {

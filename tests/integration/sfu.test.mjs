@@ -2,33 +2,44 @@
 // in-process SFU, and bad input on /voice and the media port.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import dgram from 'node:dgram';
 import WebSocket from 'ws';
-import { startServer, api, sleep, HYPE_BIN } from './lib.mjs';
+import { startServer, api, sleep, register, HYPE_BIN } from './lib.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
-const SFU_PORT = 42000 + Math.floor(Math.random() * 2000);
+let SFU_PORT;
 let server;
 
 before(async () => {
-  server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '2', HYPE_SFU_PORT: String(SFU_PORT) });
+  // Last-N above the channel sizes used here: everyone hears everyone (exact counts).
+  // A fixed UDP port pair (the tests send junk to it); another run on this machine may hold
+  // the one picked at random, so try a few.
+  for (let attempt = 0; ; attempt++) {
+    SFU_PORT = 42000 + Math.floor(Math.random() * 2000);
+    try {
+      server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '2', HYPE_SFU_PORT: String(SFU_PORT), HYPE_VOICE_MAX_FORWARDED_SPEAKERS: '16' });
+      break;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
 });
 after(async () => { await server?.stop(); });
 
-function runBots(args) {
+function runBots(args, srv = server) {
   return new Promise((resolve, reject) => {
-    execFile(BOT_BIN, ['--server', server.url, '--json', ...args], { timeout: 120000 }, (err, stdout, stderr) => {
+    execFile(BOT_BIN, ['--server', srv.url, '--json', ...args], { timeout: 120000 }, (err, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop();
       try { resolve({ code: err?.code ?? 0, report: JSON.parse(line), stderr }); } catch { reject(new Error(`bot failed: ${stderr} ${stdout}`)); }
     });
   });
 }
 
-async function metric(name) {
-  const text = await (await fetch(server.url + '/metrics')).text();
+async function metric(name, srv = server) {
+  const text = await (await fetch(srv.url + '/metrics')).text();
   let sum = 0;
   for (const l of text.split('\n')) if (l.startsWith(name + ' ') || l.startsWith(name + '{')) sum += Number(l.split(' ').pop());
   return sum;
@@ -176,4 +187,91 @@ test('an expired voice token is refused', async () => {
   } finally {
     await short.stop();
   }
+});
+
+const botTest = { skip: !existsSync(BOT_BIN) && 'hype-bot not built' };
+
+test('last-N: with max_forwarded_speakers=2 every bot receives the 2 loudest other speakers, never more', botTest, async () => {
+  const srv = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1', HYPE_VOICE_MAX_FORWARDED_SPEAKERS: '2' });
+  try {
+    // 6 bots, the first 4 talk without pauses, each 10 dB quieter than the one before.
+    const { code, report } = await runBots(['--count', '6', '--speakers', '4', '--duration', '4', '--continuous', '--level-step', '10'], srv);
+    assert.deepEqual(report.errors, []);
+    assert.equal(code, 0);
+    assert.equal(report.connected, 6);
+    assert.equal(report.loss_pct, 0);
+    assert.ok(report.max_streams_per_bot <= 2, `a bot received ${report.max_streams_per_bot} streams`);
+    const ids = report.bot_user_ids;
+    const [loud0, loud1, third] = ids;
+    report.per_bot.forEach((b, i) => {
+      assert.equal(b.audio_slots, 2, `bot ${i} has 2 audio slots`);
+      const want = i === 0 ? [loud1, third] : i === 1 ? [loud0, third] : [loud0, loud1];
+      assert.deepEqual([...b.heard_at_end].sort(), [...want].sort(), `bot ${i} hears the loudest others at the end`);
+    });
+    // The listeners (bots 4, 5) are never forwarded; the quietest speaker is dropped as not selected.
+    assert.equal(report.bots_hearing_sender[ids[4]], undefined);
+    assert.equal(report.bots_hearing_sender[ids[5]], undefined);
+    assert.ok(await metric('sfu_dropped_not_selected_total', srv) > 0);
+    const text = await (await fetch(srv.url + '/metrics')).text();
+    assert.match(text, /# TYPE sfu_slot_switches_total counter/);
+    assert.ok(report.join_ms_p50 > 0 && report.join_ms_p99 >= report.join_ms_p50, `join ${report.join_ms_p50}/${report.join_ms_p99}`);
+  } finally {
+    await srv.stop();
+  }
+});
+
+// Starts hype-bot in the background; `report()` resolves with its JSON once it exits.
+function startBots(args) {
+  const proc = spawn(BOT_BIN, ['--server', server.url, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d) => { out += d.toString(); });
+  proc.stderr.on('data', (d) => { err += d.toString(); });
+  const exited = new Promise((r) => proc.once('exit', (code) => r(code)));
+  return {
+    proc,
+    async report() {
+      const code = await exited;
+      try { return { code, report: JSON.parse(out.trim().split('\n').pop()) }; } catch { throw new Error(`bot output: ${out} ${err}`); }
+    },
+  };
+}
+
+async function channelForBots(prefix) {
+  const owner = await register(server, prefix);
+  const guild = (await api(server, 'POST', '/guilds', { token: owner.token, body: { name: prefix } })).body;
+  const voice = (await api(server, 'GET', `/guilds/${guild.id}/channels`, { token: owner.token })).body.find((c) => c.kind === 'voice');
+  const invite = (await api(server, 'POST', `/guilds/${guild.id}/invites`, { token: owner.token, body: {} })).body;
+  const states = async () => (await api(server, 'GET', `/voice/states/${voice.id}`, { token: owner.token })).body;
+  return { owner, voice, invite, states };
+}
+
+async function waitFor(pred, what) {
+  for (let i = 0; i < 600; i++) { if (await pred()) return; await sleep(50); }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('--hold keeps voice states in an existing channel (--channel + --invite) and leaves on SIGTERM', botTest, async () => {
+  const ch = await channelForBots('hold');
+  const bots = startBots(['--hold', '--count', '3', '--duration', '120', '--channel', ch.voice.id, '--invite', ch.invite.code]);
+  await waitFor(async () => (await ch.states()).length === 3, '3 held voice states');
+  bots.proc.kill('SIGTERM');
+  const { code, report } = await bots.report();
+  assert.equal(code, 0);
+  assert.equal(report.mode, 'hold');
+  assert.equal(report.held, 3);
+  assert.equal(report.left, 3);
+  assert.equal(report.signaled, true);
+  assert.deepEqual(await ch.states(), []);
+});
+
+test('SIGINT during a media run: bots leave voice over REST and still print the report', botTest, async () => {
+  const ch = await channelForBots('sigint');
+  const bots = startBots(['--count', '2', '--speakers', '2', '--duration', '120', '--channel', ch.voice.id, '--invite', ch.invite.code]);
+  await waitFor(async () => (await ch.states()).length === 2, '2 voice states');
+  bots.proc.kill('SIGINT');
+  const { report } = await bots.report();
+  assert.equal(report.signaled, true);
+  assert.equal(report.bots, 2);
+  assert.deepEqual(await ch.states(), []);
 });

@@ -78,6 +78,23 @@ TEST(Config, ShippedExampleConfigLoads) {
   EXPECT_DOUBLE_EQ(c.limits.auth.tokens, defaults.limits.auth.tokens);
 }
 
+TEST(Config, MaxForwardedSpeakers) {
+  EXPECT_EQ(load_config_text("", env_of({})).voice.max_forwarded_speakers, 3);
+  Config c = load_config_text("[voice]\nmax_forwarded_speakers = 5\n",
+                              env_of({{"HYPE_VOICE_MAX_FORWARDED_SPEAKERS", "2"}}));
+  EXPECT_EQ(c.voice.max_forwarded_speakers, 2);
+  EXPECT_EQ(load_config_text("[voice]\nmax_forwarded_speakers = 16\n", env_of({}))
+                .voice.max_forwarded_speakers,
+            16);
+  EXPECT_EQ(error_key("", {{"HYPE_VOICE_MAX_FORWARDED_SPEAKERS", "0"}}),
+            "voice.max_forwarded_speakers");
+  EXPECT_EQ(error_key("[voice]\nmax_forwarded_speakers = 17\n"), "voice.max_forwarded_speakers");
+  Config example =
+      load_config(std::string(HYPE_SOURCE_DIR) + "/deploy/hype.example.toml", env_of({}));
+  EXPECT_EQ(example.voice.max_forwarded_speakers, 3);
+  EXPECT_NE(config_help().find("HYPE_VOICE_MAX_FORWARDED_SPEAKERS"), std::string::npos);
+}
+
 TEST(Config, SfuSection) {
   Config d = load_config_text("", env_of({}));
   EXPECT_EQ(d.sfu.workers, 0);

@@ -103,3 +103,21 @@ TEST(ReceiveStats, LossAndFraction) {
   auto rb2 = s.make_report(42);
   EXPECT_EQ(rb2.fraction_lost, 0);
 }
+
+TEST(RtpRewriter, DetachedSlotResumesWithoutAGapWhenItsSourceComesBack) {
+  // Last-N: a slot loses its speaker and gets the same one back a while later. The source's
+  // own numbers moved on meanwhile (packets that went to nobody); the slot's must not jump.
+  RtpRewriter r(0x1111, 48000, 500, 1000);
+  ASSERT_TRUE(r.rewrite(0xAAAA, 10, 9600, 0));
+  ASSERT_TRUE(r.rewrite(0xAAAA, 11, 10560, 20));
+  r.detach();
+  EXPECT_FALSE(r.source_seq(501));  // nothing to resend for a detached slot
+  auto back = r.rewrite(0xAAAA, 111, 10560 + 100 * 960, 2020);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->seq, 502);
+  EXPECT_EQ(back->ts, 1960u + 2000u * 48);  // the clock moved on by the 2 s that passed
+  auto next = r.rewrite(0xAAAA, 112, 10560 + 101 * 960, 2040);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 503);
+  EXPECT_EQ(next->ts, back->ts + 960);
+}

@@ -1,0 +1,220 @@
+// SFU signaling with last-N slots: a real SfuService (one worker on a loopback UDP port) and
+// fake WebSocket connections. Media never flows here; what is checked is the offer's stream
+// list, the `slots` events and that joins beyond N do not renegotiate. Waits are on
+// conditions with generous deadlines, never on fixed sleeps.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rtc/dtls_certificate.hpp"
+#include "rtc/rtp/header_extensions.hpp"
+#include "rtc/sdp/sdp.hpp"
+#include "sfu/sfu_service.hpp"
+
+namespace json = boost::json;
+using namespace hype;
+
+namespace {
+
+constexpr std::uint64_t kChannel = 7;
+
+class FakeWs : public net::WsConnection {
+ public:
+  void send(std::string text) override {
+    std::lock_guard lock(mu_);
+    frames_.push_back(json::parse(text).as_object());
+  }
+  void close(int code, std::string) override {
+    std::lock_guard lock(mu_);
+    closed_ = code;
+  }
+  std::size_t queued() const override { return 0; }
+  const std::string& remote_ip() const override { return ip_; }
+
+  std::vector<json::object> frames(std::string_view op) const {
+    std::lock_guard lock(mu_);
+    std::vector<json::object> out;
+    for (auto& f : frames_)
+      if (f.at("op").as_string() == op) out.push_back(f.at("d").as_object());
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<json::object> frames_;
+  int closed_ = 0;
+  std::string ip_ = "127.0.0.1";
+};
+
+std::string client_offer(std::uint32_t ssrc, const std::string& fingerprint) {
+  rtc::sdp::SessionDescription sd;
+  sd.session_id = ssrc;
+  sd.msid_semantic = "WMS *";
+  rtc::sdp::MediaSection m;
+  m.kind = "audio";
+  m.formats = {"111"};
+  m.mid = "0";
+  m.direction = rtc::sdp::Direction::kSendRecv;
+  m.rtcp_mux = true;
+  m.ice_ufrag = "uf" + std::to_string(ssrc);
+  m.ice_pwd = "pwpwpwpwpwpwpwpwpwpwpwpw";
+  m.fingerprint = fingerprint;
+  m.setup = rtc::sdp::Setup::kActpass;
+  m.codecs.push_back({111, "opus", 48000, 2, "minptime=10;useinbandfec=1", {}});
+  m.extmaps.push_back({1, "", std::string(rtc::ext_uri::kAudioLevel), ""});
+  m.msids.push_back("c c-audio");
+  m.ssrcs.push_back({ssrc, "cname", "c"});
+  sd.media.push_back(std::move(m));
+  sd.groups.push_back({"BUNDLE", {"0"}});
+  return rtc::sdp::write(sd);
+}
+
+struct Client {
+  std::uint64_t user = 0;
+  std::shared_ptr<FakeWs> ws;
+  std::shared_ptr<net::WsListener> listener;
+
+  void send(std::string_view op, json::object d) {
+    listener->on_message(json::serialize(json::object{{"op", op}, {"d", std::move(d)}}), true);
+  }
+  // user id -> mid, from the latest slots event.
+  std::map<std::string, std::string> slot_of() const {
+    std::map<std::string, std::string> out;
+    auto ev = ws->frames("slots");
+    if (ev.empty()) return out;
+    for (auto& s : ev.back().at("slots").as_array())
+      if (!s.at("user_id").is_null())
+        out[std::string(s.at("user_id").as_string())] = std::string(s.at("mid").as_string());
+    return out;
+  }
+};
+
+class SfuSignaling : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sfu::SfuOptions o;
+    o.workers = 1;
+    o.bind_ip = "127.0.0.1";
+    o.max_forwarded_speakers = 2;
+    svc = std::make_unique<sfu::SfuService>(
+        io.get_executor(), o,
+        [](const std::string& token, std::string&) -> std::optional<sfu::VoiceIdentity> {
+          return sfu::VoiceIdentity{std::stoull(token), kChannel};
+        });
+    svc->start();
+    cert = rtc::DtlsCertificate::generate("test").value();
+  }
+  void TearDown() override {
+    guard.reset();
+    svc->stop();
+    svc.reset();
+  }
+
+  Client& join(std::uint64_t user) {
+    Client c;
+    c.user = user;
+    c.ws = std::make_shared<FakeWs>();
+    c.listener = svc->open(c.ws, net::HttpRequest{});
+    c.send("identify", {{"token", std::to_string(user)}, {"channel_id", std::to_string(kChannel)}});
+    c.send("offer",
+           {{"sdp", client_offer(static_cast<std::uint32_t>(user * 11), cert->sdp_fingerprint())}});
+    clients[user] = c;
+    return clients[user];
+  }
+  // Runs the io_context until pred() holds (false after 10 s: a failure, not a flake).
+  template <typename Pred>
+  bool until(Pred pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io.restart();
+      io.run_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
+  void answer_all_offers(Client& c) {
+    for (auto& o : c.ws->frames("offer"))
+      c.send("answer", {{"sdp", "unused"}, {"version", o.at("version")}});
+  }
+
+  boost::asio::io_context io;
+  // run_for() blocks for its whole slice even when only the workers have work in flight.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
+  std::unique_ptr<sfu::SfuService> svc;
+  std::shared_ptr<rtc::DtlsCertificate> cert;
+  std::map<std::uint64_t, Client> clients;
+};
+
+}  // namespace
+
+TEST_F(SfuSignaling, OfferListsSlotsAndSlotsEventNamesTheirUsers) {
+  Client& a = join(1);
+  join(2);
+  join(3);
+  ASSERT_TRUE(until([&] {
+    auto offers = a.ws->frames("offer");
+    return !offers.empty() && offers.back().at("streams").as_array().size() == 2 &&
+           a.slot_of().size() == 2;
+  }));
+  auto offer = a.ws->frames("offer").back();
+  std::set<std::string> mids;
+  for (auto& v : offer.at("streams").as_array()) {
+    auto& s = v.as_object();
+    EXPECT_EQ(s.at("kind").as_string(), "audio");
+    EXPECT_FALSE(s.contains("user_id"));
+    std::int64_t slot = s.at("slot").as_int64();
+    EXPECT_EQ(s.at("mid").as_string(), "a" + std::to_string(slot));
+    mids.insert(std::string(s.at("mid").as_string()));
+    EXPECT_GT(s.at("ssrc").to_number<std::uint64_t>(), 0u);
+  }
+  EXPECT_EQ(mids, (std::set<std::string>{"a0", "a1"}));
+  std::string sdp(offer.at("sdp").as_string());
+  EXPECT_NE(sdp.find("a=mid:a0"), std::string::npos);
+  EXPECT_NE(sdp.find("a=msid:slot1 slot1-audio"), std::string::npos);
+  EXPECT_NE(sdp.find("a=sendonly"), std::string::npos);
+  // The two others, one per slot; never the subscriber itself.
+  auto slots = a.slot_of();
+  EXPECT_EQ(slots.count("1"), 0u);
+  EXPECT_EQ(slots.count("2"), 1u);
+  EXPECT_EQ(slots.count("3"), 1u);
+  EXPECT_NE(slots["2"], slots["3"]);
+}
+
+TEST_F(SfuSignaling, JoinsBeyondNDoNotRenegotiateAndLeaversAreReplacedInPlace) {
+  Client& a = join(1);
+  join(2);
+  join(3);
+  ASSERT_TRUE(until([&] { return a.slot_of().size() == 2; }));
+  answer_all_offers(a);
+  std::size_t offers_before = a.ws->frames("offer").size();
+  std::map<std::string, std::string> before = a.slot_of();
+
+  // A fourth participant: the channel is bigger than N=2, it gets 2 slots of its own and
+  // nobody else's m-sections change.
+  Client& d = join(4);
+  ASSERT_TRUE(until([&] { return d.slot_of().size() == 2; }));
+  EXPECT_EQ(d.ws->frames("offer").back().at("streams").as_array().size(), 2u);
+  // Give any (wrong) renegotiation of `a` time to show up: it would have been batched
+  // before d's offer went out.
+  io.restart();
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(a.ws->frames("offer").size(), offers_before);
+  EXPECT_EQ(a.slot_of(), before);
+
+  // 2 leaves: its slot at `a` is taken by someone else (4), 3 keeps its mid.
+  clients[2].listener->on_close();
+  ASSERT_TRUE(until([&] { return a.slot_of().count("2") == 0 && a.slot_of().size() == 2; }));
+  auto after = a.slot_of();
+  EXPECT_EQ(after["3"], before["3"]);
+  EXPECT_EQ(after["4"], before["2"]);
+  EXPECT_EQ(a.ws->frames("offer").size(), offers_before);
+}
