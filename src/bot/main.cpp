@@ -163,14 +163,15 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
       std::int64_t sent_at = -1;
       if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
         sent_at = static_cast<std::int64_t>(rtc::load_be64(v->data()));
-      if (sent_at < window_us) return;
+      // Packets of other clients (a browser) carry no send stamp: counted, without latency.
+      if (sent_at >= 0 && sent_at < window_us) return;
       Stream& s = b.streams[p.ssrc()];
       std::int64_t q = s.unwrap.unwrap(p.sequence_number());
       if (!s.any) s.first = s.highest = q, s.any = true;
       s.first = std::min(s.first, q);
       s.highest = std::max(s.highest, q);
       ++s.received;
-      b.latency_us.push_back(now - sent_at);
+      if (sent_at >= 0) b.latency_us.push_back(now - sent_at);
       std::string user;
       if (auto u = b.ssrc_user.find(p.ssrc()); u != b.ssrc_user.end()) {
         user = u->second;
