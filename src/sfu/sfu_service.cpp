@@ -82,6 +82,7 @@ struct Conn : net::WsListener, std::enable_shared_from_this<Conn> {
   std::vector<std::uint64_t> slot_users;  // audio slot index -> current source (0: none)
   std::string last_slots;                 // the last `slots` event sent
   bool timer_armed = false;
+  std::chrono::steady_clock::time_point last_offer{};  // when the last server offer went out
   bool offer_in_flight = false;
   bool dirty = false;
   int offer_version = 0;
@@ -274,8 +275,15 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
   void schedule_offer(const std::shared_ptr<Conn>& c) {
     c->dirty = true;
     if (c->timer_armed || c->offer_in_flight || !c->published) return;
+    // Leading edge: the first change after a quiet spell goes out at once (a joining user's
+    // first subscriptions: join time), later ones are batched to one offer per interval.
+    auto next = c->last_offer + std::chrono::milliseconds(kOfferBatchMs);
+    if (std::chrono::steady_clock::now() >= next) {
+      send_offer(*c);
+      return;
+    }
     c->timer_armed = true;
-    c->batch_timer.expires_after(std::chrono::milliseconds(kOfferBatchMs));
+    c->batch_timer.expires_at(next);
     c->batch_timer.async_wait([self = shared_from_this(), c](boost::system::error_code ec) {
       c->timer_armed = false;
       if (!ec && !c->closed) self->send_offer(*c);
@@ -343,6 +351,7 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
     }
     c.dirty = false;
     c.offer_in_flight = true;
+    c.last_offer = std::chrono::steady_clock::now();
     c.send("offer", json::object{{"sdp", rtc::sdp::write(sd)},
                                  {"version", c.offer_version},
                                  {"streams", std::move(streams)}});

@@ -80,6 +80,7 @@ std::string client_offer(std::uint32_t ssrc, const std::string& fingerprint) {
 
 struct Client {
   std::uint64_t user = 0;
+  std::size_t answered = 0;  // server offers answered so far
   std::shared_ptr<FakeWs> ws;
   std::shared_ptr<net::WsListener> listener;
 
@@ -131,19 +132,23 @@ class SfuSignaling : public ::testing::Test {
     return clients[user];
   }
   // Runs the io_context until pred() holds (false after 10 s: a failure, not a flake).
+  // Every client answers the server's offers as they arrive, as a real one does (the
+  // server has one offer in flight at a time).
   template <typename Pred>
   bool until(Pred pred) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!pred()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
+      for (auto& [id, c] : clients) answer_new_offers(c);
       io.restart();
       io.run_for(std::chrono::milliseconds(10));
     }
     return true;
   }
-  void answer_all_offers(Client& c) {
-    for (auto& o : c.ws->frames("offer"))
-      c.send("answer", {{"sdp", "unused"}, {"version", o.at("version")}});
+  void answer_new_offers(Client& c) {
+    auto offers = c.ws->frames("offer");
+    for (; c.answered < offers.size(); ++c.answered)
+      c.send("answer", {{"sdp", "unused"}, {"version", offers[c.answered].at("version")}});
   }
 
   boost::asio::io_context io;
@@ -194,7 +199,7 @@ TEST_F(SfuSignaling, JoinsBeyondNDoNotRenegotiateAndLeaversAreReplacedInPlace) {
   join(2);
   join(3);
   ASSERT_TRUE(until([&] { return a.slot_of().size() == 2; }));
-  answer_all_offers(a);
+  answer_new_offers(a);
   std::size_t offers_before = a.ws->frames("offer").size();
   std::map<std::string, std::string> before = a.slot_of();
 
