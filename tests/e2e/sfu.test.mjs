@@ -166,3 +166,57 @@ describe('SFU voice in Chromium', { skip }, () => {
     t.diagnostic(`bots: sent ${report.packets_sent}, received ${report.packets_received} (from the browser ${fromBrowser}), loss ${report.loss_pct}%`);
   });
 });
+
+describe('Last-N in Chromium: more speakers than forwarded streams', { skip }, () => {
+  let server;
+  let browser;
+  let bots;
+  after(async () => {
+    await browser?.close();
+    if (bots) await bots.catch(() => null);
+    await server?.stop();
+  });
+
+  it('with max_forwarded_speakers = 1 the browser receives one stream, yet shows all 3 speaking bots as speaking', async () => {
+    const sfuPort = 43000 + Math.floor(Math.random() * 2000);
+    server = await startHype({ own: true, env: { HYPE_VOICE_MODE: 'sfu', HYPE_VOICE_MAX_FORWARDED_SPEAKERS: '1', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(sfuPort) } });
+    setBase(server.url);
+    browser = await launch();
+    const name = uniqueName('lastn');
+    const owner = await registerApi(name);
+    const g = await api('POST', '/guilds', { name: 'Last-N Guild' }, owner.access_token);
+    const full = await api('GET', `/guilds/${g.id}`, undefined, owner.access_token);
+    const channelId = full.channels.find((c) => c.kind === 'voice').id;
+    const invite = (await api('POST', `/guilds/${g.id}/invites`, {}, owner.access_token)).code;
+    const { page } = await openUser(browser);
+    await loginUi(page, name);
+    await page.evaluate(() => window.__hype.rtcService.setMute(true)); // a listener: the bots are the speakers
+    await page.getByRole('button', { name: 'Join voice' }).click();
+    await page.getByRole('button', { name: 'Leave voice' }).waitFor();
+    bots = runBots(server.url, ['--count', '3', '--speakers', '3', '--continuous', '--level-step', '6', '--duration', '25', '--channel', channelId, '--invite', invite]);
+    const botIds = await until(async () => {
+      const st = await api('GET', `/voice/states/${channelId}`, undefined, owner.access_token);
+      return st.length === 4 && st.map((s) => s.user_id).filter((u) => u !== owner.user.id);
+    }, { timeout: 30_000, what: '3 bots in the channel' });
+    // Every bot lights up at the same time, from the SFU's speaking events...
+    await until(async () => {
+      for (const id of botIds) if ((await voiceRow(page, id).getAttribute('data-speaking')) !== 'true') return false;
+      return true;
+    }, { timeout: 20_000, interval: 100, what: 'all 3 bots shown speaking at once' });
+    // ...while only one stream is received.
+    const media = await page.evaluate(async () => {
+      const tr = window.__hype.rtcService.currentTransport;
+      const { inbound } = await window.__hype.rtcService.playedInbound();
+      return { slots: tr.signaling.slotMids.size, remotes: tr.remotes.size, heard: Object.keys(inbound) };
+    });
+    assert.equal(media.slots, 1, JSON.stringify(media));
+    assert.equal(media.remotes, 1, JSON.stringify(media));
+    assert.ok(media.heard.length <= 1, JSON.stringify(media));
+    await assertReceiving(page, media.heard, 'browser (one slot)');
+    const { report } = await bots;
+    bots = null;
+    assert.deepEqual(report.errors, []);
+    // The slot carries the loudest bot: the first (--level-step makes each next one 6 dB quieter).
+    assert.deepEqual(media.heard, [report.bot_user_ids[0]], `bots in order: ${report.bot_user_ids.join(', ')}`);
+  });
+});
