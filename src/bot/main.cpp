@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -27,6 +28,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bot/janus_client.hpp"
+#include "bot/opus_stamp.hpp"
 #include "bot/signaling_client.hpp"
 #include "core/random.hpp"
 #include "rtc/demux.hpp"
@@ -54,6 +57,7 @@ std::int64_t now_us() {
 }
 
 using RestClient = bot::RestClient;
+using bot::JanusEvent;
 
 struct Stream {
   rtc::SeqUnwrapper unwrap;
@@ -86,6 +90,10 @@ struct Bot {
   std::int64_t join_start_us = 0, join_done_us = -1;
   std::vector<std::int64_t> latency_us;
   std::string error;
+  // --target janus: a bot is a subscriber transport plus, for speakers, a publisher
+  // transport (`pub`, marked pub_only) since Janus gives each its own PeerConnection.
+  Bot* pub = nullptr;
+  bool pub_only = false;
 };
 
 void send_to(int fd, const rtc::SocketAddress& to, const std::uint8_t* d, std::size_t n) {
@@ -147,7 +155,9 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
       s.first = std::min(s.first, q);
       s.highest = std::max(s.highest, q);
       ++s.received;
-      if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
+      if (auto t = bot::opus_read_stamp(p.payload().data(), p.payload().size()))
+        b.latency_us.push_back(now - static_cast<std::int64_t>(*t));
+      else if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
         b.latency_us.push_back(now - static_cast<std::int64_t>(rtc::load_be64(v->data())));
       return;
     }
@@ -173,6 +183,7 @@ void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
   std::uint32_t ts = b.ts;
   b.ts += 960;
   if (len <= 2) return;  // DTX: nothing to send
+  len = bot::opus_stamp(payload.data(), len, static_cast<std::uint64_t>(now));
   double rms = std::sqrt(sum / pcm.size());
   int dbov = rms > 0 ? static_cast<int>(-20 * std::log10(rms)) : 127;
   std::array<std::uint8_t, 1> level{
@@ -306,6 +317,129 @@ void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::Dtls
   }
 }
 
+// --target janus: the same bots against Janus's videoroom. Every bot joins as a publisher
+// (presence); speakers also publish their audio; once every speaker's feed exists, each bot
+// subscribes to all other speakers' feeds on a second PeerConnection.
+struct JanusRoom {
+  std::string url;
+  std::uint64_t room = 0;
+  std::size_t speakers = 0;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<int, std::uint64_t>> feeds;  // bot index, feed id
+};
+
+// Starts ICE (controlling, towards the candidates in `m`) and DTLS for one transport.
+void janus_connect(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc::DtlsContext> ctx,
+                   rtc::DtlsRole role) {
+  std::lock_guard lock(t.mu);
+  t.remote = {m.ice_ufrag, m.ice_pwd};
+  rtc::ice::IceAgentConfig ic;
+  ic.local = t.local;
+  ic.remote = t.remote;
+  t.ice = std::make_unique<rtc::ice::IceAgent>(ic);
+  for (auto& c : m.candidates)
+    if (auto a = rtc::SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
+      t.ice->add_remote_candidate(*a, c.priority);
+  auto d = rtc::DtlsSession::create(ctx, role, m.fingerprint);
+  if (!d) throw std::runtime_error("dtls: " + d.error().message);
+  t.dtls = std::move(d.value());
+  t.ice->start(now_us() / 1000);
+  t.ready = true;
+}
+
+void run_janus_signaling(Bot& b, JanusRoom& jr, std::shared_ptr<rtc::DtlsContext> ctx,
+                         std::atomic<bool>& stop) {
+  auto sdp_of = [](const JanusEvent& e) {
+    auto sd = rtc::sdp::parse(std::string(e.jsep.at("sdp").as_string()));
+    if (!sd || sd->media.empty()) throw std::runtime_error("janus: bad SDP");
+    return *sd;
+  };
+  try {
+    b.join_start_us = now_us();
+    bot::JanusClient jc(jr.url);
+    jc.create_session();
+    auto ph = jc.attach("janus.plugin.videoroom");
+    std::string name = "bot" + std::to_string(b.index);
+    auto joined = jc.message(
+        ph, json::object{
+                {"request", "join"}, {"ptype", "publisher"}, {"room", jr.room}, {"display", name}});
+    std::uint64_t feed = joined.data.at("id").to_number<std::uint64_t>();
+    if (b.pub) {
+      Bot& p = *b.pub;
+      p.join_start_us = b.join_start_us;
+      std::string offer;
+      {
+        std::lock_guard lock(p.mu);
+        offer = offer_sdp(p, ctx->certificate());
+      }
+      auto a = jc.message(ph, json::object{{"request", "publish"}, {"audio", true}},
+                          json::object{{"type", "offer"}, {"sdp", offer}});
+      auto sd = sdp_of(a);
+      auto& m = sd.media.front();
+      janus_connect(
+          p, m, ctx,
+          m.setup == rtc::sdp::Setup::kActive ? rtc::DtlsRole::kServer : rtc::DtlsRole::kClient);
+      // Janus accepts subscribers to a feed only once its PeerConnection is up.
+      for (int i = 0; i < 2000 && !stop.load(); ++i) {
+        if (std::lock_guard l(p.mu); p.srtp) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      std::lock_guard lock(jr.mu);
+      jr.feeds.emplace_back(b.index, feed);
+      jr.cv.notify_all();
+    }
+    json::array streams;
+    std::map<std::string, std::string> feed_name;
+    {
+      // Waiting for the other speakers is not part of this bot's join time.
+      std::int64_t wait_start = now_us();
+      std::unique_lock lock(jr.mu);
+      jr.cv.wait_for(lock, std::chrono::seconds(60),
+                     [&] { return jr.feeds.size() >= jr.speakers || stop.load(); });
+      for (auto& [idx, f] : jr.feeds)
+        if (f != feed) streams.push_back(json::object{{"feed", f}});
+      b.join_start_us += now_us() - wait_start;
+    }
+    if (streams.empty()) throw std::runtime_error("janus: no speaker feed to subscribe to");
+    auto sh = jc.attach("janus.plugin.videoroom");
+    JanusEvent att;
+    for (int attempt = 0;; ++attempt) {
+      try {  // a feed whose DTLS just completed may not be started on Janus's side yet
+        att = jc.message(sh, json::object{{"request", "join"},
+                                          {"ptype", "subscriber"},
+                                          {"room", jr.room},
+                                          {"streams", streams}});
+        break;
+      } catch (const std::runtime_error& e) {
+        if (attempt >= 50 || std::string(e.what()).find("\"error_code\":428") == std::string::npos)
+          throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    auto sd = sdp_of(att);
+    if (auto* st = att.data.if_contains("streams"))
+      for (auto& s : st->as_array())
+        if (auto* d = s.as_object().if_contains("feed_display"))
+          feed_name[std::string(s.at("mid").as_string())] = std::string(d->as_string());
+    {
+      std::lock_guard lock(b.mu);
+      for (auto& m : sd.media)
+        for (auto& s : m.ssrcs) b.ssrc_user[s.ssrc] = feed_name[m.mid];
+    }
+    std::string answer =
+        answer_sdp(std::string(att.jsep.at("sdp").as_string()), b, ctx->certificate());
+    jc.message(sh, json::object{{"request", "start"}},
+               json::object{{"type", "answer"}, {"sdp", answer}});
+    janus_connect(b, sd.media.front(), ctx, rtc::DtlsRole::kClient);
+  } catch (const std::exception& e) {
+    if (!stop.load()) {
+      std::lock_guard lock(b.mu);
+      b.error = e.what();
+    }
+  }
+}
+
 double percentile(std::vector<std::int64_t>& v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -328,8 +462,16 @@ int main(int argc, char** argv) {
   app.add_option("--channel", channel, "voice channel id (default: create users, guild, channel)");
   app.add_option("--invite", invite, "invite code to join the channel's guild (with --channel)");
   app.add_flag("--json", as_json, "print the report as JSON");
+  std::string target = "hype", janus_url = "http://127.0.0.1:8088/janus";
+  std::uint64_t janus_room = 0;
+  app.add_option("--target", target, "server kind: hype, or janus (videoroom plugin)")
+      ->check(CLI::IsMember({"hype", "janus"}));
+  app.add_option("--janus-url", janus_url, "Janus HTTP API base URL (with --target janus)");
+  app.add_option("--janus-room", janus_room, "videoroom room id to create (default: random)");
   CLI11_PARSE(app, argc, argv);
   speakers = std::clamp(speakers, 0, count);
+  const bool janus = target == "janus";
+  if (janus) server = janus_url;
 
   std::string host, port, path;
   if (!bot::split_url(server, host, port, path)) {
@@ -345,9 +487,43 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<Bot>> bots;
   std::string run = random_token(4);
+  JanusRoom jroom;
+  if (janus) {
+    try {
+      jroom.url = janus_url;
+      jroom.room = janus_room ? janus_room : 1 + (random_u64() >> 34);
+      jroom.speakers = static_cast<std::size_t>(speakers);
+      bot::JanusClient jc(janus_url);
+      jc.create_session();
+      auto h = jc.attach("janus.plugin.videoroom");
+      jc.message(h, json::object{{"request", "create"},
+                                 {"room", jroom.room},
+                                 {"publishers", count + 1},
+                                 {"audiocodec", "opus"},
+                                 {"audiolevel_ext", true},
+                                 {"notify_joining", false}});
+      jc.destroy_session();
+      for (int i = 0; i < count; ++i) {
+        auto b = std::make_unique<Bot>();
+        b->index = i;
+        b->speaker = i < speakers;
+        if (b->speaker) {
+          auto p = std::make_unique<Bot>();
+          p->index = i;
+          p->speaker = p->pub_only = true;
+          b->pub = p.get();
+          bots.push_back(std::move(p));
+        }
+        bots.push_back(std::move(b));
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "janus setup failed: %s\n", e.what());
+      return 1;
+    }
+  }
   try {
     std::string guild;
-    for (int i = 0; i < count; ++i) {
+    for (int i = 0; i < (janus ? 0 : count); ++i) {
       auto b = std::make_unique<Bot>();
       b->index = i;
       b->speaker = i < speakers;
@@ -383,7 +559,9 @@ int main(int argc, char** argv) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (host != "127.0.0.1" && host != "localhost") a.sin_addr.s_addr = htonl(INADDR_ANY);
+    // Janus offers the machine's eth0 address, never 127.0.0.1.
+    if (janus || (host != "127.0.0.1" && host != "localhost"))
+      a.sin_addr.s_addr = htonl(INADDR_ANY);
     ::bind(b->fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
     int buf = 1 << 20;
     setsockopt(b->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
@@ -399,8 +577,13 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> sig;
-  for (auto& b : bots)
-    sig.emplace_back([&, bp = b.get()] { run_signaling(*bp, channel, ctx.value(), stop); });
+  for (auto& b : bots) {
+    if (b->pub_only) continue;
+    if (janus)
+      sig.emplace_back([&, bp = b.get()] { run_janus_signaling(*bp, jroom, ctx.value(), stop); });
+    else
+      sig.emplace_back([&, bp = b.get()] { run_signaling(*bp, channel, ctx.value(), stop); });
+  }
 
   // Media: wait until everyone is connected (or 20 s), then send for `duration` seconds,
   // then keep receiving for a moment so nothing in flight counts as lost.
@@ -438,12 +621,14 @@ int main(int argc, char** argv) {
       media_start = now + 300'000;  // let the last subscription offers settle
       media_end = media_start + static_cast<std::int64_t>(duration * 1e6);
       next_frame = media_start;
+      std::fprintf(stderr, "hype-bot: media start\n");  // bench/voice times its window by it
     }
     if (media_start >= 0 && now >= next_frame && now < media_end) {
       next_frame += 20'000;
       for (auto& b : bots) {
         std::lock_guard lock(b->mu);
-        if (b->speaker && b->srtp && b->peer) send_frame(*b, (now - media_start) / 1000, now);
+        if (b->speaker && !b->pub && b->srtp && b->peer)
+          send_frame(*b, (now - media_start) / 1000, now);
       }
     }
     if (media_end >= 0 && now > media_end + 700'000) break;
@@ -460,6 +645,11 @@ int main(int argc, char** argv) {
   std::map<std::string, int> hearing_user;         // publisher user id -> bots that got any
   for (auto& b : bots) {
     sent += b->sent;
+    if (b->pub_only) {
+      opus_encoder_destroy(b->enc);
+      ::close(b->fd);
+      continue;
+    }
     int heard = 0;
     std::set<std::string> heard_from;  // a sender who rejoined has several SSRCs
     for (auto& [ssrc, s] : b->streams) {
@@ -483,7 +673,8 @@ int main(int argc, char** argv) {
   double loss = expected ? 100.0 * static_cast<double>(expected - std::min(expected, received)) /
                                static_cast<double>(expected)
                          : 100.0;
-  json::object report{{"bots", count},
+  json::object report{{"target", target},
+                      {"bots", count},
                       {"speakers", speakers},
                       {"channel_id", channel},
                       {"connected", static_cast<std::int64_t>(join.size())},
@@ -497,6 +688,17 @@ int main(int argc, char** argv) {
                       {"join_ms_p50", percentile(join, 0.5) / 1000.0},
                       {"join_ms_p99", percentile(join, 0.99) / 1000.0},
                       {"errors", std::move(errors)}};
+  // Raw distributions for bench/voice, which merges several bot processes: latency in 10 us
+  // buckets (sparse, "bucket": count), join times in ms.
+  json::object hist;
+  for (auto& v : lat) {
+    auto& c = hist[std::to_string(std::max<std::int64_t>(0, v) / 10)];
+    c = c.is_null() ? 1 : c.to_number<std::int64_t>() + 1;
+  }
+  report["latency_hist_10us"] = std::move(hist);
+  json::array joins;
+  for (auto v : join) joins.push_back(static_cast<double>(v) / 1000.0);
+  report["join_ms"] = std::move(joins);
   json::object by_sender;
   for (auto& [user, n] : from_user) by_sender[user] = n;
   report["packets_received_by_sender"] = std::move(by_sender);
@@ -504,12 +706,13 @@ int main(int argc, char** argv) {
   for (auto& [user, n] : hearing_user) hearing[user] = n;
   report["bots_hearing_sender"] = std::move(hearing);
   json::array ids;
-  for (auto& b : bots) ids.push_back(json::value(b->user_id));
+  for (auto& b : bots)
+    if (!b->pub_only) ids.push_back(json::value(b->user_id));
   report["bot_user_ids"] = std::move(ids);
   if (as_json) {
     std::printf("%s\n", json::serialize(report).c_str());
   } else {
     for (auto& [k, v] : report) std::printf("%-28s %s\n", k.data(), json::serialize(v).c_str());
   }
-  return heard_all == count && join.size() == bots.size() ? 0 : 3;
+  return heard_all == count && join.size() == static_cast<std::size_t>(count) ? 0 : 3;
 }
