@@ -87,6 +87,7 @@ class BotProc:
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.media_start = None
+        self.connected = None
         self.stderr = []
         self.stdout = ""
         self.t_err = threading.Thread(target=self._read_err, daemon=True)
@@ -96,7 +97,9 @@ class BotProc:
 
     def _read_err(self):
         for line in self.proc.stderr:
-            if "media start" in line and self.media_start is None:
+            if "hype-bot: connected" in line and self.connected is None:
+                self.connected = time.time()
+            elif "media start" in line and self.media_start is None:
                 self.media_start = time.time()
             else:
                 self.stderr.append(line)
@@ -138,15 +141,30 @@ def run_case(kind, scenario, channels, size, speakers, a):
     bots = []
     try:
         pin = [] if a.no_pin else ["taskset", "-c", str(a.bots_cpu)]
+        go = os.path.join(a.out, f".go-{kind}-{os.getpid()}")
+        if os.path.exists(go):
+            os.unlink(go)
+        join_timeout = min(120, max(20, users * 0.1))
         for _ in range(channels):
             cmd = pin + [a.bot_bin, "--count", str(size), "--speakers", str(speakers),
-                         "--duration", str(a.duration), "--json"] + srv.bot_args()
+                         "--duration", str(a.duration), "--json", "--go-file", go,
+                         "--join-timeout", str(join_timeout)] + srv.bot_args()
             bots.append(BotProc(cmd))
-        deadline = time.time() + 60 + users * 0.2
+        # Every process joins, then all start their media at once (the go file), so that
+        # no join (DTLS handshakes on the server) overlaps anyone's media.
+        deadline = time.time() + join_timeout + 60
         while time.time() < deadline:
-            if all(b.media_start or b.proc.poll() is not None for b in bots):
+            if all(b.connected or b.proc.poll() is not None for b in bots):
                 break
             time.sleep(0.05)
+        time.sleep(0.5)
+        open(go, "w").close()
+        go_t = time.time()
+        while time.time() < go_t + 5:
+            if all(b.media_start or b.proc.poll() is not None for b in bots):
+                break
+            time.sleep(0.02)
+        os.unlink(go)
         starts = [b.media_start for b in bots if b.media_start]
         window = None
         if starts:
@@ -317,8 +335,10 @@ def main():
     p.add_argument("--bots-cpu", type=int, default=1)
     p.add_argument("--no-pin", action="store_true")
     p.add_argument("--hype-workers", type=int, default=1)
-    p.add_argument("--janus-event-loops", type=int, default=0,
-                   help="Janus general.event_loops (0: Janus default, a loop per handle)")
+    p.add_argument("--janus-event-loops", type=int, default=1,
+                   help="Janus general.event_loops: 1 (default here) = one loop thread, as hype\n"
+                        "runs one SFU worker on its one core; 0 = Janus's default, a thread per\n"
+                        "handle (slower on one core: see docs/benchmarks.md)")
     p.add_argument("--port-base", type=int, default=0, help="0: free ports")
     p.add_argument("--rtp-ports", default="41000-44999", help="Janus rtp_port_range")
     p.add_argument("--out", default=None)

@@ -464,6 +464,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", as_json, "print the report as JSON");
   std::string target = "hype", janus_url = "http://127.0.0.1:8088/janus";
   std::uint64_t janus_room = 0;
+  std::string go_file;
+  double join_timeout = 20;
+  app.add_option("--go-file", go_file, "start media once connected and this file exists");
+  app.add_option("--join-timeout", join_timeout, "seconds to wait for every bot to connect");
   app.add_option("--target", target, "server kind: hype, or janus (videoroom plugin)")
       ->check(CLI::IsMember({"hype", "janus"}));
   app.add_option("--janus-url", janus_url, "Janus HTTP API base URL (with --target janus)");
@@ -589,6 +593,8 @@ int main(int argc, char** argv) {
   // then keep receiving for a moment so nothing in flight counts as lost.
   std::int64_t start = now_us();
   std::int64_t media_start = -1, media_end = -1, next_frame = 0;
+  const auto join_timeout_us = static_cast<std::int64_t>(join_timeout * 1e6);
+  bool connected_said = false;
   std::vector<pollfd> pfds(bots.size());
   std::array<std::uint8_t, 2048> buf{};
   for (;;) {
@@ -617,8 +623,16 @@ int main(int argc, char** argv) {
       flush_ice(b);
       if (!b.srtp) all_connected = false;
     }
-    if (media_start < 0 && (all_connected || now - start > 20'000'000)) {
-      media_start = now + 300'000;  // let the last subscription offers settle
+    if (media_start < 0 && !connected_said && (all_connected || now - start > join_timeout_us)) {
+      connected_said = true;
+      std::fprintf(stderr, "hype-bot: connected\n");
+    }
+    // --go-file: several bot processes (bench/voice) start their media at the same moment.
+    if (media_start < 0 && connected_said &&
+        (go_file.empty() || ::access(go_file.c_str(), F_OK) == 0)) {
+      // Let the last subscription offers settle; a random phase within the 20 ms frame so
+      // that processes started together (--go-file) do not send in lockstep.
+      media_start = now + 300'000 + static_cast<std::int64_t>(random_u64() % 20'000);
       media_end = media_start + static_cast<std::int64_t>(duration * 1e6);
       next_frame = media_start;
       std::fprintf(stderr, "hype-bot: media start\n");  // bench/voice times its window by it
