@@ -148,7 +148,8 @@ def run_case(kind, scenario, channels, size, speakers, a):
         for _ in range(channels):
             cmd = pin + [a.bot_bin, "--count", str(size), "--speakers", str(speakers),
                          "--duration", str(a.duration), "--json", "--go-file", go,
-                         "--join-timeout", str(join_timeout)] + srv.bot_args()
+                         "--join-timeout", str(join_timeout), "--warmup", str(a.warmup)
+                         ] + srv.bot_args()
             bots.append(BotProc(cmd))
         # Every process joins, then all start their media at once (the go file), so that
         # no join (DTLS handshakes on the server) overlaps anyone's media.
@@ -169,7 +170,7 @@ def run_case(kind, scenario, channels, size, speakers, a):
         window = None
         if starts:
             # media runs from media_start + 0.3 s for `duration` s in each process
-            w0 = max(starts) + 0.3 + 0.7
+            w0 = max(starts) + 0.3 + max(0.7, a.warmup)
             w1 = min(starts) + 0.3 + a.duration - 0.3
             span = w1 - w0
             if span >= 3:
@@ -237,6 +238,8 @@ def summarize(kind, scenario, channels, size, speakers, a, reports, bots, window
         "latency_ms": {"p50": percentile_hist(hs, n, 0.5), "p99": percentile_hist(hs, n, 0.99),
                        "p999": percentile_hist(hs, n, 0.999), "samples": n},
         "join_ms": {"p50": pct(joins, 0.5), "p99": pct(joins, 0.99)},
+        "warmup_s": a.warmup,
+        "warmup_latency_ms_max": max([r.get("warmup_latency_ms_max", 0) for r in ok] or [0]),
         "server_peak_rss_mb": round(rss, 1), "server_threads": threads,
         "window": window, "errors": errors[:5], "error_count": len(errors),
         "latency_hist_10us": hs,
@@ -258,7 +261,7 @@ def line(r):
             f"cpu {f(r.get('server_cpu_pct'), 1)}% ({f(r.get('server_cpu_s_per_mpkt'))} s/Mpkt) "
             f"bots {f(r.get('bots_cpu_pct'), 1)}% rss {r['server_peak_rss_mb']} MB "
             f"lat p50/p99/p99.9 {f(lat['p50'])}/{f(lat['p99'])}/{f(lat['p999'])} ms "
-            f"loss {r['loss_pct']:.2f}% join p50/p99 {f(r['join_ms']['p50'], 0)}/"
+            f"(warm-up max {r['warmup_latency_ms_max']:.1f}) loss {r['loss_pct']:.2f}% join p50/p99 {f(r['join_ms']['p50'], 0)}/"
             f"{f(r['join_ms']['p99'], 0)} ms errors {r['error_count']}")
 
 
@@ -329,6 +332,9 @@ def main():
     p.add_argument("--ramp-step", type=int, default=100)
     p.add_argument("--ramp-max", type=int, default=1000)
     p.add_argument("--single-channel", action="store_true", help="ramp one channel")
+    p.add_argument("--warmup", type=float, default=2.0,
+                   help="first seconds of media left out of the latency figures (their max is\n"
+                        "reported apart as warmup_latency_ms_max)")
     p.add_argument("--loss-limit", type=float, default=1.0)
     p.add_argument("--p99-limit", type=float, default=20.0)
     p.add_argument("--server-cpu", type=int, default=0)
@@ -354,6 +360,7 @@ def main():
         a.no_pin = True
     if a.scenario == "smoke":
         a.duration = min(a.duration, 3)
+        a.warmup = min(a.warmup, 0.5)
     a.out = a.out or os.path.join("/tmp", "hype-voicebench-" + time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(a.out, exist_ok=True)
     m = machine()

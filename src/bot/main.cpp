@@ -31,6 +31,7 @@
 #include "bot/janus_client.hpp"
 #include "bot/opus_stamp.hpp"
 #include "bot/signaling_client.hpp"
+#include "bot/udp_rx.hpp"
 #include "core/random.hpp"
 #include "rtc/demux.hpp"
 #include "rtc/dtls_session.hpp"
@@ -94,6 +95,14 @@ struct Bot {
   // transport (`pub`, marked pub_only) since Janus gives each its own PeerConnection.
   Bot* pub = nullptr;
   bool pub_only = false;
+  // --warmup: samples before latency_from_us (media start + warmup) are kept apart.
+  std::int64_t latency_from_us = 0, warmup_max_us = 0;
+  void add_latency(std::int64_t now, std::int64_t v) {
+    if (now >= latency_from_us)
+      latency_us.push_back(v);
+    else
+      warmup_max_us = std::max(warmup_max_us, v);
+  }
 };
 
 void send_to(int fd, const rtc::SocketAddress& to, const std::uint8_t* d, std::size_t n) {
@@ -156,9 +165,9 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
       s.highest = std::max(s.highest, q);
       ++s.received;
       if (auto t = bot::opus_read_stamp(p.payload().data(), p.payload().size()))
-        b.latency_us.push_back(now - static_cast<std::int64_t>(*t));
+        b.add_latency(now, now - static_cast<std::int64_t>(*t));
       else if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
-        b.latency_us.push_back(now - static_cast<std::int64_t>(rtc::load_be64(v->data())));
+        b.add_latency(now, now - static_cast<std::int64_t>(rtc::load_be64(v->data())));
       return;
     }
     default:
@@ -465,7 +474,8 @@ int main(int argc, char** argv) {
   std::string target = "hype", janus_url = "http://127.0.0.1:8088/janus";
   std::uint64_t janus_room = 0;
   std::string go_file;
-  double join_timeout = 20;
+  double join_timeout = 20, warmup = 0;
+  app.add_option("--warmup", warmup, "seconds of media before latency samples count");
   app.add_option("--go-file", go_file, "start media once connected and this file exists");
   app.add_option("--join-timeout", join_timeout, "seconds to wait for every bot to connect");
   app.add_option("--target", target, "server kind: hype, or janus (videoroom plugin)")
@@ -569,6 +579,7 @@ int main(int argc, char** argv) {
     ::bind(b->fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
     int buf = 1 << 20;
     setsockopt(b->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    bot::enable_rx_timestamps(b->fd);
     b->local = rtc::ice::random_credentials();
     random_bytes(&b->ssrc, sizeof(b->ssrc));
     random_bytes(&b->seq, sizeof(b->seq));
@@ -609,13 +620,14 @@ int main(int argc, char** argv) {
         all_connected = false;
         continue;
       }
-      for (;;) {
+      for (; pfds[i].revents & POLLIN;) {
         sockaddr_in from{};
-        socklen_t fl = sizeof(from);
-        ssize_t n = ::recvfrom(b.fd, buf.data(), 1500, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+        std::int64_t rx_us = now;  // kernel arrival time: latency excludes this loop's delay
+        long n = bot::recv_stamped(b.fd, buf.data(), 1500, from, now, rx_us);
         if (n <= 0) break;
         on_datagram(b, buf.data(), static_cast<std::size_t>(n),
-                    rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)), now);
+                    rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)),
+                    rx_us);
       }
       std::int64_t t = b.ice->next_timeout_ms();
       if (t >= 0 && t <= now / 1000) b.ice->handle_timeout(now / 1000);
@@ -634,6 +646,10 @@ int main(int argc, char** argv) {
       // that processes started together (--go-file) do not send in lockstep.
       media_start = now + 300'000 + static_cast<std::int64_t>(random_u64() % 20'000);
       media_end = media_start + static_cast<std::int64_t>(duration * 1e6);
+      for (auto& b : bots) {
+        std::lock_guard lock(b->mu);
+        b->latency_from_us = media_start + static_cast<std::int64_t>(warmup * 1e6);
+      }
       next_frame = media_start;
       std::fprintf(stderr, "hype-bot: media start\n");  // bench/voice times its window by it
     }
@@ -653,6 +669,7 @@ int main(int argc, char** argv) {
 
   std::uint64_t sent = 0, received = 0, expected = 0;
   std::vector<std::int64_t> lat, join;
+  std::int64_t warmup_max = 0;
   int heard_all = 0;
   json::array errors;
   std::map<std::string, std::uint64_t> from_user;  // publisher user id -> packets all bots got
@@ -679,6 +696,7 @@ int main(int argc, char** argv) {
     int should = speakers - (b->speaker ? 1 : 0);
     if (heard >= should) ++heard_all;
     lat.insert(lat.end(), b->latency_us.begin(), b->latency_us.end());
+    warmup_max = std::max(warmup_max, b->warmup_max_us);
     if (b->join_done_us > 0) join.push_back(b->join_done_us - b->join_start_us);
     if (!b->error.empty()) errors.push_back(json::value(b->error));
     opus_encoder_destroy(b->enc);
@@ -710,6 +728,7 @@ int main(int argc, char** argv) {
     c = c.is_null() ? 1 : c.to_number<std::int64_t>() + 1;
   }
   report["latency_hist_10us"] = std::move(hist);
+  report["warmup_latency_ms_max"] = static_cast<double>(warmup_max) / 1000.0;
   json::array joins;
   for (auto v : join) joins.push_back(static_cast<double>(v) / 1000.0);
   report["join_ms"] = std::move(joins);
