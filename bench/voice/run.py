@@ -2,8 +2,8 @@
 """Voice benchmark (issue #8): hype's SFU and Janus 1.1.2's videoroom, same machine, same
 hype-bot clients, same run.
 
-Each case starts a fresh server pinned to --server-cpu, then one hype-bot process per
-channel pinned to --bots-cpu (`--target hype` or `--target janus`: identical media, Opus
+Each case starts a fresh server pinned to --server-cpu, then hype-bot processes (whole
+channels, about --bots-per-proc bots each) pinned to --bots-cpu (`--target hype` or `--target janus`: identical media, Opus
 20 ms with talk spurts and DTX, audio level extension, the send stamp inside the Opus
 padding). The server's CPU (utime+stime from /proc) and the bots' CPU are sampled over a
 window inside the media phase of every bot process (bots print "media start"); forwarded
@@ -145,8 +145,11 @@ def run_case(kind, scenario, channels, size, speakers, a):
         if os.path.exists(go):
             os.unlink(go)
         join_timeout = min(120, max(20, users * 0.1))
-        for _ in range(channels):
-            cmd = pin + [a.bot_bin, "--count", str(size), "--speakers", str(speakers),
+        per_proc = max(1, a.bots_per_proc // size)
+        groups = [min(per_proc, channels - i) for i in range(0, channels, per_proc)]
+        for g in groups:
+            cmd = pin + [a.bot_bin, "--channels", str(g), "--count", str(size),
+                         "--speakers", str(speakers),
                          "--duration", str(a.duration), "--json", "--go-file", go,
                          "--join-timeout", str(join_timeout), "--warmup", str(a.warmup)
                          ] + srv.bot_args()
@@ -178,13 +181,17 @@ def run_case(kind, scenario, channels, size, speakers, a):
             if span > 0.5:
                 time.sleep(max(0, w0 - time.time()))
                 c0 = srv.cpu_seconds()
+                q0 = srv.runqueue_wait_seconds()
                 b0 = sum(_cpu(b.proc.pid) for b in bots)
                 t0 = time.time()
                 time.sleep(max(0, w1 - time.time()))
                 c1 = srv.cpu_seconds()
+                q1 = srv.runqueue_wait_seconds()
                 b1 = sum(_cpu(b.proc.pid) for b in bots)
                 t1 = time.time()
-                window = {"seconds": t1 - t0, "server_cpu_s": c1 - c0, "bots_cpu_s": b1 - b0}
+                window = {"seconds": t1 - t0, "server_cpu_s": c1 - c0, "bots_cpu_s": b1 - b0,
+                          "server_runqueue_wait_s": round(q1 - q0, 4),
+                          "loadavg_1m": os.getloadavg()[0]}
         for b in bots:
             try:
                 b.proc.wait(timeout=a.duration + 120)
@@ -256,12 +263,15 @@ def summarize(kind, scenario, channels, size, speakers, a, reports, bots, window
 
 def line(r):
     lat = r["latency_ms"]
+    w = r.get("window") or {}
     f = lambda v, d=2: "-" if v is None else f"{v:.{d}f}"  # noqa: E731
     return (f"users {r['users']} connected {r['connected']} fwd {r['forwarded_pps']:.0f} pkt/s "
             f"cpu {f(r.get('server_cpu_pct'), 1)}% ({f(r.get('server_cpu_s_per_mpkt'))} s/Mpkt) "
             f"bots {f(r.get('bots_cpu_pct'), 1)}% rss {r['server_peak_rss_mb']} MB "
             f"lat p50/p99/p99.9 {f(lat['p50'])}/{f(lat['p99'])}/{f(lat['p999'])} ms "
-            f"(warm-up max {r['warmup_latency_ms_max']:.1f}) loss {r['loss_pct']:.2f}% join p50/p99 {f(r['join_ms']['p50'], 0)}/"
+            f"(warm-up max {r['warmup_latency_ms_max']:.1f}) loss {r['loss_pct']:.2f}% "
+            f"rq-wait {f(w.get('server_runqueue_wait_s'), 3)} s load {f(w.get('loadavg_1m'), 1)} "
+            f"join p50/p99 {f(r['join_ms']['p50'], 0)}/"
             f"{f(r['join_ms']['p99'], 0)} ms errors {r['error_count']}")
 
 
@@ -337,6 +347,8 @@ def main():
                         "reported apart as warmup_latency_ms_max)")
     p.add_argument("--loss-limit", type=float, default=1.0)
     p.add_argument("--p99-limit", type=float, default=20.0)
+    p.add_argument("--bots-per-proc", type=int, default=250,
+                   help="bots per hype-bot process (whole channels; one media thread each)")
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--bots-cpu", type=int, default=1)
     p.add_argument("--no-pin", action="store_true")

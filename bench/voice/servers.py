@@ -28,6 +28,19 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / tick
 
 
+def proc_runqueue_wait_seconds(pid):
+    """Time the process's threads spent runnable but not running (schedstat): how much
+    the machine's other load stood in the way."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except OSError:
+            pass
+    return total / 1e9
+
+
 def proc_status_kb(pid, key):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -64,6 +77,9 @@ class Server:
 
     def cpu_seconds(self):
         return proc_cpu_seconds(self.proc.pid)
+
+    def runqueue_wait_seconds(self):
+        return proc_runqueue_wait_seconds(self.proc.pid)
 
     def peak_rss_mb(self):
         return proc_status_kb(self.proc.pid, "VmHWM") / 1024.0

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <opus/opus.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "bot/janus_client.hpp"
+#include "bot/opus_loop.hpp"
 #include "bot/opus_stamp.hpp"
 #include "bot/signaling_client.hpp"
 #include "bot/udp_rx.hpp"
@@ -86,7 +88,6 @@ struct Bot {
   std::uint32_t ssrc = 0;
   std::uint16_t seq = 0, twcc_seq = 0;
   std::uint32_t ts = 0;
-  OpusEncoder* enc = nullptr;
   std::uint64_t sent = 0;
   std::int64_t join_start_us = 0, join_done_us = -1;
   std::vector<std::int64_t> latency_us;
@@ -95,6 +96,9 @@ struct Bot {
   // transport (`pub`, marked pub_only) since Janus gives each its own PeerConnection.
   Bot* pub = nullptr;
   bool pub_only = false;
+  const bot::OpusLoop* opus = nullptr;  // shared by every bot in the same channel slot
+  int group = 0;  // --channels: which channel (index is the bot's place in it)
+  std::int64_t next_frame_us = 0;
   // --warmup: samples before latency_from_us (media start + warmup) are kept apart.
   std::int64_t latency_from_us = 0, warmup_max_us = 0;
   void add_latency(std::int64_t now, std::int64_t v) {
@@ -176,27 +180,15 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
 }
 
 void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
-  std::array<float, 960> pcm{};
-  bool talking = (t_ms / 1000 + b.index) % 3 != 2;  // 2 s talk, 1 s silence
-  double sum = 0;
-  if (talking) {
-    double f = 300.0 + 40.0 * b.index;
-    for (std::size_t i = 0; i < pcm.size(); ++i) {
-      double t = (static_cast<double>(b.ts) + static_cast<double>(i)) / 48000.0;
-      pcm[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * f * t));
-      sum += pcm[i] * pcm[i];
-    }
-  }
-  std::array<std::uint8_t, 1500> payload{};
-  int len = opus_encode_float(b.enc, pcm.data(), 960, payload.data(), 1275);
+  const bot::OpusFrame& fr = b.opus->at(t_ms);
   std::uint32_t ts = b.ts;
   b.ts += 960;
-  if (len <= 2) return;  // DTX: nothing to send
-  len = bot::opus_stamp(payload.data(), len, static_cast<std::uint64_t>(now));
-  double rms = std::sqrt(sum / pcm.size());
-  int dbov = rms > 0 ? static_cast<int>(-20 * std::log10(rms)) : 127;
-  std::array<std::uint8_t, 1> level{
-      static_cast<std::uint8_t>((talking ? 0x80 : 0) | std::clamp(dbov, 0, 127))};
+  if (fr.data.empty()) return;  // DTX: nothing to send
+  std::array<std::uint8_t, 1500> payload{};
+  std::copy(fr.data.begin(), fr.data.end(), payload.begin());
+  int len = bot::opus_stamp(payload.data(), static_cast<int>(fr.data.size()),
+                            static_cast<std::uint64_t>(now));
+  std::array<std::uint8_t, 1> level{fr.level};
   std::array<std::uint8_t, 2> tw{};
   rtc::store_be16(tw.data(), b.twcc_seq++);
   std::array<std::uint8_t, 8> st{};
@@ -482,8 +474,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"hype", "janus"}));
   app.add_option("--janus-url", janus_url, "Janus HTTP API base URL (with --target janus)");
   app.add_option("--janus-room", janus_room, "videoroom room id to create (default: random)");
+  int channels = 1;
+  app.add_option("--channels", channels, "channels (rooms) to create, --count bots in each")
+      ->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
   speakers = std::clamp(speakers, 0, count);
+  if (channels > 1 && !channel.empty()) {
+    std::fprintf(stderr, "--channels > 1 creates its channels: no --channel\n");
+    return 2;
+  }
+  const int total = count * channels;
   const bool janus = target == "janus";
   if (janus) server = janus_url;
 
@@ -501,29 +501,34 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<Bot>> bots;
   std::string run = random_token(4);
-  JanusRoom jroom;
+  std::vector<std::unique_ptr<JanusRoom>> jrooms;
   if (janus) {
     try {
-      jroom.url = janus_url;
-      jroom.room = janus_room ? janus_room : 1 + (random_u64() >> 34);
-      jroom.speakers = static_cast<std::size_t>(speakers);
       bot::JanusClient jc(janus_url);
       jc.create_session();
       auto h = jc.attach("janus.plugin.videoroom");
-      jc.message(h, json::object{{"request", "create"},
-                                 {"room", jroom.room},
-                                 {"publishers", count + 1},
-                                 {"audiocodec", "opus"},
-                                 {"audiolevel_ext", true},
-                                 {"notify_joining", false}});
+      for (int g = 0; g < channels; ++g) {
+        auto& jroom = *jrooms.emplace_back(std::make_unique<JanusRoom>());
+        jroom.url = janus_url;
+        jroom.room = janus_room && channels == 1 ? janus_room : 1 + (random_u64() >> 34);
+        jroom.speakers = static_cast<std::size_t>(speakers);
+        jc.message(h, json::object{{"request", "create"},
+                                   {"room", jroom.room},
+                                   {"publishers", count + 1},
+                                   {"audiocodec", "opus"},
+                                   {"audiolevel_ext", true},
+                                   {"notify_joining", false}});
+      }
       jc.destroy_session();
-      for (int i = 0; i < count; ++i) {
+      for (int i = 0; i < total; ++i) {
         auto b = std::make_unique<Bot>();
-        b->index = i;
-        b->speaker = i < speakers;
+        b->index = i % count;
+        b->group = i / count;
+        b->speaker = b->index < speakers;
         if (b->speaker) {
           auto p = std::make_unique<Bot>();
-          p->index = i;
+          p->index = b->index;
+          p->group = b->group;
           p->speaker = p->pub_only = true;
           b->pub = p.get();
           bots.push_back(std::move(p));
@@ -535,29 +540,34 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  std::vector<std::string> channel_ids(static_cast<std::size_t>(channels), channel),
+      invite_codes(static_cast<std::size_t>(channels), invite);
   try {
     std::string guild;
-    for (int i = 0; i < (janus ? 0 : count); ++i) {
+    for (int i = 0; i < (janus ? 0 : total); ++i) {
       auto b = std::make_unique<Bot>();
-      b->index = i;
-      b->speaker = i < speakers;
+      b->index = i % count;
+      b->group = i / count;
+      b->speaker = b->index < speakers;
       b->rest = &rest;
+      std::string& chan = channel_ids[static_cast<std::size_t>(b->group)];
+      std::string& code = invite_codes[static_cast<std::size_t>(b->group)];
       std::string name = "bot_" + run + "_" + std::to_string(i);
       auto r = rest.call("POST", "/auth/register",
                          json::object{{"username", name}, {"password", "bot-password-" + run}});
       if (r.status != 201) throw std::runtime_error("register: HTTP " + std::to_string(r.status));
       b->token = std::string(r.body.at("access_token").as_string());
       b->user_id = std::string(r.body.at("user").at("id").as_string());
-      if (channel.empty() && i == 0) {
+      if (chan.empty() && b->index == 0) {
         auto g = rest.call("POST", "/guilds", json::object{{"name", "bots " + run}}, b->token);
         guild = std::string(g.body.at("id").as_string());
         auto chans = rest.call("GET", "/guilds/" + guild + "/channels", nullptr, b->token);
         for (auto& c : chans.body.as_array())
-          if (c.at("kind").as_string() == "voice") channel = std::string(c.at("id").as_string());
+          if (c.at("kind").as_string() == "voice") chan = std::string(c.at("id").as_string());
         auto inv = rest.call("POST", "/guilds/" + guild + "/invites", json::object{}, b->token);
-        invite = std::string(inv.body.at("code").as_string());
-      } else if (!invite.empty()) {
-        auto j = rest.call("POST", "/invites/" + invite, json::object{}, b->token);
+        code = std::string(inv.body.at("code").as_string());
+      } else if (!code.empty()) {
+        auto j = rest.call("POST", "/invites/" + code, json::object{}, b->token);
         if (j.status != 200 && j.status != 409)
           throw std::runtime_error("invite: HTTP " + std::to_string(j.status));
       }
@@ -568,6 +578,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  std::map<int, std::unique_ptr<bot::OpusLoop>> opus_loops;
   for (auto& b : bots) {
     b->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     sockaddr_in a{};
@@ -584,10 +595,9 @@ int main(int argc, char** argv) {
     random_bytes(&b->ssrc, sizeof(b->ssrc));
     random_bytes(&b->seq, sizeof(b->seq));
     random_bytes(&b->ts, sizeof(b->ts));
-    int err = 0;
-    b->enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
-    opus_encoder_ctl(b->enc, OPUS_SET_BITRATE(32000));
-    opus_encoder_ctl(b->enc, OPUS_SET_DTX(1));
+    auto& loop = opus_loops[b->index];
+    if (!loop) loop = std::make_unique<bot::OpusLoop>(b->index);
+    b->opus = loop.get();
   }
 
   std::atomic<bool> stop{false};
@@ -595,36 +605,58 @@ int main(int argc, char** argv) {
   for (auto& b : bots) {
     if (b->pub_only) continue;
     if (janus)
-      sig.emplace_back([&, bp = b.get()] { run_janus_signaling(*bp, jroom, ctx.value(), stop); });
+      sig.emplace_back([&, bp = b.get()] {
+        run_janus_signaling(*bp, *jrooms[static_cast<std::size_t>(bp->group)], ctx.value(), stop);
+      });
     else
-      sig.emplace_back([&, bp = b.get()] { run_signaling(*bp, channel, ctx.value(), stop); });
+      sig.emplace_back([&, bp = b.get()] {
+        run_signaling(*bp, channel_ids[static_cast<std::size_t>(bp->group)], ctx.value(), stop);
+      });
   }
 
   // Media: wait until everyone is connected (or 20 s), then send for `duration` seconds,
   // then keep receiving for a moment so nothing in flight counts as lost.
   std::int64_t start = now_us();
-  std::int64_t media_start = -1, media_end = -1, next_frame = 0;
+  std::int64_t media_start = -1, media_end = -1;
   const auto join_timeout_us = static_cast<std::int64_t>(join_timeout * 1e6);
   bool connected_said = false;
-  std::vector<pollfd> pfds(bots.size());
+  // epoll, and timers swept every 5 ms: with hundreds of bots per process a poll() over
+  // every socket per wake-up cost more than the packets themselves.
+  int ep = ::epoll_create1(0);
+  for (std::size_t i = 0; i < bots.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, bots[i]->fd, &ev);
+  }
+  std::vector<epoll_event> evs(bots.size());
+  std::vector<char> readable(bots.size());
+  std::int64_t next_sweep = 0;
   std::array<std::uint8_t, 2048> buf{};
   for (;;) {
-    for (std::size_t i = 0; i < bots.size(); ++i) pfds[i] = {bots[i]->fd, POLLIN, 0};
-    ::poll(pfds.data(), pfds.size(), 5);
+    // 2 ms: the senders' frame phases are spread
+    int nev = ::epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), 2);
+    for (int k = 0; k < nev; ++k) readable[evs[static_cast<std::size_t>(k)].data.u64] = 1;
     std::int64_t now = now_us();
+    const bool sweep = now >= next_sweep;
+    if (sweep) next_sweep = now + 5'000;
     bool all_connected = true;
     for (std::size_t i = 0; i < bots.size(); ++i) {
+      if (!sweep && !readable[i]) continue;
       Bot& b = *bots[i];
       std::lock_guard lock(b.mu);
       if (!b.ready) {
         all_connected = false;
         continue;
       }
-      for (; pfds[i].revents & POLLIN;) {
+      for (; readable[i];) {
         sockaddr_in from{};
         std::int64_t rx_us = now;  // kernel arrival time: latency excludes this loop's delay
         long n = bot::recv_stamped(b.fd, buf.data(), 1500, from, now, rx_us);
-        if (n <= 0) break;
+        if (n <= 0) {
+          readable[i] = 0;
+          break;
+        }
         on_datagram(b, buf.data(), static_cast<std::size_t>(n),
                     rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)),
                     rx_us);
@@ -635,30 +667,32 @@ int main(int argc, char** argv) {
       flush_ice(b);
       if (!b.srtp) all_connected = false;
     }
-    if (media_start < 0 && !connected_said && (all_connected || now - start > join_timeout_us)) {
+    if (media_start < 0 && !connected_said && sweep &&
+        (all_connected || now - start > join_timeout_us)) {
       connected_said = true;
       std::fprintf(stderr, "hype-bot: connected\n");
     }
     // --go-file: several bot processes (bench/voice) start their media at the same moment.
     if (media_start < 0 && connected_said &&
         (go_file.empty() || ::access(go_file.c_str(), F_OK) == 0)) {
-      // Let the last subscription offers settle; a random phase within the 20 ms frame so
-      // that processes started together (--go-file) do not send in lockstep.
-      media_start = now + 300'000 + static_cast<std::int64_t>(random_u64() % 20'000);
+      media_start = now + 300'000;  // let the last subscription offers settle
       media_end = media_start + static_cast<std::int64_t>(duration * 1e6);
       for (auto& b : bots) {
         std::lock_guard lock(b->mu);
         b->latency_from_us = media_start + static_cast<std::int64_t>(warmup * 1e6);
+        // Each sender its own phase within the 20 ms frame, like independent clients: no
+        // burst of every speaker's packet at once.
+        b->next_frame_us = media_start + static_cast<std::int64_t>(random_u64() % 20'000);
       }
-      next_frame = media_start;
       std::fprintf(stderr, "hype-bot: media start\n");  // bench/voice times its window by it
     }
-    if (media_start >= 0 && now >= next_frame && now < media_end) {
-      next_frame += 20'000;
+    if (media_start >= 0 && now >= media_start && now < media_end) {
       for (auto& b : bots) {
+        if (now < b->next_frame_us) continue;  // only this thread touches next_frame_us
+        b->next_frame_us += 20'000;
         std::lock_guard lock(b->mu);
-        if (b->speaker && !b->pub && b->srtp && b->peer)
-          send_frame(*b, (now - media_start) / 1000, now);
+        if (b->speaker && !b->pub && b->srtp && b->peer)  // a fresh stamp: not the poll's
+          send_frame(*b, (now - media_start) / 1000, now_us());
       }
     }
     if (media_end >= 0 && now > media_end + 700'000) break;
@@ -677,7 +711,6 @@ int main(int argc, char** argv) {
   for (auto& b : bots) {
     sent += b->sent;
     if (b->pub_only) {
-      opus_encoder_destroy(b->enc);
       ::close(b->fd);
       continue;
     }
@@ -699,16 +732,16 @@ int main(int argc, char** argv) {
     warmup_max = std::max(warmup_max, b->warmup_max_us);
     if (b->join_done_us > 0) join.push_back(b->join_done_us - b->join_start_us);
     if (!b->error.empty()) errors.push_back(json::value(b->error));
-    opus_encoder_destroy(b->enc);
     ::close(b->fd);
   }
   double loss = expected ? 100.0 * static_cast<double>(expected - std::min(expected, received)) /
                                static_cast<double>(expected)
                          : 100.0;
   json::object report{{"target", target},
-                      {"bots", count},
+                      {"bots", total},
+                      {"channels", channels},
                       {"speakers", speakers},
-                      {"channel_id", channel},
+                      {"channel_id", channel_ids.front()},
                       {"connected", static_cast<std::int64_t>(join.size())},
                       {"bots_hearing_every_speaker", heard_all},
                       {"packets_sent", sent},
@@ -747,5 +780,5 @@ int main(int argc, char** argv) {
   } else {
     for (auto& [k, v] : report) std::printf("%-28s %s\n", k.data(), json::serialize(v).c_str());
   }
-  return heard_all == count && join.size() == static_cast<std::size_t>(count) ? 0 : 3;
+  return heard_all == total && join.size() == static_cast<std::size_t>(total) ? 0 : 3;
 }
