@@ -16,8 +16,12 @@ import urllib.request
 JANUS_LIB = "/usr/lib/x86_64-linux-gnu/janus"
 
 
+NICE = 0  # bench/voice --nice: servers and bots alike
+
+
 def _taskset(cpu):
-    return ["taskset", "-c", str(cpu)] if cpu is not None else []
+    pre = ["nice", "-n", str(NICE)] if NICE else []
+    return pre + (["taskset", "-c", str(cpu)] if cpu is not None else [])
 
 
 def proc_cpu_seconds(pid):
