@@ -11,6 +11,7 @@
 #include <opus/opus.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -31,7 +33,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bot/janus_client.hpp"
+#include "bot/opus_loop.hpp"
+#include "bot/opus_stamp.hpp"
 #include "bot/signaling_client.hpp"
+#include "bot/udp_rx.hpp"
 #include "core/random.hpp"
 #include "rtc/demux.hpp"
 #include "rtc/dtls_session.hpp"
@@ -63,6 +69,7 @@ std::int64_t now_us() {
 }
 
 using RestClient = bot::RestClient;
+using bot::JanusEvent;
 
 struct Stream {
   rtc::SeqUnwrapper unwrap;
@@ -85,6 +92,7 @@ struct Bot {
   std::unique_ptr<rtc::SrtpSession> srtp;
   std::optional<rtc::SocketAddress> peer;
   bool ready = false, dtls_started = false;
+  std::string channel;  // hype: the voice channel this bot joins
   std::unordered_map<std::uint32_t, std::string> ssrc_user;  // per-publisher streams
   std::unordered_map<std::uint32_t, std::string> ssrc_mid;   // slot streams
   std::unordered_map<std::string, std::string> mid_user;     // from the latest slots event
@@ -94,15 +102,29 @@ struct Bot {
   std::size_t audio_slots = 0;
   bool joined = false;  // holds a REST voice state
   std::atomic<bool> signaling_done{false};
-  std::int64_t first_rx_us = -1;
+  std::int64_t first_rx_us = -1;  // first remote audio packet (any, also before the window)
   std::uint32_t ssrc = 0;
   std::uint16_t seq = 0, twcc_seq = 0;
   std::uint32_t ts = 0;
-  OpusEncoder* enc = nullptr;
   std::uint64_t sent = 0, sent_in_window = 0;
   std::int64_t join_start_us = 0, join_done_us = -1;
   std::vector<std::int64_t> latency_us;
   std::string error;
+  // --target janus: a bot is a subscriber transport plus, for speakers, a publisher
+  // transport (`pub`, marked pub_only) since Janus gives each its own PeerConnection.
+  Bot* pub = nullptr;
+  bool pub_only = false;
+  const bot::OpusLoop* opus = nullptr;  // shared by every bot in the same channel slot
+  int group = 0;  // --channels: which channel (index is the bot's place in it)
+  std::int64_t next_frame_us = 0;
+  // --warmup: samples before latency_from_us (media start + warmup) are kept apart.
+  std::int64_t latency_from_us = 0, warmup_max_us = 0;
+  void add_latency(std::int64_t now, std::int64_t v) {
+    if (now >= latency_from_us)
+      latency_us.push_back(v);
+    else
+      warmup_max_us = std::max(warmup_max_us, v);
+  }
 };
 
 void send_to(int fd, const rtc::SocketAddress& to, const std::uint8_t* d, std::size_t n) {
@@ -130,7 +152,8 @@ void flush_ice(Bot& b) {
     while (auto dg = b.dtls->pop_datagram()) send_to(b.fd, *b.peer, dg->data(), dg->size());
 }
 
-// Packets sent before `window_us` (send-time extension) only count for the join time.
+// Packets stamped (by a bot) before `window_us` only count for the join time; packets of
+// other clients (a browser) carry no stamp: counted, without a latency sample.
 void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddress& from,
                  std::int64_t now, std::int64_t window_us) {
   rtc::MutableByteSpan d(buf, n);
@@ -161,9 +184,10 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
         return;
       if (b.first_rx_us < 0) b.first_rx_us = now;
       std::int64_t sent_at = -1;
-      if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
+      if (auto t = bot::opus_read_stamp(p.payload().data(), p.payload().size()))
+        sent_at = static_cast<std::int64_t>(*t);
+      else if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
         sent_at = static_cast<std::int64_t>(rtc::load_be64(v->data()));
-      // Packets of other clients (a browser) carry no send stamp: counted, without latency.
       if (sent_at >= 0 && sent_at < window_us) return;
       Stream& s = b.streams[p.ssrc()];
       std::int64_t q = s.unwrap.unwrap(p.sequence_number());
@@ -171,7 +195,7 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
       s.first = std::min(s.first, q);
       s.highest = std::max(s.highest, q);
       ++s.received;
-      if (sent_at >= 0) b.latency_us.push_back(now - sent_at);
+      if (sent_at >= 0) b.add_latency(now, now - sent_at);
       std::string user;
       if (auto u = b.ssrc_user.find(p.ssrc()); u != b.ssrc_user.end()) {
         user = u->second;
@@ -189,33 +213,16 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddr
   }
 }
 
-struct TalkOptions {
-  bool continuous = false;   // no 1 s pauses
-  double level_step_db = 0;  // speaker i is i * step dB quieter than speaker 0
-};
-
-void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now, const TalkOptions& talk) {
-  std::array<float, 960> pcm{};
-  bool talking = talk.continuous || (t_ms / 1000 + b.index) % 3 != 2;  // 2 s talk, 1 s silence
-  double sum = 0;
-  if (talking) {
-    double f = 300.0 + 40.0 * b.index;
-    double amp = 0.3 * std::pow(10.0, -talk.level_step_db * b.index / 20.0);
-    for (std::size_t i = 0; i < pcm.size(); ++i) {
-      double t = (static_cast<double>(b.ts) + static_cast<double>(i)) / 48000.0;
-      pcm[i] = static_cast<float>(amp * std::sin(2 * M_PI * f * t));
-      sum += pcm[i] * pcm[i];
-    }
-  }
-  std::array<std::uint8_t, 1500> payload{};
-  int len = opus_encode_float(b.enc, pcm.data(), 960, payload.data(), 1275);
+void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
+  const bot::OpusFrame& fr = b.opus->at(t_ms);
   std::uint32_t ts = b.ts;
   b.ts += 960;
-  if (len <= 2) return;  // DTX: nothing to send
-  double rms = std::sqrt(sum / pcm.size());
-  int dbov = rms > 0 ? static_cast<int>(-20 * std::log10(rms)) : 127;
-  std::array<std::uint8_t, 1> level{
-      static_cast<std::uint8_t>((talking ? 0x80 : 0) | std::clamp(dbov, 0, 127))};
+  if (fr.data.empty()) return;  // DTX: nothing to send
+  std::array<std::uint8_t, 1500> payload{};
+  std::copy(fr.data.begin(), fr.data.end(), payload.begin());
+  int len = bot::opus_stamp(payload.data(), static_cast<int>(fr.data.size()),
+                            static_cast<std::uint64_t>(now));
+  std::array<std::uint8_t, 1> level{fr.level};
   std::array<std::uint8_t, 2> tw{};
   rtc::store_be16(tw.data(), b.twcc_seq++);
   std::array<std::uint8_t, 8> st{};
@@ -368,16 +375,16 @@ void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::Dtls
 }
 
 // Every bot that holds a voice state leaves it over REST (a few in parallel).
-void leave_all(std::vector<std::unique_ptr<Bot>>& bots, const std::string& channel) {
+void leave_all(std::vector<std::unique_ptr<Bot>>& bots) {
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> workers;
   for (int w = 0; w < 8; ++w)
     workers.emplace_back([&] {
       for (std::size_t i = next++; i < bots.size(); i = next++) {
         Bot& b = *bots[i];
-        if (!b.joined) continue;
+        if (!b.joined || !b.rest) continue;
         try {
-          auto r = b.rest->call("POST", "/voice/leave/" + channel, json::object{}, b.token);
+          auto r = b.rest->call("POST", "/voice/leave/" + b.channel, json::object{}, b.token);
           if (r.status == 204 || r.status == 200) b.joined = false;
         } catch (const std::exception&) {
         }
@@ -394,7 +401,7 @@ int run_hold(std::vector<std::unique_ptr<Bot>>& bots, const std::string& channel
   for (auto& b : bots) {
     if (g_signaled.load()) break;
     try {
-      auto j = b->rest->call("POST", "/voice/join/" + channel, json::object{}, b->token);
+      auto j = b->rest->call("POST", "/voice/join/" + b->channel, json::object{}, b->token);
       if (j.status != 200) throw std::runtime_error("voice join: HTTP " + std::to_string(j.status));
       b->joined = true;
       ++held;
@@ -404,7 +411,7 @@ int run_hold(std::vector<std::unique_ptr<Bot>>& bots, const std::string& channel
   }
   std::int64_t until = now_us() + static_cast<std::int64_t>(duration * 1e6);
   while (!g_signaled.load() && now_us() < until) ::poll(nullptr, 0, 50);
-  leave_all(bots, channel);
+  leave_all(bots);
   int left = 0;
   json::array ids;
   for (auto& b : bots) {
@@ -428,6 +435,130 @@ int run_hold(std::vector<std::unique_ptr<Bot>>& bots, const std::string& channel
   return held == static_cast<int>(bots.size()) ? 0 : 3;
 }
 
+// --target janus: the same bots against Janus's videoroom. Every bot joins as a publisher
+// (presence); speakers also publish their audio; once every speaker's feed exists, each bot
+// subscribes to all other speakers' feeds on a second PeerConnection.
+struct JanusRoom {
+  std::string url;
+  std::uint64_t room = 0;
+  std::size_t speakers = 0;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<int, std::uint64_t>> feeds;  // bot index, feed id
+};
+
+// Starts ICE (controlling, towards the candidates in `m`) and DTLS for one transport.
+void janus_connect(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc::DtlsContext> ctx,
+                   rtc::DtlsRole role) {
+  std::lock_guard lock(t.mu);
+  t.remote = {m.ice_ufrag, m.ice_pwd};
+  rtc::ice::IceAgentConfig ic;
+  ic.local = t.local;
+  ic.remote = t.remote;
+  t.ice = std::make_unique<rtc::ice::IceAgent>(ic);
+  for (auto& c : m.candidates)
+    if (auto a = rtc::SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
+      t.ice->add_remote_candidate(*a, c.priority);
+  auto d = rtc::DtlsSession::create(ctx, role, m.fingerprint);
+  if (!d) throw std::runtime_error("dtls: " + d.error().message);
+  t.dtls = std::move(d.value());
+  t.ice->start(now_us() / 1000);
+  t.ready = true;
+}
+
+void run_janus_signaling(Bot& b, JanusRoom& jr, std::shared_ptr<rtc::DtlsContext> ctx,
+                         std::atomic<bool>& stop) {
+  auto sdp_of = [](const JanusEvent& e) {
+    auto sd = rtc::sdp::parse(std::string(e.jsep.at("sdp").as_string()));
+    if (!sd || sd->media.empty()) throw std::runtime_error("janus: bad SDP");
+    return *sd;
+  };
+  try {
+    b.join_start_us = now_us();
+    bot::JanusClient jc(jr.url);
+    jc.create_session();
+    auto ph = jc.attach("janus.plugin.videoroom");
+    std::string name = "bot" + std::to_string(b.index);
+    auto joined = jc.message(
+        ph, json::object{
+                {"request", "join"}, {"ptype", "publisher"}, {"room", jr.room}, {"display", name}});
+    std::uint64_t feed = joined.data.at("id").to_number<std::uint64_t>();
+    if (b.pub) {
+      Bot& p = *b.pub;
+      p.join_start_us = b.join_start_us;
+      std::string offer;
+      {
+        std::lock_guard lock(p.mu);
+        offer = offer_sdp(p, ctx->certificate());
+      }
+      auto a = jc.message(ph, json::object{{"request", "publish"}, {"audio", true}},
+                          json::object{{"type", "offer"}, {"sdp", offer}});
+      auto sd = sdp_of(a);
+      auto& m = sd.media.front();
+      janus_connect(
+          p, m, ctx,
+          m.setup == rtc::sdp::Setup::kActive ? rtc::DtlsRole::kServer : rtc::DtlsRole::kClient);
+      // Janus accepts subscribers to a feed only once its PeerConnection is up.
+      for (int i = 0; i < 2000 && !stop.load(); ++i) {
+        if (std::lock_guard l(p.mu); p.srtp) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      std::lock_guard lock(jr.mu);
+      jr.feeds.emplace_back(b.index, feed);
+      jr.cv.notify_all();
+    }
+    json::array streams;
+    std::map<std::string, std::string> feed_name;
+    {
+      // Waiting for the other speakers is not part of this bot's join time.
+      std::int64_t wait_start = now_us();
+      std::unique_lock lock(jr.mu);
+      jr.cv.wait_for(lock, std::chrono::seconds(60),
+                     [&] { return jr.feeds.size() >= jr.speakers || stop.load(); });
+      for (auto& [idx, f] : jr.feeds)
+        if (f != feed) streams.push_back(json::object{{"feed", f}});
+      b.join_start_us += now_us() - wait_start;
+    }
+    if (streams.empty()) throw std::runtime_error("janus: no speaker feed to subscribe to");
+    auto sh = jc.attach("janus.plugin.videoroom");
+    JanusEvent att;
+    for (int attempt = 0;; ++attempt) {
+      try {  // a feed whose DTLS just completed may not be started on Janus's side yet
+        att = jc.message(sh, json::object{{"request", "join"},
+                                          {"ptype", "subscriber"},
+                                          {"room", jr.room},
+                                          {"streams", streams}});
+        break;
+      } catch (const std::runtime_error& e) {
+        if (attempt >= 50 || std::string(e.what()).find("\"error_code\":428") == std::string::npos)
+          throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    auto sd = sdp_of(att);
+    if (auto* st = att.data.if_contains("streams"))
+      for (auto& s : st->as_array())
+        if (auto* d = s.as_object().if_contains("feed_display"))
+          feed_name[std::string(s.at("mid").as_string())] = std::string(d->as_string());
+    {
+      std::lock_guard lock(b.mu);
+      for (auto& m : sd.media)
+        for (auto& s : m.ssrcs) b.ssrc_user[s.ssrc] = feed_name[m.mid];
+    }
+    std::string answer =
+        answer_sdp(std::string(att.jsep.at("sdp").as_string()), b, ctx->certificate());
+    jc.message(sh, json::object{{"request", "start"}},
+               json::object{{"type", "answer"}, {"sdp", answer}});
+    janus_connect(b, sd.media.front(), ctx, rtc::DtlsRole::kClient);
+  } catch (const std::exception& e) {
+    if (!stop.load()) {
+      std::lock_guard lock(b.mu);
+      b.error = e.what();
+    }
+  }
+  b.signaling_done = true;
+}
+
 double percentile(std::vector<std::int64_t>& v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -443,7 +574,7 @@ int main(int argc, char** argv) {
   int count = 10, speakers = 3;
   double duration = 10;
   bool as_json = false, hold = false;
-  TalkOptions talk;
+  bot::TalkOptions talk;
   app.add_option("--server", server, "Hype server URL");
   app.add_option("--count", count, "number of bots")->check(CLI::Range(1, 1000));
   app.add_option("--speakers", speakers, "bots that talk (the first K)");
@@ -457,6 +588,22 @@ int main(int argc, char** argv) {
   app.add_flag("--continuous", talk.continuous, "speakers talk without pauses");
   app.add_option("--level-step", talk.level_step_db,
                  "speaker i talks i*STEP dB quieter than speaker 0 (last-N tests)");
+  std::string target = "hype", janus_url = "http://127.0.0.1:8088/janus";
+  std::uint64_t janus_room = 0;
+  std::string go_file;
+  double join_timeout = 20, warmup = 0;
+  app.add_option("--warmup", warmup, "seconds of media before latency samples count");
+  app.add_option("--go-file", go_file,
+                 "start media once connected and this file exists (without it, speakers talk "
+                 "from the moment they are connected; what counts starts once all are)");
+  app.add_option("--join-timeout", join_timeout, "seconds to wait for every bot to connect");
+  app.add_option("--target", target, "server kind: hype, or janus (videoroom plugin)")
+      ->check(CLI::IsMember({"hype", "janus"}));
+  app.add_option("--janus-url", janus_url, "Janus HTTP API base URL (with --target janus)");
+  app.add_option("--janus-room", janus_room, "videoroom room id to create (default: random)");
+  int channels = 1;
+  app.add_option("--channels", channels, "channels (rooms) to create, --count bots in each")
+      ->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -465,6 +612,17 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   speakers = std::clamp(speakers, 0, count);
+  if (channels > 1 && !channel.empty()) {
+    std::fprintf(stderr, "--channels > 1 creates its channels: no --channel\n");
+    return 2;
+  }
+  const int total = count * channels;
+  const bool janus = target == "janus";
+  if (janus && hold) {
+    std::fprintf(stderr, "--hold holds hype voice states: not with --target janus\n");
+    return 2;
+  }
+  if (janus) server = janus_url;
 
   std::string host, port, path;
   if (!bot::split_url(server, host, port, path)) {
@@ -480,32 +638,77 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<Bot>> bots;
   std::string run = random_token(4);
+  std::vector<std::unique_ptr<JanusRoom>> jrooms;
+  if (janus) {
+    try {
+      bot::JanusClient jc(janus_url);
+      jc.create_session();
+      auto h = jc.attach("janus.plugin.videoroom");
+      for (int g = 0; g < channels; ++g) {
+        auto& jroom = *jrooms.emplace_back(std::make_unique<JanusRoom>());
+        jroom.url = janus_url;
+        jroom.room = janus_room && channels == 1 ? janus_room : 1 + (random_u64() >> 34);
+        jroom.speakers = static_cast<std::size_t>(speakers);
+        jc.message(h, json::object{{"request", "create"},
+                                   {"room", jroom.room},
+                                   {"publishers", count + 1},
+                                   {"audiocodec", "opus"},
+                                   {"audiolevel_ext", true},
+                                   {"notify_joining", false}});
+      }
+      jc.destroy_session();
+      for (int i = 0; i < total; ++i) {
+        auto b = std::make_unique<Bot>();
+        b->index = i % count;
+        b->group = i / count;
+        b->speaker = b->index < speakers;
+        if (b->speaker) {
+          auto p = std::make_unique<Bot>();
+          p->index = b->index;
+          p->group = b->group;
+          p->speaker = p->pub_only = true;
+          b->pub = p.get();
+          bots.push_back(std::move(p));
+        }
+        bots.push_back(std::move(b));
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "janus setup failed: %s\n", e.what());
+      return 1;
+    }
+  }
+  std::vector<std::string> channel_ids(static_cast<std::size_t>(channels), channel),
+      invite_codes(static_cast<std::size_t>(channels), invite);
   try {
     std::string guild;
-    for (int i = 0; i < count && !g_signaled.load(); ++i) {
+    for (int i = 0; i < (janus ? 0 : total) && !g_signaled.load(); ++i) {
       auto b = std::make_unique<Bot>();
-      b->index = i;
-      b->speaker = i < speakers;
+      b->index = i % count;
+      b->group = i / count;
+      b->speaker = b->index < speakers;
       b->rest = &rest;
+      std::string& chan = channel_ids[static_cast<std::size_t>(b->group)];
+      std::string& code = invite_codes[static_cast<std::size_t>(b->group)];
       std::string name = "bot_" + run + "_" + std::to_string(i);
       auto r = rest.call("POST", "/auth/register",
                          json::object{{"username", name}, {"password", "bot-password-" + run}});
       if (r.status != 201) throw std::runtime_error("register: HTTP " + std::to_string(r.status));
       b->token = std::string(r.body.at("access_token").as_string());
       b->user_id = std::string(r.body.at("user").at("id").as_string());
-      if (channel.empty() && i == 0) {
+      if (chan.empty() && b->index == 0) {
         auto g = rest.call("POST", "/guilds", json::object{{"name", "bots " + run}}, b->token);
         guild = std::string(g.body.at("id").as_string());
         auto chans = rest.call("GET", "/guilds/" + guild + "/channels", nullptr, b->token);
         for (auto& c : chans.body.as_array())
-          if (c.at("kind").as_string() == "voice") channel = std::string(c.at("id").as_string());
+          if (c.at("kind").as_string() == "voice") chan = std::string(c.at("id").as_string());
         auto inv = rest.call("POST", "/guilds/" + guild + "/invites", json::object{}, b->token);
-        invite = std::string(inv.body.at("code").as_string());
-      } else if (!invite.empty()) {
-        auto j = rest.call("POST", "/invites/" + invite, json::object{}, b->token);
+        code = std::string(inv.body.at("code").as_string());
+      } else if (!code.empty()) {
+        auto j = rest.call("POST", "/invites/" + code, json::object{}, b->token);
         if (j.status != 200 && j.status != 409)
           throw std::runtime_error("invite: HTTP " + std::to_string(j.status));
       }
+      b->channel = chan;
       bots.push_back(std::move(b));
     }
   } catch (const std::exception& e) {
@@ -513,58 +716,94 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  if (hold) return run_hold(bots, channel, duration, as_json);
+  if (hold) return run_hold(bots, channel_ids.front(), duration, as_json);
 
+  std::map<int, std::unique_ptr<bot::OpusLoop>> opus_loops;
   for (auto& b : bots) {
     b->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (host != "127.0.0.1" && host != "localhost") a.sin_addr.s_addr = htonl(INADDR_ANY);
+    // Janus offers the machine's eth0 address, never 127.0.0.1.
+    if (janus || (host != "127.0.0.1" && host != "localhost"))
+      a.sin_addr.s_addr = htonl(INADDR_ANY);
     ::bind(b->fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
     int buf = 1 << 20;
     setsockopt(b->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    bot::enable_rx_timestamps(b->fd);
     b->local = rtc::ice::random_credentials();
     random_bytes(&b->ssrc, sizeof(b->ssrc));
     random_bytes(&b->seq, sizeof(b->seq));
     random_bytes(&b->ts, sizeof(b->ts));
-    int err = 0;
-    b->enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
-    opus_encoder_ctl(b->enc, OPUS_SET_BITRATE(32000));
-    opus_encoder_ctl(b->enc, OPUS_SET_DTX(1));
+    auto& loop = opus_loops[b->index];
+    if (!loop) loop = std::make_unique<bot::OpusLoop>(b->index, talk);
+    b->opus = loop.get();
   }
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> sig;
-  for (auto& b : bots)
-    sig.emplace_back([&, bp = b.get()] { run_signaling(*bp, channel, ctx.value(), stop); });
+  for (auto& b : bots) {
+    if (b->pub_only) continue;
+    if (janus)
+      sig.emplace_back([&, bp = b.get()] {
+        run_janus_signaling(*bp, *jrooms[static_cast<std::size_t>(bp->group)], ctx.value(), stop);
+      });
+    else
+      sig.emplace_back([&, bp = b.get()] { run_signaling(*bp, bp->channel, ctx.value(), stop); });
+  }
 
-  // Media: wait until everyone is connected (or 20 s), then send for `duration` seconds,
-  // then keep receiving for a moment so nothing in flight counts as lost.
+  // Media: wait until everyone is connected (or --join-timeout), then count `duration`
+  // seconds of media, then keep receiving for a moment so nothing in flight counts as lost.
+  // Without --go-file speakers talk from the moment they are connected (a joining bot hears
+  // audio as a user would: join time is to the first remote audio); packets stamped before
+  // media_start only count for the join time. With --go-file (bench/voice) nobody talks
+  // before media_start, so that no join overlaps anyone's media.
+  const bool talk_early = go_file.empty();
   std::int64_t start = now_us();
-  std::int64_t media_start = -1, media_end = -1, next_frame = 0;
-  std::vector<pollfd> pfds(bots.size());
+  std::int64_t media_start = -1, media_end = -1;
+  const auto join_timeout_us = static_cast<std::int64_t>(join_timeout * 1e6);
+  bool connected_said = false;
+  // epoll, and timers swept every 5 ms: with hundreds of bots per process a poll() over
+  // every socket per wake-up cost more than the packets themselves.
+  int ep = ::epoll_create1(0);
+  for (std::size_t i = 0; i < bots.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, bots[i]->fd, &ev);
+  }
+  std::vector<epoll_event> evs(bots.size());
+  std::vector<char> readable(bots.size());
+  std::int64_t next_sweep = 0;
   std::array<std::uint8_t, 2048> buf{};
-  for (;;) {
-    for (std::size_t i = 0; i < bots.size(); ++i) pfds[i] = {bots[i]->fd, POLLIN, 0};
-    ::poll(pfds.data(), pfds.size(), 5);
+  while (!g_signaled.load()) {
+    // 2 ms: the senders' frame phases are spread
+    int nev = ::epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), 2);
+    for (int k = 0; k < nev; ++k) readable[evs[static_cast<std::size_t>(k)].data.u64] = 1;
     std::int64_t now = now_us();
+    const bool sweep = now >= next_sweep;
+    if (sweep) next_sweep = now + 5'000;
+    const std::int64_t window_us = media_start >= 0 ? media_start : INT64_MAX;
     bool all_connected = true;
     for (std::size_t i = 0; i < bots.size(); ++i) {
+      if (!sweep && !readable[i]) continue;
       Bot& b = *bots[i];
       std::lock_guard lock(b.mu);
       if (!b.ready) {
         all_connected = false;
         continue;
       }
-      for (;;) {
+      for (; readable[i];) {
         sockaddr_in from{};
-        socklen_t fl = sizeof(from);
-        ssize_t n = ::recvfrom(b.fd, buf.data(), 1500, 0, reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n <= 0) break;
+        std::int64_t rx_us = now;  // kernel arrival time: latency excludes this loop's delay
+        long n = bot::recv_stamped(b.fd, buf.data(), 1500, from, now, rx_us);
+        if (n <= 0) {
+          readable[i] = 0;
+          break;
+        }
         on_datagram(b, buf.data(), static_cast<std::size_t>(n),
-                    rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)), now,
-                    media_start >= 0 ? media_start : INT64_MAX);
+                    rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)),
+                    rx_us, window_us);
       }
       std::int64_t t = b.ice->next_timeout_ms();
       if (t >= 0 && t <= now / 1000) b.ice->handle_timeout(now / 1000);
@@ -572,41 +811,73 @@ int main(int argc, char** argv) {
       flush_ice(b);
       if (!b.srtp) all_connected = false;
     }
-    if (media_start < 0 && (all_connected || now - start > 20'000'000)) {
+    if (media_start < 0 && !connected_said && sweep &&
+        (all_connected || now - start > join_timeout_us)) {
+      connected_said = true;
+      std::fprintf(stderr, "hype-bot: connected\n");
+    }
+    // --go-file: several bot processes (bench/voice) start their media at the same moment.
+    if (media_start < 0 && connected_said &&
+        (go_file.empty() || ::access(go_file.c_str(), F_OK) == 0)) {
       media_start = now + 300'000;  // let the last subscription offers settle
       media_end = media_start + static_cast<std::int64_t>(duration * 1e6);
-    }
-    // Speakers talk from the moment they are connected (so a joining bot hears audio as a
-    // user would); what is counted starts at media_start.
-    if (now >= next_frame && (media_end < 0 || now < media_end)) {
-      next_frame = (next_frame == 0 ? now : next_frame) + 20'000;
       for (auto& b : bots) {
         std::lock_guard lock(b->mu);
-        if (!b->speaker || !b->srtp || !b->peer) continue;
+        b->latency_from_us = media_start + static_cast<std::int64_t>(warmup * 1e6);
+        // Each sender its own phase within the 20 ms frame, like independent clients: no
+        // burst of every speaker's packet at once. Early talkers keep theirs.
+        if (!talk_early)
+          b->next_frame_us = media_start + static_cast<std::int64_t>(random_u64() % 20'000);
+      }
+      std::fprintf(stderr, "hype-bot: media start\n");  // bench/voice times its window by it
+    }
+    // The talk-spurt loop runs from process start when talking early, else from media_start.
+    const std::int64_t talk_epoch = talk_early ? start : media_start;
+    const bool sending =
+        media_end < 0 ? talk_early : now < media_end && (talk_early || now >= media_start);
+    if (sending) {
+      for (auto& b : bots) {
+        if (!b->speaker || b->pub) continue;  // Janus: the pub_only transport sends
+        if (b->next_frame_us == 0) {          // talking early: from the bot's connection on
+          std::lock_guard lock(b->mu);
+          if (!b->srtp || !b->peer) continue;
+          b->next_frame_us = now + static_cast<std::int64_t>(random_u64() % 20'000);
+        }
+        if (now < b->next_frame_us) continue;  // only this thread touches next_frame_us
+        b->next_frame_us += 20'000;
+        std::lock_guard lock(b->mu);
+        if (!b->srtp || !b->peer) continue;
+        std::int64_t stamp = now_us();  // a fresh stamp: not the poll's
         std::uint64_t before = b->sent;
-        send_frame(*b, (now - start) / 1000, now, talk);
-        if (media_start >= 0 && now >= media_start) b->sent_in_window += b->sent - before;
+        send_frame(*b, (now - talk_epoch) / 1000, stamp);
+        if (media_start >= 0 && stamp >= media_start) b->sent_in_window += b->sent - before;
       }
     }
     if (media_end >= 0 && now > media_end + 700'000) break;
-    if (g_signaled.load()) break;
   }
   stop = true;
+  for (auto& jr : jrooms) {
+    std::lock_guard lock(jr->mu);
+    jr->cv.notify_all();
+  }
   // An abort before a bot's WebSocket is connected does nothing (on SIGINT some may still be
-  // connecting): repeat until every signaling thread is out.
-  for (bool all_done = false; !all_done; ::poll(nullptr, 0, all_done ? 0 : 20)) {
+  // connecting): repeat until every signaling thread is out. Janus threads block in HTTP
+  // calls with their own timeouts: they are only waited for.
+  for (bool all_done = false; !all_done && !janus; ::poll(nullptr, 0, all_done ? 0 : 20)) {
     all_done = true;
     for (auto& b : bots)
-      if (!b->signaling_done.load()) {
+      if (!b->pub_only && !b->signaling_done.load()) {
         b->ws.abort();
         all_done = false;
       }
   }
   for (auto& t : sig) t.join();
-  leave_all(bots, channel);
+  ::close(ep);
+  leave_all(bots);
 
   std::uint64_t sent = 0, received = 0, expected = 0;
-  std::vector<std::int64_t> lat, join;
+  std::vector<std::int64_t> lat, join, connect;
+  std::int64_t warmup_max = 0;
   int heard_all = 0, connected = 0;
   std::size_t max_streams = 0;
   json::array errors, per_bot;
@@ -614,6 +885,10 @@ int main(int argc, char** argv) {
   std::map<std::string, int> hearing_user;         // publisher user id -> bots that got any
   for (auto& b : bots) {
     sent += b->sent_in_window;
+    if (b->pub_only) {
+      ::close(b->fd);
+      continue;
+    }
     std::size_t streams = 0;
     for (auto& [ssrc, s] : b->streams) {
       received += s.received;
@@ -639,20 +914,23 @@ int main(int argc, char** argv) {
                                    {"heard", std::move(heard)},
                                    {"heard_at_end", std::move(heard_at_end)}});
     lat.insert(lat.end(), b->latency_us.begin(), b->latency_us.end());
+    warmup_max = std::max(warmup_max, b->warmup_max_us);
     connected += b->join_done_us > 0;
-    // Join time: the start of the /voice/join call (the user's click) to the first remote
-    // audio packet.
+    // Connect time: the start of the join (/voice/join, the user's click) to DTLS connected;
+    // join time: to the first remote audio packet.
+    if (b->join_done_us > 0) connect.push_back(b->join_done_us - b->join_start_us);
     if (b->first_rx_us > 0) join.push_back(b->first_rx_us - b->join_start_us);
     if (!b->error.empty()) errors.push_back(json::value(b->error));
-    opus_encoder_destroy(b->enc);
     ::close(b->fd);
   }
   double loss = expected ? 100.0 * static_cast<double>(expected - std::min(expected, received)) /
                                static_cast<double>(expected)
                          : 100.0;
-  json::object report{{"bots", count},
+  json::object report{{"target", target},
+                      {"bots", total},
+                      {"channels", channels},
                       {"speakers", speakers},
-                      {"channel_id", channel},
+                      {"channel_id", channel_ids.front()},
                       {"connected", connected},
                       {"bots_hearing_every_speaker", heard_all},
                       {"packets_sent", sent},
@@ -663,9 +941,25 @@ int main(int argc, char** argv) {
                       {"latency_ms_p99", percentile(lat, 0.99) / 1000.0},
                       {"join_ms_p50", percentile(join, 0.5) / 1000.0},
                       {"join_ms_p99", percentile(join, 0.99) / 1000.0},
+                      {"connect_ms_p50", percentile(connect, 0.5) / 1000.0},
+                      {"connect_ms_p99", percentile(connect, 0.99) / 1000.0},
                       {"max_streams_per_bot", max_streams},
                       {"signaled", g_signaled.load()},
                       {"errors", std::move(errors)}};
+  // Raw distributions for bench/voice, which merges several bot processes: latency in 10 us
+  // buckets (sparse, "bucket": count), join and connect times in ms.
+  json::object hist;
+  for (auto& v : lat) {
+    auto& c = hist[std::to_string(std::max<std::int64_t>(0, v) / 10)];
+    c = c.is_null() ? 1 : c.to_number<std::int64_t>() + 1;
+  }
+  report["latency_hist_10us"] = std::move(hist);
+  report["warmup_latency_ms_max"] = static_cast<double>(warmup_max) / 1000.0;
+  json::array joins, connects;
+  for (auto v : join) joins.push_back(static_cast<double>(v) / 1000.0);
+  for (auto v : connect) connects.push_back(static_cast<double>(v) / 1000.0);
+  report["join_ms"] = std::move(joins);
+  report["connect_ms"] = std::move(connects);
   json::object by_sender;
   for (auto& [user, n] : from_user) by_sender[user] = n;
   report["packets_received_by_sender"] = std::move(by_sender);
@@ -673,7 +967,8 @@ int main(int argc, char** argv) {
   for (auto& [user, n] : hearing_user) hearing[user] = n;
   report["bots_hearing_sender"] = std::move(hearing);
   json::array ids;
-  for (auto& b : bots) ids.push_back(json::value(b->user_id));
+  for (auto& b : bots)
+    if (!b->pub_only) ids.push_back(json::value(b->user_id));
   report["bot_user_ids"] = std::move(ids);
   report["per_bot"] = std::move(per_bot);
   if (as_json) {
@@ -681,5 +976,6 @@ int main(int argc, char** argv) {
   } else {
     for (auto& [k, v] : report) std::printf("%-28s %s\n", k.data(), json::serialize(v).c_str());
   }
-  return heard_all == count && connected == count ? 0 : 3;
+  std::fflush(stdout);
+  return heard_all == total && connected == total ? 0 : 3;
 }

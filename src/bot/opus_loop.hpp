@@ -1,0 +1,72 @@
+// hype-bot's speech: one 3 s talk-spurt cycle (2 s of a tone, 1 s of silence that DTX turns
+// into no packets but the encoder's periodic refresh frames) encoded once per speaker slot
+// with libopus, then replayed in a loop. Every bot with the same slot sends the same real
+// Opus frames; encoding live cost a bot process most of its core at a few hundred bots.
+// TalkOptions vary the loop for deterministic last-N tests: --continuous (no silence) and
+// --level-step (slot i talks i * step dB quieter than slot 0).
+#pragma once
+
+#include <opus/opus.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace hype::bot {
+
+struct TalkOptions {
+  bool continuous = false;   // no 1 s pauses
+  double level_step_db = 0;  // slot i is i * step dB quieter than slot 0
+};
+
+struct OpusFrame {
+  std::vector<std::uint8_t> data;  // empty: DTX, nothing to send
+  std::uint8_t level = 127;        // RFC 6464 byte: voice activity bit + -dBov
+};
+
+class OpusLoop {
+ public:
+  static constexpr int kFrames = 150;  // 3 s of 20 ms frames
+
+  // slot: the bot's place in its channel, which sets the tone and the talk-spurt phase.
+  explicit OpusLoop(int slot, const TalkOptions& talk = {}) {
+    int err = 0;
+    OpusEncoder* enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+    opus_encoder_ctl(enc, OPUS_SET_BITRATE(32000));
+    opus_encoder_ctl(enc, OPUS_SET_DTX(1));
+    double f = 300.0 + 40.0 * slot;  // whole cycles in 3 s: the loop has no seam
+    double amp = 0.3 * std::pow(10.0, -talk.level_step_db * slot / 20.0);
+    std::uint32_t ts = 0;
+    for (int n = 0; n < kFrames; ++n, ts += 960) {
+      std::array<float, 960> pcm{};
+      bool talking = talk.continuous || (n * 20 / 1000 + slot) % 3 != 2;  // 2 s talk, 1 s silence
+      double sum = 0;
+      if (talking) {
+        for (std::size_t i = 0; i < pcm.size(); ++i) {
+          double cycles = std::fmod(f * (ts + static_cast<double>(i)) / 48000.0, 1.0);
+          pcm[i] = static_cast<float>(amp * std::sin(2 * M_PI * cycles));
+          sum += pcm[i] * pcm[i];
+        }
+      }
+      std::array<std::uint8_t, 1275> out{};
+      int len = enc ? opus_encode_float(enc, pcm.data(), 960, out.data(), 1275) : 0;
+      auto& fr = frames_[static_cast<std::size_t>(n)];
+      if (len > 2) fr.data.assign(out.begin(), out.begin() + len);
+      double rms = std::sqrt(sum / pcm.size());
+      int dbov = rms > 0 ? static_cast<int>(-20 * std::log10(rms)) : 127;
+      fr.level = static_cast<std::uint8_t>((talking ? 0x80 : 0) | std::clamp(dbov, 0, 127));
+    }
+    if (enc) opus_encoder_destroy(enc);
+  }
+
+  const OpusFrame& at(std::int64_t t_ms) const {
+    return frames_[static_cast<std::size_t>((t_ms / 20) % kFrames)];
+  }
+
+ private:
+  std::array<OpusFrame, kFrames> frames_{};
+};
+
+}  // namespace hype::bot
