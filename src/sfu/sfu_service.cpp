@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
 #include <map>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -104,6 +105,9 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
   std::vector<std::unique_ptr<Worker>> workers;
   std::unordered_map<std::uint64_t, int> pinned;  // channel -> worker
   std::map<std::uint64_t, std::vector<std::shared_ptr<Conn>>> rooms;
+  // Who speaks now, per channel (from the workers' speaking events): a client that connects
+  // while people talk learns it at once instead of at their next change.
+  std::map<std::uint64_t, std::set<std::uint64_t>> speaking_now;
   std::atomic<std::uint64_t> rejected{0};
 
   Conn* find(std::uint64_t channel, std::uint64_t user) {
@@ -195,6 +199,10 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
                                   {"participants", std::move(others)}});
     broadcast(who->channel, "participant_join", json::object{{"user_id", id_str(who->user)}},
               c.get());
+    if (auto sp = speaking_now.find(who->channel); sp != speaking_now.end())
+      for (std::uint64_t u : sp->second)
+        if (u != who->user)
+          c->send("speaking", json::object{{"user_id", id_str(u)}, {"speaking", true}});
   }
 
   void on_offer(const std::shared_ptr<Conn>& c, const json::object& d) {
@@ -393,6 +401,10 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
         return;
       }
       case WorkerEvent::Type::kSpeaking:
+        if (e.flag)
+          speaking_now[e.room].insert(e.participant);
+        else if (auto sp = speaking_now.find(e.room); sp != speaking_now.end())
+          sp->second.erase(e.participant);
         broadcast(e.room, "speaking",
                   json::object{{"user_id", id_str(e.participant)}, {"speaking", e.flag}});
         return;
@@ -421,10 +433,13 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
         workers[static_cast<std::size_t>(c->worker)]->remove_session(c->who.channel, c->who.user);
       broadcast(c->who.channel, "participant_leave",
                 json::object{{"user_id", id_str(c->who.user)}});
+      if (auto sp = speaking_now.find(c->who.channel); sp != speaking_now.end())
+        sp->second.erase(c->who.user);
     }
     if (it != rooms.end() && it->second.empty()) {
       rooms.erase(it);
       pinned.erase(c->who.channel);
+      speaking_now.erase(c->who.channel);
     }
   }
 };
