@@ -147,26 +147,18 @@ void Room::on_rtp(Participant& from, rtc::RtpPacket& pkt, std::int64_t now_us, F
       speakers_.on_level(from.id, level->level_dbov, now_ms);
     }
   }
-  for (auto& sub : track->subscriptions) {
-    auto out = sub->rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
+  auto forward_to = [&](Subscription& sub) {
+    auto out = sub.rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
     if (!out) {
       ++counters_.dropped_stale;
-      continue;
+      return;
     }
-    sink.forward(*sub, pkt.bytes(), out->seq, out->ts);
+    sink.forward(sub, pkt.bytes(), out->seq, out->ts);
     ++counters_.forwarded_packets;
     counters_.forwarded_bytes += pkt.size();
-  }
-  for (Subscription* sub : track->slot_feeds) {
-    auto out = sub->rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
-    if (!out) {
-      ++counters_.dropped_stale;
-      continue;
-    }
-    sink.forward(*sub, pkt.bytes(), out->seq, out->ts);
-    ++counters_.forwarded_packets;
-    counters_.forwarded_bytes += pkt.size();
-  }
+  };
+  for (auto& sub : track->subscriptions) forward_to(*sub);       // per-publisher (video)
+  for (Subscription* sub : track->slot_feeds) forward_to(*sub);  // last-N audio slots
   if (track->kind == MediaKind::kAudio && track->slot_feeds.empty() &&
       track->subscriptions.empty() && participants_.size() > 1)
     ++counters_.dropped_not_selected;

@@ -142,10 +142,7 @@ export class RtcService {
     );
     let answer: VoiceJoinAnswer;
     try {
-      answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, {
-        self_mute: this.snap.selfMute,
-        self_deaf: this.snap.selfDeaf,
-      });
+      answer = await this.postJoin(channelId);
     } catch (e) {
       await mic;
       if (seq !== this.joinSeq) return;
@@ -178,6 +175,10 @@ export class RtcService {
     this.early = [];
     for (const e of early) this.onSignal(e.from, e.channelId, e.payload);
     this.startTimers();
+  }
+
+  private postJoin(channelId: string): Promise<VoiceJoinAnswer> {
+    return this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, { self_mute: this.snap.selfMute, self_deaf: this.snap.selfDeaf });
   }
 
   private createTransport(myId: string, answer: VoiceJoinAnswer): VoiceTransport | null {
@@ -243,10 +244,7 @@ export class RtcService {
     // server keeps our state (no leave, no join event for the others).
     let answer: VoiceJoinAnswer;
     try {
-      answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, {
-        self_mute: this.snap.selfMute,
-        self_deaf: this.snap.selfDeaf,
-      });
+      answer = await this.postJoin(channelId);
     } catch (e) {
       this.log('mode switch: join failed', e);
       return;
