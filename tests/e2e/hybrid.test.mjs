@@ -9,31 +9,16 @@
 // losing the browsers' audio.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until, voiceRow, assertReceiving, writeToneWav } from './lib/browser.mjs';
 import { startHype } from './lib/server.mjs';
+import { botSkip, runBots } from './lib/bots.mjs';
 
-const HYPE_BIN = process.env.HYPE_BIN;
-const BOT_BIN = process.env.HYPE_BOT_BIN ?? (HYPE_BIN ? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot') : '');
-const skip = !HYPE_BIN ? 'HYPE_BIN not set' : !existsSync(BOT_BIN) ? `hype-bot not built (${BOT_BIN})` : false;
+const skip = botSkip;
 const RETURN_DELAY_S = 4;
 const MAX_GAP_MS = 200;
-
-function runBot(url, args) {
-  return new Promise((resolve, reject) => {
-    execFile(BOT_BIN, ['--server', url, '--json', ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
-      const line = stdout.trim().split('\n').pop();
-      try {
-        resolve({ code: err?.code ?? 0, report: JSON.parse(line), stderr });
-      } catch {
-        reject(new Error(`hype-bot failed: ${err?.message ?? ''} ${stderr} ${stdout}`));
-      }
-    });
-  });
-}
 
 /** Starts sampling, in the page, the played stream's inbound counters for one remote user. */
 function startSampler(page, peerId) {
@@ -143,14 +128,20 @@ describe('Hybrid voice: P2P to SFU and back in Chromium', { skip }, () => {
     assert.equal((await api('GET', `/voice/mode/${channelId}`, undefined, ownerToken)).mode, 'p2p');
     assert.equal(await mode(alice.page), 'p2p');
     assert.equal(await mode(bob.page), 'p2p');
-    await assertReceiving(alice.page, [bob.id], 'alice (p2p)');
-    await assertReceiving(bob.page, [alice.id], 'bob (p2p)');
+    await Promise.all([assertReceiving(alice.page, [bob.id], 'alice (p2p)'), assertReceiving(bob.page, [alice.id], 'bob (p2p)')]).catch(async (e) => {
+      // Both sides' view of the pair, for a P2P pair that did not connect.
+      for (const [name, u] of Object.entries(users)) {
+        const d = await u.page.evaluate(() => ({ status: window.__hype.rtcService.getSnapshot().status, mode: window.__hype.rtcService.mode, log: window.__hype.store.logs.slice(-15) })).catch(() => null);
+        t.diagnostic(`${name}: ${JSON.stringify(d)}`);
+      }
+      throw e;
+    });
 
     // ---- the 9th participant: P2P -> SFU ----
     await startSampler(alice.page, bob.id);
     await startSampler(bob.page, alice.id);
     await sleep(1000);
-    bot = runBot(server.url, ['--count', '1', '--speakers', '1', '--duration', '14', '--channel', channelId, '--invite', invite]);
+    bot = runBots(server.url, ['--count', '1', '--speakers', '1', '--duration', '14', '--channel', channelId, '--invite', invite]);
     await until(async () => (await api('GET', `/voice/mode/${channelId}`, undefined, ownerToken)).mode === 'sfu', { timeout: 30_000, what: 'channel mode sfu after the 9th joined' });
     for (const [name, u] of Object.entries(users)) {
       await until(async () => (await mode(u.page)) === 'sfu', { timeout: 30_000, what: `${name} switched to the SFU` });
