@@ -86,7 +86,7 @@ function setup(opts: { deadlineMs?: number } = {}) {
       made.push(t);
       return t;
     },
-    switchTiming: { pollMs: 20, deadlineMs: opts.deadlineMs ?? 5000, lingerMs: LINGER_MS },
+    switchTiming: { pollMs: 20, deadlineMs: opts.deadlineMs ?? 5000, lingerMs: LINGER_MS, retryMs: 50 },
   });
   return { svc, made, joins, setMode: (m: VoiceMode) => (mode = m) };
 }
@@ -151,6 +151,38 @@ describe('RtcService mode switch (make before break)', () => {
     expect(svc.switches[0]).toMatchObject({ from: 'sfu', to: 'p2p', reason: 'connected' });
   });
 
+  it('keeps the old transport when the new one never connects, and tries again', async () => {
+    const { svc, made, setMode } = setup({ deadlineMs: 150 });
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    made[0].hear('2');
+    setMode('sfu');
+    svc.onModeUpdate({ channel_id: '10', mode: 'sfu' });
+    await until(() => expect(made.length).toBeGreaterThanOrEqual(3)); // first try + a retry
+    expect(made[1].closed).toBe(true);
+    expect(svc.mode).toBe('p2p');
+    expect(svc.currentTransport).toBe(made[0]);
+    expect(made[0].audible).toBe(true);
+    made[2].ready = true; // this time it connects (no audio: deadline, but connected)
+    await until(() => expect(svc.mode).toBe('sfu'));
+    expect(svc.currentTransport).toBe(made[2]);
+  });
+
+  it('a new transport that fails during the switch is dropped and the switch tried again', async () => {
+    const { svc, made, setMode } = setup();
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    setMode('sfu');
+    svc.onModeUpdate({ channel_id: '10', mode: 'sfu' });
+    await until(() => expect(made).toHaveLength(2));
+    made[1].ctx.onFailed?.('sfu signaling closed (1006)');
+    expect(made[1].closed).toBe(true);
+    expect(svc.currentTransport).toBe(made[0]);
+    await until(() => expect(made).toHaveLength(3));
+    made[2].ready = true;
+    await until(() => expect(svc.mode).toBe('sfu'));
+  });
+
   it('cuts over at the deadline when the new transport never carries the old audio', async () => {
     const { svc, made, setMode } = setup({ deadlineMs: 200 });
     cleanup = () => void svc.leave();
@@ -158,6 +190,8 @@ describe('RtcService mode switch (make before break)', () => {
     made[0].hear('2');
     setMode('sfu');
     svc.onModeUpdate({ channel_id: '10', mode: 'sfu' });
+    await until(() => expect(made).toHaveLength(2));
+    made[1].ready = true; // connected, but never carries '2'
     await until(() => expect(svc.mode).toBe('sfu'));
     expect(svc.switches[0].reason).toBe('deadline');
     expect(svc.switches[0].waitMs).toBeGreaterThanOrEqual(195);

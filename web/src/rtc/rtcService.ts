@@ -58,7 +58,10 @@ const SWITCH_TIMING = {
   deadlineMs: 8000,
   /** How long the old transport keeps sending after the cut-over. */
   lingerMs: 4000,
+  /** Wait before trying a failed switch again. */
+  retryMs: 2000,
 };
+const SWITCH_MAX_ATTEMPTS = 3;
 /** Mode switch to the SFU: enough streams to cut over even if some P2P peers are not heard there. */
 const SFU_MIN_STREAMS_FOR_SWITCH = 3;
 
@@ -261,6 +264,14 @@ export class RtcService {
     const reason = await this.waitForMedia(next, seq);
     if (seq !== this.switchSeq || this.pending !== next) return;
     this.pending = null;
+    if (reason === 'deadline' && !next.mediaReady()) {
+      // The new transport never came up: stay where we are and try again.
+      next.close();
+      this.log(`voice mode -> ${target}: new transport not connected after ${this.timing.deadlineMs} ms`);
+      this.retrySwitch(target);
+      return;
+    }
+    this.switchAttempts = 0;
     const old = this.transport;
     this.transport = next;
     next.setAudible(true);
@@ -276,6 +287,20 @@ export class RtcService {
     this.update({ mode: next.mode });
     this.applyPlayback();
     this.refreshPeers();
+  }
+
+  private switchAttempts = 0;
+
+  /** A failed switch is tried again a little later, a few times, if still wanted. */
+  private retrySwitch(target: VoiceMode) {
+    if (++this.switchAttempts > SWITCH_MAX_ATTEMPTS) {
+      this.log(`voice mode -> ${target}: giving up after ${SWITCH_MAX_ATTEMPTS} attempts`);
+      return;
+    }
+    const joinSeq = this.joinSeq;
+    setTimeout(() => {
+      if (joinSeq === this.joinSeq && this.transport && !this.pending && this.transport.mode !== target) void this.switchTo(target);
+    }, this.timing.retryMs);
   }
 
   /**
@@ -445,6 +470,19 @@ export class RtcService {
 
   /** The transport gave up (SFU signaling lost): rejoin the channel, a few times at most. */
   private async transportFailed(transport: VoiceTransport, reason: string) {
+    if (transport === this.pending) {
+      // The transport we were switching to failed: abort the switch, keep the current one.
+      this.log(`voice mode -> ${transport.mode}: new transport failed (${reason})`);
+      this.switchSeq++;
+      this.pending = null;
+      transport.close();
+      this.retrySwitch(transport.mode);
+      return;
+    }
+    if (this.lingering.delete(transport)) {
+      transport.close(); // the one we are leaving: nothing to rejoin
+      return;
+    }
     const channelId = this.snap.channelId;
     if (this.transport !== transport || !channelId) return;
     this.log(`voice transport failed (${reason}): rejoining`);
