@@ -126,8 +126,9 @@ def start_server(kind, a):
     pin = None if a.no_pin else a.server_cpu
     if kind == "hype":
         http = a.port_base or free_port()
+        env = dict(kv.split("=", 1) for kv in a.hype_env)
         return servers.HypeServer(a.hype_bin, http, a.port_base + 10 if a.port_base else 0, pin,
-                                  a.hype_workers)
+                                  a.hype_workers, env)
     http = a.port_base + 8 if a.port_base else free_port()
     return servers.JanusServer(http, (a.rtp_ports[0], a.rtp_ports[1]), pin, a.janus_event_loops)
 
@@ -365,6 +366,8 @@ def main():
                    help="nice value for servers and bots alike (e.g. -10 on a shared machine;\n"
                         "negative values need root)")
     p.add_argument("--hype-workers", type=int, default=1)
+    p.add_argument("--hype-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for hype serve, e.g. HYPE_GATEWAY_MAX_FRAME_BYTES=4194304")
     p.add_argument("--janus-event-loops", type=int, default=1,
                    help="Janus general.event_loops: 1 (default here) = one loop thread, as hype\n"
                         "runs one SFU worker on its one core; 0 = Janus's default, a thread per\n"
