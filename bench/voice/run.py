@@ -6,10 +6,11 @@ Each case starts a fresh server pinned to --server-cpu, then hype-bot processes 
 channels, about --bots-per-proc bots each) pinned to --bots-cpu (`--target hype` or `--target janus`: identical media, Opus
 20 ms with talk spurts and DTX, audio level extension, the send stamp inside the Opus
 padding). The server's CPU (utime+stime from /proc) and the bots' CPU are sampled over a
-window inside the media phase of every bot process (bots print "media start"); forwarded
-packets/s is what the bots received divided by the media duration; latency is bot receive
-time minus bot send stamp (same clock, same process); join time is the first signaling
-request to DTLS-connected on the receiving transport.
+window inside the media phase of every bot process (all processes start media together
+through a go file); forwarded packets/s is what the bots received divided by the media
+duration; latency is the receiving socket's kernel arrival time minus the bot's send stamp
+(same clock, same process), the first --warmup seconds apart; join time is the first
+signaling request to DTLS-connected on the receiving transport. See docs/benchmarks.md.
 
 Scenarios:
   one-channel  one channel of --users (50) with --speakers (3) talking
