@@ -6,10 +6,11 @@ Each case starts a fresh server pinned to --server-cpu, then hype-bot processes 
 channels, about --bots-per-proc bots each) pinned to --bots-cpu (`--target hype` or `--target janus`: identical media, Opus
 20 ms with talk spurts and DTX, audio level extension, the send stamp inside the Opus
 padding). The server's CPU (utime+stime from /proc) and the bots' CPU are sampled over a
-window inside the media phase of every bot process (bots print "media start"); forwarded
-packets/s is what the bots received divided by the media duration; latency is bot receive
-time minus bot send stamp (same clock, same process); join time is the first signaling
-request to DTLS-connected on the receiving transport.
+window inside the media phase of every bot process (all processes start media together
+through a go file); forwarded packets/s is what the bots received divided by the media
+duration; latency is the receiving socket's kernel arrival time minus the bot's send stamp
+(same clock, same process), the first --warmup seconds apart; join time is the first
+signaling request to DTLS-connected on the receiving transport. See docs/benchmarks.md.
 
 Scenarios:
   one-channel  one channel of --users (50) with --speakers (3) talking
@@ -126,8 +127,9 @@ def start_server(kind, a):
     pin = None if a.no_pin else a.server_cpu
     if kind == "hype":
         http = a.port_base or free_port()
+        env = dict(kv.split("=", 1) for kv in a.hype_env)
         return servers.HypeServer(a.hype_bin, http, a.port_base + 10 if a.port_base else 0, pin,
-                                  a.hype_workers)
+                                  a.hype_workers, env)
     http = a.port_base + 8 if a.port_base else free_port()
     return servers.JanusServer(http, (a.rtp_ports[0], a.rtp_ports[1]), pin, a.janus_event_loops)
 
@@ -367,6 +369,8 @@ def main():
                    help="nice value for servers and bots alike (e.g. -10 on a shared machine;\n"
                         "negative values need root)")
     p.add_argument("--hype-workers", type=int, default=1)
+    p.add_argument("--hype-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for hype serve, e.g. HYPE_GATEWAY_MAX_FRAME_BYTES=4194304")
     p.add_argument("--janus-event-loops", type=int, default=1,
                    help="Janus general.event_loops: 1 (default here) = one loop thread, as hype\n"
                         "runs one SFU worker on its one core; 0 = Janus's default, a thread per\n"

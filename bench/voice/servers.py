@@ -107,7 +107,7 @@ class Server:
 class HypeServer(Server):
     kind = "hype"
 
-    def __init__(self, binary, http_port, udp_port, cpu=None, workers=1):
+    def __init__(self, binary, http_port, udp_port, cpu=None, workers=1, extra_env=None):
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="hype-voicebench-")
         env = dict(os.environ)
@@ -125,6 +125,7 @@ class HypeServer(Server):
             "HYPE_SFU_BIND_IP": "127.0.0.1",
             "HYPE_SFU_ANNOUNCED_IP": "127.0.0.1",
         })
+        env.update(extra_env or {})
         self.log = open(os.path.join(self.dir, "hype.log"), "w")
         self.proc = subprocess.Popen(_taskset(cpu) + [binary, "serve"], env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)

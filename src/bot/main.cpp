@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -287,6 +288,9 @@ std::string answer_sdp(const std::string& offer, Bot& b, const rtc::DtlsCertific
 
 void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::DtlsContext> ctx,
                    std::atomic<bool>& stop) {
+  // Below the media thread: hundreds of signaling threads woken at once by a broadcast
+  // (speaking events) must not delay the packets the media thread sends.
+  ::setpriority(PRIO_PROCESS, 0, 10);
   try {
     b.join_start_us = now_us();
     auto j = b.rest->call("POST", "/voice/join/" + channel, json::object{}, b.token);

@@ -53,7 +53,8 @@ class OpusLoop {
       std::array<std::uint8_t, 1275> out{};
       int len = enc ? opus_encode_float(enc, pcm.data(), 960, out.data(), 1275) : 0;
       auto& fr = frames_[static_cast<std::size_t>(n)];
-      if (len > 2) fr.data.assign(out.begin(), out.begin() + len);
+      if (len > 2 && len <= static_cast<int>(out.size()))
+        fr.data.assign(out.data(), out.data() + static_cast<std::size_t>(len));
       double rms = std::sqrt(sum / pcm.size());
       int dbov = rms > 0 ? static_cast<int>(-20 * std::log10(rms)) : 127;
       fr.level = static_cast<std::uint8_t>((talking ? 0x80 : 0) | std::clamp(dbov, 0, 127));

@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstring>
+
+#include "bot/opus_loop.hpp"
+#include "bot/opus_stamp.hpp"
+
+using namespace hype::bot;
+
+namespace {
+
+int decoded_samples(const std::uint8_t* d, int n) {
+  int err = 0;
+  OpusDecoder* dec = opus_decoder_create(48000, 1, &err);
+  std::array<float, 5760> pcm{};
+  int r = opus_decode_float(dec, d, n, pcm.data(), 5760, 0);
+  opus_decoder_destroy(dec);
+  return r;
+}
+
+}  // namespace
+
+TEST(OpusStamp, RoundTripsAndStaysDecodable) {
+  OpusLoop loop(0);
+  const OpusFrame& fr = loop.at(0);  // slot 0 talks during its first second
+  ASSERT_FALSE(fr.data.empty());
+  ASSERT_LT(fr.data.size(), 1400u);
+  std::array<std::uint8_t, 1500> buf{};
+  std::memcpy(buf.data(), fr.data.data(), fr.data.size());
+  int n = opus_stamp(buf.data(), static_cast<int>(fr.data.size()), 0x0123456789abcdefULL);
+  ASSERT_EQ(n, static_cast<int>(fr.data.size()) + kOpusStampBytes);
+  auto t = opus_read_stamp(buf.data(), static_cast<std::size_t>(n));
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(*t, 0x0123456789abcdefULL);
+  // Still one 20 ms Opus frame for a decoder, padding and all.
+  EXPECT_EQ(decoded_samples(buf.data(), n), 960);
+  EXPECT_EQ(decoded_samples(fr.data.data(), static_cast<int>(fr.data.size())), 960);
+}
+
+TEST(OpusStamp, UnstampedOrForeignPacketsHaveNoStamp) {
+  OpusLoop loop(0);
+  const OpusFrame& fr = loop.at(0);
+  EXPECT_FALSE(opus_read_stamp(fr.data.data(), fr.data.size()).has_value());
+  std::array<std::uint8_t, 16> code3_zero_padding{0x03, 0x41, 0x0a};  // padded, no "HT"
+  EXPECT_FALSE(opus_read_stamp(code3_zero_padding.data(), code3_zero_padding.size()));
+  EXPECT_FALSE(opus_read_stamp(nullptr, 0));
+}
+
+TEST(OpusLoop, TalkSpurtsAndDtx) {
+  OpusLoop loop(1);  // slot 1: silent during the second second of the 3 s cycle
+  int sent_talking = 0, sent_silent = 0;
+  for (int n = 0; n < OpusLoop::kFrames; ++n) {
+    const OpusFrame& fr = loop.at(n * 20);
+    bool talking = (n * 20 / 1000 + 1) % 3 != 2;
+    EXPECT_EQ((fr.level & 0x80) != 0, talking) << n;
+    if (fr.data.empty()) continue;
+    (talking ? sent_talking : sent_silent)++;
+  }
+  EXPECT_EQ(sent_talking, 100);            // every talking frame is sent
+  EXPECT_LT(sent_silent, 20);              // of 50: DTX sends only hangover and refresh frames
+  EXPECT_EQ(&loop.at(0), &loop.at(3000));  // the loop repeats every 3 s
+}
