@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -160,10 +161,22 @@ std::string PgBackend::fresh_url() {
 void PgBackend::break_connections() {
   for (auto& db : dbs_) {
     std::string where = " FROM pg_stat_activity WHERE datname = '" + db + "'";
+    std::string pids = admin_exec("SELECT string_agg(pid::text, ',')" + where);
     admin_exec("SELECT pg_terminate_backend(pid)" + where);
     // Termination is asynchronous: wait until the sessions are really gone.
     for (int i = 0; i < 500 && admin_exec("SELECT count(*)" + where) != "0"; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // A backend leaves pg_stat_activity before its process exits and its socket closes; until
+    // then the client cannot see the connection is gone. The test server runs here, so wait
+    // for the processes themselves (at most 5 s; a remote server's pids are not ours).
+    for (std::size_t at = 0; at < pids.size();) {
+      std::size_t end = pids.find(',', at);
+      if (end == std::string::npos) end = pids.size();
+      pid_t pid = static_cast<pid_t>(std::atoi(pids.substr(at, end - at).c_str()));
+      for (int i = 0; i < 500 && pid > 0 && ::kill(pid, 0) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      at = end + 1;
+    }
   }
 }
 
