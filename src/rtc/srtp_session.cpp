@@ -2,8 +2,12 @@
 
 #include <srtp2/srtp.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string>
+
+#include "rtc/srtp_gcm.hpp"
 
 namespace hype::rtc {
 namespace {
@@ -44,6 +48,17 @@ void set_policy(srtp_policy_t& p, SrtpProfile profile) {
     srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtp);
     srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p.rtcp);
   }
+}
+
+bool use_openssl_gcm(SrtpGcmBackend b) {
+  if (b == SrtpGcmBackend::kDefault) {
+    static const bool env_libsrtp = [] {
+      const char* v = std::getenv("HYPE_SRTP_GCM");
+      return v && std::strcmp(v, "libsrtp") == 0;
+    }();
+    return !env_libsrtp;
+  }
+  return b == SrtpGcmBackend::kOpenssl;
 }
 
 }  // namespace
@@ -90,6 +105,11 @@ Result<std::unique_ptr<SrtpSession>> SrtpSession::create(const SrtpKeyMaterial& 
   }
   std::unique_ptr<SrtpSession> s(new SrtpSession());
   s->profile_ = keys.profile;
+  if (keys.profile == SrtpProfile::kAeadAes128Gcm && use_openssl_gcm(options.gcm_backend)) {
+    s->gcm_ = SrtpGcm::create(keys.local, keys.remote, options);
+    if (!s->gcm_) return Error{"srtp_create", "OpenSSL AES-GCM setup failed"};
+    return s;
+  }
   for (int dir = 0; dir < 2; ++dir) {
     srtp_policy_t p{};
     set_policy(p, keys.profile);
@@ -117,6 +137,7 @@ SrtpSession::~SrtpSession() {
 SrtpStatus SrtpSession::protect_rtp(MutableByteSpan buf, std::size_t& len) {
   if (len < 12 || len > buf.size()) return SrtpStatus::kBadPacket;
   if (buf.size() - len < kSrtpMaxOverhead) return SrtpStatus::kBufferTooSmall;
+  if (gcm_) return gcm_->protect_rtp(buf.data(), len);
   int n = static_cast<int>(len);
   auto st = map_status(srtp_protect(outbound_, buf.data(), &n));
   if (st == SrtpStatus::kOk) len = static_cast<std::size_t>(n);
@@ -125,6 +146,7 @@ SrtpStatus SrtpSession::protect_rtp(MutableByteSpan buf, std::size_t& len) {
 
 SrtpStatus SrtpSession::unprotect_rtp(MutableByteSpan buf, std::size_t& len) {
   if (len < 12 || len > buf.size()) return SrtpStatus::kBadPacket;
+  if (gcm_) return gcm_->unprotect_rtp(buf.data(), len);
   int n = static_cast<int>(len);
   auto st = map_status(srtp_unprotect(inbound_, buf.data(), &n));
   if (st == SrtpStatus::kOk) len = static_cast<std::size_t>(n);
@@ -134,6 +156,7 @@ SrtpStatus SrtpSession::unprotect_rtp(MutableByteSpan buf, std::size_t& len) {
 SrtpStatus SrtpSession::protect_rtcp(MutableByteSpan buf, std::size_t& len) {
   if (len < 8 || len > buf.size()) return SrtpStatus::kBadPacket;
   if (buf.size() - len < kSrtpMaxOverhead) return SrtpStatus::kBufferTooSmall;
+  if (gcm_) return gcm_->protect_rtcp(buf.data(), len);
   int n = static_cast<int>(len);
   auto st = map_status(srtp_protect_rtcp(outbound_, buf.data(), &n));
   if (st == SrtpStatus::kOk) len = static_cast<std::size_t>(n);
@@ -142,6 +165,7 @@ SrtpStatus SrtpSession::protect_rtcp(MutableByteSpan buf, std::size_t& len) {
 
 SrtpStatus SrtpSession::unprotect_rtcp(MutableByteSpan buf, std::size_t& len) {
   if (len < 8 || len > buf.size()) return SrtpStatus::kBadPacket;
+  if (gcm_) return gcm_->unprotect_rtcp(buf.data(), len);
   int n = static_cast<int>(len);
   auto st = map_status(srtp_unprotect_rtcp(inbound_, buf.data(), &n));
   if (st == SrtpStatus::kOk) len = static_cast<std::size_t>(n);

@@ -1,9 +1,12 @@
-// SRTP/SRTCP (RFC 3711, RFC 7714) over libsrtp2 for one DTLS-SRTP transport: one outbound
-// context keyed with the local key and one inbound context keyed with the remote key, each
-// accepting any SSRC (libsrtp clones a stream per SSRC on first use). Protect and unprotect
+// SRTP/SRTCP (RFC 3711, RFC 7714) for one DTLS-SRTP transport: one outbound context keyed
+// with the local key and one inbound context keyed with the remote key, each accepting any
+// SSRC. AEAD_AES_128_GCM runs on our own code over OpenSSL's EVP AES-GCM (srtp_gcm.hpp) by
+// default; AES128_CM_HMAC_SHA1_80 (and GCM when SrtpOptions::gcm_backend or the environment
+// variable HYPE_SRTP_GCM=libsrtp asks for it) goes through libsrtp2, which clones a stream
+// per SSRC on first use. Protect and unprotect
 // work in place on the caller's buffer; protect needs kSrtpMaxOverhead bytes of tailroom.
-// Replay protection is libsrtp's (RTP window configurable, SRTCP 128 packets). libsrtp's
-// headers stay out of this one so users of rtc need not see them.
+// Replay protection: RTP window configurable, SRTCP 128 packets, per SSRC. libsrtp's and
+// OpenSSL's headers stay out of this one so users of rtc need not see them.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +20,8 @@
 struct srtp_ctx_t_;  // libsrtp's opaque session type (srtp_t)
 
 namespace hype::rtc {
+
+class SrtpGcm;
 
 // DTLS-SRTP protection profile ids (RFC 5764 4.1.2, RFC 7714 14.2).
 enum class SrtpProfile : std::uint16_t {
@@ -48,6 +53,10 @@ enum class SrtpStatus : std::uint8_t {
 };
 const char* to_string(SrtpStatus s);
 
+// Who implements AEAD_AES_128_GCM. kDefault is kOpenssl unless the environment variable
+// HYPE_SRTP_GCM is "libsrtp" (read once per process).
+enum class SrtpGcmBackend : std::uint8_t { kDefault, kOpenssl, kLibsrtp };
+
 struct SrtpOptions {
   // RTP replay window in packets (libsrtp default is 128; video bursts reorder more).
   unsigned long replay_window = 1024;
@@ -55,6 +64,7 @@ struct SrtpOptions {
   // sequence number twice on protect unless this is set. Identical plaintext under the same
   // index yields identical ciphertext, so this does not reuse a GCM nonce with new data.
   bool allow_repeat_tx = true;
+  SrtpGcmBackend gcm_backend = SrtpGcmBackend::kDefault;
 };
 
 class SrtpSession {
@@ -72,12 +82,15 @@ class SrtpSession {
   SrtpStatus unprotect_rtcp(MutableByteSpan buf, std::size_t& len);
 
   SrtpProfile profile() const { return profile_; }
+  // True when this session runs GCM on OpenSSL directly rather than libsrtp.
+  bool uses_openssl_gcm() const { return gcm_ != nullptr; }
 
  private:
   SrtpSession() = default;
   SrtpProfile profile_ = SrtpProfile::kAeadAes128Gcm;
   srtp_ctx_t_* outbound_ = nullptr;
   srtp_ctx_t_* inbound_ = nullptr;
+  std::unique_ptr<SrtpGcm> gcm_;
 };
 
 }  // namespace hype::rtc

@@ -383,6 +383,9 @@ struct Worker::Impl : ForwardSink {
         return;
       }
       s.srtp = std::move(srtp.value());
+      spdlog::debug("sfu: participant {} SRTP {} ({})", s.params.participant,
+                    rtc::to_string(s.srtp->profile()),
+                    s.srtp->uses_openssl_gcm() ? "openssl" : "libsrtp2");
       bump(c().connected);
       emit({WorkerEvent::Type::kConnected, s.params.room, s.params.participant, true, {}});
     } else if (state == rtc::DtlsState::kFailed && !s.disconnected) {
