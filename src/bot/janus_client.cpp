@@ -23,26 +23,12 @@ namespace {
 
 json::value request(const std::string& host, const std::string& port, http::verb verb,
                     const std::string& target, const std::string& body) {
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  stream.connect(resolver.resolve(host, port));
-  http::request<http::string_body> req(verb, target, 11);
-  req.set(http::field::host, host);
-  if (verb == http::verb::post) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-  }
-  req.prepare_payload();
-  http::write(stream, req);
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(stream, buf, res);
+  auto res = http_exchange(host, port, std::string(http::to_string(verb)), target,
+                           verb == http::verb::post ? body : std::string());
+  if (res.status != 200)
+    throw std::runtime_error("janus: HTTP " + std::to_string(res.status) + " " + target);
   beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  if (res.result_int() != 200)
-    throw std::runtime_error("janus: HTTP " + std::to_string(res.result_int()) + " " + target);
-  auto v = json::parse(res.body(), ec);
+  auto v = json::parse(res.body, ec);
   if (ec) throw std::runtime_error("janus: bad JSON from " + target);
   return v;
 }

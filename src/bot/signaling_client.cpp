@@ -34,17 +34,20 @@ bool split_url(const std::string& url, std::string& host, std::string& port, std
   return !host.empty();
 }
 
-HttpResult RestClient::call(const std::string& method, const std::string& path,
-                            const json::value& body, const std::string& token) {
+RawHttpResult http_exchange(const std::string& host, const std::string& port,
+                            const std::string& method, const std::string& target,
+                            const std::string& body, const std::string& bearer) {
   asio::io_context io;
   tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
-  stream.connect(resolver.resolve(host_, port_));
-  http::request<http::string_body> req(http::string_to_verb(method), "/api/v1" + path, 11);
-  req.set(http::field::host, host_);
-  req.set(http::field::content_type, "application/json");
-  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  if (!body.is_null()) req.body() = json::serialize(body);
+  stream.connect(resolver.resolve(host, port));
+  http::request<http::string_body> req(http::string_to_verb(method), target, 11);
+  req.set(http::field::host, host);
+  if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+  }
   req.prepare_payload();
   http::write(stream, req);
   beast::flat_buffer buf;
@@ -52,9 +55,17 @@ HttpResult RestClient::call(const std::string& method, const std::string& path,
   http::read(stream, buf, res);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  return {static_cast<int>(res.result_int()), std::move(res.body())};
+}
+
+HttpResult RestClient::call(const std::string& method, const std::string& path,
+                            const json::value& body, const std::string& token) {
+  auto raw = http_exchange(host_, port_, method, "/api/v1" + path,
+                           body.is_null() ? std::string() : json::serialize(body), token);
   HttpResult r;
-  r.status = static_cast<int>(res.result_int());
-  if (!res.body().empty()) r.body = json::parse(res.body(), ec);
+  r.status = raw.status;
+  beast::error_code ec;
+  if (!raw.body.empty()) r.body = json::parse(raw.body, ec);
   return r;
 }
 

@@ -13,6 +13,17 @@ struct HttpResult {
   boost::json::value body;
 };
 
+// One blocking HTTP/1.1 exchange on a fresh connection: `body` is sent as JSON when not
+// empty, `bearer` as an Authorization header when not empty. Returns the status and raw
+// body; throws std::runtime_error (Beast's system_error) on transport failure.
+struct RawHttpResult {
+  int status = 0;
+  std::string body;
+};
+RawHttpResult http_exchange(const std::string& host, const std::string& port,
+                            const std::string& method, const std::string& target,
+                            const std::string& body, const std::string& bearer = {});
+
 class RestClient {
  public:
   RestClient(std::string host, std::string port) : host_(std::move(host)), port_(std::move(port)) {}
