@@ -259,8 +259,7 @@ Bytes make_rtp_full(std::uint16_t seq, std::uint32_t ssrc, int csrcs, int ext_wo
 }
 
 // Protects `plain` with `s`; returns the wire bytes (empty on failure).
-Bytes protect(SrtpSession& s, const Bytes& plain, bool rtcp = false,
-              SrtpStatus* status = nullptr) {
+Bytes protect(SrtpSession& s, const Bytes& plain, bool rtcp = false, SrtpStatus* status = nullptr) {
   Bytes buf = plain;
   buf.resize(plain.size() + kSrtpMaxOverhead);
   std::size_t len = plain.size();
@@ -341,8 +340,8 @@ TEST(SrtpGcm, ReorderedDeliveryAcrossRolloverBothWays) {
   auto keys = keys_for(SrtpProfile::kAeadAes128Gcm, 21, 42);
   for (int dir = 0; dir < 2; ++dir) {
     auto tx = gcm_session(keys, dir == 0 ? SrtpGcmBackend::kOpenssl : SrtpGcmBackend::kLibsrtp);
-    auto rx = gcm_session(mirrored(keys),
-                          dir == 0 ? SrtpGcmBackend::kLibsrtp : SrtpGcmBackend::kOpenssl);
+    auto rx =
+        gcm_session(mirrored(keys), dir == 0 ? SrtpGcmBackend::kLibsrtp : SrtpGcmBackend::kOpenssl);
     ASSERT_TRUE(tx && rx);
     std::vector<Bytes> plain, wire;
     for (int i = 0; i < 40; ++i) {
@@ -394,8 +393,8 @@ TEST(SrtpGcm, RtcpCrossInteropBothWays) {
       EXPECT_EQ(unprotect(*ours_rx, b, out, true), SrtpStatus::kReplay);
       EXPECT_EQ(unprotect(*lib_rx, a, out, true), SrtpStatus::kReplay);
       // Tampered trailer index, header, payload and tag.
-      for (std::size_t pos : {std::size_t{1}, std::size_t{5}, std::size_t{9}, a.size() - 1,
-                              a.size() - 6}) {
+      for (std::size_t pos :
+           {std::size_t{1}, std::size_t{5}, std::size_t{9}, a.size() - 1, a.size() - 6}) {
         Bytes t = a;
         t[pos] ^= 0x04;
         EXPECT_NE(unprotect(*ours_rx, t, out, true), SrtpStatus::kOk) << pos;
@@ -496,8 +495,9 @@ TEST(SrtpGcm, RepeatTxAllowedOnlyWhenConfiguredAndWindowLimits) {
     for (int i = 0; i < 200; i += 2) {
       ASSERT_EQ(unprotect(*rx, wire[static_cast<std::size_t>(i)], out), SrtpStatus::kOk);
     }
-    EXPECT_EQ(unprotect(*rx, wire[199 - 64 - 1], out), SrtpStatus::kReplay);  // 134: 64 behind 198, too old
-    EXPECT_EQ(unprotect(*rx, wire[199 - 50], out), SrtpStatus::kOk);          // 149: in window
+    EXPECT_EQ(unprotect(*rx, wire[199 - 64 - 1], out),
+              SrtpStatus::kReplay);                                   // 134: 64 behind 198, too old
+    EXPECT_EQ(unprotect(*rx, wire[199 - 50], out), SrtpStatus::kOk);  // 149: in window
     EXPECT_EQ(unprotect(*rx, wire[199], out), SrtpStatus::kOk);
     EXPECT_EQ(unprotect(*rx, wire[199], out), SrtpStatus::kReplay);
   }
