@@ -286,6 +286,26 @@ std::string answer_sdp(const std::string& offer, Bot& b, const rtc::DtlsCertific
   return rtc::sdp::write(*sd);
 }
 
+// Starts ICE (controlling, towards the candidates in `m`) and DTLS for one transport.
+void connect_media(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc::DtlsContext> ctx,
+                   rtc::DtlsRole role) {
+  std::lock_guard lock(t.mu);
+  if (t.ready) return;  // a repeated answer
+  t.remote = {m.ice_ufrag, m.ice_pwd};
+  rtc::ice::IceAgentConfig ic;
+  ic.local = t.local;
+  ic.remote = t.remote;
+  t.ice = std::make_unique<rtc::ice::IceAgent>(ic);
+  for (auto& c : m.candidates)
+    if (auto a = rtc::SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
+      t.ice->add_remote_candidate(*a, c.priority);
+  auto d = rtc::DtlsSession::create(ctx, role, m.fingerprint);
+  if (!d) throw std::runtime_error("dtls: " + d.error().message);
+  t.dtls = std::move(d.value());
+  t.ice->start(now_us() / 1000);
+  t.ready = true;
+}
+
 void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::DtlsContext> ctx,
                    std::atomic<bool>& stop) {
   // Below the media thread: hundreds of signaling threads woken at once by a broadcast
@@ -318,23 +338,7 @@ void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::Dtls
       } else if (op == "answer") {
         auto sd = rtc::sdp::parse(std::string(fo.at("d").at("sdp").as_string()));
         if (!sd || sd->media.empty()) throw std::runtime_error("bad answer");
-        auto& m = sd->media.front();
-        std::lock_guard lock(b.mu);
-        if (b.ready) continue;
-        b.remote = {m.ice_ufrag, m.ice_pwd};
-        rtc::ice::IceAgentConfig ic;
-        ic.local = b.local;
-        ic.remote = b.remote;
-        b.ice = std::make_unique<rtc::ice::IceAgent>(ic);
-        for (auto& c : m.candidates)
-          if (auto a = rtc::SocketAddress::parse_ip(c.address, c.port)) {
-            if (a->is_v4()) b.ice->add_remote_candidate(*a, c.priority);
-          }
-        auto d = rtc::DtlsSession::create(ctx, rtc::DtlsRole::kClient, m.fingerprint);
-        if (!d) throw std::runtime_error("dtls: " + d.error().message);
-        b.dtls = std::move(d.value());
-        b.ice->start(now_us() / 1000);
-        b.ready = true;
+        connect_media(b, sd->media.front(), ctx, rtc::DtlsRole::kClient);
       } else if (op == "offer") {
         auto& d = fo.at("d").as_object();
         {
@@ -451,25 +455,6 @@ struct JanusRoom {
   std::vector<std::pair<int, std::uint64_t>> feeds;  // bot index, feed id
 };
 
-// Starts ICE (controlling, towards the candidates in `m`) and DTLS for one transport.
-void janus_connect(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc::DtlsContext> ctx,
-                   rtc::DtlsRole role) {
-  std::lock_guard lock(t.mu);
-  t.remote = {m.ice_ufrag, m.ice_pwd};
-  rtc::ice::IceAgentConfig ic;
-  ic.local = t.local;
-  ic.remote = t.remote;
-  t.ice = std::make_unique<rtc::ice::IceAgent>(ic);
-  for (auto& c : m.candidates)
-    if (auto a = rtc::SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
-      t.ice->add_remote_candidate(*a, c.priority);
-  auto d = rtc::DtlsSession::create(ctx, role, m.fingerprint);
-  if (!d) throw std::runtime_error("dtls: " + d.error().message);
-  t.dtls = std::move(d.value());
-  t.ice->start(now_us() / 1000);
-  t.ready = true;
-}
-
 void run_janus_signaling(Bot& b, JanusRoom& jr, std::shared_ptr<rtc::DtlsContext> ctx,
                          std::atomic<bool>& stop) {
   auto sdp_of = [](const JanusEvent& e) {
@@ -499,7 +484,7 @@ void run_janus_signaling(Bot& b, JanusRoom& jr, std::shared_ptr<rtc::DtlsContext
                           json::object{{"type", "offer"}, {"sdp", offer}});
       auto sd = sdp_of(a);
       auto& m = sd.media.front();
-      janus_connect(
+      connect_media(
           p, m, ctx,
           m.setup == rtc::sdp::Setup::kActive ? rtc::DtlsRole::kServer : rtc::DtlsRole::kClient);
       // Janus accepts subscribers to a feed only once its PeerConnection is up.
@@ -553,7 +538,7 @@ void run_janus_signaling(Bot& b, JanusRoom& jr, std::shared_ptr<rtc::DtlsContext
         answer_sdp(std::string(att.jsep.at("sdp").as_string()), b, ctx->certificate());
     jc.message(sh, json::object{{"request", "start"}},
                json::object{{"type", "answer"}, {"sdp", answer}});
-    janus_connect(b, sd.media.front(), ctx, rtc::DtlsRole::kClient);
+    connect_media(b, sd.media.front(), ctx, rtc::DtlsRole::kClient);
   } catch (const std::exception& e) {
     if (!stop.load()) {
       std::lock_guard lock(b.mu);

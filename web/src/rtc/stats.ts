@@ -89,8 +89,15 @@ export function quality(s: Pick<PeerStats, 'rttMs' | 'jitterMs' | 'lossRate'> | 
   return 'good';
 }
 
+/** Inbound audio counters of one remote user (getStats inbound-rtp), for switch decisions and tests. */
+export interface InboundAudio {
+  packetsReceived: number;
+  concealedSamples: number;
+  totalSamplesReceived: number;
+}
+
 /** Inbound audio counters summed over a stats report (one receiver's, or a whole connection's). */
-export function inboundAudio(report: StatsLike): { packetsReceived: number; concealedSamples: number; totalSamplesReceived: number } {
+export function inboundAudio(report: StatsLike): InboundAudio {
   const out = { packetsReceived: 0, concealedSamples: 0, totalSamplesReceived: 0 };
   for (const st of entries(report)) {
     if (st.type === 'inbound-rtp' && (st.kind ?? st.mediaType) === 'audio') {

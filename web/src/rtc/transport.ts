@@ -2,7 +2,7 @@
 // signaled through the gateway) and 'sfu' (one RTCPeerConnection to our SFU, signaled over
 // its /voice WebSocket) implement it, so RtcService and the UI stay the same in both modes.
 import type { VoiceJoinAnswer, VoiceState } from '../api/types';
-import type { PeerStats } from './stats';
+import type { InboundAudio, PeerStats } from './stats';
 
 export type VoiceMode = 'p2p' | 'sfu';
 
@@ -14,12 +14,7 @@ export interface PeerInfo {
   stats: PeerStats | null;
 }
 
-/** Inbound audio counters of one remote user (getStats inbound-rtp), for switch decisions and tests. */
-export interface InboundAudio {
-  packetsReceived: number;
-  concealedSamples: number;
-  totalSamplesReceived: number;
-}
+export type { InboundAudio } from './stats';
 
 export interface TransportContext {
   myId: string;
