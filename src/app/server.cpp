@@ -175,7 +175,14 @@ int run_server(const Config& config) {
           return std::nullopt;
         }
         return sfu::VoiceIdentity{static_cast<std::uint64_t>(check.claims->user_id),
-                                  static_cast<std::uint64_t>(check.claims->channel_id)};
+                                  static_cast<std::uint64_t>(check.claims->channel_id),
+                                  check.claims->voice_session};
+      },
+      [&coord](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
+        auto g = voice::voice_grant(*coord, static_cast<Id>(who.user), static_cast<Id>(who.channel),
+                                    who.session);
+        if (!g) return std::nullopt;
+        return sfu::SessionGrant{g->may_speak};
       });
   try {
     sfu.start();
@@ -184,6 +191,15 @@ int run_server(const Config& config) {
     return 1;
   }
   register_sfu_metrics(registry, sfu);
+  // Access follows rights: rights changes end or restrict voice states (VoiceService), and a
+  // voice state change re-checks that user's SFU sessions at once.
+  int voice_sub = bus->subscribe([&voice, &sfu](const cluster::Event& e) {
+    if (e.type == "VOICE_STATE_UPDATE") {
+      if (e.subject_user_id) sfu.recheck_user(static_cast<std::uint64_t>(e.subject_user_id));
+      return;
+    }
+    voice.on_event(e);
+  });
   net::BlockingPool pool(config.server.db_threads);
   api::Api api({auth, chat, voice, *coord, *store, pool, registry, config});
   auto gw = std::make_shared<gateway::Gateway>(
@@ -244,6 +260,7 @@ int run_server(const Config& config) {
   io.run();
   for (auto& t : io_pool) t.join();
   bus->unsubscribe(msg_sub);
+  bus->unsubscribe(voice_sub);
   pool.stop();
   pool.join();
   spdlog::info("stopped");

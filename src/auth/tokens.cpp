@@ -37,6 +37,7 @@ std::string TokenSigner::sign(const TokenClaims& c) const {
                        {"jti", random_token(9)}};
   if (c.channel_id) payload["ch"] = id_to_string(c.channel_id);
   if (!c.node.empty()) payload["node"] = c.node;
+  if (c.voice_session) payload["vs"] = std::to_string(c.voice_session);
   std::string body = json::serialize(payload);
   std::string signing_input = kHeader + "." + base64url_encode(body.data(), body.size());
   std::string mac = hmac(signing_input);
@@ -81,6 +82,11 @@ TokenCheck TokenSigner::verify(const std::string& token, const std::string& expe
       c.channel_id = *id;
     }
     if (auto* node = o.if_contains("node")) c.node = json::value_to<std::string>(*node);
+    if (auto* vs = o.if_contains("vs")) {
+      auto id = parse_id(json::value_to<std::string>(*vs));
+      if (!id) return out;
+      c.voice_session = static_cast<std::uint64_t>(*id);
+    }
   } catch (const std::exception&) {
     return out;
   }

@@ -14,10 +14,11 @@ namespace hype::auth {
 struct TokenClaims {
   std::string typ;  // "access" | "voice"
   Id user_id = 0;
-  Id channel_id = 0;     // voice only
-  std::string node;      // voice only: SFU node id
-  std::int64_t iat = 0;  // seconds
-  std::int64_t exp = 0;  // seconds
+  Id channel_id = 0;                // voice only
+  std::string node;                 // voice only: SFU node id
+  std::uint64_t voice_session = 0;  // voice only: the VoiceState::session it was minted for
+  std::int64_t iat = 0;             // seconds
+  std::int64_t exp = 0;             // seconds
 };
 
 enum class TokenError { malformed, bad_signature, expired, wrong_type };

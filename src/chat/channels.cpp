@@ -117,14 +117,8 @@ void ChatService::delete_channel(Id actor, Id channel_id) {
   auto [c, a] = visible_channel(actor, channel_id);
   require(a, perm::kManageChannels, "MANAGE_CHANNELS");
   store_.delete_channel(channel_id);
-  // Anyone still in the deleted voice channel is out of it.
-  for (auto& s : coord_.channel_voice_states(channel_id)) {
-    if (auto left = coord_.voice_leave(s.user_id, channel_id)) {
-      cluster::VoiceState gone = *left;
-      gone.channel_id = 0;
-      publish("VOICE_STATE_UPDATE", c.guild_id, perm::kViewChannel, voice_state_json(gone));
-    }
-  }
+  // Anyone still in a deleted voice channel leaves it: VoiceService ends their states (and
+  // the SFU their sessions) on this event.
   publish("CHANNEL_DELETE", c.guild_id, perm::kViewChannel, channel_json(c));
 }
 

@@ -175,13 +175,8 @@ void ChatService::remove_member(Id actor, Id guild_id, Id user_id) {
   // The removed user no longer matches the guild filter: tell them directly.
   publish("GUILD_DELETE", guild_id, 0, json::object{{"id", id_to_string(guild_id)}}, {user_id},
           user_id);
-  if (auto vs = coord_.voice_state(user_id); vs && vs->guild_id == guild_id) {
-    if (auto left = coord_.voice_leave(user_id, 0)) {
-      cluster::VoiceState gone = *left;
-      gone.channel_id = 0;
-      publish("VOICE_STATE_UPDATE", guild_id, perm::kViewChannel, voice_state_json(gone));
-    }
-  }
+  // VoiceService ends the user's voice state in this guild (and the SFU their session) on
+  // GUILD_MEMBER_REMOVE, as it does for every change that removes a right.
 }
 
 json::object ChatService::set_member_roles(Id actor, Id guild_id, Id user_id,

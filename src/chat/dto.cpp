@@ -73,7 +73,8 @@ json::object voice_state_json(const cluster::VoiceState& s) {
           {"channel_id", s.channel_id ? json::value(id_to_string(s.channel_id)) : nullptr},
           {"user_id", id_to_string(s.user_id)},
           {"self_mute", s.self_mute},
-          {"self_deaf", s.self_deaf}};
+          {"self_deaf", s.self_deaf},
+          {"suppress", s.suppress}};
 }
 
 }  // namespace hype::chat

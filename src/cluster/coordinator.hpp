@@ -25,13 +25,20 @@ struct VoiceState {
   Id user_id = 0;
   bool self_mute = false;
   bool self_deaf = false;
+  // No SPEAK permission: the SFU drops the user's audio whatever the client sends.
+  bool suppress = false;
   std::int64_t joined_at = 0;
+  // Random id of this stay in the channel, kept when the user joins the channel they are
+  // already in. Voice tokens carry it: a token minted for an earlier stay (before a leave,
+  // kick or channel deletion) no longer matches and cannot open or keep an SFU session.
+  std::uint64_t session = 0;
 };
 
 struct VoiceJoin {
   bool full = false;                   // user_limit reached: nothing changed
   std::optional<VoiceState> previous;  // the channel the user was in before, if another
   int count = 0;                       // users in the channel after the join
+  VoiceState state;                    // as stored (session kept when already there)
 };
 
 class Coordinator {
@@ -50,6 +57,8 @@ class Coordinator {
   virtual VoiceJoin voice_join(const VoiceState& s, int user_limit) = 0;
   virtual std::optional<VoiceState> voice_leave(Id user_id, Id channel_id /*0 = any*/) = 0;
   virtual std::optional<VoiceState> voice_update(Id user_id, bool self_mute, bool self_deaf) = 0;
+  // Sets `suppress` (and self_mute with it when suppressing); nullopt when not in voice.
+  virtual std::optional<VoiceState> voice_suppress(Id user_id, bool suppress) = 0;
   virtual std::optional<VoiceState> voice_state(Id user_id) = 0;
   virtual std::vector<VoiceState> channel_voice_states(Id channel_id) = 0;
   virtual std::vector<VoiceState> guild_voice_states(Id guild_id) = 0;

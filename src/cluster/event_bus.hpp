@@ -22,6 +22,7 @@ struct Event {
   std::string data;                        // serialized JSON payload ("d")
   // Membership and role events: the user whose access changed (gateways refresh their
   // permission cache for that user's sessions, or for the whole guild when 0).
+  // VOICE_STATE_UPDATE: the user whose voice state it is (the SFU re-checks their sessions).
   Id subject_user_id = 0;
 };
 

@@ -53,10 +53,14 @@ class LocalCoordinator final : public Coordinator {
       remove_locked(cur->second);
     }
     VoiceState st = s;
-    if (already_here) st.joined_at = cur->second.joined_at;
+    if (already_here) {
+      st.joined_at = cur->second.joined_at;
+      st.session = cur->second.session;
+    }
     states_[s.user_id] = st;
     channels_[s.channel_id].insert(s.user_id);
     out.count = static_cast<int>(channels_[s.channel_id].size());
+    out.state = st;
     return out;
   }
 
@@ -76,6 +80,15 @@ class LocalCoordinator final : public Coordinator {
     if (it == states_.end()) return std::nullopt;
     it->second.self_mute = mute;
     it->second.self_deaf = deaf;
+    return it->second;
+  }
+
+  std::optional<VoiceState> voice_suppress(Id user_id, bool suppress) override {
+    std::lock_guard lock(mu_);
+    auto it = states_.find(user_id);
+    if (it == states_.end()) return std::nullopt;
+    it->second.suppress = suppress;
+    if (suppress) it->second.self_mute = true;
     return it->second;
   }
 

@@ -27,6 +27,8 @@ constexpr int kCloseDecode = 4002;
 constexpr int kCloseNotIdentified = 4003;
 constexpr int kCloseAuthFailed = 4004;
 constexpr int kCloseReplaced = 4005;
+constexpr int kCloseVoiceStateEnded = 4006;
+constexpr auto kGrantSweep = std::chrono::seconds(1);
 
 std::string id_str(std::uint64_t id) {
   return std::to_string(id);
@@ -73,6 +75,8 @@ struct Conn : net::WsListener, std::enable_shared_from_this<Conn> {
   bool identified = false;
   bool replaced = false;
   bool closed = false;
+  bool torn_down = false;  // its media session and room membership are gone
+  bool may_speak = true;   // from the voice grant: false drops its audio in the worker
   VoiceIdentity who;
   int worker = -1;
   bool published = false;
@@ -95,12 +99,19 @@ struct Conn : net::WsListener, std::enable_shared_from_this<Conn> {
 };
 
 struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
-  Impl(asio::any_io_executor ex, SfuOptions o, VerifyVoiceToken v)
-      : strand(asio::make_strand(ex)), options(std::move(o)), verify(std::move(v)) {}
+  Impl(asio::any_io_executor ex, SfuOptions o, VerifyVoiceToken v, CheckVoiceGrant g)
+      : strand(asio::make_strand(ex)),
+        options(std::move(o)),
+        verify(std::move(v)),
+        grant(std::move(g)),
+        sweep_timer(strand) {}
 
   asio::strand<asio::any_io_executor> strand;
   SfuOptions options;
   VerifyVoiceToken verify;
+  CheckVoiceGrant grant;
+  asio::steady_timer sweep_timer;
+  bool stopping = false;
   std::shared_ptr<rtc::DtlsContext> dtls;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unordered_map<std::uint64_t, int> pinned;  // channel -> worker
@@ -177,6 +188,11 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
       who.reset();
       error = "wrong_channel";
     }
+    std::optional<SessionGrant> granted;
+    if (who && grant && !(granted = grant(*who))) {
+      who.reset();
+      error = "does not match your voice state (left, removed or superseded)";
+    }
     if (!who) {
       rejected.fetch_add(1, std::memory_order_relaxed);
       return fail(*c, kCloseAuthFailed, "auth_failed", "voice token " + error);
@@ -187,6 +203,7 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
     }
     c->identified = true;
     c->who = *who;
+    c->may_speak = !granted || granted->may_speak;
     c->worker = pick_worker(who->channel);
     json::array others;
     auto& room = rooms[who->channel];
@@ -262,6 +279,7 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
       c->remote = remote;
       c->published = true;
       w.add_session(std::move(p));
+      if (!c->may_speak) w.set_server_mute(c->who.channel, c->who.user, true);
     } else if (restart) {
       c->remote = remote;
       w.restart_ice(c->who.channel, c->who.user, c->local, remote);
@@ -424,6 +442,58 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
 
   void closed(const std::shared_ptr<Conn>& c) {
     c->closed = true;
+    teardown(c);
+  }
+
+  // The access a session stood for is gone: tell the client why, and end its media and its
+  // place in the room now rather than when the close handshake completes.
+  void revoke(const std::shared_ptr<Conn>& c) {
+    spdlog::info("sfu session ended user={} channel={}: voice state ended", c->who.user,
+                 c->who.channel);
+    c->send("error", json::object{{"code", "voice_state_ended"},
+                                  {"message", "you are no longer in this voice channel"}});
+    c->ws->close(kCloseVoiceStateEnded, "voice state ended");
+    c->closed = true;
+    teardown(c);
+  }
+
+  // Applies the grant as it stands now to an identified session.
+  void recheck(const std::shared_ptr<Conn>& c) {
+    if (!grant || !c->identified || c->closed || c->replaced) return;
+    auto g = grant(c->who);
+    if (!g) return revoke(c);
+    if (g->may_speak == c->may_speak) return;
+    c->may_speak = g->may_speak;
+    if (c->published)
+      workers[static_cast<std::size_t>(c->worker)]->set_server_mute(c->who.channel, c->who.user,
+                                                                    !c->may_speak);
+    broadcast(c->who.channel, "mute",
+              json::object{{"user_id", id_str(c->who.user)}, {"server_mute", !c->may_speak}});
+  }
+
+  void recheck_where(const std::function<bool(const Conn&)>& pick) {
+    std::vector<std::shared_ptr<Conn>> hit;
+    for (auto& [ch, conns] : rooms)
+      for (auto& c : conns)
+        if (pick(*c)) hit.push_back(c);
+    for (auto& c : hit) recheck(c);
+  }
+
+  // The safety net under recheck_user(): a lost event still ends access within a second.
+  void arm_sweep() {
+    if (!grant || stopping) return;
+    sweep_timer.expires_after(kGrantSweep);
+    sweep_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto s = weak.lock();
+      if (ec || !s || s->stopping) return;
+      s->recheck_where([](const Conn&) { return true; });
+      s->arm_sweep();
+    });
+  }
+
+  void teardown(const std::shared_ptr<Conn>& c) {
+    if (c->torn_down) return;
+    c->torn_down = true;
     c->batch_timer.cancel();
     if (!c->identified) return;
     auto it = rooms.find(c->who.channel);
@@ -463,8 +533,10 @@ void Conn::on_close() {
   asio::post(s->strand, [s, self = shared_from_this()] { s->closed(self); });
 }
 
-SfuService::SfuService(asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify)
-    : impl_(std::make_shared<Impl>(std::move(ex), std::move(options), std::move(verify))) {}
+SfuService::SfuService(asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify,
+                       CheckVoiceGrant grant)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(options), std::move(verify),
+                                   std::move(grant))) {}
 
 SfuService::~SfuService() {
   stop();
@@ -496,10 +568,21 @@ void SfuService::start() {
                  wo.announced_ip);
     impl_->workers.push_back(std::move(w));
   }
+  asio::post(impl_->strand, [s = impl_] { s->arm_sweep(); });
 }
 
 void SfuService::stop() {
+  asio::post(impl_->strand, [s = impl_] {
+    s->stopping = true;
+    s->sweep_timer.cancel();
+  });
   for (auto& w : impl_->workers) w->stop();
+}
+
+void SfuService::recheck_user(std::uint64_t user) {
+  asio::post(impl_->strand, [s = impl_, user] {
+    s->recheck_where([user](const Conn& c) { return c.who.user == user; });
+  });
 }
 
 std::shared_ptr<net::WsListener> SfuService::open(std::shared_ptr<net::WsConnection> conn,

@@ -27,10 +27,20 @@ namespace hype::sfu {
 struct VoiceIdentity {
   std::uint64_t user = 0;
   std::uint64_t channel = 0;
+  std::uint64_t session = 0;  // the voice-state session the token was minted for
 };
 // Checks a voice token; on failure returns nullopt and sets error ("expired", "invalid").
 using VerifyVoiceToken =
     std::function<std::optional<VoiceIdentity>(const std::string& token, std::string& error)>;
+
+// What a session may still do, asked of the voice state it stands for (the Coordinator):
+// nullopt when it stands for nothing any more (left, kicked, channel deleted, a permission
+// removed). Asked at identify, on recheck_user() and by a sweep once a second, so access ends
+// within a second even when the event that should have said so was lost.
+struct SessionGrant {
+  bool may_speak = true;
+};
+using CheckVoiceGrant = std::function<std::optional<SessionGrant>(const VoiceIdentity&)>;
 
 struct SfuOptions {
   std::string node_id = "local";
@@ -56,7 +66,9 @@ struct SfuStats {
 
 class SfuService {
  public:
-  SfuService(boost::asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify);
+  // An empty `grant` trusts a verified token for its lifetime (tests of signaling alone).
+  SfuService(boost::asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify,
+             CheckVoiceGrant grant = {});
   ~SfuService();
 
   void start();  // binds worker sockets (throws std::system_error) and starts their threads
@@ -67,6 +79,9 @@ class SfuService {
                                         const net::HttpRequest& req);
   // Server mute from a moderator: drops the user's packets in the SFU.
   void set_server_mute(std::uint64_t channel, std::uint64_t user, bool muted);
+  // The user's voice state changed: their sessions are checked against the grant at once
+  // (ended with close 4006 when it no longer stands, server-muted when SPEAK is gone).
+  void recheck_user(std::uint64_t user);
 
   SfuStats stats() const;
   std::vector<std::uint16_t> worker_ports() const;

@@ -7,6 +7,7 @@
 #include "chat/permissions.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "core/random.hpp"
 #include "voice/turn_credentials.hpp"
 
 namespace hype::voice {
@@ -41,8 +42,9 @@ json::array VoiceService::ice_servers(Id user) const {
 }
 
 void VoiceService::publish_state(const cluster::VoiceState& s) {
+  // subject_user_id lets the SFU re-check that user's sessions without parsing the payload.
   chat_.publish("VOICE_STATE_UPDATE", s.guild_id, chat::perm::kViewChannel,
-                chat::voice_state_json(s));
+                chat::voice_state_json(s), {}, s.user_id);
 }
 
 void VoiceService::publish_mode(Id channel_id, Id guild_id, Mode m) {
@@ -89,9 +91,11 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
   st.guild_id = c.guild_id;
   st.channel_id = channel_id;
   st.user_id = actor;
-  st.self_mute = self_mute || !chat::has_permissions(a.permissions, chat::perm::kSpeak);
+  st.suppress = !chat::has_permissions(a.permissions, chat::perm::kSpeak);
+  st.self_mute = self_mute || st.suppress;
   st.self_deaf = self_deaf;
   st.joined_at = unix_ms();
+  st.session = (random_u64() >> 2) | 1;  // positive and non-zero: it travels as an id string
   auto r = coord_.voice_join(st, c.user_limit);
   if (r.full) throw ApiError(403, "channel_full", "this voice channel is full");
   if (r.previous) {
@@ -100,7 +104,7 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
     publish_state(gone);
     update_mode(r.previous->channel_id, r.previous->guild_id);
   }
-  publish_state(st);
+  publish_state(r.state);
   Mode mode = update_mode(channel_id, c.guild_id);
   spdlog::info("voice join user={} channel={} users={}", actor, channel_id, r.count);
 
@@ -112,6 +116,7 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
   claims.user_id = actor;
   claims.channel_id = channel_id;
   claims.node = opts_.sfu_node_id;
+  claims.voice_session = r.state.session;
   claims.iat = unix_seconds();
   claims.exp = claims.iat + opts_.token_ttl;
   char buf[64];
@@ -126,14 +131,76 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
           {"sfu", node_json()}};
 }
 
+bool VoiceService::end_state(Id user_id, Id channel_id) {
+  auto old = coord_.voice_leave(user_id, channel_id);
+  if (!old) return false;
+  Id left = old->channel_id;
+  old->channel_id = 0;
+  publish_state(*old);
+  update_mode(left, old->guild_id);
+  return true;
+}
+
 void VoiceService::leave(Id actor, Id channel_id) {
-  if (auto old = coord_.voice_leave(actor, channel_id)) {
-    Id left = old->channel_id;
-    old->channel_id = 0;
-    publish_state(*old);
-    update_mode(left, old->guild_id);
+  if (end_state(actor, channel_id))
     spdlog::info("voice leave user={} channel={}", actor, channel_id);
+}
+
+void VoiceService::on_event(const cluster::Event& e) {
+  const std::string& t = e.type;
+  if (t == "GUILD_DELETE" && e.user_ids.empty()) {
+    // The whole guild goes (its rows right after this event): everyone in its voice leaves.
+    for (auto& s : coord_.guild_voice_states(e.guild_id))
+      if (end_state(s.user_id, s.channel_id))
+        spdlog::info("voice ended user={} channel={} reason=guild_deleted", s.user_id,
+                     s.channel_id);
+    return;
   }
+  if (t == "CHANNEL_DELETE") {
+    boost::system::error_code ec;
+    auto v = json::parse(e.data, ec);
+    if (ec || !v.is_object()) return;
+    auto* idv = v.as_object().if_contains("id");
+    auto id = idv && idv->is_string() ? parse_id(std::string(idv->as_string())) : std::nullopt;
+    if (!id) return;
+    for (auto& s : coord_.channel_voice_states(*id))
+      if (end_state(s.user_id, *id))
+        spdlog::info("voice ended user={} channel={} reason=channel_deleted", s.user_id, *id);
+    return;
+  }
+  // Membership and role changes: subject_user_id names the user, 0 the whole guild.
+  if (t == "GUILD_MEMBER_REMOVE" || t == "GUILD_MEMBER_UPDATE" || t == "GUILD_ROLE_UPDATE" ||
+      t == "GUILD_ROLE_DELETE")
+    revalidate(e.guild_id, e.subject_user_id);
+}
+
+void VoiceService::revalidate(Id guild_id, Id user_id) {
+  std::vector<cluster::VoiceState> states;
+  if (user_id) {
+    if (auto s = coord_.voice_state(user_id); s && s->guild_id == guild_id) states.push_back(*s);
+  } else {
+    states = coord_.guild_voice_states(guild_id);
+  }
+  for (auto& s : states) {
+    auto p = chat_.permissions_for(s.user_id, guild_id);
+    using namespace chat::perm;
+    if (!p || !chat::has_permissions(*p, kViewChannel | kConnect)) {
+      if (end_state(s.user_id, s.channel_id))
+        spdlog::info("voice ended user={} channel={} reason={}", s.user_id, s.channel_id,
+                     p ? "permission_removed" : "not_a_member");
+      continue;
+    }
+    bool suppress = !chat::has_permissions(*p, kSpeak);
+    if (suppress != s.suppress)
+      if (auto now = coord_.voice_suppress(s.user_id, suppress)) publish_state(*now);
+  }
+}
+
+std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id channel,
+                                      std::uint64_t session) {
+  auto s = coord.voice_state(user);
+  if (!s || s->channel_id != channel || s->session != session) return std::nullopt;
+  return VoiceGrant{!s->suppress};
 }
 
 void VoiceService::leave_any(Id actor) {
@@ -146,7 +213,7 @@ void VoiceService::update_self(Id actor, bool self_mute, bool self_deaf) {
   if (!self_mute) {
     // Unmuting needs SPEAK; permissions may have changed since the join.
     auto p = chat_.permissions_for(actor, cur->guild_id);
-    if (!p || !chat::has_permissions(*p, chat::perm::kSpeak)) self_mute = true;
+    if (cur->suppress || !p || !chat::has_permissions(*p, chat::perm::kSpeak)) self_mute = true;
   }
   if (auto s = coord_.voice_update(actor, self_mute, self_deaf)) publish_state(*s);
 }

@@ -1,6 +1,10 @@
 // Voice channels: who is in which channel (through the Coordinator), whether a channel runs
 // peer to peer or on the SFU (mode policy), ICE servers with TURN credentials, signed voice
 // tokens for the SFU, and the P2P signaling relay rule (only between users in one channel).
+// Access follows rights: every event that can take a right away (a member removed, a role or
+// member's roles changed, a channel or guild deleted) re-checks the affected voice states
+// here, and a state whose CONNECT/VIEW_CHANNEL is gone ends, one whose SPEAK is gone is
+// suppressed. The SFU asks voice_grant() (by token session) whether a session may go on.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -13,6 +17,7 @@
 #include "auth/tokens.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/coordinator.hpp"
+#include "cluster/event_bus.hpp"
 #include "voice/mode_policy.hpp"
 
 namespace hype::voice {
@@ -30,6 +35,16 @@ struct VoiceOptions {
   std::string sfu_node_id;
   std::string sfu_url;  // ws(s)://host:port/voice
 };
+
+// What an SFU session may do now, from the voice state its token was minted for.
+struct VoiceGrant {
+  bool may_speak = true;
+};
+// nullopt when `user` is no longer in `channel` under the voice-state session `session`
+// (left, moved, kicked, channel deleted, or a token minted for an earlier stay). Reads only
+// the Coordinator, so an SFU-only node can answer it without the database.
+std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id channel,
+                                      std::uint64_t session);
 
 class VoiceService {
  public:
@@ -50,11 +65,18 @@ class VoiceService {
   // The channel both users are in, or 0 when they are not in the same one.
   Id shared_channel(Id a, Id b);
   boost::json::array ice_servers(Id user) const;
+  // Feed of every bus event (wired in app): re-checks voice states when rights change.
+  void on_event(const cluster::Event& e);
+  // Re-checks the voice states of `user` (0: everyone) in `guild` against their permissions
+  // now: no membership, VIEW_CHANNEL or CONNECT ends the state, no SPEAK suppresses it.
+  void revalidate(Id guild_id, Id user_id);
   // Set once the HTTP port is known, before serving.
   void set_sfu_url(std::string url) { opts_.sfu_url = std::move(url); }
 
  private:
   void publish_state(const cluster::VoiceState& s);
+  // Ends a voice state as a leave does (event + mode update); false if it was already gone.
+  bool end_state(Id user_id, Id channel_id);
   boost::json::value node_json() const;
   // Feeds the channel's current participant count to the mode policy, announces a change with
   // VOICE_MODE_UPDATE and returns the channel's mode.

@@ -35,9 +35,13 @@ class FakeWs : public net::WsConnection {
   }
   void close(int code, std::string) override {
     std::lock_guard lock(mu_);
-    closed_ = code;
+    if (!closed_) closed_ = code;  // a real socket is gone after its first close
   }
   std::size_t queued() const override { return 0; }
+  int closed_code() const {
+    std::lock_guard lock(mu_);
+    return closed_;
+  }
   const std::string& remote_ip() const override { return ip_; }
 
   std::vector<json::object> frames(std::string_view op) const {
@@ -109,7 +113,11 @@ class SfuSignaling : public ::testing::Test {
     svc = std::make_unique<sfu::SfuService>(
         io.get_executor(), o,
         [](const std::string& token, std::string&) -> std::optional<sfu::VoiceIdentity> {
-          return sfu::VoiceIdentity{std::stoull(token), kChannel};
+          return sfu::VoiceIdentity{std::stoull(token), kChannel, 1};
+        },
+        [this](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
+          if (revoked.count(who.user)) return std::nullopt;
+          return sfu::SessionGrant{!silenced.count(who.user)};
         });
     svc->start();
     cert = rtc::DtlsCertificate::generate("test").value();
@@ -157,6 +165,8 @@ class SfuSignaling : public ::testing::Test {
   std::unique_ptr<sfu::SfuService> svc;
   std::shared_ptr<rtc::DtlsCertificate> cert;
   std::map<std::uint64_t, Client> clients;
+  // The voice grant as the test sets it (read on the signaling strand, which runs here).
+  std::set<std::uint64_t> revoked, silenced;
 };
 
 }  // namespace
@@ -222,4 +232,68 @@ TEST_F(SfuSignaling, JoinsBeyondNDoNotRenegotiateAndLeaversAreReplacedInPlace) {
   EXPECT_EQ(after["3"], before["3"]);
   EXPECT_EQ(after["4"], before["2"]);
   EXPECT_EQ(a.ws->frames("offer").size(), offers_before);
+}
+
+TEST_F(SfuSignaling, IdentifyIsRefusedWhenTheVoiceStateNoLongerStands) {
+  revoked.insert(5);
+  Client& c = join(5);
+  ASSERT_TRUE(until([&] { return c.ws->closed_code() != 0; }));
+  EXPECT_EQ(c.ws->closed_code(), 4004);
+  auto err = c.ws->frames("error");
+  ASSERT_FALSE(err.empty());
+  EXPECT_EQ(err.front().at("code").as_string(), "auth_failed");
+  EXPECT_TRUE(c.ws->frames("ready").empty());
+}
+
+TEST_F(SfuSignaling, RecheckEndsARevokedSessionAndTellsTheRoom) {
+  Client& a = join(1);
+  Client& b = join(2);
+  ASSERT_TRUE(until([&] { return a.slot_of().count("2") == 1; }));
+  revoked.insert(2);
+  svc->recheck_user(2);
+  ASSERT_TRUE(until([&] { return b.ws->closed_code() != 0; }));
+  EXPECT_EQ(b.ws->closed_code(), 4006);
+  auto err = b.ws->frames("error");
+  ASSERT_FALSE(err.empty());
+  EXPECT_EQ(err.back().at("code").as_string(), "voice_state_ended");
+  // The others see the leave at once: the room is torn down without waiting for the close
+  // handshake (the fake socket never reports on_close).
+  ASSERT_TRUE(until([&] { return !a.ws->frames("participant_leave").empty(); }));
+  EXPECT_EQ(a.ws->frames("participant_leave").back().at("user_id").as_string(), "2");
+  // Its media session is gone from the worker too.
+  ASSERT_TRUE(until([&] { return svc->stats().participants == 1; }));
+  // A later close of the revoked socket changes nothing more.
+  std::size_t leaves = a.ws->frames("participant_leave").size();
+  b.listener->on_close();
+  io.restart();
+  io.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(a.ws->frames("participant_leave").size(), leaves);
+}
+
+TEST_F(SfuSignaling, TheSweepEndsASessionWhoseEventWasLost) {
+  Client& a = join(1);
+  Client& b = join(2);
+  ASSERT_TRUE(until([&] { return !b.ws->frames("ready").empty(); }));
+  revoked.insert(2);  // no recheck_user(): only the once-a-second sweep can notice
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(until([&] { return b.ws->closed_code() == 4006; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  ASSERT_TRUE(until([&] { return !a.ws->frames("participant_leave").empty(); }));
+}
+
+TEST_F(SfuSignaling, LosingSpeakServerMutesAndGettingItBackUnmutes) {
+  Client& a = join(1);
+  join(2);
+  ASSERT_TRUE(until([&] { return !a.ws->frames("ready").empty(); }));
+  silenced.insert(2);
+  svc->recheck_user(2);
+  ASSERT_TRUE(until([&] { return !a.ws->frames("mute").empty(); }));
+  auto m = a.ws->frames("mute").back();
+  EXPECT_EQ(m.at("user_id").as_string(), "2");
+  EXPECT_TRUE(m.at("server_mute").as_bool());
+  EXPECT_EQ(clients[2].ws->closed_code(), 0);
+  silenced.erase(2);
+  svc->recheck_user(2);
+  ASSERT_TRUE(until([&] { return a.ws->frames("mute").size() == 2; }));
+  EXPECT_FALSE(a.ws->frames("mute").back().at("server_mute").as_bool());
 }

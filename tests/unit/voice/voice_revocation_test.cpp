@@ -1,0 +1,190 @@
+// Access follows rights, at the voice-state level: a real ChatService on a SQLite store, the
+// in-process Coordinator and EventBus, and VoiceService fed by the bus as src/app wires it.
+// Every change that removes a right must end (or, for SPEAK, suppress) the affected voice
+// states, and voice_grant() (what the SFU asks) must stop answering for a token's session.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "auth/tokens.hpp"
+#include "chat/chat_service.hpp"
+#include "chat/permissions.hpp"
+#include "cluster/coordinator.hpp"
+#include "cluster/event_bus.hpp"
+#include "store/store.hpp"
+#include "voice/voice_service.hpp"
+
+namespace json = boost::json;
+using namespace hype;
+
+namespace {
+
+class VoiceRevocation : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hype-voice-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir_);
+    store_ = store::open_store("sqlite://" + (dir_ / "t.db").string(), 2);
+    store_->migrate();
+    bus_ = cluster::make_local_event_bus();
+    coord_ = cluster::make_local_coordinator();
+    chat_ = std::make_unique<chat::ChatService>(*store_, ids_, *bus_, *coord_);
+    voice_ = std::make_unique<voice::VoiceService>(*chat_, *coord_, signer_, voice::VoiceOptions{});
+    sub_ = bus_->subscribe([this](const cluster::Event& e) {
+      if (e.type == "VOICE_STATE_UPDATE") {
+        std::lock_guard lock(mu_);
+        voice_events_.push_back(json::parse(e.data).as_object());
+      } else {
+        voice_->on_event(e);
+      }
+    });
+    owner_ = user("owner");
+    member_ = user("member");
+    guild_ = std::stoll(std::string(chat_->create_guild(owner_, "guild").at("id").as_string()));
+    for (auto& c : store_->list_channels(guild_))
+      if (c.kind == store::ChannelKind::voice) voice_channel_ = c.id;
+    auto inv = chat_->create_invite(owner_, guild_, 0, 0);
+    chat_->join_invite(member_, std::string(inv.at("code").as_string()));
+  }
+  void TearDown() override {
+    bus_->unsubscribe(sub_);
+    voice_.reset();
+    chat_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Id user(const std::string& name) {
+    Id id = ids_.next();
+    store_->create_user({id, name, "$argon2id$v=19$not-used", 1});
+    return id;
+  }
+  // Joins and returns the voice token's session (what the SFU checks).
+  std::uint64_t join(Id who) {
+    auto ans = voice_->join(who, voice_channel_, false, false);
+    auto check = signer_.verify(std::string(ans.at("voice_token").as_string()), "voice", 1);
+    EXPECT_TRUE(check.claims.has_value());
+    return check.claims ? check.claims->voice_session : 0;
+  }
+  bool granted(Id who, std::uint64_t session) {
+    return voice::voice_grant(*coord_, who, voice_channel_, session).has_value();
+  }
+  // The last VOICE_STATE_UPDATE published for `who`.
+  json::object last_state(Id who) {
+    std::lock_guard lock(mu_);
+    for (auto it = voice_events_.rbegin(); it != voice_events_.rend(); ++it)
+      if (it->at("user_id").as_string() == id_to_string(who)) return *it;
+    return {};
+  }
+
+  std::filesystem::path dir_;
+  SnowflakeGenerator ids_{1};
+  auth::TokenSigner signer_{"0123456789abcdef0123456789abcdef"};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<cluster::EventBus> bus_;
+  std::unique_ptr<cluster::Coordinator> coord_;
+  std::unique_ptr<chat::ChatService> chat_;
+  std::unique_ptr<voice::VoiceService> voice_;
+  int sub_ = 0;
+  std::mutex mu_;
+  std::vector<json::object> voice_events_;
+  Id owner_ = 0, member_ = 0, guild_ = 0, voice_channel_ = 0;
+};
+
+TEST_F(VoiceRevocation, TokenSessionIsBoundToTheCurrentStay) {
+  auto s1 = join(member_);
+  ASSERT_NE(s1, 0u);
+  EXPECT_TRUE(granted(member_, s1));
+  // Joining the channel one is already in (a mode switch refreshes its token) keeps the stay.
+  EXPECT_EQ(join(member_), s1);
+  voice_->leave(member_, voice_channel_);
+  EXPECT_FALSE(granted(member_, s1)) << "a token outlived POST /voice/leave";
+  auto s2 = join(member_);
+  EXPECT_NE(s2, s1);
+  EXPECT_FALSE(granted(member_, s1)) << "a token of an earlier stay still opens a session";
+  EXPECT_TRUE(granted(member_, s2));
+}
+
+TEST_F(VoiceRevocation, KickEndsTheVoiceState) {
+  auto s = join(member_);
+  chat_->remove_member(owner_, guild_, member_);
+  EXPECT_FALSE(coord_->voice_state(member_).has_value());
+  EXPECT_FALSE(granted(member_, s));
+  EXPECT_TRUE(last_state(member_).at("channel_id").is_null());
+}
+
+TEST_F(VoiceRevocation, ChannelAndGuildDeletionEndVoiceStates) {
+  auto sm = join(member_);
+  auto so = join(owner_);
+  chat_->delete_channel(owner_, voice_channel_);
+  EXPECT_FALSE(granted(member_, sm));
+  EXPECT_FALSE(granted(owner_, so));
+  EXPECT_EQ(coord_->active_voice_users(), 0);
+
+  // A new voice channel, then the whole guild goes.
+  chat::NewChannel nc;
+  nc.name = "talk";
+  nc.kind = store::ChannelKind::voice;
+  voice_channel_ =
+      std::stoll(std::string(chat_->create_channel(owner_, guild_, nc).at("id").as_string()));
+  sm = join(member_);
+  chat_->delete_guild(owner_, guild_);
+  EXPECT_FALSE(granted(member_, sm));
+  EXPECT_EQ(coord_->active_voice_users(), 0);
+}
+
+TEST_F(VoiceRevocation, RemovingConnectEndsAndRemovingSpeakSuppresses) {
+  auto sm = join(member_);
+  auto so = join(owner_);
+  using namespace chat::perm;
+  // @everyone loses SPEAK: the member stays, suppressed; the owner keeps every right.
+  chat::RolePatch p;
+  p.permissions = kDefaultEveryone & ~kSpeak;
+  chat_->update_role(owner_, guild_, guild_, p);
+  auto g = voice::voice_grant(*coord_, member_, voice_channel_, sm);
+  ASSERT_TRUE(g.has_value());
+  EXPECT_FALSE(g->may_speak);
+  EXPECT_TRUE(last_state(member_).at("suppress").as_bool());
+  EXPECT_TRUE(last_state(member_).at("self_mute").as_bool());
+  EXPECT_TRUE(voice::voice_grant(*coord_, owner_, voice_channel_, so)->may_speak);
+  // Unmuting oneself does not get SPEAK back.
+  voice_->update_self(member_, false, false);
+  EXPECT_TRUE(coord_->voice_state(member_)->self_mute);
+
+  // SPEAK back: no longer suppressed.
+  p.permissions = kDefaultEveryone;
+  chat_->update_role(owner_, guild_, guild_, p);
+  EXPECT_TRUE(voice::voice_grant(*coord_, member_, voice_channel_, sm)->may_speak);
+
+  // A role that granted CONNECT is taken away from the member: they leave.
+  auto role = chat_->create_role(owner_, guild_, "voice", kConnect);
+  Id role_id = std::stoll(std::string(role.at("id").as_string()));
+  p.permissions = kDefaultEveryone & ~kConnect;
+  chat_->update_role(owner_, guild_, guild_, p);
+  EXPECT_FALSE(granted(member_, sm)) << "CONNECT removed from @everyone, member kept voice";
+  EXPECT_TRUE(granted(owner_, so));
+  chat_->set_member_roles(owner_, guild_, member_, {role_id});
+  sm = join(member_);
+  chat_->set_member_roles(owner_, guild_, member_, {});
+  EXPECT_FALSE(granted(member_, sm)) << "the role granting CONNECT was removed, voice kept";
+  chat_->set_member_roles(owner_, guild_, member_, {role_id});
+  sm = join(member_);
+  chat_->delete_role(owner_, guild_, role_id);
+  EXPECT_FALSE(granted(member_, sm)) << "the role granting CONNECT was deleted, voice kept";
+}
+
+TEST_F(VoiceRevocation, LosingViewChannelEndsTheVoiceState) {
+  auto sm = join(member_);
+  chat::RolePatch p;
+  p.permissions = chat::perm::kDefaultEveryone & ~chat::perm::kViewChannel;
+  chat_->update_role(owner_, guild_, guild_, p);
+  EXPECT_FALSE(granted(member_, sm));
+}
+
+}  // namespace
