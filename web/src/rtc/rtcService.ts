@@ -197,6 +197,9 @@ export class RtcService {
       onFailed: (reason: string) => {
         if (transport) void this.transportFailed(transport, reason);
       },
+      onEnded: (reason: string) => {
+        if (transport) this.transportEnded(transport, reason);
+      },
     };
     let transport: VoiceTransport | null;
     if (answer.mode !== 'sfu' && answer.mode !== 'p2p') return null;
@@ -490,6 +493,31 @@ export class RtcService {
     this.update({ status: 'idle', channelId: null, speaking: {}, peers: {} });
     if (this.rejoins++ < 3) await this.join(channelId).catch((e) => this.log('rejoin failed', e));
     else this.update({ status: 'error', error: reason });
+  }
+
+  /** The server ended our voice session (access removed): leave without rejoining. */
+  private transportEnded(transport: VoiceTransport, reason: string) {
+    if (transport !== this.transport && transport !== this.pending && !this.lingering.has(transport)) return;
+    this.log(`voice session ended by the server (${reason})`);
+    this.endVoice('You were disconnected from voice: you no longer have access to this channel.');
+  }
+
+  /**
+   * We lost access to the guild or channel we are in voice in (kicked, guild or channel
+   * deleted): the server has ended our voice state, so only the local side is left to close.
+   */
+  onAccessLost(scope: { guildId?: string; channelId?: string }) {
+    if (this.snap.status === 'idle' || !this.snap.channelId) return;
+    if (scope.channelId && scope.channelId !== this.snap.channelId) return;
+    if (scope.guildId && scope.guildId !== this.snap.guildId) return;
+    this.endVoice('You were disconnected from voice: you no longer have access to this channel.');
+  }
+
+  private endVoice(message: string) {
+    this.rejoins = 0;
+    this.joinSeq++;
+    this.teardown();
+    this.update({ status: 'error', channelId: null, guildId: null, speaking: {}, peers: {}, error: message });
   }
 
   /** Signals that arrive between POST /voice/join and its answer (peers offer at once). */

@@ -105,6 +105,11 @@ export class SfuTransport implements VoiceTransport {
       if (this.closed || this.ws !== ws) return;
       this.ctx.log(`sfu signaling closed (${ev.code})`);
       if (ev.code === 4004 || ev.code === 4005) return; // refused or replaced: not ours to retry
+      if (ev.code === 4006) {
+        // Our voice state ended on the server (kicked, channel deleted, CONNECT removed).
+        this.ctx.onEnded?.(ev.reason || 'voice state ended');
+        return;
+      }
       // The SFU ends our session with the signaling connection: join again from scratch.
       this.ctx.onFailed?.(`sfu signaling closed (${ev.code})`);
     };

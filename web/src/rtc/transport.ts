@@ -27,6 +27,9 @@ export interface TransportContext {
   log: (msg: string, e?: unknown) => void;
   /** The transport cannot continue (e.g. the SFU signaling connection was lost): rejoin. */
   onFailed?: (reason: string) => void;
+  /** The server ended our voice session for good (we left, were removed from the guild or
+   * channel, or lost a permission): do not rejoin. */
+  onEnded?: (reason: string) => void;
 }
 
 export interface VoiceTransport {

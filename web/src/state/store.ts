@@ -211,9 +211,15 @@ export class Store {
         break;
       }
       case 'GUILD_CREATE':
+        this.ensureSelection();
+        break;
       case 'GUILD_DELETE':
       case 'CHANNEL_DELETE':
       case 'GUILD_MEMBER_REMOVE':
+        // Access follows rights: losing the guild or channel we are in voice in ends voice.
+        if (t === 'GUILD_DELETE') this.rtc.onAccessLost({ guildId: d.id });
+        else if (t === 'CHANNEL_DELETE') this.rtc.onAccessLost({ channelId: d.id });
+        else if (d.user?.id === (this.state.me?.id ?? this.tokens.user()?.id)) this.rtc.onAccessLost({ guildId: d.guild_id });
         this.ensureSelection();
         break;
       case 'VOICE_STATE_UPDATE':
