@@ -100,6 +100,7 @@ void register_sfu_metrics(metrics::Registry& reg, sfu::SfuService& sfu) {
     dropped.with({"unknown_peer"}).set_total(static_cast<double>(st.dropped_unknown));
     dropped.with({"auth"}).set_total(static_cast<double>(st.dropped_auth));
     dropped.with({"send"}).set_total(static_cast<double>(st.dropped_send));
+    dropped.with({"muted"}).set_total(static_cast<double>(st.dropped_muted));
     rejected.set_total(static_cast<double>(st.rejected_tokens));
     not_selected.set_total(static_cast<double>(st.dropped_not_selected));
     switches.set_total(static_cast<double>(st.slot_switches));

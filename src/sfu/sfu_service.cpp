@@ -623,6 +623,7 @@ SfuStats SfuService::stats() const {
     st.dropped_auth += ld(c.dropped_auth);
     st.dropped_send += ld(c.dropped_send);
     st.dropped_not_selected += ld(c.dropped_not_selected);
+    st.dropped_muted += ld(c.dropped_muted);
     st.slot_switches += ld(c.slot_switches);
     st.worker_cpu_seconds.push_back(static_cast<double>(ld(c.cpu_ns)) / 1e9);
   }

@@ -59,7 +59,7 @@ struct SfuStats {
   std::uint64_t forwarded_packets = 0, forwarded_bytes = 0;
   std::uint64_t nacks = 0, nack_hits = 0, plis = 0;
   std::uint64_t dropped_malformed = 0, dropped_unknown = 0, dropped_auth = 0, dropped_send = 0;
-  std::uint64_t dropped_not_selected = 0, slot_switches = 0;
+  std::uint64_t dropped_not_selected = 0, dropped_muted = 0, slot_switches = 0;
   std::uint64_t rejected_tokens = 0;
   std::vector<double> worker_cpu_seconds;
 };

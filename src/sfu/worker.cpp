@@ -306,8 +306,10 @@ struct Worker::Impl : ForwardSink {
           record_twcc(*s, *tseq, p.ssrc());
         Room& room = *s->room;
         std::uint64_t not_selected = room.counters().dropped_not_selected;
+        std::uint64_t muted = room.counters().dropped_muted;
         room.on_rtp(*s->participant, p, now_us, *this);
         if (room.counters().dropped_not_selected != not_selected) bump(c().dropped_not_selected);
+        if (room.counters().dropped_muted != muted) bump(c().dropped_muted);
         return;
       }
       case rtc::PacketKind::kRtcp: {

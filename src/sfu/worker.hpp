@@ -82,6 +82,7 @@ struct WorkerCounters {
   std::atomic<std::uint64_t> dropped_auth{0};          // ICE 401/400, SRTP auth or replay
   std::atomic<std::uint64_t> dropped_send{0};          // send queue full / socket refused
   std::atomic<std::uint64_t> dropped_not_selected{0};  // audio outside the last-N
+  std::atomic<std::uint64_t> dropped_muted{0};         // server mute or no SPEAK permission
   std::atomic<std::uint64_t> slot_switches{0};         // an audio slot got a new source
   std::atomic<std::uint64_t> sessions{0};
   std::atomic<std::uint64_t> connected{0};

@@ -1,0 +1,169 @@
+// Access follows rights, end to end on a real `hype serve` with its SFU: whatever removes a
+// right (leave, kick, channel deletion, CONNECT or SPEAK taken away) ends or restricts the
+// media session within a second, and a voice token stops opening sessions once the voice
+// state it was minted for is gone. Media comes from real hype-bot clients (ICE, DTLS, SRTP,
+// Opus); the SFU's own counters show whether anything is still forwarded.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import WebSocket from 'ws';
+import { startServer, api, sleep, register, HYPE_BIN } from './lib.mjs';
+
+const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
+const botTest = { skip: !existsSync(BOT_BIN) && 'hype-bot not built' };
+let server;
+
+before(async () => {
+  server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1' });
+});
+after(async () => { await server?.stop(); });
+
+// A metric's value summed over its series; `name` may include labels (`x{reason="muted"}`).
+async function metric(name) {
+  const text = await (await fetch(server.url + '/metrics')).text();
+  let sum = 0;
+  for (const l of text.split('\n')) if (l.startsWith(name + ' ') || (!name.includes('{') && l.startsWith(name + '{'))) sum += Number(l.split(' ').pop());
+  return sum;
+}
+
+async function waitFor(pred, what, ms = 15000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { if (await pred()) return; await sleep(50); }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// A guild with an owner, a second member and the voice channel; `states()` as the owner sees.
+async function guildWithMember(prefix) {
+  const owner = await register(server, prefix + 'o');
+  const member = await register(server, prefix + 'm');
+  const guild = (await api(server, 'POST', '/guilds', { token: owner.token, body: { name: prefix } })).body;
+  const voice = (await api(server, 'GET', `/guilds/${guild.id}/channels`, { token: owner.token })).body.find((c) => c.kind === 'voice');
+  const invite = (await api(server, 'POST', `/guilds/${guild.id}/invites`, { token: owner.token, body: {} })).body;
+  assert.equal((await api(server, 'POST', `/invites/${invite.code}`, { token: member.token })).status, 200);
+  const states = async () => (await api(server, 'GET', `/voice/states/${voice.id}`, { token: owner.token })).body;
+  return { owner, member, guild, voice, invite, states };
+}
+
+// An identified /voice connection (signaling only) for `user` in `channel`.
+async function identify(user, channelId) {
+  const j = await api(server, 'POST', `/voice/join/${channelId}`, { token: user.token });
+  assert.equal(j.status, 200, JSON.stringify(j.body));
+  return { token: j.body.voice_token, ...(await openVoice(j.body.voice_token, channelId)) };
+}
+
+async function openVoice(token, channelId) {
+  const ws = new WebSocket(server.url.replace('http', 'ws') + '/voice');
+  const frames = [];
+  let closedAt = null;
+  let code = null;
+  ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+  const onClose = new Promise((r) => ws.on('close', (c) => { code = c; closedAt = Date.now(); r(c); }));
+  // The close code, or 'still open' after 5 s: a session that is never ended fails, not hangs.
+  const closed = Promise.race([onClose, sleep(5000).then(() => 'still open')]);
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  ws.send(JSON.stringify({ op: 'identify', d: { token, channel_id: channelId } }));
+  await waitFor(() => frames.some((f) => f.op === 'ready' || f.op === 'error') || code !== null, 'identify answer');
+  return { ws, frames, closed, code: () => code, closedAt: () => closedAt };
+}
+
+test('a voice token no longer identifies after POST /voice/leave, and a rejoin mints a new one', async () => {
+  const g = await guildWithMember('rv_leave');
+  const s = await identify(g.member, g.voice.id);
+  assert.ok(s.frames.some((f) => f.op === 'ready'));
+  const t0 = Date.now();
+  assert.equal((await api(server, 'POST', `/voice/leave/${g.voice.id}`, { token: g.member.token })).status, 204);
+  assert.equal(await s.closed, 4006, 'the live session of a user who left is ended');
+  assert.ok(s.closedAt() - t0 < 1000, `ended after ${s.closedAt() - t0} ms`);
+  assert.equal(s.frames.find((f) => f.op === 'error')?.d.code, 'voice_state_ended');
+  const again = await openVoice(s.token, g.voice.id);
+  assert.equal(await again.closed, 4004, 'the old token identified after leave');
+  assert.equal(again.frames.find((f) => f.op === 'error')?.d.code, 'auth_failed');
+  // Joining anew works, and the token from before that stay still does not.
+  const fresh = await identify(g.member, g.voice.id);
+  assert.ok(fresh.frames.some((f) => f.op === 'ready'));
+  const stale = await openVoice(s.token, g.voice.id);
+  assert.equal(await stale.closed, 4004);
+  fresh.ws.close();
+});
+
+test('deleting the voice channel ends its SFU sessions and their tokens', async () => {
+  const g = await guildWithMember('rv_del');
+  const owner = await identify(g.owner, g.voice.id);
+  const member = await identify(g.member, g.voice.id);
+  const t0 = Date.now();
+  assert.equal((await api(server, 'DELETE', `/channels/${g.voice.id}`, { token: g.owner.token })).status, 204);
+  assert.equal(await member.closed, 4006);
+  assert.equal(await owner.closed, 4006);
+  assert.ok(Math.max(member.closedAt(), owner.closedAt()) - t0 < 1000);
+  const again = await openVoice(member.token, g.voice.id);
+  assert.equal(await again.closed, 4004);
+});
+
+test('a kicked member is out of the SFU within a second: none of their media is forwarded, to or from them', botTest, async () => {
+  const g = await guildWithMember('rv_kick');
+  // Two bots that talk without pause, in the owner's channel, with nobody else in it.
+  const bots = spawn(BOT_BIN, ['--server', server.url, '--json', '--count', '2', '--speakers', '2', '--continuous',
+    '--duration', '12', '--channel', g.voice.id, '--invite', g.invite.code], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const exited = new Promise((r) => bots.once('exit', r));
+  try {
+    await waitFor(async () => (await g.states()).length === 2, 'two bots in voice', 30000);
+    // Media flows both ways before the kick.
+    await waitFor(async () => (await metric('sfu_forwarded_packets_total')) > 0, 'forwarding');
+    const f0 = await metric('sfu_forwarded_packets_total');
+    await sleep(500);
+    assert.ok((await metric('sfu_forwarded_packets_total')) > f0 + 20, 'media is flowing between the bots');
+
+    const members = (await api(server, 'GET', `/guilds/${g.guild.id}/members`, { token: g.owner.token })).body;
+    const inVoice = new Set((await g.states()).map((s) => s.user_id));
+    const victim = members.find((m) => inVoice.has(m.user.id)).user.id;
+    assert.equal((await api(server, 'DELETE', `/guilds/${g.guild.id}/members/${victim}`, { token: g.owner.token })).status, 204);
+    await sleep(1000);
+    // One participant left on the SFU: nothing may be forwarded any more, either way.
+    assert.deepEqual((await g.states()).map((s) => s.user_id).includes(victim), false);
+    assert.equal(await metric('sfu_active_voice_users'), 1, 'the kicked bot still has an SFU session');
+    const f1 = await metric('sfu_forwarded_packets_total');
+    await sleep(1500);
+    const f2 = await metric('sfu_forwarded_packets_total');
+    assert.equal(f2 - f1, 0, `${f2 - f1} packets forwarded after the kick`);
+  } finally {
+    bots.kill('SIGTERM');
+    await exited;
+  }
+});
+
+test('taking SPEAK away drops the user\'s audio in the SFU; CONNECT away ends the session', botTest, async () => {
+  const g = await guildWithMember('rv_perm');
+  const bots = spawn(BOT_BIN, ['--server', server.url, '--json', '--count', '2', '--speakers', '2', '--continuous',
+    '--duration', '12', '--channel', g.voice.id, '--invite', g.invite.code], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const exited = new Promise((r) => bots.once('exit', r));
+  try {
+    await waitFor(async () => (await g.states()).length === 2, 'two bots in voice', 30000);
+    await waitFor(async () => (await metric('sfu_forwarded_packets_total')) > 0, 'forwarding');
+    await sleep(500);
+    const muted0 = await metric('sfu_dropped_packets_total{reason="muted"}');
+    const everyone = (await api(server, 'GET', `/guilds/${g.guild.id}/roles`, { token: g.owner.token })).body.find((r) => r.id === g.guild.id);
+    const perms = BigInt(everyone.permissions);
+    const SPEAK = 1n << 3n;
+    const CONNECT = 1n << 2n;
+    let r = await api(server, 'PATCH', `/guilds/${g.guild.id}/roles/${g.guild.id}`, { token: g.owner.token, body: { permissions: String(perms & ~SPEAK) } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await sleep(1000);
+    // Both bots are suppressed now (they are plain members): nothing is forwarded.
+    for (const s of await g.states()) assert.equal(s.suppress, true);
+    const f1 = await metric('sfu_forwarded_packets_total');
+    await sleep(1000);
+    assert.equal((await metric('sfu_forwarded_packets_total')) - f1, 0, 'audio of users without SPEAK was forwarded');
+    assert.ok((await metric('sfu_dropped_packets_total{reason="muted"}')) > muted0, 'their packets are counted as dropped (muted)');
+
+    r = await api(server, 'PATCH', `/guilds/${g.guild.id}/roles/${g.guild.id}`, { token: g.owner.token, body: { permissions: String(perms & ~CONNECT) } });
+    assert.equal(r.status, 200);
+    await sleep(1000);
+    assert.deepEqual(await g.states(), []);
+    assert.equal(await metric('sfu_active_voice_users'), 0, 'sessions without CONNECT are still on the SFU');
+  } finally {
+    bots.kill('SIGTERM');
+    await exited;
+  }
+});
