@@ -1,6 +1,7 @@
 #include "sfu/room.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace hype::sfu {
 
@@ -9,6 +10,10 @@ constexpr std::size_t kAudioCachePackets = 128;  // ~2.5 s of 20 ms Opus
 constexpr std::size_t kVideoCachePackets = 1024;
 constexpr std::int64_t kNackMaxAgeMs = 1000;  // older than this is useless to a jitter buffer
 }  // namespace
+
+std::string slot_mid(int slot) {
+  return "a" + std::to_string(slot);
+}
 
 Room::Room(std::uint64_t id, SpeakerOptions speaker_options, int max_forwarded_speakers)
     : id_(id),
@@ -122,7 +127,8 @@ void Room::set_server_mute(ParticipantId id, bool muted) {
   if (Participant* p = participant(id)) p->server_muted = muted;
 }
 
-void Room::on_rtp(Participant& from, rtc::RtpPacket& pkt, std::int64_t now_us, ForwardSink& sink) {
+void Room::on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+                  std::int64_t now_us, ForwardSink& sink) {
   ++counters_.rtp_in;
   std::int64_t now_ms = now_us / 1000;
   Track* track = nullptr;
@@ -143,9 +149,7 @@ void Room::on_rtp(Participant& from, rtc::RtpPacket& pkt, std::int64_t now_us, F
   track->stats.on_packet(pkt.sequence_number(), pkt.timestamp(), now_us);
   track->cache.store(pkt.sequence_number(), pkt.bytes(), now_ms);
   if (track->kind == MediaKind::kAudio) {
-    if (auto level = rtc::audio_level(pkt, from.ext)) {
-      speakers_.on_level(from.id, level->level_dbov, now_ms);
-    }
+    if (ext.audio_level) speakers_.on_level(from.id, ext.audio_level->level_dbov, now_ms);
   }
   auto forward_to = [&](Subscription& sub) {
     auto out = sub.rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
@@ -153,7 +157,7 @@ void Room::on_rtp(Participant& from, rtc::RtpPacket& pkt, std::int64_t now_us, F
       ++counters_.dropped_stale;
       return;
     }
-    sink.forward(sub, pkt.bytes(), out->seq, out->ts);
+    sink.forward(sub, pkt, ext, out->seq, out->ts);
     ++counters_.forwarded_packets;
     counters_.forwarded_bytes += pkt.size();
   };
@@ -175,10 +179,17 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
     auto src = sub->rewriter.source_seq(out_seq);
     if (!src) continue;
     rtc::ByteSpan cached = sub->track->cache.find(*src, now_ms, kNackMaxAgeMs);
-    if (cached.size() < rtc::kRtpFixedHeaderSize) continue;
-    // The same mapping as when it was first sent: identical bytes for the receiver.
-    std::uint32_t src_ts = rtc::load_be32(cached.data() + 4);
-    sink.forward(*sub, cached, out_seq, sub->rewriter.out_ts(src_ts));
+    if (cached.size() < rtc::kRtpFixedHeaderSize || cached.size() > resend_.size()) continue;
+    std::memcpy(resend_.data(), cached.data(), cached.size());
+    rtc::RtpPacket pkt;
+    rtc::PacketExtensions ext;
+    if (rtc::RtpPacket::parse(rtc::MutableByteSpan(resend_.data(), cached.size()), pkt) !=
+            rtc::RtpParseStatus::kOk ||
+        rtc::index_extensions(pkt, sub->track->owner->ext, ext) != rtc::ExtensionStatus::kOk)
+      continue;
+    // The same numbers as when it was first sent (with a fresh transport-wide sequence
+    // number, which every packet put on the wire gets).
+    sink.forward(*sub, pkt, ext, out_seq, sub->rewriter.out_ts(pkt.timestamp()));
     ++hits;
   }
   counters_.nack_hits += hits;
@@ -204,20 +215,12 @@ Subscription* Room::add_slot(ParticipantId subscriber, std::uint32_t out_ssrc,
                              std::uint16_t initial_seq, std::uint32_t initial_ts) {
   Participant* s = participant(subscriber);
   if (!s) return nullptr;
-  // The subscriber's own Opus payload type: the slot's m-section is a copy of its answered one.
-  std::uint8_t pt = 111;
-  for (auto& t : s->tracks)
-    if (t->kind == MediaKind::kAudio) {
-      pt = t->payload_type;
-      break;
-    }
+  // The subscriber's own Opus payload type: the slot's m-section is a copy of its answered
+  // one, also when it only listens (then it publishes no track to take it from).
+  int index = static_cast<int>(s->slots.size());
   auto slot = std::make_unique<Subscription>(
-      Subscription{s,
-                   nullptr,
-                   RtpRewriter(out_ssrc, 48000, initial_seq, initial_ts),
-                   pt,
-                   {},
-                   static_cast<int>(s->slots.size())});
+      Subscription{s, nullptr, RtpRewriter(out_ssrc, 48000, initial_seq, initial_ts),
+                   s->audio_payload_type, slot_mid(index), index});
   s->slots.push_back(std::move(slot));
   slots_dirty_ = true;
   return s->slots.back().get();

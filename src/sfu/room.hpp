@@ -10,6 +10,7 @@
 // and selection updates).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -17,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtc/rtp/extension_rewriter.hpp"
 #include "rtc/rtp/header_extensions.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "sfu/packet_cache.hpp"
@@ -41,7 +43,7 @@ struct Subscription {
   Track* track = nullptr;
   RtpRewriter rewriter;
   std::uint8_t out_payload_type = 0;
-  std::string mid;  // the subscriber-side m-section carrying it (set by signaling)
+  std::string mid;  // the subscriber-side m-section carrying it (slots: slot_mid(slot))
   int slot = -1;
 };
 
@@ -61,22 +63,29 @@ struct Track {
   Track(std::size_t cache_packets, std::uint32_t rate) : cache(cache_packets), stats(rate) {}
 };
 
+// The mid signaling gives the m-section of audio slot `slot` (one naming rule for both sides).
+std::string slot_mid(int slot);
+
 struct Participant {
   ParticipantId id = 0;
   bool server_muted = false;
-  rtc::ExtensionIds ext;      // what this participant's packets carry
-  void* transport = nullptr;  // the owner's per-participant context (a worker session)
+  // Its negotiated extension ids (one map per BUNDLE transport, RFC 8843 9.2): what its
+  // packets carry, and what the packets forwarded to it must use.
+  rtc::ExtensionIds ext;
+  std::uint8_t audio_payload_type = 111;  // its answered Opus payload type (for its slots)
+  void* transport = nullptr;              // the owner's per-participant context (a worker session)
   std::vector<std::unique_ptr<Track>> tracks;
   std::vector<std::unique_ptr<Subscription>> slots;  // its audio slots (never shrink)
 };
 
-// Where the room's decisions go. The source packet is the publisher's decrypted packet;
-// the sink copies it into its send buffer and applies (ssrc, seq, ts, pt) before protecting.
+// Where the room's decisions go. The source packet is the publisher's decrypted packet, parsed
+// and its extensions located once; the sink writes the subscriber's copy into its send buffer
+// (rtc::write_forwarded: ssrc, seq, ts, pt and the subscriber's extension ids) and protects it.
 class ForwardSink {
  public:
   virtual ~ForwardSink() = default;
-  virtual void forward(const Subscription& sub, rtc::ByteSpan source_packet, std::uint16_t seq,
-                       std::uint32_t ts) = 0;
+  virtual void forward(const Subscription& sub, const rtc::RtpPacket& source,
+                       const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) = 0;
   // Ask the publisher of `track` for a keyframe (already throttled).
   virtual void request_keyframe(const Track& track) = 0;
 };
@@ -133,9 +142,11 @@ class Room {
   const SpeakerSelector& selector() const { return selector_; }
 
   // ---- packet path ----
-  // One decrypted RTP packet from `from`. Stores it for NACKs, updates stats and audio
-  // level, and forwards it to every subscriber of its track.
-  void on_rtp(Participant& from, rtc::RtpPacket& pkt, std::int64_t now_us, ForwardSink& sink);
+  // One decrypted RTP packet from `from`, with its extensions located under from.ext. Stores
+  // it for NACKs, updates stats and audio level, and forwards it to every subscriber of its
+  // track.
+  void on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+              std::int64_t now_us, ForwardSink& sink);
   // A subscriber's NACK for out_ssrc: resends what the cache still holds. Returns hits.
   std::size_t on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
                       std::span<const std::uint16_t> out_seqs, std::int64_t now_ms,
@@ -162,6 +173,8 @@ class Room {
   bool slots_dirty_ = false;
   std::vector<std::uint64_t> wanted_;                              // scratch for assign_slots
   std::vector<std::pair<std::uint64_t, Track*>> selected_tracks_;  // primary, then reserve
+  // A cached packet re-parsed for a NACK resend (the cache hands out read-only bytes).
+  std::array<std::uint8_t, PacketCache::kMaxPacketSize> resend_{};
 };
 
 }  // namespace hype::sfu

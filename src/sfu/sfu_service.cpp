@@ -14,6 +14,7 @@
 #include "rtc/dtls_session.hpp"
 #include "rtc/sdp/sdp.hpp"
 #include "rtc/sdp/sdp_answer.hpp"
+#include "rtc/sdp/sdp_validate.hpp"
 
 namespace hype::sfu {
 
@@ -223,22 +224,26 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
   }
 
   void on_offer(const std::shared_ptr<Conn>& c, const json::object& d) {
+    auto invalid = [&](std::string_view message) {
+      c->send("error", json::object{{"code", "invalid_sdp"}, {"message", message}});
+    };
     auto* sdpv = d.if_contains("sdp");
-    if (!sdpv || !sdpv->is_string())
-      return c->send("error", json::object{{"code", "invalid_sdp"}, {"message", "sdp missing"}});
+    if (!sdpv || !sdpv->is_string()) return invalid("sdp missing");
     auto offer = rtc::sdp::parse(std::string(sdpv->as_string()));
-    if (!offer || offer->media.empty())
-      return c->send("error",
-                     json::object{{"code", "invalid_sdp"},
-                                  {"message", offer ? "no media" : offer.error().message}});
-    const auto& m0 = offer->media.front();
-    rtc::ice::IceCredentials remote{m0.ice_ufrag, m0.ice_pwd};
-    bool restart = c->published && remote.ufrag != c->remote.ufrag;
-    if (!c->published || restart) c->local = rtc::ice::random_credentials();
+    if (!offer) return invalid(offer.error().message);
     Worker& w = *workers[static_cast<std::size_t>(c->worker)];
     rtc::sdp::AnswerOptions ao;
-    ao.ice_ufrag = c->local.ufrag;
-    ao.ice_pwd = c->local.pwd;
+    // Checked before anything changes: a refused offer leaves the connection as it was, so
+    // a corrected offer on the same socket starts from scratch.
+    auto check = rtc::sdp::validate_offer(*offer, ao);
+    if (!check) return invalid(check.error().message);
+    const auto& m0 = offer->media[check->transport];
+    rtc::ice::IceCredentials remote{m0.ice_ufrag, m0.ice_pwd};
+    bool restart = c->published && remote.ufrag != c->remote.ufrag;
+    rtc::ice::IceCredentials local =
+        !c->published || restart ? rtc::ice::random_credentials() : c->local;
+    ao.ice_ufrag = local.ufrag;
+    ao.ice_pwd = local.pwd;
     ao.fingerprint = dtls->certificate().sdp_fingerprint();
     rtc::sdp::Candidate cand;
     cand.foundation = "1";
@@ -248,9 +253,8 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
     ao.candidates.push_back(cand);
     ao.session_id = random_u64() >> 2;
     auto ans = rtc::sdp::create_answer(*offer, ao);
-    if (!ans)
-      return c->send("error",
-                     json::object{{"code", "invalid_sdp"}, {"message", ans.error().message}});
+    if (!ans) return invalid(ans.error().message);
+    c->local = local;
     if (!c->published) {
       SessionParams p;
       p.room = c->who.channel;
@@ -262,8 +266,10 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
         const auto& om = offer->media[i];
         const auto& am = ans->media[i];
         if (am.rejected() || om.kind != "audio") continue;
-        for (auto& e : om.extmaps)
+        // The ids as answered: the ones the server offers' slot sections copy, too.
+        for (auto& e : am.extmaps)
           if (e.id < 256) p.ext.assign(e.uri, static_cast<std::uint8_t>(e.id));
+        if (!am.codecs.empty()) p.audio_payload_type = am.codecs.front().payload_type;
         if (om.direction != rtc::sdp::Direction::kSendRecv &&
             om.direction != rtc::sdp::Direction::kSendOnly)
           continue;
@@ -327,8 +333,7 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
       bool have = false;
       for (auto& s : c.sections) have |= s.ssrc == d.out_ssrc;
       if (have) continue;
-      std::string mid =
-          d.slot >= 0 ? "a" + std::to_string(d.slot) : "s" + std::to_string(c.sections.size());
+      std::string mid = d.slot >= 0 ? slot_mid(d.slot) : "s" + std::to_string(c.sections.size());
       c.sections.push_back({mid, d.out_ssrc, d.publisher, d.payload_type, true, d.slot});
     }
     const rtc::sdp::MediaSection* tmpl = nullptr;

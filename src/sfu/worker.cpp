@@ -21,6 +21,7 @@
 #include "rtc/ice/ice_lite_agent.hpp"
 #include "rtc/rtcp/rtcp_packets.hpp"
 #include "rtc/rtcp/twcc.hpp"
+#include "rtc/rtp/extension_rewriter.hpp"
 #include "rtc/srtp_session.hpp"
 #include "rtc/stun/stun_message.hpp"
 
@@ -78,16 +79,6 @@ socklen_t to_sockaddr(const rtc::SocketAddress& a, sockaddr_storage& ss) {
 
 void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-
-// Blanks an extension element (header and value) into padding bytes, which every receiver
-// skips: used for the publisher's sdes:mid, which names the wrong m-section for a subscriber.
-void blank_extension(rtc::RtpPacket& p, std::uint8_t id) {
-  if (id == 0) return;
-  auto v = p.find_extension(id);
-  if (!v) return;
-  std::size_t hdr = p.extension_profile() == rtc::kOneByteExtensionProfile ? 1 : 2;
-  std::memset(v->data() - hdr, 0, hdr + v->size());
 }
 
 }  // namespace
@@ -196,32 +187,30 @@ struct Worker::Impl : ForwardSink {
   }
 
   // ---- ForwardSink ----
-  void forward(const Subscription& sub, rtc::ByteSpan src, std::uint16_t seq,
-               std::uint32_t ts) override {
+  void forward(const Subscription& sub, const rtc::RtpPacket& src, const rtc::PacketExtensions& ext,
+               std::uint16_t seq, std::uint32_t ts) override {
     auto* s = static_cast<Session*>(sub.subscriber->transport);
-    if (!s || !s->srtp || !s->remote || src.size() + rtc::kSrtpMaxOverhead > kSlot) return;
+    if (!s || !s->srtp || !s->remote) return;
     std::uint8_t* slot = tx_slot();
-    std::memcpy(slot, src.data(), src.size());
-    rtc::RtpPacket p;
-    if (rtc::RtpPacket::parse(rtc::MutableByteSpan(slot, src.size()), p) !=
-        rtc::RtpParseStatus::kOk)
+    // The subscriber's own extension ids and mid; the SFU numbers its transport-wide sequence.
+    rtc::ForwardHeader h{sub.rewriter.out_ssrc(), seq,     ts,
+                         sub.out_payload_type,    sub.mid, s->params.ext.transport_cc != 0,
+                         s->twcc_out_seq};
+    std::size_t n = rtc::write_forwarded(src, ext, s->params.ext, h,
+                                         rtc::MutableByteSpan(slot, kSlot - rtc::kSrtpMaxOverhead));
+    if (n == 0) {
+      bump(c().dropped_send);
       return;
-    p.set_ssrc(sub.rewriter.out_ssrc());
-    p.set_sequence_number(seq);
-    p.set_timestamp(ts);
-    p.set_payload_type(sub.out_payload_type);
-    const rtc::ExtensionIds& pub = sub.track->owner->ext;
-    if (pub.transport_cc != 0 && pub.transport_cc == s->params.ext.transport_cc)
-      rtc::set_transport_seq(p, pub, s->twcc_out_seq++);
-    blank_extension(p, pub.mid);
-    std::size_t n = src.size();
+    }
+    if (h.write_transport_seq) ++s->twcc_out_seq;
+    std::size_t plain = n;
     if (s->srtp->protect_rtp(rtc::MutableByteSpan(slot, kSlot), n) != rtc::SrtpStatus::kOk) {
       bump(c().dropped_send);
       return;
     }
     tx_commit(*s->remote, n);
     bump(c().forwarded_packets);
-    bump(c().forwarded_bytes, src.size());
+    bump(c().forwarded_bytes, plain);
   }
   void request_keyframe(const Track& track) override {
     auto* s = static_cast<Session*>(track.owner->transport);
@@ -302,12 +291,17 @@ struct Worker::Impl : ForwardSink {
           bump(c().dropped_malformed);
           return;
         }
-        if (auto tseq = rtc::transport_seq(p, s->participant->ext))
-          record_twcc(*s, *tseq, p.ssrc());
+        // Extensions are located once here, not per subscriber.
+        rtc::PacketExtensions ext;
+        if (rtc::index_extensions(p, s->participant->ext, ext) != rtc::ExtensionStatus::kOk) {
+          bump(c().dropped_malformed);
+          return;
+        }
+        if (ext.transport_seq) record_twcc(*s, *ext.transport_seq, p.ssrc());
         Room& room = *s->room;
         std::uint64_t not_selected = room.counters().dropped_not_selected;
         std::uint64_t muted = room.counters().dropped_muted;
-        room.on_rtp(*s->participant, p, now_us, *this);
+        room.on_rtp(*s->participant, p, ext, now_us, *this);
         if (room.counters().dropped_not_selected != not_selected) bump(c().dropped_not_selected);
         if (room.counters().dropped_muted != muted) bump(c().dropped_muted);
         return;
@@ -645,6 +639,7 @@ struct Worker::Impl : ForwardSink {
     s->rtcp_ssrc = fresh_ssrc(room);
     Participant& p = room.add_participant(s->params.participant);
     p.ext = s->params.ext;
+    p.audio_payload_type = s->params.audio_payload_type;
     p.transport = s.get();
     s->participant = &p;
     for (auto& t : s->params.tracks)

@@ -38,7 +38,10 @@ struct SessionParams {
   rtc::ice::IceCredentials local;
   rtc::ice::IceCredentials remote;
   std::string remote_fingerprint;  // "sha-256 AB:..."
+  // Negotiated extension ids of its transport (from its answered audio m-sections): read
+  // from its packets and written into the packets forwarded to it.
   rtc::ExtensionIds ext;
+  std::uint8_t audio_payload_type = 111;  // the Opus payload type of its answered m-section
   std::vector<PublishedTrack> tracks;
 };
 

@@ -1,9 +1,11 @@
-// RTP view, header extension walk/rewrite and typed extension readers.
+// RTP view, header extension walk/rewrite, typed extension readers, and the SFU hop
+// (extensions located under one id map, written under another, in both forms).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "rtc/rtp/extension_rewriter.hpp"
 #include "rtc/rtp/header_extensions.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 
@@ -24,6 +26,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return true;
   });
   ExtensionIds ids{1, 2, 3, 4, 10, 11};
+  PacketExtensions ext;
+  if (index_extensions(p, ids, ext) == ExtensionStatus::kOk) {
+    // Subscribers whose ids differ in every position; one needs the two-byte form.
+    for (const ExtensionIds& sub :
+         {ExtensionIds{4, 3, 1, 2, 0, 0}, ExtensionIds{200, 15, 1, 14, 0, 0}}) {
+      std::vector<std::uint8_t> out(size + 64);
+      std::size_t n = write_forwarded(p, ext, sub, {9, 8, 7, 96, "a0", true, 5}, out);
+      if (n == 0 || n > out.size()) __builtin_trap();  // room for every extension we add
+      RtpPacket q;
+      if (RtpPacket::parse(std::span(out.data(), n), q) != RtpParseStatus::kOk) __builtin_trap();
+      if (q.payload().size() != p.payload().size() || q.padding_size() != p.padding_size())
+        __builtin_trap();
+      PacketExtensions back;
+      if (index_extensions(q, sub, back) != ExtensionStatus::kOk) __builtin_trap();
+      if (back.transport_seq != std::optional<std::uint16_t>(5)) __builtin_trap();
+    }
+  }
   (void)audio_level(p, ids);
   (void)transport_seq(p, ids);
   (void)mid(p, ids);

@@ -16,12 +16,6 @@ bool contains(const std::vector<std::string>& v, std::string_view s, bool icase 
   });
 }
 
-// H264 is only forwarded in packetization-mode=1 (what every browser decodes).
-bool codec_acceptable(const Codec& c) {
-  if (c.is("H264")) return c.fmtp_param("packetization-mode").value_or("0") == "1";
-  return true;
-}
-
 // Adds key=value to an fmtp string unless the key is already there.
 void ensure_fmtp(Codec& c, std::string_view key, std::string_view value) {
   if (c.fmtp_param(key)) return;
@@ -37,6 +31,15 @@ void reject(MediaSection& m) {
 }
 
 }  // namespace
+
+bool can_answer_codec(std::string_view kind, const Codec& c, const AnswerOptions& opt) {
+  const auto& wanted = kind == "audio" ? opt.audio_codecs : opt.video_codecs;
+  if (kind != "audio" && kind != "video") return false;
+  if (!contains(wanted, c.name, true)) return false;
+  // H264 is only forwarded in packetization-mode=1 (what every browser decodes).
+  if (c.is("H264")) return c.fmtp_param("packetization-mode").value_or("0") == "1";
+  return true;
+}
 
 std::vector<std::string> default_header_extensions() {
   return {std::string(ext_uri::kAudioLevel),  std::string(ext_uri::kAbsSendTime),
@@ -77,10 +80,9 @@ Result<SessionDescription> create_answer(const SessionDescription& offer,
       a.media.push_back(std::move(m));
       continue;
     }
-    const auto& wanted = om.kind == "audio" ? opt.audio_codecs : opt.video_codecs;
     std::vector<std::uint8_t> chosen;
     for (const Codec& c : om.codecs) {
-      if (contains(wanted, c.name, true) && codec_acceptable(c)) {
+      if (can_answer_codec(om.kind, c, opt)) {
         Codec ac = c;
         ac.rtcp_fb.clear();
         for (const auto& fb : c.rtcp_fb) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -39,6 +40,9 @@ struct AnswerOptions {
 // Default header extension URIs (audio level, abs-send-time, transport-cc, mid, rid,
 // repaired-rid).
 std::vector<std::string> default_header_extensions();
+
+// Whether an offered codec of an m-section of `kind` is one the answer keeps.
+bool can_answer_codec(std::string_view kind, const Codec& codec, const AnswerOptions& options);
 
 Result<SessionDescription> create_answer(const SessionDescription& offer,
                                          const AnswerOptions& options);

@@ -29,8 +29,8 @@ struct Sent {
 
 class RecordingSink : public ForwardSink {
  public:
-  void forward(const Subscription& sub, hype::rtc::ByteSpan, std::uint16_t seq,
-               std::uint32_t ts) override {
+  void forward(const Subscription& sub, const RtpPacket&, const hype::rtc::PacketExtensions&,
+               std::uint16_t seq, std::uint32_t ts) override {
     sent.push_back(
         {sub.subscriber->id, sub.slot, sub.track->owner->id, sub.rewriter.out_ssrc(), seq, ts});
   }
@@ -70,7 +70,9 @@ struct Fixture {
     buf.resize(b.finish());
     RtpPacket p;
     ASSERT_EQ(RtpPacket::parse(buf, p), hype::rtc::RtpParseStatus::kOk);
-    room.on_rtp(*room.participant(from), p, now * 1000, sink);
+    hype::rtc::PacketExtensions ext;
+    hype::rtc::index_extensions(p, room.participant(from)->ext, ext);
+    room.on_rtp(*room.participant(from), p, ext, now * 1000, sink);
   }
   // `levels` talk every 20 ms; the owner's tick runs every 50 ms.
   void run(std::int64_t ms, const std::map<ParticipantId, std::uint8_t>& levels) {

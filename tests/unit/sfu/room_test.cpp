@@ -23,8 +23,9 @@ struct Sent {
 
 class RecordingSink : public ForwardSink {
  public:
-  void forward(const Subscription& sub, hype::rtc::ByteSpan src, std::uint16_t seq,
-               std::uint32_t ts) override {
+  void forward(const Subscription& sub, const RtpPacket& pkt, const hype::rtc::PacketExtensions&,
+               std::uint16_t seq, std::uint32_t ts) override {
+    hype::rtc::ByteSpan src = pkt.bytes();
     sent.push_back({sub.subscriber->id, sub.rewriter.out_ssrc(), seq, ts,
                     std::vector<std::uint8_t>(src.begin(), src.end())});
   }
@@ -73,7 +74,9 @@ struct Fixture {
     auto buf = opus(static_cast<std::uint32_t>(from * 100), seq, ts ? ts : seq * 960u, level);
     RtpPacket p;
     ASSERT_EQ(RtpPacket::parse(buf, p), hype::rtc::RtpParseStatus::kOk);
-    room.on_rtp(*room.participant(from), p, now_ms * 1000, sink);
+    hype::rtc::PacketExtensions ext;
+    hype::rtc::index_extensions(p, room.participant(from)->ext, ext);
+    room.on_rtp(*room.participant(from), p, ext, now_ms * 1000, sink);
   }
 };
 
@@ -117,7 +120,9 @@ TEST(Room, UnknownSsrcIsCountedAndDropped) {
   auto buf = opus(0xDEAD, 1, 1);
   RtpPacket p;
   ASSERT_EQ(RtpPacket::parse(buf, p), hype::rtc::RtpParseStatus::kOk);
-  f.room.on_rtp(*f.room.participant(1), p, 0, f.sink);
+  hype::rtc::PacketExtensions ext;
+  hype::rtc::index_extensions(p, f.room.participant(1)->ext, ext);
+  f.room.on_rtp(*f.room.participant(1), p, ext, 0, f.sink);
   EXPECT_TRUE(f.sink.sent.empty());
   EXPECT_EQ(f.room.counters().dropped_unknown_ssrc, 1u);
 }

@@ -297,3 +297,34 @@ TEST_F(SfuSignaling, LosingSpeakServerMutesAndGettingItBackUnmutes) {
   ASSERT_TRUE(until([&] { return a.ws->frames("mute").size() == 2; }));
   EXPECT_FALSE(a.ws->frames("mute").back().at("server_mute").as_bool());
 }
+
+// Issue 13, defect 3: an offer without a DTLS fingerprint was answered, the worker then
+// refused the session, and the connection stayed "published": a corrected offer got an
+// answer but no transport. Now it is refused up front and nothing is half set up.
+TEST_F(SfuSignaling, OfferWithoutFingerprintIsRefusedAndACorrectedOneConnects) {
+  Client c;
+  c.user = 1;
+  c.ws = std::make_shared<FakeWs>();
+  c.listener = svc->open(c.ws, net::HttpRequest{});
+  c.send("identify", {{"token", "1"}, {"channel_id", std::to_string(kChannel)}});
+  std::string good = client_offer(11, cert->sdp_fingerprint());
+  std::string bad = good;
+  auto at = bad.find("a=fingerprint:");
+  ASSERT_NE(at, std::string::npos);
+  bad.erase(at, bad.find("\r\n", at) + 2 - at);
+  c.send("offer", {{"sdp", bad}});
+  clients[1] = c;
+  ASSERT_TRUE(until([&] { return !c.ws->frames("error").empty(); }));
+  auto err = c.ws->frames("error").back();
+  EXPECT_EQ(err.at("code").as_string(), "invalid_sdp");
+  EXPECT_NE(std::string(err.at("message").as_string()).find("fingerprint"), std::string::npos);
+  EXPECT_TRUE(c.ws->frames("answer").empty());
+  io.restart();
+  io.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(svc->stats().connections, 0u);  // no worker session was added
+
+  c.send("offer", {{"sdp", good}});
+  ASSERT_TRUE(until([&] { return !c.ws->frames("answer").empty(); }));
+  ASSERT_TRUE(until([&] { return svc->stats().connections == 1; }));
+  EXPECT_EQ(c.ws->frames("error").size(), 1u);
+}
