@@ -84,8 +84,10 @@ struct Config {
   struct Limits {
     bool enabled = true;
     int max_body_bytes = 1 << 20;
-    RateBudget ip{100, 1};               // every request, per client address
-    RateBudget user{50, 1};              // every authenticated request, per user
+    RateBudget ip{100, 1};  // requests without a valid access token, per client address
+    // Same 50/s as before on average, but a burst of 500: a client catching up after a
+    // reconnect (history of many channels) is not a flood.
+    RateBudget user{500, 10};            // requests with a valid access token, per user
     RateBudget auth{10, 60};             // register/login attempts, per address
     RateBudget refresh{30, 60};          // token refresh/logout, per address (not the login budget)
     RateBudget login_pair{5, 900};       // failed logins per (account, address)

@@ -43,6 +43,19 @@ test('behind the proxy, one client\'s failed logins lock out neither another use
   });
 });
 
+test('default budgets: an honest user behind the proxy is served while another client floods', async () => {
+  await withServer({}, async (server) => {
+    const honest = await registerFrom(server, '198.51.100.60', 'honest');
+    const flood = [];
+    for (let i = 0; i < 150; i++) flood.push(api(server, 'GET', '/guilds', { headers: from('203.0.113.99') }));
+    const floodCodes = (await Promise.all(flood)).map((r) => r.status);
+    assert.ok(floodCodes.includes(429), 'the flooding address is limited');
+    const codes = [];
+    for (let i = 0; i < 130; i++) codes.push((await api(server, 'GET', '/guilds', { token: honest.token, headers: from('198.51.100.60') })).status);
+    assert.equal(codes.filter((c) => c !== 200).length, 0, `honest user got ${codes.filter((c) => c === 429).length} answers of 429`);
+  });
+});
+
 test('an untrusted peer cannot choose its address with X-Forwarded-For', async () => {
   // The proxy list does not include 127.0.0.1: the header is ignored, one budget for all.
   await withServer({ HYPE_SERVER_TRUSTED_PROXIES: '10.9.9.9/32, fd00::/8' }, async (server) => {
