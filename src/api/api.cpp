@@ -33,7 +33,11 @@ Api::Api(ApiDeps deps)
                                        "HTTP request duration by route",
                                        metrics::default_latency_buckets(), {"route"})),
       rate_limited_(deps.metrics.counter("http_rate_limited_total",
-                                         "requests refused by a rate limit", {"budget"})) {
+                                         "requests refused by a rate limit", {"budget"})),
+      login_throttle_(deps.coord,
+                      auth::LoginBudgets{deps.config.limits.enabled, deps.config.limits.login_pair,
+                                         deps.config.limits.login_account,
+                                         static_cast<double>(deps.config.auth.refresh_ttl)}) {
   add_auth_routes();
   add_guild_routes();
   add_channel_routes();
@@ -53,18 +57,46 @@ std::optional<HttpResponse> Api::check_rate(const std::string& key, const RateBu
   return res;
 }
 
-HttpResponse Api::run_route(const Route& route, Context& ctx) {
+Id Api::bearer_user(const HttpRequest& req) const {
+  auto auth = req.header("authorization");
+  if (auth.size() < 8 || auth.substr(0, 7) != "Bearer ") return 0;
   try {
-    if (route.needs_user) {
+    // Signature and expiry only, no database: cheap enough for the event loop.
+    return d_.auth.authenticate(std::string(auth.substr(7)));
+  } catch (const ApiError&) {
+    return 0;
+  }
+}
+
+std::optional<HttpResponse> Api::check_budgets(const Route& route, const HttpRequest& req,
+                                               Id user) {
+  // A signed-in user is counted by who they are, wherever they connect from: many people share
+  // one address behind a NAT or a proxy, and one of them flooding must not stop the others.
+  // Anyone else (no or a bad token) is counted by client address (see core/client_address).
+  std::optional<HttpResponse> limited;
+  if (user) {
+    limited = check_rate("user:" + id_to_string(user), d_.config.limits.user);
+    if (!limited && route.rate == RateClass::messages)
+      limited = check_rate("msg:" + id_to_string(user), d_.config.limits.messages);
+    return limited;
+  }
+  limited = check_rate("ip:" + req.remote_ip, d_.config.limits.ip);
+  if (!limited && route.rate == RateClass::auth)
+    limited = check_rate("auth:" + req.remote_ip, d_.config.limits.auth);
+  if (!limited && route.rate == RateClass::refresh)
+    limited = check_rate("refresh:" + req.remote_ip, d_.config.limits.refresh);
+  return limited;
+}
+
+HttpResponse Api::run_route(const Route& route, Context& ctx, bool bad_param) {
+  try {
+    if (route.needs_user && !ctx.user) {
       auto auth = ctx.request().header("authorization");
       if (auth.size() < 8 || auth.substr(0, 7) != "Bearer ")
         throw unauthorized("missing Authorization: Bearer token");
       ctx.user = d_.auth.authenticate(std::string(auth.substr(7)));
-      if (auto r = check_rate("user:" + id_to_string(ctx.user), d_.config.limits.user)) return *r;
-      if (route.rate == RateClass::messages)
-        if (auto r = check_rate("msg:" + id_to_string(ctx.user), d_.config.limits.messages))
-          return *r;
     }
+    if (bad_param) throw not_found("resource");
     json::value out = route.handler(ctx);
     HttpResponse res;
     res.status = ctx.status;
@@ -119,15 +151,16 @@ asio::awaitable<HttpResponse> Api::handle(HttpRequest& req) {
                            : error_response(404, "not_found", "no such route", "");
     } else {
       label = m.route->pattern;
-      std::optional<HttpResponse> limited = check_rate("ip:" + req.remote_ip, d_.config.limits.ip);
-      if (!limited && m.route->rate == RateClass::auth)
-        limited = check_rate("auth:" + req.remote_ip, d_.config.limits.auth);
-      if (limited) {
+      Id user = m.route->needs_user ? bearer_user(req) : 0;
+      if (auto limited = check_budgets(*m.route, req, user)) {
         res = std::move(*limited);
       } else {
         Context ctx(req, std::move(m.params));
+        ctx.user = user;
         const Route* route = m.route;
-        res = co_await d_.pool.run([this, route, &ctx] { return run_route(*route, ctx); });
+        bool bad_param = m.bad_param;
+        res = co_await d_.pool.run(
+            [this, route, &ctx, bad_param] { return run_route(*route, ctx, bad_param); });
       }
     }
     res.headers.emplace_back("Cache-Control", "no-store");

@@ -1,5 +1,6 @@
 // The REST API: routes under /api/v1, health and metrics endpoints, the web client's static
-// files, and the cross-cutting rules every request passes: rate limits (429 + Retry-After),
+// files, and the cross-cutting rules every request passes: rate limits (429 + Retry-After;
+// per user when signed in, else per client address, plus the login throttle),
 // authentication, JSON errors from ApiError, request metrics. Handlers run on the blocking
 // pool; this class never blocks the event loop.
 #pragma once
@@ -10,6 +11,7 @@
 
 #include "api/router.hpp"
 #include "auth/auth_service.hpp"
+#include "auth/login_throttle.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/coordinator.hpp"
 #include "core/config.hpp"
@@ -46,7 +48,10 @@ class Api {
   void add_channel_routes();
   void add_voice_routes();
   std::optional<net::HttpResponse> check_rate(const std::string& key, const RateBudget& b);
-  net::HttpResponse run_route(const Route& route, Context& ctx);
+  std::optional<net::HttpResponse> check_budgets(const Route& route, const net::HttpRequest& req,
+                                                 Id user);
+  Id bearer_user(const net::HttpRequest& req) const;  // 0 when there is no valid token
+  net::HttpResponse run_route(const Route& route, Context& ctx, bool bad_param);
 
   ApiDeps d_;
   Router router_;
@@ -54,6 +59,7 @@ class Api {
   metrics::Family<metrics::Counter>& requests_;
   metrics::Family<metrics::Histogram>& duration_;
   metrics::Family<metrics::Counter>& rate_limited_;
+  auth::LoginThrottle login_throttle_;
 };
 
 // Serializes an ApiError as the protocol's error body.

@@ -35,6 +35,38 @@ std::optional<int> Context::query_int(const char* name, int lo, int hi) const {
   return out;
 }
 
+namespace {
+
+// Text a store can keep: valid UTF-8 without NUL. PostgreSQL refuses NUL in TEXT and invalid
+// UTF-8 in a UTF8 database with an error, which must never become a 500; SQLite would keep
+// the NUL and cut the string short in some readers.
+bool storable(std::string_view s) {
+  return s.find('\0') == std::string_view::npos && is_valid_utf8(s);
+}
+
+// Recursion is bounded: the parser refuses documents nested deeper than 32.
+// Returns the innermost object key above the first bad string ("" for a bad key itself).
+const char* first_bad_string(const json::value& v, const char* field) {
+  switch (v.kind()) {
+    case json::kind::string:
+      return storable(v.get_string()) ? nullptr : field;
+    case json::kind::array:
+      for (const auto& e : v.get_array())
+        if (const char* f = first_bad_string(e, field)) return f;
+      return nullptr;
+    case json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (!storable(kv.key())) return "";
+        if (const char* f = first_bad_string(kv.value(), kv.key_c_str())) return f;
+      }
+      return nullptr;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
 const json::value& Context::json() {
   if (!json_) {
     const std::string& b = req_.body;
@@ -47,6 +79,11 @@ const json::value& Context::json() {
       opt.max_depth = 32;
       json::value v = json::parse(b, ec, {}, opt);
       if (ec) throw bad_request("body is not valid JSON", {}, "invalid_json");
+      // One check for every string of every route, before any handler can pass one on.
+      if (const char* f = first_bad_string(v, ""))
+        throw bad_request(*f ? fmt::format("{} must not contain NUL characters", f)
+                             : std::string("keys must not contain NUL characters"),
+                          f, "invalid_string");
       json_ = std::move(v);
     }
   }

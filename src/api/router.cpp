@@ -1,5 +1,7 @@
 #include "api/router.hpp"
 
+#include "core/utf8.hpp"
+
 namespace hype::api {
 
 namespace {
@@ -17,6 +19,12 @@ std::vector<std::string> split(std::string_view path) {
     i = j;
   }
   return out;
+}
+
+bool plain_text(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7F) return false;
+  return is_valid_utf8(s);
 }
 }  // namespace
 
@@ -46,6 +54,7 @@ Match Router::match(std::string_view method, std::string_view path) const {
       continue;
     }
     m.route = &r;
+    for (const auto& p : params) m.bad_param = m.bad_param || !plain_text(p);
     m.params = std::move(params);
     return m;
   }

@@ -12,7 +12,8 @@
 
 namespace hype::api {
 
-enum class RateClass { none, auth, messages };
+// Budgets a route draws from beside the general one (see Api::check_budgets).
+enum class RateClass { none, auth, refresh, messages };
 
 struct Route {
   std::string method;
@@ -27,6 +28,9 @@ struct Match {
   const Route* route = nullptr;
   std::vector<std::string> params;
   bool path_matched = false;  // some route has this path, with another method (405)
+  // A parameter is not text any resource can be named by (invalid UTF-8, NUL or another
+  // control character): the route answers 404 without running, so no store sees it.
+  bool bad_param = false;
 };
 
 class Router {

@@ -13,6 +13,7 @@
 #include "chat/chat_service.hpp"
 #include "cluster/coordinator.hpp"
 #include "cluster/event_bus.hpp"
+#include "core/client_address.hpp"
 #include "core/metrics.hpp"
 #include "gateway/gateway.hpp"
 #include "net/blocking_pool.hpp"
@@ -213,6 +214,7 @@ int run_server(const Config& config) {
   hopts.port = config.server.port;
   hopts.max_body_bytes = static_cast<std::size_t>(config.limits.max_body_bytes);
   hopts.ws_max_frame_bytes = static_cast<std::size_t>(config.gateway.max_frame_bytes);
+  hopts.trusted_proxies = TrustedProxies::parse(config.server.trusted_proxies);
   net::HttpServer http(
       io.get_executor(), hopts, [&api](net::HttpRequest& r) { return api.handle(r); },
       [gw, &sfu](std::shared_ptr<net::WsConnection> c,

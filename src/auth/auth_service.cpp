@@ -6,6 +6,7 @@
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/random.hpp"
+#include "core/utf8.hpp"
 
 namespace hype::auth {
 
@@ -35,7 +36,10 @@ Session AuthService::register_user(const std::string& username, const std::strin
 }
 
 Session AuthService::login(const std::string& username, const std::string& password) {
-  if (username.empty() || username.size() > 64 || password.size() > 512)
+  // A name no account can have (NUL, invalid UTF-8) is a wrong credential, and must not
+  // reach the store: PostgreSQL refuses such text with an error.
+  if (username.empty() || username.size() > 64 || password.size() > 512 ||
+      username.find('\0') != std::string::npos || !is_valid_utf8(username))
     throw unauthorized("wrong username or password");
   auto u = store_.find_user_by_name(username);
   if (!u) {

@@ -35,7 +35,8 @@ void validate_text(const std::string& v, const std::string& field, std::size_t m
     if (c == 0x7F) throw bad_request(field + " contains control characters", field);
   }
   std::size_t n = utf8_length(v);
-  bool blank = v.find_first_not_of(" \t\r\n") == std::string::npos;
+  // Blank in the Unicode sense: U+3000 or a zero-width space alone shows nothing either.
+  bool blank = is_blank_text(v);
   if (n < min || (min > 0 && blank))
     throw bad_request(min <= 1 ? field + " must not be empty"
                                : fmt::format("{} must be at least {} characters", field, min),

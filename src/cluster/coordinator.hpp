@@ -47,6 +47,10 @@ class Coordinator {
 
   // Token bucket `key` with `budget`; takes `cost` tokens if there are enough.
   virtual RateDecision take(const std::string& key, const RateBudget& budget, double cost = 1) = 0;
+  // What take would answer, without taking: for budgets charged only after the fact (failed
+  // logins), which must be checked before the attempt.
+  virtual RateDecision peek(const std::string& key, const RateBudget& budget, double cost = 1) = 0;
+  virtual void forget(const std::string& key) = 0;  // bucket `key` is full again
 
   // Presence: counts sessions per user. connect returns the count after, disconnect too.
   virtual int presence_connect(Id user_id) = 0;

@@ -15,6 +15,10 @@ class LocalCoordinator final : public Coordinator {
   RateDecision take(const std::string& key, const RateBudget& budget, double cost) override {
     return limiter_.take(key, budget, cost, static_cast<double>(steady_us()) / 1e6);
   }
+  RateDecision peek(const std::string& key, const RateBudget& budget, double cost) override {
+    return limiter_.peek(key, budget, cost, static_cast<double>(steady_us()) / 1e6);
+  }
+  void forget(const std::string& key) override { limiter_.forget(key); }
 
   int presence_connect(Id user_id) override {
     std::lock_guard lock(mu_);

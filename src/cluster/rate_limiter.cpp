@@ -24,6 +24,23 @@ RateDecision RateLimiter::take(const std::string& key, const RateBudget& budget,
   return {false, (cost - b.tokens) / budget.rate()};
 }
 
+RateDecision RateLimiter::peek(const std::string& key, const RateBudget& budget, double cost,
+                               double now_s) const {
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(key);
+  double tokens = budget.tokens;
+  if (it != buckets_.end())
+    tokens =
+        std::min(budget.tokens, it->second.tokens + (now_s - it->second.updated_s) * budget.rate());
+  if (tokens >= cost) return {true, 0};
+  return {false, (cost - tokens) / budget.rate()};
+}
+
+void RateLimiter::forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  buckets_.erase(key);
+}
+
 void RateLimiter::sweep(double now_s) {
   // A bucket that has refilled completely carries no information: drop it.
   for (auto it = buckets_.begin(); it != buckets_.end();) {

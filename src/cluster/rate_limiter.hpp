@@ -14,6 +14,10 @@ class RateLimiter {
  public:
   explicit RateLimiter(std::size_t max_keys = 100000) : max_keys_(max_keys) {}
   RateDecision take(const std::string& key, const RateBudget& budget, double cost, double now_s);
+  // What take would answer, without taking anything or creating the bucket.
+  RateDecision peek(const std::string& key, const RateBudget& budget, double cost,
+                    double now_s) const;
+  void forget(const std::string& key);  // the bucket is full again
   std::size_t size() const;
 
  private:

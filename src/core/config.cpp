@@ -4,6 +4,9 @@
 
 #include <toml++/toml.h>
 #include <cmath>
+#include <stdexcept>
+
+#include "core/client_address.hpp"
 
 namespace hype {
 
@@ -148,6 +151,16 @@ const std::vector<KeyDef>& defs() {
                "threads for blocking database calls"),
       make_str("server", "roles", &C::server, &C::Server::roles,
                "roles this process runs: all, or a comma list of api,gateway,sfu"),
+      make_str("server", "trusted_proxies", &C::server, &C::Server::trusted_proxies,
+               "reverse proxies (comma-separated addresses/CIDRs) whose X-Forwarded-For names "
+               "the client; empty: none",
+               [](const std::string& k, const std::string& v) {
+                 try {
+                   (void)TrustedProxies::parse(v);
+                 } catch (const std::invalid_argument& e) {
+                   throw ConfigError(k, e.what());
+                 }
+               }),
       make_str("database", "url", &C::database, &C::Database::url,
                "sqlite:///path/file.db or postgres://user@host:port/db (default: "
                "sqlite in data_dir)",
@@ -214,10 +227,19 @@ const std::vector<KeyDef>& defs() {
                 "rate limits on (turn off only for load tests)"),
       make_int("limits", "max_body_bytes", &C::limits, &C::Limits::max_body_bytes, 1024, 1 << 28,
                "largest HTTP request body"),
-      make_rate("limits", "ip", &C::limits, &C::Limits::ip, "requests per client address"),
-      make_rate("limits", "user", &C::limits, &C::Limits::user, "requests per user"),
+      make_rate("limits", "ip", &C::limits, &C::Limits::ip,
+                "requests without a valid access token, per client address"),
+      make_rate("limits", "user", &C::limits, &C::Limits::user,
+                "requests with a valid access token, per user (wherever they come from)"),
       make_rate("limits", "auth", &C::limits, &C::Limits::auth,
-                "register/login/refresh per client address"),
+                "register/login attempts per client address"),
+      make_rate("limits", "refresh", &C::limits, &C::Limits::refresh,
+                "token refresh/logout per client address"),
+      make_rate("limits", "login_pair", &C::limits, &C::Limits::login_pair,
+                "failed logins per account and client address"),
+      make_rate("limits", "login_account", &C::limits, &C::Limits::login_account,
+                "failed logins per account from all addresses; when spent, only addresses "
+                "that signed in to it before are checked"),
       make_rate("limits", "messages", &C::limits, &C::Limits::messages,
                 "messages created per user"),
       make_rate("limits", "gateway", &C::limits, &C::Limits::gateway,

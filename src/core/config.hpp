@@ -41,6 +41,9 @@ struct Config {
     int db_threads = 4;      // bounded pool for blocking database calls
     int io_threads = 0;      // HTTP/WebSocket event-loop threads; 0: one per core
     std::string roles = "all";
+    // Reverse proxies whose X-Forwarded-For / X-Real-IP name the client (core/client_address):
+    // comma-separated addresses and CIDR blocks; empty: the socket's peer is the client.
+    std::string trusted_proxies;
   } server;
   struct Database {
     std::string url;  // "sqlite:///path.db" (default: <data_dir>/hype.db) or "postgres://..."
@@ -81,11 +84,16 @@ struct Config {
   struct Limits {
     bool enabled = true;
     int max_body_bytes = 1 << 20;
-    RateBudget ip{100, 1};        // every request, per client address
-    RateBudget user{50, 1};       // every authenticated request, per user
-    RateBudget auth{10, 60};      // register/login/refresh, per address
-    RateBudget messages{10, 5};   // message create, per user
-    RateBudget gateway{120, 60};  // gateway frames, per connection
+    RateBudget ip{100, 1};  // requests without a valid access token, per client address
+    // Same 50/s as before on average, but a burst of 500: a client catching up after a
+    // reconnect (history of many channels) is not a flood.
+    RateBudget user{500, 10};            // requests with a valid access token, per user
+    RateBudget auth{10, 60};             // register/login attempts, per address
+    RateBudget refresh{30, 60};          // token refresh/logout, per address (not the login budget)
+    RateBudget login_pair{5, 900};       // failed logins per (account, address)
+    RateBudget login_account{10, 3600};  // failed logins per account, all addresses
+    RateBudget messages{10, 5};          // message create, per user
+    RateBudget gateway{120, 60};         // gateway frames, per connection
   } limits;
   struct Log {
     std::string level = "info";

@@ -19,7 +19,7 @@ struct HttpRequest {
   std::string query;                                         // raw query string, without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
-  std::string remote_ip;
+  std::string remote_ip;  // the client: the peer, or whom a trusted proxy names (normalized)
   bool keep_alive = true;
 
   std::string_view header(std::string_view lower_name) const;

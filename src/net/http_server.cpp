@@ -43,7 +43,8 @@ struct HttpServer::Impl {
 
 namespace {
 
-HttpRequest to_plain(const http::request<http::string_body>& req, const std::string& ip) {
+HttpRequest to_plain(const http::request<http::string_body>& req, const std::string& ip,
+                     const TrustedProxies& proxies) {
   HttpRequest r;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
@@ -57,7 +58,10 @@ HttpRequest to_plain(const http::request<http::string_body>& req, const std::str
     r.headers.emplace_back(std::move(name), std::string(f.value()));
   }
   r.body = req.body();
-  r.remote_ip = ip;
+  std::vector<std::string_view> forwarded;
+  for (auto& [k, v] : r.headers)
+    if (k == "x-forwarded-for") forwarded.push_back(v);
+  r.remote_ip = proxies.client_address(ip, forwarded, r.header("x-real-ip"));
   r.keep_alive = req.keep_alive();
   return r;
 }
@@ -187,7 +191,7 @@ asio::awaitable<void> HttpServer::Impl::serve(tcp::socket socket) {
       break;
     }
     auto req = parser.release();
-    HttpRequest plain = to_plain(req, ip);
+    HttpRequest plain = to_plain(req, ip, opts.trusted_proxies);
 
     if (beast::websocket::is_upgrade(req)) {
       stream.expires_never();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "core/client_address.hpp"
 #include "net/http_message.hpp"
 
 namespace hype::net {
@@ -22,6 +23,7 @@ struct HttpServerOptions {
   int request_timeout_s = 30;
   std::size_t ws_max_frame_bytes = 65536;
   int max_connections = 20000;
+  TrustedProxies trusted_proxies;  // whose X-Forwarded-For sets HttpRequest::remote_ip
 };
 
 class HttpServer {

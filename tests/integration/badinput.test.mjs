@@ -120,3 +120,74 @@ test('gateway: identify twice is refused, heartbeats are acknowledged', async ()
   c.send({ op: 'identify', d: { token: user.token } });
   assert.equal((await c.closed).code, 4005);
 });
+
+// Run against PostgreSQL too (HYPE_TEST_DATABASE_URL): it refuses NUL and invalid UTF-8 in
+// text with an error, which used to come back as 500.
+test('NUL or invalid UTF-8 in a login or an invite path: 401/404, never 500', async () => {
+  let r = await api(server, 'POST', '/auth/login', { body: { username: 'a\u0000b', password: 'whatever123' } });
+  assert.equal(r.status, 401);
+  assert.equal(r.body.error.code, 'unauthorized');
+  r = await api(server, 'POST', '/auth/login', { body: { username: user.username, password: 'correct horse\u0000' } });
+  assert.equal(r.status, 401);
+  for (const code of ['%00abc', '%FFabc', 'abc%00', '%C0%AF', '%ED%A0%80', 'a%0Ab']) {
+    for (const method of ['GET', 'POST']) {
+      r = await api(server, method, `/invites/${code}`, { token: user.token });
+      assert.equal(r.status, 404, `${method} /invites/${code}`);
+      assert.equal(r.body.error.code, 'not_found');
+    }
+  }
+  for (const id of ['%00', '%FF', '1%00']) {
+    assert.equal((await api(server, 'GET', `/guilds/${id}`, { token: user.token })).status, 404, id);
+    assert.equal((await api(server, 'POST', `/voice/join/${id}`, { token: user.token })).status, 404, id);
+  }
+  assert.equal((await api(server, 'GET', `/channels/${text.id}/messages?before=%00`, { token: user.token })).status, 400);
+  assert.equal((await api(server, 'GET', `/channels/${text.id}/messages?after=%FF`, { token: user.token })).status, 400);
+});
+
+test('a NUL in any JSON string is a 400 naming the field, before any store sees it', async () => {
+  const g = await api(server, 'POST', '/guilds', { token: user.token, body: { name: 'Strings' } });
+  const gid = g.body.id;
+  const cases = [
+    ['POST', '/auth/register', { username: 'nul\u0000name', password: 'whatever123' }, 'username'],
+    ['POST', '/auth/register', { username: `okname${process.pid}`, password: 'whatever\u0000123' }, 'password'],
+    ['POST', '/auth/refresh', { refresh_token: 'a\u0000b' }, 'refresh_token'],
+    ['POST', '/guilds', { name: 'g\u0000' }, 'name'],
+    ['PATCH', `/guilds/${gid}`, { name: 'g\u0000' }, 'name'],
+    ['POST', `/guilds/${gid}/channels`, { name: 'c', kind: 'text\u0000' }, 'kind'],
+    ['POST', `/guilds/${gid}/channels`, { name: 'c', topic: 't\u0000' }, 'topic'],
+    ['PATCH', `/channels/${text.id}`, { topic: 't\u0000' }, 'topic'],
+    ['POST', `/channels/${text.id}/messages`, { content: 'hi\u0000' }, 'content'],
+    ['POST', `/channels/${text.id}/messages`, { content: 'hi', nonce: 'n\u0000' }, 'nonce'],
+    ['POST', `/guilds/${gid}/roles`, { name: 'r\u0000' }, 'name'],
+    ['POST', `/guilds/${gid}/roles`, { name: 'r', permissions: '1\u0000' }, 'permissions'],
+    ['PUT', `/guilds/${gid}/members/${user.id}/roles`, { roles: ['1\u0000'] }, 'roles'],
+  ];
+  for (const [method, path, body, field] of cases) {
+    const r = await api(server, method, path, { token: user.token, body });
+    assert.equal(r.status, 400, `${method} ${path} ${field}`);
+    assert.equal(r.body.error.code, 'invalid_string', `${method} ${path}`);
+    assert.equal(r.body.error.field, field, `${method} ${path}`);
+  }
+  const r = await api(server, 'POST', '/guilds', { token: user.token, body: { name: 'ok', ['k\u0000']: 1 } });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'invalid_string');
+  // A lone surrogate escape cannot become UTF-8 text: refused as JSON.
+  assert.equal((await post('{"content":"\\ud800"}')).status, 400);
+});
+
+test('content made only of Unicode spaces or invisible characters is refused', async () => {
+  const blanks = ['\u3000', '\u00a0', '\u2028', '\u2029', '\u0085', '\u00a0 \u3000\n\u2003', '\u200b', '\u200b\u200d\ufeff', '\u3164', '\u2800', '\u180e', '\u2060\u202e'];
+  for (const content of blanks) {
+    const r = await post(JSON.stringify({ content }));
+    assert.equal(r.status, 400, JSON.stringify(content));
+    assert.equal(r.body.error.field, 'content', JSON.stringify(content));
+  }
+  const ok = await post(JSON.stringify({ content: '\u3000hi\u3000' }));
+  assert.equal(ok.status, 201);
+  const edit = await api(server, 'PATCH', `/channels/${text.id}/messages/${ok.body.id}`, { token: user.token, body: { content: '\u3000\u00a0' } });
+  assert.equal(edit.status, 400);
+  assert.equal(edit.body.error.field, 'content');
+  const g = await api(server, 'POST', '/guilds', { token: user.token, body: { name: '\u3000\u3000' } });
+  assert.equal(g.status, 400);
+  assert.equal(g.body.error.field, 'name');
+});

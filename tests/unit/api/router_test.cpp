@@ -28,3 +28,21 @@ TEST(Router, MatchesParamsAndMethods) {
   EXPECT_FALSE(none.route);
   EXPECT_FALSE(none.path_matched);
 }
+
+TEST(Router, FlagsParamsNoStoreCanHold) {
+  Router r;
+  auto h = [](Context&) { return boost::json::value(); };
+  r.add("GET", "/api/v1/invites/:code", true, RateClass::none, h);
+  EXPECT_FALSE(r.match("GET", "/api/v1/invites/abcDEF12").bad_param);
+  EXPECT_FALSE(r.match("GET", "/api/v1/invites/caf\xC3\xA9").bad_param);
+  for (std::string bad :
+       {std::string("/api/v1/invites/\0abc", 20),
+        std::string("/api/v1/invites/\xFF"
+                    "abc"),
+        std::string("/api/v1/invites/\xC0\xAF"), std::string("/api/v1/invites/\xED\xA0\x80"),
+        std::string("/api/v1/invites/a\nb"), std::string("/api/v1/invites/a\x7F")}) {
+    auto m = r.match("GET", bad);
+    ASSERT_TRUE(m.route) << bad;
+    EXPECT_TRUE(m.bad_param) << bad;
+  }
+}

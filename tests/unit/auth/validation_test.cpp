@@ -42,5 +42,10 @@ TEST(Validation, TextCountsCodePointsAndRejectsControls) {
   EXPECT_EQ(field_of([] { validate_text("line\nline", "name", 1, 10, false); }), "name");
   EXPECT_EQ(field_of([] { validate_text(std::string("a\0b", 3), "name", 1, 10, false); }), "name");
   EXPECT_EQ(field_of([] { validate_text("  \n ", "content", 1, 10, true); }), "content");
+  // Unicode spaces alone are blank too (U+3000, NBSP, U+2028, zero-width space).
+  for (const char* blank : {"\xE3\x80\x80", "\xC2\xA0 \xC2\xA0", "\xE2\x80\xA8", "\xE2\x80\x8B\n"})
+    EXPECT_EQ(field_of([&] { validate_text(blank, "content", 1, 10, true); }), "content") << blank;
+  EXPECT_EQ(field_of([] { validate_text("\xE3\x80\x80hi", "content", 1, 10, true); }), "<ok>");
+  EXPECT_EQ(field_of([] { validate_text("\xE3\x80\x80", "topic", 0, 10, true); }), "<ok>");
   EXPECT_EQ(field_of([] { validate_text("", "topic", 0, 10, true); }), "<ok>");
 }

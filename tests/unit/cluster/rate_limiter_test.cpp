@@ -34,3 +34,20 @@ TEST(RateLimiter, ManyKeysAreBounded) {
   for (int i = 0; i < 10000; ++i) rl.take("ip" + std::to_string(i), b, 1, i * 0.001);
   EXPECT_LE(rl.size(), 1000u);
 }
+
+TEST(RateLimiter, PeekTakesNothingAndForgetRefills) {
+  RateLimiter rl;
+  RateBudget b{2, 2};  // one token per second
+  EXPECT_TRUE(rl.peek("k", b, 1, 0).allowed);
+  EXPECT_EQ(rl.size(), 0u) << "peek creates no bucket";
+  rl.take("k", b, 1, 0);
+  rl.take("k", b, 1, 0);
+  auto p = rl.peek("k", b, 1, 0.25);
+  EXPECT_FALSE(p.allowed);
+  EXPECT_NEAR(p.retry_after_s, 0.75, 1e-9);
+  EXPECT_FALSE(rl.peek("k", b, 1, 0.25).allowed) << "peeking twice changes nothing";
+  EXPECT_TRUE(rl.peek("k", b, 1, 1.0).allowed);
+  EXPECT_FALSE(rl.peek("k", b, 2, 1.0).allowed) << "a full bucket is asked for with cost = burst";
+  rl.forget("k");
+  EXPECT_TRUE(rl.peek("k", b, 2, 0).allowed);
+}

@@ -58,6 +58,23 @@ TEST(Config, BadValuesNameTheKey) {
   EXPECT_EQ(error_key("", {{"HYPE_DATABASE_URL", "mysql://x"}}), "database.url");
   EXPECT_EQ(error_key("", {{"HYPE_AUTH_TOKEN_SECRET", "short"}}), "auth.token_secret");
   EXPECT_EQ(error_key("[voice\nmode="), "file");
+  EXPECT_EQ(error_key("", {{"HYPE_SERVER_TRUSTED_PROXIES", "10.0.0.0/40"}}),
+            "server.trusted_proxies");
+  EXPECT_EQ(error_key("[server]\ntrusted_proxies = \"nginx\"\n"), "server.trusted_proxies");
+  EXPECT_EQ(error_key("", {{"HYPE_LIMITS_LOGIN_ACCOUNT", "0/60s"}}), "limits.login_account");
+}
+
+TEST(Config, TrustedProxiesAndLoginBudgets) {
+  Config d = load_config_text("", env_of({}));
+  EXPECT_EQ(d.server.trusted_proxies, "");
+  EXPECT_DOUBLE_EQ(d.limits.login_pair.tokens, 5);
+  EXPECT_DOUBLE_EQ(d.limits.login_account.per_seconds, 3600);
+  Config c = load_config_text("[server]\ntrusted_proxies = \"127.0.0.1, ::1\"\n",
+                              env_of({{"HYPE_LIMITS_REFRESH", "7/60s"}}));
+  EXPECT_EQ(c.server.trusted_proxies, "127.0.0.1, ::1");
+  EXPECT_DOUBLE_EQ(c.limits.refresh.tokens, 7);
+  c = load_config_text("", env_of({{"HYPE_SERVER_TRUSTED_PROXIES", "10.0.0.0/8"}}));
+  EXPECT_EQ(c.server.trusted_proxies, "10.0.0.0/8");
 }
 
 TEST(Config, HelpListsEveryKeyWithItsVariable) {

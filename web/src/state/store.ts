@@ -26,6 +26,7 @@ import {
   type ChatMessage,
 } from './messages';
 import { applyDispatch, initialState, maxId, type AppState } from './state';
+import { isBlank } from './text';
 
 const SEND_ATTEMPTS = 4;
 const TYPING_SEND_EVERY_MS = 8000;
@@ -382,7 +383,7 @@ export class Store {
   sendMessage(channelId: Id, content: string) {
     const me = this.state.me;
     const ch = this.state.channels[channelId];
-    if (!me || !content.trim()) return;
+    if (!me || isBlank(content)) return;
     const nonce = makeNonce();
     const pending: ChatMessage = {
       id: `pending-${nonce}`,

@@ -3,6 +3,7 @@ import { hasPermission, Permission, type Id } from '../api/types';
 import { groupMessages, formatDay, formatTime } from '../state/grouping';
 import type { ChatMessage } from '../state/messages';
 import { userName } from '../state/state';
+import { isBlank } from '../state/text';
 import { Avatar, Icon } from './Dialog';
 import { useAppState, useStore } from './hooks';
 
@@ -204,7 +205,7 @@ function MessageItem({
 
   async function save() {
     const text = draft.trim();
-    if (!text || text === m.content) return onDoneEditing();
+    if (isBlank(text) || text === m.content) return onDoneEditing();
     try {
       await store.editMessage(m.channel_id, m.id, text);
       setError('');
@@ -326,7 +327,7 @@ function Composer({ channelId, channelName, disabled, onEditLast }: { channelId:
 
   function send() {
     const text = draft;
-    if (!text.trim()) return;
+    if (isBlank(text)) return;
     store.setDraft(channelId, '');
     store.sendMessage(channelId, text);
     ref.current?.focus();
@@ -367,7 +368,7 @@ function Composer({ channelId, channelName, disabled, onEditLast }: { channelId:
           }}
           onKeyDown={onKey}
         />
-        <button type="submit" className="primary send" aria-label="Send" disabled={disabled || !draft.trim()}>
+        <button type="submit" className="primary send" aria-label="Send" disabled={disabled || isBlank(draft)}>
           <Icon name="send" size={18} />
           <span className="send-text">Send</span>
         </button>
