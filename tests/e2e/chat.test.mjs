@@ -157,6 +157,57 @@ describe('chat between two users', () => {
     await page.unroute('**/api/v1/channels/*/messages');
   });
 
+  it('delivers a message typed and sent right after creating a guild', async () => {
+    // A third user, new: the guild is their first, so GUILD_CREATE from the gateway puts
+    // #general on screen while the create dialog still waits for the server. GET
+    // /guilds/:id is held back 1.5 s here (a slow or busy server) to make that window
+    // certain; before the fix anything typed in it went nowhere (the page behind a modal
+    // dialog takes no input) and Enter sent nothing.
+    const carol = await openUser(browser);
+    const { page } = carol;
+    try {
+      await registerUi(page, uniqueName('carol'));
+      await page.route('**/api/v1/guilds/*', async (route) => {
+        if (route.request().method() === 'GET') await sleep(1500);
+        await route.continue().catch(() => {});
+      });
+      const box = page.getByLabel('Message #general');
+      const createAndSend = async (guildName, text) => {
+        await page.getByRole('button', { name: 'Create guild' }).click();
+        await page.getByLabel('Guild name').fill(guildName);
+        await page.getByRole('button', { name: 'Create', exact: true }).click();
+        await box.fill(text); // the moment a #general box can take it
+        await box.press('Enter');
+        await page.locator('.message[data-state="sent"]', { hasText: text }).waitFor({ timeout: 10_000 });
+        assert.equal(await box.inputValue(), '');
+      };
+      // The first guild: #general shows up behind the dialog.
+      await createAndSend('Fast Typers', 'typed at once');
+      // A second one: the first guild's #general is on screen until the switch.
+      await createAndSend('Second Guild', 'filled at once');
+      await page.unroute('**/api/v1/guilds/*');
+
+      // Delivered where the user was looking: each guild's #general, once, seen by the API
+      // and again after a reload.
+      const token = await page.evaluate(() => window.__hype.store.tokens.accessToken());
+      const s = await page.evaluate(() => {
+        const st = window.__hype.store.getState();
+        return st.guildOrder.map((g) => [st.guilds[g].name, st.selectedChannel[g]]);
+      });
+      const general = Object.fromEntries(s);
+      const contents = async (cid) => (await api('GET', `/channels/${cid}/messages`, undefined, token)).map((m) => m.content);
+      assert.deepEqual(await contents(general['Fast Typers']), ['typed at once']);
+      assert.deepEqual(await contents(general['Second Guild']), ['filled at once']);
+      await page.reload();
+      await page.getByRole('button', { name: 'Fast Typers' }).click();
+      await page.locator('.message .content', { hasText: 'typed at once' }).waitFor();
+      await page.getByRole('button', { name: 'Second Guild' }).click();
+      await page.locator('.message .content', { hasText: 'filled at once' }).waitFor();
+    } finally {
+      await carol.context.close();
+    }
+  });
+
   it('shows presence changes live', async () => {
     // (Going offline takes gateway.resume_window, 120 s by default: too long for this suite.)
     await bob.page.getByRole('button', { name: 'User settings' }).click();

@@ -107,6 +107,19 @@ describe('optimistic sends', () => {
     expect(ids(c)).toEqual(['5']);
   });
 
+  it('the confirmed copy of a pending send stays even when older than everything loaded', () => {
+    // Sent into a channel whose history is not loaded yet; a newer message arrived live first.
+    let c = addPending(emptyChannel(), pending('n6'));
+    c = upsertMessage(c, msg(20));
+    c = upsertMessage(c, { ...msg(15), nonce: 'n6' }); // the REST answer: older id
+    expect(ids(c)).toEqual(['15', '20']);
+    // Two quick sends whose answers come back in the other order.
+    let d = addPending(addPending(emptyChannel(), pending('a')), pending('b'));
+    d = upsertMessage(d, { ...msg(31), nonce: 'b' });
+    d = upsertMessage(d, { ...msg(30), nonce: 'a' });
+    expect(ids(d)).toEqual(['30', '31']);
+  });
+
   it('nonces are unique', () => {
     const s = new Set(Array.from({ length: 1000 }, () => makeNonce(42)));
     expect(s.size).toBe(1000);

@@ -119,9 +119,12 @@ export function upsertMessage(ch: ChannelMessages, msg: Message): ChannelMessage
     next[idx] = { ...confirmed[idx], ...clean };
     return { ...ch, items: [...next, ...stillPending] };
   }
-  // Live messages older than everything loaded belong to history we have not fetched yet.
+  // Live messages older than everything loaded belong to history we have not fetched yet,
+  // except the confirmed copy of one of our pending sends: dropping it would also drop the
+  // pending copy, and the message would vanish from the screen.
+  const ours = stillPending.length !== pending.length;
   const oldest = confirmed[0];
-  if (ch.hasMoreBefore && oldest && compareIds(msg.id, oldest.id) < 0) {
+  if (!ours && ch.hasMoreBefore && oldest && compareIds(msg.id, oldest.id) < 0) {
     return stillPending.length === pending.length ? ch : { ...ch, items: [...confirmed, ...stillPending] };
   }
   let pos = confirmed.length;

@@ -57,12 +57,24 @@ describe('applyDispatch', () => {
     expect(s.messages.t.items).toEqual([]);
   });
 
-  it('the echo of our own send replaces the pending copy even without a nonce', () => {
+  it('the echo of our own send replaces the pending copy by nonce, never by text', () => {
     let s = ready();
-    const pending = { ...msg('pending-n1', me), nonce: 'n1', state: 'sending' as const, content: 'yo' };
-    s = { ...s, messages: { t: { ...emptyChannel(), loaded: true, hasMoreBefore: false, items: [pending] } } };
-    s = applyDispatch(s, 'MESSAGE_CREATE', { ...msg('20', me), content: 'yo' });
-    expect(s.messages.t.items.map((m) => [m.id, m.state])).toEqual([['20', undefined]]);
+    const pending = (n: string) => ({ ...msg(`pending-${n}`, me), nonce: n, state: 'sending' as const, content: 'yo' });
+    s = { ...s, messages: { t: { ...emptyChannel(), loaded: true, hasMoreBefore: false, items: [pending('n1'), pending('n2')] } } };
+    // The same words sent from another device (no nonce of ours) confirm nothing here.
+    s = applyDispatch(s, 'MESSAGE_CREATE', { ...msg('19', me), content: 'yo' });
+    expect(s.messages.t.items.map((m) => [m.id, m.state])).toEqual([
+      ['19', undefined],
+      ['pending-n1', 'sending'],
+      ['pending-n2', 'sending'],
+    ]);
+    // The second of two identical sends is confirmed first: its own pending copy goes.
+    s = applyDispatch(s, 'MESSAGE_CREATE', { ...msg('20', me), content: 'yo', nonce: 'n2' });
+    expect(s.messages.t.items.map((m) => [m.id, m.state])).toEqual([
+      ['19', undefined],
+      ['20', undefined],
+      ['pending-n1', 'sending'],
+    ]);
   });
 
   it('own messages count as read', () => {

@@ -195,13 +195,10 @@ export function applyDispatch(s: AppState, t: string, d: any, now = Date.now()):
       return { ...s, roles: { ...s.roles, [d.guild_id]: list } };
     }
     case 'MESSAGE_CREATE': {
-      let m = d as Message;
-      // The echo of our own send carries no nonce: match it to the oldest pending message
-      // with the same text so the message does not show twice until the REST answer lands.
-      if (s.me && m.author_id === s.me.id && !m.nonce) {
-        const pending = s.messages[m.channel_id]?.items.find((x) => x.state && x.content === m.content);
-        if (pending?.nonce) m = { ...m, nonce: pending.nonce };
-      }
+      // The echo of our own send carries its nonce (docs/protocol.md): that, never the text,
+      // pairs it with the pending copy. Matching by text would confirm the wrong one of two
+      // identical messages, or take a message sent from another device for ours.
+      const m = d as Message;
       let next = mapChannel(s, m.channel_id, (c) => upsertMessage(c, m));
       next = noteLastMessage(next, m.channel_id, m.id);
       if (s.me && m.author_id === s.me.id) next = { ...next, lastRead: { ...next.lastRead, [m.channel_id]: maxId(next.lastRead[m.channel_id], m.id) } };

@@ -1,41 +1,28 @@
 // The application controller: owns the tokens, the REST client, the gateway session, the
 // voice service and the state value, and offers the actions the UI calls. React reads the
 // state through useSyncExternalStore (see ui/hooks.ts).
-import { ApiClient, ApiError } from '../api/http';
-import { TokenStore } from '../api/tokens';
+import { ApiClient, type FetchLike } from '../api/http';
+import { TokenStore, type KeyValue } from '../api/tokens';
 import type { AuthAnswer, Channel, GuildFull, Id, Invite, Message, ReadyPayload, User, VoiceState } from '../api/types';
 import { compareIds } from '../api/types';
-import { GatewayClient } from '../gateway/gateway';
-import { backoffDelay } from '../gateway/backoff';
+import { GatewayClient, type WebSocketLike } from '../gateway/gateway';
 import { RtcService } from '../rtc/rtcService';
 import { loadSettings, saveSettings, type VoiceSettings } from '../settings/settings';
-import {
-  addPending,
-  emptyChannel,
-  makeNonce,
-  mergePage,
-  newestId,
-  oldestId,
-  PAGE_SIZE,
-  removePending,
-  setPendingState,
-  upsertMessage,
-  updateMessage,
-  deleteMessage as deleteFromChannel,
-  type ChannelMessages,
-  type ChatMessage,
-} from './messages';
+import { emptyChannel, mergePage, newestId, oldestId, PAGE_SIZE, updateMessage, deleteMessage as deleteFromChannel, type ChannelMessages } from './messages';
+import { Outbox } from './outbox';
+import { Stash } from './stash';
 import { applyDispatch, initialState, maxId, type AppState } from './state';
 import { isBlank } from './text';
 
-const SEND_ATTEMPTS = 4;
 const TYPING_SEND_EVERY_MS = 8000;
 
-interface OutboxEntry {
-  channelId: Id;
-  nonce: string;
-  content: string;
-  createdAt: string;
+/** Seams for tests; the page uses the defaults. */
+export interface StoreOptions {
+  storage?: KeyValue | null;
+  fetchFn?: FetchLike;
+  createSocket?: (url: string) => WebSocketLike;
+  gatewayUrl?: string;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
 }
 
 export class Store {
@@ -43,6 +30,10 @@ export class Store {
   readonly api: ApiClient;
   readonly gateway: GatewayClient;
   readonly rtc: RtcService;
+  private readonly stash: Stash;
+  private readonly outbox: Outbox;
+  /** Whose drafts `state.drafts` holds (they are loaded when the user is known). */
+  private draftsOf: Id | null = null;
   private state: AppState = initialState();
   private listeners = new Set<() => void>();
   private settingsValue: VoiceSettings = loadSettings();
@@ -51,12 +42,18 @@ export class Store {
   private typingTimer: ReturnType<typeof setInterval> | null = null;
   readonly logs: string[] = [];
 
-  constructor(private readonly storage: Storage | null = globalThis.localStorage ?? null) {
+  private readonly storage: KeyValue | null;
+
+  constructor(opts: StoreOptions = {}) {
+    const storage = (this.storage = opts.storage !== undefined ? opts.storage : (globalThis.localStorage ?? null));
     this.tokens = new TokenStore(storage);
-    this.api = new ApiClient(this.tokens);
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.api = new ApiClient(this.tokens, opts.fetchFn);
+    this.stash = new Stash(storage);
+    const loc = globalThis.location;
+    const proto = loc?.protocol === 'https:' ? 'wss:' : 'ws:';
     this.gateway = new GatewayClient({
-      url: `${proto}//${location.host}/gateway`,
+      url: opts.gatewayUrl ?? `${proto}//${loc?.host ?? '127.0.0.1'}/gateway`,
+      createSocket: opts.createSocket,
       getToken: async () => {
         await this.tokens.ensureFresh((rt) => this.api.post<AuthAnswer>('/auth/refresh', { refresh_token: rt }, { auth: false }));
         const t = this.tokens.accessToken();
@@ -64,6 +61,14 @@ export class Store {
         return t;
       },
       forceRefresh: () => this.tokens.refresh((rt) => this.api.post<AuthAnswer>('/auth/refresh', { refresh_token: rt }, { auth: false })),
+    });
+    this.outbox = new Outbox({
+      api: this.api,
+      stash: this.stash,
+      mapMessages: (cid, fn) => this.mapMessages(cid, fn),
+      onConfirmed: (msg) => this.noteOwnMessage(msg),
+      log: (m, e) => this.log(m, e),
+      setTimeout: opts.setTimeout,
     });
     this.rtc = new RtcService({
       api: this.api,
@@ -77,15 +82,29 @@ export class Store {
       status: (s) => this.set({ gateway: s }),
       dispatch: (t, d) => this.onDispatch(t, d),
       ready: () => void this.afterReady(),
-      authFailed: () => void this.logout(false),
+      resumed: () => this.outbox.reconnected(),
+      // A session lost on its own keeps this user's drafts and unsent messages on the device.
+      authFailed: () => void this.logout(false, false),
       error: (e) => this.log(`gateway error ${e.code}: ${e.message}`),
     });
     this.tokens.onChange((a) => {
-      if (!a && this.state.me) this.resetAfterLogout();
+      if (!a && (this.state.me || this.draftsOf)) this.resetAfterLogout();
     });
-    this.state.drafts = this.loadJson('hype.drafts', {});
     const me = this.tokens.user();
-    if (me) this.state.me = me;
+    if (me) {
+      this.state.me = me;
+      this.openUserData(me);
+    }
+  }
+
+  /** Loads the signed-in user's drafts and unsent messages (once per user). */
+  private openUserData(me: User) {
+    if (this.draftsOf !== me.id) {
+      this.stash.adoptLegacy(me.id);
+      this.draftsOf = me.id;
+      this.set({ drafts: this.stash.drafts(me.id) });
+    }
+    this.outbox.open(me);
   }
 
   // ---- state plumbing ----
@@ -156,7 +175,7 @@ export class Store {
     if (!this.tokens.current()) return;
     const me = this.tokens.user();
     this.set({ me, lastRead: me ? this.loadJson(`hype.read.${me.id}`, {}) : {} });
-    this.restoreOutbox();
+    if (me) this.openUserData(me);
     this.gateway.start();
     if (!this.typingTimer) this.typingTimer = setInterval(() => this.expireTyping(), 1000);
   }
@@ -176,11 +195,17 @@ export class Store {
     this.start();
   }
 
-  async logout(tellServer = true) {
+  /**
+   * Signs out. `forget` (an explicit logout) also deletes this user's drafts and unsent
+   * messages from the device; a session that ended on its own keeps them for next time.
+   */
+  async logout(tellServer = true, forget = true) {
     const rt = this.tokens.current()?.refresh_token;
+    const uid = this.state.me?.id ?? this.tokens.user()?.id ?? this.draftsOf;
     await this.rtc.leave().catch(() => {});
     this.gateway.stop();
     if (tellServer && rt) await this.api.post('/auth/logout', { refresh_token: rt }, { auth: false }).catch(() => {});
+    if (forget && uid) this.stash.forget(uid);
     this.tokens.clear();
     this.resetAfterLogout();
   }
@@ -189,7 +214,9 @@ export class Store {
     this.gateway.stop();
     if (this.typingTimer) clearInterval(this.typingTimer);
     this.typingTimer = null;
-    this.setState({ ...initialState(), drafts: this.state.drafts });
+    this.outbox.close();
+    this.draftsOf = null;
+    this.setState(initialState());
   }
 
   /** Tab closing: leave voice and end the gateway session so peers clean up at once. */
@@ -206,6 +233,7 @@ export class Store {
         const r = d as ReadyPayload;
         if (r.user) {
           this.tokens.setUser(r.user);
+          this.openUserData(r.user);
           this.set({ lastRead: { ...this.loadJson(`hype.read.${r.user.id}`, {}), ...this.state.lastRead } });
         }
         this.ensureSelection();
@@ -233,6 +261,7 @@ export class Store {
         this.rtc.onModeUpdate(d);
         break;
       case 'MESSAGE_CREATE':
+        this.outbox.echoed(d as Message);
         if (this.isViewing(d.channel_id)) this.markRead(d.channel_id);
         break;
       case 'GUILD_MEMBER_ADD':
@@ -261,6 +290,7 @@ export class Store {
     for (const channelId of Object.keys(this.state.messages)) {
       if (this.state.channels[channelId]) void this.loadLatest(channelId);
     }
+    this.outbox.reconnected();
     await this.rtc.onGatewayReady();
   }
 
@@ -377,95 +407,49 @@ export class Store {
     if (text) drafts[channelId] = text;
     else delete drafts[channelId];
     this.set({ drafts });
-    this.saveJson('hype.drafts', drafts);
+    const uid = this.draftsOf ?? this.state.me?.id;
+    if (uid) this.stash.saveDrafts(uid, drafts);
   }
 
-  sendMessage(channelId: Id, content: string) {
-    const me = this.state.me;
-    const ch = this.state.channels[channelId];
-    if (!me || isBlank(content)) return;
-    const nonce = makeNonce();
-    const pending: ChatMessage = {
-      id: `pending-${nonce}`,
-      channel_id: channelId,
-      guild_id: ch?.guild_id ?? '',
-      author_id: me.id,
-      author: me,
-      content,
-      created_at: new Date().toISOString(),
-      edited_at: null,
-      nonce,
-    };
-    this.mapMessages(channelId, (c) => addPending(c.loaded ? c : { ...c }, pending));
-    this.saveOutbox();
-    void this.deliver(channelId, nonce, content, 0);
+  /**
+   * Queues `content` for `channelId`, the channel on screen when the user pressed Enter
+   * (never whatever is selected when the request goes out). Returns false when it could not
+   * be queued: the caller must then keep the text in the box.
+   */
+  sendMessage(channelId: Id, content: string): boolean {
+    const me = this.state.me ?? this.tokens.user();
+    if (!me || isBlank(content)) return false;
+    this.outbox.open(me);
+    return this.outbox.send(channelId, this.state.channels[channelId]?.guild_id ?? '', content);
   }
 
-  retrySend(channelId: Id, nonce: string) {
-    const m = this.state.messages[channelId]?.items.find((x) => x.nonce === nonce && x.state);
-    if (!m) return;
-    this.mapMessages(channelId, (c) => setPendingState(c, nonce, 'sending'));
-    void this.deliver(channelId, nonce, m.content, 0);
+  /** Sends the channel's draft and empties the box only once the message is queued. */
+  sendDraft(channelId: Id): boolean {
+    const text = this.state.drafts[channelId] ?? '';
+    if (!this.sendMessage(channelId, text)) return false;
+    if (this.state.drafts[channelId] === text) this.setDraft(channelId, '');
+    return true;
   }
 
-  discardFailed(channelId: Id, nonce: string) {
-    this.mapMessages(channelId, (c) => removePending(c, nonce));
-    this.saveOutbox();
+  retrySend(_channelId: Id, nonce: string) {
+    this.outbox.retry(nonce);
   }
 
-  private async deliver(channelId: Id, nonce: string, content: string, attempt: number) {
-    try {
-      const msg = await this.api.post<Message>(`/channels/${channelId}/messages`, { content, nonce });
-      this.mapMessages(channelId, (c) => upsertMessage(c, { ...msg, nonce }));
-      this.set({
-        lastMessage: { ...this.state.lastMessage, [channelId]: maxId(this.state.lastMessage[channelId], msg.id) },
-        lastRead: { ...this.state.lastRead, [channelId]: maxId(this.state.lastRead[channelId], msg.id) },
-      });
-      this.saveOutbox();
-    } catch (e) {
-      const retriable = !(e instanceof ApiError) || e.status >= 500 || e.status === 429;
-      if (retriable && attempt + 1 < SEND_ATTEMPTS) {
-        const wait = e instanceof ApiError && e.retryAfter ? e.retryAfter * 1000 : backoffDelay(attempt, { base: 1000, max: 8000 });
-        setTimeout(() => void this.deliver(channelId, nonce, content, attempt + 1), wait);
-        return;
-      }
-      this.log('send failed', e);
-      const why = e instanceof Error ? e.message : String(e);
-      this.mapMessages(channelId, (c) => setPendingState(c, nonce, 'failed', why));
-      this.saveOutbox();
-    }
+  discardFailed(_channelId: Id, nonce: string) {
+    this.outbox.discard(nonce);
   }
 
-  private saveOutbox() {
-    const out: OutboxEntry[] = [];
-    for (const [channelId, ch] of Object.entries(this.state.messages)) {
-      for (const m of ch.items) if (m.state && m.nonce) out.push({ channelId, nonce: m.nonce, content: m.content, createdAt: m.created_at });
-    }
-    this.saveJson('hype.outbox', out);
+  /** Unconfirmed sends, oldest first (diagnostics and tests). */
+  unsent() {
+    return this.outbox.pending();
   }
 
-  /** Messages that were not confirmed before the page closed come back as failed, with Retry. */
-  private restoreOutbox() {
-    const me = this.state.me;
-    if (!me) return;
-    const entries = this.loadJson<OutboxEntry[]>('hype.outbox', []);
-    for (const e of entries) {
-      this.mapMessages(e.channelId, (c) => {
-        if (c.items.some((m) => m.nonce === e.nonce)) return c;
-        const m: ChatMessage = {
-          id: `pending-${e.nonce}`,
-          channel_id: e.channelId,
-          guild_id: '',
-          author_id: me.id,
-          author: me,
-          content: e.content,
-          created_at: e.createdAt,
-          edited_at: null,
-          nonce: e.nonce,
-        };
-        return setPendingState(addPending(c, m), e.nonce, 'failed');
-      });
-    }
+  private noteOwnMessage(msg: Message) {
+    const cid = msg.channel_id;
+    this.set({
+      lastMessage: { ...this.state.lastMessage, [cid]: maxId(this.state.lastMessage[cid], msg.id) },
+      lastRead: { ...this.state.lastRead, [cid]: maxId(this.state.lastRead[cid], msg.id) },
+    });
   }
 
   async editMessage(channelId: Id, id: Id, content: string) {
@@ -488,15 +472,38 @@ export class Store {
   // ---- guilds ----
   async createGuild(name: string): Promise<GuildFull> {
     const g = await this.api.post<GuildFull>('/guilds', { name });
-    await this.absorbGuild(g.id);
-    return g;
+    return this.openGuild(g);
   }
 
   async joinInvite(code: string): Promise<GuildFull> {
     const clean = code.trim().replace(/^.*\/(invite\/)?/, '');
     const g = await this.api.post<GuildFull>(`/invites/${encodeURIComponent(clean)}`);
-    await this.absorbGuild(g.id);
-    return g;
+    return this.openGuild(g);
+  }
+
+  /**
+   * Shows a guild the user just created or joined, as soon as its channels are known: from
+   * GUILD_CREATE on the gateway or from GET /guilds/:id, whichever comes first. The dialog
+   * that asked for it closes when this resolves, and the page behind a modal dialog takes
+   * no input: the sooner it resolves, the shorter the time in which typing goes nowhere.
+   */
+  private async openGuild(g: GuildFull): Promise<GuildFull> {
+    const id = g.id;
+    const known = () => !!this.state.guilds[id] && Object.values(this.state.channels).some((c) => c.guild_id === id);
+    const details = this.absorbGuild(id);
+    if (!known()) {
+      let unsubscribe = () => {};
+      const seen = new Promise<void>((resolve) => {
+        unsubscribe = this.subscribe(() => {
+          if (known()) resolve();
+        });
+      });
+      await Promise.race([details, seen]);
+      unsubscribe();
+    }
+    this.set({ selectedGuild: id });
+    this.ensureSelection();
+    return { ...g, ...(this.state.guilds[id] ?? {}) };
   }
 
   /** GUILD_CREATE usually arrives over the gateway; fetch the guild anyway so the UI never waits on it. */
@@ -515,8 +522,7 @@ export class Store {
     } catch (e) {
       this.log('guild fetch failed', e);
     }
-    this.set({ selectedGuild: id });
-    this.ensureSelection();
+    if (!this.state.selectedGuild) this.ensureSelection();
   }
 
   createInvite(guildId: Id): Promise<Invite> {

@@ -1,10 +1,10 @@
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { hasPermission, Permission, type Id } from '../api/types';
 import { groupMessages, formatDay, formatTime } from '../state/grouping';
 import type { ChatMessage } from '../state/messages';
 import { userName } from '../state/state';
 import { isBlank } from '../state/text';
-import { Avatar, Icon } from './Dialog';
+import { Avatar, Icon, ModalContext } from './Dialog';
 import { useAppState, useStore } from './hooks';
 
 interface Props {
@@ -320,16 +320,26 @@ function TypingIndicator({ channelId, guildId }: { channelId: Id; guildId: Id })
 function Composer({ channelId, channelName, disabled, onEditLast }: { channelId: Id; channelName: string; disabled: boolean; onEditLast: () => void }) {
   const store = useStore();
   const draft = useAppState((s) => s.drafts[channelId] ?? '');
+  const behindModal = useContext(ModalContext).open > 0;
   const ref = useRef<HTMLTextAreaElement>(null);
+  // Opening a channel puts the cursor in its box. Behind a modal dialog (the channel of a
+  // guild just created, shown while its dialog closes) the box cannot take focus: it takes
+  // it when the dialog has closed, after the dialog handed focus back to its opener.
+  const wantsFocus = useRef<Id | null>(null);
   useEffect(() => {
-    if (window.matchMedia?.('(pointer: fine)').matches) ref.current?.focus();
+    if (window.matchMedia?.('(pointer: fine)').matches) wantsFocus.current = channelId;
   }, [channelId]);
+  useEffect(() => {
+    if (behindModal || wantsFocus.current !== channelId) return;
+    ref.current?.focus();
+    if (document.activeElement === ref.current) wantsFocus.current = null;
+  }, [channelId, behindModal]);
 
   function send() {
-    const text = draft;
-    if (isBlank(text)) return;
-    store.setDraft(channelId, '');
-    store.sendMessage(channelId, text);
+    if (isBlank(draft)) return;
+    // The box empties only once the message is queued (see Store.sendDraft), and the message
+    // goes to this box's channel, the one on screen when Enter was pressed.
+    store.sendDraft(channelId);
     ref.current?.focus();
   }
   function onKey(e: KeyboardEvent<HTMLTextAreaElement>) {
@@ -360,6 +370,7 @@ function Composer({ channelId, channelName, disabled, onEditLast }: { channelId:
           value={draft}
           rows={Math.min(6, Math.max(1, draft.split('\n').length))}
           disabled={disabled}
+          readOnly={behindModal}
           placeholder={disabled ? 'You cannot send messages here' : `Message #${channelName}`}
           maxLength={4000}
           onChange={(e) => {

@@ -1,9 +1,20 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useId, useRef, type ReactNode } from 'react';
+
+/**
+ * How many modal dialogs are open. The page behind a modal is inert: it shows but takes no
+ * focus and no typing, so the message box says so (read-only) instead of looking ready.
+ */
+export const ModalContext = createContext<{ open: number; change: (delta: number) => void }>({ open: 0, change: () => {} });
 
 // A modal on the native <dialog>: focus is trapped, Escape closes, focus returns to the opener.
 export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
   const id = useId();
+  const modals = useContext(ModalContext);
+  useEffect(() => {
+    modals.change(1);
+    return () => modals.change(-1);
+  }, []); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => {
     const d = ref.current;
     const opener = document.activeElement as HTMLElement | null;

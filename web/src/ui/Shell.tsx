@@ -1,9 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { GuildRail } from './GuildRail';
 import { ChannelSidebar } from './ChannelSidebar';
 import { ChatView } from './ChatView';
 import { MemberList } from './MemberList';
 import { SettingsDialog } from './SettingsDialog';
+import { ModalContext } from './Dialog';
 import { useAppState, useSettings, useStore } from './hooks';
 import { guildChannels } from '../state/state';
 
@@ -16,6 +17,8 @@ export function Shell() {
   const [navOpen, setNavOpen] = useState(false);
   const [membersOpen, setMembersOpen] = useState(() => window.matchMedia?.('(min-width: 1100px)').matches ?? true);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [modalsOpen, setModalsOpen] = useState(0);
+  const modals = useMemo(() => ({ open: modalsOpen, change: (d: number) => setModalsOpen((n) => Math.max(0, n + d)) }), [modalsOpen]);
 
   // Close the phone drawer after navigating.
   useEffect(() => setNavOpen(false), [channelId, guildId]);
@@ -64,39 +67,41 @@ export function Shell() {
   }, [store, settings.inputMode, settings.pttKey]);
 
   return (
-    <div className={`shell${navOpen ? ' nav-open' : ''}${membersOpen ? ' members-open' : ''}`}>
-      <a href="#composer" className="skip-link">
-        Skip to message box
-      </a>
-      {gateway === 'reconnecting' && (
-        <div className="banner" role="status">
-          Connection lost. Reconnecting…
+    <ModalContext.Provider value={modals}>
+      <div className={`shell${navOpen ? ' nav-open' : ''}${membersOpen ? ' members-open' : ''}`}>
+        <a href="#composer" className="skip-link">
+          Skip to message box
+        </a>
+        {gateway === 'reconnecting' && (
+          <div className="banner" role="status">
+            Connection lost. Reconnecting…
+          </div>
+        )}
+        <div
+          className="nav"
+          id="nav-drawer"
+          onClickCapture={(e) => {
+            // Picking a channel (even the current one) closes the phone drawer.
+            if ((e.target as HTMLElement).closest('button.channel, button.channel-main, button.join-voice')) setNavOpen(false);
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape' && navOpen) setNavOpen(false);
+          }}
+        >
+          <GuildRail />
+          <ChannelSidebar onOpenSettings={() => setSettingsOpen(true)} />
         </div>
-      )}
-      <div
-        className="nav"
-        id="nav-drawer"
-        onClickCapture={(e) => {
-          // Picking a channel (even the current one) closes the phone drawer.
-          if ((e.target as HTMLElement).closest('button.channel, button.channel-main, button.join-voice')) setNavOpen(false);
-        }}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape' && navOpen) setNavOpen(false);
-        }}
-      >
-        <GuildRail />
-        <ChannelSidebar onOpenSettings={() => setSettingsOpen(true)} />
+        <button type="button" className="scrim" aria-label="Close navigation" tabIndex={navOpen ? 0 : -1} onClick={() => setNavOpen(false)} />
+        <ChatView
+          navOpen={navOpen}
+          onToggleNav={() => setNavOpen((v) => !v)}
+          membersOpen={membersOpen}
+          onToggleMembers={() => setMembersOpen((v) => !v)}
+        />
+        {membersOpen && guildId && <MemberList guildId={guildId} onClose={() => setMembersOpen(false)} />}
+        {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
+        {!guildId && <span className="sr-only" role="status">No guild yet</span>}
       </div>
-      <button type="button" className="scrim" aria-label="Close navigation" tabIndex={navOpen ? 0 : -1} onClick={() => setNavOpen(false)} />
-      <ChatView
-        navOpen={navOpen}
-        onToggleNav={() => setNavOpen((v) => !v)}
-        membersOpen={membersOpen}
-        onToggleMembers={() => setMembersOpen((v) => !v)}
-      />
-      {membersOpen && guildId && <MemberList guildId={guildId} onClose={() => setMembersOpen(false)} />}
-      {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
-      {!guildId && <span className="sr-only" role="status">No guild yet</span>}
-    </div>
+    </ModalContext.Provider>
   );
 }
