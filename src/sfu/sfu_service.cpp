@@ -186,6 +186,7 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
       old->ws->close(kCloseReplaced, "replaced by a new connection");
     }
     c->identified = true;
+    c->ws->set_authenticated();  // ends the identify deadline and the unauthenticated cap
     c->who = *who;
     c->worker = pick_worker(who->channel);
     json::array others;
