@@ -32,6 +32,7 @@ std::string make_dispatch(const std::string& type, std::uint64_t seq, const std:
 }
 
 void Gateway::Conn::on_message(std::string_view text, bool is_text) {
+  net::WsFrameTicket done(ws);  // the socket reads on as frames are handled, not faster
   auto g = gw.lock();
   if (!g) return;
   if (!is_text) {
@@ -40,9 +41,8 @@ void Gateway::Conn::on_message(std::string_view text, bool is_text) {
     });
     return;
   }
-  asio::post(g->strand_, [g, self = shared_from_this(), t = std::string(text)]() mutable {
-    g->on_message(self, std::move(t));
-  });
+  asio::post(g->strand_, [g, self = shared_from_this(), t = std::string(text),
+                          done = std::move(done)]() mutable { g->on_message(self, std::move(t)); });
 }
 
 void Gateway::Conn::on_close() {

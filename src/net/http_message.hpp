@@ -61,6 +61,30 @@ class WsConnection {
   // The client identified: no identify deadline any more, never shed, and it no longer
   // counts against its address's unauthenticated cap. (No-op default: test doubles.)
   virtual void set_authenticated() {}
+  // Inbound pacing, through WsFrameTicket: while too many received frames are not handled
+  // yet, the connection stops reading (TCP pushes back on the client) instead of queueing
+  // them in memory.
+  virtual void frame_begin() {}
+  virtual void frame_done() {}
+};
+
+// Held by a listener for as long as one received frame is being handled (move it into the
+// handler it posts); reading resumes as tickets go away.
+class WsFrameTicket {
+ public:
+  explicit WsFrameTicket(std::shared_ptr<WsConnection> c) : c_(std::move(c)) {
+    if (c_) c_->frame_begin();
+  }
+  WsFrameTicket(WsFrameTicket&& o) noexcept = default;
+  WsFrameTicket& operator=(WsFrameTicket&&) = delete;
+  WsFrameTicket(const WsFrameTicket&) = delete;
+  WsFrameTicket& operator=(const WsFrameTicket&) = delete;
+  ~WsFrameTicket() {
+    if (c_) c_->frame_done();
+  }
+
+ private:
+  std::shared_ptr<WsConnection> c_;
 };
 
 // Receives a connection's events, on the connection's strand.

@@ -20,6 +20,7 @@ namespace {
 
 constexpr int kCloseGraceS = 5;  // for the close frame to get out and the peer's to come back
 constexpr int kShedGraceS = 1;
+constexpr int kMaxInflight = 32;  // frames handed to the listener and not handled yet
 
 class WsSession final : public WsConnection, public std::enable_shared_from_this<WsSession> {
  public:
@@ -32,6 +33,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
         on_done_(std::move(on_done)),
         identify_timer_(ws_.get_executor()),
         deadline_(ws_.get_executor()),
+        drained_(ws_.get_executor()),
         tokens_(options.frame_budget),
         last_refill_(std::chrono::steady_clock::now()) {}
   ~WsSession() override {
@@ -72,6 +74,15 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
       self->authenticated_ = true;
       self->identify_timer_.cancel();
       self->release_unauthenticated();
+    });
+  }
+
+  // On the strand: a ticket is taken inside on_message.
+  void frame_begin() override { ++inflight_; }
+  void frame_done() override {
+    asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+      --self->inflight_;
+      if (self->inflight_ <= kMaxInflight / 2) self->drained_.cancel();
     });
   }
 
@@ -122,6 +133,10 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
         }
       }
       buf.consume(buf.size());
+      while (inflight_ > kMaxInflight && !closing_) {
+        drained_.expires_at(std::chrono::steady_clock::time_point::max());
+        co_await drained_.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
     }
     closing_ = true;
     identify_timer_.cancel();
@@ -183,6 +198,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     queued_.fetch_sub(queue_.size(), std::memory_order_relaxed);
     queue_.clear();
     queued_bytes_ = 0;
+    drained_.cancel();
     // Whatever the peer does (never reads, never answers the close), the socket is gone then.
     arm_deadline(grace_s);
     if (!writing_) start_writer();
@@ -243,6 +259,8 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
   std::shared_ptr<WsListener> listener_;
   asio::steady_timer identify_timer_;
   asio::steady_timer deadline_;
+  asio::steady_timer drained_;  // wakes the read loop once frames in flight drop
+  int inflight_ = 0;
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   std::atomic<std::size_t> queued_{0};

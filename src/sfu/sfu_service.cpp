@@ -454,8 +454,9 @@ void Conn::on_message(std::string_view text, bool is_text) {
     });
     return;
   }
-  asio::post(s->strand,
-             [s, self = shared_from_this(), t = std::string(text)] { s->handle(self, t); });
+  // The socket reads on as frames are handled here, not faster (net::WsFrameTicket).
+  asio::post(s->strand, [s, self = shared_from_this(), t = std::string(text),
+                         done = net::WsFrameTicket(ws)] { s->handle(self, t); });
 }
 
 void Conn::on_close() {
