@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <fstream>
 #include <thread>
@@ -110,6 +111,36 @@ void register_sfu_metrics(metrics::Registry& reg, sfu::SfuService& sfu) {
   });
 }
 
+// Raises the soft descriptor limit to the hard one: every connection costs a descriptor and
+// the usual soft default (1024) is far below what one node serves. Returns the limit now.
+long raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  rlim_t want = rl.rlim_max;
+  if (want == RLIM_INFINITY) want = 1 << 20;  // Linux refuses more than fs.nr_open anyway
+  if (rl.rlim_cur < want) {
+    rlimit up{want, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl.rlim_cur = want;
+  }
+  spdlog::info("file descriptor limit {} (hard limit {})", static_cast<long>(rl.rlim_cur),
+               rl.rlim_max == RLIM_INFINITY ? -1L : static_cast<long>(rl.rlim_max));
+  return static_cast<long>(rl.rlim_cur);
+}
+
+// The connection cap leaves headroom under the descriptor limit for the database, UDP
+// sockets, logs and the connections being shed at the cap.
+int connection_cap(const Config& config, long fd_limit) {
+  long headroom = std::max(64L, fd_limit / 8);
+  long fit = std::max(16L, fd_limit - headroom);
+  if (config.server.max_connections > 0) {
+    if (config.server.max_connections > fit)
+      spdlog::warn("server.max_connections={} exceeds what {} descriptors allow; using {}",
+                   config.server.max_connections, fd_limit, fit);
+    return static_cast<int>(std::min<long>(config.server.max_connections, fit));
+  }
+  return static_cast<int>(std::min<long>(fit, 1000000));
+}
+
 }  // namespace
 
 int run_migrate(const Config& config) {
@@ -120,6 +151,7 @@ int run_migrate(const Config& config) {
 }
 
 int run_server(const Config& config) {
+  long fd_limit = raise_fd_limit();
   if (config.server.roles != "all")
     spdlog::warn("server.roles={} requested; this build runs every role in one process",
                  config.server.roles);
@@ -213,7 +245,17 @@ int run_server(const Config& config) {
   hopts.host = config.server.host;
   hopts.port = config.server.port;
   hopts.max_body_bytes = static_cast<std::size_t>(config.limits.max_body_bytes);
-  hopts.ws_max_frame_bytes = static_cast<std::size_t>(config.gateway.max_frame_bytes);
+  hopts.max_connections = connection_cap(config, fd_limit);
+  hopts.ws.max_frame_bytes = static_cast<std::size_t>(config.gateway.max_frame_bytes);
+  hopts.ws.max_send_queue = static_cast<std::size_t>(config.gateway.max_send_queue);
+  hopts.ws.max_send_bytes = static_cast<std::size_t>(config.server.ws_max_send_bytes);
+  hopts.ws.identify_timeout_s = config.server.ws_identify_timeout;
+  if (config.limits.enabled) {
+    hopts.ws.frame_budget = config.limits.gateway.tokens;
+    hopts.ws.frame_budget_seconds = config.limits.gateway.per_seconds;
+    hopts.ws.unauthenticated_per_ip = config.limits.ws_unauthenticated_per_ip;
+  }
+  spdlog::info("connection cap {} (descriptor limit {})", hopts.max_connections, fd_limit);
   hopts.trusted_proxies = TrustedProxies::parse(config.server.trusted_proxies);
   net::HttpServer http(
       io.get_executor(), hopts, [&api](net::HttpRequest& r) { return api.handle(r); },

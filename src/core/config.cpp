@@ -161,6 +161,13 @@ const std::vector<KeyDef>& defs() {
                    throw ConfigError(k, e.what());
                  }
                }),
+      make_int("server", "max_connections", &C::server, &C::Server::max_connections, 0, 10000000,
+               "open HTTP/WebSocket connections before idle ones are shed for new ones (0: the "
+               "descriptor limit minus headroom)"),
+      make_int("server", "ws_identify_timeout", &C::server, &C::Server::ws_identify_timeout, 1, 600,
+               "seconds a /gateway or /voice socket may stay unidentified (closed 4003)"),
+      make_int("server", "ws_max_send_bytes", &C::server, &C::Server::ws_max_send_bytes, 65536,
+               1 << 30, "bytes queued to one WebSocket before it is closed as a slow consumer"),
       make_str("database", "url", &C::database, &C::Database::url,
                "sqlite:///path/file.db or postgres://user@host:port/db (default: "
                "sqlite in data_dir)",
@@ -220,9 +227,11 @@ const std::vector<KeyDef>& defs() {
       make_int("gateway", "replay_buffer", &C::gateway, &C::Gateway::replay_buffer, 10, 100000,
                "events kept per session for resume"),
       make_int("gateway", "max_send_queue", &C::gateway, &C::Gateway::max_send_queue, 10, 1000000,
-               "queued frames before a slow client is disconnected"),
+               "queued frames before a slow client is disconnected (/gateway and /voice)"),
       make_int("gateway", "max_frame_bytes", &C::gateway, &C::Gateway::max_frame_bytes, 1024,
-               1 << 24, "largest WebSocket frame accepted from a client"),
+               1 << 24, "largest WebSocket frame accepted from a client (/gateway and /voice)"),
+      make_int("gateway", "max_sessions_per_user", &C::gateway, &C::Gateway::max_sessions_per_user,
+               1, 10000, "gateway sessions (attached or resumable) one user may hold"),
       make_bool("limits", "enabled", &C::limits, &C::Limits::enabled,
                 "rate limits on (turn off only for load tests)"),
       make_int("limits", "max_body_bytes", &C::limits, &C::Limits::max_body_bytes, 1024, 1 << 28,
@@ -243,7 +252,12 @@ const std::vector<KeyDef>& defs() {
       make_rate("limits", "messages", &C::limits, &C::Limits::messages,
                 "messages created per user"),
       make_rate("limits", "gateway", &C::limits, &C::Limits::gateway,
-                "frames per gateway connection"),
+                "frames per WebSocket connection, /gateway and /voice"),
+      make_rate("limits", "identify", &C::limits, &C::Limits::identify,
+                "gateway identifies per client address and per user"),
+      make_int("limits", "ws_unauthenticated_per_ip", &C::limits,
+               &C::Limits::ws_unauthenticated_per_ip, 0, 1000000,
+               "WebSockets not identified yet per client address (0: no cap)"),
       make_str("log", "level", &C::log, &C::Log::level, "trace, debug, info, warn, error",
                [](const std::string& k, const std::string& v) {
                  check_one_of(k, v, {"trace", "debug", "info", "warn", "error", "off"});

@@ -44,6 +44,9 @@ struct Config {
     // Reverse proxies whose X-Forwarded-For / X-Real-IP name the client (core/client_address):
     // comma-separated addresses and CIDR blocks; empty: the socket's peer is the client.
     std::string trusted_proxies;
+    int max_connections = 0;          // open HTTP/WebSocket connections; 0: from the fd limit
+    int ws_identify_timeout = 10;     // seconds a WebSocket may stay unidentified (4003)
+    int ws_max_send_bytes = 8 << 20;  // per WebSocket send queue, bytes (4010 past it)
   } server;
   struct Database {
     std::string url;  // "sqlite:///path.db" (default: <data_dir>/hype.db) or "postgres://..."
@@ -80,6 +83,7 @@ struct Config {
     int replay_buffer = 1000;        // events kept per session for resume
     int max_send_queue = 2000;       // queued frames before a slow consumer is closed
     int max_frame_bytes = 65536;
+    int max_sessions_per_user = 20;  // attached or resumable; see docs/protocol.md (4011)
   } gateway;
   struct Limits {
     bool enabled = true;
@@ -93,7 +97,9 @@ struct Config {
     RateBudget login_pair{5, 900};       // failed logins per (account, address)
     RateBudget login_account{10, 3600};  // failed logins per account, all addresses
     RateBudget messages{10, 5};          // message create, per user
-    RateBudget gateway{120, 60};         // gateway frames, per connection
+    RateBudget gateway{120, 60};         // WebSocket frames, per connection (/gateway and /voice)
+    RateBudget identify{30, 60};         // gateway identifies, per client address and per user
+    int ws_unauthenticated_per_ip = 50;  // WebSockets not identified yet, per client address
   } limits;
   struct Log {
     std::string level = "info";

@@ -32,6 +32,7 @@ std::string make_dispatch(const std::string& type, std::uint64_t seq, const std:
 }
 
 void Gateway::Conn::on_message(std::string_view text, bool is_text) {
+  net::WsFrameTicket done(ws);  // the socket reads on as frames are handled, not faster
   auto g = gw.lock();
   if (!g) return;
   if (!is_text) {
@@ -40,9 +41,8 @@ void Gateway::Conn::on_message(std::string_view text, bool is_text) {
     });
     return;
   }
-  asio::post(g->strand_, [g, self = shared_from_this(), t = std::string(text)]() mutable {
-    g->on_message(self, std::move(t));
-  });
+  asio::post(g->strand_, [g, self = shared_from_this(), t = std::string(text),
+                          done = std::move(done)]() mutable { g->on_message(self, std::move(t)); });
 }
 
 void Gateway::Conn::on_close() {
@@ -114,14 +114,9 @@ void Gateway::send_error(Conn& c, const std::string& code, const std::string& me
 }
 
 void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
+  // The frame budget (4008), the identify deadline (4003) and the send queue bound (4010)
+  // are enforced for every WebSocket endpoint in net/websocket_session.cpp.
   if (c->closed) return;
-  if (d_.config.limits.enabled) {
-    auto r = d_.coord.take("gw:" + std::to_string(c->id), d_.config.limits.gateway);
-    if (!r.allowed) {
-      c->close(kRateLimited, "rate limited");
-      return;
-    }
-  }
   boost::system::error_code ec;
   json::parse_options opt;
   opt.max_depth = 32;
@@ -150,6 +145,13 @@ void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
     }
     if (!d || !d->is_object()) {
       c->close(kDecodeError, name + " needs an object d");
+      return;
+    }
+    // Each identify loads a READY from the database: budgeted per address here and per user
+    // once the token names them (handle_identify).
+    if (name == "identify" && d_.config.limits.enabled &&
+        !d_.coord.take("gw-identify-ip:" + c->ws->remote_ip(), d_.config.limits.identify).allowed) {
+      c->close(kRateLimited, "too many identifies from this address");
       return;
     }
     c->identifying = true;
@@ -329,6 +331,24 @@ void Gateway::destroy_session(const std::string& id) {
   }
 }
 
+bool Gateway::make_session_room(Id user) {
+  auto it = by_user_.find(user);
+  if (it == by_user_.end()) return true;
+  auto limit = static_cast<std::size_t>(d_.config.gateway.max_sessions_per_user);
+  if (it->second.size() < limit) return true;
+  std::vector<std::pair<std::int64_t, std::string>> detached;
+  for (Session* s : it->second)
+    if (!s->conn) detached.emplace_back(s->detached_at_ms, s->id);
+  std::sort(detached.begin(), detached.end());
+  std::size_t have = it->second.size();
+  for (auto& [at, id] : detached) {
+    if (have < limit) break;
+    destroy_session(id);  // may erase by_user_[user]: do not touch `it` after this
+    --have;
+  }
+  return have < limit;
+}
+
 void Gateway::sweep() {
   if (stopped_) return;
   std::int64_t now = steady_ms();
@@ -336,10 +356,7 @@ void Gateway::sweep() {
   std::int64_t hb_limit = gc.heartbeat_interval * 3 / 2 + 2000;
   for (auto& c : std::vector<std::shared_ptr<Conn>>(conns_.begin(), conns_.end())) {
     if (c->closed) continue;
-    if (!c->session && !c->identifying && now - c->opened_ms > 10000)
-      c->close(kNotAuthenticated, "identify within 10 seconds");
-    else if (now - c->last_heartbeat_ms > hb_limit)
-      c->close(kHeartbeatTimeout, "no heartbeat");
+    if (now - c->last_heartbeat_ms > hb_limit) c->close(kHeartbeatTimeout, "no heartbeat");
   }
   std::vector<std::string> expired;
   for (auto& [id, s] : sessions_) {

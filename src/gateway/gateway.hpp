@@ -50,6 +50,7 @@ enum CloseCode : int {
   kRateLimited = 4008,
   kHeartbeatTimeout = 4009,
   kSlowConsumer = 4010,
+  kSessionLimit = 4011,
 };
 
 class Gateway : public std::enable_shared_from_this<Gateway> {
@@ -83,6 +84,9 @@ class Gateway : public std::enable_shared_from_this<Gateway> {
   void detach_guild(Session& s, Id guild);
   void refresh_permissions(Id guild, Id user);
   void destroy_session(const std::string& id);
+  // Makes room for one more session of `user` under gateway.max_sessions_per_user by ending
+  // their oldest resumable (detached) sessions; false when every one is attached.
+  bool make_session_room(Id user);
   void sweep();
   void send_error(Conn& c, const std::string& code, const std::string& message);
   void publish_presence(Id user, const std::string& status);

@@ -31,6 +31,14 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
     std::vector<std::pair<Id, std::uint64_t>> perms;
     try {
       user = self->d_.auth.authenticate(token);
+      if (self->d_.config.limits.enabled &&
+          !self->d_.coord
+               .take("gw-identify-user:" + std::to_string(user), self->d_.config.limits.identify)
+               .allowed) {
+        asio::post(self->strand_,
+                   [c] { c->close(kRateLimited, "too many identifies for this user"); });
+        return;
+      }
       auto u = self->d_.auth.me(user);
       json::array guilds, presences;
       std::unordered_set<Id> seen;
@@ -74,6 +82,13 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
 void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::object ready,
                               std::vector<std::pair<Id, std::uint64_t>> perms, bool first_session) {
   c->identifying = false;
+  if (!make_session_room(user)) {
+    // Every session of this user is attached: refuse the newest rather than cut off one in use.
+    // Undo handle_identify's presence_connect; the attached sessions keep the user online.
+    d_.coord.presence_disconnect(user);
+    c->close(kSessionLimit, "too many sessions for this user");
+    return;
+  }
   auto s = std::make_shared<Session>();
   s->id = random_token(16);
   s->user = user;
@@ -87,6 +102,7 @@ void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::obj
   } else {
     s->conn = c;
     c->session = s;
+    c->ws->set_authenticated();
   }
   ready["session_id"] = s->id;
   deliver(*s, "READY", json::serialize(ready));
@@ -137,6 +153,7 @@ void Gateway::handle_resume(const std::shared_ptr<Conn>& c, const json::object& 
   s->detached_at_ms = 0;
   s->voice_checked = false;
   c->session = s;
+  c->ws->set_authenticated();
   int replayed = 0;
   for (auto& [n, payload] : rb) {
     if (n < from) continue;

@@ -40,15 +40,51 @@ struct HttpResponse {
 // Decodes %XX and (when plus_is_space) '+'. Returns nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
+// WebSocket close codes the transport itself uses on every endpoint (docs/protocol.md).
+enum WsCloseCode : int {
+  kWsTryAgainLater = 1013,  // shed while not identified: the server is short of descriptors
+  kWsNotIdentified = 4003,  // no identify within the deadline
+  kWsRateLimited = 4008,    // inbound frame budget exhausted
+  kWsSlowConsumer = 4010,   // send queue over its frame or byte bound
+};
+
 // One accepted WebSocket connection, as the layers above see it. Thread-safe: send and close
 // may be called from any thread; they run on the connection's own strand.
 class WsConnection {
  public:
   virtual ~WsConnection() = default;
+  // Queues a text frame. Past the send queue bound the connection closes with 4010 instead.
   virtual void send(std::string text) = 0;
   virtual void close(int code, std::string reason) = 0;
   virtual std::size_t queued() const = 0;  // frames waiting to be written
   virtual const std::string& remote_ip() const = 0;
+  // The client identified: no identify deadline any more, never shed, and it no longer
+  // counts against its address's unauthenticated cap. (No-op default: test doubles.)
+  virtual void set_authenticated() {}
+  // Inbound pacing, through WsFrameTicket: while too many received frames are not handled
+  // yet, the connection stops reading (TCP pushes back on the client) instead of queueing
+  // them in memory.
+  virtual void frame_begin() {}
+  virtual void frame_done() {}
+};
+
+// Held by a listener for as long as one received frame is being handled (move it into the
+// handler it posts); reading resumes as tickets go away.
+class WsFrameTicket {
+ public:
+  explicit WsFrameTicket(std::shared_ptr<WsConnection> c) : c_(std::move(c)) {
+    if (c_) c_->frame_begin();
+  }
+  WsFrameTicket(WsFrameTicket&& o) noexcept = default;
+  WsFrameTicket& operator=(WsFrameTicket&&) = delete;
+  WsFrameTicket(const WsFrameTicket&) = delete;
+  WsFrameTicket& operator=(const WsFrameTicket&) = delete;
+  ~WsFrameTicket() {
+    if (c_) c_->frame_done();
+  }
+
+ private:
+  std::shared_ptr<WsConnection> c_;
 };
 
 // Receives a connection's events, on the connection's strand.

@@ -203,6 +203,7 @@ struct SfuService::Impl : std::enable_shared_from_this<SfuService::Impl> {
       old->ws->close(kCloseReplaced, "replaced by a new connection");
     }
     c->identified = true;
+    c->ws->set_authenticated();  // ends the identify deadline and the unauthenticated cap
     c->who = *who;
     c->may_speak = !granted || granted->may_speak;
     c->worker = pick_worker(who->channel);
@@ -528,8 +529,9 @@ void Conn::on_message(std::string_view text, bool is_text) {
     });
     return;
   }
-  asio::post(s->strand,
-             [s, self = shared_from_this(), t = std::string(text)] { s->handle(self, t); });
+  // The socket reads on as frames are handled here, not faster (net::WsFrameTicket).
+  asio::post(s->strand, [s, self = shared_from_this(), t = std::string(text),
+                         done = net::WsFrameTicket(ws)] { s->handle(self, t); });
 }
 
 void Conn::on_close() {

@@ -8,7 +8,8 @@ import WebSocket from 'ws';
 export const HYPE_BIN = process.env.HYPE_BIN ?? new URL('../../build/release/src/app/hype', import.meta.url).pathname;
 
 // Starts a server on a free port with its own data dir; resolves once /readyz answers.
-export async function startServer(env = {}) {
+// `nofile` runs it under that descriptor limit (soft and hard, via prlimit).
+export async function startServer(env = {}, { nofile } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hype-it-'));
   const fullEnv = {
     ...process.env,
@@ -23,7 +24,10 @@ export async function startServer(env = {}) {
   if (process.env.HYPE_TEST_DATABASE_URL && !env.HYPE_DATABASE_URL) {
     fullEnv.HYPE_DATABASE_URL = process.env.HYPE_TEST_DATABASE_URL;
   }
-  const proc = spawn(HYPE_BIN, ['serve'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, args] = nofile
+    ? ['prlimit', [`--nofile=${nofile}:${nofile}`, HYPE_BIN, 'serve']]
+    : [HYPE_BIN, ['serve']];
+  const proc = spawn(cmd, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d.toString(); });
   const url = await new Promise((resolve, reject) => {

@@ -124,3 +124,28 @@ TEST(Config, SfuSection) {
   EXPECT_EQ(c.sfu.announced_ip, "10.0.0.5");
   EXPECT_EQ(error_key("", {{"HYPE_SFU_WORKERS", "-1"}}), "sfu.workers");
 }
+
+TEST(Config, ConnectionLimitKeys) {
+  Config d = load_config_text("", env_of({}));
+  EXPECT_EQ(d.server.max_connections, 0);
+  EXPECT_EQ(d.server.ws_identify_timeout, 10);
+  EXPECT_EQ(d.server.ws_max_send_bytes, 8 << 20);
+  EXPECT_EQ(d.gateway.max_sessions_per_user, 20);
+  EXPECT_EQ(d.limits.ws_unauthenticated_per_ip, 50);
+  EXPECT_DOUBLE_EQ(d.limits.identify.tokens, 30);
+  Config c = load_config_text(
+      "[gateway]\nmax_sessions_per_user = 5\n",
+      env_of({{"HYPE_SERVER_WS_IDENTIFY_TIMEOUT", "3"}, {"HYPE_LIMITS_IDENTIFY", "4/10s"}}));
+  EXPECT_EQ(c.gateway.max_sessions_per_user, 5);
+  EXPECT_EQ(c.server.ws_identify_timeout, 3);
+  EXPECT_DOUBLE_EQ(c.limits.identify.per_seconds, 10);
+  EXPECT_EQ(error_key("", {{"HYPE_SERVER_WS_IDENTIFY_TIMEOUT", "0"}}),
+            "server.ws_identify_timeout");
+  EXPECT_EQ(error_key("", {{"HYPE_GATEWAY_MAX_SESSIONS_PER_USER", "0"}}),
+            "gateway.max_sessions_per_user");
+  Config example =
+      load_config(std::string(HYPE_SOURCE_DIR) + "/deploy/hype.example.toml", env_of({}));
+  EXPECT_EQ(example.gateway.max_sessions_per_user, 20);
+  EXPECT_EQ(example.limits.ws_unauthenticated_per_ip, 50);
+  EXPECT_EQ(example.server.ws_max_send_bytes, 8 << 20);
+}
