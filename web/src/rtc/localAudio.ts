@@ -3,6 +3,7 @@
 // Transmission is gated by mute, push-to-talk or voice activity by enabling the sent track
 // (a disabled track sends silence, which Opus DTX shrinks to a packet every 400 ms).
 import { audioConstraints, type VoiceSettings } from '../settings/settings';
+import { rmsLevel } from './audioLevel';
 
 export class LocalAudio {
   private ctx: AudioContext | null = null;
@@ -64,9 +65,7 @@ export class LocalAudio {
   level(): number {
     if (!this.analyser || !this.buf) return 0;
     this.analyser.getFloatTimeDomainData(this.buf);
-    let sum = 0;
-    for (let i = 0; i < this.buf.length; i++) sum += this.buf[i] * this.buf[i];
-    return Math.sqrt(sum / this.buf.length);
+    return rmsLevel(this.buf);
   }
 
   private stopRaw() {

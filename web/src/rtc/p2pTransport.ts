@@ -5,7 +5,7 @@
 import type { VoiceState } from '../api/types';
 import type { SignalPayload } from './negotiation';
 import { PeerLink } from './peer';
-import type { InboundAudio, PeerInfo, TransportContext, VoiceTransport } from './transport';
+import type { InboundAudio, PeerInfo, TrackSource, TransportContext, VoiceTransport } from './transport';
 
 interface WireSignal extends SignalPayload {
   sid?: string;
@@ -17,11 +17,12 @@ export class P2PTransport implements VoiceTransport {
   private readonly links = new Map<string, PeerLink>();
   readonly sessionId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
   private playback = { volumes: {} as Record<string, number>, deafened: false, sinkId: '' };
-  private localTrack: MediaStreamTrack | null;
+  /** What we send, by source: every link sends the same, including links made later. */
+  private readonly published = new Map<TrackSource, MediaStreamTrack | null>();
   private audible = true;
 
   constructor(private readonly ctx: TransportContext) {
-    this.localTrack = ctx.localTrack;
+    this.published.set('mic', ctx.localTrack);
   }
 
   start() {
@@ -61,7 +62,7 @@ export class P2PTransport implements VoiceTransport {
       peerId: userId,
       iceServers: (this.ctx.join.ice_servers ?? []) as RTCIceServer[],
       forceRelay: this.ctx.forceRelay,
-      localTrack: this.localTrack,
+      localTrack: this.published.get('mic') ?? null,
       localStream: this.ctx.localStream,
       send: (payload) => {
         const wire: WireSignal = { ...payload, sid: this.sessionId };
@@ -72,6 +73,7 @@ export class P2PTransport implements VoiceTransport {
       log: this.ctx.log,
     });
     link = created;
+    for (const [source, track] of this.published) if (source !== 'mic' && track) void created.publish(source, track);
     this.links.set(userId, link);
     this.applyPlayback(userId, link);
     this.ctx.onChange();
@@ -86,9 +88,15 @@ export class P2PTransport implements VoiceTransport {
     this.ctx.onChange();
   }
 
-  async replaceLocalTrack(track: MediaStreamTrack | null) {
-    this.localTrack = track;
-    await Promise.all([...this.links.values()].map((l) => l.replaceTrack(track)));
+  async publish(source: TrackSource, track: MediaStreamTrack | null) {
+    this.published.set(source, track);
+    await Promise.all([...this.links.values()].map((l) => l.publish(source, track)));
+  }
+
+  async unpublish(source: TrackSource) {
+    if (source === 'mic') this.published.set('mic', null);
+    else this.published.delete(source);
+    await Promise.all([...this.links.values()].map((l) => l.unpublish(source)));
   }
 
   setPlayback(volumes: Record<string, number>, deafened: boolean, sinkId: string) {

@@ -1,16 +1,20 @@
-// One remote participant in a P2P mesh: its RTCPeerConnection, perfect negotiation, remote
-// audio playback with per-user volume, ICE restart when the connection fails or stays
-// disconnected, and cheap level reads (RTP contributing sources) for speaking indicators.
+// One remote participant in a P2P mesh: its RTCPeerConnection, perfect negotiation, our
+// published tracks (the microphone, and more sources added later renegotiate through
+// perfect negotiation), remote audio playback with per-user volume (one element per remote
+// stream), ICE restart when the connection fails or stays disconnected, and level reads
+// from the receiver's energy counters for speaking indicators.
+import { EnergyMeter, readInboundEnergy } from './audioLevel';
 import { IceWatchdog } from './iceWatchdog';
 import { Negotiator, isPolite, type SignalPayload } from './negotiation';
 import { inboundAudio, summarizeStats, type PeerStats } from './stats';
-import type { InboundAudio } from './transport';
+import type { InboundAudio, TrackSource } from './transport';
 
 export interface PeerLinkOptions {
   myId: string;
   peerId: string;
   iceServers: RTCIceServer[];
   forceRelay: boolean;
+  /** The microphone (null: listen-only, a receive-only audio section instead). */
   localTrack: MediaStreamTrack | null;
   localStream: MediaStream | null;
   send: (payload: SignalPayload) => void;
@@ -22,7 +26,13 @@ export interface PeerLinkOptions {
 export class PeerLink {
   readonly pc: RTCPeerConnection;
   readonly negotiator: Negotiator;
+  /** Plays the peer's first remote stream (its microphone). */
   readonly audio: HTMLAudioElement;
+  /** Remote stream id -> the element playing it; `audio` is the first. */
+  private readonly players = new Map<string, HTMLAudioElement>();
+  /** Our senders by source. 'mic' is the first audio section, negotiated at creation. */
+  private readonly senders = new Map<TrackSource, RTCRtpSender>();
+  private volume = { percent: 100, deafened: false };
   private iceWatchdog!: IceWatchdog;
   private closed = false;
   iceRestarts = 0;
@@ -45,15 +55,19 @@ export class PeerLink {
     this.pc.onicecandidate = (ev) => this.negotiator.localCandidate(ev.candidate ? ev.candidate.toJSON() : null);
     this.pc.ontrack = (ev) => {
       const stream = ev.streams[0] ?? new MediaStream([ev.track]);
-      this.audio.srcObject = stream;
-      void this.audio.play().catch(() => {});
+      // A stream we already play (the same source renegotiated) keeps its element; a new
+      // source of the peer's gets its own, so a second track never replaces the microphone.
+      const key = ev.streams[0]?.id ?? `mid:${ev.transceiver?.mid ?? ev.track.id}`;
+      const el = this.player(key);
+      el.srcObject = stream;
+      void el.play().catch(() => {});
       o.onChange();
     };
     this.iceWatchdog = new IceWatchdog(this.pc, () => this.restartIce());
     this.pc.onconnectionstatechange = () => this.onState();
     this.pc.oniceconnectionstatechange = () => this.onState();
-    if (o.localTrack && o.localStream) this.pc.addTrack(o.localTrack, o.localStream);
-    else this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    const mic = o.localTrack && o.localStream ? this.pc.addTrack(o.localTrack, o.localStream) : this.pc.addTransceiver('audio', { direction: 'recvonly' }).sender;
+    this.senders.set('mic', mic);
     this.watchdog = setInterval(() => this.checkStuck(), 2000);
   }
 
@@ -82,55 +96,85 @@ export class PeerLink {
     return this.negotiator.receive(p);
   }
 
-  setVolume(percent: number, deafened: boolean) {
-    this.audio.volume = Math.min(1, Math.max(0, percent / 100));
-    this.audio.muted = deafened;
+  private player(key: string): HTMLAudioElement {
+    let el = this.players.get(key);
+    if (el) return el;
+    if (this.players.size === 0) el = this.audio;
+    else {
+      el = new Audio();
+      el.autoplay = true;
+      this.applyVolume(el);
+      if (this.sinkId) void this.setSinkOf(el, this.sinkId);
+    }
+    this.players.set(key, el);
+    return el;
   }
 
-  /** Inbound audio counters of this peer's receiver. */
+  setVolume(percent: number, deafened: boolean) {
+    this.volume = { percent, deafened };
+    this.applyVolume(this.audio);
+    for (const el of this.players.values()) if (el !== this.audio) this.applyVolume(el);
+  }
+
+  private applyVolume(el: HTMLAudioElement) {
+    el.volume = Math.min(1, Math.max(0, this.volume.percent / 100));
+    el.muted = this.volume.deafened;
+  }
+
+  /** Inbound audio counters of the peer's microphone (the first audio section's receiver). */
   async inbound(): Promise<InboundAudio> {
     const r = this.pc.getReceivers().find((x) => x.track?.kind === 'audio');
     if (!r || this.closed) return { packetsReceived: 0, concealedSamples: 0, totalSamplesReceived: 0 };
     return inboundAudio(await r.getStats());
   }
 
+  private sinkId = '';
+
   async setSink(deviceId: string) {
-    const a = this.audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
+    this.sinkId = deviceId;
+    await this.setSinkOf(this.audio, deviceId);
+    for (const el of this.players.values()) if (el !== this.audio) await this.setSinkOf(el, deviceId);
+  }
+
+  private async setSinkOf(el: HTMLAudioElement, deviceId: string) {
+    const a = el as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
     if (a.setSinkId) await a.setSinkId(deviceId).catch((e) => this.o.log?.('setSinkId failed', e));
   }
 
-  async replaceTrack(track: MediaStreamTrack | null) {
-    for (const s of this.pc.getSenders()) if (!s.track || s.track.kind === 'audio') await s.replaceTrack(track);
+  /**
+   * Sends `track` as `source`. The microphone's section exists from the start, so a new mic
+   * track (device change) is swapped in without renegotiation; another source adds a
+   * section the first time, and negotiationneeded renegotiates it with the peer.
+   */
+  async publish(source: TrackSource, track: MediaStreamTrack | null) {
+    const sender = this.senders.get(source);
+    if (sender) {
+      await sender.replaceTrack(track);
+      return;
+    }
+    if (!track || this.closed) return;
+    this.senders.set(source, this.pc.addTrack(track, new MediaStream([track])));
   }
 
-  private energy: { e: number; d: number } | null = null;
-  private lastLevel = 0;
+  /** Stops sending `source`. The microphone keeps its (now silent) section; others are removed. */
+  async unpublish(source: TrackSource) {
+    const sender = this.senders.get(source);
+    if (!sender) return;
+    if (source === 'mic') {
+      await sender.replaceTrack(null);
+      return;
+    }
+    this.senders.delete(source);
+    if (!this.closed) this.pc.removeTrack(sender);
+  }
 
-  /**
-   * Audio level of what this peer sent us since the last call (RMS, 0..1), from the inbound
-   * audio's totalAudioEnergy / totalSamplesDuration: it covers the whole interval, so short
-   * sounds between two polls still count. Uses the receiver's own (small) stats report.
-   */
+  private meter = new EnergyMeter();
+
+  /** Level of the peer's microphone since the last call (RMS, 0..1; see EnergyMeter). */
   async level(): Promise<number> {
     const r = this.pc.getReceivers().find((x) => x.track?.kind === 'audio');
     if (!r || this.closed) return 0;
-    let e = 0;
-    let d = 0;
-    let instant = 0;
-    const report = await r.getStats();
-    report.forEach((s: any) => {
-      if (s.type === 'inbound-rtp') {
-        e = s.totalAudioEnergy ?? 0;
-        d = s.totalSamplesDuration ?? 0;
-        instant = s.audioLevel ?? 0;
-      }
-    });
-    const prev = this.energy;
-    this.energy = { e, d };
-    if (prev && d > prev.d) this.lastLevel = Math.sqrt(Math.max(0, e - prev.e) / (d - prev.d));
-    else if (!prev) this.lastLevel = instant;
-    else this.lastLevel = 0; // no new samples (DTX or nothing decoded)
-    return this.lastLevel;
+    return this.meter.update(readInboundEnergy(await r.getStats()));
   }
 
   async refreshStats(): Promise<PeerStats> {
@@ -160,7 +204,9 @@ export class PeerLink {
     this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = null;
     this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
     this.pc.close();
-    this.audio.pause();
-    this.audio.srcObject = null;
+    for (const el of new Set([this.audio, ...this.players.values()])) {
+      el.pause();
+      el.srcObject = null;
+    }
   }
 }

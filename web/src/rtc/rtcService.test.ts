@@ -31,7 +31,8 @@ class FakeTransport implements VoiceTransport {
   signal(from: string, payload: unknown) {
     this.signals.push({ from, payload });
   }
-  async replaceLocalTrack() {}
+  async publish() {}
+  async unpublish() {}
   setPlayback() {}
   async levels() {
     return {};

@@ -5,8 +5,10 @@ import type { ApiClient } from '../api/http';
 import type { VoiceJoinAnswer, VoiceState } from '../api/types';
 import type { VoiceSettings } from '../settings/settings';
 import { LocalAudio } from './localAudio';
+import { ModeSwitcher, type SwitchRecord, type SwitchTiming } from './modeSwitch';
 import { P2PTransport } from './p2pTransport';
 import { SfuTransport } from './sfuTransport';
+import { RemoteLevels, sameSpeakers, SpeakingDetector } from './speaking';
 import { quality, type PeerStats } from './stats';
 import type { InboundAudio, PeerInfo, TransportContext, VoiceMode, VoiceTransport } from './transport';
 
@@ -42,28 +44,13 @@ export interface RtcDeps {
   /** Builds transports (tests pass fakes; default: P2PTransport / SfuTransport). */
   transportFactory?: (mode: VoiceMode, ctx: TransportContext) => VoiceTransport | null;
   /** Mode-switch timing overrides (tests). */
-  switchTiming?: Partial<typeof SWITCH_TIMING>;
+  switchTiming?: Partial<SwitchTiming>;
 }
 
-const SPEAK_THRESHOLD = 0.02;
-const SPEAK_HOLD_MS = 400;
 const LEVEL_INTERVAL_MS = 100;
-/** Remote levels come from getStats: polled less often than the local analyser. */
+/** Remote levels come from getStats: polled every 2nd level tick. */
 const REMOTE_LEVEL_EVERY = 2;
 const STATS_INTERVAL_MS = 2000;
-const SWITCH_TIMING = {
-  /** How often we compare the old and new transport's inbound audio. */
-  pollMs: 100,
-  /** We cut over at the latest after this long, audio or not. */
-  deadlineMs: 8000,
-  /** How long the old transport keeps sending after the cut-over. */
-  lingerMs: 4000,
-  /** Wait before trying a failed switch again. */
-  retryMs: 2000,
-};
-const SWITCH_MAX_ATTEMPTS = 3;
-/** Mode switch to the SFU: enough streams to cut over even if some P2P peers are not heard there. */
-const SFU_MIN_STREAMS_FOR_SWITCH = 3;
 
 export class RtcService {
   private transport: VoiceTransport | null = null;
@@ -72,13 +59,34 @@ export class RtcService {
   private snap: VoiceSnapshot;
   private levelTimer: ReturnType<typeof setInterval> | null = null;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
-  private lastLoud: Record<string, number> = {};
+  private readonly speech = new SpeakingDetector();
+  private readonly remoteLevels = new RemoteLevels(REMOTE_LEVEL_EVERY);
+  private readonly switcher: ModeSwitcher;
   private joinSeq = 0;
   private rejoins = 0;
-  private vadOpenUntil = 0;
   localLevel = 0;
 
   constructor(private readonly deps: RtcDeps) {
+    this.switcher = new ModeSwitcher(
+      {
+        current: () => this.transport,
+        channelId: () => this.snap.channelId,
+        myId: () => this.deps.myId(),
+        callSeq: () => this.joinSeq,
+        join: (channelId) => this.postJoin(channelId),
+        createTransport: (myId, answer) => this.createTransport(myId, answer),
+        preparePlayback: (t) => this.playbackOf(t),
+        adopt: (next) => {
+          this.transport = next;
+          this.remoteLevels.reset();
+          this.update({ mode: next.mode });
+          this.applyPlayback();
+          this.refreshPeers();
+        },
+        log: (m, e) => this.log(m, e),
+      },
+      deps.switchTiming,
+    );
     const st = deps.storage ?? globalThis.localStorage ?? null;
     this.snap = {
       mode: 'p2p',
@@ -209,128 +217,16 @@ export class RtcService {
     return transport;
   }
 
-  // ---- mode switch (make before break) ----
-  // The server announces a channel's new mode with VOICE_MODE_UPDATE. We then build the new
-  // transport beside the old one (its audio silent), wait until it carries the people we
-  // hear on the old one (or a deadline), make it the audible one, and close the old one a
-  // little later, so peers that switch after us keep hearing us through it meanwhile.
-  private pending: VoiceTransport | null = null;
-  private lingering = new Set<VoiceTransport>();
-  private switchSeq = 0;
-  private get timing() {
-    return { ...SWITCH_TIMING, ...this.deps.switchTiming };
+  /** Completed mode switches and the wait of each (tests and diagnostics). */
+  get switches(): readonly SwitchRecord[] {
+    return this.switcher.switches;
   }
-  /** Completed mode switches and the wait of the last one (tests and diagnostics). */
-  readonly switches: { from: VoiceMode; to: VoiceMode; waitMs: number; reason: string; at: number }[] = [];
 
-  /** VOICE_MODE_UPDATE from the gateway. */
+  /** VOICE_MODE_UPDATE from the gateway: switch make-before-break (modeSwitch.ts). */
   onModeUpdate(d: { channel_id?: string; mode?: string }) {
     if (!this.transport || this.snap.status !== 'connected' || d.channel_id !== this.snap.channelId) return;
     if (d.mode !== 'p2p' && d.mode !== 'sfu') return;
-    const target = d.mode as VoiceMode;
-    if (this.pending?.mode === target) return; // already on the way
-    if (this.pending) {
-      this.pending.close(); // the channel changed its mind during our switch
-      this.pending = null;
-      this.switchSeq++;
-    }
-    if (this.transport.mode === target) return;
-    void this.switchTo(target);
-  }
-
-  private async switchTo(target: VoiceMode) {
-    const seq = ++this.switchSeq;
-    const joinSeq = this.joinSeq;
-    const channelId = this.snap.channelId;
-    const myId = this.deps.myId();
-    if (!channelId || !myId) return;
-    const started = performance.now();
-    this.log(`voice mode -> ${target}: connecting before leaving ${this.transport?.mode}`);
-    // Joining the channel we are in refreshes the voice token and the participant list; the
-    // server keeps our state (no leave, no join event for the others).
-    let answer: VoiceJoinAnswer;
-    try {
-      answer = await this.postJoin(channelId);
-    } catch (e) {
-      this.log('mode switch: join failed', e);
-      return;
-    }
-    if (seq !== this.switchSeq || joinSeq !== this.joinSeq || !this.transport) return;
-    if (answer.mode !== target) return; // changed again; its own update follows
-    const next = this.createTransport(myId, answer);
-    if (!next) return;
-    this.pending = next;
-    next.setAudible(false);
-    const s = this.deps.settings();
-    next.setPlayback(s.userVolumes, this.snap.selfDeaf, s.outputDeviceId);
-    next.start();
-    const reason = await this.waitForMedia(next, seq);
-    if (seq !== this.switchSeq || this.pending !== next) return;
-    this.pending = null;
-    if (reason === 'deadline' && !next.mediaReady()) {
-      // The new transport never came up: stay where we are and try again.
-      next.close();
-      this.log(`voice mode -> ${target}: new transport not connected after ${this.timing.deadlineMs} ms`);
-      this.retrySwitch(target);
-      return;
-    }
-    this.switchAttempts = 0;
-    const old = this.transport;
-    this.transport = next;
-    next.setAudible(true);
-    old.setAudible(false);
-    this.lingering.add(old);
-    setTimeout(() => {
-      if (this.lingering.delete(old)) old.close();
-    }, this.timing.lingerMs);
-    const waitMs = Math.round(performance.now() - started);
-    this.switches.push({ from: old.mode, to: next.mode, waitMs, reason, at: Date.now() });
-    this.log(`voice mode is ${next.mode} (${reason} after ${waitMs} ms)`);
-    this.remoteLevels = {};
-    this.update({ mode: next.mode });
-    this.applyPlayback();
-    this.refreshPeers();
-  }
-
-  private switchAttempts = 0;
-
-  /** A failed switch is tried again a little later, a few times, if still wanted. */
-  private retrySwitch(target: VoiceMode) {
-    if (++this.switchAttempts > SWITCH_MAX_ATTEMPTS) {
-      this.log(`voice mode -> ${target}: giving up after ${SWITCH_MAX_ATTEMPTS} attempts`);
-      return;
-    }
-    const joinSeq = this.joinSeq;
-    setTimeout(() => {
-      if (joinSeq === this.joinSeq && this.transport && !this.pending && this.transport.mode !== target) void this.switchTo(target);
-    }, this.timing.retryMs);
-  }
-
-  /**
-   * Resolves once `next` carries audio from everyone we hear now on the current transport
-   * (as many as it can carry), or at the deadline. Returns why it stopped waiting.
-   */
-  private async waitForMedia(next: VoiceTransport, seq: number): Promise<string> {
-    const deadline = performance.now() + this.timing.deadlineMs;
-    const flowing = (a: Record<string, InboundAudio>, b: Record<string, InboundAudio>) =>
-      new Set(Object.keys(b).filter((u) => (b[u]?.packetsReceived ?? 0) > (a[u]?.packetsReceived ?? 0)));
-    let oldPrev = (await this.transport?.inbound().catch(() => ({}))) ?? {};
-    let nextPrev = await next.inbound().catch(() => ({}));
-    for (;;) {
-      await new Promise((r) => setTimeout(r, this.timing.pollMs));
-      if (seq !== this.switchSeq || !this.transport) return 'aborted';
-      if (performance.now() > deadline) return 'deadline';
-      const [o, n] = await Promise.all([this.transport.inbound().catch(() => ({})), next.inbound().catch(() => ({}))]);
-      const heardOld = flowing(oldPrev, o);
-      const heardNew = flowing(nextPrev, n);
-      oldPrev = o;
-      nextPrev = n;
-      if (!next.mediaReady()) continue;
-      const missing = [...heardOld].filter((u) => !heardNew.has(u));
-      if (missing.length === 0) return heardOld.size ? 'audio flows' : 'connected';
-      // Last-N: the SFU forwards a few speakers; when it carries that many, it is enough.
-      if (next.mode === 'sfu' && heardNew.size >= SFU_MIN_STREAMS_FOR_SWITCH) return 'audio flows';
-    }
+    this.switcher.request(d.mode);
   }
 
   /** Leaves the current channel (tells the server, then closes every connection). */
@@ -347,16 +243,12 @@ export class RtcService {
 
   private teardown() {
     this.stopTimers();
-    this.remoteLevels = {};
-    this.switchSeq++;
-    this.pending?.close();
-    this.pending = null;
-    for (const t of this.lingering) t.close();
-    this.lingering.clear();
+    this.remoteLevels.reset();
+    this.switcher.reset();
     this.transport?.close();
     this.transport = null;
     this.local.close();
-    this.lastLoud = {};
+    this.speech.reset();
   }
 
   setMute(mute: boolean) {
@@ -404,8 +296,8 @@ export class RtcService {
     if (this.snap.status === 'connected') {
       try {
         await this.local.acquire(this.deps.settings());
-        await this.transport?.replaceLocalTrack(this.local.track);
-        await this.pending?.replaceLocalTrack(this.local.track);
+        await this.transport?.publish('mic', this.local.track);
+        await this.switcher.next?.publish('mic', this.local.track);
       } catch (e) {
         this.update({ micError: e instanceof Error ? e.message : String(e) });
       }
@@ -415,16 +307,20 @@ export class RtcService {
   }
 
   private applyPlayback() {
+    if (this.transport) this.playbackOf(this.transport);
+    if (this.switcher.next) this.playbackOf(this.switcher.next);
+  }
+
+  private playbackOf(t: VoiceTransport) {
     const s = this.deps.settings();
-    this.transport?.setPlayback(s.userVolumes, this.snap.selfDeaf, s.outputDeviceId);
-    this.pending?.setPlayback(s.userVolumes, this.snap.selfDeaf, s.outputDeviceId);
+    t.setPlayback(s.userVolumes, this.snap.selfDeaf, s.outputDeviceId);
   }
 
   private wantsTransmit(now: number): boolean {
     if (this.snap.selfMute || this.snap.selfDeaf || this.snap.status !== 'connected') return false;
     const s = this.deps.settings();
     if (s.inputMode === 'push_to_talk') return this.snap.pttHeld;
-    return now < this.vadOpenUntil;
+    return this.speech.gateOpen(now);
   }
 
   private applyTransmit(now = performance.now()) {
@@ -444,8 +340,7 @@ export class RtcService {
       return;
     }
     this.transport.voiceState(vs);
-    this.pending?.voiceState(vs);
-    for (const t of this.lingering) t.voiceState(vs);
+    for (const t of this.switcher.others()) t.voiceState(vs);
     if (vs.self_mute || vs.self_deaf) this.markSilent(vs.user_id);
   }
 
@@ -473,19 +368,7 @@ export class RtcService {
 
   /** The transport gave up (SFU signaling lost): rejoin the channel, a few times at most. */
   private async transportFailed(transport: VoiceTransport, reason: string) {
-    if (transport === this.pending) {
-      // The transport we were switching to failed: abort the switch, keep the current one.
-      this.log(`voice mode -> ${transport.mode}: new transport failed (${reason})`);
-      this.switchSeq++;
-      this.pending = null;
-      transport.close();
-      this.retrySwitch(transport.mode);
-      return;
-    }
-    if (this.lingering.delete(transport)) {
-      transport.close(); // the one we are leaving: nothing to rejoin
-      return;
-    }
+    if (this.switcher.failed(transport, reason)) return; // the switch's, not the call's
     const channelId = this.snap.channelId;
     if (this.transport !== transport || !channelId) return;
     this.log(`voice transport failed (${reason}): rejoining`);
@@ -497,7 +380,7 @@ export class RtcService {
 
   /** The server ended our voice session (access removed): leave without rejoining. */
   private transportEnded(transport: VoiceTransport, reason: string) {
-    if (transport !== this.transport && transport !== this.pending && !this.lingering.has(transport)) return;
+    if (transport !== this.transport && !this.switcher.owns(transport)) return;
     this.log(`voice session ended by the server (${reason})`);
     this.endVoice('You were disconnected from voice: you no longer have access to this channel.');
   }
@@ -531,7 +414,7 @@ export class RtcService {
     if (channelId && channelId !== this.snap.channelId) return;
     // Gateway signals are P2P signals: during a switch the mesh may be the new transport
     // or the one we are leaving.
-    const p2p = [this.transport, this.pending, ...this.lingering].find((t) => t?.mode === 'p2p');
+    const p2p = [this.transport, ...this.switcher.others()].find((t) => t?.mode === 'p2p');
     p2p?.signal(from, payload);
   }
 
@@ -549,7 +432,7 @@ export class RtcService {
   }
 
   private markSilent(userId: string) {
-    delete this.lastLoud[userId];
+    this.speech.silence(userId);
     if (this.snap.speaking[userId]) {
       const speaking = { ...this.snap.speaking };
       delete speaking[userId];
@@ -569,39 +452,26 @@ export class RtcService {
     this.levelTimer = this.statsTimer = null;
   }
 
-  private ticks = 0;
-  private remoteLevels: Record<string, number> = {};
-  private levelsInFlight = false;
-
+  /** Every 100 ms: our level (voice activity gate, meter), remote levels, who is speaking. */
   private tickLevels() {
     const now = performance.now();
     const myId = this.deps.myId();
     const transport = this.transport;
     if (!transport || !myId) return;
-    if (++this.ticks % REMOTE_LEVEL_EVERY === 0 && !this.levelsInFlight) {
-      this.levelsInFlight = true;
-      transport
-        .levels()
-        .then((l) => {
-          if (this.transport === transport) this.remoteLevels = l;
-        })
-        .finally(() => (this.levelsInFlight = false));
-    }
+    this.remoteLevels.tick(transport, () => this.transport === transport);
     const s = this.deps.settings();
     this.localLevel = this.local.level();
-    if (this.localLevel >= s.vadThreshold) this.vadOpenUntil = now + SPEAK_HOLD_MS;
+    this.speech.hearLocal(this.localLevel, s.vadThreshold, now);
     this.applyTransmit(now);
-    const levels = this.remoteLevels;
-    if (this.snap.transmitting && this.localLevel >= Math.max(s.vadThreshold, 0.005)) this.lastLoud[myId] = now;
-    for (const [uid, lvl] of Object.entries(levels)) {
-      const vs = this.deps.voiceState(uid);
-      if (lvl >= SPEAK_THRESHOLD && !vs?.self_mute) this.lastLoud[uid] = now;
-    }
-    const speaking: Record<string, boolean> = {};
-    for (const [uid, t] of Object.entries(this.lastLoud)) {
-      if (now - t < SPEAK_HOLD_MS && (uid === myId ? this.snap.transmitting : uid in levels)) speaking[uid] = true;
-    }
-    if (!sameKeys(speaking, this.snap.speaking)) this.update({ speaking });
+    const speaking = this.speech.update(now, {
+      myId,
+      transmitting: this.snap.transmitting,
+      localLevel: this.localLevel,
+      vadThreshold: s.vadThreshold,
+      remote: this.remoteLevels.levels,
+      muted: (uid) => !!this.deps.voiceState(uid)?.self_mute,
+    });
+    if (!sameSpeakers(speaking, this.snap.speaking)) this.update({ speaking });
   }
 
   private async tickStats() {
@@ -638,10 +508,4 @@ export class RtcService {
   get currentTransport(): VoiceTransport | null {
     return this.transport;
   }
-}
-
-function sameKeys(a: Record<string, boolean>, b: Record<string, boolean>) {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => b[k]);
 }

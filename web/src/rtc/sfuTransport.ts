@@ -7,13 +7,13 @@
 import { IceWatchdog } from './iceWatchdog';
 import type { VoiceState } from '../api/types';
 import { SfuSignaling } from './sfuSignaling';
+import { EnergyMeter, readInboundEnergy, SPEAKING_HINT_LEVEL } from './audioLevel';
 import { inboundAudio, summarizeStats, type PeerStats } from './stats';
-import type { InboundAudio, PeerInfo, TransportContext, VoiceTransport } from './transport';
+import type { InboundAudio, PeerInfo, TrackSource, TransportContext, VoiceTransport } from './transport';
 
 interface SfuJoinInfo {
   url?: string;
 }
-
 
 interface Remote {
   mid: string;
@@ -21,7 +21,8 @@ interface Remote {
   receiver: RTCRtpReceiver;
   audio: HTMLAudioElement;
   stats: PeerStats | null;
-  energy: { e: number; d: number } | null;
+  /** Level of this section; reset when it starts carrying another user (a last-N slot). */
+  meter: EnergyMeter;
 }
 
 export class SfuTransport implements VoiceTransport {
@@ -32,7 +33,8 @@ export class SfuTransport implements VoiceTransport {
   private closed = false;
   private remotes = new Map<string, Remote>(); // by mid
   private playback = { volumes: {} as Record<string, number>, deafened: false, sinkId: '' };
-  private sender: RTCRtpSender | null = null;
+  /** Our senders by source; 'mic' is absent when we joined listen-only. */
+  private readonly senders = new Map<TrackSource, RTCRtpSender>();
   private iceWatchdog!: IceWatchdog;
   private sfuSpeaking: Record<string, boolean> = {};
   private audible = true;
@@ -47,7 +49,7 @@ export class SfuTransport implements VoiceTransport {
       rtcpMuxPolicy: 'require',
     });
     if (ctx.localTrack && ctx.localStream) {
-      this.sender = this.pc.addTransceiver(ctx.localTrack, { direction: 'sendonly', streams: [ctx.localStream] }).sender;
+      this.senders.set('mic', this.pc.addTransceiver(ctx.localTrack, { direction: 'sendonly', streams: [ctx.localStream] }).sender);
     } else {
       this.pc.addTransceiver('audio', { direction: 'recvonly' });
     }
@@ -144,7 +146,7 @@ export class SfuTransport implements VoiceTransport {
     if (!r) {
       const audio = new Audio();
       audio.autoplay = true;
-      r = { mid, userId: this.userForMid(mid, ev) ?? '', receiver: ev.receiver, audio, stats: null, energy: null };
+      r = { mid, userId: this.userForMid(mid, ev) ?? '', receiver: ev.receiver, audio, stats: null, meter: new EnergyMeter() };
       this.remotes.set(mid, r);
     }
     r.audio.srcObject = new MediaStream([ev.track]);
@@ -165,7 +167,7 @@ export class SfuTransport implements VoiceTransport {
       const uid = this.signaling.midToUser.get(mid) ?? '';
       if (uid !== r.userId) {
         r.userId = uid;
-        r.energy = null;
+        r.meter.reset();
         r.stats = null;
       }
       this.applyPlayback(r, true);
@@ -181,8 +183,33 @@ export class SfuTransport implements VoiceTransport {
     // No gateway signaling in SFU mode.
   }
 
-  async replaceLocalTrack(track: MediaStreamTrack | null) {
-    if (this.sender) await this.sender.replaceTrack(track);
+  /**
+   * The microphone's track is swapped in place. Another source adds a send-only section
+   * the first time and publishes it with a new offer of ours (SfuSignaling queues it
+   * behind any exchange in progress).
+   */
+  async publish(source: TrackSource, track: MediaStreamTrack | null) {
+    const sender = this.senders.get(source);
+    if (sender) {
+      await sender.replaceTrack(track);
+      return;
+    }
+    if (source === 'mic' || !track || this.closed) return;
+    this.senders.set(source, this.pc.addTransceiver(track, { direction: 'sendonly', streams: [new MediaStream([track])] }).sender);
+    this.signaling.requestOffer();
+  }
+
+  async unpublish(source: TrackSource) {
+    const sender = this.senders.get(source);
+    if (!sender) return;
+    if (source === 'mic') {
+      await sender.replaceTrack(null);
+      return;
+    }
+    this.senders.delete(source);
+    if (this.closed) return;
+    this.pc.removeTrack(sender);
+    this.signaling.requestOffer();
   }
 
   setPlayback(volumes: Record<string, number>, deafened: boolean, sinkId: string) {
@@ -233,29 +260,15 @@ export class SfuTransport implements VoiceTransport {
     const out: Record<string, number> = {};
     await Promise.all(
       this.active().map(async (r) => {
-        let e = 0;
-        let d = 0;
-        let instant = 0;
         const report = await r.receiver.getStats().catch(() => null);
-        report?.forEach((s: any) => {
-          if (s.type === 'inbound-rtp') {
-            e = s.totalAudioEnergy ?? 0;
-            d = s.totalSamplesDuration ?? 0;
-            instant = s.audioLevel ?? 0;
-          }
-        });
-        const prev = r.energy;
-        r.energy = { e, d };
-        let lvl = 0;
-        if (prev && d > prev.d) lvl = Math.sqrt(Math.max(0, e - prev.e) / (d - prev.d));
-        else if (!prev) lvl = instant;
+        let lvl = r.meter.update(report ? readInboundEnergy(report) : { energy: 0, duration: 0, instant: 0 });
         // The SFU's speaking events (from the sender's RFC 6464 levels) count too.
-        if (this.sfuSpeaking[r.userId]) lvl = Math.max(lvl, 0.05);
+        if (this.sfuSpeaking[r.userId]) lvl = Math.max(lvl, SPEAKING_HINT_LEVEL);
         out[r.userId] = Math.max(out[r.userId] ?? 0, lvl);
       }),
     );
     // Last-N: people who speak but are not forwarded to us still show as speaking.
-    for (const [uid, on] of Object.entries(this.sfuSpeaking)) if (on && !(uid in out)) out[uid] = 0.05;
+    for (const [uid, on] of Object.entries(this.sfuSpeaking)) if (on && !(uid in out)) out[uid] = SPEAKING_HINT_LEVEL;
     return out;
   }
 

@@ -6,6 +6,13 @@ import type { InboundAudio, PeerStats } from './stats';
 
 export type VoiceMode = 'p2p' | 'sfu';
 
+/**
+ * What a published track carries. A transport sends at most one track per source. The
+ * microphone's section is negotiated at join; other sources add a section when first
+ * published (a renegotiation). Camera and screen video join this union with video.
+ */
+export type TrackSource = 'mic' | 'screen_audio';
+
 export interface PeerInfo {
   userId: string;
   connectionState: RTCPeerConnectionState | 'new';
@@ -20,6 +27,7 @@ export interface TransportContext {
   myId: string;
   join: VoiceJoinAnswer;
   forceRelay: boolean;
+  /** The microphone at join (null: listen-only). Later changes go through publish('mic'). */
   localTrack: MediaStreamTrack | null;
   localStream: MediaStream | null;
   sendSignal: (to: string, payload: unknown) => void;
@@ -40,7 +48,14 @@ export interface VoiceTransport {
   voiceState(vs: VoiceState): void;
   /** A VOICE_SIGNAL addressed to us. */
   signal(from: string, payload: unknown): void;
-  replaceLocalTrack(track: MediaStreamTrack | null): Promise<void>;
+  /**
+   * Sends `track` as `source`, replacing what that source sent before (a microphone device
+   * change swaps the track without renegotiation). null keeps the source's section but
+   * sends nothing. Listen-only joins (no microphone at join) stay listen-only for 'mic'.
+   */
+  publish(source: TrackSource, track: MediaStreamTrack | null): Promise<void>;
+  /** Stops sending `source` (the microphone's section stays, silent; other sections go). */
+  unpublish(source: TrackSource): Promise<void>;
   setPlayback(volumes: Record<string, number>, deafened: boolean, sinkId: string): void;
   /** Audio level per remote user since the last call, 0..1 (called a few times a second). */
   levels(): Promise<Record<string, number>>;

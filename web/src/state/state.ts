@@ -1,6 +1,7 @@
 // The client's view of the world, as one immutable value updated by pure functions from
 // gateway dispatches (applyDispatch) and by the store's actions.
-import { compareIds, type Channel, type Guild, type GuildFull, type Id, type Member, type Message, type PresenceStatus, type ReadyPayload, type Role, type User, type VoiceState } from '../api/types';
+import { toDispatch, type DispatchPayload, type GatewayDispatch } from '../api/events';
+import { compareIds, type Channel, type Guild, type GuildFull, type Id, type Member, type PresenceStatus, type ReadyPayload, type Role, type User, type VoiceState } from '../api/types';
 import { deleteMessage, emptyChannel, updateMessage, upsertMessage, type ChannelMessages } from './messages';
 
 export interface GuildEntry extends Guild {
@@ -147,38 +148,46 @@ export function applyReady(s: AppState, d: ReadyPayload): AppState {
   return next;
 }
 
-/** Applies one gateway dispatch. Unknown events leave the state as it is. */
-export function applyDispatch(s: AppState, t: string, d: any, now = Date.now()): AppState {
-  switch (t) {
+/** Applies one gateway dispatch by name. Unknown events leave the state as it is. */
+export function applyDispatch<T extends string>(s: AppState, t: T, d: DispatchPayload<T>, now = Date.now()): AppState {
+  const ev = toDispatch(t, d);
+  return ev ? applyEvent(s, ev, now) : s;
+}
+
+/** Applies one typed gateway dispatch (see api/events.ts). */
+export function applyEvent(s: AppState, ev: GatewayDispatch, now = Date.now()): AppState {
+  switch (ev.t) {
     case 'READY':
-      return applyReady(s, d as ReadyPayload);
+      return applyReady(s, ev.d);
     case 'GUILD_CREATE':
-      return withGuild(s, d as GuildFull);
+      return withGuild(s, ev.d);
     case 'GUILD_UPDATE':
-      return s.guilds[d.id] ? withGuild(s, d as GuildFull) : s;
+      return s.guilds[ev.d.id] ? withGuild(s, ev.d) : s;
     case 'GUILD_DELETE':
-      return withoutGuild(s, d.id);
+      return withoutGuild(s, ev.d.id);
     case 'CHANNEL_CREATE':
-    case 'CHANNEL_UPDATE':
-      return { ...s, channels: { ...s.channels, [d.id]: { ...(s.channels[d.id] ?? {}), ...(d as Channel) } } };
+    case 'CHANNEL_UPDATE': {
+      const c = ev.d;
+      return { ...s, channels: { ...s.channels, [c.id]: { ...(s.channels[c.id] ?? {}), ...c } } };
+    }
     case 'CHANNEL_DELETE': {
       const channels = { ...s.channels };
-      delete channels[d.id];
+      delete channels[ev.d.id];
       return { ...s, channels };
     }
     case 'GUILD_MEMBER_ADD':
     case 'GUILD_MEMBER_UPDATE': {
-      const m = d as Member;
+      const m = ev.d;
       const gm = { ...(s.members[m.guild_id] ?? {}), [m.user.id]: m };
       const next = { ...s, members: { ...s.members, [m.guild_id]: gm } };
       // The server sends no presence for a member who just joined (they joined through the
       // API a moment ago, so they are online); a later PRESENCE_UPDATE corrects it.
-      if (t === 'GUILD_MEMBER_ADD' && !s.presences[m.user.id]) next.presences = { ...s.presences, [m.user.id]: 'online' };
+      if (ev.t === 'GUILD_MEMBER_ADD' && !s.presences[m.user.id]) next.presences = { ...s.presences, [m.user.id]: 'online' };
       return next;
     }
     case 'GUILD_MEMBER_REMOVE': {
-      const gid = d.guild_id as Id;
-      const uid = (d.user as User).id;
+      const gid = ev.d.guild_id;
+      const uid = ev.d.user.id;
       if (s.me && uid === s.me.id) return withoutGuild(s, gid);
       const gm = { ...(s.members[gid] ?? {}) };
       delete gm[uid];
@@ -186,47 +195,60 @@ export function applyDispatch(s: AppState, t: string, d: any, now = Date.now()):
     }
     case 'GUILD_ROLE_CREATE':
     case 'GUILD_ROLE_UPDATE': {
-      const role = d.role as Role;
-      const list = (s.roles[d.guild_id] ?? []).filter((r) => r.id !== role.id);
-      return { ...s, roles: { ...s.roles, [d.guild_id]: [...list, role] } };
+      const { guild_id, role } = ev.d;
+      const list = (s.roles[guild_id] ?? []).filter((r) => r.id !== role.id);
+      return { ...s, roles: { ...s.roles, [guild_id]: [...list, role] } };
     }
     case 'GUILD_ROLE_DELETE': {
-      const list = (s.roles[d.guild_id] ?? []).filter((r) => r.id !== d.role_id);
-      return { ...s, roles: { ...s.roles, [d.guild_id]: list } };
+      const { guild_id, role_id } = ev.d;
+      const list = (s.roles[guild_id] ?? []).filter((r) => r.id !== role_id);
+      return { ...s, roles: { ...s.roles, [guild_id]: list } };
     }
     case 'MESSAGE_CREATE': {
       // The echo of our own send carries its nonce (docs/protocol.md): that, never the text,
       // pairs it with the pending copy. Matching by text would confirm the wrong one of two
       // identical messages, or take a message sent from another device for ours.
-      const m = d as Message;
+      const m = ev.d;
       let next = mapChannel(s, m.channel_id, (c) => upsertMessage(c, m));
       next = noteLastMessage(next, m.channel_id, m.id);
       if (s.me && m.author_id === s.me.id) next = { ...next, lastRead: { ...next.lastRead, [m.channel_id]: maxId(next.lastRead[m.channel_id], m.id) } };
       return clearTyping(next, m.channel_id, m.author_id);
     }
     case 'MESSAGE_UPDATE': {
-      const m = d as Message;
+      const m = ev.d;
       return mapChannel(s, m.channel_id, (c) => updateMessage(c, m));
     }
-    case 'MESSAGE_DELETE':
-      return mapChannel(s, d.channel_id, (c) => deleteMessage(c, d.id));
+    case 'MESSAGE_DELETE': {
+      const { id, channel_id } = ev.d;
+      return mapChannel(s, channel_id, (c) => deleteMessage(c, id));
+    }
     case 'TYPING_START': {
+      const d = ev.d;
       if (s.me && d.user_id === s.me.id) return s;
       const cur = s.typing[d.channel_id] ?? {};
       return { ...s, typing: { ...s.typing, [d.channel_id]: { ...cur, [d.user_id]: now + TYPING_MS } } };
     }
     case 'PRESENCE_UPDATE':
-      return { ...s, presences: { ...s.presences, [d.user_id]: d.status } };
+      return { ...s, presences: { ...s.presences, [ev.d.user_id]: ev.d.status } };
     case 'VOICE_STATE_UPDATE': {
-      const vs = d as VoiceState;
+      const vs = ev.d;
       const voice = { ...s.voice };
       if (vs.channel_id) voice[vs.user_id] = vs;
       else if (!voice[vs.user_id] || !vs.guild_id || voice[vs.user_id].guild_id === vs.guild_id) delete voice[vs.user_id];
       return { ...s, voice };
     }
+    case 'RESUMED':
+    case 'VOICE_MODE_UPDATE':
+    case 'VOICE_SIGNAL':
+      return s; // session and voice plumbing (gateway client, RtcService): no state here
     default:
-      return s;
+      return unhandled(ev, s);
   }
+}
+
+/** Compiles only while every event of the union has a case above. */
+function unhandled(_ev: never, s: AppState): AppState {
+  return s;
 }
 
 export function maxId(a: Id | undefined, b: Id): Id {

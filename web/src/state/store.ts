@@ -3,7 +3,8 @@
 // state through useSyncExternalStore (see ui/hooks.ts).
 import { ApiClient, type FetchLike } from '../api/http';
 import { TokenStore, type KeyValue } from '../api/tokens';
-import type { AuthAnswer, Channel, GuildFull, Id, Invite, Message, ReadyPayload, User, VoiceState } from '../api/types';
+import { toDispatch } from '../api/events';
+import type { AuthAnswer, Channel, GuildFull, Id, Invite, Message, User } from '../api/types';
 import { compareIds } from '../api/types';
 import { GatewayClient, type WebSocketLike } from '../gateway/gateway';
 import { RtcService } from '../rtc/rtcService';
@@ -11,7 +12,7 @@ import { loadSettings, saveSettings, type VoiceSettings } from '../settings/sett
 import { emptyChannel, mergePage, newestId, oldestId, PAGE_SIZE, updateMessage, deleteMessage as deleteFromChannel, type ChannelMessages } from './messages';
 import { Outbox } from './outbox';
 import { Stash } from './stash';
-import { applyDispatch, initialState, maxId, type AppState } from './state';
+import { applyDispatch, applyEvent, initialState, maxId, type AppState } from './state';
 import { isBlank } from './text';
 
 const TYPING_SEND_EVERY_MS = 8000;
@@ -226,11 +227,14 @@ export class Store {
   }
 
   // ---- gateway ----
-  private onDispatch(t: string, d: any) {
-    this.setState(applyDispatch(this.state, t, d));
-    switch (t) {
+  /** A dispatch off the wire: typed once here (api/events.ts), then applied and routed. */
+  private onDispatch(t: string, d: unknown) {
+    const ev = toDispatch(t, d);
+    if (!ev) return; // an event this client does not know
+    this.setState(applyEvent(this.state, ev));
+    switch (ev.t) {
       case 'READY': {
-        const r = d as ReadyPayload;
+        const r = ev.d;
         if (r.user) {
           this.tokens.setUser(r.user);
           this.openUserData(r.user);
@@ -246,26 +250,26 @@ export class Store {
       case 'CHANNEL_DELETE':
       case 'GUILD_MEMBER_REMOVE':
         // Access follows rights: losing the guild or channel we are in voice in ends voice.
-        if (t === 'GUILD_DELETE') this.rtc.onAccessLost({ guildId: d.id });
-        else if (t === 'CHANNEL_DELETE') this.rtc.onAccessLost({ channelId: d.id });
-        else if (d.user?.id === (this.state.me?.id ?? this.tokens.user()?.id)) this.rtc.onAccessLost({ guildId: d.guild_id });
+        if (ev.t === 'GUILD_DELETE') this.rtc.onAccessLost({ guildId: ev.d.id });
+        else if (ev.t === 'CHANNEL_DELETE') this.rtc.onAccessLost({ channelId: ev.d.id });
+        else if (ev.d.user?.id === (this.state.me?.id ?? this.tokens.user()?.id)) this.rtc.onAccessLost({ guildId: ev.d.guild_id });
         this.ensureSelection();
         break;
       case 'VOICE_STATE_UPDATE':
-        this.rtc.onVoiceState(d as VoiceState);
+        this.rtc.onVoiceState(ev.d);
         break;
       case 'VOICE_SIGNAL':
-        this.rtc.onSignal(d.from, d.channel_id, d.payload);
+        this.rtc.onSignal(ev.d.from, ev.d.channel_id, ev.d.payload);
         break;
       case 'VOICE_MODE_UPDATE':
-        this.rtc.onModeUpdate(d);
+        this.rtc.onModeUpdate(ev.d);
         break;
       case 'MESSAGE_CREATE':
-        this.outbox.echoed(d as Message);
-        if (this.isViewing(d.channel_id)) this.markRead(d.channel_id);
+        this.outbox.echoed(ev.d);
+        if (this.isViewing(ev.d.channel_id)) this.markRead(ev.d.channel_id);
         break;
       case 'GUILD_MEMBER_ADD':
-        this.reannouncePresence(d.guild_id, d.user?.id);
+        this.reannouncePresence(ev.d.guild_id, ev.d.user?.id);
         break;
     }
   }
