@@ -154,6 +154,17 @@ void Room::set_server_mute(ParticipantId id, bool muted) {
 
 void Room::on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
                   std::int64_t now_us, ForwardSink& sink) {
+  route_rtp(from, pkt, ext, now_us, sink);
+}
+
+void Room::on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+                  std::int64_t now_us) {
+  route_rtp(from, pkt, ext, now_us, endpoints_);
+}
+
+template <class Sink>
+void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+                     std::int64_t now_us, Sink& sink) {
   ++counters_.rtp_in;
   std::int64_t now_ms = now_us / 1000;
   Track* track = nullptr;

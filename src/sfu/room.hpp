@@ -167,9 +167,7 @@ class Room {
                            ForwardSink& sink);
   // The same, delivered to the members' endpoints.
   void on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
-              std::int64_t now_us) {
-    on_rtp(from, pkt, ext, now_us, endpoints_);
-  }
+              std::int64_t now_us);
   std::size_t on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
                       std::span<const std::uint16_t> out_seqs, std::int64_t now_ms) {
     return on_nack(subscriber, out_ssrc, out_seqs, now_ms, endpoints_);
@@ -202,6 +200,11 @@ class Room {
   std::uint64_t id_;
   std::vector<std::unique_ptr<Participant>> participants_;
   void reindex();
+  // on_rtp for either kind of sink: with the (final) EndpointSink the per-subscriber call
+  // goes straight to the endpoint, one virtual call per forward as before the seam.
+  template <class Sink>
+  void route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+                 std::int64_t now_us, Sink& sink);
   void bind(Subscription& slot, Track* source);
   void unbind_slots_of(Participant& p);
   Track* audio_track(ParticipantId id);

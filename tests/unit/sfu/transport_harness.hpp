@@ -45,7 +45,7 @@ class CaptureSender final : public DatagramSender {
   bool keep;
 
  private:
-  std::array<std::uint8_t, 1600> buf_{};
+  alignas(64) std::array<std::uint8_t, 1600> buf_{};  // aligned like the worker's send slots
 };
 
 class RecordingEvents final : public TransportEvents {
