@@ -38,8 +38,8 @@
 #include "bot/opus_loop.hpp"
 #include "bot/opus_stamp.hpp"
 #include "bot/signaling_client.hpp"
-#include "bot/udp_rx.hpp"
 #include "core/random.hpp"
+#include "net/udp_socket.hpp"
 #include "rtc/demux.hpp"
 #include "rtc/dtls_session.hpp"
 #include "rtc/ice/ice_agent.hpp"
@@ -83,7 +83,7 @@ struct Bot {
   int index = 0;
   bool speaker = false;
   std::mutex mu;
-  int fd = -1;
+  net::UdpSocket sock;
   std::string user_id, token;
   RestClient* rest = nullptr;
   bot::VoiceSocket ws;
@@ -128,17 +128,14 @@ struct Bot {
   }
 };
 
-void send_to(int fd, const rtc::SocketAddress& to, const std::uint8_t* d, std::size_t n) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(to.port);
-  std::memcpy(&a.sin_addr, to.ip.data(), 4);
-  ::sendto(fd, d, n, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+void send_to(const net::UdpSocket& sock, const rtc::SocketAddress& to, const std::uint8_t* d,
+             std::size_t n) {
+  sock.send_to(to, d, n);
 }
 
 void flush_ice(Bot& b) {
   rtc::ice::Transmit t;
-  while (b.ice->poll_transmit(t)) send_to(b.fd, t.to, t.data.data(), t.size);
+  while (b.ice->poll_transmit(t)) send_to(b.sock, t.to, t.data.data(), t.size);
   rtc::ice::IceEvent e;
   while (b.ice->poll_event(e)) {
     if (e.type == rtc::ice::IceEvent::Type::kSelectedPairChanged) {
@@ -150,7 +147,7 @@ void flush_ice(Bot& b) {
     }
   }
   if (b.peer)
-    while (auto dg = b.dtls->pop_datagram()) send_to(b.fd, *b.peer, dg->data(), dg->size());
+    while (auto dg = b.dtls->pop_datagram()) send_to(b.sock, *b.peer, dg->data(), dg->size());
 }
 
 // Packets stamped (by a bot) before `window_us` only count for the join time; packets of
@@ -237,7 +234,7 @@ void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
       .payload(rtc::ByteSpan(payload.data(), static_cast<std::size_t>(len)));
   std::size_t n = rb.finish();
   if (n == 0 || b.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return;
-  send_to(b.fd, *b.peer, buf.data(), n);
+  send_to(b.sock, *b.peer, buf.data(), n);
   ++b.sent;
 }
 
@@ -709,17 +706,17 @@ int main(int argc, char** argv) {
 
   std::map<int, std::unique_ptr<bot::OpusLoop>> opus_loops;
   for (auto& b : bots) {
-    b->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    // Janus offers the machine's eth0 address, never 127.0.0.1.
-    if (janus || (host != "127.0.0.1" && host != "localhost"))
-      a.sin_addr.s_addr = htonl(INADDR_ANY);
-    ::bind(b->fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    int buf = 1 << 20;
-    setsockopt(b->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-    bot::enable_rx_timestamps(b->fd);
+    // Janus offers the machine's eth0 address, never 127.0.0.1. The kernel's arrival stamps
+    // keep the bot's own scheduling delay out of the latency it reports (many bots share one
+    // thread, and several bot processes one core in bench/voice).
+    bool any = janus || (host != "127.0.0.1" && host != "localhost");
+    try {
+      b->sock = net::UdpSocket::bind(rtc::SocketAddress::v4(any ? INADDR_ANY : INADDR_LOOPBACK, 0),
+                                     {.receive_buffer = 1 << 20, .rx_timestamps = true});
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "udp socket: %s\n", e.what());
+      return 1;
+    }
     b->local = rtc::ice::random_credentials();
     random_bytes(&b->ssrc, sizeof(b->ssrc));
     random_bytes(&b->seq, sizeof(b->seq));
@@ -759,12 +756,12 @@ int main(int argc, char** argv) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = i;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, bots[i]->fd, &ev);
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, bots[i]->sock.fd(), &ev);
   }
   std::vector<epoll_event> evs(bots.size());
   std::vector<char> readable(bots.size());
   std::int64_t next_sweep = 0;
-  std::array<std::uint8_t, 2048> buf{};
+  net::RxBatch rx(16, 1500);
   while (!g_signaled.load()) {
     // 2 ms: the senders' frame phases are spread
     int nev = ::epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), 2);
@@ -782,17 +779,15 @@ int main(int argc, char** argv) {
         all_connected = false;
         continue;
       }
-      for (; readable[i];) {
-        sockaddr_in from{};
-        std::int64_t rx_us = now;  // kernel arrival time: latency excludes this loop's delay
-        long n = bot::recv_stamped(b.fd, buf.data(), 1500, from, now, rx_us);
-        if (n <= 0) {
+      while (readable[i]) {
+        std::size_t n = rx.receive(b.sock);
+        if (n == 0) {
           readable[i] = 0;
           break;
         }
-        on_datagram(b, buf.data(), static_cast<std::size_t>(n),
-                    rtc::SocketAddress::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)),
-                    rx_us, window_us);
+        // The kernel's arrival time: latency excludes this loop's delay.
+        for (std::size_t k = 0; k < n; ++k)
+          on_datagram(b, rx.data(k), rx.size(k), rx.from(k), rx.arrival_us(k, now), window_us);
       }
       std::int64_t t = b.ice->next_timeout_ms();
       if (t >= 0 && t <= now / 1000) b.ice->handle_timeout(now / 1000);
@@ -875,7 +870,7 @@ int main(int argc, char** argv) {
   for (auto& b : bots) {
     sent += b->sent_in_window;
     if (b->pub_only) {
-      ::close(b->fd);
+      b->sock.close();
       continue;
     }
     std::size_t streams = 0;
@@ -910,7 +905,7 @@ int main(int argc, char** argv) {
     if (b->join_done_us > 0) connect.push_back(b->join_done_us - b->join_start_us);
     if (b->first_rx_us > 0) join.push_back(b->first_rx_us - b->join_start_us);
     if (!b->error.empty()) errors.push_back(json::value(b->error));
-    ::close(b->fd);
+    b->sock.close();
   }
   double loss = expected ? 100.0 * static_cast<double>(expected - std::min(expected, received)) /
                                static_cast<double>(expected)

@@ -15,11 +15,39 @@ std::string slot_mid(int slot) {
   return "a" + std::to_string(slot);
 }
 
-Room::Room(std::uint64_t id, SpeakerOptions speaker_options, int max_forwarded_speakers)
+Room::Room(std::uint64_t id, SpeakerOptions speaker_options, int max_forwarded_speakers,
+           SfuCounters* node)
     : id_(id),
       speakers_(speaker_options),
       selector_(SelectorOptions{max_forwarded_speakers, speaker_options.selection_hold_ms,
-                                speaker_options.switch_margin, speaker_options.switch_hold_ms}) {}
+                                speaker_options.switch_margin, speaker_options.switch_hold_ms}),
+      node_(node ? *node : own_node_) {}
+
+void Room::EndpointSink::forward(const Subscription& sub, const rtc::RtpPacket& source,
+                                 const rtc::PacketExtensions& ext, std::uint16_t seq,
+                                 std::uint32_t ts) {
+  if (Endpoint* e = sub.subscriber->endpoint) e->send_rtp(sub, source, ext, seq, ts);
+}
+
+void Room::EndpointSink::request_keyframe(const Track& track) {
+  if (Endpoint* e = track.owner->endpoint) e->request_keyframe(track.ssrc);
+}
+
+void Room::reindex() {
+  tracks_by_ssrc_.clear();
+  subs_by_ssrc_.clear();
+  for (auto& p : participants_) {
+    for (auto& t : p->tracks) {
+      tracks_by_ssrc_.emplace(t->ssrc, t.get());
+      for (auto& sub : t->subscriptions)
+        subs_by_ssrc_.try_emplace({sub->subscriber->id, sub->rewriter.out_ssrc()}, sub.get());
+    }
+  }
+  // A subscriber's slot wins over a subscription with the same outgoing SSRC (as the walk
+  // this index replaces did).
+  for (auto& p : participants_)
+    for (auto& slot : p->slots) subs_by_ssrc_[{p->id, slot->rewriter.out_ssrc()}] = slot.get();
+}
 
 Participant& Room::add_participant(ParticipantId id) {
   if (Participant* p = participant(id)) return *p;
@@ -46,6 +74,7 @@ void Room::remove_participant(ParticipantId id) {
   selector_.remove(id);
   slots_dirty_ = true;
   std::erase_if(participants_, [&](const auto& x) { return x.get() == p; });
+  reindex();
 }
 
 Participant* Room::participant(ParticipantId id) {
@@ -70,6 +99,7 @@ Track* Room::publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, st
   if (kind == MediaKind::kAudio) selector_.add(owner);
   slots_dirty_ = true;
   p->tracks.push_back(std::move(t));
+  tracks_by_ssrc_.emplace(ssrc, p->tracks.back().get());
   return p->tracks.back().get();
 }
 
@@ -82,13 +112,12 @@ void Room::unpublish(std::uint32_t ssrc) {
     std::erase_if(p->tracks, [&](const auto& t) { return t->ssrc == ssrc; });
     if (!audio_track(p->id)) selector_.remove(p->id);
   }
+  reindex();
 }
 
 Track* Room::track_by_ssrc(std::uint32_t ssrc) {
-  for (auto& p : participants_)
-    for (auto& t : p->tracks)
-      if (t->ssrc == ssrc) return t.get();
-  return nullptr;
+  auto it = tracks_by_ssrc_.find(ssrc);
+  return it == tracks_by_ssrc_.end() ? nullptr : it->second;
 }
 
 Subscription* Room::subscribe(ParticipantId subscriber, Track& track, std::uint32_t out_ssrc,
@@ -104,18 +133,14 @@ Subscription* Room::subscribe(ParticipantId subscriber, Track& track, std::uint3
                    track.payload_type,
                    {},
                    -1}));
-  return track.subscriptions.back().get();
+  Subscription* sub = track.subscriptions.back().get();
+  subs_by_ssrc_.try_emplace({subscriber, out_ssrc}, sub);
+  return sub;
 }
 
 Subscription* Room::subscription(ParticipantId subscriber, std::uint32_t out_ssrc) {
-  if (Participant* s = participant(subscriber))
-    for (auto& slot : s->slots)
-      if (slot->rewriter.out_ssrc() == out_ssrc) return slot.get();
-  for (auto& p : participants_)
-    for (auto& t : p->tracks)
-      for (auto& s : t->subscriptions)
-        if (s->subscriber->id == subscriber && s->rewriter.out_ssrc() == out_ssrc) return s.get();
-  return nullptr;
+  auto it = subs_by_ssrc_.find({subscriber, out_ssrc});
+  return it == subs_by_ssrc_.end() ? nullptr : it->second;
 }
 
 bool Room::is_subscribed(ParticipantId subscriber, const Track& track) const {
@@ -129,6 +154,17 @@ void Room::set_server_mute(ParticipantId id, bool muted) {
 
 void Room::on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
                   std::int64_t now_us, ForwardSink& sink) {
+  route_rtp(from, pkt, ext, now_us, sink);
+}
+
+void Room::on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+                  std::int64_t now_us) {
+  route_rtp(from, pkt, ext, now_us, endpoints_);
+}
+
+template <class Sink>
+void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+                     std::int64_t now_us, Sink& sink) {
   ++counters_.rtp_in;
   std::int64_t now_ms = now_us / 1000;
   Track* track = nullptr;
@@ -144,6 +180,7 @@ void Room::on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Packe
   }
   if (from.server_muted) {
     ++counters_.dropped_muted;
+    bump(node_.dropped_muted);
     return;
   }
   track->stats.on_packet(pkt.sequence_number(), pkt.timestamp(), now_us);
@@ -164,14 +201,17 @@ void Room::on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Packe
   for (auto& sub : track->subscriptions) forward_to(*sub);       // per-publisher (video)
   for (Subscription* sub : track->slot_feeds) forward_to(*sub);  // last-N audio slots
   if (track->kind == MediaKind::kAudio && track->slot_feeds.empty() &&
-      track->subscriptions.empty() && participants_.size() > 1)
+      track->subscriptions.empty() && participants_.size() > 1) {
     ++counters_.dropped_not_selected;
+    bump(node_.dropped_not_selected);
+  }
 }
 
 std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
                           std::span<const std::uint16_t> out_seqs, std::int64_t now_ms,
                           ForwardSink& sink) {
   counters_.nacks += out_seqs.size();
+  bump(node_.nacks, out_seqs.size());
   Subscription* sub = subscription(subscriber, out_ssrc);
   if (!sub || !sub->track) return 0;
   std::size_t hits = 0;
@@ -193,12 +233,14 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
     ++hits;
   }
   counters_.nack_hits += hits;
+  bump(node_.nack_hits, hits);
   return hits;
 }
 
 bool Room::on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc,
                                std::int64_t now_ms, ForwardSink& sink) {
   ++counters_.plis;
+  bump(node_.plis);
   Subscription* sub = subscription(subscriber, out_ssrc);
   if (!sub || !sub->track || !sub->track->pli.allow(now_ms)) return false;
   sink.request_keyframe(*sub->track);
@@ -223,6 +265,7 @@ Subscription* Room::add_slot(ParticipantId subscriber, std::uint32_t out_ssrc,
                    s->audio_payload_type, slot_mid(index), index});
   s->slots.push_back(std::move(slot));
   slots_dirty_ = true;
+  subs_by_ssrc_[{subscriber, out_ssrc}] = s->slots.back().get();
   return s->slots.back().get();
 }
 
@@ -235,6 +278,7 @@ void Room::bind(Subscription& slot, Track* source) {
   if (source) {
     source->slot_feeds.push_back(&slot);
     ++counters_.slot_switches;
+    bump(node_.slot_switches);
   }
 }
 

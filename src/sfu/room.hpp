@@ -4,10 +4,13 @@
 // (own SSRC, sequence numbers and timestamps) whose source is whichever selected speaker
 // the room assigns to it; packets of unselected publishers go nowhere. Other tracks (video)
 // are per-publisher subscriptions. The owner (a worker) feeds decrypted RTP/RTCP in and gets
-// per-subscriber sends out through a ForwardSink, which encrypts and queues them; it calls
-// update_selection() on its tick. Everything here runs on the worker thread that owns the
-// room; nothing on the packet path allocates (vectors only change on join, publish, leave
-// and selection updates).
+// per-subscriber sends out through each member's Endpoint (sfu/endpoint.hpp: a WebRTC
+// Transport or another egress), or through a ForwardSink given per call; it calls
+// update_selection() on its tick. NACK and PLI find their subscription through an index by
+// (subscriber, outgoing SSRC), tracks through one by SSRC. Drops, NACKs, PLIs and slot
+// switches are counted in the room's RoomCounters and in the owner's node-level SfuCounters.
+// Everything here runs on the worker thread that owns the room; nothing on the packet path
+// allocates (vectors and indexes only change on join, publish, leave and selection updates).
 #pragma once
 
 #include <array>
@@ -15,12 +18,15 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "rtc/rtp/extension_rewriter.hpp"
 #include "rtc/rtp/header_extensions.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
+#include "sfu/counters.hpp"
+#include "sfu/endpoint.hpp"
 #include "sfu/packet_cache.hpp"
 #include "sfu/pli_throttle.hpp"
 #include "sfu/receive_stats.hpp"
@@ -73,12 +79,13 @@ struct Participant {
   // packets carry, and what the packets forwarded to it must use.
   rtc::ExtensionIds ext;
   std::uint8_t audio_payload_type = 111;  // its answered Opus payload type (for its slots)
-  void* transport = nullptr;              // the owner's per-participant context (a worker session)
+  Endpoint* endpoint = nullptr;           // its media connection (nullptr: nothing sent to it)
   std::vector<std::unique_ptr<Track>> tracks;
   std::vector<std::unique_ptr<Subscription>> slots;  // its audio slots (never shrink)
 };
 
-// Where the room's decisions go. The source packet is the publisher's decrypted packet, parsed
+// Where the room's decisions go when the caller gives a sink (tests, benchmarks); without one
+// they go to the members' endpoints. The source packet is the publisher's decrypted packet, parsed
 // and its extensions located once; the sink writes the subscriber's copy into its send buffer
 // (rtc::write_forwarded: ssrc, seq, ts, pt and the subscriber's extension ids) and protects it.
 class ForwardSink {
@@ -107,8 +114,12 @@ struct RoomCounters {
 
 class Room {
  public:
+  // `node`: the owner's counters, also bumped for drops, NACKs, PLIs and slot switches
+  // (nullptr: a block of the room's own).
   explicit Room(std::uint64_t id, SpeakerOptions speaker_options = {},
-                int max_forwarded_speakers = 3);
+                int max_forwarded_speakers = 3, SfuCounters* node = nullptr);
+  Room(const Room&) = delete;
+  Room& operator=(const Room&) = delete;
 
   std::uint64_t id() const { return id_; }
   Participant& add_participant(ParticipantId id);
@@ -154,13 +165,46 @@ class Room {
   // A subscriber's PLI/FIR for out_ssrc: forwarded to the publisher at most once per interval.
   bool on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc, std::int64_t now_ms,
                            ForwardSink& sink);
+  // The same, delivered to the members' endpoints.
+  void on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+              std::int64_t now_us);
+  std::size_t on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
+                      std::span<const std::uint16_t> out_seqs, std::int64_t now_ms) {
+    return on_nack(subscriber, out_ssrc, out_seqs, now_ms, endpoints_);
+  }
+  bool on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc, std::int64_t now_ms) {
+    return on_keyframe_request(subscriber, out_ssrc, now_ms, endpoints_);
+  }
 
   SpeakerDetector& speakers() { return speakers_; }
   const RoomCounters& counters() const { return counters_; }
 
  private:
+  // Hands the room's decisions to the members' endpoints.
+  struct EndpointSink final : ForwardSink {
+    void forward(const Subscription& sub, const rtc::RtpPacket& source,
+                 const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) override;
+    void request_keyframe(const Track& track) override;
+  };
+  struct SubscriptionKey {
+    ParticipantId subscriber;
+    std::uint32_t out_ssrc;
+    bool operator==(const SubscriptionKey&) const = default;
+  };
+  struct SubscriptionKeyHash {
+    std::size_t operator()(const SubscriptionKey& k) const noexcept {
+      return std::hash<std::uint64_t>{}(k.subscriber * 0x9E3779B97F4A7C15ull ^ k.out_ssrc);
+    }
+  };
+
   std::uint64_t id_;
   std::vector<std::unique_ptr<Participant>> participants_;
+  void reindex();
+  // on_rtp for either kind of sink: with the (final) EndpointSink the per-subscriber call
+  // goes straight to the endpoint, one virtual call per forward as before the seam.
+  template <class Sink>
+  void route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
+                 std::int64_t now_us, Sink& sink);
   void bind(Subscription& slot, Track* source);
   void unbind_slots_of(Participant& p);
   Track* audio_track(ParticipantId id);
@@ -170,6 +214,12 @@ class Room {
   SpeakerDetector speakers_;
   SpeakerSelector selector_;
   RoomCounters counters_;
+  SfuCounters own_node_;  // used when the owner gives none
+  SfuCounters& node_;
+  EndpointSink endpoints_;
+  // Rebuilt on leave and unpublish, extended on publish, subscribe and add_slot.
+  std::unordered_map<std::uint32_t, Track*> tracks_by_ssrc_;
+  std::unordered_map<SubscriptionKey, Subscription*, SubscriptionKeyHash> subs_by_ssrc_;
   bool slots_dirty_ = false;
   std::vector<std::uint64_t> wanted_;                              // scratch for assign_slots
   std::vector<std::pair<std::uint64_t, Track*>> selected_tracks_;  // primary, then reserve

@@ -614,24 +614,8 @@ SfuStats SfuService::stats() const {
   st.rejected_tokens = impl_->rejected.load(std::memory_order_relaxed);
   for (auto& w : impl_->workers) {
     const auto& c = w->counters();
+    c.add_to(st);
     auto ld = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    st.connections += ld(c.sessions);
-    st.rooms += ld(c.rooms);
-    st.participants += ld(c.participants);
-    st.rx_packets += ld(c.rx_packets);
-    st.tx_packets += ld(c.tx_packets);
-    st.forwarded_packets += ld(c.forwarded_packets);
-    st.forwarded_bytes += ld(c.forwarded_bytes);
-    st.nacks += ld(c.nacks);
-    st.nack_hits += ld(c.nack_hits);
-    st.plis += ld(c.plis);
-    st.dropped_malformed += ld(c.dropped_malformed);
-    st.dropped_unknown += ld(c.dropped_unknown);
-    st.dropped_auth += ld(c.dropped_auth);
-    st.dropped_send += ld(c.dropped_send);
-    st.dropped_not_selected += ld(c.dropped_not_selected);
-    st.dropped_muted += ld(c.dropped_muted);
-    st.slot_switches += ld(c.slot_switches);
     st.worker_cpu_seconds.push_back(static_cast<double>(ld(c.cpu_ns)) / 1e9);
   }
   return st;

@@ -52,14 +52,8 @@ struct SfuOptions {
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
 };
 
-// Aggregated worker counters for /metrics.
-struct SfuStats {
-  std::uint64_t connections = 0, rooms = 0, participants = 0;
-  std::uint64_t rx_packets = 0, tx_packets = 0;
-  std::uint64_t forwarded_packets = 0, forwarded_bytes = 0;
-  std::uint64_t nacks = 0, nack_hits = 0, plis = 0;
-  std::uint64_t dropped_malformed = 0, dropped_unknown = 0, dropped_auth = 0, dropped_send = 0;
-  std::uint64_t dropped_not_selected = 0, dropped_muted = 0, slot_switches = 0;
+// Aggregated worker counters for /metrics (the fields are HYPE_SFU_COUNTERS, summed).
+struct SfuStats : SfuCounterValues {
   std::uint64_t rejected_tokens = 0;
   std::vector<double> worker_cpu_seconds;
 };

@@ -1,14 +1,15 @@
-// One SFU media worker: a thread with its own io_context and one UDP socket. Every room
-// (voice channel) lives on exactly one worker, with its participants' transports (sessions):
-// ICE-lite, DTLS server, SRTP, and the Room that forwards between them. Datagrams come in
-// and go out in batches (recvmmsg/sendmmsg). A datagram reaches its session by the local
-// ICE ufrag (STUN) or by source address (everything else, once a check from it passed).
-// The control plane talks to a worker only through post(): add/remove a session, mute, ICE
-// restart; the worker reports back through the event callback, on its own thread. The
-// packet path never throws, never logs per packet and allocates nothing per packet.
+// One SFU media worker: a thread with its own io_context and one UDP socket (net::UdpSocket,
+// received and sent in batches). Every room (voice channel) lives on exactly one worker,
+// with its participants' Transports (sfu/transport.hpp: ICE-lite, DTLS, SRTP, RTCP, the send
+// path). The worker keeps the tables and the clock: a datagram reaches its transport by the
+// local ICE ufrag (STUN) or by source address (everything else, once a check from it
+// passed); a 20 ms tick drives the transports' timers and the rooms' speaker detection and
+// last-N selection; subscription changes are announced to signaling. The control plane talks
+// to a worker only through post(): add/remove a session, mute, ICE restart; the worker
+// reports back through the event callback, on its own thread. The packet path never throws,
+// never logs per packet and allocates nothing per packet.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,32 +19,11 @@
 
 #include "rtc/dtls_session.hpp"
 #include "rtc/ice/ice_common.hpp"
-#include "rtc/rtp/header_extensions.hpp"
+#include "sfu/counters.hpp"
 #include "sfu/room.hpp"
+#include "sfu/transport.hpp"
 
 namespace hype::sfu {
-
-struct PublishedTrack {
-  std::uint32_t ssrc = 0;
-  MediaKind kind = MediaKind::kAudio;
-  std::uint8_t payload_type = 111;
-  std::uint32_t clock_rate = 48000;
-  std::string mid;
-};
-
-// Everything a worker needs to run one participant's transport (from signaling, after SDP).
-struct SessionParams {
-  std::uint64_t room = 0;
-  ParticipantId participant = 0;
-  rtc::ice::IceCredentials local;
-  rtc::ice::IceCredentials remote;
-  std::string remote_fingerprint;  // "sha-256 AB:..."
-  // Negotiated extension ids of its transport (from its answered audio m-sections): read
-  // from its packets and written into the packets forwarded to it.
-  rtc::ExtensionIds ext;
-  std::uint8_t audio_payload_type = 111;  // the Opus payload type of its answered m-section
-  std::vector<PublishedTrack> tracks;
-};
 
 struct SubscriptionInfo {
   std::uint32_t out_ssrc = 0;
@@ -67,31 +47,6 @@ struct WorkerEvent {
   ParticipantId participant = 0;
   bool flag = false;
   std::vector<SubscriptionInfo> subscriptions;
-};
-
-// Monotonic counters, written by the worker thread, read by /metrics (relaxed).
-struct WorkerCounters {
-  std::atomic<std::uint64_t> rx_packets{0};
-  std::atomic<std::uint64_t> rx_bytes{0};
-  std::atomic<std::uint64_t> tx_packets{0};
-  std::atomic<std::uint64_t> tx_bytes{0};
-  std::atomic<std::uint64_t> forwarded_packets{0};
-  std::atomic<std::uint64_t> forwarded_bytes{0};
-  std::atomic<std::uint64_t> nacks{0};
-  std::atomic<std::uint64_t> nack_hits{0};
-  std::atomic<std::uint64_t> plis{0};
-  std::atomic<std::uint64_t> dropped_malformed{0};     // unparseable STUN/RTP/RTCP, unknown kind
-  std::atomic<std::uint64_t> dropped_unknown{0};       // no session for ufrag or address
-  std::atomic<std::uint64_t> dropped_auth{0};          // ICE 401/400, SRTP auth or replay
-  std::atomic<std::uint64_t> dropped_send{0};          // send queue full / socket refused
-  std::atomic<std::uint64_t> dropped_not_selected{0};  // audio outside the last-N
-  std::atomic<std::uint64_t> dropped_muted{0};         // server mute or no SPEAK permission
-  std::atomic<std::uint64_t> slot_switches{0};         // an audio slot got a new source
-  std::atomic<std::uint64_t> sessions{0};
-  std::atomic<std::uint64_t> connected{0};
-  std::atomic<std::uint64_t> rooms{0};
-  std::atomic<std::uint64_t> participants{0};
-  std::atomic<std::uint64_t> cpu_ns{0};  // worker thread CPU time
 };
 
 struct WorkerOptions {
@@ -119,7 +74,7 @@ class Worker {
   int index() const { return index_; }
   std::uint16_t port() const { return port_; }
   const WorkerOptions& options() const { return options_; }
-  const WorkerCounters& counters() const { return counters_; }
+  const SfuCounters& counters() const { return counters_; }
 
   // Thread-safe: queued to the worker thread.
   void add_session(SessionParams params);
@@ -134,7 +89,7 @@ class Worker {
   int index_;
   WorkerOptions options_;
   std::uint16_t port_ = 0;
-  WorkerCounters counters_;
+  SfuCounters counters_;
   std::unique_ptr<Impl> impl_;
   std::thread thread_;
 };

@@ -1,0 +1,32 @@
+// Endpoint: what a Room needs from one member's media connection, and all it knows of it.
+// The room decides (who receives which packet with which numbers, when a keyframe is due);
+// the endpoint carries it out. A WebRTC participant's endpoint is its sfu::Transport (write
+// the subscriber's header, SRTP, queue to its path; an RTCP PLI to the publisher). A
+// non-WebRTC egress (an HLS or recording tap on the stream role) implements the same two
+// calls over plain RTP or a depacketizer, and joins a room as a listen-only participant.
+// Calls come on the room's worker thread, from the packet path: no blocking, no throwing.
+#pragma once
+
+#include <cstdint>
+
+#include "rtc/rtp/extension_rewriter.hpp"
+#include "rtc/rtp/rtp_packet.hpp"
+
+namespace hype::sfu {
+
+struct Subscription;
+
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  // As a subscriber: one packet of `sub` (this endpoint's subscription or audio slot), the
+  // publisher's parsed packet with its extensions located, under the outgoing numbers the
+  // room chose. Also used for NACK resends (the same seq and ts as the first time).
+  virtual void send_rtp(const Subscription& sub, const rtc::RtpPacket& source,
+                        const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) = 0;
+  // As a publisher: a subscriber needs a keyframe of this endpoint's track `ssrc` (the room
+  // already throttled it per track).
+  virtual void request_keyframe(std::uint32_t ssrc) = 0;
+};
+
+}  // namespace hype::sfu

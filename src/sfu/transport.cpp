@@ -1,0 +1,255 @@
+#include "sfu/transport.hpp"
+
+#include <spdlog/spdlog.h>
+#include <array>
+
+#include "rtc/rtcp/rtcp_packets.hpp"
+#include "rtc/rtp/extension_rewriter.hpp"
+
+namespace hype::sfu {
+
+Transport::Transport(SessionParams params, std::unique_ptr<rtc::DtlsSession> dtls, Room& room,
+                     std::uint32_t rtcp_ssrc, DatagramSender& out, SfuCounters& counters,
+                     TransportEvents& events)
+    : params_(std::move(params)),
+      ice_(params_.local, params_.remote),
+      dtls_(std::move(dtls)),
+      room_(room),
+      participant_(room.add_participant(params_.participant)),
+      out_(out),
+      c_(counters),
+      events_(events),
+      rtcp_ssrc_(rtcp_ssrc) {
+  participant_.ext = params_.ext;
+  participant_.audio_payload_type = params_.audio_payload_type;
+  participant_.endpoint = this;
+  for (auto& t : params_.tracks)
+    room_.publish(participant_.id, t.ssrc, t.kind, t.payload_type, t.clock_rate, t.mid);
+  dtls_->start();
+}
+
+Transport::~Transport() {
+  room_.remove_participant(params_.participant);
+}
+
+// ---- receiving ----
+
+bool Transport::on_stun(const rtc::stun::StunMessage& msg, const rtc::SocketAddress& from,
+                        std::int64_t now_us) {
+  rtc::MutableByteSpan slot = out_.slot();
+  auto o = ice_.handle_stun(msg, from, now_us / 1000, slot);
+  if (o.response_size) out_.send(from, o.response_size);
+  if (o.check != rtc::ice::RequestCheck::kValid) {
+    bump(c_.dropped_auth);
+    return false;
+  }
+  if (o.selected_changed || !remote_) remote_ = ice_.selected() ? ice_.selected() : from;
+  return true;
+}
+
+void Transport::drain_dtls(const rtc::SocketAddress& to) {
+  while (auto dg = dtls_->pop_datagram()) {
+    rtc::MutableByteSpan slot = out_.slot();
+    if (dg->size() > slot.size()) continue;
+    std::copy(dg->begin(), dg->end(), slot.begin());
+    out_.send(to, dg->size());
+  }
+}
+
+void Transport::disconnect() {
+  if (disconnected_) return;
+  disconnected_ = true;
+  events_.on_disconnected(*this);
+}
+
+void Transport::on_dtls(rtc::ByteSpan d, const rtc::SocketAddress& from) {
+  auto state = dtls_->handle_datagram(d);
+  drain_dtls(from);
+  if (state == rtc::DtlsState::kConnected && !srtp_ && dtls_->srtp_keys()) {
+    auto srtp = rtc::SrtpSession::create(*dtls_->srtp_keys());
+    if (!srtp) {
+      spdlog::warn("sfu: participant {} SRTP setup failed: {}", params_.participant,
+                   srtp.error().message);
+      return;
+    }
+    srtp_ = std::move(srtp.value());
+    spdlog::debug("sfu: participant {} SRTP {} ({})", params_.participant,
+                  rtc::to_string(srtp_->profile()),
+                  srtp_->uses_openssl_gcm() ? "openssl" : "libsrtp2");
+    bump(c_.connected);
+    events_.on_connected(*this);
+  } else if (state == rtc::DtlsState::kFailed && !disconnected_) {
+    spdlog::info("sfu: participant {} DTLS failed: {}", params_.participant, dtls_->error());
+    disconnect();
+  }
+}
+
+void Transport::on_rtp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t now_us) {
+  if (!srtp_) {
+    bump(c_.dropped_unknown);
+    return;
+  }
+  std::size_t n = len;
+  if (srtp_->unprotect_rtp(buf, n) != rtc::SrtpStatus::kOk) {
+    bump(c_.dropped_auth);
+    return;
+  }
+  rtc::RtpPacket p;
+  if (rtc::RtpPacket::parse(buf.first(n), p) != rtc::RtpParseStatus::kOk) {
+    bump(c_.dropped_malformed);
+    return;
+  }
+  // Extensions are located once here, not per subscriber.
+  rtc::PacketExtensions ext;
+  if (rtc::index_extensions(p, participant_.ext, ext) != rtc::ExtensionStatus::kOk) {
+    bump(c_.dropped_malformed);
+    return;
+  }
+  if (ext.transport_seq) record_twcc(*ext.transport_seq, p.ssrc(), now_us);
+  room_.on_rtp(participant_, p, ext, now_us);
+}
+
+void Transport::on_rtcp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t now_us) {
+  if (!srtp_) {
+    bump(c_.dropped_unknown);
+    return;
+  }
+  std::size_t n = len;
+  if (srtp_->unprotect_rtcp(buf, n) != rtc::SrtpStatus::kOk) {
+    bump(c_.dropped_auth);
+    return;
+  }
+  rtc::rtcp::RtcpReader r(buf.first(n));
+  rtc::rtcp::RtcpHeader h;
+  std::int64_t now_ms = now_us / 1000;
+  while (r.next(h)) {
+    rtc::rtcp::FeedbackView fb;
+    if (h.type == rtc::rtcp::kRtpfb && h.count == rtc::rtcp::kFmtNack) {
+      if (!rtc::rtcp::parse_feedback(h, fb)) continue;
+      std::array<std::uint16_t, 256> seqs{};
+      std::size_t k = 0;
+      rtc::rtcp::for_each_nack(fb, [&](std::uint16_t q) {
+        if (k < seqs.size()) seqs[k++] = q;
+      });
+      room_.on_nack(params_.participant, fb.media_ssrc, std::span(seqs.data(), k), now_ms);
+    } else if (h.type == rtc::rtcp::kPsfb &&
+               (h.count == rtc::rtcp::kFmtPli || h.count == rtc::rtcp::kFmtFir)) {
+      if (!rtc::rtcp::parse_feedback(h, fb)) continue;
+      std::uint32_t media = fb.media_ssrc;
+      if (h.count == rtc::rtcp::kFmtFir && rtc::rtcp::fir_entry_count(fb) > 0)
+        media = rtc::rtcp::fir_entry(fb, 0).ssrc;
+      room_.on_keyframe_request(params_.participant, media, now_ms);
+    }
+    // SR/RR/SDES/BYE and transport-cc from subscribers need no action for audio.
+  }
+  if (r.status() != rtc::rtcp::RtcpParseStatus::kOk) bump(c_.dropped_malformed);
+}
+
+// ---- sending ----
+
+void Transport::send_rtp(const Subscription& sub, const rtc::RtpPacket& src,
+                         const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) {
+  if (!srtp_ || !remote_) return;
+  rtc::MutableByteSpan slot = out_.slot();
+  // The subscriber's own extension ids and mid; the SFU numbers its transport-wide sequence.
+  rtc::ForwardHeader h{
+      sub.rewriter.out_ssrc(),       seq,          ts, sub.out_payload_type, sub.mid,
+      params_.ext.transport_cc != 0, twcc_out_seq_};
+  std::size_t n = rtc::write_forwarded(src, ext, params_.ext, h,
+                                       slot.first(slot.size() - rtc::kSrtpMaxOverhead));
+  if (n == 0) {
+    bump(c_.dropped_send);
+    return;
+  }
+  if (h.write_transport_seq) ++twcc_out_seq_;
+  std::size_t plain = n;
+  if (srtp_->protect_rtp(slot, n) != rtc::SrtpStatus::kOk) {
+    bump(c_.dropped_send);
+    return;
+  }
+  out_.send(*remote_, n);
+  bump(c_.forwarded_packets);
+  bump(c_.forwarded_bytes, plain);
+}
+
+void Transport::request_keyframe(std::uint32_t ssrc) {
+  rtc::MutableByteSpan slot = out_.slot();
+  rtc::ByteWriter w(slot.first(slot.size() - rtc::kSrtpMaxOverhead));
+  if (rtc::rtcp::write_pli(w, rtcp_ssrc_, ssrc)) send_rtcp(slot, w.size());
+}
+
+// Protects an RTCP packet written into a slot and sends it to the selected path.
+void Transport::send_rtcp(rtc::MutableByteSpan slot, std::size_t n) {
+  if (!srtp_ || !remote_) return;
+  if (srtp_->protect_rtcp(slot, n) != rtc::SrtpStatus::kOk) {
+    bump(c_.dropped_send);
+    return;
+  }
+  out_.send(*remote_, n);
+}
+
+void Transport::record_twcc(std::uint16_t seq, std::uint32_t media_ssrc, std::int64_t now_us) {
+  if (twcc_.empty()) twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_);
+  if (!twcc_.add_received(seq, now_us)) {
+    send_twcc();
+    twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_);
+    twcc_.add_received(seq, now_us);
+  }
+}
+
+void Transport::send_twcc() {
+  if (twcc_.empty()) return;
+  rtc::MutableByteSpan slot = out_.slot();
+  rtc::ByteWriter w(slot.first(slot.size() - rtc::kSrtpMaxOverhead));
+  if (twcc_.write(w)) send_rtcp(slot, w.size());
+  ++twcc_fb_count_;
+  twcc_.reset(rtcp_ssrc_, 0, twcc_fb_count_);
+}
+
+void Transport::send_reports() {
+  if (participant_.tracks.empty()) return;
+  std::array<rtc::rtcp::ReportBlock, 8> blocks{};
+  std::size_t n = 0;
+  for (auto& t : participant_.tracks) {
+    if (n == blocks.size()) break;
+    if (t->stats.received() == 0) continue;
+    blocks[n++] = t->stats.make_report(t->ssrc);
+  }
+  if (n == 0) return;
+  rtc::MutableByteSpan slot = out_.slot();
+  rtc::ByteWriter w(slot.first(slot.size() - rtc::kSrtpMaxOverhead));
+  if (rtc::rtcp::write_receiver_report(w, rtcp_ssrc_, std::span(blocks.data(), n)))
+    send_rtcp(slot, w.size());
+}
+
+// ---- timers ----
+
+void Transport::on_tick(std::int64_t now_us) {
+  std::int64_t now_ms = now_us / 1000;
+  if (dtls_->timeout_ms() == 0 && remote_) {
+    dtls_->handle_timeout();
+    drain_dtls(*remote_);
+  }
+  std::int64_t it = ice_.next_timeout_ms();
+  if (it >= 0 && it <= now_ms && ice_.handle_timeout(now_ms) &&
+      ice_.state() == rtc::ice::IceState::kDisconnected && !disconnected_)
+    disconnect();
+  if (!srtp_) return;
+  if (now_us >= next_twcc_us_) {
+    send_twcc();
+    next_twcc_us_ = now_us + kTwccIntervalUs;
+  }
+  if (now_us >= next_report_us_) {
+    send_reports();
+    next_report_us_ = now_us + kReportIntervalUs;
+  }
+}
+
+void Transport::restart_ice(rtc::ice::IceCredentials local, rtc::ice::IceCredentials remote) {
+  ice_.restart(local, remote);
+  params_.local = std::move(local);
+  params_.remote = std::move(remote);
+  disconnected_ = false;
+}
+
+}  // namespace hype::sfu

@@ -1,0 +1,140 @@
+// One participant's WebRTC transport on the SFU: ICE-lite, the DTLS server handshake, SRTP,
+// the receive side's RTCP (transport-wide CC feedback, receiver reports) and the send path
+// (the subscriber's header written, protected, queued). It is the participant's Endpoint in
+// its Room: the room hands it packets to send and keyframe requests to make, and it hands the
+// room the decrypted RTP and the feedback (NACK, PLI/FIR) it receives. It owns no socket:
+// datagrams come in from the worker, which found it by ICE ufrag or source address, and go
+// out through a DatagramSender (the worker's sendmmsg batch; a capture in unit tests). It
+// never throws or logs per packet; every drop is counted in the SfuCounters it is given.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rtc/dtls_session.hpp"
+#include "rtc/ice/ice_common.hpp"
+#include "rtc/ice/ice_lite_agent.hpp"
+#include "rtc/rtcp/twcc.hpp"
+#include "rtc/rtp/header_extensions.hpp"
+#include "rtc/socket_address.hpp"
+#include "rtc/srtp_session.hpp"
+#include "rtc/stun/stun_message.hpp"
+#include "sfu/counters.hpp"
+#include "sfu/endpoint.hpp"
+#include "sfu/room.hpp"
+
+namespace hype::sfu {
+
+struct PublishedTrack {
+  std::uint32_t ssrc = 0;
+  MediaKind kind = MediaKind::kAudio;
+  std::uint8_t payload_type = 111;
+  std::uint32_t clock_rate = 48000;
+  std::string mid;
+};
+
+// Everything needed to run one participant's transport (from signaling, after SDP).
+struct SessionParams {
+  std::uint64_t room = 0;
+  ParticipantId participant = 0;
+  rtc::ice::IceCredentials local;
+  rtc::ice::IceCredentials remote;
+  std::string remote_fingerprint;  // "sha-256 AB:..."
+  // Negotiated extension ids of its transport (from its answered audio m-sections): read
+  // from its packets and written into the packets forwarded to it.
+  rtc::ExtensionIds ext;
+  std::uint8_t audio_payload_type = 111;  // the Opus payload type of its answered m-section
+  std::vector<PublishedTrack> tracks;
+};
+
+// Where a transport's datagrams go. slot() is room for the next one (at least MTU plus SRTP
+// overhead); send() queues its first n bytes. A slot not sent is simply reused.
+class DatagramSender {
+ public:
+  virtual ~DatagramSender() = default;
+  virtual rtc::MutableByteSpan slot() = 0;
+  virtual void send(const rtc::SocketAddress& to, std::size_t n) = 0;
+};
+
+class Transport;
+
+// State changes the owner reports to signaling (on the worker thread).
+class TransportEvents {
+ public:
+  virtual ~TransportEvents() = default;
+  virtual void on_connected(Transport& t) = 0;     // DTLS-SRTP up
+  virtual void on_disconnected(Transport& t) = 0;  // ICE consent lost or DTLS failed (once)
+};
+
+class Transport final : public Endpoint {
+ public:
+  static constexpr std::int64_t kTwccIntervalUs = 100'000;
+  static constexpr std::int64_t kReportIntervalUs = 1'000'000;
+
+  // Joins `room` as participant params.participant (publishing params.tracks) and becomes its
+  // endpoint. `dtls` is a server session expecting params.remote_fingerprint; `rtcp_ssrc` the
+  // sender SSRC of its RTCP (unique in the room).
+  Transport(SessionParams params, std::unique_ptr<rtc::DtlsSession> dtls, Room& room,
+            std::uint32_t rtcp_ssrc, DatagramSender& out, SfuCounters& counters,
+            TransportEvents& events);
+  // Leaves the room.
+  ~Transport() override;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // ---- datagrams in (the worker classified them) ----
+  // A parsed STUN request for this transport's ufrag; answers it. True when the check was
+  // valid: `from` is a path of this transport from now on.
+  bool on_stun(const rtc::stun::StunMessage& msg, const rtc::SocketAddress& from,
+               std::int64_t now_us);
+  void on_dtls(rtc::ByteSpan datagram, const rtc::SocketAddress& from);
+  // SRTP/SRTCP, decrypted in place: `buf` is the whole receive slot (len bytes used).
+  void on_rtp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t now_us);
+  void on_rtcp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t now_us);
+
+  // Timers: DTLS retransmission, ICE consent, TWCC feedback and receiver reports.
+  void on_tick(std::int64_t now_us);
+  void restart_ice(rtc::ice::IceCredentials local, rtc::ice::IceCredentials remote);
+
+  // ---- Endpoint ----
+  void send_rtp(const Subscription& sub, const rtc::RtpPacket& source,
+                const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) override;
+  void request_keyframe(std::uint32_t ssrc) override;
+
+  const SessionParams& params() const { return params_; }
+  Room& room() { return room_; }
+  Participant& participant() { return participant_; }
+  bool connected() const { return srtp_ != nullptr; }
+  const std::optional<rtc::SocketAddress>& remote() const { return remote_; }
+
+ private:
+  void drain_dtls(const rtc::SocketAddress& to);
+  void disconnect();
+  void send_rtcp(rtc::MutableByteSpan slot, std::size_t n);
+  void record_twcc(std::uint16_t seq, std::uint32_t media_ssrc, std::int64_t now_us);
+  void send_twcc();
+  void send_reports();
+
+  SessionParams params_;
+  rtc::ice::IceLiteAgent ice_;
+  std::unique_ptr<rtc::DtlsSession> dtls_;
+  std::unique_ptr<rtc::SrtpSession> srtp_;
+  Room& room_;
+  Participant& participant_;
+  DatagramSender& out_;
+  SfuCounters& c_;
+  TransportEvents& events_;
+  std::optional<rtc::SocketAddress> remote_;
+  std::uint32_t rtcp_ssrc_;
+  std::uint16_t twcc_out_seq_ = 1;  // transport-wide sequence of what it sends
+  rtc::rtcp::TwccBuilder twcc_;     // feedback on what it receives
+  std::uint8_t twcc_fb_count_ = 0;
+  std::int64_t next_twcc_us_ = 0;
+  std::int64_t next_report_us_ = 0;
+  bool disconnected_ = false;
+};
+
+}  // namespace hype::sfu
