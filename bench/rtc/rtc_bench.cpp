@@ -11,6 +11,7 @@
 #include "rtc/srtp_session.hpp"
 #include "rtc/stun/stun_message.hpp"
 
+using namespace hype;
 using namespace hype::rtc;
 
 namespace {

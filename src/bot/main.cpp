@@ -91,7 +91,7 @@ struct Bot {
   std::unique_ptr<rtc::ice::IceAgent> ice;
   std::unique_ptr<rtc::DtlsSession> dtls;
   std::unique_ptr<rtc::SrtpSession> srtp;
-  std::optional<rtc::SocketAddress> peer;
+  std::optional<SocketAddress> peer;
   bool ready = false, dtls_started = false;
   std::string channel;  // hype: the voice channel this bot joins
   std::unordered_map<std::uint32_t, std::string> ssrc_user;  // per-publisher streams
@@ -128,7 +128,7 @@ struct Bot {
   }
 };
 
-void send_to(const net::UdpSocket& sock, const rtc::SocketAddress& to, const std::uint8_t* d,
+void send_to(const net::UdpSocket& sock, const SocketAddress& to, const std::uint8_t* d,
              std::size_t n) {
   sock.send_to(to, d, n);
 }
@@ -152,7 +152,7 @@ void flush_ice(Bot& b) {
 
 // Packets stamped (by a bot) before `window_us` only count for the join time; packets of
 // other clients (a browser) carry no stamp: counted, without a latency sample.
-void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const rtc::SocketAddress& from,
+void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& from,
                  std::int64_t now, std::int64_t window_us) {
   rtc::MutableByteSpan d(buf, n);
   switch (rtc::classify_packet(d)) {
@@ -294,7 +294,7 @@ void connect_media(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc:
   ic.remote = t.remote;
   t.ice = std::make_unique<rtc::ice::IceAgent>(ic);
   for (auto& c : m.candidates)
-    if (auto a = rtc::SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
+    if (auto a = SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
       t.ice->add_remote_candidate(*a, c.priority);
   auto d = rtc::DtlsSession::create(ctx, role, m.fingerprint);
   if (!d) throw std::runtime_error("dtls: " + d.error().message);
@@ -711,7 +711,7 @@ int main(int argc, char** argv) {
     // thread, and several bot processes one core in bench/voice).
     bool any = janus || (host != "127.0.0.1" && host != "localhost");
     try {
-      b->sock = net::UdpSocket::bind(rtc::SocketAddress::v4(any ? INADDR_ANY : INADDR_LOOPBACK, 0),
+      b->sock = net::UdpSocket::bind(SocketAddress::v4(any ? INADDR_ANY : INADDR_LOOPBACK, 0),
                                      {.receive_buffer = 1 << 20, .rx_timestamps = true});
     } catch (const std::system_error& e) {
       std::fprintf(stderr, "udp socket: %s\n", e.what());

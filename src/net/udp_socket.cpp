@@ -25,23 +25,23 @@ std::int64_t us_of(const timespec& t) {
 
 }  // namespace
 
-rtc::SocketAddress from_sockaddr(const sockaddr_storage& ss) {
+SocketAddress from_sockaddr(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) {
     sockaddr_in a{};
     std::memcpy(&a, &ss, sizeof(a));
-    return rtc::SocketAddress::v4(ntohl(a.sin_addr.s_addr), ntohs(a.sin_port));
+    return SocketAddress::v4(ntohl(a.sin_addr.s_addr), ntohs(a.sin_port));
   }
   if (ss.ss_family == AF_INET6) {
     sockaddr_in6 a{};
     std::memcpy(&a, &ss, sizeof(a));
     std::array<std::uint8_t, 16> ip{};
     std::memcpy(ip.data(), &a.sin6_addr, 16);
-    return rtc::SocketAddress::v6(ip, ntohs(a.sin6_port));
+    return SocketAddress::v6(ip, ntohs(a.sin6_port));
   }
   return {};
 }
 
-socklen_t to_sockaddr(const rtc::SocketAddress& a, sockaddr_storage& ss) {
+socklen_t to_sockaddr(const SocketAddress& a, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof(ss));
   if (a.is_v4()) {
     sockaddr_in s{};
@@ -83,7 +83,7 @@ void UdpSocket::close() {
   fd_ = -1;
 }
 
-UdpSocket UdpSocket::bind(const rtc::SocketAddress& local, const UdpSocketOptions& o) {
+UdpSocket UdpSocket::bind(const SocketAddress& local, const UdpSocketOptions& o) {
   sockaddr_storage ss{};
   socklen_t len = to_sockaddr(local, ss);
   if (len == 0) throw std::system_error(EINVAL, std::generic_category(), "udp bind address");
@@ -103,14 +103,14 @@ UdpSocket UdpSocket::bind(const rtc::SocketAddress& local, const UdpSocketOption
   return sock;
 }
 
-rtc::SocketAddress UdpSocket::local_address() const {
+SocketAddress UdpSocket::local_address() const {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
   return from_sockaddr(ss);
 }
 
-bool UdpSocket::send_to(const rtc::SocketAddress& to, const std::uint8_t* data,
+bool UdpSocket::send_to(const SocketAddress& to, const std::uint8_t* data,
                         std::size_t n) const {
   sockaddr_storage ss{};
   socklen_t len = to_sockaddr(to, ss);
@@ -154,7 +154,7 @@ std::size_t RxBatch::size(std::size_t i) const {
   return msgs_[i].msg_len;
 }
 
-rtc::SocketAddress RxBatch::from(std::size_t i) const {
+SocketAddress RxBatch::from(std::size_t i) const {
   return from_sockaddr(addr_[i]);
 }
 
@@ -186,7 +186,7 @@ TxBatch::TxBatch(std::size_t count, std::size_t slot_size)
 
 TxBatch::~TxBatch() = default;
 
-void TxBatch::commit(const rtc::SocketAddress& to, std::size_t n) {
+void TxBatch::commit(const SocketAddress& to, std::size_t n) {
   if (queued_ == count_ || n > slot_) return;
   socklen_t len = to_sockaddr(to, addr_[queued_]);
   iov_[queued_] = {buf_.data() + queued_ * slot_, n};

@@ -1,6 +1,6 @@
 // The media UDP socket, shared by the SFU workers and hype-bot: a non-blocking datagram
 // socket plus batched receive (recvmmsg, optionally with the kernel's arrival time from
-// SO_TIMESTAMPNS) and batched send (sendmmsg), with the sockaddr <-> rtc::SocketAddress
+// SO_TIMESTAMPNS) and batched send (sendmmsg), with the sockaddr <-> SocketAddress
 // conversion in one place. Buffers are allocated once, when a batch is built: nothing here
 // allocates per datagram. It knows no event loop: the owner waits for readability (Asio,
 // epoll) and calls receive() until it returns 0.
@@ -13,13 +13,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "rtc/socket_address.hpp"
+#include "core/socket_address.hpp"
 
 namespace hype::net {
 
-rtc::SocketAddress from_sockaddr(const sockaddr_storage& ss);
+SocketAddress from_sockaddr(const sockaddr_storage& ss);
 // Fills `ss` and returns the length to pass to the kernel (0 for an invalid address).
-socklen_t to_sockaddr(const rtc::SocketAddress& a, sockaddr_storage& ss);
+socklen_t to_sockaddr(const SocketAddress& a, sockaddr_storage& ss);
 
 struct UdpSocketOptions {
   int receive_buffer = 0;  // SO_RCVBUF in bytes; 0 keeps the kernel default
@@ -38,13 +38,13 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   // A non-blocking socket bound to `local` (port 0: ephemeral). Throws std::system_error.
-  static UdpSocket bind(const rtc::SocketAddress& local, const UdpSocketOptions& options = {});
+  static UdpSocket bind(const SocketAddress& local, const UdpSocketOptions& options = {});
 
   int fd() const { return fd_; }
   bool is_open() const { return fd_ >= 0; }
-  rtc::SocketAddress local_address() const;
+  SocketAddress local_address() const;
   // One datagram now (control traffic, single sends); false when the kernel refused it.
-  bool send_to(const rtc::SocketAddress& to, const std::uint8_t* data, std::size_t n) const;
+  bool send_to(const SocketAddress& to, const std::uint8_t* data, std::size_t n) const;
   void close();
 
  private:
@@ -71,7 +71,7 @@ class RxBatch {
   // The whole slot (slot_size bytes, including the tailroom); the datagram is its first size(i).
   std::uint8_t* data(std::size_t i) { return buf_.data() + i * slot_; }
   std::size_t slot_size() const { return slot_; }
-  rtc::SocketAddress from(std::size_t i) const;
+  SocketAddress from(std::size_t i) const;
   // Arrival time on CLOCK_MONOTONIC (steady_clock) in microseconds when the socket has
   // rx_timestamps and the kernel stamped it; `fallback_us` otherwise.
   std::int64_t arrival_us(std::size_t i, std::int64_t fallback_us) const;
@@ -105,7 +105,7 @@ class TxBatch {
   // Where the next datagram is written (slot_size bytes). The caller flushes first if full().
   std::uint8_t* slot() { return buf_.data() + queued_ * slot_; }
   // Queues the first `n` bytes of slot() for `to`.
-  void commit(const rtc::SocketAddress& to, std::size_t n);
+  void commit(const SocketAddress& to, std::size_t n);
   Flushed flush(const UdpSocket& sock);
 
  private:

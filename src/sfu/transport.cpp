@@ -34,7 +34,7 @@ Transport::~Transport() {
 
 // ---- receiving ----
 
-bool Transport::on_stun(const rtc::stun::StunMessage& msg, const rtc::SocketAddress& from,
+bool Transport::on_stun(const rtc::stun::StunMessage& msg, const SocketAddress& from,
                         std::int64_t now_us) {
   rtc::MutableByteSpan slot = out_.slot();
   auto o = ice_.handle_stun(msg, from, now_us / 1000, slot);
@@ -47,7 +47,7 @@ bool Transport::on_stun(const rtc::stun::StunMessage& msg, const rtc::SocketAddr
   return true;
 }
 
-void Transport::drain_dtls(const rtc::SocketAddress& to) {
+void Transport::drain_dtls(const SocketAddress& to) {
   while (auto dg = dtls_->pop_datagram()) {
     rtc::MutableByteSpan slot = out_.slot();
     if (dg->size() > slot.size()) continue;
@@ -62,7 +62,7 @@ void Transport::disconnect() {
   events_.on_disconnected(*this);
 }
 
-void Transport::on_dtls(rtc::ByteSpan d, const rtc::SocketAddress& from) {
+void Transport::on_dtls(rtc::ByteSpan d, const SocketAddress& from) {
   auto state = dtls_->handle_datagram(d);
   drain_dtls(from);
   if (state == rtc::DtlsState::kConnected && !srtp_ && dtls_->srtp_keys()) {

@@ -19,7 +19,7 @@
 #include "rtc/ice/ice_lite_agent.hpp"
 #include "rtc/rtcp/twcc.hpp"
 #include "rtc/rtp/header_extensions.hpp"
-#include "rtc/socket_address.hpp"
+#include "core/socket_address.hpp"
 #include "rtc/srtp_session.hpp"
 #include "rtc/stun/stun_message.hpp"
 #include "sfu/counters.hpp"
@@ -56,7 +56,7 @@ class DatagramSender {
  public:
   virtual ~DatagramSender() = default;
   virtual rtc::MutableByteSpan slot() = 0;
-  virtual void send(const rtc::SocketAddress& to, std::size_t n) = 0;
+  virtual void send(const SocketAddress& to, std::size_t n) = 0;
 };
 
 class Transport;
@@ -88,9 +88,9 @@ class Transport final : public Endpoint {
   // ---- datagrams in (the worker classified them) ----
   // A parsed STUN request for this transport's ufrag; answers it. True when the check was
   // valid: `from` is a path of this transport from now on.
-  bool on_stun(const rtc::stun::StunMessage& msg, const rtc::SocketAddress& from,
+  bool on_stun(const rtc::stun::StunMessage& msg, const SocketAddress& from,
                std::int64_t now_us);
-  void on_dtls(rtc::ByteSpan datagram, const rtc::SocketAddress& from);
+  void on_dtls(rtc::ByteSpan datagram, const SocketAddress& from);
   // SRTP/SRTCP, decrypted in place: `buf` is the whole receive slot (len bytes used).
   void on_rtp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t now_us);
   void on_rtcp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t now_us);
@@ -108,10 +108,10 @@ class Transport final : public Endpoint {
   Room& room() { return room_; }
   Participant& participant() { return participant_; }
   bool connected() const { return srtp_ != nullptr; }
-  const std::optional<rtc::SocketAddress>& remote() const { return remote_; }
+  const std::optional<SocketAddress>& remote() const { return remote_; }
 
  private:
-  void drain_dtls(const rtc::SocketAddress& to);
+  void drain_dtls(const SocketAddress& to);
   void disconnect();
   void send_rtcp(rtc::MutableByteSpan slot, std::size_t n);
   void record_twcc(std::uint16_t seq, std::uint32_t media_ssrc, std::int64_t now_us);
@@ -127,7 +127,7 @@ class Transport final : public Endpoint {
   DatagramSender& out_;
   SfuCounters& c_;
   TransportEvents& events_;
-  std::optional<rtc::SocketAddress> remote_;
+  std::optional<SocketAddress> remote_;
   std::uint32_t rtcp_ssrc_;
   std::uint16_t twcc_out_seq_ = 1;  // transport-wide sequence of what it sends
   rtc::rtcp::TwccBuilder twcc_;     // feedback on what it receives

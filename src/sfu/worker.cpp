@@ -43,7 +43,7 @@ std::int64_t mono_us() {
 // The worker's record of one participant: its transport plus what only the tables need.
 struct Session {
   std::unique_ptr<Transport> transport;
-  std::vector<rtc::SocketAddress> addrs;    // keys this session holds in by_addr
+  std::vector<SocketAddress> addrs;    // keys this session holds in by_addr
   std::vector<SubscriptionInfo> announced;  // the last kSubscriptions list sent
 };
 
@@ -68,7 +68,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
   // Rooms before sessions: a transport leaves its room when destroyed.
   std::unordered_map<std::uint64_t, std::unique_ptr<Room>> rooms;
   std::unordered_map<std::string, std::unique_ptr<Session>> by_ufrag;
-  std::unordered_map<rtc::SocketAddress, Session*, rtc::SocketAddressHash> by_addr;
+  std::unordered_map<SocketAddress, Session*, SocketAddressHash> by_addr;
   std::unordered_map<const Endpoint*, Session*> by_endpoint;
   std::vector<SpeakerEvent> speaker_events;
   std::vector<ParticipantId> changed_slots;
@@ -82,7 +82,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     if (tx.full()) flush();
     return {tx.slot(), tx.slot_size()};
   }
-  void send(const rtc::SocketAddress& to, std::size_t n) override { tx.commit(to, n); }
+  void send(const SocketAddress& to, std::size_t n) override { tx.commit(to, n); }
   void flush() {
     if (tx.queued() == 0) return;
     auto f = tx.flush(sock);
@@ -121,12 +121,12 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     }
   }
 
-  Session* by_address(const rtc::SocketAddress& a) {
+  Session* by_address(const SocketAddress& a) {
     auto it = by_addr.find(a);
     return it == by_addr.end() ? nullptr : it->second;
   }
 
-  void handle_datagram(rtc::MutableByteSpan buf, std::size_t len, const rtc::SocketAddress& from) {
+  void handle_datagram(rtc::MutableByteSpan buf, std::size_t len, const SocketAddress& from) {
     bump(c().rx_packets);
     bump(c().rx_bytes, len);
     rtc::MutableByteSpan d = buf.first(len);
@@ -151,7 +151,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
       t.on_rtcp(buf, len, now_us);
   }
 
-  void handle_stun(rtc::ByteSpan d, const rtc::SocketAddress& from) {
+  void handle_stun(rtc::ByteSpan d, const SocketAddress& from) {
     rtc::stun::StunMessage m;
     if (rtc::stun::StunMessage::parse(d, m) != rtc::stun::ParseStatus::kOk ||
         m.message_class() != rtc::stun::MessageClass::kRequest) {
@@ -384,7 +384,7 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
-  auto addr = rtc::SocketAddress::parse_ip(options_.bind_ip, options_.port);
+  auto addr = SocketAddress::parse_ip(options_.bind_ip, options_.port);
   if (!addr) throw std::system_error(EINVAL, std::generic_category(), "sfu bind_ip");
   impl_->sock = net::UdpSocket::bind(
       *addr, {.receive_buffer = 4 << 20, .send_buffer = 4 << 20, .reuse_address = true});

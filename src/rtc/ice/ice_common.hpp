@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "rtc/bytes.hpp"
-#include "rtc/socket_address.hpp"
+#include "core/socket_address.hpp"
 #include "rtc/stun/stun_message.hpp"
 
 namespace hype::rtc::ice {

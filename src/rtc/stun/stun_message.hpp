@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "rtc/bytes.hpp"
-#include "rtc/socket_address.hpp"
+#include "core/socket_address.hpp"
 
 namespace hype::rtc::stun {
 

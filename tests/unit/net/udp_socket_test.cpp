@@ -23,8 +23,8 @@ std::int64_t mono_us() {
       .count();
 }
 
-rtc::SocketAddress loopback(std::uint16_t port = 0) {
-  return rtc::SocketAddress::v4(INADDR_LOOPBACK, port);
+SocketAddress loopback(std::uint16_t port = 0) {
+  return SocketAddress::v4(INADDR_LOOPBACK, port);
 }
 
 bool wait_readable(const UdpSocket& s) {
@@ -36,20 +36,20 @@ bool wait_readable(const UdpSocket& s) {
 
 TEST(SockaddrConversion, RoundTripsV4AndV6) {
   sockaddr_storage ss{};
-  auto v4 = *rtc::SocketAddress::parse("192.0.2.7:5004");
+  auto v4 = *SocketAddress::parse("192.0.2.7:5004");
   ASSERT_EQ(net::to_sockaddr(v4, ss), sizeof(sockaddr_in));
   EXPECT_EQ(net::from_sockaddr(ss), v4);
-  auto v6 = *rtc::SocketAddress::parse("[2001:db8::1]:443");
+  auto v6 = *SocketAddress::parse("[2001:db8::1]:443");
   ASSERT_EQ(net::to_sockaddr(v6, ss), sizeof(sockaddr_in6));
   EXPECT_EQ(net::from_sockaddr(ss), v6);
-  EXPECT_EQ(net::to_sockaddr(rtc::SocketAddress{}, ss), 0u);
+  EXPECT_EQ(net::to_sockaddr(SocketAddress{}, ss), 0u);
   EXPECT_FALSE(net::from_sockaddr(ss).valid());
 }
 
 TEST(UdpSocket, BatchSendAndReceiveOnLoopback) {
   UdpSocket a = UdpSocket::bind(loopback());
   UdpSocket b = UdpSocket::bind(loopback(), {1 << 20, 1 << 20, true, true});
-  rtc::SocketAddress to = b.local_address();
+  SocketAddress to = b.local_address();
   ASSERT_TRUE(to.valid());
   ASSERT_NE(to.port, 0);
 
@@ -110,7 +110,7 @@ TEST(UdpSocket, TailroomIsNotHandedToTheKernel) {
 }
 
 TEST(UdpSocket, Ipv6Loopback) {
-  auto any6 = *rtc::SocketAddress::parse("[::1]:0");
+  auto any6 = *SocketAddress::parse("[::1]:0");
   UdpSocket a, b;
   try {
     a = UdpSocket::bind(any6);
@@ -130,13 +130,13 @@ TEST(UdpSocket, Ipv6Loopback) {
 }
 
 TEST(UdpSocket, BadBindThrowsAndSendToInvalidFails) {
-  EXPECT_THROW(UdpSocket::bind(rtc::SocketAddress{}), std::system_error);
+  EXPECT_THROW(UdpSocket::bind(SocketAddress{}), std::system_error);
   UdpSocket a = UdpSocket::bind(loopback());
   UdpSocket b = UdpSocket::bind(loopback());
   // The port is taken without SO_REUSEADDR.
   EXPECT_THROW(UdpSocket::bind(b.local_address()), std::system_error);
   std::uint8_t byte = 1;
-  EXPECT_FALSE(a.send_to(rtc::SocketAddress{}, &byte, 1));
+  EXPECT_FALSE(a.send_to(SocketAddress{}, &byte, 1));
   UdpSocket moved = std::move(a);
   EXPECT_FALSE(a.is_open());
   EXPECT_TRUE(moved.is_open());

@@ -8,6 +8,7 @@
 #include "rtc/ice/ice_agent.hpp"
 #include "rtc/ice/ice_lite_agent.hpp"
 
+using namespace hype;
 using namespace hype::rtc;
 using namespace hype::rtc::ice;
 

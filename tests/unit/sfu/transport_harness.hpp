@@ -20,7 +20,7 @@
 namespace hype::sfu::testing {
 
 struct Datagram {
-  rtc::SocketAddress to;
+  SocketAddress to;
   std::vector<std::uint8_t> bytes;
 };
 
@@ -29,12 +29,12 @@ class CaptureSender final : public DatagramSender {
   // `keep` false: only count (benchmarks).
   explicit CaptureSender(bool keep_sent = true) : keep(keep_sent) {}
   rtc::MutableByteSpan slot() override { return buf_; }
-  void send(const rtc::SocketAddress& to, std::size_t n) override {
+  void send(const SocketAddress& to, std::size_t n) override {
     ++count;
     if (keep) sent.push_back({to, std::vector<std::uint8_t>(buf_.begin(), buf_.begin() + n)});
   }
   // Removes and returns what went to `to`.
-  std::vector<Datagram> take(const rtc::SocketAddress& to) {
+  std::vector<Datagram> take(const SocketAddress& to) {
     std::vector<Datagram> out, rest;
     for (auto& d : sent) (d.to == to ? out : rest).push_back(std::move(d));
     sent = std::move(rest);
@@ -57,7 +57,7 @@ class RecordingEvents final : public TransportEvents {
 
 // One browser: its address, ICE credentials and DTLS client towards the SFU's certificate.
 struct Client {
-  rtc::SocketAddress addr;
+  SocketAddress addr;
   rtc::ice::IceCredentials ice;         // the browser's
   rtc::ice::IceCredentials server_ice;  // the transport's (the local side in SessionParams)
   std::shared_ptr<rtc::DtlsCertificate> cert;
@@ -67,7 +67,7 @@ struct Client {
   // `server_fingerprint`: the SFU certificate's, as in its SDP answer.
   static std::unique_ptr<Client> make(std::uint16_t port, const std::string& server_fingerprint) {
     auto c = std::make_unique<Client>();
-    c->addr = rtc::SocketAddress::v4(0x7f000001, port);
+    c->addr = SocketAddress::v4(0x7f000001, port);
     c->ice = rtc::ice::random_credentials();
     c->server_ice = rtc::ice::random_credentials();
     auto cert = rtc::DtlsCertificate::generate("browser");

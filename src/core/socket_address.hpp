@@ -1,6 +1,7 @@
-// SocketAddress: an IPv4/IPv6 address and port as a plain value. rtc is pure protocol code,
-// so this type never touches a socket; net/ converts it to and from Asio endpoints. It is
-// trivially copyable and hashable so ICE can key candidate pairs by it on the hot path.
+// SocketAddress: an IPv4/IPv6 address and port as a plain value, shared by rtc (pure protocol
+// code: ICE keys candidate pairs by it) and net (the UDP socket converts it to and from
+// sockaddr), so neither depends on the other. It never touches a socket itself. It is
+// trivially copyable and hashable for lookups on the hot path.
 #pragma once
 
 #include <array>
@@ -10,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace hype::rtc {
+namespace hype {
 
 enum class AddressFamily : std::uint8_t { kNone = 0, kIPv4 = 4, kIPv6 = 6 };
 
@@ -40,4 +41,4 @@ struct SocketAddressHash {
   std::size_t operator()(const SocketAddress& a) const noexcept;
 };
 
-}  // namespace hype::rtc
+}  // namespace hype

@@ -1,10 +1,10 @@
-#include "rtc/socket_address.hpp"
+#include "core/socket_address.hpp"
 
 #include <arpa/inet.h>
 
 #include <cstring>
 
-namespace hype::rtc {
+namespace hype {
 
 SocketAddress SocketAddress::v4(std::uint32_t addr, std::uint16_t port) {
   SocketAddress a;
@@ -98,4 +98,4 @@ std::size_t SocketAddressHash::operator()(const SocketAddress& a) const noexcept
   return static_cast<std::size_t>(h);
 }
 
-}  // namespace hype::rtc
+}  // namespace hype
