@@ -28,6 +28,16 @@ std::string id_str(std::uint64_t id) {
   return std::to_string(id);
 }
 
+const char* kind_name(MediaKind k) {
+  return k == MediaKind::kVideo ? "video" : "audio";
+}
+
+bool receives(const rtc::sdp::SessionDescription& own, MediaKind kind) {
+  for (const auto& m : own.media)
+    if (m.kind == kind_name(kind) && !m.rejected()) return true;
+  return false;
+}
+
 }  // namespace
 
 void describe_publisher(const rtc::sdp::SessionDescription& offer,
@@ -250,7 +260,7 @@ std::vector<rtc::sdp::OutgoingStream> SignalingSession::outgoing_streams(
   for (const auto& s : sections) {
     rtc::sdp::OutgoingStream o;
     o.mid = s.mid;
-    o.kind = s.kind == MediaKind::kVideo ? "video" : "audio";
+    o.kind = kind_name(s.kind);
     o.direction = s.active ? rtc::sdp::Direction::kSendOnly : rtc::sdp::Direction::kInactive;
     o.ssrc = s.ssrc;
     // A slot's stream is named after the slot: its speaker changes, see the slots event.
@@ -267,7 +277,7 @@ json::array SignalingSession::stream_list(const std::vector<Section>& sections) 
   json::array streams;
   for (const auto& s : sections) {
     if (!s.active) continue;
-    const char* kind = s.kind == MediaKind::kVideo ? "video" : "audio";
+    const char* kind = kind_name(s.kind);
     if (s.audio_slot >= 0)
       streams.push_back(
           json::object{{"mid", s.mid}, {"ssrc", s.ssrc}, {"kind", kind}, {"slot", s.audio_slot}});
@@ -288,7 +298,9 @@ void SignalingSession::send_offer() {
   for (auto& d : desired_) {
     bool have = false;
     for (auto& s : sections_) have |= s.ssrc == d.out_ssrc;
-    if (have) continue;
+    // A kind the client negotiated no section for cannot be offered to it (no codec it
+    // accepted): it does not get that stream rather than no offer at all.
+    if (have || !receives(answer_, d.kind)) continue;
     std::string mid = d.slot >= 0 ? slot_mid(d.slot) : "s" + std::to_string(sections_.size());
     sections_.push_back({mid, d.out_ssrc, d.publisher, d.kind, d.payload_type, true, d.slot});
   }
