@@ -8,15 +8,12 @@
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "gateway/gateway_internal.hpp"
+#include "net/ws_envelope.hpp"
 
 namespace hype::gateway {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-
-std::string make_frame(const std::string& op, const std::string& d_json) {
-  return "{\"op\":\"" + op + "\",\"d\":" + d_json + "}";
-}
 
 std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json) {
   std::string f;
@@ -103,39 +100,29 @@ std::shared_ptr<net::WsListener> Gateway::open(std::shared_ptr<net::WsConnection
     self->conns_.insert(c);
     self->connections_.set(static_cast<double>(self->conns_.size()));
     json::object hello{{"heartbeat_interval", self->d_.config.gateway.heartbeat_interval}};
-    c->ws->send(make_frame("hello", json::serialize(hello)));
+    c->ws->send(net::frame("hello", hello));
   });
   return c;
 }
 
 void Gateway::send_error(Conn& c, const std::string& code, const std::string& message) {
-  c.ws->send(
-      make_frame("error", json::serialize(json::object{{"code", code}, {"message", message}})));
+  c.ws->send(net::error_frame(code, message));
 }
 
 void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
   // The frame budget (4008), the identify deadline (4003) and the send queue bound (4010)
   // are enforced for every WebSocket endpoint in net/websocket_session.cpp.
   if (c->closed) return;
-  boost::system::error_code ec;
-  json::parse_options opt;
-  opt.max_depth = 32;
-  json::value v = json::parse(text, ec, {}, opt);
-  if (ec || !v.is_object()) {
-    c->close(kDecodeError, "frame is not a JSON object");
+  auto env = net::parse_envelope(text);
+  if (!env) {
+    c->close(kDecodeError, env.error().message);
     return;
   }
-  auto& o = v.as_object();
-  const json::value* op = o.if_contains("op");
-  if (!op || !op->is_string()) {
-    c->close(kDecodeError, "missing op");
-    return;
-  }
-  std::string name(op->as_string());
-  const json::value* d = o.if_contains("d");
+  const std::string& name = env->op;
+  const json::value* d = env->d();
   if (name == "heartbeat") {
     c->last_heartbeat_ms = steady_ms();
-    c->ws->send(R"({"op":"heartbeat_ack"})");
+    c->ws->send(net::frame("heartbeat_ack"));
     return;
   }
   if (name == "identify" || name == "resume") {

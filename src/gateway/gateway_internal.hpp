@@ -49,7 +49,6 @@ struct Gateway::Conn : net::WsListener, std::enable_shared_from_this<Gateway::Co
   }
 };
 
-std::string make_frame(const std::string& op, const std::string& d_json);
 std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json);
 
 }  // namespace hype::gateway

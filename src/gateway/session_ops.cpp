@@ -9,6 +9,7 @@
 #include "core/random.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/gateway_internal.hpp"
+#include "net/ws_envelope.hpp"
 
 namespace hype::gateway {
 
@@ -188,8 +189,7 @@ void Gateway::handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
   if (op == "voice_signal") {
     const json::value* to = obj ? obj->if_contains("to") : nullptr;
     const json::value* payload = obj ? obj->if_contains("payload") : nullptr;
-    std::optional<Id> target;
-    if (to && to->is_string()) target = parse_id(std::string(to->as_string()));
+    std::optional<Id> target = net::id_field(to);
     if (!target || !payload) {
       send_error(*c, "invalid_field", "voice_signal needs {to, payload}");
       return;
@@ -215,8 +215,7 @@ void Gateway::handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
     on_pool([self, user, mute, deaf] { self->d_.voice.update_self(user, mute, deaf); });
   } else if (op == "typing") {
     const json::value* ch = obj ? obj->if_contains("channel_id") : nullptr;
-    std::optional<Id> channel;
-    if (ch && ch->is_string()) channel = parse_id(std::string(ch->as_string()));
+    std::optional<Id> channel = net::id_field(ch);
     if (!channel) {
       send_error(*c, "invalid_field", "typing needs {channel_id}");
       return;

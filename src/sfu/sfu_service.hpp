@@ -2,12 +2,16 @@
 // WebSocket signaling that puts participants on them. A client identifies with the signed
 // voice token from /voice/join, publishes with its own SDP offer (answered at once), and then
 // receives server offers whenever its m-sections change: they are batched (one offer per
-// kOfferBatchMs at most, one in flight) so a crowd joining at once costs a few renegotiations,
-// not one per arrival. Audio arrives in at most max_forwarded_speakers slots (last-N); a
-// `slots` event says which user each slot carries whenever that changes. Participant
-// join/leave/speaking/mute events go to everyone in the room. All signaling state lives on one
-// strand; workers report back by posting onto it. docs/protocol.md ("SFU signaling") is the
-// contract.
+// 100 ms at most, one in flight) so a crowd joining at once costs a few renegotiations, not
+// one per arrival. Audio arrives in at most max_forwarded_speakers slots (last-N); a `slots`
+// event says which user each slot carries whenever that changes. Participant
+// join/leave/speaking/mute events go to everyone in the room. docs/protocol.md ("SFU
+// signaling") is the contract; docs/design/signaling.md maps the parts.
+//
+// SfuService owns the room table, the workers, the choice of worker (WorkerPlacement) and
+// the routing of worker events; each connection's protocol is a SignalingSession
+// (signaling_session.hpp) and its server offers come from rtc::sdp::build_server_offer. All
+// signaling state lives on one strand; workers report back by posting onto it.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -58,11 +62,15 @@ struct SfuStats : SfuCounterValues {
   std::vector<double> worker_cpu_seconds;
 };
 
+class WorkerPlacement;
+// Builds the placement for this many workers (at start()); empty: LeastLoadedPlacement.
+using MakePlacement = std::function<std::unique_ptr<WorkerPlacement>(int workers)>;
+
 class SfuService {
  public:
   // An empty `grant` trusts a verified token for its lifetime (tests of signaling alone).
   SfuService(boost::asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify,
-             CheckVoiceGrant grant = {});
+             CheckVoiceGrant grant = {}, MakePlacement placement = {});
   ~SfuService();
 
   void start();  // binds worker sockets (throws std::system_error) and starts their threads

@@ -1,0 +1,153 @@
+// One /voice WebSocket connection: the `{op,d}` ops of docs/protocol.md ("SFU signaling")
+// for a single participant. It checks the identify (token, channel, voice grant), answers
+// the client's offers and sets up or restarts its media session on the room's worker, and
+// keeps the server-offered m-sections in step with what the worker says it should receive,
+// batching server offers (one per kOfferBatchMs at most, one in flight). Everything that
+// concerns the room as a whole (who else is there, replacing an older connection of the same
+// user, placement, broadcasts) belongs to the SignalingHost, i.e. SfuService. All methods
+// run on the signaling strand; only the WsListener callbacks come from the socket, and they
+// post onto it.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/http_message.hpp"
+#include "rtc/ice/ice_common.hpp"
+#include "rtc/sdp/sdp.hpp"
+#include "rtc/sdp/server_offer.hpp"
+#include "sfu/sfu_service.hpp"
+#include "sfu/worker.hpp"
+
+namespace hype::sfu {
+
+class SignalingSession;
+
+// What a session needs from the service that owns the room table and the workers.
+class SignalingHost {
+ public:
+  // Where an admitted session lives: its worker and the room as it found it.
+  struct Admission {
+    int worker = 0;
+    std::vector<std::uint64_t> others;    // users already there
+    std::vector<std::uint64_t> speaking;  // of those, who speaks now
+  };
+
+  virtual const SfuOptions& options() const = 0;
+  virtual std::string dtls_fingerprint() const = 0;
+  virtual std::optional<VoiceIdentity> verify_token(const std::string& token,
+                                                    std::string& error) = 0;
+  // The session's grant now; SessionGrant{} (full access) when the service checks none.
+  virtual std::optional<SessionGrant> check_grant(const VoiceIdentity& who) = 0;
+  virtual void count_rejected_token() = 0;
+  virtual Worker& worker(int index) = 0;
+  // Enters the room of session.who().channel (replacing an older session of the same user)
+  // and places it on a worker. The others learn of it through participant_join.
+  virtual Admission admit(const std::shared_ptr<SignalingSession>& session) = 0;
+  // Sends a frame to every current session in the channel but `except`.
+  virtual void broadcast(std::uint64_t channel, const std::string& frame,
+                         const SignalingSession* except = nullptr) = 0;
+  // The session left its room (its media session already removed).
+  virtual void leave(const std::shared_ptr<SignalingSession>& session) = 0;
+
+ protected:
+  ~SignalingHost() = default;
+};
+
+// Which of a client's offered sections become tracks it publishes, from its offer and the
+// answer to it; also the header-extension ids and payload type of its transport. Only
+// audio is published for now: video publishing arrives with screen share.
+void describe_publisher(const rtc::sdp::SessionDescription& offer,
+                        const rtc::sdp::SessionDescription& answer, SessionParams& params);
+
+class SignalingSession : public net::WsListener,
+                         public std::enable_shared_from_this<SignalingSession> {
+ public:
+  // One server-offered m-section, in order; never removed, only made inactive.
+  struct Section {
+    std::string mid;
+    std::uint32_t ssrc = 0;
+    std::uint64_t publisher = 0;
+    MediaKind kind = MediaKind::kAudio;
+    std::uint8_t payload_type = 111;
+    bool active = true;
+    int audio_slot = -1;  // >= 0: an audio slot (last-N), `publisher` unused
+  };
+
+  SignalingSession(boost::asio::any_io_executor strand, std::weak_ptr<SignalingHost> host,
+                   std::shared_ptr<net::WsConnection> ws);
+
+  // net::WsListener (socket side): posted onto the strand.
+  void on_message(std::string_view text, bool is_text) override;
+  void on_close() override;
+
+  const VoiceIdentity& who() const { return who_; }
+  bool identified() const { return identified_; }
+  bool replaced() const { return replaced_; }
+  bool closed() const { return closed_; }
+
+  // From the worker, routed by the host.
+  void on_subscriptions(std::vector<SubscriptionInfo> desired);
+  void on_slots(const std::vector<SubscriptionInfo>& slots);
+  // A newer connection of the same user took its place: its close must not end the media
+  // session the new one now owns.
+  void replace();
+  // Applies the voice grant as it stands now: ends the session (close 4006) when it no
+  // longer stands, server-mutes or unmutes it when SPEAK changed.
+  void recheck();
+
+  void send(std::string_view op, const boost::json::value& d);
+  void send_frame(const std::string& frame);
+
+  // The server offer for the current sections (pure; for tests and send_offer).
+  static std::vector<rtc::sdp::OutgoingStream> outgoing_streams(
+      const std::vector<Section>& sections);
+  static boost::json::array stream_list(const std::vector<Section>& sections);
+
+ private:
+  void handle(SignalingHost& host, const std::string& text);
+  void fail(int code, std::string_view err, std::string_view message);
+  void identify(SignalingHost& host, const boost::json::object& d);
+  void on_offer(SignalingHost& host, const boost::json::object& d);
+  void schedule_offer();
+  void send_offer();
+  void send_slots();
+  void revoke(SignalingHost& host);
+  void teardown(SignalingHost& host);
+  void closed_by_peer(SignalingHost& host);
+
+  std::weak_ptr<SignalingHost> host_;
+  std::shared_ptr<net::WsConnection> ws_;
+  boost::asio::any_io_executor strand_;
+  boost::asio::steady_timer batch_timer_;
+  bool identified_ = false;
+  bool replaced_ = false;
+  bool closed_ = false;
+  bool torn_down_ = false;  // its media session and room membership are gone
+  bool may_speak_ = true;   // from the voice grant: false drops its audio in the worker
+  VoiceIdentity who_;
+  int worker_ = -1;
+  bool published_ = false;
+  rtc::ice::IceCredentials local_, remote_;
+  rtc::sdp::SessionDescription answer_;  // the client's own sections as answered
+  std::vector<Section> sections_;        // server-offered m-sections, in order
+  std::vector<SubscriptionInfo> desired_;
+  std::vector<std::uint64_t> slot_users_;  // audio slot index -> current source (0: none)
+  std::string last_slots_;                 // the last `slots` event sent
+  bool timer_armed_ = false;
+  std::chrono::steady_clock::time_point last_offer_{};  // when the last server offer went out
+  bool offer_in_flight_ = false;
+  bool dirty_ = false;
+  int offer_version_ = 0;
+};
+
+}  // namespace hype::sfu
