@@ -1,7 +1,5 @@
 #include "sfu/rtp_rewriter.hpp"
 
-#include "rtc/rtp/seq_unwrapper.hpp"
-
 namespace hype::sfu {
 
 RtpRewriter::RtpRewriter(std::uint32_t out_ssrc, std::uint32_t clock_rate,
@@ -32,11 +30,14 @@ std::optional<RtpRewriter::Out> RtpRewriter::rewrite(std::uint32_t src_ssrc, std
     prev_ssrc_ = has_source_ ? src_ssrc_ : src_ssrc;
     switch_ms_ = now_ms;
     src_ssrc_ = src_ssrc;
-    first_src_seq_ = src_seq;
+    src_unwrap_.reset();
+    first_src_ext_ = src_unwrap_.unwrap(src_seq);
     if (has_source_) ++switches_;
     has_source_ = true;
-  } else if (rtc::seq_newer(first_src_seq_, src_seq)) {
+  } else if (src_unwrap_.peek(src_seq) < first_src_ext_) {
     return std::nullopt;  // from before this source took the slot
+  } else {
+    src_unwrap_.unwrap(src_seq);
   }
   Out o{static_cast<std::uint16_t>(src_seq + seq_delta_), src_ts + ts_delta_};
   if (!sent_any_ || rtc::seq_newer(o.seq, last_out_seq_)) {
@@ -50,10 +51,10 @@ std::optional<RtpRewriter::Out> RtpRewriter::rewrite(std::uint32_t src_ssrc, std
 
 std::optional<std::uint16_t> RtpRewriter::source_seq(std::uint16_t out_seq) const {
   if (!has_source_ || !sent_any_) return std::nullopt;
-  std::uint16_t first_out = static_cast<std::uint16_t>(first_src_seq_ + seq_delta_);
-  if (rtc::seq_newer(first_out, out_seq) || rtc::seq_newer(out_seq, last_out_seq_))
+  auto src = static_cast<std::uint16_t>(out_seq - seq_delta_);
+  if (src_unwrap_.peek(src) < first_src_ext_ || rtc::seq_newer(out_seq, last_out_seq_))
     return std::nullopt;
-  return static_cast<std::uint16_t>(out_seq - seq_delta_);
+  return src;
 }
 
 }  // namespace hype::sfu

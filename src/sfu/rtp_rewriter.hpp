@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "rtc/rtp/seq_unwrapper.hpp"
+
 namespace hype::sfu {
 
 class RtpRewriter {
@@ -54,7 +56,11 @@ class RtpRewriter {
   std::int64_t switch_ms_ = 0;
   std::uint16_t seq_delta_ = 0;  // out = src + delta (mod 2^16)
   std::uint32_t ts_delta_ = 0;
-  std::uint16_t first_src_seq_ = 0;  // first packet of the current source
+  // The current source's sequence numbers unwrapped to 64 bits, so "from before this source
+  // took the slot" stays true of old packets only (compared modulo 2^16, every packet would
+  // look older once the source had sent 32768 of them: about 11 minutes of audio).
+  rtc::SeqUnwrapper src_unwrap_;
+  std::int64_t first_src_ext_ = 0;  // first packet of the current source
   std::uint16_t last_out_seq_;
   std::uint32_t last_out_ts_;
   std::int64_t last_out_ms_ = 0;

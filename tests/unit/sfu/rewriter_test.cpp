@@ -77,6 +77,29 @@ TEST(RtpRewriter, SourceSeqForNack) {
   EXPECT_EQ(r.source_seq(110), std::optional<std::uint16_t>(1));
 }
 
+// A source that keeps one slot for more than 32768 packets (about 11 minutes of Opus at 20 ms,
+// far less for video) must go on being forwarded, across its sequence number wrap, and its
+// packets must stay answerable for NACKs; only packets from before it took the slot drop.
+TEST(RtpRewriter, ALongRunningSourceIsNeverTakenForStale) {
+  RtpRewriter r(9, 48000, 100, 0);
+  ASSERT_TRUE(r.rewrite(1, 60000, 0, 0));     // the slot's first source...
+  ASSERT_TRUE(r.rewrite(2, 50000, 0, 1000));  // ...then this one takes it over at 50000
+  EXPECT_FALSE(r.rewrite(2, 49990, 0, 1001).has_value()) << "from before the switch";
+  std::int64_t now = 1000;
+  std::uint16_t out = 0;
+  for (int i = 1; i <= 70000; ++i) {
+    now += 20;
+    auto o = r.rewrite(2, static_cast<std::uint16_t>(50000 + i),
+                       static_cast<std::uint32_t>(i * 960), now);
+    ASSERT_TRUE(o.has_value()) << "packet " << i << " of one source was dropped";
+    out = o->seq;
+  }
+  auto last_src = static_cast<std::uint16_t>(50000 + 70000);
+  EXPECT_EQ(r.source_seq(out), std::optional<std::uint16_t>(last_src));
+  EXPECT_EQ(r.source_seq(static_cast<std::uint16_t>(out - 10)),
+            std::optional<std::uint16_t>(static_cast<std::uint16_t>(last_src - 10)));
+}
+
 TEST(PliThrottle, OnePerInterval) {
   PliThrottle t(500);
   EXPECT_TRUE(t.allow(1000));
