@@ -81,6 +81,19 @@ test('--roles api,gateway without the SFU: chat and gateway work, voice stays pe
 
     const voice = await openWs(web.url.replace('http', 'ws') + '/voice');
     assert.equal(await voice.closed(), 1008, 'no /voice without the sfu role');
+
+    // Today each process has its own in-process Coordinator: an SFU-only node beside it (same
+    // token secret) verifies the voice token but knows no voice state for it, so it refuses.
+    // A shared (Redis) Coordinator is what will make this split carry voice.
+    const sfu = await startServer({ HYPE_AUTH_TOKEN_SECRET: SECRET, HYPE_SFU_PORT: '0' }, { args: ['--roles', 'sfu'] });
+    try {
+      const v = await openWs(sfu.url.replace('http', 'ws') + '/voice');
+      v.ws.send(JSON.stringify({ op: 'identify', d: { token: join.body.voice_token, channel_id: voiceChannel.id } }));
+      assert.equal(await v.closed(), 4004, 'refused: no voice state behind the token here');
+      assert.ok(!v.frames.some((f) => f.op === 'ready'));
+    } finally {
+      await sfu.stop();
+    }
     gw.close();
   } finally {
     await web.stop();
