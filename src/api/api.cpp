@@ -46,15 +46,15 @@ Api::Api(ApiDeps deps)
 
 Api::~Api() = default;
 
-std::optional<HttpResponse> Api::check_rate(const std::string& key, const RateBudget& b) {
-  if (!d_.config.limits.enabled) return std::nullopt;
-  auto r = d_.coord.take(key, b);
-  if (r.allowed) return std::nullopt;
+asio::awaitable<std::optional<HttpResponse>> Api::check_rate(std::string key, RateBudget b) {
+  if (!d_.config.limits.enabled) co_return std::nullopt;
+  auto r = co_await d_.coord.async_take(key, b, 1);
+  if (r.allowed) co_return std::nullopt;
   int secs = std::max(1, static_cast<int>(std::ceil(r.retry_after_s)));
   rate_limited_.with({key.substr(0, key.find(':'))}).inc();
   auto res = error_response(429, "rate_limited", "too many requests, slow down", "");
   res.headers.emplace_back("Retry-After", std::to_string(secs));
-  return res;
+  co_return res;
 }
 
 Id Api::bearer_user(const HttpRequest& req) const {
@@ -68,24 +68,24 @@ Id Api::bearer_user(const HttpRequest& req) const {
   }
 }
 
-std::optional<HttpResponse> Api::check_budgets(const Route& route, const HttpRequest& req,
-                                               Id user) {
+asio::awaitable<std::optional<HttpResponse>> Api::check_budgets(const Route& route,
+                                                                const HttpRequest& req, Id user) {
   // A signed-in user is counted by who they are, wherever they connect from: many people share
   // one address behind a NAT or a proxy, and one of them flooding must not stop the others.
   // Anyone else (no or a bad token) is counted by client address (see core/client_address).
   std::optional<HttpResponse> limited;
   if (user) {
-    limited = check_rate("user:" + id_to_string(user), d_.config.limits.user);
+    limited = co_await check_rate("user:" + id_to_string(user), d_.config.limits.user);
     if (!limited && route.rate == RateClass::messages)
-      limited = check_rate("msg:" + id_to_string(user), d_.config.limits.messages);
-    return limited;
+      limited = co_await check_rate("msg:" + id_to_string(user), d_.config.limits.messages);
+    co_return limited;
   }
-  limited = check_rate("ip:" + req.remote_ip, d_.config.limits.ip);
+  limited = co_await check_rate("ip:" + req.remote_ip, d_.config.limits.ip);
   if (!limited && route.rate == RateClass::auth)
-    limited = check_rate("auth:" + req.remote_ip, d_.config.limits.auth);
+    limited = co_await check_rate("auth:" + req.remote_ip, d_.config.limits.auth);
   if (!limited && route.rate == RateClass::refresh)
-    limited = check_rate("refresh:" + req.remote_ip, d_.config.limits.refresh);
-  return limited;
+    limited = co_await check_rate("refresh:" + req.remote_ip, d_.config.limits.refresh);
+  co_return limited;
 }
 
 HttpResponse Api::run_route(const Route& route, Context& ctx, bool bad_param) {
@@ -152,7 +152,7 @@ asio::awaitable<HttpResponse> Api::handle(HttpRequest& req) {
     } else {
       label = m.route->pattern;
       Id user = m.route->needs_user ? bearer_user(req) : 0;
-      if (auto limited = check_budgets(*m.route, req, user)) {
+      if (auto limited = co_await check_budgets(*m.route, req, user)) {
         res = std::move(*limited);
       } else {
         Context ctx(req, std::move(m.params));

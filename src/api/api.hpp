@@ -47,9 +47,11 @@ class Api {
   void add_guild_routes();
   void add_channel_routes();
   void add_voice_routes();
-  std::optional<net::HttpResponse> check_rate(const std::string& key, const RateBudget& b);
-  std::optional<net::HttpResponse> check_budgets(const Route& route, const net::HttpRequest& req,
-                                                 Id user);
+  // Budgets are shared state (cluster::Coordinator): awaited, never blocking the event loop.
+  boost::asio::awaitable<std::optional<net::HttpResponse>> check_rate(std::string key,
+                                                                      RateBudget b);
+  boost::asio::awaitable<std::optional<net::HttpResponse>> check_budgets(
+      const Route& route, const net::HttpRequest& req, Id user);
   Id bearer_user(const net::HttpRequest& req) const;  // 0 when there is no valid token
   net::HttpResponse run_route(const Route& route, Context& ctx, bool bad_param);
 

@@ -12,8 +12,13 @@ int main(int argc, char** argv) {
   CLI::App app{"Hype: self-hostable voice-first community chat"};
   app.require_subcommand(1);
   std::string config_path;
-  auto* serve = app.add_subcommand("serve", "run the server (every role in one process)");
+  std::string roles;
+  auto* serve =
+      app.add_subcommand("serve", "run the server (every role in one process by default)");
   serve->add_option("--config,-c", config_path, "TOML configuration file");
+  serve->add_option("--roles", roles,
+                    "roles to run: all, or a comma list of api,gateway,sfu (overrides "
+                    "server.roles)");
   serve->footer(hype::config_help());
   auto* migrate = app.add_subcommand("migrate", "apply database migrations and exit");
   migrate->add_option("--config,-c", config_path, "TOML configuration file");
@@ -28,6 +33,14 @@ int main(int argc, char** argv) {
   hype::Config config;
   try {
     config = hype::load_config(config_path, [](const char* k) { return std::getenv(k); });
+    if (!roles.empty()) {
+      try {
+        (void)hype::parse_roles(roles);
+      } catch (const std::invalid_argument& e) {
+        throw hype::ConfigError("--roles", e.what());
+      }
+      config.server.roles = roles;
+    }
   } catch (const hype::ConfigError& e) {
     std::fprintf(stderr, "hype: %s\n", e.what());
     return 2;

@@ -1,5 +1,7 @@
-// `hype serve`: builds the object graph for the configured roles (today: all roles in one
-// process), runs it until SIGINT/SIGTERM, and shuts down cleanly.
+// `hype serve`: builds the object graph for the configured roles (server.roles / --roles:
+// api, gateway, sfu; "all" runs every role in one process), runs it until SIGINT/SIGTERM, and
+// shuts down cleanly. node.hpp holds what the roles share, domain.hpp what api and gateway
+// share, sfu_role.hpp the media side.
 #pragma once
 
 #include "core/config.hpp"

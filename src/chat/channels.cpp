@@ -1,4 +1,5 @@
 #include <boost/json.hpp>
+#include <unordered_set>
 
 #include "auth/validation.hpp"
 #include "chat/chat_service.hpp"
@@ -153,10 +154,14 @@ json::array ChatService::channel_members(Id actor, Id channel_id) {
   // Every member who can see the channel; pages through the guild in chunks.
   for (;;) {
     auto page = store_.list_members(c.guild_id, after, 1000);
+    std::vector<Id> ids;
+    for (auto& m : page) ids.push_back(m.user_id);
+    auto online_ids = coord_.online(std::move(ids));  // one coordinator call per page
+    std::unordered_set<Id> online(online_ids.begin(), online_ids.end());
     for (auto& m : page) {
       if (has_permissions(compute_permissions(a.guild, a.roles, m), perm::kViewChannel)) {
         json::object o = member_json(m);
-        o["status"] = coord_.is_online(m.user_id) ? "online" : "offline";
+        o["status"] = online.count(m.user_id) ? "online" : "offline";
         out.push_back(std::move(o));
       }
     }

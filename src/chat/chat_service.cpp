@@ -117,13 +117,13 @@ json::object ChatService::guild_snapshot(Id actor, Id guild_id) {
   json::array members, voice;
   for (auto& m : store_.list_members(guild_id, 0, 1000)) members.push_back(member_json(m));
   for (auto& s : coord_.guild_voice_states(guild_id)) voice.push_back(voice_state_json(s));
+  // One coordinator call for the whole page (a round trip each would not scale in a cluster).
+  std::vector<Id> ids;
+  for (auto& m : members)
+    if (auto id = parse_id(std::string(m.at("user").at("id").as_string()))) ids.push_back(*id);
   json::array presences;
-  for (auto& m : members) {
-    const auto& uid = m.at("user").at("id").as_string();
-    auto id = parse_id(std::string(uid));
-    if (id && coord_.is_online(*id))
-      presences.push_back(json::object{{"user_id", uid}, {"status", "online"}});
-  }
+  for (Id id : coord_.online(std::move(ids)))
+    presences.push_back(json::object{{"user_id", id_to_string(id)}, {"status", "online"}});
   o["members"] = std::move(members);
   o["presences"] = std::move(presences);
   o["member_count"] = store_.count_members(guild_id);

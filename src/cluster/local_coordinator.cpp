@@ -10,21 +10,73 @@ namespace hype::cluster {
 
 namespace {
 
+// Every operation completes under the mutex without suspending: the awaitable forms are
+// coroutines that return at once, so callers on the event loop never leave their thread.
 class LocalCoordinator final : public Coordinator {
  public:
-  RateDecision take(const std::string& key, const RateBudget& budget, double cost) override {
-    return limiter_.take(key, budget, cost, static_cast<double>(steady_us()) / 1e6);
+  Task<RateDecision> async_take(std::string key, RateBudget budget, double cost) override {
+    co_return limiter_.take(key, budget, cost, now_s());
   }
-  RateDecision peek(const std::string& key, const RateBudget& budget, double cost) override {
-    return limiter_.peek(key, budget, cost, static_cast<double>(steady_us()) / 1e6);
+  Task<RateDecision> async_peek(std::string key, RateBudget budget, double cost) override {
+    co_return limiter_.peek(key, budget, cost, now_s());
   }
-  void forget(const std::string& key) override { limiter_.forget(key); }
+  Task<void> async_forget(std::string key) override {
+    limiter_.forget(key);
+    co_return;
+  }
+  Task<int> async_presence_connect(Id user_id) override { co_return presence_connect_now(user_id); }
+  Task<int> async_presence_disconnect(Id user_id) override {
+    co_return presence_disconnect_now(user_id);
+  }
+  Task<bool> async_is_online(Id user_id) override {
+    std::lock_guard lock(mu_);
+    co_return sessions_.count(user_id) != 0;
+  }
+  Task<std::vector<Id>> async_online(std::vector<Id> user_ids) override {
+    std::lock_guard lock(mu_);
+    std::vector<Id> out;
+    for (Id u : user_ids)
+      if (sessions_.count(u)) out.push_back(u);
+    co_return out;
+  }
+  Task<VoiceJoin> async_voice_join(VoiceState s, int user_limit) override {
+    co_return voice_join_now(s, user_limit);
+  }
+  Task<std::optional<VoiceState>> async_voice_leave(Id user_id, Id channel_id) override {
+    co_return voice_leave_now(user_id, channel_id);
+  }
+  Task<std::optional<VoiceState>> async_voice_update(Id user_id, bool mute, bool deaf) override {
+    co_return voice_update_now(user_id, mute, deaf);
+  }
+  Task<std::optional<VoiceState>> async_voice_suppress(Id user_id, bool suppress) override {
+    co_return voice_suppress_now(user_id, suppress);
+  }
+  Task<std::optional<VoiceState>> async_voice_state(Id user_id) override {
+    co_return voice_state_now(user_id);
+  }
+  Task<std::vector<VoiceState>> async_channel_voice_states(Id channel_id) override {
+    co_return channel_voice_states_now(channel_id);
+  }
+  Task<std::vector<VoiceState>> async_guild_voice_states(Id guild_id) override {
+    co_return guild_voice_states_now(guild_id);
+  }
+  Task<int> async_active_voice_channels() override {
+    std::lock_guard lock(mu_);
+    co_return static_cast<int>(channels_.size());
+  }
+  Task<int> async_active_voice_users() override {
+    std::lock_guard lock(mu_);
+    co_return static_cast<int>(states_.size());
+  }
 
-  int presence_connect(Id user_id) override {
+ private:
+  static double now_s() { return static_cast<double>(steady_us()) / 1e6; }
+
+  int presence_connect_now(Id user_id) {
     std::lock_guard lock(mu_);
     return ++sessions_[user_id];
   }
-  int presence_disconnect(Id user_id) override {
+  int presence_disconnect_now(Id user_id) {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(user_id);
     if (it == sessions_.end()) return 0;
@@ -35,12 +87,7 @@ class LocalCoordinator final : public Coordinator {
     }
     return left;
   }
-  bool is_online(Id user_id) override {
-    std::lock_guard lock(mu_);
-    return sessions_.count(user_id) != 0;
-  }
-
-  VoiceJoin voice_join(const VoiceState& s, int user_limit) override {
+  VoiceJoin voice_join_now(const VoiceState& s, int user_limit) {
     std::lock_guard lock(mu_);
     VoiceJoin out;
     auto& members = channels_[s.channel_id];
@@ -68,7 +115,7 @@ class LocalCoordinator final : public Coordinator {
     return out;
   }
 
-  std::optional<VoiceState> voice_leave(Id user_id, Id channel_id) override {
+  std::optional<VoiceState> voice_leave_now(Id user_id, Id channel_id) {
     std::lock_guard lock(mu_);
     auto it = states_.find(user_id);
     if (it == states_.end() || (channel_id != 0 && it->second.channel_id != channel_id))
@@ -78,7 +125,7 @@ class LocalCoordinator final : public Coordinator {
     return old;
   }
 
-  std::optional<VoiceState> voice_update(Id user_id, bool mute, bool deaf) override {
+  std::optional<VoiceState> voice_update_now(Id user_id, bool mute, bool deaf) {
     std::lock_guard lock(mu_);
     auto it = states_.find(user_id);
     if (it == states_.end()) return std::nullopt;
@@ -87,7 +134,7 @@ class LocalCoordinator final : public Coordinator {
     return it->second;
   }
 
-  std::optional<VoiceState> voice_suppress(Id user_id, bool suppress) override {
+  std::optional<VoiceState> voice_suppress_now(Id user_id, bool suppress) {
     std::lock_guard lock(mu_);
     auto it = states_.find(user_id);
     if (it == states_.end()) return std::nullopt;
@@ -96,14 +143,14 @@ class LocalCoordinator final : public Coordinator {
     return it->second;
   }
 
-  std::optional<VoiceState> voice_state(Id user_id) override {
+  std::optional<VoiceState> voice_state_now(Id user_id) {
     std::lock_guard lock(mu_);
     auto it = states_.find(user_id);
     if (it == states_.end()) return std::nullopt;
     return it->second;
   }
 
-  std::vector<VoiceState> channel_voice_states(Id channel_id) override {
+  std::vector<VoiceState> channel_voice_states_now(Id channel_id) {
     std::lock_guard lock(mu_);
     std::vector<VoiceState> out;
     auto it = channels_.find(channel_id);
@@ -112,7 +159,7 @@ class LocalCoordinator final : public Coordinator {
     return out;
   }
 
-  std::vector<VoiceState> guild_voice_states(Id guild_id) override {
+  std::vector<VoiceState> guild_voice_states_now(Id guild_id) {
     std::lock_guard lock(mu_);
     std::vector<VoiceState> out;
     for (auto& [u, s] : states_)
@@ -120,16 +167,6 @@ class LocalCoordinator final : public Coordinator {
     return out;
   }
 
-  int active_voice_channels() override {
-    std::lock_guard lock(mu_);
-    return static_cast<int>(channels_.size());
-  }
-  int active_voice_users() override {
-    std::lock_guard lock(mu_);
-    return static_cast<int>(states_.size());
-  }
-
- private:
   void remove_locked(VoiceState s) {  // by value: s may live in states_, erased below
     states_.erase(s.user_id);
     auto ch = channels_.find(s.channel_id);

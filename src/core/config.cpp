@@ -150,7 +150,14 @@ const std::vector<KeyDef>& defs() {
       make_int("server", "db_threads", &C::server, &C::Server::db_threads, 1, 64,
                "threads for blocking database calls"),
       make_str("server", "roles", &C::server, &C::Server::roles,
-               "roles this process runs: all, or a comma list of api,gateway,sfu"),
+               "roles this process runs: all, or a comma list of api,gateway,sfu",
+               [](const std::string& k, const std::string& v) {
+                 try {
+                   (void)parse_roles(v);
+                 } catch (const std::invalid_argument& e) {
+                   throw ConfigError(k, e.what());
+                 }
+               }),
       make_str("server", "trusted_proxies", &C::server, &C::Server::trusted_proxies,
                "reverse proxies (comma-separated addresses/CIDRs) whose X-Forwarded-For names "
                "the client; empty: none",
@@ -368,6 +375,43 @@ std::string Config::effective_public_url() const {
 std::string Config::effective_database_url() const {
   if (!database.url.empty()) return database.url;
   return "sqlite://" + server.data_dir + "/hype.db";
+}
+
+Roles parse_roles(const std::string& list) {
+  Roles r;
+  auto trim = [](std::string x) {
+    auto b = x.find_first_not_of(" \t");
+    auto e = x.find_last_not_of(" \t");
+    return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
+  };
+  std::string all = trim(list);
+  if (all.empty() || all == "all") return Roles{true, true, true};
+  std::size_t i = 0;
+  while (i <= all.size()) {
+    auto j = all.find(',', i);
+    if (j == std::string::npos) j = all.size();
+    std::string name = trim(all.substr(i, j - i));
+    if (name == "api")
+      r.api = true;
+    else if (name == "gateway")
+      r.gateway = true;
+    else if (name == "sfu")
+      r.sfu = true;
+    else if (name == "all")
+      r = Roles{true, true, true};
+    else
+      throw std::invalid_argument("unknown role '" + name +
+                                  "' (roles: all, or a comma list of api, gateway, sfu)");
+    i = j + 1;
+  }
+  return r;
+}
+
+std::string Roles::describe() const {
+  std::string out;
+  for (auto [on, name] : {std::pair{api, "api"}, {gateway, "gateway"}, {sfu, "sfu"}})
+    if (on) out += (out.empty() ? "" : ",") + std::string(name);
+  return out;
 }
 
 }  // namespace hype

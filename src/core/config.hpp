@@ -30,6 +30,18 @@ struct RateBudget {
   double rate() const { return tokens / per_seconds; }
 };
 
+// server.roles: which parts of `hype serve` this process runs. "all" is every role in one
+// process (the default); otherwise a comma list of api, gateway, sfu.
+struct Roles {
+  bool api = false;
+  bool gateway = false;
+  bool sfu = false;
+  bool all() const { return api && gateway && sfu; }
+  std::string describe() const;  // "api,gateway,sfu"
+};
+// Throws std::invalid_argument naming an unknown or missing role.
+Roles parse_roles(const std::string& list);
+
 struct Config {
   struct Server {
     std::string host = "127.0.0.1";

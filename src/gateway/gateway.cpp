@@ -134,18 +134,27 @@ void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
       c->close(kDecodeError, name + " needs an object d");
       return;
     }
-    // Each identify loads a READY from the database: budgeted per address here and per user
-    // once the token names them (handle_identify).
-    if (name == "identify" && d_.config.limits.enabled &&
-        !d_.coord.take("gw-identify-ip:" + c->ws->remote_ip(), d_.config.limits.identify).allowed) {
-      c->close(kRateLimited, "too many identifies from this address");
+    c->identifying = true;
+    if (name == "resume") {
+      handle_resume(c, d->as_object());
       return;
     }
-    c->identifying = true;
-    if (name == "identify")
+    if (!d_.config.limits.enabled) {
       handle_identify(c, d->as_object());
-    else
-      handle_resume(c, d->as_object());
+      return;
+    }
+    // Each identify loads a READY from the database: budgeted per address here and per user
+    // once the token names them (handle_identify). The bucket is shared state: awaited.
+    spawn_on(strand_, "identify budget",
+             [self = shared_from_this(), c, key = "gw-identify-ip:" + c->ws->remote_ip(),
+              dv = *d]() -> asio::awaitable<void> {
+               auto r = co_await self->d_.coord.async_take(key, self->d_.config.limits.identify, 1);
+               if (!r.allowed) {
+                 c->close(kRateLimited, "too many identifies from this address");
+                 co_return;
+               }
+               self->handle_identify(c, dv.as_object());
+             });
     return;
   }
   if (!c->session) {
@@ -305,17 +314,18 @@ void Gateway::destroy_session(const std::string& id) {
   sessions_.erase(it);
   sessions_gauge_.set(static_cast<double>(sessions_.size()));
   Id user = s->user;
-  if (d_.coord.presence_disconnect(user) == 0) {
-    auto self = shared_from_this();
-    asio::post(d_.pool.executor(), [self, user] {
-      try {
-        self->d_.voice.leave_any(user);
-        self->publish_presence(user, "offline");
-      } catch (const std::exception& ex) {
-        spdlog::warn("session cleanup failed user={}: {}", user, ex.what());
-      }
-    });
-  }
+  spawn_on(strand_, "presence disconnect",
+           [self = shared_from_this(), user]() -> asio::awaitable<void> {
+             if (co_await self->d_.coord.async_presence_disconnect(user) != 0) co_return;
+             asio::post(self->d_.pool.executor(), [self, user] {
+               try {
+                 self->d_.voice.leave_any(user);
+                 self->publish_presence(user, "offline");
+               } catch (const std::exception& ex) {
+                 spdlog::warn("session cleanup failed user={}: {}", user, ex.what());
+               }
+             });
+           });
 }
 
 bool Gateway::make_session_room(Id user) {
@@ -368,14 +378,6 @@ void Gateway::sweep() {
     }
   }
   for (auto& id : expired) destroy_session(id);
-  // Voice channels whose SFU return delay ran out go back to P2P (VOICE_MODE_UPDATE).
-  asio::post(d_.pool.executor(), [self = shared_from_this()] {
-    try {
-      self->d_.voice.tick();
-    } catch (const std::exception& ex) {
-      spdlog::warn("voice mode tick failed: {}", ex.what());
-    }
-  });
   sweeper_.expires_after(std::chrono::seconds(1));
   sweeper_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec) self->sweep();

@@ -2,7 +2,10 @@
 // session_ops.cpp. Touched only on the gateway strand.
 #pragma once
 
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
 #include <deque>
+#include <exception>
 #include <string>
 #include <unordered_map>
 
@@ -49,6 +52,20 @@ struct Gateway::Conn : net::WsListener, std::enable_shared_from_this<Gateway::Co
   }
 };
 
+// Runs `coroutine` (a callable returning awaitable<void>) on `strand`: how gateway code that
+// lives on the strand awaits the Coordinator (which may be Redis) instead of blocking the
+// event loop. A failure is logged with `what` and otherwise dropped.
+template <typename Strand, typename F>
+void spawn_on(Strand& strand, const char* what, F coroutine) {
+  boost::asio::co_spawn(strand, std::move(coroutine), [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::warn("gateway {} failed: {}", what, ex.what());
+    }
+  });
+}
 std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json);
 
 }  // namespace hype::gateway

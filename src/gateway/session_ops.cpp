@@ -43,6 +43,7 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
       auto u = self->d_.auth.me(user);
       json::array guilds, presences;
       std::unordered_set<Id> seen;
+      std::vector<Id> members;  // every member once, in order of appearance
       for (Id g : self->d_.chat.user_guild_ids(user)) {
         json::object snap;
         try {
@@ -53,12 +54,16 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
         perms.emplace_back(g, std::stoull(std::string(snap.at("my_permissions").as_string())));
         for (auto& m : snap.at("members").as_array()) {
           auto uid = parse_id(std::string(m.at("user").at("id").as_string()));
-          if (uid && seen.insert(*uid).second && (self->d_.coord.is_online(*uid) || *uid == user))
-            presences.push_back(
-                json::object{{"user_id", id_to_string(*uid)}, {"status", "online"}});
+          if (uid && seen.insert(*uid).second) members.push_back(*uid);
         }
         guilds.push_back(std::move(snap));
       }
+      // One coordinator call for every member (the user counts as online: they are arriving).
+      auto online = self->d_.coord.online(members);
+      std::unordered_set<Id> on(online.begin(), online.end());
+      for (Id uid : members)
+        if (on.count(uid) || uid == user)
+          presences.push_back(json::object{{"user_id", id_to_string(uid)}, {"status", "online"}});
       ready["user"] = chat::user_json(u.id, u.username);
       ready["guilds"] = std::move(guilds);
       ready["presences"] = std::move(presences);
@@ -86,7 +91,10 @@ void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::obj
   if (!make_session_room(user)) {
     // Every session of this user is attached: refuse the newest rather than cut off one in use.
     // Undo handle_identify's presence_connect; the attached sessions keep the user online.
-    d_.coord.presence_disconnect(user);
+    spawn_on(strand_, "presence undo",
+             [self = shared_from_this(), user]() -> asio::awaitable<void> {
+               co_await self->d_.coord.async_presence_disconnect(user);
+             });
     c->close(kSessionLimit, "too many sessions for this user");
     return;
   }
@@ -194,18 +202,32 @@ void Gateway::handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
       send_error(*c, "invalid_field", "voice_signal needs {to, payload}");
       return;
     }
-    Id channel = d_.voice.shared_channel(user, *target);
-    if (!channel || *target == user) {
+    if (*target == user) {
       send_error(*c, "not_in_channel", "you and the target are not in the same voice channel");
       return;
     }
-    json::object out{
-        {"from", id_to_string(user)}, {"channel_id", id_to_string(channel)}, {"payload", *payload}};
-    auto signal = std::make_shared<const Payload>(Payload{"VOICE_SIGNAL", json::serialize(out)});
-    auto it = by_user_.find(*target);
-    if (it != by_user_.end())
-      for (Session* t : std::vector<Session*>(it->second.begin(), it->second.end()))
-        deliver(*t, signal);
+    // Voice states are shared state: awaited on the strand. Signals of one connection keep
+    // their order (offer before candidates): each coroutine is started in arrival order and
+    // a coordinator answers one caller's requests in order.
+    spawn_on(
+        strand_, "voice_signal",
+        [self, c, user, to_user = *target, p = json::value(*payload)]() -> asio::awaitable<void> {
+          Id channel = co_await self->d_.voice.async_shared_channel(user, to_user);
+          if (c->closed) co_return;
+          if (!channel) {
+            self->send_error(*c, "not_in_channel",
+                             "you and the target are not in the same voice channel");
+            co_return;
+          }
+          json::object out{
+              {"from", id_to_string(user)}, {"channel_id", id_to_string(channel)}, {"payload", p}};
+          auto signal =
+              std::make_shared<const Payload>(Payload{"VOICE_SIGNAL", json::serialize(out)});
+          auto it = self->by_user_.find(to_user);
+          if (it != self->by_user_.end())
+            for (Session* t : std::vector<Session*>(it->second.begin(), it->second.end()))
+              self->deliver(*t, signal);
+        });
   } else if (op == "voice_state_update") {
     bool mute = false, deaf = false;
     if (obj) {

@@ -14,14 +14,34 @@ namespace hype::voice {
 
 namespace json = boost::json;
 
+namespace {
+cluster::ModePolicy::Options policy_options(const VoiceOptions& o) {
+  return {o.mode, o.p2p_max_users, static_cast<std::int64_t>(o.sfu_return_delay) * 1000};
+}
+}  // namespace
+
 VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
+                           cluster::Placement& placement, cluster::ModeCoordinator& modes,
                            const auth::TokenSigner& signer, VoiceOptions opts)
     : chat_(chat),
       coord_(coord),
+      placement_(placement),
+      modes_(modes),
       signer_(signer),
-      opts_(std::move(opts)),
-      policy_({opts_.mode, opts_.p2p_max_users,
-               static_cast<std::int64_t>(opts_.sfu_return_delay) * 1000}) {}
+      opts_(std::move(opts)) {}
+
+VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
+                           const auth::TokenSigner& signer, VoiceOptions opts)
+    : own_placement_(cluster::make_local_placement()),
+      own_modes_(cluster::make_local_mode_coordinator(policy_options(opts))),
+      chat_(chat),
+      coord_(coord),
+      placement_(*own_placement_),
+      modes_(*own_modes_),
+      signer_(signer),
+      opts_(std::move(opts)) {
+  if (!opts_.sfu_node_id.empty()) placement_.announce({opts_.sfu_node_id, opts_.sfu_url, ""});
+}
 
 json::array VoiceService::ice_servers(Id user) const {
   json::array out;
@@ -55,31 +75,30 @@ void VoiceService::publish_mode(Id channel_id, Id guild_id, Mode m) {
                              {"mode", mode_name(m)}});
 }
 
-Mode VoiceService::update_mode(Id channel_id, Id guild_id) {
+VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild_id) {
   std::lock_guard lock(mode_mu_);
   // The count is read under the lock so concurrent joins and leaves feed it in order.
   int count = static_cast<int>(coord_.channel_voice_states(channel_id).size());
-  if (count > 0)
-    guild_of_[channel_id] = guild_id;
-  else
-    guild_of_.erase(channel_id);
-  if (auto m = policy_.on_count(channel_id, count, steady_ms()))
-    publish_mode(channel_id, guild_id, *m);
-  return policy_.mode(channel_id);
+  ChannelUpdate out;
+  if (auto u = modes_.on_count(channel_id, guild_id, count, steady_ms()))
+    publish_mode(u->channel_id, u->guild_id, u->mode);
+  out.mode = modes_.mode(channel_id);
+  if (count > 0) {
+    out.placed = placement_.place(channel_id);
+  } else if (auto p = placement_.lookup(channel_id)) {
+    placement_.release(channel_id, p->epoch);  // a newer decision (other epoch) stays
+  }
+  return out;
 }
 
 void VoiceService::tick() {
   std::lock_guard lock(mode_mu_);
-  for (auto& ch : policy_.tick(steady_ms())) {
-    auto g = guild_of_.find(ch.channel_id);
-    if (g != guild_of_.end()) publish_mode(ch.channel_id, g->second, ch.mode);
-  }
+  for (auto& u : modes_.tick(steady_ms())) publish_mode(u.channel_id, u.guild_id, u.mode);
 }
 
 json::object VoiceService::channel_mode(Id actor, Id channel_id) {
   chat_.visible_channel(actor, channel_id);
-  std::lock_guard lock(mode_mu_);
-  return {{"channel_id", id_to_string(channel_id)}, {"mode", mode_name(policy_.mode(channel_id))}};
+  return {{"channel_id", id_to_string(channel_id)}, {"mode", mode_name(modes_.mode(channel_id))}};
 }
 
 json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf) {
@@ -102,10 +121,10 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
     cluster::VoiceState gone = *r.previous;
     gone.channel_id = 0;
     publish_state(gone);
-    update_mode(r.previous->channel_id, r.previous->guild_id);
+    update_channel(r.previous->channel_id, r.previous->guild_id);
   }
   publish_state(r.state);
-  Mode mode = update_mode(channel_id, c.guild_id);
+  auto [mode, placed] = update_channel(channel_id, c.guild_id);
   spdlog::info("voice join user={} channel={} users={}", actor, channel_id, r.count);
 
   json::array participants;
@@ -115,7 +134,7 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
   claims.typ = "voice";
   claims.user_id = actor;
   claims.channel_id = channel_id;
-  claims.node = opts_.sfu_node_id;
+  claims.node = placed ? placed->node.id : std::string();
   claims.voice_session = r.state.session;
   claims.iat = unix_seconds();
   claims.exp = claims.iat + opts_.token_ttl;
@@ -128,7 +147,7 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
           {"voice_token", signer_.sign(claims)},
           {"voice_token_expires_at", format_iso8601(claims.exp * 1000, buf)},
           {"bitrate", c.bitrate},
-          {"sfu", node_json()}};
+          {"sfu", node_json(placed)}};
 }
 
 bool VoiceService::end_state(Id user_id, Id channel_id) {
@@ -137,7 +156,7 @@ bool VoiceService::end_state(Id user_id, Id channel_id) {
   Id left = old->channel_id;
   old->channel_id = 0;
   publish_state(*old);
-  update_mode(left, old->guild_id);
+  update_channel(left, old->guild_id);
   return true;
 }
 
@@ -227,20 +246,30 @@ json::array VoiceService::states(Id actor, Id channel_id) {
 
 json::object VoiceService::sfu_node(Id actor, Id channel_id) {
   chat_.visible_channel(actor, channel_id);
-  // Single node: this process runs the SFU role for every channel.
-  return {{"node", node_json()}};
+  // The channel's node while it has people; for an empty one, where it would go now (asking
+  // does not place it: only joins do, and the last leave releases it).
+  auto placed = placement_.lookup(channel_id);
+  if (!placed) {
+    std::lock_guard lock(mode_mu_);
+    if (!(placed = placement_.lookup(channel_id))) {
+      placed = placement_.place(channel_id);
+      if (placed && coord_.channel_voice_states(channel_id).empty())
+        placement_.release(channel_id, placed->epoch);
+    }
+  }
+  return {{"node", node_json(placed)}};
 }
 
-json::value VoiceService::node_json() const {
-  if (opts_.sfu_node_id.empty()) return nullptr;
-  return json::object{{"id", opts_.sfu_node_id}, {"url", opts_.sfu_url}};
+json::value VoiceService::node_json(const std::optional<cluster::Placed>& p) {
+  if (!p) return nullptr;
+  return json::object{{"id", p->node.id}, {"url", p->node.url}};
 }
 
-Id VoiceService::shared_channel(Id a, Id b) {
-  auto sa = coord_.voice_state(a);
-  auto sb = coord_.voice_state(b);
-  if (!sa || !sb || sa->channel_id != sb->channel_id) return 0;
-  return sa->channel_id;
+cluster::Task<Id> VoiceService::async_shared_channel(Id a, Id b) {
+  auto sa = co_await coord_.async_voice_state(a);
+  auto sb = co_await coord_.async_voice_state(b);
+  if (!sa || !sb || sa->channel_id != sb->channel_id) co_return 0;
+  co_return sa->channel_id;
 }
 
 }  // namespace hype::voice

@@ -1,5 +1,6 @@
 // Voice channels: who is in which channel (through the Coordinator), whether a channel runs
-// peer to peer or on the SFU (mode policy), ICE servers with TURN credentials, signed voice
+// peer to peer or on the SFU (mode policy, state in a ModeCoordinator), which SFU node serves
+// it (Placement), ICE servers with TURN credentials, signed voice
 // tokens for the SFU, and the P2P signaling relay rule (only between users in one channel).
 // Access follows rights: every event that can take a right away (a member removed, a role or
 // member's roles changed, a channel or guild deleted) re-checks the affected voice states
@@ -9,15 +10,17 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "auth/tokens.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/coordinator.hpp"
 #include "cluster/event_bus.hpp"
+#include "cluster/mode_coordinator.hpp"
+#include "cluster/placement.hpp"
 #include "voice/mode_policy.hpp"
 
 namespace hype::voice {
@@ -31,7 +34,8 @@ struct VoiceOptions {
   std::vector<std::string> turn_urls;
   std::vector<std::string> stun_urls;
   int turn_ttl = 86400;
-  // The SFU node serving this process's channels (empty id: no SFU role here).
+  // Only for the constructor without a Placement: the one SFU node it announces (empty id:
+  // none, voice stays peer to peer). Wired servers announce nodes to their Placement instead.
   std::string sfu_node_id;
   std::string sfu_url;  // ws(s)://host:port/voice
 };
@@ -48,6 +52,11 @@ std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id c
 
 class VoiceService {
  public:
+  // Shared state behind the cluster seam: voice states (coord), channel placement and the
+  // mode policy's state. These are blocking calls: the service runs on the blocking pool.
+  VoiceService(chat::ChatService& chat, cluster::Coordinator& coord, cluster::Placement& placement,
+               cluster::ModeCoordinator& modes, const auth::TokenSigner& signer, VoiceOptions opts);
+  // With an in-process placement (announcing opts.sfu_node_id) and mode coordinator of its own.
   VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
                const auth::TokenSigner& signer, VoiceOptions opts);
 
@@ -60,36 +69,49 @@ class VoiceService {
   boost::json::object sfu_node(Id actor, Id channel_id);
   // {channel_id, mode}: the channel's current transport.
   boost::json::object channel_mode(Id actor, Id channel_id);
-  // Periodic (about once a second): channels whose SFU return delay ran out go back to P2P.
+  // Periodic (about once a second, from the ticker src/app runs): channels whose SFU return
+  // delay ran out go back to P2P.
   void tick();
-  // The channel both users are in, or 0 when they are not in the same one.
-  Id shared_channel(Id a, Id b);
+  // The channel both users are in, or 0 when they are not in the same one. Awaitable: the
+  // gateway asks on its event loop for every P2P signal.
+  cluster::Task<Id> async_shared_channel(Id a, Id b);
+  Id shared_channel(Id a, Id b) { return cluster::wait(async_shared_channel(a, b)); }
   boost::json::array ice_servers(Id user) const;
   // Feed of every bus event (wired in app): re-checks voice states when rights change.
   void on_event(const cluster::Event& e);
   // Re-checks the voice states of `user` (0: everyone) in `guild` against their permissions
   // now: no membership, VIEW_CHANNEL or CONNECT ends the state, no SPEAK suppresses it.
   void revalidate(Id guild_id, Id user_id);
-  // Set once the HTTP port is known, before serving.
-  void set_sfu_url(std::string url) { opts_.sfu_url = std::move(url); }
 
  private:
   void publish_state(const cluster::VoiceState& s);
   // Ends a voice state as a leave does (event + mode update); false if it was already gone.
   bool end_state(Id user_id, Id channel_id);
-  boost::json::value node_json() const;
+  static boost::json::value node_json(const std::optional<cluster::Placed>& p);
+  struct ChannelUpdate {
+    Mode mode = Mode::p2p;
+    std::optional<cluster::Placed> placed;  // the channel's SFU node while it has people
+  };
   // Feeds the channel's current participant count to the mode policy, announces a change with
-  // VOICE_MODE_UPDATE and returns the channel's mode.
-  Mode update_mode(Id channel_id, Id guild_id);
+  // VOICE_MODE_UPDATE, places the channel on an SFU node (or releases it when empty) and
+  // returns both.
+  ChannelUpdate update_channel(Id channel_id, Id guild_id);
   void publish_mode(Id channel_id, Id guild_id, Mode m);
+
+  // Set by the short constructor only: what it owns.
+  std::unique_ptr<cluster::Placement> own_placement_;
+  std::unique_ptr<cluster::ModeCoordinator> own_modes_;
 
   chat::ChatService& chat_;
   cluster::Coordinator& coord_;
+  cluster::Placement& placement_;
+  cluster::ModeCoordinator& modes_;
   const auth::TokenSigner& signer_;
   VoiceOptions opts_;
-  std::mutex mode_mu_;  // guards policy_ and guild_of_, serializes mode announcements
-  ModePolicy policy_;
-  std::unordered_map<Id, Id> guild_of_;  // channel -> guild, for channels with participants
+  // Serializes count reads with what they feed (mode policy, placement) on this node, so
+  // concurrent joins and leaves apply in the order they were counted. A shared backend does
+  // the same with one script per channel.
+  std::mutex mode_mu_;
 };
 
 }  // namespace hype::voice

@@ -9,7 +9,7 @@ export const HYPE_BIN = process.env.HYPE_BIN ?? new URL('../../build/release/src
 
 // Starts a server on a free port with its own data dir; resolves once /readyz answers.
 // `nofile` runs it under that descriptor limit (soft and hard, via prlimit).
-export async function startServer(env = {}, { nofile } = {}) {
+export async function startServer(env = {}, { nofile, args: extraArgs = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hype-it-'));
   const fullEnv = {
     ...process.env,
@@ -25,8 +25,8 @@ export async function startServer(env = {}, { nofile } = {}) {
     fullEnv.HYPE_DATABASE_URL = process.env.HYPE_TEST_DATABASE_URL;
   }
   const [cmd, args] = nofile
-    ? ['prlimit', [`--nofile=${nofile}:${nofile}`, HYPE_BIN, 'serve']]
-    : [HYPE_BIN, ['serve']];
+    ? ['prlimit', [`--nofile=${nofile}:${nofile}`, HYPE_BIN, 'serve', ...extraArgs]]
+    : [HYPE_BIN, ['serve', ...extraArgs]];
   const proc = spawn(cmd, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d.toString(); });
@@ -46,6 +46,7 @@ export async function startServer(env = {}, { nofile } = {}) {
   }
   return {
     url,
+    dataDir,
     wsUrl: url.replace('http', 'ws') + '/gateway',
     proc,
     stderr: () => stderr,

@@ -149,3 +149,21 @@ TEST(Config, ConnectionLimitKeys) {
   EXPECT_EQ(example.limits.ws_unauthenticated_per_ip, 50);
   EXPECT_EQ(example.server.ws_max_send_bytes, 8 << 20);
 }
+
+TEST(Config, RolesAreValidated) {
+  Roles all = parse_roles("all");
+  EXPECT_TRUE(all.api && all.gateway && all.sfu);
+  EXPECT_TRUE(parse_roles("").all());
+  Roles sfu = parse_roles(" sfu ");
+  EXPECT_TRUE(sfu.sfu);
+  EXPECT_FALSE(sfu.api || sfu.gateway);
+  EXPECT_EQ(sfu.describe(), "sfu");
+  Roles web = parse_roles("gateway, api");
+  EXPECT_EQ(web.describe(), "api,gateway");
+  EXPECT_FALSE(web.sfu);
+  EXPECT_THROW(parse_roles("api,stream"), std::invalid_argument);
+  EXPECT_THROW(parse_roles("api,,sfu"), std::invalid_argument) << "an empty name is no role";
+  EXPECT_EQ(load_config_text("[server]\nroles = \"api,sfu\"\n", env_of({})).server.roles,
+            "api,sfu");
+  EXPECT_EQ(error_key("", {{"HYPE_SERVER_ROLES", "api,media"}}), "server.roles");
+}

@@ -1,51 +1,51 @@
-#include "voice/mode_policy.hpp"
+#include "cluster/mode_policy.hpp"
 
 #include <utility>
 
-namespace hype::voice {
+namespace hype::cluster {
 
-const char* mode_name(Mode m) {
-  return m == Mode::sfu ? "sfu" : "p2p";
+const char* mode_name(VoiceMode m) {
+  return m == VoiceMode::sfu ? "sfu" : "p2p";
 }
 
 ModePolicy::ModePolicy(Options o) : o_(std::move(o)) {
-  if (o_.mode == "p2p") fixed_ = Mode::p2p;
-  if (o_.mode == "sfu") fixed_ = Mode::sfu;
+  if (o_.mode == "p2p") fixed_ = VoiceMode::p2p;
+  if (o_.mode == "sfu") fixed_ = VoiceMode::sfu;
 }
 
 bool ModePolicy::due(const State& s, std::int64_t now_ms) const {
-  return s.mode == Mode::sfu && s.low_since && now_ms - *s.low_since >= o_.return_delay_ms;
+  return s.mode == VoiceMode::sfu && s.low_since && now_ms - *s.low_since >= o_.return_delay_ms;
 }
 
-std::optional<Mode> ModePolicy::on_count(Id channel_id, int count, std::int64_t now_ms) {
+std::optional<VoiceMode> ModePolicy::on_count(Id channel_id, int count, std::int64_t now_ms) {
   if (fixed()) return std::nullopt;
   if (count <= 0) {
     auto it = channels_.find(channel_id);
     if (it == channels_.end()) return std::nullopt;
-    Mode was = it->second.mode;
+    VoiceMode was = it->second.mode;
     channels_.erase(it);
-    if (was == Mode::sfu) return Mode::p2p;
+    if (was == VoiceMode::sfu) return VoiceMode::p2p;
     return std::nullopt;
   }
   State& s = channels_[channel_id];
   if (count > o_.p2p_max_users) {
     s.low_since.reset();
-    if (s.mode == Mode::p2p) {
-      s.mode = Mode::sfu;
-      return Mode::sfu;
+    if (s.mode == VoiceMode::p2p) {
+      s.mode = VoiceMode::sfu;
+      return VoiceMode::sfu;
     }
     return std::nullopt;
   }
-  if (s.mode == Mode::p2p) return std::nullopt;
+  if (s.mode == VoiceMode::p2p) return std::nullopt;
   if (count > o_.p2p_max_users - 2) {
     s.low_since.reset();
     return std::nullopt;
   }
   if (!s.low_since) s.low_since = now_ms;
   if (due(s, now_ms)) {
-    s.mode = Mode::p2p;
+    s.mode = VoiceMode::p2p;
     s.low_since.reset();
-    return Mode::p2p;
+    return VoiceMode::p2p;
   }
   return std::nullopt;
 }
@@ -54,17 +54,17 @@ std::vector<ModeChange> ModePolicy::tick(std::int64_t now_ms) {
   std::vector<ModeChange> out;
   for (auto& [id, s] : channels_) {
     if (!due(s, now_ms)) continue;
-    s.mode = Mode::p2p;
+    s.mode = VoiceMode::p2p;
     s.low_since.reset();
-    out.push_back({id, Mode::p2p});
+    out.push_back({id, VoiceMode::p2p});
   }
   return out;
 }
 
-Mode ModePolicy::mode(Id channel_id) const {
+VoiceMode ModePolicy::mode(Id channel_id) const {
   if (fixed_) return *fixed_;
   auto it = channels_.find(channel_id);
-  return it == channels_.end() ? Mode::p2p : it->second.mode;
+  return it == channels_.end() ? VoiceMode::p2p : it->second.mode;
 }
 
-}  // namespace hype::voice
+}  // namespace hype::cluster

@@ -1,0 +1,92 @@
+#include "app/node.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <fstream>
+#include <thread>
+
+#include "app/secrets.hpp"
+
+namespace hype::app {
+
+namespace {
+
+// Raises the soft descriptor limit to the hard one: every connection costs a descriptor and
+// the usual soft default (1024) is far below what one node serves. Returns the limit now.
+long raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  rlim_t want = rl.rlim_max;
+  if (want == RLIM_INFINITY) want = 1 << 20;  // Linux refuses more than fs.nr_open anyway
+  if (rl.rlim_cur < want) {
+    rlimit up{want, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl.rlim_cur = want;
+  }
+  spdlog::info("file descriptor limit {} (hard limit {})", static_cast<long>(rl.rlim_cur),
+               rl.rlim_max == RLIM_INFINITY ? -1L : static_cast<long>(rl.rlim_max));
+  return static_cast<long>(rl.rlim_cur);
+}
+
+std::string token_secret(const Config& config) {
+  return config.auth.token_secret.empty()
+             ? load_or_create_secret(config.server.data_dir, "token_secret")
+             : config.auth.token_secret;
+}
+
+int io_thread_count(const Config& config) {
+  return config.server.io_threads > 0
+             ? config.server.io_threads
+             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+void register_process_metrics(metrics::Registry& reg) {
+  auto& rss = reg.gauge("process_resident_memory_bytes", "resident memory").get();
+  auto& cpu = reg.counter("process_cpu_seconds_total", "user+system CPU seconds").get();
+  reg.on_collect([&rss, &cpu] {
+    std::ifstream statm("/proc/self/statm");
+    long pages = 0, resident = 0;
+    if (statm >> pages >> resident) rss.set(static_cast<double>(resident) * sysconf(_SC_PAGESIZE));
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    cpu.set_total(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+                  (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+  });
+}
+
+}  // namespace
+
+Node::Node(const Config& c)
+    : config(c),
+      roles(parse_roles(c.server.roles)),
+      fd_limit(raise_fd_limit()),
+      node_id("node-" + std::to_string(c.server.node_id)),
+      bus(cluster::make_local_event_bus()),
+      coord(cluster::make_local_coordinator()),
+      placement(cluster::make_local_placement()),
+      modes(cluster::make_local_mode_coordinator(
+          {c.voice.mode, c.voice.p2p_max_users,
+           static_cast<std::int64_t>(c.voice.sfu_return_delay) * 1000})),
+      signer(token_secret(c)),
+      io_threads(io_thread_count(c)),
+      io(io_threads) {
+  register_process_metrics(registry);
+}
+
+// The connection cap leaves headroom under the descriptor limit for the database, UDP
+// sockets, logs and the connections being shed at the cap.
+int connection_cap(const Config& config, long fd_limit) {
+  long headroom = std::max(64L, fd_limit / 8);
+  long fit = std::max(16L, fd_limit - headroom);
+  if (config.server.max_connections > 0) {
+    if (config.server.max_connections > fit)
+      spdlog::warn("server.max_connections={} exceeds what {} descriptors allow; using {}",
+                   config.server.max_connections, fd_limit, fit);
+    return static_cast<int>(std::min<long>(config.server.max_connections, fit));
+  }
+  return static_cast<int>(std::min<long>(fit, 1000000));
+}
+
+}  // namespace hype::app

@@ -1,0 +1,41 @@
+// What every role of one `hype serve` process shares: the configuration and the roles it
+// selected, the event loop, metrics, the token signer, and the cluster seam (EventBus,
+// Coordinator, Placement, ModeCoordinator): in-process implementations here, since this build
+// has no Redis backend; a cluster build swaps them behind the same interfaces.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+
+#include "auth/tokens.hpp"
+#include "cluster/coordinator.hpp"
+#include "cluster/event_bus.hpp"
+#include "cluster/mode_coordinator.hpp"
+#include "cluster/placement.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+
+namespace hype::app {
+
+struct Node {
+  explicit Node(const Config& config);
+
+  const Config& config;
+  Roles roles;
+  long fd_limit;
+  std::string node_id;  // "node-<server.node_id>": how placements and voice tokens name us
+  metrics::Registry registry;
+  std::unique_ptr<cluster::EventBus> bus;
+  std::unique_ptr<cluster::Coordinator> coord;
+  std::unique_ptr<cluster::Placement> placement;
+  std::unique_ptr<cluster::ModeCoordinator> modes;
+  auth::TokenSigner signer;
+  int io_threads;
+  boost::asio::io_context io;
+};
+
+// Open HTTP/WebSocket connections this process accepts, under its descriptor limit.
+int connection_cap(const Config& config, long fd_limit);
+
+}  // namespace hype::app

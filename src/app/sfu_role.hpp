@@ -1,0 +1,33 @@
+// The sfu role: the media workers and /voice signaling (sfu::SfuService), wired to the voice
+// token signer and to the voice states its sessions stand for, its metrics, and its entry in
+// the Placement (announced once the HTTP port and so its /voice URL are known). Needs no
+// database.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "app/node.hpp"
+#include "net/http_message.hpp"
+#include "sfu/sfu_service.hpp"
+
+namespace hype::app {
+
+class SfuRole {
+ public:
+  explicit SfuRole(Node& node);
+  ~SfuRole();
+  void start();  // binds the media ports (throws std::system_error)
+  // The node can take channels now: `url` is its /voice endpoint.
+  void announce(const std::string& url);
+  void stop();
+  std::shared_ptr<net::WsListener> open(std::shared_ptr<net::WsConnection> c,
+                                        const net::HttpRequest& r);
+
+ private:
+  Node& node_;
+  sfu::SfuService sfu_;
+  int sub_ = 0;
+};
+
+}  // namespace hype::app

@@ -1,0 +1,77 @@
+// Placement: which SFU node serves a voice channel. Everyone in a channel must reach the same
+// node, so the decision is shared state: LocalPlacement (in memory) when one process runs every
+// role, Redis behind this same interface in a cluster (node registry with heartbeats, channel
+// -> node records written by compare-and-set).
+//
+// Each placement carries an epoch that grows with every new decision for the channel. Writes
+// that can race (placing, releasing, re-placing after a node failed) name the epoch they saw,
+// so a node that comes back from the dead with an old decision cannot overwrite a newer one.
+// Failure model: an existing placement keeps being answered from what the caller already holds
+// (tokens name the node); a new placement that cannot be decided (Redis down) throws
+// PlacementError, a clear error for the one join that needed it, never a wait on media.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "cluster/coordinator.hpp"
+#include "core/ids.hpp"
+
+namespace hype::cluster {
+
+struct SfuNode {
+  std::string id;      // e.g. "node-3"; voice tokens name it
+  std::string url;     // ws(s)://host:port/voice
+  std::string region;  // empty: no region
+};
+
+struct Placed {
+  Id channel_id = 0;
+  SfuNode node;
+  std::uint64_t epoch = 0;
+};
+
+// The placement could not be decided now (coordination store unreachable); retry later.
+class PlacementError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Placement {
+ public:
+  virtual ~Placement() = default;
+
+  // A node that runs the SFU role offers itself (again: updates its url/region).
+  virtual Task<void> async_announce(SfuNode node) = 0;
+  // The node stops taking channels; its placements are dropped (clients re-place on rejoin).
+  virtual Task<void> async_withdraw(std::string node_id) = 0;
+  // The channel's node: the existing placement if its node is still there, else a new one
+  // (preferring `region`) with a higher epoch. nullopt when no SFU node is known at all
+  // (a deployment without the SFU role: voice stays peer to peer).
+  virtual Task<std::optional<Placed>> async_place(Id channel_id,
+                                                  std::optional<std::string> region) = 0;
+  virtual Task<std::optional<Placed>> async_lookup(Id channel_id) = 0;
+  // Forgets the channel's placement if it still has `epoch` (compare-and-set); false if a
+  // newer decision (or none) is there.
+  virtual Task<bool> async_release(Id channel_id, std::uint64_t epoch) = 0;
+
+  // Blocking forms for the blocking pool (see coordinator.hpp).
+  void announce(SfuNode node) { wait(async_announce(std::move(node))); }
+  void withdraw(const std::string& node_id) { wait(async_withdraw(node_id)); }
+  std::optional<Placed> place(Id channel_id, std::optional<std::string> region = std::nullopt) {
+    return wait(async_place(channel_id, std::move(region)));
+  }
+  std::optional<Placed> lookup(Id channel_id) { return wait(async_lookup(channel_id)); }
+  bool release(Id channel_id, std::uint64_t epoch) {
+    return wait(async_release(channel_id, epoch));
+  }
+};
+
+// This process's node only: every channel is placed on the one announced node (or on none,
+// when this process does not run the SFU role).
+std::unique_ptr<Placement> make_local_placement();
+
+}  // namespace hype::cluster
