@@ -1,57 +1,81 @@
-// The SFU's node-level counters, declared once in HYPE_SFU_COUNTERS. Each worker owns one
-// SfuCounters block; its transports and rooms write into it directly on the worker thread
-// (relaxed stores, no read-modify-write: one writer per block), and /metrics reads it from
-// another thread through SfuService::stats(), which sums the blocks into SfuCounterValues.
-// Adding a counter here gives it a field in both structs and in that sum; the Prometheus
-// name and HELP are registered in src/app (server.cpp).
+// The SFU's node-level counters, declared once in HYPE_SFU_COUNTERS together with how
+// /metrics shows them. Each worker owns one SfuCounters block; its transports and rooms write
+// into it directly on the worker thread (relaxed stores, no read-modify-write: one writer per
+// block), and /metrics reads it from another thread through SfuService::stats(), which sums
+// the blocks into SfuCounterValues. Adding a counter is one row here: it gets a field in both
+// structs, a place in that sum and a row in kSfuMetrics, from which sfu_metrics.cpp registers
+// it (no second list of names to keep in step).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 namespace hype::sfu {
 
-// X(field, what it counts)
-#define HYPE_SFU_COUNTERS(X)                                                                 \
-  X(connections, "participant transports (sessions), gauge")                                 \
-  X(connected, "transports with DTLS-SRTP up, gauge")                                        \
-  X(rooms, "rooms (voice channels), gauge")                                                  \
-  X(participants, "participants in rooms, gauge")                                            \
-  X(rx_packets, "UDP datagrams received")                                                    \
-  X(rx_bytes, "UDP bytes received")                                                          \
-  X(tx_packets, "UDP datagrams sent")                                                        \
-  X(tx_bytes, "UDP bytes sent")                                                              \
-  X(forwarded_packets, "RTP packets put on the wire to subscribers (NACK resends included)") \
-  X(forwarded_bytes, "their bytes before SRTP")                                              \
-  X(nacks, "sequence numbers NACKed by subscribers")                                         \
-  X(nack_hits, "NACKed packets resent from the cache")                                       \
-  X(plis, "PLI/FIR received from subscribers")                                               \
-  X(dropped_malformed, "unparseable STUN/RTP/RTCP, unknown kind")                            \
-  X(dropped_unknown, "no session for the ufrag or address, or SRTP not up yet")              \
-  X(dropped_auth, "ICE 401/400, SRTP auth or replay")                                        \
-  X(dropped_send, "send queue full, socket refused, or protect failed")                      \
-  X(dropped_not_selected, "audio of a publisher outside the last-N")                         \
-  X(dropped_muted, "server mute or no SPEAK permission")                                     \
-  X(slot_switches, "an audio slot got a new source")                                         \
-  X(cpu_ns, "worker thread CPU time, ns")
+// X(field, kind, Prometheus name, label, HELP)
+//   kind: gauge, counter, or worker_ns (a per-worker nanosecond total, shown in seconds with a
+//   `worker` label). label: "" or "key=value"; rows that share a name form one family, so they
+//   must agree on the kind, the label key and the HELP (sfu_metrics_test checks it).
+#define HYPE_SFU_COUNTERS(X)                                                                       \
+  X(connections, gauge, "sfu_node_connections", "", "participant transports on this SFU node")     \
+  X(connected, gauge, "sfu_connected_transports", "",                                              \
+    "participant transports with DTLS-SRTP up on this SFU node")                                   \
+  X(rooms, gauge, "sfu_active_voice_channels", "", "voice channels with a room on this node")      \
+  X(participants, gauge, "sfu_active_voice_users", "", "participants in rooms on this node")       \
+  X(rx_packets, counter, "sfu_received_packets_total", "", "UDP datagrams received")               \
+  X(rx_bytes, counter, "sfu_received_bytes_total", "", "UDP payload bytes received")               \
+  X(tx_packets, counter, "sfu_sent_packets_total", "", "UDP datagrams sent")                       \
+  X(tx_bytes, counter, "sfu_sent_bytes_total", "", "UDP payload bytes sent")                       \
+  X(forwarded_packets, counter, "sfu_forwarded_packets_total", "",                                 \
+    "RTP packets forwarded to subscribers (NACK resends included)")                                \
+  X(forwarded_bytes, counter, "sfu_forwarded_bytes_total", "",                                     \
+    "RTP bytes forwarded to subscribers, before SRTP")                                             \
+  X(nacks, counter, "sfu_nacks_total", "", "sequence numbers NACKed by subscribers")               \
+  X(nack_hits, counter, "sfu_nack_hits_total", "", "NACKs answered from the packet cache")         \
+  X(plis, counter, "sfu_plis_total", "", "PLI/FIR received from subscribers")                      \
+  X(dropped_malformed, counter, "sfu_dropped_packets_total", "reason=malformed", kSfuDroppedHelp)  \
+  X(dropped_unknown, counter, "sfu_dropped_packets_total", "reason=unknown_peer", kSfuDroppedHelp) \
+  X(dropped_auth, counter, "sfu_dropped_packets_total", "reason=auth", kSfuDroppedHelp)            \
+  X(dropped_send, counter, "sfu_dropped_packets_total", "reason=send", kSfuDroppedHelp)            \
+  X(dropped_muted, counter, "sfu_dropped_packets_total", "reason=muted", kSfuDroppedHelp)          \
+  X(dropped_not_selected, counter, "sfu_dropped_not_selected_total", "",                           \
+    "audio packets not forwarded: publisher outside the last-N speakers")                          \
+  X(slot_switches, counter, "sfu_slot_switches_total", "",                                         \
+    "audio slots that got a new speaker (last-N)")                                                 \
+  X(rejected_tokens, counter, "sfu_rejected_tokens_total", "", "voice tokens refused on /voice")   \
+  X(cpu_ns, worker_ns, "sfu_worker_cpu_seconds_total", "worker", "CPU time of each SFU worker")
+
+// One family's HELP, shared by its rows.
+inline constexpr std::string_view kSfuDroppedHelp =
+    "datagrams dropped, by reason (malformed: unparseable STUN/RTP/RTCP; unknown_peer: no "
+    "session for the ufrag or address, or SRTP not up yet; auth: ICE 401/400, SRTP auth or "
+    "replay; send: send queue full, socket refused or protect failed; muted: server mute or "
+    "no SPEAK permission)";
 
 // A plain snapshot (or a sum over workers).
 struct SfuCounterValues {
-#define HYPE_SFU_VALUE_FIELD(name, help) std::uint64_t name = 0;
+#define HYPE_SFU_VALUE_FIELD(name, kind, prom, label, help) std::uint64_t name = 0;
   HYPE_SFU_COUNTERS(HYPE_SFU_VALUE_FIELD)
 #undef HYPE_SFU_VALUE_FIELD
 };
 
 struct SfuCounters {
-#define HYPE_SFU_ATOMIC_FIELD(name, help) std::atomic<std::uint64_t> name{0};
+#define HYPE_SFU_ATOMIC_FIELD(name, kind, prom, label, help) std::atomic<std::uint64_t> name{0};
   HYPE_SFU_COUNTERS(HYPE_SFU_ATOMIC_FIELD)
 #undef HYPE_SFU_ATOMIC_FIELD
 
   // Adds this block to `sum` (any thread).
   void add_to(SfuCounterValues& sum) const {
-#define HYPE_SFU_ADD_FIELD(name, help) sum.name += name.load(std::memory_order_relaxed);
+#define HYPE_SFU_ADD_FIELD(name, kind, prom, label, help) \
+  sum.name += name.load(std::memory_order_relaxed);
     HYPE_SFU_COUNTERS(HYPE_SFU_ADD_FIELD)
 #undef HYPE_SFU_ADD_FIELD
+  }
+  SfuCounterValues snapshot() const {
+    SfuCounterValues v;
+    add_to(v);
+    return v;
   }
 };
 
@@ -59,5 +83,22 @@ struct SfuCounters {
 inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
+
+// The table /metrics is registered from, one row per HYPE_SFU_COUNTERS entry.
+enum class SfuMetricKind { gauge, counter, worker_ns };
+struct SfuMetric {
+  std::uint64_t SfuCounterValues::*field;
+  SfuMetricKind kind;
+  std::string_view name;
+  std::string_view label;  // "" or "key=value"; worker_ns: the label key
+  std::string_view help;
+};
+
+inline constexpr SfuMetric kSfuMetrics[] = {
+#define HYPE_SFU_METRIC_ROW(name, kind, prom, label, help) \
+  {&SfuCounterValues::name, SfuMetricKind::kind, prom, label, help},
+    HYPE_SFU_COUNTERS(HYPE_SFU_METRIC_ROW)
+#undef HYPE_SFU_METRIC_ROW
+};
 
 }  // namespace hype::sfu

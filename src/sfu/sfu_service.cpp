@@ -55,7 +55,9 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
   // Who speaks now, per channel (from the workers' speaking events): a client that connects
   // while people talk learns it at once instead of at their next change.
   std::map<std::uint64_t, std::set<std::uint64_t>> speaking_now;
-  std::atomic<std::uint64_t> rejected{0};
+  // Counters written off the workers (refused tokens): from several signaling strands, so
+  // these take fetch_add rather than bump().
+  SfuCounters service_counters;
 
   // SignalingHost
   const SfuOptions& options() const override { return opts; }
@@ -67,7 +69,9 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
     if (!grant) return SessionGrant{};
     return grant(who);
   }
-  void count_rejected_token() override { rejected.fetch_add(1, std::memory_order_relaxed); }
+  void count_rejected_token() override {
+    service_counters.rejected_tokens.fetch_add(1, std::memory_order_relaxed);
+  }
   Worker& worker(int index) override { return *workers[static_cast<std::size_t>(index)]; }
 
   Admission admit(const std::shared_ptr<SignalingSession>& s) override {
@@ -244,12 +248,13 @@ void SfuService::set_server_mute(std::uint64_t channel, std::uint64_t user, bool
 
 SfuStats SfuService::stats() const {
   SfuStats st;
-  st.rejected_tokens = impl_->rejected.load(std::memory_order_relaxed);
+  impl_->service_counters.add_to(st);
   for (auto& w : impl_->workers) {
-    const auto& c = w->counters();
-    c.add_to(st);
-    auto ld = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    st.worker_cpu_seconds.push_back(static_cast<double>(ld(c.cpu_ns)) / 1e9);
+    st.per_worker.push_back(w->counters().snapshot());
+    const SfuCounterValues& one = st.per_worker.back();
+#define HYPE_SFU_SUM_FIELD(name, kind, prom, label, help) st.name += one.name;
+    HYPE_SFU_COUNTERS(HYPE_SFU_SUM_FIELD)
+#undef HYPE_SFU_SUM_FIELD
   }
   return st;
 }

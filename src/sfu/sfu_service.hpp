@@ -56,10 +56,10 @@ struct SfuOptions {
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
 };
 
-// Aggregated worker counters for /metrics (the fields are HYPE_SFU_COUNTERS, summed).
+// The node's counters for /metrics: HYPE_SFU_COUNTERS summed over the workers and the
+// service's own block, and each worker's block alone (per-worker rows such as CPU time).
 struct SfuStats : SfuCounterValues {
-  std::uint64_t rejected_tokens = 0;
-  std::vector<double> worker_cpu_seconds;
+  std::vector<SfuCounterValues> per_worker;  // index: worker
 };
 
 class WorkerPlacement;

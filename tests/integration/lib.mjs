@@ -1,5 +1,5 @@
 // Test helpers: start a real `hype serve`, talk REST and gateway to it.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,4 +128,14 @@ export class GatewayClient {
   events(type) { return this.frames.filter((f) => f.t === type); }
   close() { this.ws.close(); return this.closed; }
   terminate() { this.ws.terminate(); return this.closed; }
+}
+
+// Lints a /metrics text with `promtool check metrics` (Debian's prometheus package). Returns
+// null when it is clean, the problems otherwise, or `undefined` when promtool is not
+// installed (callers skip with a message then).
+export function promtoolCheck(text) {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (r.error?.code === 'ENOENT') return undefined;
+  if (r.status === 0 && !r.stdout.trim() && !r.stderr.trim()) return null;
+  return `promtool exit ${r.status}: ${r.stdout}${r.stderr}`;
 }

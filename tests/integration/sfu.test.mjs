@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import dgram from 'node:dgram';
 import WebSocket from 'ws';
-import { startServer, api, sleep, register, HYPE_BIN } from './lib.mjs';
+import { startServer, api, sleep, register, HYPE_BIN, promtoolCheck } from './lib.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
 let SFU_PORT;
@@ -61,6 +61,8 @@ test('10 bots in one channel: everyone hears every speaker, zero loss on loopbac
   for (const name of ['sfu_forwarded_packets_total', 'sfu_dropped_packets_total', 'sfu_worker_cpu_seconds_total'])
     assert.match(text, new RegExp(`# TYPE ${name} counter`), `${name} is a Prometheus counter`);
   assert.match(text, /# TYPE sfu_node_connections gauge/);
+  const problems = promtoolCheck(text);  // after real traffic: every SFU series has a value
+  if (problems !== undefined) assert.equal(problems, null, problems);
 });
 
 async function voiceSocket() {
