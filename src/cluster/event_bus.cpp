@@ -2,6 +2,10 @@
 
 namespace hype::cluster {
 
+namespace {
+constexpr const char* kUnknown = "UNKNOWN";
+}
+
 const char* event_type_name(EventType t) {
   switch (t) {
     case EventType::guild_create:
@@ -43,16 +47,18 @@ const char* event_type_name(EventType t) {
     case EventType::voice_mode_update:
       return "VOICE_MODE_UPDATE";
   }
-  return "UNKNOWN";  // not reached: the switch covers every type
+  return kUnknown;  // a value past the last enumerator
 }
 
 std::optional<EventType> parse_event_type(std::string_view name) {
-  // Walks the enum through event_type_name, so the two directions cannot disagree.
-  for (int i = 0; i <= static_cast<int>(EventType::voice_mode_update); ++i) {
+  // Walks the enumerators (contiguous from 0) through event_type_name until it answers
+  // kUnknown, so the two directions cannot disagree and a new type needs no second list.
+  for (int i = 0;; ++i) {
     auto t = static_cast<EventType>(i);
-    if (name == event_type_name(t)) return t;
+    const char* n = event_type_name(t);
+    if (n == kUnknown) return std::nullopt;
+    if (name == n) return t;
   }
-  return std::nullopt;
 }
 
 }  // namespace hype::cluster
