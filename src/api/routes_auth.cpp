@@ -1,8 +1,8 @@
 #include <boost/json.hpp>
 
 #include "api/api.hpp"
-#include "chat/dto.hpp"
 #include "core/errors.hpp"
+#include "wire/objects.hpp"
 
 namespace hype::api {
 
@@ -14,7 +14,7 @@ json::object session_json(const auth::Session& s, bool with_user) {
                  {"refresh_token", s.refresh_token},
                  {"expires_in", s.expires_in},
                  {"token_type", "Bearer"}};
-  if (with_user) o["user"] = chat::user_json(s.user.id, s.user.username);
+  if (with_user) o["user"] = wire::user_json(s.user.id, s.user.username);
   return o;
 }
 }  // namespace
@@ -67,7 +67,7 @@ void Api::add_auth_routes() {
   });
   router_.add("GET", "/api/v1/auth/me", true, RateClass::none, [&auth](Context& c) {
     auto u = auth.me(c.user);
-    return json::value(chat::user_json(u.id, u.username));
+    return json::value(wire::user_json(u.id, u.username));
   });
 }
 

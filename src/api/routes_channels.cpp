@@ -2,6 +2,7 @@
 
 #include "api/api.hpp"
 #include "core/errors.hpp"
+#include "wire/objects.hpp"
 
 namespace hype::api {
 
@@ -10,7 +11,8 @@ namespace json = boost::json;
 void Api::add_channel_routes() {
   auto& chat = d_.chat;
   router_.add("GET", "/api/v1/guilds/:id/channels", true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.list_channels(c.user, c.id_param(0, "guild")));
+    return json::value(
+        wire::array_of(chat.list_channels(c.user, c.id_param(0, "guild")), wire::channel_json));
   });
   router_.add("POST", "/api/v1/guilds/:id/channels", true, RateClass::none, [&chat](Context& c) {
     chat::NewChannel ch;
@@ -26,7 +28,8 @@ void Api::add_channel_routes() {
     ch.user_limit = c.integer("user_limit", false, 0, 99).value_or(0);
     ch.bitrate = c.integer("bitrate", false, 8000, 384000).value_or(64000);
     c.status = 201;
-    return json::value(chat.create_channel(c.user, c.id_param(0, "guild"), std::move(ch)));
+    return json::value(
+        wire::channel_json(chat.create_channel(c.user, c.id_param(0, "guild"), std::move(ch))));
   });
   router_.add("PATCH", "/api/v1/guilds/:id/channels", true, RateClass::none, [&chat](Context& c) {
     const auto& v = c.json();
@@ -43,11 +46,12 @@ void Api::add_channel_routes() {
       positions.emplace_back(
           *parsed, static_cast<int>(std::clamp<std::int64_t>(pos->as_int64(), -1, 100000)));
     }
-    return json::value(chat.reorder_channels(c.user, c.id_param(0, "guild"), positions));
+    return json::value(wire::array_of(
+        chat.reorder_channels(c.user, c.id_param(0, "guild"), positions), wire::channel_json));
   });
   const std::string ch = "/api/v1/channels/:id";
   router_.add("GET", ch, true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.get_channel(c.user, c.id_param(0, "channel")));
+    return json::value(wire::channel_json(chat.get_channel(c.user, c.id_param(0, "channel"))));
   });
   router_.add("PATCH", ch, true, RateClass::none, [&chat](Context& c) {
     chat::ChannelPatch p;
@@ -56,7 +60,8 @@ void Api::add_channel_routes() {
     p.position = c.integer("position", false, 0, 10000);
     p.user_limit = c.integer("user_limit", false, 0, 99);
     p.bitrate = c.integer("bitrate", false, 8000, 384000);
-    return json::value(chat.update_channel(c.user, c.id_param(0, "channel"), p));
+    return json::value(
+        wire::channel_json(chat.update_channel(c.user, c.id_param(0, "channel"), p)));
   });
   router_.add("DELETE", ch, true, RateClass::none, [&chat](Context& c) {
     chat.delete_channel(c.user, c.id_param(0, "channel"));
@@ -64,7 +69,8 @@ void Api::add_channel_routes() {
     return json::value();
   });
   router_.add("GET", ch + "/members", true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.channel_members(c.user, c.id_param(0, "channel")));
+    return json::value(wire::array_of(chat.channel_members(c.user, c.id_param(0, "channel")),
+                                      wire::member_view_json));
   });
   router_.add("POST", ch + "/typing", true, RateClass::none, [&chat](Context& c) {
     chat.typing(c.user, c.id_param(0, "channel"));
@@ -82,19 +88,21 @@ void Api::add_channel_routes() {
       else if (!n->is_null())
         throw bad_request("nonce must be a string of at most 64 characters", "nonce");
     }
-    json::object m = chat.create_message(c.user, c.id_param(0, "channel"), content, nonce);
+    auto m = chat.create_message(c.user, c.id_param(0, "channel"), content, nonce);
     c.status = 201;
-    return json::value(std::move(m));
+    return json::value(wire::message_json(m));
   });
   router_.add("GET", ch + "/messages", true, RateClass::none, [&chat](Context& c) {
     auto before = c.query_id("before");
     auto after = c.query_id("after");
     int limit = c.query_int("limit", 1, 100).value_or(50);
-    return json::value(chat.list_messages(c.user, c.id_param(0, "channel"), before, after, limit));
+    return json::value(
+        wire::array_of(chat.list_messages(c.user, c.id_param(0, "channel"), before, after, limit),
+                       wire::message_json));
   });
   router_.add("PATCH", ch + "/messages/:mid", true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.edit_message(c.user, c.id_param(0, "channel"), c.id_param(1, "message"),
-                                         *c.str("content", true)));
+    return json::value(wire::message_json(chat.edit_message(
+        c.user, c.id_param(0, "channel"), c.id_param(1, "message"), *c.str("content", true))));
   });
   router_.add("DELETE", ch + "/messages/:mid", true, RateClass::none, [&chat](Context& c) {
     chat.delete_message(c.user, c.id_param(0, "channel"), c.id_param(1, "message"));

@@ -2,6 +2,7 @@
 
 #include "api/api.hpp"
 #include "core/errors.hpp"
+#include "wire/objects.hpp"
 
 namespace hype::api {
 
@@ -12,15 +13,17 @@ void Api::add_guild_routes() {
   const std::string g = "/api/v1/guilds";
   router_.add("POST", g, true, RateClass::none, [&chat](Context& c) {
     c.status = 201;
-    return json::value(chat.create_guild(c.user, *c.str("name", true)));
+    return json::value(wire::guild_json(chat.create_guild(c.user, *c.str("name", true))));
   });
-  router_.add("GET", g, true, RateClass::none,
-              [&chat](Context& c) { return json::value(chat.list_guilds(c.user)); });
+  router_.add("GET", g, true, RateClass::none, [&chat](Context& c) {
+    return json::value(wire::array_of(chat.list_guilds(c.user), wire::guild_json));
+  });
   router_.add("GET", g + "/:id", true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.get_guild(c.user, c.id_param(0, "guild")));
+    return json::value(wire::guild_view_json(chat.get_guild(c.user, c.id_param(0, "guild"))));
   });
   router_.add("PATCH", g + "/:id", true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.update_guild(c.user, c.id_param(0, "guild"), *c.str("name", true)));
+    return json::value(
+        wire::guild_json(chat.update_guild(c.user, c.id_param(0, "guild"), *c.str("name", true))));
   });
   router_.add("DELETE", g + "/:id", true, RateClass::none, [&chat](Context& c) {
     chat.delete_guild(c.user, c.id_param(0, "guild"));
@@ -32,7 +35,8 @@ void Api::add_guild_routes() {
   router_.add("GET", g + "/:id/members", true, RateClass::none, [&chat](Context& c) {
     Id after = c.query_id("after").value_or(0);
     int limit = c.query_int("limit", 1, 1000).value_or(100);
-    return json::value(chat.list_members(c.user, c.id_param(0, "guild"), after, limit));
+    return json::value(wire::array_of(
+        chat.list_members(c.user, c.id_param(0, "guild"), after, limit), wire::member_view_json));
   });
   router_.add("DELETE", g + "/:id/members/:user_id", true, RateClass::none, [&chat](Context& c) {
     chat.remove_member(c.user, c.id_param(0, "guild"), c.id_param(1, "member"));
@@ -40,13 +44,14 @@ void Api::add_guild_routes() {
     return json::value();
   });
   router_.add("PUT", g + "/:id/members/:user_id/roles", true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.set_member_roles(c.user, c.id_param(0, "guild"),
-                                             c.id_param(1, "member"), *c.ids("roles", true)));
+    return json::value(wire::member_json(chat.set_member_roles(
+        c.user, c.id_param(0, "guild"), c.id_param(1, "member"), *c.ids("roles", true))));
   });
 
   // roles
   router_.add("GET", g + "/:id/roles", true, RateClass::none, [&chat](Context& c) {
-    return json::value(chat.list_roles(c.user, c.id_param(0, "guild")));
+    return json::value(
+        wire::array_of(chat.list_roles(c.user, c.id_param(0, "guild")), wire::role_json));
   });
   auto parse_perms = [](Context& c, bool required) -> std::optional<std::uint64_t> {
     const auto* v = c.body().if_contains("permissions");
@@ -72,8 +77,8 @@ void Api::add_guild_routes() {
   router_.add("POST", g + "/:id/roles", true, RateClass::none, [&chat, parse_perms](Context& c) {
     auto perms = parse_perms(c, false).value_or(0);
     c.status = 201;
-    return json::value(
-        chat.create_role(c.user, c.id_param(0, "guild"), *c.str("name", true), perms));
+    return json::value(wire::role_json(
+        chat.create_role(c.user, c.id_param(0, "guild"), *c.str("name", true), perms)));
   });
   router_.add("PATCH", g + "/:id/roles/:role_id", true, RateClass::none,
               [&chat, parse_perms](Context& c) {
@@ -81,8 +86,8 @@ void Api::add_guild_routes() {
                 p.name = c.str("name", false);
                 p.permissions = parse_perms(c, false);
                 p.position = c.integer("position", false, 0, 1000);
-                return json::value(
-                    chat.update_role(c.user, c.id_param(0, "guild"), c.id_param(1, "role"), p));
+                return json::value(wire::role_json(
+                    chat.update_role(c.user, c.id_param(0, "guild"), c.id_param(1, "role"), p)));
               });
   router_.add("DELETE", g + "/:id/roles/:role_id", true, RateClass::none, [&chat](Context& c) {
     chat.delete_role(c.user, c.id_param(0, "guild"), c.id_param(1, "role"));
@@ -95,12 +100,15 @@ void Api::add_guild_routes() {
     int max_uses = c.integer("max_uses", false, 0, 10000).value_or(0);
     int max_age = c.integer("max_age", false, 0, 30 * 86400).value_or(7 * 86400);
     c.status = 201;
-    return json::value(chat.create_invite(c.user, c.id_param(0, "guild"), max_uses, max_age));
+    return json::value(
+        wire::invite_json(chat.create_invite(c.user, c.id_param(0, "guild"), max_uses, max_age)));
   });
-  router_.add("GET", "/api/v1/invites/:code", true, RateClass::none,
-              [&chat](Context& c) { return json::value(chat.get_invite(c.param(0))); });
-  router_.add("POST", "/api/v1/invites/:code", true, RateClass::none,
-              [&chat](Context& c) { return json::value(chat.join_invite(c.user, c.param(0))); });
+  router_.add("GET", "/api/v1/invites/:code", true, RateClass::none, [&chat](Context& c) {
+    return json::value(wire::invite_preview_json(chat.get_invite(c.param(0))));
+  });
+  router_.add("POST", "/api/v1/invites/:code", true, RateClass::none, [&chat](Context& c) {
+    return json::value(wire::guild_json(chat.join_invite(c.user, c.param(0))));
+  });
 }
 
 }  // namespace hype::api

@@ -1,6 +1,7 @@
 #include <boost/json.hpp>
 
 #include "api/api.hpp"
+#include "wire/objects.hpp"
 
 namespace hype::api {
 
@@ -11,7 +12,8 @@ void Api::add_voice_routes() {
   router_.add("POST", "/api/v1/voice/join/:id", true, RateClass::none, [&voice](Context& c) {
     bool mute = c.boolean("self_mute").value_or(false);
     bool deaf = c.boolean("self_deaf").value_or(false);
-    return json::value(voice.join(c.user, c.id_param(0, "channel"), mute, deaf));
+    return json::value(
+        wire::join_answer_json(voice.join(c.user, c.id_param(0, "channel"), mute, deaf)));
   });
   router_.add("POST", "/api/v1/voice/leave/:id", true, RateClass::none, [&voice](Context& c) {
     voice.leave(c.user, c.id_param(0, "channel"));
@@ -19,13 +21,16 @@ void Api::add_voice_routes() {
     return json::value();
   });
   router_.add("GET", "/api/v1/voice/sfu-node/:id", true, RateClass::none, [&voice](Context& c) {
-    return json::value(voice.sfu_node(c.user, c.id_param(0, "channel")));
+    return json::value(
+        json::object{{"node", wire::node_json(voice.sfu_node(c.user, c.id_param(0, "channel")))}});
   });
   router_.add("GET", "/api/v1/voice/mode/:id", true, RateClass::none, [&voice](Context& c) {
-    return json::value(voice.channel_mode(c.user, c.id_param(0, "channel")));
+    return json::value(
+        wire::channel_mode_json(voice.channel_mode(c.user, c.id_param(0, "channel"))));
   });
   router_.add("GET", "/api/v1/voice/states/:id", true, RateClass::none, [&voice](Context& c) {
-    return json::value(voice.states(c.user, c.id_param(0, "channel")));
+    return json::value(
+        wire::array_of(voice.states(c.user, c.id_param(0, "channel")), wire::voice_state_json));
   });
 }
 

@@ -4,6 +4,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "wire/events.hpp"
+
 namespace hype::app {
 
 namespace asio = boost::asio;
@@ -55,7 +57,7 @@ Domain::Domain(Node& n)
       auth(*store, ids, n.signer,
            {n.config.auth.access_ttl, n.config.auth.refresh_ttl, n.config.auth.argon2_ops,
             n.config.auth.argon2_mem_kib}),
-      chat(*store, ids, *n.bus, *n.coord),
+      chat(*store, ids, *n.bus, *n.coord, wire::encode_event_body),
       voice(chat, *n.coord, *n.placement, *n.modes, n.signer, voice_options(n.config)),
       pool(n.config.server.db_threads),
       ticker_(asio::make_strand(n.io)),
@@ -68,12 +70,12 @@ Domain::~Domain() = default;
 void Domain::start() {
   auto& created = node.registry.counter("messages_created_total", "messages created").get();
   msg_sub_ = node.bus->subscribe([&created](const cluster::Event& e) {
-    if (e.type == "MESSAGE_CREATE") created.inc();
+    if (e.type == cluster::EventType::message_create) created.inc();
   });
   // Access follows rights: membership, role and channel changes end or restrict voice states.
   // (VOICE_STATE_UPDATE goes to the SFU role, which re-checks that user's sessions.)
   voice_sub_ = node.bus->subscribe([this](const cluster::Event& e) {
-    if (e.type != "VOICE_STATE_UPDATE") voice.on_event(e);
+    if (e.type != cluster::EventType::voice_state_update) voice.on_event(e);
   });
   tick();
 }

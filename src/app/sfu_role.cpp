@@ -60,7 +60,7 @@ void SfuRole::start() {
   sfu::register_sfu_metrics(node_.registry, [&sfu = sfu_] { return sfu.stats(); });
   // A voice state change re-checks that user's SFU sessions at once.
   sub_ = node_.bus->subscribe([this](const cluster::Event& e) {
-    if (e.type == "VOICE_STATE_UPDATE" && e.subject_user_id)
+    if (e.type == cluster::EventType::voice_state_update && e.subject_user_id)
       sfu_.recheck_user(static_cast<std::uint64_t>(e.subject_user_id));
   });
 }

@@ -1,17 +1,15 @@
-#include <boost/json.hpp>
 #include <unordered_set>
 
 #include "auth/validation.hpp"
 #include "chat/chat_service.hpp"
-#include "chat/dto.hpp"
 #include "chat/permissions.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 
 namespace hype::chat {
 
-namespace json = boost::json;
 using store::ChannelKind;
+using ET = cluster::EventType;
 
 namespace {
 
@@ -50,15 +48,13 @@ std::pair<store::Channel, Access> ChatService::visible_channel(Id actor, Id chan
   return {std::move(*c), std::move(a)};
 }
 
-json::array ChatService::list_channels(Id actor, Id guild_id) {
+std::vector<store::Channel> ChatService::list_channels(Id actor, Id guild_id) {
   Access a = access(actor, guild_id);
-  json::array out;
-  if (!has_permissions(a.permissions, perm::kViewChannel)) return out;
-  for (auto& c : store_.list_channels(guild_id)) out.push_back(channel_json(c));
-  return out;
+  if (!has_permissions(a.permissions, perm::kViewChannel)) return {};
+  return store_.list_channels(guild_id);
 }
 
-json::object ChatService::create_channel(Id actor, Id guild_id, NewChannel in) {
+store::Channel ChatService::create_channel(Id actor, Id guild_id, NewChannel in) {
   Access a = access(actor, guild_id);
   require(a, perm::kManageChannels, "MANAGE_CHANNELS");
   auth::validate_text(in.name, "name", 1, 100, false);
@@ -80,16 +76,19 @@ json::object ChatService::create_channel(Id actor, Id guild_id, NewChannel in) {
   c.position = max_pos + 1;
   c.created_at = unix_ms();
   store_.create_channel(c);
-  json::object o = channel_json(c);
-  publish("CHANNEL_CREATE", guild_id, perm::kViewChannel, o);
-  return o;
+  publish({.type = ET::channel_create,
+           .guild_id = guild_id,
+           .required_permissions = perm::kViewChannel,
+           .channel_id = c.id},
+          c);
+  return c;
 }
 
-json::object ChatService::get_channel(Id actor, Id channel_id) {
-  return channel_json(visible_channel(actor, channel_id).first);
+store::Channel ChatService::get_channel(Id actor, Id channel_id) {
+  return visible_channel(actor, channel_id).first;
 }
 
-json::object ChatService::update_channel(Id actor, Id channel_id, const ChannelPatch& p) {
+store::Channel ChatService::update_channel(Id actor, Id channel_id, const ChannelPatch& p) {
   auto [c, a] = visible_channel(actor, channel_id);
   require(a, perm::kManageChannels, "MANAGE_CHANNELS");
   if (p.name) {
@@ -109,9 +108,12 @@ json::object ChatService::update_channel(Id actor, Id channel_id, const ChannelP
   if (p.bitrate) c.bitrate = *p.bitrate;
   validate_voice_settings(c.user_limit, c.bitrate);
   store_.update_channel(c);
-  json::object o = channel_json(c);
-  publish("CHANNEL_UPDATE", c.guild_id, perm::kViewChannel, o);
-  return o;
+  publish({.type = ET::channel_update,
+           .guild_id = c.guild_id,
+           .required_permissions = perm::kViewChannel,
+           .channel_id = c.id},
+          c);
+  return c;
 }
 
 void ChatService::delete_channel(Id actor, Id channel_id) {
@@ -120,11 +122,15 @@ void ChatService::delete_channel(Id actor, Id channel_id) {
   store_.delete_channel(channel_id);
   // Anyone still in a deleted voice channel leaves it: VoiceService ends their states (and
   // the SFU their sessions) on this event.
-  publish("CHANNEL_DELETE", c.guild_id, perm::kViewChannel, channel_json(c));
+  publish({.type = ET::channel_delete,
+           .guild_id = c.guild_id,
+           .required_permissions = perm::kViewChannel,
+           .channel_id = c.id},
+          c);
 }
 
-json::array ChatService::reorder_channels(Id actor, Id guild_id,
-                                          const std::vector<std::pair<Id, int>>& positions) {
+std::vector<store::Channel> ChatService::reorder_channels(
+    Id actor, Id guild_id, const std::vector<std::pair<Id, int>>& positions) {
   Access a = access(actor, guild_id);
   require(a, perm::kManageChannels, "MANAGE_CHANNELS");
   if (positions.empty() || positions.size() > kMaxChannels)
@@ -137,19 +143,22 @@ json::array ChatService::reorder_channels(Id actor, Id guild_id,
     if (pos < 0 || pos > 10000) throw bad_request("position must be 0-10000", "position");
   }
   store_.set_channel_positions(guild_id, positions);
-  json::array out;
-  for (auto& c : store_.list_channels(guild_id)) {
-    json::object o = channel_json(c);
+  auto out = store_.list_channels(guild_id);
+  for (auto& c : out) {
     for (auto& [id, pos] : positions)
-      if (id == c.id) publish("CHANNEL_UPDATE", guild_id, perm::kViewChannel, o);
-    out.push_back(std::move(o));
+      if (id == c.id)
+        publish({.type = ET::channel_update,
+                 .guild_id = guild_id,
+                 .required_permissions = perm::kViewChannel,
+                 .channel_id = c.id},
+                c);
   }
   return out;
 }
 
-json::array ChatService::channel_members(Id actor, Id channel_id) {
+std::vector<MemberView> ChatService::channel_members(Id actor, Id channel_id) {
   auto [c, a] = visible_channel(actor, channel_id);
-  json::array out;
+  std::vector<MemberView> out;
   Id after = 0;
   // Every member who can see the channel; pages through the guild in chunks.
   for (;;) {
@@ -159,11 +168,8 @@ json::array ChatService::channel_members(Id actor, Id channel_id) {
     auto online_ids = coord_.online(std::move(ids));  // one coordinator call per page
     std::unordered_set<Id> online(online_ids.begin(), online_ids.end());
     for (auto& m : page) {
-      if (has_permissions(compute_permissions(a.guild, a.roles, m), perm::kViewChannel)) {
-        json::object o = member_json(m);
-        o["status"] = online.count(m.user_id) ? "online" : "offline";
-        out.push_back(std::move(o));
-      }
+      if (has_permissions(compute_permissions(a.guild, a.roles, m), perm::kViewChannel))
+        out.push_back({m, online.count(m.user_id) > 0});
     }
     if (page.size() < 1000 || out.size() >= 10000) break;
     after = page.back().user_id;

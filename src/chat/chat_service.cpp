@@ -1,10 +1,8 @@
 #include "chat/chat_service.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/json.hpp>
 
 #include "auth/validation.hpp"
-#include "chat/dto.hpp"
 #include "chat/permissions.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
@@ -12,12 +10,12 @@
 
 namespace hype::chat {
 
-namespace json = boost::json;
 using store::ChannelKind;
+using ET = cluster::EventType;
 
 ChatService::ChatService(store::Store& store, SnowflakeGenerator& ids, cluster::EventBus& bus,
-                         cluster::Coordinator& coord)
-    : store_(store), ids_(ids), bus_(bus), coord_(coord) {}
+                         cluster::Coordinator& coord, EventEncoder encode)
+    : store_(store), ids_(ids), bus_(bus), coord_(coord), encode_(std::move(encode)) {}
 
 Access ChatService::access(Id actor, Id guild_id) {
   Access a;
@@ -51,19 +49,23 @@ std::string ChatService::username(Id user_id) {
   return name;
 }
 
-void ChatService::publish(const std::string& type, Id guild_id, std::uint64_t required,
-                          const json::value& data, std::vector<Id> users, Id subject_user) {
-  cluster::Event e;
-  e.type = type;
-  e.guild_id = guild_id;
-  e.required_permissions = required;
-  e.user_ids = std::move(users);
-  e.data = json::serialize(data);
-  e.subject_user_id = subject_user;
-  bus_.publish(e);
+void ChatService::publish(cluster::Event head, const EventBody& body) {
+  head.data = encode_(body);
+  bus_.publish(head);
 }
 
-json::object ChatService::create_guild(Id actor, const std::string& name) {
+void ChatService::publish_guild_create(Id user, GuildSnapshot snapshot) {
+  Id guild_id = snapshot.view.guild.id;
+  std::uint64_t perms = snapshot.view.my_permissions;
+  publish({.type = ET::guild_create,
+           .guild_id = guild_id,
+           .user_ids = {user},
+           .subject_user_id = user,
+           .subject_permissions = perms},
+          std::move(snapshot));
+}
+
+store::Guild ChatService::create_guild(Id actor, const std::string& name) {
   auth::validate_text(name, "name", 2, 100, false);
   std::int64_t now = unix_ms();
   store::Guild g{ids_.next(), name, actor, now};
@@ -82,15 +84,12 @@ json::object ChatService::create_guild(Id actor, const std::string& name) {
   voice.position = 1;
   store_.create_guild(g, everyone, {general, voice}, now);
   spdlog::info("guild created id={} owner={}", g.id, actor);
-  json::object snap = guild_snapshot(actor, g.id);
-  publish("GUILD_CREATE", g.id, 0, snap, {actor}, actor);
-  return guild_json(g);
+  publish_guild_create(actor, guild_snapshot(actor, g.id));
+  return g;
 }
 
-json::array ChatService::list_guilds(Id actor) {
-  json::array out;
-  for (auto& g : store_.list_user_guilds(actor)) out.push_back(guild_json(g));
-  return out;
+std::vector<store::Guild> ChatService::list_guilds(Id actor) {
+  return store_.list_user_guilds(actor);
 }
 
 std::vector<Id> ChatService::user_guild_ids(Id actor) {
@@ -99,65 +98,56 @@ std::vector<Id> ChatService::user_guild_ids(Id actor) {
   return out;
 }
 
-json::object ChatService::get_guild(Id actor, Id guild_id) {
+GuildView ChatService::get_guild(Id actor, Id guild_id) {
   Access a = access(actor, guild_id);
-  json::object o = guild_json(a.guild);
-  json::array channels, roles;
+  GuildView v;
   if (has_permissions(a.permissions, perm::kViewChannel))
-    for (auto& c : store_.list_channels(guild_id)) channels.push_back(channel_json(c));
-  for (auto& r : a.roles) roles.push_back(role_json(r));
-  o["channels"] = std::move(channels);
-  o["roles"] = std::move(roles);
-  o["my_permissions"] = std::to_string(a.permissions);
-  return o;
+    v.channels = store_.list_channels(guild_id);
+  v.guild = std::move(a.guild);
+  v.roles = std::move(a.roles);
+  v.my_permissions = a.permissions;
+  return v;
 }
 
-json::object ChatService::guild_snapshot(Id actor, Id guild_id) {
-  json::object o = get_guild(actor, guild_id);
-  json::array members, voice;
-  for (auto& m : store_.list_members(guild_id, 0, 1000)) members.push_back(member_json(m));
-  for (auto& s : coord_.guild_voice_states(guild_id)) voice.push_back(voice_state_json(s));
+GuildSnapshot ChatService::guild_snapshot(Id actor, Id guild_id) {
+  GuildSnapshot s;
+  s.view = get_guild(actor, guild_id);
+  s.members = store_.list_members(guild_id, 0, 1000);
+  s.voice_states = coord_.guild_voice_states(guild_id);
   // One coordinator call for the whole page (a round trip each would not scale in a cluster).
   std::vector<Id> ids;
-  for (auto& m : members)
-    if (auto id = parse_id(std::string(m.at("user").at("id").as_string()))) ids.push_back(*id);
-  json::array presences;
-  for (Id id : coord_.online(std::move(ids)))
-    presences.push_back(json::object{{"user_id", id_to_string(id)}, {"status", "online"}});
-  o["members"] = std::move(members);
-  o["presences"] = std::move(presences);
-  o["member_count"] = store_.count_members(guild_id);
-  o["voice_states"] = std::move(voice);
-  return o;
+  ids.reserve(s.members.size());
+  for (auto& m : s.members) ids.push_back(m.user_id);
+  s.online = coord_.online(std::move(ids));
+  s.member_count = store_.count_members(guild_id);
+  return s;
 }
 
-json::object ChatService::update_guild(Id actor, Id guild_id, const std::string& name) {
+store::Guild ChatService::update_guild(Id actor, Id guild_id, const std::string& name) {
   Access a = access(actor, guild_id);
   require(a, perm::kManageGuild, "MANAGE_GUILD");
   auth::validate_text(name, "name", 2, 100, false);
   a.guild.name = name;
   store_.update_guild(a.guild);
-  json::object g = guild_json(a.guild);
-  publish("GUILD_UPDATE", guild_id, 0, g);
-  return g;
+  publish({.type = ET::guild_update, .guild_id = guild_id}, a.guild);
+  return a.guild;
 }
 
 void ChatService::delete_guild(Id actor, Id guild_id) {
   Access a = access(actor, guild_id);
   if (a.guild.owner_id != actor) throw forbidden("only the owner can delete a guild");
   // Tell members before the rows go: after the delete nobody is a member any more.
-  publish("GUILD_DELETE", guild_id, 0, json::object{{"id", id_to_string(guild_id)}}, {}, 0);
+  publish({.type = ET::guild_delete, .guild_id = guild_id}, GuildGone{guild_id});
   store_.delete_guild(guild_id);
   spdlog::info("guild deleted id={} by={}", guild_id, actor);
 }
 
-json::array ChatService::list_members(Id actor, Id guild_id, Id after, int limit) {
+std::vector<MemberView> ChatService::list_members(Id actor, Id guild_id, Id after, int limit) {
   access(actor, guild_id);
-  json::array out;
+  std::vector<MemberView> out;
   for (auto& m : store_.list_members(guild_id, after, limit)) {
-    json::object o = member_json(m);
-    o["status"] = coord_.is_online(m.user_id) ? "online" : "offline";
-    out.push_back(std::move(o));
+    bool online = coord_.is_online(m.user_id);
+    out.push_back({std::move(m), online});
   }
   return out;
 }
@@ -169,18 +159,20 @@ void ChatService::remove_member(Id actor, Id guild_id, Id user_id) {
   auto target = store_.find_member(guild_id, user_id);
   if (!target) throw not_found("member");
   store_.remove_member(guild_id, user_id);
-  json::object d{{"guild_id", id_to_string(guild_id)},
-                 {"user", user_json(user_id, target->username)}};
-  publish("GUILD_MEMBER_REMOVE", guild_id, 0, d, {}, user_id);
+  publish({.type = ET::guild_member_remove, .guild_id = guild_id, .subject_user_id = user_id},
+          MemberGone{guild_id, user_id, target->username});
   // The removed user no longer matches the guild filter: tell them directly.
-  publish("GUILD_DELETE", guild_id, 0, json::object{{"id", id_to_string(guild_id)}}, {user_id},
-          user_id);
+  publish({.type = ET::guild_delete,
+           .guild_id = guild_id,
+           .user_ids = {user_id},
+           .subject_user_id = user_id},
+          GuildGone{guild_id});
   // VoiceService ends the user's voice state in this guild (and the SFU their session) on
   // GUILD_MEMBER_REMOVE, as it does for every change that removes a right.
 }
 
-json::object ChatService::set_member_roles(Id actor, Id guild_id, Id user_id,
-                                           const std::vector<Id>& role_ids) {
+store::Member ChatService::set_member_roles(Id actor, Id guild_id, Id user_id,
+                                            const std::vector<Id>& role_ids) {
   Access a = access(actor, guild_id);
   require(a, perm::kManageGuild, "MANAGE_GUILD");
   auto target = store_.find_member(guild_id, user_id);
@@ -199,9 +191,9 @@ json::object ChatService::set_member_roles(Id actor, Id guild_id, Id user_id,
   }
   store_.set_member_roles(guild_id, user_id, clean);
   target->role_ids = clean;
-  json::object m = member_json(*target);
-  publish("GUILD_MEMBER_UPDATE", guild_id, 0, m, {}, user_id);
-  return m;
+  publish({.type = ET::guild_member_update, .guild_id = guild_id, .subject_user_id = user_id},
+          *target);
+  return *target;
 }
 
 std::optional<std::uint64_t> ChatService::permissions_for(Id user_id, Id guild_id) {
@@ -212,15 +204,12 @@ std::optional<std::uint64_t> ChatService::permissions_for(Id user_id, Id guild_i
   return compute_permissions(*g, store_.list_roles(guild_id), *m);
 }
 
-json::array ChatService::list_roles(Id actor, Id guild_id) {
-  Access a = access(actor, guild_id);
-  json::array out;
-  for (auto& r : a.roles) out.push_back(role_json(r));
-  return out;
+std::vector<store::Role> ChatService::list_roles(Id actor, Id guild_id) {
+  return access(actor, guild_id).roles;
 }
 
-json::object ChatService::create_role(Id actor, Id guild_id, const std::string& name,
-                                      std::uint64_t permissions) {
+store::Role ChatService::create_role(Id actor, Id guild_id, const std::string& name,
+                                     std::uint64_t permissions) {
   Access a = access(actor, guild_id);
   require(a, perm::kManageGuild, "MANAGE_GUILD");
   auth::validate_text(name, "name", 1, 100, false);
@@ -230,12 +219,11 @@ json::object ChatService::create_role(Id actor, Id guild_id, const std::string& 
   if (a.roles.size() >= 250) throw bad_request("a guild has at most 250 roles", "name");
   store::Role r{ids_.next(), guild_id, name, permissions, static_cast<int>(a.roles.size())};
   store_.create_role(r);
-  json::object d{{"guild_id", id_to_string(guild_id)}, {"role", role_json(r)}};
-  publish("GUILD_ROLE_CREATE", guild_id, 0, d);
-  return role_json(r);
+  publish({.type = ET::guild_role_create, .guild_id = guild_id}, RoleChange{guild_id, r});
+  return r;
 }
 
-json::object ChatService::update_role(Id actor, Id guild_id, Id role_id, const RolePatch& patch) {
+store::Role ChatService::update_role(Id actor, Id guild_id, Id role_id, const RolePatch& patch) {
   Access a = access(actor, guild_id);
   require(a, perm::kManageGuild, "MANAGE_GUILD");
   store::Role* role = nullptr;
@@ -257,9 +245,8 @@ json::object ChatService::update_role(Id actor, Id guild_id, Id role_id, const R
   }
   if (patch.position) role->position = *patch.position;
   store_.update_role(*role);
-  json::object d{{"guild_id", id_to_string(guild_id)}, {"role", role_json(*role)}};
-  publish("GUILD_ROLE_UPDATE", guild_id, 0, d);
-  return role_json(*role);
+  publish({.type = ET::guild_role_update, .guild_id = guild_id}, RoleChange{guild_id, *role});
+  return *role;
 }
 
 void ChatService::delete_role(Id actor, Id guild_id, Id role_id) {
@@ -267,11 +254,10 @@ void ChatService::delete_role(Id actor, Id guild_id, Id role_id) {
   require(a, perm::kManageGuild, "MANAGE_GUILD");
   if (role_id == guild_id) throw bad_request("@everyone cannot be deleted", "role_id");
   if (!store_.delete_role(guild_id, role_id)) throw not_found("role");
-  publish("GUILD_ROLE_DELETE", guild_id, 0,
-          json::object{{"guild_id", id_to_string(guild_id)}, {"role_id", id_to_string(role_id)}});
+  publish({.type = ET::guild_role_delete, .guild_id = guild_id}, RoleGone{guild_id, role_id});
 }
 
-json::object ChatService::create_invite(Id actor, Id guild_id, int max_uses, int max_age_s) {
+store::Invite ChatService::create_invite(Id actor, Id guild_id, int max_uses, int max_age_s) {
   Access a = access(actor, guild_id);
   require(a, perm::kCreateInvite, "CREATE_INVITE");
   if (max_uses < 0 || max_uses > 10000) throw bad_request("max_uses must be 0-10000", "max_uses");
@@ -285,13 +271,10 @@ json::object ChatService::create_invite(Id actor, Id guild_id, int max_uses, int
   inv.expires_at = max_age_s ? inv.created_at + static_cast<std::int64_t>(max_age_s) * 1000 : 0;
   inv.max_uses = max_uses;
   store_.create_invite(inv);
-  return {{"code", inv.code},
-          {"guild_id", id_to_string(guild_id)},
-          {"expires_at", time_json(inv.expires_at)},
-          {"max_uses", max_uses}};
+  return inv;
 }
 
-json::object ChatService::get_invite(const std::string& code) {
+InvitePreview ChatService::get_invite(const std::string& code) {
   if (code.empty() || code.size() > 64) throw not_found("invite");
   auto inv = store_.find_invite(code);
   if (!inv || (inv->expires_at && inv->expires_at <= unix_ms()) ||
@@ -299,12 +282,10 @@ json::object ChatService::get_invite(const std::string& code) {
     throw not_found("invite");
   auto g = store_.find_guild(inv->guild_id);
   if (!g) throw not_found("invite");
-  return {{"code", inv->code},
-          {"guild", json::object{{"id", id_to_string(g->id)}, {"name", g->name}}},
-          {"member_count", store_.count_members(g->id)}};
+  return {inv->code, g->id, g->name, store_.count_members(g->id)};
 }
 
-json::object ChatService::join_invite(Id actor, const std::string& code) {
+store::Guild ChatService::join_invite(Id actor, const std::string& code) {
   if (code.empty() || code.size() > 64) throw not_found("invite");
   auto inv = store_.find_invite(code);
   if (!inv) throw not_found("invite");
@@ -322,13 +303,12 @@ json::object ChatService::join_invite(Id actor, const std::string& code) {
     throw conflict("already a member of this guild");
   }
   m.username = username(actor);
-  publish("GUILD_MEMBER_ADD", g->id, 0, member_json(m), {}, actor);
+  publish({.type = ET::guild_member_add, .guild_id = g->id, .subject_user_id = actor}, m);
   if (coord_.is_online(actor))
-    publish("PRESENCE_UPDATE", g->id, 0,
-            json::object{{"user_id", id_to_string(actor)}, {"status", "online"}});
-  publish("GUILD_CREATE", g->id, 0, guild_snapshot(actor, g->id), {actor}, actor);
-  json::object out = guild_json(*g);
-  return out;
+    publish({.type = ET::presence_update, .guild_id = g->id, .subject_user_id = actor},
+            Presence{actor, "online"});
+  publish_guild_create(actor, guild_snapshot(actor, g->id));
+  return *g;
 }
 
 }  // namespace hype::chat

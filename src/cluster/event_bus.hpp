@@ -2,28 +2,68 @@
 // in-process LocalEventBus; a cluster uses a Redis-backed one behind the same interface, so
 // an event carries everything a gateway needs to pick receivers: its guild and the
 // permission a receiver must hold there, or an explicit list of users.
+//
+// The header is typed (EventType and the ids consumers act on) so no consumer parses the
+// payload to learn what happened; `data` is the payload already serialized for the clients,
+// which keeps an Event a flat record that can cross nodes as it is.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ids.hpp"
 
 namespace hype::cluster {
 
+// Every dispatch the bus carries. Consumers switch over it without a default, so a new type
+// fails the build (-Werror=switch) until each consumer says what it does with it.
+enum class EventType {
+  guild_create,
+  guild_update,
+  guild_delete,
+  guild_member_add,
+  guild_member_update,
+  guild_member_remove,
+  guild_role_create,
+  guild_role_update,
+  guild_role_delete,
+  channel_create,
+  channel_update,
+  channel_delete,
+  message_create,
+  message_update,
+  message_delete,
+  typing_start,
+  presence_update,
+  voice_state_update,
+  voice_mode_update,
+};
+
+// The dispatch name on the wire ("MESSAGE_CREATE"), and back (nullopt for an unknown name).
+const char* event_type_name(EventType t);
+std::optional<EventType> parse_event_type(std::string_view name);
+
 struct Event {
-  std::string type;                        // dispatch name, e.g. "MESSAGE_CREATE"
+  EventType type = EventType::message_create;
   Id guild_id = 0;                         // receivers are members of this guild...
   std::uint64_t required_permissions = 0;  // ...holding these permission bits there
   std::vector<Id> user_ids;                // if non-empty: exactly these users instead
   std::string data;                        // serialized JSON payload ("d")
   // Membership and role events: the user whose access changed (gateways refresh their
   // permission cache for that user's sessions, or for the whole guild when 0).
-  // VOICE_STATE_UPDATE: the user whose voice state it is (the SFU re-checks their sessions).
+  // GUILD_CREATE: the user who gained the guild. VOICE_STATE_UPDATE: the user whose voice
+  // state it is (the SFU re-checks their sessions).
   Id subject_user_id = 0;
+  // CHANNEL_*, MESSAGE_*, TYPING_START, VOICE_*: the channel (for VOICE_STATE_UPDATE the
+  // channel joined, 0 on a leave).
+  Id channel_id = 0;
+  // GUILD_CREATE: the receivers' permission bits in the new guild (the gateway's cache).
+  std::uint64_t subject_permissions = 0;
 };
 
 class EventBus {

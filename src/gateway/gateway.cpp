@@ -236,32 +236,46 @@ void Gateway::dispatch_event(const cluster::Event& e) {
       }
   }
 
-  if (e.type == "GUILD_CREATE" && e.guild_id) {
-    // The receiver just gained this guild: learn their permissions from the payload.
-    std::uint64_t perms = 0;
-    boost::system::error_code ec;
-    auto v = json::parse(e.data, ec);
-    if (!ec && v.is_object())
-      if (auto* p = v.as_object().if_contains("my_permissions"); p && p->is_string())
-        perms = std::strtoull(std::string(p->as_string()).c_str(), nullptr, 10);
-    for (Session* s : targets) attach_guild(*s, e.guild_id, perms);
-  }
+  using ET = cluster::EventType;
+  // The receiver just gained this guild: the event carries their permissions there.
+  if (e.type == ET::guild_create && e.guild_id)
+    for (Session* s : targets) attach_guild(*s, e.guild_id, e.subject_permissions);
 
   if (!targets.empty()) {
-    auto payload = std::make_shared<const Payload>(Payload{e.type, e.data});
+    auto payload = std::make_shared<const Payload>(Payload{event_type_name(e.type), e.data});
     for (Session* s : targets) deliver(*s, payload);
   }
 
-  if (e.type == "GUILD_DELETE") {
-    for (Session* s : targets) detach_guild(*s, e.guild_id);
-  } else if (e.type == "GUILD_MEMBER_REMOVE" && e.subject_user_id) {
-    auto it = by_user_.find(e.subject_user_id);
-    if (it != by_user_.end())
-      for (Session* s : std::vector<Session*>(it->second.begin(), it->second.end()))
-        detach_guild(*s, e.guild_id);
-  } else if (e.type == "GUILD_UPDATE" || e.type == "GUILD_MEMBER_UPDATE" ||
-             e.type.rfind("GUILD_ROLE_", 0) == 0) {
-    refresh_permissions(e.guild_id, e.subject_user_id);
+  // What the delivered event changes in the permission cache.
+  switch (e.type) {
+    case ET::guild_delete:
+      for (Session* s : targets) detach_guild(*s, e.guild_id);
+      break;
+    case ET::guild_member_remove:
+      if (auto it = by_user_.find(e.subject_user_id); e.subject_user_id && it != by_user_.end())
+        for (Session* s : std::vector<Session*>(it->second.begin(), it->second.end()))
+          detach_guild(*s, e.guild_id);
+      break;
+    case ET::guild_update:
+    case ET::guild_member_update:
+    case ET::guild_role_create:
+    case ET::guild_role_update:
+    case ET::guild_role_delete:
+      refresh_permissions(e.guild_id, e.subject_user_id);
+      break;
+    case ET::guild_create:  // attached above, before delivery
+    case ET::guild_member_add:
+    case ET::channel_create:
+    case ET::channel_update:
+    case ET::channel_delete:
+    case ET::message_create:
+    case ET::message_update:
+    case ET::message_delete:
+    case ET::typing_start:
+    case ET::presence_update:
+    case ET::voice_state_update:
+    case ET::voice_mode_update:
+      break;
   }
 }
 
@@ -385,8 +399,10 @@ void Gateway::sweep() {
 }
 
 void Gateway::publish_presence(Id user, const std::string& status) {
-  json::object d{{"user_id", id_to_string(user)}, {"status", status}};
-  for (Id g : d_.chat.user_guild_ids(user)) d_.chat.publish("PRESENCE_UPDATE", g, 0, d);
+  for (Id g : d_.chat.user_guild_ids(user))
+    d_.chat.publish(
+        {.type = cluster::EventType::presence_update, .guild_id = g, .subject_user_id = user},
+        chat::Presence{user, status});
 }
 
 }  // namespace hype::gateway

@@ -3,13 +3,13 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
-#include "chat/dto.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/random.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/gateway_internal.hpp"
 #include "net/ws_envelope.hpp"
+#include "wire/objects.hpp"
 
 namespace hype::gateway {
 
@@ -45,26 +45,23 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
       std::unordered_set<Id> seen;
       std::vector<Id> members;  // every member once, in order of appearance
       for (Id g : self->d_.chat.user_guild_ids(user)) {
-        json::object snap;
+        chat::GuildSnapshot snap;
         try {
           snap = self->d_.chat.guild_snapshot(user, g);
         } catch (const ApiError&) {
           continue;  // left the guild meanwhile
         }
-        perms.emplace_back(g, std::stoull(std::string(snap.at("my_permissions").as_string())));
-        for (auto& m : snap.at("members").as_array()) {
-          auto uid = parse_id(std::string(m.at("user").at("id").as_string()));
-          if (uid && seen.insert(*uid).second) members.push_back(*uid);
-        }
-        guilds.push_back(std::move(snap));
+        perms.emplace_back(g, snap.view.my_permissions);
+        for (auto& m : snap.members)
+          if (seen.insert(m.user_id).second) members.push_back(m.user_id);
+        guilds.push_back(wire::guild_snapshot_json(snap));
       }
       // One coordinator call for every member (the user counts as online: they are arriving).
       auto online = self->d_.coord.online(members);
       std::unordered_set<Id> on(online.begin(), online.end());
       for (Id uid : members)
-        if (on.count(uid) || uid == user)
-          presences.push_back(json::object{{"user_id", id_to_string(uid)}, {"status", "online"}});
-      ready["user"] = chat::user_json(u.id, u.username);
+        if (on.count(uid) || uid == user) presences.push_back(wire::presence_json(uid, "online"));
+      ready["user"] = wire::user_json(u.id, u.username);
       ready["guilds"] = std::move(guilds);
       ready["presences"] = std::move(presences);
     } catch (const ApiError& e) {

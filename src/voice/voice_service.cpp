@@ -1,9 +1,7 @@
 #include "voice/voice_service.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/json.hpp>
 
-#include "chat/dto.hpp"
 #include "chat/permissions.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
@@ -11,8 +9,6 @@
 #include "voice/turn_credentials.hpp"
 
 namespace hype::voice {
-
-namespace json = boost::json;
 
 namespace {
 cluster::ModePolicy::Options policy_options(const VoiceOptions& o) {
@@ -43,36 +39,34 @@ VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
   if (!opts_.sfu_node_id.empty()) placement_.announce({opts_.sfu_node_id, opts_.sfu_url, ""});
 }
 
-json::array VoiceService::ice_servers(Id user) const {
-  json::array out;
-  if (!opts_.stun_urls.empty()) {
-    json::array urls;
-    for (auto& u : opts_.stun_urls) urls.push_back(json::string(u));
-    out.push_back(json::object{{"urls", std::move(urls)}});
-  }
+std::vector<IceServer> VoiceService::ice_servers(Id user) const {
+  std::vector<IceServer> out;
+  if (!opts_.stun_urls.empty()) out.push_back({opts_.stun_urls, {}, {}});
   if (!opts_.turn_secret.empty() && !opts_.turn_urls.empty()) {
     auto cred = make_turn_credential(opts_.turn_secret, id_to_string(user),
                                      unix_seconds() + opts_.turn_ttl);
-    json::array urls;
-    for (auto& u : opts_.turn_urls) urls.push_back(json::string(u));
-    out.push_back(json::object{
-        {"urls", std::move(urls)}, {"username", cred.username}, {"credential", cred.credential}});
+    out.push_back({opts_.turn_urls, cred.username, cred.credential});
   }
   return out;
 }
 
 void VoiceService::publish_state(const cluster::VoiceState& s) {
   // subject_user_id lets the SFU re-check that user's sessions without parsing the payload.
-  chat_.publish("VOICE_STATE_UPDATE", s.guild_id, chat::perm::kViewChannel,
-                chat::voice_state_json(s), {}, s.user_id);
+  chat_.publish({.type = cluster::EventType::voice_state_update,
+                 .guild_id = s.guild_id,
+                 .required_permissions = chat::perm::kViewChannel,
+                 .subject_user_id = s.user_id,
+                 .channel_id = s.channel_id},
+                s);
 }
 
 void VoiceService::publish_mode(Id channel_id, Id guild_id, Mode m) {
   spdlog::info("voice mode channel={} mode={}", channel_id, mode_name(m));
-  chat_.publish("VOICE_MODE_UPDATE", guild_id, chat::perm::kViewChannel,
-                json::object{{"guild_id", id_to_string(guild_id)},
-                             {"channel_id", id_to_string(channel_id)},
-                             {"mode", mode_name(m)}});
+  chat_.publish({.type = cluster::EventType::voice_mode_update,
+                 .guild_id = guild_id,
+                 .required_permissions = chat::perm::kViewChannel,
+                 .channel_id = channel_id},
+                chat::ModeChange{guild_id, channel_id, m});
 }
 
 VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild_id) {
@@ -96,12 +90,12 @@ void VoiceService::tick() {
   for (auto& u : modes_.tick(steady_ms())) publish_mode(u.channel_id, u.guild_id, u.mode);
 }
 
-json::object VoiceService::channel_mode(Id actor, Id channel_id) {
+ChannelMode VoiceService::channel_mode(Id actor, Id channel_id) {
   chat_.visible_channel(actor, channel_id);
-  return {{"channel_id", id_to_string(channel_id)}, {"mode", mode_name(modes_.mode(channel_id))}};
+  return {channel_id, modes_.mode(channel_id)};
 }
 
-json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf) {
+JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf) {
   auto [c, a] = chat_.visible_channel(actor, channel_id);
   if (c.kind != store::ChannelKind::voice) throw bad_request("not a voice channel", "channel_id");
   if (!chat::has_permissions(a.permissions, chat::perm::kConnect))
@@ -127,9 +121,6 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
   auto [mode, placed] = update_channel(channel_id, c.guild_id);
   spdlog::info("voice join user={} channel={} users={}", actor, channel_id, r.count);
 
-  json::array participants;
-  for (auto& s : coord_.channel_voice_states(channel_id))
-    participants.push_back(chat::voice_state_json(s));
   auth::TokenClaims claims;
   claims.typ = "voice";
   claims.user_id = actor;
@@ -138,16 +129,17 @@ json::object VoiceService::join(Id actor, Id channel_id, bool self_mute, bool se
   claims.voice_session = r.state.session;
   claims.iat = unix_seconds();
   claims.exp = claims.iat + opts_.token_ttl;
-  char buf[64];
-  return {{"mode", mode_name(mode)},
-          {"channel_id", id_to_string(channel_id)},
-          {"guild_id", id_to_string(c.guild_id)},
-          {"participants", std::move(participants)},
-          {"ice_servers", ice_servers(actor)},
-          {"voice_token", signer_.sign(claims)},
-          {"voice_token_expires_at", format_iso8601(claims.exp * 1000, buf)},
-          {"bitrate", c.bitrate},
-          {"sfu", node_json(placed)}};
+  JoinAnswer out;
+  out.mode = mode;
+  out.channel_id = channel_id;
+  out.guild_id = c.guild_id;
+  out.participants = coord_.channel_voice_states(channel_id);
+  out.ice_servers = ice_servers(actor);
+  out.voice_token = signer_.sign(claims);
+  out.voice_token_expires_at = claims.exp * 1000;
+  out.bitrate = c.bitrate;
+  out.sfu = std::move(placed);
+  return out;
 }
 
 bool VoiceService::end_state(Id user_id, Id channel_id) {
@@ -166,31 +158,47 @@ void VoiceService::leave(Id actor, Id channel_id) {
 }
 
 void VoiceService::on_event(const cluster::Event& e) {
-  const std::string& t = e.type;
-  if (t == "GUILD_DELETE" && e.user_ids.empty()) {
-    // The whole guild goes (its rows right after this event): everyone in its voice leaves.
-    for (auto& s : coord_.guild_voice_states(e.guild_id))
-      if (end_state(s.user_id, s.channel_id))
-        spdlog::info("voice ended user={} channel={} reason=guild_deleted", s.user_id,
-                     s.channel_id);
-    return;
+  using ET = cluster::EventType;
+  switch (e.type) {
+    case ET::guild_delete:
+      // A removed member's own GUILD_DELETE (to them alone) is handled by the member removal.
+      if (!e.user_ids.empty()) return;
+      // The whole guild goes (its rows right after this event): everyone in its voice leaves.
+      for (auto& s : coord_.guild_voice_states(e.guild_id))
+        if (end_state(s.user_id, s.channel_id))
+          spdlog::info("voice ended user={} channel={} reason=guild_deleted", s.user_id,
+                       s.channel_id);
+      return;
+    case ET::channel_delete:
+      if (!e.channel_id) return;
+      for (auto& s : coord_.channel_voice_states(e.channel_id))
+        if (end_state(s.user_id, e.channel_id))
+          spdlog::info("voice ended user={} channel={} reason=channel_deleted", s.user_id,
+                       e.channel_id);
+      return;
+    // Membership and role changes: subject_user_id names the user, 0 the whole guild.
+    case ET::guild_member_remove:
+    case ET::guild_member_update:
+    case ET::guild_role_update:
+    case ET::guild_role_delete:
+      revalidate(e.guild_id, e.subject_user_id);
+      return;
+    // Nothing here takes a voice right away (a new role has no members yet).
+    case ET::guild_create:
+    case ET::guild_update:
+    case ET::guild_member_add:
+    case ET::guild_role_create:
+    case ET::channel_create:
+    case ET::channel_update:
+    case ET::message_create:
+    case ET::message_update:
+    case ET::message_delete:
+    case ET::typing_start:
+    case ET::presence_update:
+    case ET::voice_state_update:
+    case ET::voice_mode_update:
+      return;
   }
-  if (t == "CHANNEL_DELETE") {
-    boost::system::error_code ec;
-    auto v = json::parse(e.data, ec);
-    if (ec || !v.is_object()) return;
-    auto* idv = v.as_object().if_contains("id");
-    auto id = idv && idv->is_string() ? parse_id(std::string(idv->as_string())) : std::nullopt;
-    if (!id) return;
-    for (auto& s : coord_.channel_voice_states(*id))
-      if (end_state(s.user_id, *id))
-        spdlog::info("voice ended user={} channel={} reason=channel_deleted", s.user_id, *id);
-    return;
-  }
-  // Membership and role changes: subject_user_id names the user, 0 the whole guild.
-  if (t == "GUILD_MEMBER_REMOVE" || t == "GUILD_MEMBER_UPDATE" || t == "GUILD_ROLE_UPDATE" ||
-      t == "GUILD_ROLE_DELETE")
-    revalidate(e.guild_id, e.subject_user_id);
 }
 
 void VoiceService::revalidate(Id guild_id, Id user_id) {
@@ -237,14 +245,12 @@ void VoiceService::update_self(Id actor, bool self_mute, bool self_deaf) {
   if (auto s = coord_.voice_update(actor, self_mute, self_deaf)) publish_state(*s);
 }
 
-json::array VoiceService::states(Id actor, Id channel_id) {
+std::vector<cluster::VoiceState> VoiceService::states(Id actor, Id channel_id) {
   chat_.visible_channel(actor, channel_id);
-  json::array out;
-  for (auto& s : coord_.channel_voice_states(channel_id)) out.push_back(chat::voice_state_json(s));
-  return out;
+  return coord_.channel_voice_states(channel_id);
 }
 
-json::object VoiceService::sfu_node(Id actor, Id channel_id) {
+std::optional<cluster::Placed> VoiceService::sfu_node(Id actor, Id channel_id) {
   chat_.visible_channel(actor, channel_id);
   // The channel's node while it has people; for an empty one, where it would go now (asking
   // does not place it: only joins do, and the last leave releases it).
@@ -257,12 +263,7 @@ json::object VoiceService::sfu_node(Id actor, Id channel_id) {
         placement_.release(channel_id, placed->epoch);
     }
   }
-  return {{"node", node_json(placed)}};
-}
-
-json::value VoiceService::node_json(const std::optional<cluster::Placed>& p) {
-  if (!p) return nullptr;
-  return json::object{{"id", p->node.id}, {"url", p->node.url}};
+  return placed;
 }
 
 cluster::Task<Id> VoiceService::async_shared_channel(Id a, Id b) {

@@ -8,8 +8,6 @@
 // suppressed. The SFU asks voice_grant() (by token session) whether a session may go on.
 #pragma once
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,6 +38,33 @@ struct VoiceOptions {
   std::string sfu_url;  // ws(s)://host:port/voice
 };
 
+// A STUN or TURN server for RTCPeerConnection's iceServers (TURN with a time-limited
+// credential; STUN with neither field).
+struct IceServer {
+  std::vector<std::string> urls;
+  std::string username;
+  std::string credential;
+};
+
+// The answer to a join: the channel's transport, its participants, and what the client needs
+// to reach them (ICE servers, a voice token for the SFU and where that SFU is).
+struct JoinAnswer {
+  Mode mode = Mode::p2p;
+  Id channel_id = 0;
+  Id guild_id = 0;
+  std::vector<cluster::VoiceState> participants;
+  std::vector<IceServer> ice_servers;
+  std::string voice_token;
+  std::int64_t voice_token_expires_at = 0;  // unix ms
+  int bitrate = 0;
+  std::optional<cluster::Placed> sfu;  // none while no SFU node is placed
+};
+
+struct ChannelMode {
+  Id channel_id = 0;
+  Mode mode = Mode::p2p;
+};
+
 // What an SFU session may do now, from the voice state its token was minted for.
 struct VoiceGrant {
   bool may_speak = true;
@@ -60,15 +85,16 @@ class VoiceService {
   VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
                const auth::TokenSigner& signer, VoiceOptions opts);
 
-  boost::json::object join(Id actor, Id channel_id, bool self_mute, bool self_deaf);
+  JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf);
   void leave(Id actor, Id channel_id);
   // Leaves whatever channel the user is in (gateway gone for good).
   void leave_any(Id actor);
   void update_self(Id actor, bool self_mute, bool self_deaf);
-  boost::json::array states(Id actor, Id channel_id);
-  boost::json::object sfu_node(Id actor, Id channel_id);
-  // {channel_id, mode}: the channel's current transport.
-  boost::json::object channel_mode(Id actor, Id channel_id);
+  std::vector<cluster::VoiceState> states(Id actor, Id channel_id);
+  // The channel's SFU node, or where it would go now; none without SFU nodes.
+  std::optional<cluster::Placed> sfu_node(Id actor, Id channel_id);
+  // The channel's current transport.
+  ChannelMode channel_mode(Id actor, Id channel_id);
   // Periodic (about once a second, from the ticker src/app runs): channels whose SFU return
   // delay ran out go back to P2P.
   void tick();
@@ -76,7 +102,7 @@ class VoiceService {
   // gateway asks on its event loop for every P2P signal.
   cluster::Task<Id> async_shared_channel(Id a, Id b);
   Id shared_channel(Id a, Id b) { return cluster::wait(async_shared_channel(a, b)); }
-  boost::json::array ice_servers(Id user) const;
+  std::vector<IceServer> ice_servers(Id user) const;
   // Feed of every bus event (wired in app): re-checks voice states when rights change.
   void on_event(const cluster::Event& e);
   // Re-checks the voice states of `user` (0: everyone) in `guild` against their permissions
@@ -87,7 +113,6 @@ class VoiceService {
   void publish_state(const cluster::VoiceState& s);
   // Ends a voice state as a leave does (event + mode update); false if it was already gone.
   bool end_state(Id user_id, Id channel_id);
-  static boost::json::value node_json(const std::optional<cluster::Placed>& p);
   struct ChannelUpdate {
     Mode mode = Mode::p2p;
     std::optional<cluster::Placed> placed;  // the channel's SFU node while it has people

@@ -16,6 +16,7 @@
 #include "cluster/placement.hpp"
 #include "store/store.hpp"
 #include "voice/voice_service.hpp"
+#include "wire/events.hpp"
 
 namespace json = boost::json;
 using namespace hype;
@@ -34,12 +35,13 @@ class VoicePlacement : public ::testing::Test {
     coord_ = cluster::make_local_coordinator();
     placement_ = cluster::make_local_placement();
     modes_ = cluster::make_local_mode_coordinator({"auto", 8, 60000});
-    chat_ = std::make_unique<chat::ChatService>(*store_, ids_, *bus_, *coord_);
+    chat_ =
+        std::make_unique<chat::ChatService>(*store_, ids_, *bus_, *coord_, wire::encode_event_body);
     voice_ = std::make_unique<voice::VoiceService>(*chat_, *coord_, *placement_, *modes_, signer_,
                                                    voice::VoiceOptions{});
     owner_ = ids_.next();
     store_->create_user({owner_, "owner", "$argon2id$v=19$not-used", 1});
-    guild_ = std::stoll(std::string(chat_->create_guild(owner_, "guild").at("id").as_string()));
+    guild_ = chat_->create_guild(owner_, "guild").id;
     for (auto& c : store_->list_channels(guild_))
       if (c.kind == store::ChannelKind::voice) channel_ = c.id;
   }
@@ -49,8 +51,8 @@ class VoicePlacement : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  std::string token_node(const json::object& ans) {
-    auto check = signer_.verify(std::string(ans.at("voice_token").as_string()), "voice", 1);
+  std::string token_node(const voice::JoinAnswer& ans) {
+    auto check = signer_.verify(ans.voice_token, "voice", 1);
     EXPECT_TRUE(check.claims.has_value());
     return check.claims ? check.claims->node : "?";
   }
@@ -72,24 +74,24 @@ class VoicePlacement : public ::testing::Test {
 
 TEST_F(VoicePlacement, WithoutAnSfuNodeVoiceStaysPeerToPeer) {
   auto ans = voice_->join(owner_, channel_, false, false);
-  EXPECT_TRUE(ans.at("sfu").is_null());
+  EXPECT_TRUE(!ans.sfu);
   EXPECT_EQ(token_node(ans), "");
-  EXPECT_TRUE(voice_->sfu_node(owner_, channel_).at("node").is_null());
+  EXPECT_TRUE(!voice_->sfu_node(owner_, channel_));
 }
 
 TEST_F(VoicePlacement, JoinPlacesAndLastLeaveReleases) {
   placement_->announce({"node-7", "ws://sfu7/voice", ""});
-  EXPECT_EQ(voice_->sfu_node(owner_, channel_).at("node").at("id").as_string(), "node-7");
+  EXPECT_EQ(voice_->sfu_node(owner_, channel_)->node.id, "node-7");
   EXPECT_FALSE(placement_->lookup(channel_))
       << "asking for the node of an empty channel places nothing";
 
   auto ans = voice_->join(owner_, channel_, false, false);
-  EXPECT_EQ(ans.at("sfu").at("id").as_string(), "node-7");
-  EXPECT_EQ(ans.at("sfu").at("url").as_string(), "ws://sfu7/voice");
+  EXPECT_EQ(ans.sfu->node.id, "node-7");
+  EXPECT_EQ(ans.sfu->node.url, "ws://sfu7/voice");
   EXPECT_EQ(token_node(ans), "node-7");
   auto placed = placement_->lookup(channel_);
   ASSERT_TRUE(placed);
-  EXPECT_EQ(voice_->sfu_node(owner_, channel_).at("node").at("id").as_string(), "node-7");
+  EXPECT_EQ(voice_->sfu_node(owner_, channel_)->node.id, "node-7");
 
   // A rejoin keeps the placement (same epoch); the last leave releases it.
   voice_->join(owner_, channel_, true, false);
@@ -104,14 +106,14 @@ TEST_F(VoicePlacement, ModeTickerAnnouncesInTheChannelsGuild) {
   voice::VoiceService v(*chat_, *coord_, *placement_, *modes, signer_, voice::VoiceOptions{});
   std::vector<std::string> events;
   int sub = bus_->subscribe([&](const cluster::Event& e) {
-    if (e.type == "VOICE_MODE_UPDATE") {
+    if (e.type == cluster::EventType::voice_mode_update) {
       EXPECT_EQ(e.guild_id, guild_);
       events.push_back(std::string(json::parse(e.data).at("mode").as_string()));
     }
   });
   auto ans = v.join(owner_, channel_, false, false);
-  EXPECT_EQ(ans.at("mode").as_string(), "sfu") << "1 > p2p_max_users 0";
-  EXPECT_EQ(v.channel_mode(owner_, channel_).at("mode").as_string(), "sfu");
+  EXPECT_EQ(voice::mode_name(ans.mode), "sfu") << "1 > p2p_max_users 0";
+  EXPECT_EQ(voice::mode_name(v.channel_mode(owner_, channel_).mode), "sfu");
   v.tick();  // 1 participant is not <= 0 - 2: stays
   EXPECT_EQ(events, std::vector<std::string>{"sfu"});
   bus_->unsubscribe(sub);

@@ -18,6 +18,7 @@
 #include "cluster/event_bus.hpp"
 #include "store/store.hpp"
 #include "voice/voice_service.hpp"
+#include "wire/events.hpp"
 
 namespace json = boost::json;
 using namespace hype;
@@ -34,10 +35,11 @@ class VoiceRevocation : public ::testing::Test {
     store_->migrate();
     bus_ = cluster::make_local_event_bus();
     coord_ = cluster::make_local_coordinator();
-    chat_ = std::make_unique<chat::ChatService>(*store_, ids_, *bus_, *coord_);
+    chat_ =
+        std::make_unique<chat::ChatService>(*store_, ids_, *bus_, *coord_, wire::encode_event_body);
     voice_ = std::make_unique<voice::VoiceService>(*chat_, *coord_, signer_, voice::VoiceOptions{});
     sub_ = bus_->subscribe([this](const cluster::Event& e) {
-      if (e.type == "VOICE_STATE_UPDATE") {
+      if (e.type == cluster::EventType::voice_state_update) {
         std::lock_guard lock(mu_);
         voice_events_.push_back(json::parse(e.data).as_object());
       } else {
@@ -46,11 +48,11 @@ class VoiceRevocation : public ::testing::Test {
     });
     owner_ = user("owner");
     member_ = user("member");
-    guild_ = std::stoll(std::string(chat_->create_guild(owner_, "guild").at("id").as_string()));
+    guild_ = chat_->create_guild(owner_, "guild").id;
     for (auto& c : store_->list_channels(guild_))
       if (c.kind == store::ChannelKind::voice) voice_channel_ = c.id;
     auto inv = chat_->create_invite(owner_, guild_, 0, 0);
-    chat_->join_invite(member_, std::string(inv.at("code").as_string()));
+    chat_->join_invite(member_, inv.code);
   }
   void TearDown() override {
     bus_->unsubscribe(sub_);
@@ -68,7 +70,7 @@ class VoiceRevocation : public ::testing::Test {
   // Joins and returns the voice token's session (what the SFU checks).
   std::uint64_t join(Id who) {
     auto ans = voice_->join(who, voice_channel_, false, false);
-    auto check = signer_.verify(std::string(ans.at("voice_token").as_string()), "voice", 1);
+    auto check = signer_.verify(ans.voice_token, "voice", 1);
     EXPECT_TRUE(check.claims.has_value());
     return check.claims ? check.claims->voice_session : 0;
   }
@@ -131,8 +133,7 @@ TEST_F(VoiceRevocation, ChannelAndGuildDeletionEndVoiceStates) {
   chat::NewChannel nc;
   nc.name = "talk";
   nc.kind = store::ChannelKind::voice;
-  voice_channel_ =
-      std::stoll(std::string(chat_->create_channel(owner_, guild_, nc).at("id").as_string()));
+  voice_channel_ = chat_->create_channel(owner_, guild_, nc).id;
   sm = join(member_);
   chat_->delete_guild(owner_, guild_);
   EXPECT_FALSE(granted(member_, sm));
@@ -164,7 +165,7 @@ TEST_F(VoiceRevocation, RemovingConnectEndsAndRemovingSpeakSuppresses) {
 
   // A role that granted CONNECT is taken away from the member: they leave.
   auto role = chat_->create_role(owner_, guild_, "voice", kConnect);
-  Id role_id = std::stoll(std::string(role.at("id").as_string()));
+  Id role_id = role.id;
   p.permissions = kDefaultEveryone & ~kConnect;
   chat_->update_role(owner_, guild_, guild_, p);
   EXPECT_FALSE(granted(member_, sm)) << "CONNECT removed from @everyone, member kept voice";
