@@ -23,7 +23,7 @@ namespace hype::bot {
 
 namespace {
 
-void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::DtlsContext> ctx,
+void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc::DtlsContext>& ctx,
                    std::atomic<bool>& stop) {
   // Below the media thread: hundreds of signaling threads woken at once by a broadcast
   // (speaking events) must not delay the packets the media thread sends.
@@ -103,6 +103,7 @@ void run_signaling(Bot& b, const std::string& channel, std::shared_ptr<rtc::Dtls
 void leave_all(Bots& bots) {
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> workers;
+  workers.reserve(8);
   for (int w = 0; w < 8; ++w)
     workers.emplace_back([&] {
       for (std::size_t i = next++; i < bots.size(); i = next++) {
@@ -118,7 +119,7 @@ void leave_all(Bots& bots) {
   for (auto& t : workers) t.join();
 }
 
-void run_janus_signaling(Bot& b, JanusRoom& jr, std::shared_ptr<rtc::DtlsContext> ctx,
+void run_janus_signaling(Bot& b, JanusRoom& jr, const std::shared_ptr<rtc::DtlsContext>& ctx,
                          std::atomic<bool>& stop) {
   auto sdp_of = [](const JanusEvent& e) {
     auto sd = rtc::sdp::parse(std::string(e.jsep.at("sdp").as_string()));

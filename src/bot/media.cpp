@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "bot/opus_stamp.hpp"
@@ -192,7 +193,7 @@ void connect_media(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc:
   for (auto& c : m.candidates)
     if (auto a = SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
       t.ice->add_remote_candidate(*a, c.priority);
-  auto d = rtc::DtlsSession::create(ctx, role, m.fingerprint);
+  auto d = rtc::DtlsSession::create(std::move(ctx), role, m.fingerprint);
   if (!d) throw std::runtime_error("dtls: " + d.error().message);
   t.dtls = std::move(d.value());
   t.ice->start(now_us() / 1000);

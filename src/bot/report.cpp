@@ -2,6 +2,7 @@
 #include "bot/report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -16,7 +17,8 @@ namespace {
 double percentile(std::vector<std::int64_t>& v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5));
+  std::size_t i = std::min(
+      v.size() - 1, static_cast<std::size_t>(std::lround(p * static_cast<double>(v.size() - 1))));
   return static_cast<double>(v[i]);
 }
 
