@@ -61,14 +61,18 @@ struct SfuCounterValues {
 };
 
 struct SfuCounters {
+// `name` is a member name: it cannot take the parentheses clang-tidy asks for.
+// NOLINTNEXTLINE(bugprone-macro-parentheses)
 #define HYPE_SFU_ATOMIC_FIELD(name, kind, prom, label, help) std::atomic<std::uint64_t> name{0};
   HYPE_SFU_COUNTERS(HYPE_SFU_ATOMIC_FIELD)
 #undef HYPE_SFU_ATOMIC_FIELD
 
   // Adds this block to `sum` (any thread).
   void add_to(SfuCounterValues& sum) const {
+// NOLINTBEGIN(bugprone-macro-parentheses): a member name, as above
 #define HYPE_SFU_ADD_FIELD(name, kind, prom, label, help) \
   sum.name += name.load(std::memory_order_relaxed);
+    // NOLINTEND(bugprone-macro-parentheses)
     HYPE_SFU_COUNTERS(HYPE_SFU_ADD_FIELD)
 #undef HYPE_SFU_ADD_FIELD
   }

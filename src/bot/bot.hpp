@@ -1,0 +1,105 @@
+// hype-bot's state of one bot: its UDP socket and media transport (ICE controlling agent,
+// DTLS client, SRTP), its REST identity and /voice WebSocket, what it has learned from
+// signaling (which stream carries which user), and what it counted (packets per stream and
+// per publisher, latency samples, join times) for the report. The signaling flows
+// (flows.hpp) fill it from one thread per bot, the media loop (media.hpp) from one thread
+// for all bots, each under `mu`; the report (report.hpp) reads it once both have ended.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bot/opus_loop.hpp"
+#include "bot/signaling_client.hpp"
+#include "core/socket_address.hpp"
+#include "net/udp_socket.hpp"
+#include "rtc/dtls_session.hpp"
+#include "rtc/ice/ice_agent.hpp"
+#include "rtc/rtp/seq_unwrapper.hpp"
+#include "rtc/srtp_session.hpp"
+
+namespace hype::bot {
+
+// Header extension ids the bot offers (a server offer's ids are answered as they come).
+constexpr std::uint8_t kExtLevel = 1, kExtTwcc = 3, kExtMid = 4, kExtSendTime = 5;
+constexpr const char* kSendTimeUri = "urn:hype:rtp-hdrext:send-time-us";
+
+// Set by SIGINT/SIGTERM (main.cpp): setup, the media loop and --hold stop early, and the
+// report still prints (with "signaled": true). The one global: a signal handler can reach
+// nothing else.
+inline std::atomic<bool> g_signaled{false};
+
+inline std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Stream {
+  rtc::SeqUnwrapper unwrap;
+  std::int64_t first = 0, highest = 0;
+  std::uint64_t received = 0;
+  bool any = false;
+};
+
+struct Bot {
+  int index = 0;
+  bool speaker = false;
+  std::mutex mu;
+  net::UdpSocket sock;
+  std::string user_id, token;
+  RestClient* rest = nullptr;
+  VoiceSocket ws;
+  rtc::ice::IceCredentials local, remote;
+  std::unique_ptr<rtc::ice::IceAgent> ice;
+  std::unique_ptr<rtc::DtlsSession> dtls;
+  std::unique_ptr<rtc::SrtpSession> srtp;
+  std::optional<SocketAddress> peer;
+  bool ready = false, dtls_started = false;
+  std::string channel;  // hype: the voice channel this bot joins
+  std::unordered_map<std::uint32_t, std::string> ssrc_user;  // per-publisher streams
+  std::unordered_map<std::uint32_t, std::string> ssrc_mid;   // slot streams
+  std::unordered_map<std::string, std::string> mid_user;     // from the latest slots event
+  std::unordered_map<std::uint32_t, Stream> streams;
+  std::map<std::string, std::uint64_t> from_user;  // packets by publisher at receipt
+  std::map<std::string, std::int64_t> last_from_user;
+  std::size_t audio_slots = 0;
+  bool joined = false;  // holds a REST voice state
+  std::atomic<bool> signaling_done{false};
+  std::int64_t first_rx_us = -1;  // first remote audio packet (any, also before the window)
+  std::uint32_t ssrc = 0;
+  std::uint16_t seq = 0, twcc_seq = 0;
+  std::uint32_t ts = 0;
+  std::uint64_t sent = 0, sent_in_window = 0;
+  std::int64_t join_start_us = 0, join_done_us = -1;
+  std::vector<std::int64_t> latency_us;
+  std::string error;
+  // --target janus: a bot is a subscriber transport plus, for speakers, a publisher
+  // transport (`pub`, marked pub_only) since Janus gives each its own PeerConnection.
+  Bot* pub = nullptr;
+  bool pub_only = false;
+  const OpusLoop* opus = nullptr;  // shared by every bot in the same channel slot
+  int group = 0;                   // --channels: which channel (index is the bot's place in it)
+  std::int64_t next_frame_us = 0;
+  // --warmup: samples before latency_from_us (media start + warmup) are kept apart.
+  std::int64_t latency_from_us = 0, warmup_max_us = 0;
+  void add_latency(std::int64_t now, std::int64_t v) {
+    if (now >= latency_from_us)
+      latency_us.push_back(v);
+    else
+      warmup_max_us = std::max(warmup_max_us, v);
+  }
+};
+
+using Bots = std::vector<std::unique_ptr<Bot>>;
+
+}  // namespace hype::bot

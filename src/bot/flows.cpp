@@ -1,0 +1,360 @@
+// hype-bot's flows (flows.hpp): setup, the hype and Janus voice joins, --hold, leave.
+#include "bot/flows.hpp"
+
+#include <poll.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+#include <thread>
+
+#include "bot/janus_client.hpp"
+#include "core/random.hpp"
+#include "rtc/sdp/sdp.hpp"
+
+namespace json = boost::json;
+
+namespace hype::bot {
+
+namespace {
+
+void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc::DtlsContext>& ctx,
+                   std::atomic<bool>& stop) {
+  // Below the media thread: hundreds of signaling threads woken at once by a broadcast
+  // (speaking events) must not delay the packets the media thread sends.
+  ::setpriority(PRIO_PROCESS, 0, 10);
+  try {
+    b.join_start_us = now_us();
+    auto j = b.rest->call("POST", "/voice/join/" + channel, json::object{}, b.token);
+    if (j.status != 200) throw std::runtime_error("voice join: HTTP " + std::to_string(j.status));
+    {
+      std::lock_guard lock(b.mu);
+      b.joined = true;
+    }
+    auto& jo = j.body.as_object();
+    if (!jo.at("sfu").is_object()) throw std::runtime_error("no SFU node for this channel");
+    std::string url(jo.at("sfu").at("url").as_string()), host, port, path;
+    split_url(url, host, port, path);
+    b.ws.connect(host, port, path);
+    b.ws.send(json::object{
+        {"op", "identify"},
+        {"d", json::object{{"token", jo.at("voice_token")}, {"channel_id", channel}}}});
+    for (;;) {
+      auto f = b.ws.receive();
+      auto& fo = f.as_object();
+      std::string op(fo.at("op").as_string());
+      if (op == "ready") {
+        std::lock_guard lock(b.mu);
+        b.ws.send(json::object{{"op", "offer"},
+                               {"d", json::object{{"sdp", offer_sdp(b, ctx->certificate())}}}});
+      } else if (op == "answer") {
+        auto sd = rtc::sdp::parse(std::string(fo.at("d").at("sdp").as_string()));
+        if (!sd || sd->media.empty()) throw std::runtime_error("bad answer");
+        connect_media(b, sd->media.front(), ctx, rtc::DtlsRole::kClient);
+      } else if (op == "offer") {
+        auto& d = fo.at("d").as_object();
+        {
+          std::lock_guard lock(b.mu);
+          std::size_t slots = 0;
+          for (auto& sv : d.at("streams").as_array()) {
+            auto& s = sv.as_object();
+            auto ssrc = static_cast<std::uint32_t>(s.at("ssrc").to_number<std::uint64_t>());
+            if (auto* u = s.if_contains("user_id"); u && u->is_string())
+              b.ssrc_user[ssrc] = std::string(u->as_string());
+            if (s.contains("slot")) {
+              b.ssrc_mid[ssrc] = std::string(s.at("mid").as_string());
+              ++slots;
+            }
+          }
+          b.audio_slots = std::max(b.audio_slots, slots);
+        }
+        b.ws.send(
+            json::object{{"op", "answer"},
+                         {"d", json::object{{"sdp", answer_sdp(std::string(d.at("sdp").as_string()),
+                                                               b, ctx->certificate())},
+                                            {"version", d.at("version")}}}});
+      } else if (op == "slots") {
+        std::lock_guard lock(b.mu);
+        for (auto& sv : fo.at("d").at("slots").as_array()) {
+          auto& s = sv.as_object();
+          auto& u = s.at("user_id");
+          b.mid_user[std::string(s.at("mid").as_string())] =
+              u.is_string() ? std::string(u.as_string()) : std::string();
+        }
+      } else if (op == "error") {
+        throw std::runtime_error("server: " + json::serialize(fo.at("d")));
+      }
+    }
+  } catch (const std::exception& e) {
+    if (!stop.load()) {
+      std::lock_guard lock(b.mu);
+      b.error = e.what();
+    }
+  }
+  b.signaling_done = true;
+}
+
+// Every bot that holds a voice state leaves it over REST (a few in parallel).
+void leave_all(Bots& bots) {
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  workers.reserve(8);
+  for (int w = 0; w < 8; ++w)
+    workers.emplace_back([&] {
+      for (std::size_t i = next++; i < bots.size(); i = next++) {
+        Bot& b = *bots[i];
+        if (!b.joined || !b.rest) continue;
+        try {
+          auto r = b.rest->call("POST", "/voice/leave/" + b.channel, json::object{}, b.token);
+          if (r.status == 204 || r.status == 200) b.joined = false;
+        } catch (const std::exception&) {
+        }
+      }
+    });
+  for (auto& t : workers) t.join();
+}
+
+void run_janus_signaling(Bot& b, JanusRoom& jr, const std::shared_ptr<rtc::DtlsContext>& ctx,
+                         std::atomic<bool>& stop) {
+  auto sdp_of = [](const JanusEvent& e) {
+    auto sd = rtc::sdp::parse(std::string(e.jsep.at("sdp").as_string()));
+    if (!sd || sd->media.empty()) throw std::runtime_error("janus: bad SDP");
+    return *sd;
+  };
+  try {
+    b.join_start_us = now_us();
+    JanusClient jc(jr.url);
+    jc.create_session();
+    auto ph = jc.attach("janus.plugin.videoroom");
+    std::string name = "bot" + std::to_string(b.index);
+    auto joined = jc.message(
+        ph, json::object{
+                {"request", "join"}, {"ptype", "publisher"}, {"room", jr.room}, {"display", name}});
+    std::uint64_t feed = joined.data.at("id").to_number<std::uint64_t>();
+    if (b.pub) {
+      Bot& p = *b.pub;
+      p.join_start_us = b.join_start_us;
+      std::string offer;
+      {
+        std::lock_guard lock(p.mu);
+        offer = offer_sdp(p, ctx->certificate());
+      }
+      auto a = jc.message(ph, json::object{{"request", "publish"}, {"audio", true}},
+                          json::object{{"type", "offer"}, {"sdp", offer}});
+      auto sd = sdp_of(a);
+      auto& m = sd.media.front();
+      connect_media(
+          p, m, ctx,
+          m.setup == rtc::sdp::Setup::kActive ? rtc::DtlsRole::kServer : rtc::DtlsRole::kClient);
+      // Janus accepts subscribers to a feed only once its PeerConnection is up.
+      for (int i = 0; i < 2000 && !stop.load(); ++i) {
+        if (std::lock_guard l(p.mu); p.srtp) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      std::lock_guard lock(jr.mu);
+      jr.feeds.emplace_back(b.index, feed);
+      jr.cv.notify_all();
+    }
+    json::array streams;
+    std::map<std::string, std::string> feed_name;
+    {
+      // Waiting for the other speakers is not part of this bot's join time.
+      std::int64_t wait_start = now_us();
+      std::unique_lock lock(jr.mu);
+      jr.cv.wait_for(lock, std::chrono::seconds(60),
+                     [&] { return jr.feeds.size() >= jr.speakers || stop.load(); });
+      for (auto& [idx, f] : jr.feeds)
+        if (f != feed) streams.push_back(json::object{{"feed", f}});
+      b.join_start_us += now_us() - wait_start;
+    }
+    if (streams.empty()) throw std::runtime_error("janus: no speaker feed to subscribe to");
+    auto sh = jc.attach("janus.plugin.videoroom");
+    JanusEvent att;
+    for (int attempt = 0;; ++attempt) {
+      try {  // a feed whose DTLS just completed may not be started on Janus's side yet
+        att = jc.message(sh, json::object{{"request", "join"},
+                                          {"ptype", "subscriber"},
+                                          {"room", jr.room},
+                                          {"streams", streams}});
+        break;
+      } catch (const std::runtime_error& e) {
+        if (attempt >= 50 || std::string(e.what()).find("\"error_code\":428") == std::string::npos)
+          throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    auto sd = sdp_of(att);
+    if (auto* st = att.data.if_contains("streams"))
+      for (auto& s : st->as_array())
+        if (auto* d = s.as_object().if_contains("feed_display"))
+          feed_name[std::string(s.at("mid").as_string())] = std::string(d->as_string());
+    {
+      std::lock_guard lock(b.mu);
+      for (auto& m : sd.media)
+        for (auto& s : m.ssrcs) b.ssrc_user[s.ssrc] = feed_name[m.mid];
+    }
+    std::string answer =
+        answer_sdp(std::string(att.jsep.at("sdp").as_string()), b, ctx->certificate());
+    jc.message(sh, json::object{{"request", "start"}},
+               json::object{{"type", "answer"}, {"sdp", answer}});
+    connect_media(b, sd.media.front(), ctx, rtc::DtlsRole::kClient);
+  } catch (const std::exception& e) {
+    if (!stop.load()) {
+      std::lock_guard lock(b.mu);
+      b.error = e.what();
+    }
+  }
+  b.signaling_done = true;
+}
+
+}  // namespace
+
+bool setup_bots(const Options& o, RestClient& rest, Fleet& fleet) {
+  std::string run = random_token(4);
+  if (o.janus) {
+    try {
+      JanusClient jc(o.janus_url);
+      jc.create_session();
+      auto h = jc.attach("janus.plugin.videoroom");
+      for (int g = 0; g < o.channels; ++g) {
+        auto& jroom = *fleet.janus_rooms.emplace_back(std::make_unique<JanusRoom>());
+        jroom.url = o.janus_url;
+        jroom.room = o.janus_room && o.channels == 1 ? o.janus_room : 1 + (random_u64() >> 34);
+        jroom.speakers = static_cast<std::size_t>(o.speakers);
+        jc.message(h, json::object{{"request", "create"},
+                                   {"room", jroom.room},
+                                   {"publishers", o.count + 1},
+                                   {"audiocodec", "opus"},
+                                   {"audiolevel_ext", true},
+                                   {"notify_joining", false}});
+      }
+      jc.destroy_session();
+      for (int i = 0; i < o.total; ++i) {
+        auto b = std::make_unique<Bot>();
+        b->index = i % o.count;
+        b->group = i / o.count;
+        b->speaker = b->index < o.speakers;
+        if (b->speaker) {
+          auto p = std::make_unique<Bot>();
+          p->index = b->index;
+          p->group = b->group;
+          p->speaker = p->pub_only = true;
+          b->pub = p.get();
+          fleet.bots.push_back(std::move(p));
+        }
+        fleet.bots.push_back(std::move(b));
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "janus setup failed: %s\n", e.what());
+      return false;
+    }
+  }
+  fleet.channel_ids.assign(static_cast<std::size_t>(o.channels), o.channel);
+  std::vector<std::string> invite_codes(static_cast<std::size_t>(o.channels), o.invite);
+  try {
+    std::string guild;
+    for (int i = 0; i < (o.janus ? 0 : o.total) && !g_signaled.load(); ++i) {
+      auto b = std::make_unique<Bot>();
+      b->index = i % o.count;
+      b->group = i / o.count;
+      b->speaker = b->index < o.speakers;
+      b->rest = &rest;
+      std::string& chan = fleet.channel_ids[static_cast<std::size_t>(b->group)];
+      std::string& code = invite_codes[static_cast<std::size_t>(b->group)];
+      std::string name = "bot_" + run + "_" + std::to_string(i);
+      auto r = rest.call("POST", "/auth/register",
+                         json::object{{"username", name}, {"password", "bot-password-" + run}});
+      if (r.status != 201) throw std::runtime_error("register: HTTP " + std::to_string(r.status));
+      b->token = std::string(r.body.at("access_token").as_string());
+      b->user_id = std::string(r.body.at("user").at("id").as_string());
+      if (chan.empty() && b->index == 0) {
+        auto g = rest.call("POST", "/guilds", json::object{{"name", "bots " + run}}, b->token);
+        guild = std::string(g.body.at("id").as_string());
+        auto chans = rest.call("GET", "/guilds/" + guild + "/channels", nullptr, b->token);
+        for (auto& c : chans.body.as_array())
+          if (c.at("kind").as_string() == "voice") chan = std::string(c.at("id").as_string());
+        auto inv = rest.call("POST", "/guilds/" + guild + "/invites", json::object{}, b->token);
+        code = std::string(inv.body.at("code").as_string());
+      } else if (!code.empty()) {
+        auto j = rest.call("POST", "/invites/" + code, json::object{}, b->token);
+        if (j.status != 200 && j.status != 409)
+          throw std::runtime_error("invite: HTTP " + std::to_string(j.status));
+      }
+      b->channel = chan;
+      fleet.bots.push_back(std::move(b));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "setup failed: %s\n", e.what());
+    return false;
+  }
+  return true;
+}
+
+HoldResult run_hold(Bots& bots, double duration) {
+  HoldResult r;
+  for (auto& b : bots) {
+    if (g_signaled.load()) break;
+    try {
+      auto j = b->rest->call("POST", "/voice/join/" + b->channel, json::object{}, b->token);
+      if (j.status != 200) throw std::runtime_error("voice join: HTTP " + std::to_string(j.status));
+      b->joined = true;
+      ++r.held;
+    } catch (const std::exception& e) {
+      r.errors.push_back(json::value(e.what()));
+    }
+  }
+  std::int64_t until = now_us() + static_cast<std::int64_t>(duration * 1e6);
+  while (!g_signaled.load() && now_us() < until) ::poll(nullptr, 0, 50);
+  leave_all(bots);
+  return r;
+}
+
+std::optional<MediaWindow> run_voice(Fleet& fleet, const Options& o,
+                                     const std::shared_ptr<rtc::DtlsContext>& ctx) {
+  Bots& bots = fleet.bots;
+  OpusLoops opus_loops;
+  if (!prepare_media(bots, o, opus_loops)) return std::nullopt;
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> sig;
+  for (auto& b : bots) {
+    if (b->pub_only) continue;
+    if (o.janus)
+      sig.emplace_back([&, bp = b.get()] {
+        run_janus_signaling(*bp, *fleet.janus_rooms[static_cast<std::size_t>(bp->group)], ctx,
+                            stop);
+      });
+    else
+      sig.emplace_back([&, bp = b.get()] { run_signaling(*bp, bp->channel, ctx, stop); });
+  }
+
+  MediaWindow window = run_media(bots, o);
+
+  stop = true;
+  for (auto& jr : fleet.janus_rooms) {
+    std::lock_guard lock(jr->mu);
+    jr->cv.notify_all();
+  }
+  // An abort before a bot's WebSocket is connected does nothing (on SIGINT some may still be
+  // connecting): repeat until every signaling thread is out. Janus threads block in HTTP
+  // calls with their own timeouts: they are only waited for.
+  for (bool all_done = false; !all_done && !o.janus; ::poll(nullptr, 0, all_done ? 0 : 20)) {
+    all_done = true;
+    for (auto& b : bots)
+      if (!b->pub_only && !b->signaling_done.load()) {
+        b->ws.abort();
+        all_done = false;
+      }
+  }
+  for (auto& t : sig) t.join();
+  leave_all(bots);
+  for (auto& b : bots) b->sock.close();
+  return window;
+}
+
+}  // namespace hype::bot

@@ -1,0 +1,333 @@
+// hype-bot's media plane (media.hpp): the per-bot transport and the media thread.
+#include "bot/media.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "bot/opus_stamp.hpp"
+#include "core/random.hpp"
+#include "rtc/demux.hpp"
+#include "rtc/rtp/header_extensions.hpp"
+#include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/stun/stun_message.hpp"
+
+namespace hype::bot {
+
+namespace {
+
+void send_to(const net::UdpSocket& sock, const SocketAddress& to, const std::uint8_t* d,
+             std::size_t n) {
+  sock.send_to(to, d, n);
+}
+
+void flush_ice(Bot& b) {
+  rtc::ice::Transmit t;
+  while (b.ice->poll_transmit(t)) send_to(b.sock, t.to, t.data.data(), t.size);
+  rtc::ice::IceEvent e;
+  while (b.ice->poll_event(e)) {
+    if (e.type == rtc::ice::IceEvent::Type::kSelectedPairChanged) {
+      b.peer = e.selected;
+      if (!b.dtls_started) {
+        b.dtls_started = true;
+        b.dtls->start();
+      }
+    }
+  }
+  if (b.peer)
+    while (auto dg = b.dtls->pop_datagram()) send_to(b.sock, *b.peer, dg->data(), dg->size());
+}
+
+// Packets stamped (by a bot) before `window_us` only count for the join time; packets of
+// other clients (a browser) carry no stamp: counted, without a latency sample.
+void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& from,
+                 std::int64_t now, std::int64_t window_us) {
+  rtc::MutableByteSpan d(buf, n);
+  switch (rtc::classify_packet(d)) {
+    case rtc::PacketKind::kStun: {
+      rtc::stun::StunMessage m;
+      if (rtc::stun::StunMessage::parse(d, m) == rtc::stun::ParseStatus::kOk)
+        b.ice->handle_stun(m, from, now / 1000);
+      flush_ice(b);
+      return;
+    }
+    case rtc::PacketKind::kDtls:
+      b.dtls->handle_datagram(d);
+      flush_ice(b);
+      if (b.dtls->state() == rtc::DtlsState::kConnected && !b.srtp && b.dtls->srtp_keys()) {
+        auto s = rtc::SrtpSession::create(*b.dtls->srtp_keys());
+        if (s) b.srtp = std::move(s.value());
+        b.join_done_us = now;
+      }
+      return;
+    case rtc::PacketKind::kRtp: {
+      if (!b.srtp) return;
+      std::size_t len = n;
+      if (b.srtp->unprotect_rtp(rtc::MutableByteSpan(buf, 1600), len) != rtc::SrtpStatus::kOk)
+        return;
+      rtc::RtpPacket p;
+      if (rtc::RtpPacket::parse(rtc::MutableByteSpan(buf, len), p) != rtc::RtpParseStatus::kOk)
+        return;
+      if (b.first_rx_us < 0) b.first_rx_us = now;
+      std::int64_t sent_at = -1;
+      if (auto t = opus_read_stamp(p.payload().data(), p.payload().size()))
+        sent_at = static_cast<std::int64_t>(*t);
+      else if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
+        sent_at = static_cast<std::int64_t>(rtc::load_be64(v->data()));
+      if (sent_at >= 0 && sent_at < window_us) return;
+      Stream& s = b.streams[p.ssrc()];
+      std::int64_t q = s.unwrap.unwrap(p.sequence_number());
+      if (!s.any) s.first = s.highest = q, s.any = true;
+      s.first = std::min(s.first, q);
+      s.highest = std::max(s.highest, q);
+      ++s.received;
+      if (sent_at >= 0) b.add_latency(now, now - sent_at);
+      std::string user;
+      if (auto u = b.ssrc_user.find(p.ssrc()); u != b.ssrc_user.end()) {
+        user = u->second;
+      } else if (auto m = b.ssrc_mid.find(p.ssrc()); m != b.ssrc_mid.end()) {
+        if (auto mu = b.mid_user.find(m->second); mu != b.mid_user.end()) user = mu->second;
+      }
+      if (!user.empty()) {
+        ++b.from_user[user];
+        b.last_from_user[user] = now;
+      }
+      return;
+    }
+    default:
+      return;  // RTCP (receiver reports, TWCC feedback): accepted, not needed for the report
+  }
+}
+
+void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
+  const OpusFrame& fr = b.opus->at(t_ms);
+  std::uint32_t ts = b.ts;
+  b.ts += 960;
+  if (fr.data.empty()) return;  // DTX: nothing to send
+  std::array<std::uint8_t, 1500> payload{};
+  std::copy(fr.data.begin(), fr.data.end(), payload.begin());
+  int len =
+      opus_stamp(payload.data(), static_cast<int>(fr.data.size()), static_cast<std::uint64_t>(now));
+  std::array<std::uint8_t, 1> level{fr.level};
+  std::array<std::uint8_t, 2> tw{};
+  rtc::store_be16(tw.data(), b.twcc_seq++);
+  std::array<std::uint8_t, 8> st{};
+  rtc::store_be64(st.data(), static_cast<std::uint64_t>(now));
+  std::array<std::uint8_t, 1600> buf{};
+  rtc::RtpBuilder rb(buf, {111, false, b.seq++, ts, b.ssrc});
+  rb.add_extension(kExtLevel, level)
+      .add_extension(kExtTwcc, tw)
+      .add_extension(kExtMid, rtc::as_bytes("0"))
+      .add_extension(kExtSendTime, st)
+      .payload(rtc::ByteSpan(payload.data(), static_cast<std::size_t>(len)));
+  std::size_t n = rb.finish();
+  if (n == 0 || b.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return;
+  send_to(b.sock, *b.peer, buf.data(), n);
+  ++b.sent;
+}
+
+}  // namespace
+
+std::string offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
+  rtc::sdp::SessionDescription sd;
+  sd.session_id = random_u64() >> 2;
+  sd.msid_semantic = "WMS *";
+  rtc::sdp::MediaSection m;
+  m.kind = "audio";
+  m.formats = {"111"};
+  m.mid = "0";
+  m.direction = rtc::sdp::Direction::kSendRecv;
+  m.rtcp_mux = true;
+  m.ice_ufrag = b.local.ufrag;
+  m.ice_pwd = b.local.pwd;
+  m.fingerprint = cert.sdp_fingerprint();
+  m.setup = rtc::sdp::Setup::kActpass;
+  m.codecs.push_back(
+      {111, "opus", 48000, 2, "minptime=10;useinbandfec=1;usedtx=1", {"transport-cc", "nack"}});
+  m.extmaps.push_back({kExtLevel, "", std::string(rtc::ext_uri::kAudioLevel), ""});
+  m.extmaps.push_back({kExtTwcc, "", std::string(rtc::ext_uri::kTransportCc), ""});
+  m.extmaps.push_back({kExtMid, "", std::string(rtc::ext_uri::kMid), ""});
+  m.extmaps.push_back({kExtSendTime, "", kSendTimeUri, ""});
+  m.msids.push_back("bot bot-audio");
+  m.ssrcs.push_back({b.ssrc, "cname", "bot" + std::to_string(b.index)});
+  sd.media.push_back(std::move(m));
+  sd.groups.push_back({"BUNDLE", {"0"}});
+  return rtc::sdp::write(sd);
+}
+
+std::string answer_sdp(const std::string& offer, Bot& b, const rtc::DtlsCertificate& cert) {
+  auto sd = rtc::sdp::parse(offer);
+  if (!sd) return {};
+  sd->ice_lite = false;
+  for (auto& m : sd->media) {
+    m.direction = rtc::sdp::reverse(m.direction);
+    m.ice_ufrag = b.local.ufrag;
+    m.ice_pwd = b.local.pwd;
+    m.fingerprint = cert.sdp_fingerprint();
+    m.setup = rtc::sdp::Setup::kActive;
+    m.candidates.clear();
+    m.ssrcs.clear();
+    m.msids.clear();
+  }
+  return rtc::sdp::write(*sd);
+}
+
+void connect_media(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc::DtlsContext> ctx,
+                   rtc::DtlsRole role) {
+  std::lock_guard lock(t.mu);
+  if (t.ready) return;  // a repeated answer
+  t.remote = {m.ice_ufrag, m.ice_pwd};
+  rtc::ice::IceAgentConfig ic;
+  ic.local = t.local;
+  ic.remote = t.remote;
+  t.ice = std::make_unique<rtc::ice::IceAgent>(ic);
+  for (auto& c : m.candidates)
+    if (auto a = SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
+      t.ice->add_remote_candidate(*a, c.priority);
+  auto d = rtc::DtlsSession::create(std::move(ctx), role, m.fingerprint);
+  if (!d) throw std::runtime_error("dtls: " + d.error().message);
+  t.dtls = std::move(d.value());
+  t.ice->start(now_us() / 1000);
+  t.ready = true;
+}
+
+bool prepare_media(Bots& bots, const Options& o, OpusLoops& loops) {
+  for (auto& b : bots) {
+    // Janus offers the machine's eth0 address, never 127.0.0.1. The kernel's arrival stamps
+    // keep the bot's own scheduling delay out of the latency it reports (many bots share one
+    // thread, and several bot processes one core in bench/voice).
+    bool any = o.janus || (o.host != "127.0.0.1" && o.host != "localhost");
+    try {
+      b->sock = net::UdpSocket::bind(SocketAddress::v4(any ? INADDR_ANY : INADDR_LOOPBACK, 0),
+                                     {.receive_buffer = 1 << 20, .rx_timestamps = true});
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "udp socket: %s\n", e.what());
+      return false;
+    }
+    b->local = rtc::ice::random_credentials();
+    random_bytes(&b->ssrc, sizeof(b->ssrc));
+    random_bytes(&b->seq, sizeof(b->seq));
+    random_bytes(&b->ts, sizeof(b->ts));
+    auto& loop = loops[b->index];
+    if (!loop) loop = std::make_unique<OpusLoop>(b->index, o.talk);
+    b->opus = loop.get();
+  }
+  return true;
+}
+
+MediaWindow run_media(Bots& bots, const Options& o) {
+  // Media: wait until everyone is connected (or --join-timeout), then count `duration`
+  // seconds of media, then keep receiving for a moment so nothing in flight counts as lost.
+  // Without --go-file speakers talk from the moment they are connected (a joining bot hears
+  // audio as a user would: join time is to the first remote audio); packets stamped before
+  // media_start only count for the join time. With --go-file (bench/voice) nobody talks
+  // before media_start, so that no join overlaps anyone's media.
+  const bool talk_early = o.go_file.empty();
+  std::int64_t start = now_us();
+  std::int64_t media_start = -1, media_end = -1;
+  const auto join_timeout_us = static_cast<std::int64_t>(o.join_timeout * 1e6);
+  bool connected_said = false;
+  // epoll, and timers swept every 5 ms: with hundreds of bots per process a poll() over
+  // every socket per wake-up cost more than the packets themselves.
+  int ep = ::epoll_create1(0);
+  for (std::size_t i = 0; i < bots.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, bots[i]->sock.fd(), &ev);
+  }
+  std::vector<epoll_event> evs(bots.size());
+  std::vector<char> readable(bots.size());
+  std::int64_t next_sweep = 0;
+  net::RxBatch rx(16, 1500);
+  while (!g_signaled.load()) {
+    // 2 ms: the senders' frame phases are spread
+    int nev = ::epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), 2);
+    for (int k = 0; k < nev; ++k) readable[evs[static_cast<std::size_t>(k)].data.u64] = 1;
+    std::int64_t now = now_us();
+    const bool sweep = now >= next_sweep;
+    if (sweep) next_sweep = now + 5'000;
+    const std::int64_t window_us = media_start >= 0 ? media_start : INT64_MAX;
+    bool all_connected = true;
+    for (std::size_t i = 0; i < bots.size(); ++i) {
+      if (!sweep && !readable[i]) continue;
+      Bot& b = *bots[i];
+      std::lock_guard lock(b.mu);
+      if (!b.ready) {
+        all_connected = false;
+        continue;
+      }
+      while (readable[i]) {
+        std::size_t n = rx.receive(b.sock);
+        if (n == 0) {
+          readable[i] = 0;
+          break;
+        }
+        // The kernel's arrival time: latency excludes this loop's delay.
+        for (std::size_t k = 0; k < n; ++k)
+          on_datagram(b, rx.data(k), rx.size(k), rx.from(k), rx.arrival_us(k, now), window_us);
+      }
+      std::int64_t t = b.ice->next_timeout_ms();
+      if (t >= 0 && t <= now / 1000) b.ice->handle_timeout(now / 1000);
+      if (b.dtls->timeout_ms() == 0) b.dtls->handle_timeout();
+      flush_ice(b);
+      if (!b.srtp) all_connected = false;
+    }
+    if (media_start < 0 && !connected_said && sweep &&
+        (all_connected || now - start > join_timeout_us)) {
+      connected_said = true;
+      std::fprintf(stderr, "hype-bot: connected\n");
+    }
+    // --go-file: several bot processes (bench/voice) start their media at the same moment.
+    if (media_start < 0 && connected_said &&
+        (o.go_file.empty() || ::access(o.go_file.c_str(), F_OK) == 0)) {
+      media_start = now + 300'000;  // let the last subscription offers settle
+      media_end = media_start + static_cast<std::int64_t>(o.duration * 1e6);
+      for (auto& b : bots) {
+        std::lock_guard lock(b->mu);
+        b->latency_from_us = media_start + static_cast<std::int64_t>(o.warmup * 1e6);
+        // Each sender its own phase within the 20 ms frame, like independent clients: no
+        // burst of every speaker's packet at once. Early talkers keep theirs.
+        if (!talk_early)
+          b->next_frame_us = media_start + static_cast<std::int64_t>(random_u64() % 20'000);
+      }
+      std::fprintf(stderr, "hype-bot: media start\n");  // bench/voice times its window by it
+    }
+    // The talk-spurt loop runs from process start when talking early, else from media_start.
+    const std::int64_t talk_epoch = talk_early ? start : media_start;
+    const bool sending =
+        media_end < 0 ? talk_early : now < media_end && (talk_early || now >= media_start);
+    if (sending) {
+      for (auto& b : bots) {
+        if (!b->speaker || b->pub) continue;  // Janus: the pub_only transport sends
+        if (b->next_frame_us == 0) {          // talking early: from the bot's connection on
+          std::lock_guard lock(b->mu);
+          if (!b->srtp || !b->peer) continue;
+          b->next_frame_us = now + static_cast<std::int64_t>(random_u64() % 20'000);
+        }
+        if (now < b->next_frame_us) continue;  // only this thread touches next_frame_us
+        b->next_frame_us += 20'000;
+        std::lock_guard lock(b->mu);
+        if (!b->srtp || !b->peer) continue;
+        std::int64_t stamp = now_us();  // a fresh stamp: not the poll's
+        std::uint64_t before = b->sent;
+        send_frame(*b, (now - talk_epoch) / 1000, stamp);
+        if (media_start >= 0 && stamp >= media_start) b->sent_in_window += b->sent - before;
+      }
+    }
+    if (media_end >= 0 && now > media_end + 700'000) break;
+  }
+  ::close(ep);
+  return {media_start, media_end};
+}
+
+}  // namespace hype::bot

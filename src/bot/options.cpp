@@ -1,0 +1,65 @@
+// hype-bot's flags (options.hpp). The order of add_option is the order --help lists them.
+#include "bot/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+
+#include "bot/signaling_client.hpp"
+
+namespace hype::bot {
+
+std::optional<int> parse_options(int argc, char** argv, Options& o) {
+  CLI::App app{"hype-bot: voice load and test client for the Hype SFU"};
+  app.add_option("--server", o.server, "Hype server URL");
+  app.add_option("--count", o.count, "number of bots")->check(CLI::Range(1, 1000));
+  app.add_option("--speakers", o.speakers, "bots that talk (the first K)");
+  app.add_option("--duration", o.duration, "seconds of media after everyone joined");
+  app.add_option("--channel", o.channel,
+                 "voice channel id (default: create users, guild, channel)");
+  app.add_option("--invite", o.invite, "invite code to join the channel's guild (with --channel)");
+  app.add_flag("--json", o.as_json, "print the report as JSON");
+  app.add_flag("--hold", o.hold,
+               "only hold voice states: REST-join the channel, no media, leave after --duration "
+               "seconds or on SIGINT/SIGTERM");
+  app.add_flag("--continuous", o.talk.continuous, "speakers talk without pauses");
+  app.add_option("--level-step", o.talk.level_step_db,
+                 "speaker i talks i*STEP dB quieter than speaker 0 (last-N tests)");
+  app.add_option("--warmup", o.warmup, "seconds of media before latency samples count");
+  app.add_option("--go-file", o.go_file,
+                 "start media once connected and this file exists (without it, speakers talk "
+                 "from the moment they are connected; what counts starts once all are)");
+  app.add_option("--join-timeout", o.join_timeout, "seconds to wait for every bot to connect");
+  app.add_option("--target", o.target, "server kind: hype, or janus (videoroom plugin)")
+      ->check(CLI::IsMember({"hype", "janus"}));
+  app.add_option("--janus-url", o.janus_url, "Janus HTTP API base URL (with --target janus)");
+  app.add_option("--janus-room", o.janus_room, "videoroom room id to create (default: random)");
+  app.add_option("--channels", o.channels, "channels (rooms) to create, --count bots in each")
+      ->check(CLI::Range(1, 1000));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  o.speakers = std::clamp(o.speakers, 0, o.count);
+  if (o.channels > 1 && !o.channel.empty()) {
+    std::fprintf(stderr, "--channels > 1 creates its channels: no --channel\n");
+    return 2;
+  }
+  o.total = o.count * o.channels;
+  o.janus = o.target == "janus";
+  if (o.janus && o.hold) {
+    std::fprintf(stderr, "--hold holds hype voice states: not with --target janus\n");
+    return 2;
+  }
+  if (o.janus) o.server = o.janus_url;
+  std::string path;
+  if (!split_url(o.server, o.host, o.port, path)) {
+    std::fprintf(stderr, "bad --server URL\n");
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace hype::bot
