@@ -6,6 +6,7 @@
 #include "rtc/ice/ice_lite_agent.hpp"
 #include "rtc/stun/stun_message.hpp"
 
+using namespace hype;
 using namespace hype::rtc;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
