@@ -101,16 +101,28 @@ test('deleting the voice channel ends its SFU sessions and their tokens', async 
   assert.equal(await again.closed, 4004);
 });
 
-test('a kicked member is out of the SFU within a second: none of their media is forwarded, to or from them', botTest, async () => {
-  const g = await guildWithMember('rv_kick');
-  // Two bots that talk without pause, in the owner's channel, with nobody else in it.
-  const bots = spawn(BOT_BIN, ['--server', server.url, '--json', '--count', '2', '--speakers', '2', '--continuous',
+// Two hype-bots that talk without pause in the guild's voice channel, with nobody else in it;
+// resolves once both are in voice and the SFU forwards their audio.
+async function talkingBots(g) {
+  const proc = spawn(BOT_BIN, ['--server', server.url, '--json', '--count', '2', '--speakers', '2', '--continuous',
     '--duration', '12', '--channel', g.voice.id, '--invite', g.invite.code], { stdio: ['ignore', 'ignore', 'ignore'] });
-  const exited = new Promise((r) => bots.once('exit', r));
+  const exited = new Promise((r) => proc.once('exit', r));
+  const stop = async () => { proc.kill('SIGTERM'); await exited; };
   try {
     await waitFor(async () => (await g.states()).length === 2, 'two bots in voice', 30000);
-    // Media flows both ways before the kick.
     await waitFor(async () => (await metric('sfu_forwarded_packets_total')) > 0, 'forwarding');
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { stop };
+}
+
+test('a kicked member is out of the SFU within a second: none of their media is forwarded, to or from them', botTest, async () => {
+  const g = await guildWithMember('rv_kick');
+  const bots = await talkingBots(g);
+  try {
+    // Media flows both ways before the kick.
     const f0 = await metric('sfu_forwarded_packets_total');
     await sleep(500);
     assert.ok((await metric('sfu_forwarded_packets_total')) > f0 + 20, 'media is flowing between the bots');
@@ -128,19 +140,14 @@ test('a kicked member is out of the SFU within a second: none of their media is 
     const f2 = await metric('sfu_forwarded_packets_total');
     assert.equal(f2 - f1, 0, `${f2 - f1} packets forwarded after the kick`);
   } finally {
-    bots.kill('SIGTERM');
-    await exited;
+    await bots.stop();
   }
 });
 
 test('taking SPEAK away drops the user\'s audio in the SFU; CONNECT away ends the session', botTest, async () => {
   const g = await guildWithMember('rv_perm');
-  const bots = spawn(BOT_BIN, ['--server', server.url, '--json', '--count', '2', '--speakers', '2', '--continuous',
-    '--duration', '12', '--channel', g.voice.id, '--invite', g.invite.code], { stdio: ['ignore', 'ignore', 'ignore'] });
-  const exited = new Promise((r) => bots.once('exit', r));
+  const bots = await talkingBots(g);
   try {
-    await waitFor(async () => (await g.states()).length === 2, 'two bots in voice', 30000);
-    await waitFor(async () => (await metric('sfu_forwarded_packets_total')) > 0, 'forwarding');
     await sleep(500);
     const muted0 = await metric('sfu_dropped_packets_total{reason="muted"}');
     const everyone = (await api(server, 'GET', `/guilds/${g.guild.id}/roles`, { token: g.owner.token })).body.find((r) => r.id === g.guild.id);
@@ -163,7 +170,6 @@ test('taking SPEAK away drops the user\'s audio in the SFU; CONNECT away ends th
     assert.deepEqual(await g.states(), []);
     assert.equal(await metric('sfu_active_voice_users'), 0, 'sessions without CONNECT are still on the SFU');
   } finally {
-    bots.kill('SIGTERM');
-    await exited;
+    await bots.stop();
   }
 });
