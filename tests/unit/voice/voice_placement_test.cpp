@@ -112,8 +112,8 @@ TEST_F(VoicePlacement, ModeTickerAnnouncesInTheChannelsGuild) {
     }
   });
   auto ans = v.join(owner_, channel_, false, false);
-  EXPECT_EQ(voice::mode_name(ans.mode), "sfu") << "1 > p2p_max_users 0";
-  EXPECT_EQ(voice::mode_name(v.channel_mode(owner_, channel_).mode), "sfu");
+  EXPECT_STREQ(voice::mode_name(ans.mode), "sfu") << "1 > p2p_max_users 0";
+  EXPECT_STREQ(voice::mode_name(v.channel_mode(owner_, channel_).mode), "sfu");
   v.tick();  // 1 participant is not <= 0 - 2: stays
   EXPECT_EQ(events, std::vector<std::string>{"sfu"});
   bus_->unsubscribe(sub);
