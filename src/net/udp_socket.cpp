@@ -110,8 +110,7 @@ SocketAddress UdpSocket::local_address() const {
   return from_sockaddr(ss);
 }
 
-bool UdpSocket::send_to(const SocketAddress& to, const std::uint8_t* data,
-                        std::size_t n) const {
+bool UdpSocket::send_to(const SocketAddress& to, const std::uint8_t* data, std::size_t n) const {
   sockaddr_storage ss{};
   socklen_t len = to_sockaddr(to, ss);
   if (len == 0) return false;

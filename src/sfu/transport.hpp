@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "core/socket_address.hpp"
 #include "rtc/dtls_session.hpp"
 #include "rtc/ice/ice_common.hpp"
 #include "rtc/ice/ice_lite_agent.hpp"
 #include "rtc/rtcp/twcc.hpp"
 #include "rtc/rtp/header_extensions.hpp"
-#include "core/socket_address.hpp"
 #include "rtc/srtp_session.hpp"
 #include "rtc/stun/stun_message.hpp"
 #include "sfu/counters.hpp"
@@ -88,8 +88,7 @@ class Transport final : public Endpoint {
   // ---- datagrams in (the worker classified them) ----
   // A parsed STUN request for this transport's ufrag; answers it. True when the check was
   // valid: `from` is a path of this transport from now on.
-  bool on_stun(const rtc::stun::StunMessage& msg, const SocketAddress& from,
-               std::int64_t now_us);
+  bool on_stun(const rtc::stun::StunMessage& msg, const SocketAddress& from, std::int64_t now_us);
   void on_dtls(rtc::ByteSpan datagram, const SocketAddress& from);
   // SRTP/SRTCP, decrypted in place: `buf` is the whole receive slot (len bytes used).
   void on_rtp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t now_us);

@@ -43,7 +43,7 @@ std::int64_t mono_us() {
 // The worker's record of one participant: its transport plus what only the tables need.
 struct Session {
   std::unique_ptr<Transport> transport;
-  std::vector<SocketAddress> addrs;    // keys this session holds in by_addr
+  std::vector<SocketAddress> addrs;         // keys this session holds in by_addr
   std::vector<SubscriptionInfo> announced;  // the last kSubscriptions list sent
 };
 

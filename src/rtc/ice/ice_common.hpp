@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "rtc/bytes.hpp"
 #include "core/socket_address.hpp"
+#include "rtc/bytes.hpp"
 #include "rtc/stun/stun_message.hpp"
 
 namespace hype::rtc::ice {

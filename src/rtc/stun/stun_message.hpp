@@ -12,8 +12,8 @@
 #include <optional>
 #include <string_view>
 
-#include "rtc/bytes.hpp"
 #include "core/socket_address.hpp"
+#include "rtc/bytes.hpp"
 
 namespace hype::rtc::stun {
 
