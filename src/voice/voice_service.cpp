@@ -10,12 +10,6 @@
 
 namespace hype::voice {
 
-namespace {
-cluster::ModePolicy::Options policy_options(const VoiceOptions& o) {
-  return {o.mode, o.p2p_max_users, static_cast<std::int64_t>(o.sfu_return_delay) * 1000};
-}
-}  // namespace
-
 VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
                            cluster::Placement& placement, cluster::ModeCoordinator& modes,
                            const auth::TokenSigner& signer, VoiceOptions opts)
@@ -25,19 +19,6 @@ VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
       modes_(modes),
       signer_(signer),
       opts_(std::move(opts)) {}
-
-VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
-                           const auth::TokenSigner& signer, VoiceOptions opts)
-    : own_placement_(cluster::make_local_placement()),
-      own_modes_(cluster::make_local_mode_coordinator(policy_options(opts))),
-      chat_(chat),
-      coord_(coord),
-      placement_(*own_placement_),
-      modes_(*own_modes_),
-      signer_(signer),
-      opts_(std::move(opts)) {
-  if (!opts_.sfu_node_id.empty()) placement_.announce({opts_.sfu_node_id, opts_.sfu_url, ""});
-}
 
 std::vector<IceServer> VoiceService::ice_servers(Id user) const {
   std::vector<IceServer> out;

@@ -81,9 +81,6 @@ class VoiceService {
   // mode policy's state. These are blocking calls: the service runs on the blocking pool.
   VoiceService(chat::ChatService& chat, cluster::Coordinator& coord, cluster::Placement& placement,
                cluster::ModeCoordinator& modes, const auth::TokenSigner& signer, VoiceOptions opts);
-  // With an in-process placement (announcing opts.sfu_node_id) and mode coordinator of its own.
-  VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
-               const auth::TokenSigner& signer, VoiceOptions opts);
 
   JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf);
   void leave(Id actor, Id channel_id);
@@ -124,8 +121,6 @@ class VoiceService {
   void publish_mode(Id channel_id, Id guild_id, Mode m);
 
   // Set by the short constructor only: what it owns.
-  std::unique_ptr<cluster::Placement> own_placement_;
-  std::unique_ptr<cluster::ModeCoordinator> own_modes_;
 
   chat::ChatService& chat_;
   cluster::Coordinator& coord_;

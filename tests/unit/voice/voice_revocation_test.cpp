@@ -5,39 +5,22 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 #include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "auth/tokens.hpp"
-#include "chat/chat_service.hpp"
 #include "chat/permissions.hpp"
-#include "cluster/coordinator.hpp"
-#include "cluster/event_bus.hpp"
-#include "store/store.hpp"
-#include "voice/voice_service.hpp"
-#include "wire/events.hpp"
+#include "unit/voice/voice_world.hpp"
 
 namespace json = boost::json;
 using namespace hype;
 
 namespace {
 
-class VoiceRevocation : public ::testing::Test {
+class VoiceRevocation : public hype::testing::VoiceWorld {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hype-voice-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(dir_);
-    store_ = store::open_store("sqlite://" + (dir_ / "t.db").string(), 2);
-    store_->migrate();
-    bus_ = cluster::make_local_event_bus();
-    coord_ = cluster::make_local_coordinator();
-    chat_ =
-        std::make_unique<chat::ChatService>(*store_, ids_, *bus_, *coord_, wire::encode_event_body);
-    voice_ = std::make_unique<voice::VoiceService>(*chat_, *coord_, signer_, voice::VoiceOptions{});
+    VoiceWorld::SetUp();
     sub_ = bus_->subscribe([this](const cluster::Event& e) {
       if (e.type == cluster::EventType::voice_state_update) {
         std::lock_guard lock(mu_);
@@ -46,27 +29,15 @@ class VoiceRevocation : public ::testing::Test {
         voice_->on_event(e);
       }
     });
-    owner_ = user("owner");
     member_ = user("member");
-    guild_ = chat_->create_guild(owner_, "guild").id;
-    for (auto& c : store_->list_channels(guild_))
-      if (c.kind == store::ChannelKind::voice) voice_channel_ = c.id;
     auto inv = chat_->create_invite(owner_, guild_, 0, 0);
     chat_->join_invite(member_, inv.code);
   }
   void TearDown() override {
     bus_->unsubscribe(sub_);
-    voice_.reset();
-    chat_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    VoiceWorld::TearDown();
   }
 
-  Id user(const std::string& name) {
-    Id id = ids_.next();
-    store_->create_user({id, name, "$argon2id$v=19$not-used", 1});
-    return id;
-  }
   // Joins and returns the voice token's session (what the SFU checks).
   std::uint64_t join(Id who) {
     auto ans = voice_->join(who, voice_channel_, false, false);
@@ -85,18 +56,10 @@ class VoiceRevocation : public ::testing::Test {
     return {};
   }
 
-  std::filesystem::path dir_;
-  SnowflakeGenerator ids_{1};
-  auth::TokenSigner signer_{"0123456789abcdef0123456789abcdef"};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<cluster::EventBus> bus_;
-  std::unique_ptr<cluster::Coordinator> coord_;
-  std::unique_ptr<chat::ChatService> chat_;
-  std::unique_ptr<voice::VoiceService> voice_;
   int sub_ = 0;
   std::mutex mu_;
   std::vector<json::object> voice_events_;
-  Id owner_ = 0, member_ = 0, guild_ = 0, voice_channel_ = 0;
+  Id member_ = 0;
 };
 
 TEST_F(VoiceRevocation, TokenSessionIsBoundToTheCurrentStay) {
