@@ -58,15 +58,25 @@ for (const mode of ['sfu', 'p2p']) {
     });
 
     it('the others stop hearing them within 1 s and the kicked browser shows it', async (t) => {
-      for (const u of [owner, member]) {
+      const join = async (u) => {
         await u.page.getByRole('button', { name: 'Join voice' }).click();
         await until(() => u.page.evaluate((m) => {
           const s = window.__hype.rtcService.getSnapshot();
           return s.mode === m && s.status === 'connected';
         }, mode), { what: `${mode} voice connected` });
+      };
+      for (const u of [owner, member]) await join(u);
+      // The owner hears the member: inbound audio grows. What this test is about starts after
+      // that: a P2P pair that never links (a known, separate flake of the mesh, seen in
+      // hybrid.test.mjs too) is set up again once, as a user would by leaving and rejoining.
+      const hears = (timeout) => until(async () => (await inboundTotal(owner.page)) > 50 && inboundTotal(owner.page), { timeout, what: 'owner receives the member' });
+      let first = await hears(15_000).catch(() => null);
+      if (first === null) {
+        t.diagnostic('the pair did not link within 15 s: the member leaves and joins again');
+        await member.page.getByRole('button', { name: 'Leave voice' }).click();
+        await join(member);
+        first = await hears(30_000);
       }
-      // The owner hears the member: inbound audio grows.
-      const first = await until(async () => (await inboundTotal(owner.page)) > 50 && inboundTotal(owner.page), { timeout: 30_000, what: 'owner receives the member' });
       await voiceRow(owner.page, member.id).waitFor();
 
       const t0 = Date.now();
