@@ -29,6 +29,9 @@
 
 namespace hype::bot {
 
+struct VideoPublisher;
+struct VideoReceiver;
+
 // Header extension ids the bot offers (a server offer's ids are answered as they come).
 constexpr std::uint8_t kExtLevel = 1, kExtTwcc = 3, kExtMid = 4, kExtSendTime = 5;
 constexpr const char* kSendTimeUri = "urn:hype:rtp-hdrext:send-time-us";
@@ -92,6 +95,9 @@ struct Bot {
   std::int64_t next_frame_us = 0;
   // --warmup: samples before latency_from_us (media start + warmup) are kept apart.
   std::int64_t latency_from_us = 0, warmup_max_us = 0;
+  // Video (video.hpp): a bot on a stream connection publishes the clip or watches a stream.
+  std::shared_ptr<VideoPublisher> vpub;
+  std::shared_ptr<VideoReceiver> vrx;
   void add_latency(std::int64_t now, std::int64_t v) {
     if (now >= latency_from_us)
       latency_us.push_back(v);

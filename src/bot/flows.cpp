@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "bot/janus_client.hpp"
+#include "bot/video.hpp"
 #include "core/random.hpp"
 #include "rtc/sdp/sdp.hpp"
 
@@ -319,6 +320,7 @@ std::optional<MediaWindow> run_voice(Fleet& fleet, const Options& o,
   Bots& bots = fleet.bots;
   OpusLoops opus_loops;
   if (!prepare_media(bots, o, opus_loops)) return std::nullopt;
+  if (o.video && !prepare_video(bots, o)) return std::nullopt;
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> sig;
@@ -329,6 +331,8 @@ std::optional<MediaWindow> run_voice(Fleet& fleet, const Options& o,
         run_janus_signaling(*bp, *fleet.janus_rooms[static_cast<std::size_t>(bp->group)], ctx,
                             stop);
       });
+    else if (o.video)
+      sig.emplace_back([&, bp = b.get()] { run_stream_signaling(*bp, ctx, stop, o.join_timeout); });
     else
       sig.emplace_back([&, bp = b.get()] { run_signaling(*bp, bp->channel, ctx, stop); });
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bot/opus_stamp.hpp"
+#include "bot/video.hpp"
 #include "core/random.hpp"
 #include "rtc/demux.hpp"
 #include "rtc/rtp/header_extensions.hpp"
@@ -74,6 +75,7 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& 
       std::size_t len = n;
       if (b.srtp->unprotect_rtp(rtc::MutableByteSpan(buf, 1600), len) != rtc::SrtpStatus::kOk)
         return;
+      if (b.vpub || b.vrx) return video_on_rtp(b, rtc::MutableByteSpan(buf, len), now);
       rtc::RtpPacket p;
       if (rtc::RtpPacket::parse(rtc::MutableByteSpan(buf, len), p) != rtc::RtpParseStatus::kOk)
         return;
@@ -103,8 +105,15 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& 
       }
       return;
     }
+    case rtc::PacketKind::kRtcp: {
+      // Voice: receiver reports and TWCC feedback are not needed for the report. Video: the
+      // publisher answers PLI/FIR and NACK.
+      std::size_t len = n;
+      if (!b.vpub || !b.srtp || b.srtp->unprotect_rtcp(d, len) != rtc::SrtpStatus::kOk) return;
+      return video_on_rtcp(b, rtc::MutableByteSpan(buf, len), now);
+    }
     default:
-      return;  // RTCP (receiver reports, TWCC feedback): accepted, not needed for the report
+      return;
   }
 }
 
@@ -323,6 +332,13 @@ MediaWindow run_media(Bots& bots, const Options& o) {
         send_frame(*b, (now - talk_epoch) / 1000, stamp);
         if (media_start >= 0 && stamp >= media_start) b->sent_in_window += b->sent - before;
       }
+    }
+    // Video: the publisher's frames are due on its clip's clock; watchers' NACKs and PLIs
+    // on the sweep.
+    for (auto& b : bots) {
+      if (!b->vpub && !(b->vrx && sweep)) continue;
+      std::lock_guard lock(b->mu);
+      video_tick(*b, now_us(), sending);
     }
     if (media_end >= 0 && now > media_end + 700'000) break;
   }

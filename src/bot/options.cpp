@@ -36,6 +36,22 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--janus-room", o.janus_room, "videoroom room id to create (default: random)");
   app.add_option("--channels", o.channels, "channels (rooms) to create, --count bots in each")
       ->check(CLI::Range(1, 1000));
+  app.add_option("--video-clip", o.video_clip,
+                 "VP8 IVF clip the --stream bot sends in a loop (bench/video/make_clip.sh)");
+  app.add_flag("--stream", o.stream,
+               "one bot goes live (POST /voice/stream) and streams --video-clip on a stream "
+               "connection (with --stream or --watch, --count and --speakers do not apply)");
+  app.add_option("--watch", o.watch,
+                 "USER_ID or any: --watchers bots watch that user's stream (any: the first live "
+                 "stream not their own)");
+  app.add_option("--watchers", o.watchers, "bots that watch (with --watch; default 1)")
+      ->check(CLI::Range(0, 1000));
+  app.add_option("--drop-every", o.drop_every,
+                 "the streaming bot does not send every Nth new video packet (NACK/RTX tests)")
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--pli-every-ms", o.pli_every_ms,
+                 "each watcher sends a PLI every N ms once it has a frame")
+      ->check(CLI::Range(0, 600000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,6 +62,29 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   if (o.channels > 1 && !o.channel.empty()) {
     std::fprintf(stderr, "--channels > 1 creates its channels: no --channel\n");
     return 2;
+  }
+  o.video = o.stream || !o.watch.empty();
+  if (o.video) {
+    if (o.stream && o.video_clip.empty()) {
+      std::fprintf(stderr, "--stream needs --video-clip\n");
+      return 2;
+    }
+    if (o.janus || o.hold || o.channels > 1) {
+      std::fprintf(stderr, "--stream/--watch: not with --target janus, --hold or --channels\n");
+      return 2;
+    }
+    if (!o.stream && o.channel.empty()) {
+      std::fprintf(stderr, "--watch without --stream needs --channel (and --invite)\n");
+      return 2;
+    }
+    if (!o.watch.empty() && o.watchers == 0) o.watchers = 1;
+    if (o.watch.empty()) o.watchers = 0;
+    o.count = (o.stream ? 1 : 0) + o.watchers;
+    o.speakers = 0;
+    if (o.count == 0) {
+      std::fprintf(stderr, "--watchers 0 and no --stream: no bots\n");
+      return 2;
+    }
   }
   o.total = o.count * o.channels;
   o.janus = o.target == "janus";

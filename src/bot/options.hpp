@@ -22,10 +22,15 @@ struct Options {
   std::uint64_t janus_room = 0;
   std::string go_file;
   double join_timeout = 20, warmup = 0;
+  // Video (video.hpp): --stream publishes --video-clip; --watch makes --watchers viewers.
+  std::string video_clip, watch;
+  bool stream = false;
+  int watchers = 0, drop_every = 0, pli_every_ms = 0;
 
   // Derived by parse_options once the flags are valid.
   int total = 0;           // count * channels
   bool janus = false;      // --target janus
+  bool video = false;      // --stream or --watch: stream connections instead of voice
   std::string host, port;  // of --server (--janus-url with --target janus)
 };
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bot/video.hpp"
+
 namespace json = boost::json;
 
 namespace hype::bot {
@@ -20,6 +22,121 @@ double percentile(std::vector<std::int64_t>& v, double p) {
   std::size_t i = std::min(
       v.size() - 1, static_cast<std::size_t>(std::lround(p * static_cast<double>(v.size() - 1))));
   return static_cast<double>(v[i]);
+}
+
+// Most PLI/FIR arrivals within any one second [t, t + 1 s).
+std::size_t max_per_second(const std::vector<std::int64_t>& t) {
+  std::size_t best = 0;
+  for (std::size_t i = 0, j = 0; j < t.size(); ++j) {
+    while (t[j] - t[i] >= 1'000'000) ++i;
+    best = std::max(best, j - i + 1);
+  }
+  return best;
+}
+
+// The `video` object (--stream/--watch); `ok` when the publisher sent frames and every
+// watcher got some.
+json::object video_report(const Bots& bots, bool& ok) {
+  json::object v;
+  json::value pub = nullptr;
+  json::array per_watcher;
+  std::uint64_t frames = 0, keyframes = 0, bytes = 0, packets = 0, lost = 0, nacks = 0, nacked = 0,
+                rtx = 0, plis = 0, freezes = 0, dups = 0;
+  std::int64_t freeze_us = 0;
+  int watchers = 0, with_frames = 0;
+  std::vector<std::int64_t> first;
+  for (auto& b : bots) {
+    if (auto* p = b->vpub.get()) {
+      const std::int64_t end = p->stopped_us >= 0 ? p->stopped_us : now_us();
+      const double secs = p->started_us >= 0 ? static_cast<double>(end - p->started_us) / 1e6 : 0;
+      const VideoClip& c = *p->clip;
+      pub = json::object{{"user_id", b->user_id},
+                         {"clip", json::object{{"path", c.path},
+                                               {"width", c.header.width},
+                                               {"height", c.header.height},
+                                               {"fps", c.fps},
+                                               {"frames", c.frames.size()},
+                                               {"keyframes", c.keyframes}}},
+                         {"stream_seconds", secs},
+                         {"frames_sent", p->frames_sent},
+                         {"keyframes_sent", p->keyframes_sent},
+                         {"packets_sent", p->packets_sent},
+                         {"bytes_sent", p->bytes_sent},
+                         {"packets_dropped", p->packets_dropped},
+                         {"plis_received", p->plis_received},
+                         {"firs_received", p->firs_received},
+                         {"keyframe_requests_max_per_s", max_per_second(p->keyframe_requests_us)},
+                         {"keyframe_jumps", p->keyframe_jumps},
+                         {"nacks_received", p->nacks_received},
+                         {"nacked_packets", p->nacked_packets},
+                         {"rtx_sent", p->rtx_sent},
+                         {"rtx_unavailable", p->rtx_unavailable},
+                         {"loops", p->loops},
+                         {"stream_error", p->stream_error}};
+      if (p->frames_sent == 0) ok = false;
+    }
+    if (auto* r = b->vrx.get()) {
+      ++watchers;
+      with_frames += r->frames > 0;
+      if (r->frames == 0) ok = false;
+      const std::uint64_t open_lost = r->missing.size();  // gaps never filled
+      double ff = -1;
+      if (r->first_frame_us >= 0 && r->watch_sent_us >= 0) {
+        first.push_back(r->first_frame_us - r->watch_sent_us);
+        ff = static_cast<double>(first.back()) / 1000.0;
+      }
+      json::array errs;
+      for (auto& e : r->errors) errs.push_back(json::value(e));
+      per_watcher.push_back(json::object{{"user_id", b->user_id},
+                                         {"watching", r->watching},
+                                         {"frames", r->frames},
+                                         {"keyframes", r->keyframes},
+                                         {"bytes", r->bytes},
+                                         {"packets", r->packets},
+                                         {"packets_lost", r->packets_lost + open_lost},
+                                         {"nacks_sent", r->nacks_sent},
+                                         {"nacked_packets", r->nacked_packets},
+                                         {"rtx_received", r->rtx_received},
+                                         {"plis_sent", r->plis_sent},
+                                         {"freezes", r->freezes},
+                                         {"freeze_ms", static_cast<double>(r->freeze_us) / 1000.0},
+                                         {"first_frame_ms", ff},
+                                         {"errors", std::move(errs)}});
+      frames += r->frames;
+      keyframes += r->keyframes;
+      bytes += r->bytes;
+      packets += r->packets;
+      lost += r->packets_lost + open_lost;
+      nacks += r->nacks_sent;
+      nacked += r->nacked_packets;
+      rtx += r->rtx_received;
+      plis += r->plis_sent;
+      freezes += r->freezes;
+      freeze_us += r->freeze_us;
+      dups += r->duplicates;
+    }
+  }
+  std::vector<std::int64_t> sorted = first;
+  v["publisher"] = std::move(pub);
+  v["watchers"] = watchers;
+  v["watchers_with_frames"] = with_frames;
+  v["frames"] = frames;
+  v["keyframes"] = keyframes;
+  v["bytes"] = bytes;
+  v["packets"] = packets;
+  v["packets_lost"] = lost;
+  v["nacks_sent"] = nacks;
+  v["nacked_packets"] = nacked;
+  v["rtx_received"] = rtx;
+  v["duplicates"] = dups;
+  v["plis_sent"] = plis;
+  v["freezes"] = freezes;
+  v["freeze_ms"] = static_cast<double>(freeze_us) / 1000.0;
+  v["first_frame_ms_p50"] = percentile(sorted, 0.5) / 1000.0;
+  v["first_frame_ms_p99"] = percentile(sorted, 0.99) / 1000.0;
+  v["first_frame_ms_max"] = sorted.empty() ? 0.0 : static_cast<double>(sorted.back()) / 1000.0;
+  v["per_watcher"] = std::move(per_watcher);
+  return v;
 }
 
 }  // namespace
@@ -118,7 +235,9 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
     if (!b->pub_only) ids.push_back(json::value(b->user_id));
   report["bot_user_ids"] = std::move(ids);
   report["per_bot"] = std::move(per_bot);
-  return {std::move(report), heard_all == o.total && connected == o.total};
+  bool video_ok = true;
+  if (o.video) report["video"] = video_report(bots, video_ok);
+  return {std::move(report), heard_all == o.total && connected == o.total && video_ok};
 }
 
 Report hold_report(const Bots& bots, const std::string& channel_id, HoldResult h) {

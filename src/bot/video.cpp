@@ -1,0 +1,447 @@
+// hype-bot's video media (video.hpp): the clip, the publisher's pacing, RTX and keyframe
+// jumps, the watcher's counting, NACKs and PLIs.
+#include "bot/video.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "bot/bot.hpp"
+#include "bot/options.hpp"
+#include "core/random.hpp"
+#include "rtc/rtcp/rtcp_packets.hpp"
+#include "rtc/rtp/header_extensions.hpp"
+#include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/sdp/sdp.hpp"
+#include "rtc/video/vp8_packetizer.hpp"
+
+namespace hype::bot {
+
+namespace {
+
+constexpr std::int64_t kNackRetryUs = 40'000;  // loopback and LAN round trips are far below
+constexpr std::int64_t kGiveUpUs = 1'000'000;  // a gap still open after 1 s is a loss
+constexpr std::int64_t kMaxGap = 500;          // larger jumps are counted lost, not NACKed
+constexpr std::size_t kMaxNackPerPacket = 64;
+
+// Keyframe tests. PROVISIONAL until the video-rtc branch's rtc::video::inspect (vp8.hpp)
+// is merged: the VP8 payload header's P bit (RFC 7741 4.3, RFC 6386 9.1) after the descriptor.
+bool is_vp8_keyframe(rtc::ByteSpan frame) {
+  return !frame.empty() && (frame[0] & 1) == 0;
+}
+bool is_vp8_keyframe_start(rtc::ByteSpan payload) {
+  if (payload.empty() || (payload[0] & 0x17) != 0x10) return false;  // S=1, PID=0
+  std::size_t off = 1;
+  if (payload[0] & 0x80) {
+    if (payload.size() < 2) return false;
+    const std::uint8_t x = payload[1];
+    off = 2;
+    if (x & 0x80) {
+      if (payload.size() < 3) return false;
+      off += (payload[2] & 0x80) ? 2 : 1;
+    }
+    if (x & 0x40) ++off;
+    if (x & 0x30) ++off;
+  }
+  return payload.size() > off && is_vp8_keyframe(payload.subspan(off));
+}
+
+void send_rtp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
+  if (n == 0 || !b.srtp || !b.peer || b.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return;
+  b.sock.send_to(*b.peer, buf.data(), n);
+}
+
+void send_rtcp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
+  if (n == 0 || !b.srtp || !b.peer || b.srtp->protect_rtcp(buf, n) != rtc::SrtpStatus::kOk) return;
+  b.sock.send_to(*b.peer, buf.data(), n);
+}
+
+// One RTP packet of the publisher's video (media or RTX) with mid and transport-cc.
+std::size_t build(Bot& b, std::array<std::uint8_t, 1600>& buf, std::uint8_t pt, bool marker,
+                  std::uint16_t seq, std::uint32_t ts, std::uint32_t ssrc, rtc::ByteSpan payload) {
+  std::array<std::uint8_t, 2> tw{};
+  rtc::store_be16(tw.data(), b.twcc_seq++);
+  rtc::RtpBuilder rb(buf, {pt, marker, seq, ts, ssrc});
+  rb.add_extension(kExtTwcc, tw).add_extension(kExtMid, rtc::as_bytes("0")).payload(payload);
+  return rb.finish();
+}
+
+void send_frame(Bot& b, VideoPublisher& p, std::size_t index) {
+  const VideoClip::Frame& f = p.clip->frames[index];
+  const rtc::video::Vp8Packetizer pk(kVideoMaxPayload);
+  const std::size_t count = pk.packet_count(f.data.size());
+  const auto ts = static_cast<std::uint32_t>(p.ts_base + p.next_90k);
+  std::array<std::uint8_t, 1600> buf{};
+  for (std::size_t i = 0; i < count; ++i) {
+    VideoPublisher::Sent& h = p.history[p.seq % kSendHistory];
+    std::size_t len = pk.write(f.data, p.picture_id, i, h.payload);
+    if (len == 0) return;
+    h.seq = p.seq;
+    h.valid = true;
+    h.marker = i + 1 == count;
+    h.ts = ts;
+    h.size = static_cast<std::uint16_t>(len);
+    const std::uint16_t seq = p.seq++;
+    ++p.packets_sent;
+    p.bytes_sent += len;
+    if (p.drop_every > 0 && p.packets_sent % static_cast<std::uint64_t>(p.drop_every) == 0) {
+      ++p.packets_dropped;  // kept in the history: a NACK gets it as RTX
+      continue;
+    }
+    send_rtp(b, buf, build(b, buf, kPtVp8, h.marker, seq, ts, p.ssrc, {h.payload.data(), len}));
+  }
+  p.picture_id = static_cast<std::uint16_t>((p.picture_id + 1) & 0x7FFF);
+  ++p.frames_sent;
+  p.keyframes_sent += f.key;
+}
+
+void publisher_tick(Bot& b, VideoPublisher& p, std::int64_t now) {
+  const VideoClip& c = *p.clip;
+  if (p.started_us < 0) {
+    p.started_us = p.next_us = now;
+    p.want_key = false;  // frame 0 is a keyframe
+  }
+  // After a stall (a loaded box) of over a second: no burst of old frames, resume now.
+  if (now - p.next_us > 1'000'000) p.next_us = now;
+  while (now >= p.next_us) {
+    if (p.want_key && !c.frames[p.next_frame].key) {
+      std::size_t k = p.next_frame;
+      do k = (k + 1) % c.frames.size();
+      while (!c.frames[k].key && k != p.next_frame);
+      if (k < p.next_frame) ++p.loops;
+      p.next_frame = k;
+      ++p.keyframe_jumps;
+    }
+    p.want_key = false;
+    const std::size_t i = p.next_frame;
+    send_frame(b, p, i);
+    p.next_us += c.frames[i].duration_us;
+    p.next_90k += c.frames[i].duration_90k;
+    if (++p.next_frame == c.frames.size()) {
+      p.next_frame = 0;
+      ++p.loops;
+    }
+  }
+}
+
+void send_rtx(Bot& b, VideoPublisher& p, std::uint16_t seq) {
+  const VideoPublisher::Sent& h = p.history[seq % kSendHistory];
+  if (!h.valid || h.seq != seq) {
+    ++p.rtx_unavailable;
+    return;
+  }
+  std::array<std::uint8_t, kVideoMaxPayload + 2> pl{};
+  rtc::store_be16(pl.data(), seq);  // RFC 4588: the original sequence number first
+  std::copy_n(h.payload.begin(), h.size, pl.begin() + 2);
+  std::array<std::uint8_t, 1600> buf{};
+  send_rtp(
+      b, buf,
+      build(b, buf, kPtRtx, h.marker, p.rtx_seq++, h.ts, p.rtx_ssrc, {pl.data(), h.size + 2u}));
+  ++p.rtx_sent;
+}
+
+// Counts a frame (a new RTP timestamp) and checks the gap since the previous one for a freeze.
+void on_frame(VideoReceiver& r, std::int64_t now) {
+  ++r.frames;
+  if (r.first_frame_us < 0) r.first_frame_us = now;
+  if (r.last_frame_us >= 0) {
+    const std::int64_t gap = now - r.last_frame_us;
+    if (r.intervals > 0) {
+      const std::int64_t mean = r.interval_sum_us / static_cast<std::int64_t>(r.intervals);
+      if (gap > std::max(3 * mean, mean + 150'000)) {
+        ++r.freezes;
+        r.freeze_us += gap;
+      }
+    }
+    r.interval_sum_us += gap;
+    ++r.intervals;
+  }
+  r.last_frame_us = now;
+}
+
+// A media packet's payload (after RTX unwrapping): frame and keyframe counting.
+void on_video_payload(VideoReceiver& r, std::uint32_t ts, rtc::ByteSpan payload, std::int64_t now) {
+  const std::int64_t t = r.stamps.unwrap(ts);
+  if (t > r.last_frame) {
+    r.last_frame = t;
+    on_frame(r, now);
+  }
+  if (t > r.last_key && is_vp8_keyframe_start(payload)) {
+    r.last_key = t;
+    ++r.keyframes;
+  }
+}
+
+// Sequence bookkeeping; false for a duplicate.
+bool on_sequence(VideoReceiver& r, std::uint16_t seq, std::int64_t now) {
+  const std::int64_t q = r.seqs.unwrap(seq);
+  if (r.highest < 0 || q == r.highest + 1) {
+    r.highest = q;
+    return true;
+  }
+  if (q > r.highest) {
+    if (q - r.highest > kMaxGap) {
+      r.packets_lost += static_cast<std::uint64_t>(q - r.highest - 1);
+    } else {
+      for (std::int64_t m = r.highest + 1; m < q; ++m) r.missing[m] = {now, now, 0};
+    }
+    r.highest = q;
+    return true;
+  }
+  return r.missing.erase(q) > 0;  // a late or retransmitted packet fills a gap
+}
+
+void watcher_tick(Bot& b, VideoReceiver& r, std::int64_t now) {
+  std::array<std::uint16_t, kMaxNackPerPacket> lost{};
+  std::size_t n = 0;
+  for (auto it = r.missing.begin(); it != r.missing.end();) {
+    if (now - it->second.since_us > kGiveUpUs) {
+      ++r.packets_lost;
+      it = r.missing.erase(it);
+      continue;
+    }
+    if (it->second.next_nack_us <= now && n < lost.size()) {
+      lost[n++] = static_cast<std::uint16_t>(it->first);
+      it->second.next_nack_us = now + kNackRetryUs;
+      ++it->second.nacks;
+    }
+    ++it;
+  }
+  std::array<std::uint8_t, 1600> buf{};
+  if (n > 0 && r.media_ssrc != 0) {
+    rtc::ByteWriter w(buf);
+    if (rtc::rtcp::write_nack(w, b.ssrc, r.media_ssrc, {lost.data(), n})) {
+      send_rtcp(b, buf, w.size());
+      ++r.nacks_sent;
+      r.nacked_packets += n;
+    }
+  }
+  if (r.pli_every_ms > 0 && r.media_ssrc != 0 && r.first_frame_us >= 0 && now >= r.next_pli_us) {
+    r.next_pli_us = now + r.pli_every_ms * 1000;
+    rtc::ByteWriter w(buf);
+    if (rtc::rtcp::write_pli(w, b.ssrc, r.media_ssrc)) {
+      send_rtcp(b, buf, w.size());
+      ++r.plis_sent;
+    }
+  }
+}
+
+}  // namespace
+
+bool load_clip(const std::string& path, VideoClip& clip, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open " + path;
+    return false;
+  }
+  clip = VideoClip{};
+  clip.path = path;
+  clip.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  rtc::video::IvfReader r;
+  if (auto s = rtc::video::IvfReader::open(clip.bytes, r); s != rtc::video::IvfStatus::kOk) {
+    error = path + ": " + rtc::video::to_string(s);
+    return false;
+  }
+  clip.header = r.header();
+  if (clip.header.codec() != "VP80") {
+    error = path + ": not VP8 (" + std::string(clip.header.codec()) + ")";
+    return false;
+  }
+  std::vector<std::uint64_t> pts;
+  rtc::video::IvfFrame f;
+  rtc::video::IvfStatus s;
+  while ((s = r.next(f)) == rtc::video::IvfStatus::kOk) {
+    if (f.data.empty()) continue;
+    clip.frames.push_back({f.data, 0, 0, is_vp8_keyframe(f.data)});
+    clip.keyframes += clip.frames.back().key;
+    pts.push_back(f.pts);
+  }
+  if (s != rtc::video::IvfStatus::kEnd) {
+    error = path + ": " + rtc::video::to_string(s);
+    return false;
+  }
+  if (clip.frames.empty() || !clip.frames.front().key) {
+    error = path + ": no frames, or the first is not a keyframe";
+    return false;
+  }
+  const std::size_t n = clip.frames.size();
+  const std::uint64_t span = n > 1 ? pts.back() - pts.front() : 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    // The last frame (and a clip of one) lasts the mean frame interval (or 1 pts unit).
+    std::uint64_t d = i + 1 < n ? pts[i + 1] - pts[i] : (n > 1 ? span / (n - 1) : 1);
+    if (d == 0 || d > (std::uint64_t{1} << 40)) d = 1;  // out-of-order or absurd pts
+    clip.frames[i].duration_us = static_cast<std::int64_t>(clip.header.to_us(d));
+    clip.frames[i].duration_90k = static_cast<std::uint32_t>(clip.header.to_90khz(d));
+  }
+  std::int64_t total = 0;
+  for (auto& fr : clip.frames) total += fr.duration_us;
+  clip.fps = total > 0 ? 1e6 * static_cast<double>(n) / static_cast<double>(total) : 0;
+  return true;
+}
+
+bool prepare_video(Bots& bots, const Options& o) {
+  auto clip = std::make_shared<VideoClip>();
+  if (o.stream) {
+    std::string error;
+    if (!load_clip(o.video_clip, *clip, error)) {
+      std::fprintf(stderr, "--video-clip: %s\n", error.c_str());
+      return false;
+    }
+  }
+  for (auto& b : bots) {
+    if (o.stream && b->index == 0) {
+      auto p = std::make_shared<VideoPublisher>();
+      p->clip = clip;
+      p->ssrc = b->ssrc;
+      random_bytes(&p->rtx_ssrc, sizeof(p->rtx_ssrc));
+      random_bytes(&p->seq, sizeof(p->seq));
+      random_bytes(&p->rtx_seq, sizeof(p->rtx_seq));
+      random_bytes(&p->ts_base, sizeof(p->ts_base));
+      p->picture_id = static_cast<std::uint16_t>(random_u64() & 0x7FFF);
+      p->drop_every = o.drop_every;
+      b->vpub = std::move(p);
+    } else {
+      auto r = std::make_shared<VideoReceiver>();
+      r->target = o.watch;
+      r->pli_every_ms = o.pli_every_ms;
+      b->vrx = std::move(r);
+    }
+  }
+  return true;
+}
+
+namespace {
+
+rtc::sdp::MediaSection video_section(Bot& b, const rtc::DtlsCertificate& cert, std::string mid,
+                                     rtc::sdp::Direction dir) {
+  rtc::sdp::MediaSection m;
+  m.kind = "video";
+  m.formats = {std::to_string(kPtVp8), std::to_string(kPtRtx)};
+  m.mid = std::move(mid);
+  m.direction = dir;
+  m.rtcp_mux = true;
+  m.rtcp_rsize = true;
+  m.ice_ufrag = b.local.ufrag;
+  m.ice_pwd = b.local.pwd;
+  m.fingerprint = cert.sdp_fingerprint();
+  m.setup = rtc::sdp::Setup::kActpass;
+  m.codecs.push_back(
+      {kPtVp8, "VP8", 90000, 0, "", {"goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"}});
+  m.codecs.push_back({kPtRtx, "rtx", 90000, 0, "apt=" + std::to_string(kPtVp8), {}});
+  m.extmaps.push_back({kExtTwcc, "", std::string(rtc::ext_uri::kTransportCc), ""});
+  m.extmaps.push_back({kExtMid, "", std::string(rtc::ext_uri::kMid), ""});
+  return m;
+}
+
+std::string write_offer(std::vector<rtc::sdp::MediaSection> media) {
+  rtc::sdp::SessionDescription sd;
+  sd.session_id = random_u64() >> 2;
+  sd.msid_semantic = "WMS *";
+  rtc::sdp::Group bundle{"BUNDLE", {}};
+  for (auto& m : media) bundle.mids.push_back(m.mid);
+  sd.groups.push_back(std::move(bundle));
+  sd.media = std::move(media);
+  return rtc::sdp::write(sd);
+}
+
+}  // namespace
+
+std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
+  VideoPublisher& p = *b.vpub;
+  auto send = video_section(b, cert, "0", rtc::sdp::Direction::kSendOnly);
+  const std::string cname = "bot" + std::to_string(b.index);
+  send.msids.push_back("bot-screen bot-screen-video");
+  send.ssrcs.push_back({p.ssrc, "cname", cname});
+  send.ssrcs.push_back({p.rtx_ssrc, "cname", cname});
+  send.ssrc_groups.push_back({"FID", {p.ssrc, p.rtx_ssrc}});
+  return write_offer(
+      {std::move(send), video_section(b, cert, "1", rtc::sdp::Direction::kRecvOnly)});
+}
+
+std::string watcher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
+  rtc::sdp::MediaSection a;
+  a.kind = "audio";
+  a.formats = {"111"};
+  a.mid = "1";
+  a.direction = rtc::sdp::Direction::kRecvOnly;
+  a.rtcp_mux = true;
+  a.ice_ufrag = b.local.ufrag;
+  a.ice_pwd = b.local.pwd;
+  a.fingerprint = cert.sdp_fingerprint();
+  a.setup = rtc::sdp::Setup::kActpass;
+  a.codecs.push_back({111, "opus", 48000, 2, "minptime=10;useinbandfec=1", {"transport-cc"}});
+  a.extmaps.push_back({kExtTwcc, "", std::string(rtc::ext_uri::kTransportCc), ""});
+  a.extmaps.push_back({kExtMid, "", std::string(rtc::ext_uri::kMid), ""});
+  return write_offer({video_section(b, cert, "0", rtc::sdp::Direction::kRecvOnly), std::move(a)});
+}
+
+void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
+  if (!b.vrx) return;  // a publisher receives no media
+  VideoReceiver& r = *b.vrx;
+  rtc::RtpPacket p;
+  if (rtc::RtpPacket::parse(packet, p) != rtc::RtpParseStatus::kOk) return;
+  if (p.payload_type() == kPtRtx) {
+    auto pl = p.payload();
+    if (pl.size() < 2) return;
+    ++r.rtx_received;
+    if (on_sequence(r, rtc::load_be16(pl.data()), now)) {
+      ++r.packets;
+      r.bytes += pl.size() - 2;
+      on_video_payload(r, p.timestamp(), pl.subspan(2), now);
+    } else {
+      ++r.duplicates;
+    }
+  } else if (p.payload_type() == kPtVp8) {
+    r.media_ssrc = p.ssrc();
+    if (!on_sequence(r, p.sequence_number(), now)) {
+      ++r.duplicates;
+      return;
+    }
+    ++r.packets;
+    r.bytes += p.payload().size();
+    on_video_payload(r, p.timestamp(), p.payload(), now);
+  } else {
+    ++r.audio_packets;
+  }
+}
+
+void video_on_rtcp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
+  if (!b.vpub) return;  // a watcher needs nothing from the SFU's reports
+  VideoPublisher& p = *b.vpub;
+  rtc::rtcp::RtcpReader rd(packet);
+  rtc::rtcp::RtcpHeader h;
+  while (rd.next(h)) {
+    rtc::rtcp::FeedbackView fb;
+    if ((h.type != rtc::rtcp::kPsfb && h.type != rtc::rtcp::kRtpfb) ||
+        !rtc::rtcp::parse_feedback(h, fb))
+      continue;
+    if (h.type == rtc::rtcp::kPsfb &&
+        (h.count == rtc::rtcp::kFmtPli || h.count == rtc::rtcp::kFmtFir)) {
+      (h.count == rtc::rtcp::kFmtPli ? p.plis_received : p.firs_received)++;
+      p.keyframe_requests_us.push_back(now);
+      p.want_key = true;
+    } else if (h.type == rtc::rtcp::kRtpfb && h.count == rtc::rtcp::kFmtNack &&
+               fb.media_ssrc == p.ssrc) {
+      ++p.nacks_received;
+      rtc::rtcp::for_each_nack(fb, [&](std::uint16_t seq) {
+        ++p.nacked_packets;
+        send_rtx(b, p, seq);
+      });
+    }
+  }
+}
+
+void video_tick(Bot& b, std::int64_t now, bool sending) {
+  if (!b.srtp || !b.peer) return;
+  if (b.vpub && b.vpub->clip && !b.vpub->clip->frames.empty()) {
+    if (sending && b.vpub->stream_error.empty())
+      publisher_tick(b, *b.vpub, now);
+    else if (b.vpub->started_us >= 0 && b.vpub->stopped_us < 0)
+      b.vpub->stopped_us = now;
+  }
+  if (b.vrx) watcher_tick(b, *b.vrx, now);
+}
+
+}  // namespace hype::bot
