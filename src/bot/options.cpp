@@ -49,6 +49,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--drop-every", o.drop_every,
                  "the streaming bot does not send every Nth new video packet (NACK/RTX tests)")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--watch-drop-every", o.watch_drop_every,
+                 "each watcher ignores every Nth video packet it receives, as if lost (it NACKs "
+                 "it; RTX tests)")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--pli-every-ms", o.pli_every_ms,
                  "each watcher sends a PLI every N ms once it has a frame")
       ->check(CLI::Range(0, 600000));

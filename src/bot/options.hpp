@@ -25,7 +25,7 @@ struct Options {
   // Video (video.hpp): --stream publishes --video-clip; --watch makes --watchers viewers.
   std::string video_clip, watch;
   bool stream = false;
-  int watchers = 0, drop_every = 0, pli_every_ms = 0;
+  int watchers = 0, drop_every = 0, watch_drop_every = 0, pli_every_ms = 0;
 
   // Derived by parse_options once the flags are valid.
   int total = 0;           // count * channels

@@ -34,6 +34,14 @@ std::size_t max_per_second(const std::vector<std::int64_t>& t) {
   return best;
 }
 
+// The shortest gap between two PLI/FIR arrivals in ms (-1 with fewer than two).
+double min_interval_ms(const std::vector<std::int64_t>& t) {
+  std::int64_t best = -1;
+  for (std::size_t i = 1; i < t.size(); ++i)
+    if (best < 0 || t[i] - t[i - 1] < best) best = t[i] - t[i - 1];
+  return best < 0 ? -1.0 : static_cast<double>(best) / 1000.0;
+}
+
 // The `video` object (--stream/--watch); `ok` when the publisher sent frames and every
 // watcher got some.
 json::object video_report(const Bots& bots, bool& ok) {
@@ -50,29 +58,31 @@ json::object video_report(const Bots& bots, bool& ok) {
       const std::int64_t end = p->stopped_us >= 0 ? p->stopped_us : now_us();
       const double secs = p->started_us >= 0 ? static_cast<double>(end - p->started_us) / 1e6 : 0;
       const VideoClip& c = *p->clip;
-      pub = json::object{{"user_id", b->user_id},
-                         {"clip", json::object{{"path", c.path},
-                                               {"width", c.header.width},
-                                               {"height", c.header.height},
-                                               {"fps", c.fps},
-                                               {"frames", c.frames.size()},
-                                               {"keyframes", c.keyframes}}},
-                         {"stream_seconds", secs},
-                         {"frames_sent", p->frames_sent},
-                         {"keyframes_sent", p->keyframes_sent},
-                         {"packets_sent", p->packets_sent},
-                         {"bytes_sent", p->bytes_sent},
-                         {"packets_dropped", p->packets_dropped},
-                         {"plis_received", p->plis_received},
-                         {"firs_received", p->firs_received},
-                         {"keyframe_requests_max_per_s", max_per_second(p->keyframe_requests_us)},
-                         {"keyframe_jumps", p->keyframe_jumps},
-                         {"nacks_received", p->nacks_received},
-                         {"nacked_packets", p->nacked_packets},
-                         {"rtx_sent", p->rtx_sent},
-                         {"rtx_unavailable", p->rtx_unavailable},
-                         {"loops", p->loops},
-                         {"stream_error", p->stream_error}};
+      pub = json::object{
+          {"user_id", b->user_id},
+          {"clip", json::object{{"path", c.path},
+                                {"width", c.header.width},
+                                {"height", c.header.height},
+                                {"fps", c.fps},
+                                {"frames", c.frames.size()},
+                                {"keyframes", c.keyframes}}},
+          {"stream_seconds", secs},
+          {"frames_sent", p->frames_sent},
+          {"keyframes_sent", p->keyframes_sent},
+          {"packets_sent", p->packets_sent},
+          {"bytes_sent", p->bytes_sent},
+          {"packets_dropped", p->packets_dropped},
+          {"plis_received", p->plis_received},
+          {"firs_received", p->firs_received},
+          {"keyframe_requests_max_per_s", max_per_second(p->keyframe_requests_us)},
+          {"keyframe_request_min_interval_ms", min_interval_ms(p->keyframe_requests_us)},
+          {"keyframe_jumps", p->keyframe_jumps},
+          {"nacks_received", p->nacks_received},
+          {"nacked_packets", p->nacked_packets},
+          {"rtx_sent", p->rtx_sent},
+          {"rtx_unavailable", p->rtx_unavailable},
+          {"loops", p->loops},
+          {"stream_error", p->stream_error}};
       if (p->frames_sent == 0) ok = false;
     }
     if (auto* r = b->vrx.get()) {
@@ -98,6 +108,7 @@ json::object video_report(const Bots& bots, bool& ok) {
                                          {"nacked_packets", r->nacked_packets},
                                          {"rtx_received", r->rtx_received},
                                          {"plis_sent", r->plis_sent},
+                                         {"packets_ignored", r->ignored},
                                          {"freezes", r->freezes},
                                          {"freeze_ms", static_cast<double>(r->freeze_us) / 1000.0},
                                          {"first_frame_ms", ff},

@@ -306,6 +306,7 @@ bool prepare_video(Bots& bots, const Options& o) {
       auto r = std::make_shared<VideoReceiver>();
       r->target = o.watch;
       r->pli_every_ms = o.pli_every_ms;
+      r->drop_every = o.watch_drop_every;
       b->vrx = std::move(r);
     }
   }
@@ -395,6 +396,10 @@ void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
     }
   } else if (p.payload_type() == kPtVp8) {
     r.media_ssrc = p.ssrc();
+    if (r.drop_every > 0 && ++r.received_media % static_cast<std::uint64_t>(r.drop_every) == 0) {
+      ++r.ignored;
+      return;
+    }
     if (!on_sequence(r, p.sequence_number(), now)) {
       ++r.duplicates;
       return;

@@ -13,6 +13,8 @@
 //     last kSendHistory packets;
 //   - with --drop-every N, does not send every Nth new packet (it stays in the history, so a
 //     NACK recovers it): the SFU's own NACKs towards publishers become visible.
+// (--watch-drop-every N is the same on a watcher: it ignores every Nth media packet it
+// receives, so its NACKs and the SFU's RTX towards viewers become visible.)
 // A watcher counts per stream: frames (distinct RTP timestamps), keyframes, bytes, packets,
 // losses (a gap not filled by a retransmission within 1 s), NACKs it sends for gaps, RTX it
 // receives, freezes (a gap between frames over max(3 x mean frame interval, mean + 150 ms),
@@ -97,6 +99,8 @@ struct VideoReceiver {
   std::int64_t watch_sent_us = -1, first_frame_us = -1;
   int pli_every_ms = 0;
   std::int64_t next_pli_us = 0;
+  int drop_every = 0;  // --watch-drop-every: every Nth media packet is ignored (simulated loss)
+  std::uint64_t received_media = 0, ignored = 0;
   std::uint32_t media_ssrc = 0;  // the SFU's SSRC of the watched video towards this bot
   rtc::SeqUnwrapper seqs;
   rtc::TimestampUnwrapper stamps;
