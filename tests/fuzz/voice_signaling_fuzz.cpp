@@ -48,7 +48,7 @@ struct Harness {
         },
         [](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
           if (who.user % 7 == 0) return std::nullopt;  // some sessions lose their grant
-          return sfu::SessionGrant{who.user % 5 != 0};
+          return sfu::SessionGrant{who.user % 5 != 0, who.user % 3 != 0};
         });
     svc->start();
   }
