@@ -47,6 +47,11 @@ std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe) {
   std::vector<std::uint8_t> p(100, 0xAB);
   p[0] = frame_start ? 0x10 : 0x00;  // X=0 R=0 N=0 S PID=0
   p[1] = keyframe ? 0x00 : 0x01;     // payload header: P bit (bit 0) 0 = keyframe
+  if (keyframe) {                    // a key frame's start code (RFC 6386 9.1)
+    p[4] = 0x9d;
+    p[5] = 0x01;
+    p[6] = 0x2a;
+  }
   return p;
 }
 
