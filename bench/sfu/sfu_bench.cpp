@@ -99,4 +99,98 @@ BENCHMARK(BM_ForwardOneToN)
     ->Repetitions(15)
     ->ReportAggregatesOnly(true);
 
+// A 1080p screen-share packet: a VP8 payload descriptor (15-bit picture id), 1150 bytes of
+// frame data, abs-send-time, transport-cc and mid. Every 30th packet starts a key frame.
+std::vector<std::uint8_t> vp8_packet(bool key) {
+  std::uint8_t buf[1500];
+  RtpBuilder b(buf, {.payload_type = 96, .sequence_number = 0, .timestamp = 0, .ssrc = 200});
+  std::uint8_t ast[3] = {1, 2, 3}, tcc[2] = {0, 7}, mid = '1';
+  std::uint8_t payload[1160];
+  std::memset(payload, 0x5a, sizeof(payload));
+  payload[0] = 0x90;  // X, S
+  payload[1] = 0x80;  // I
+  payload[2] = 0x81;  // picture id, 15 bits
+  payload[3] = 0x23;
+  payload[4] = key ? 0x00 : 0x01;  // VP8 payload header: P
+  payload[7] = 0x9d;
+  payload[8] = 0x01;
+  payload[9] = 0x2a;
+  b.add_extension(2, ast)
+      .add_extension(3, tcc)
+      .add_extension(4, ByteSpan(&mid, 1))
+      .payload(payload);
+  std::size_t n = b.finish();
+  return {buf, buf + n};
+}
+
+// One screen-share packet forwarded to N watchers (keyframe detection, per-watcher payload
+// type and numbers, header rewrite, AES-GCM): items are forwarded packets.
+void BM_ForwardVideoOneToN(benchmark::State& state) {
+  const auto subs = static_cast<std::size_t>(state.range(0));
+  auto cert = DtlsCertificate::generate("sfu");
+  auto ctx = DtlsContext::create(cert.value());
+  sfu::SfuCounters counters;
+  sfu::Room room(1, {}, 3, &counters);
+  auto& pub = room.add_participant(sfu::stream_participant(1));
+  pub.ext = kPubIds;
+  sfu::PublishedTrack spec;
+  spec.ssrc = 200;
+  spec.kind = sfu::MediaKind::kVideo;
+  spec.payload_type = 96;
+  spec.clock_rate = 90000;
+  spec.mid = "1";
+  spec.source = sfu::TrackSource::kScreen;
+  spec.codec = "VP8";
+  sfu::Track* t = room.publish(pub.id, spec);
+  sfu::testing::CaptureSender out;
+  sfu::testing::RecordingEvents events;
+  std::vector<std::unique_ptr<sfu::testing::Client>> clients;
+  std::vector<std::unique_ptr<sfu::Transport>> transports;
+  for (std::size_t i = 0; i < subs; ++i) {
+    auto c = sfu::testing::Client::make(static_cast<std::uint16_t>(6000 + i),
+                                        cert.value()->sdp_fingerprint());
+    auto d = DtlsSession::create(ctx.value(), DtlsRole::kServer, c->cert->sdp_fingerprint());
+    auto tr = std::make_unique<sfu::Transport>(c->params(1, 10 + i, kSubIds), std::move(d.value()),
+                                               room, static_cast<std::uint32_t>(500 + i), out,
+                                               counters, events);
+    if (!c->connect(*tr, out)) {
+      state.SkipWithError("connect failed");
+      return;
+    }
+    room.subscribe(10 + i, *t, static_cast<std::uint32_t>(1000 + i), 0, 0);
+    clients.push_back(std::move(c));
+    transports.push_back(std::move(tr));
+  }
+  out.keep = false;
+  out.sent.clear();
+  out.count = 0;
+  auto key = vp8_packet(true), delta = vp8_packet(false);
+  std::vector<std::uint8_t> rx(1600);
+  std::uint16_t seq = 0;
+  std::uint32_t ts = 0;
+  std::int64_t now_us = 1'000'000;
+  for (auto _ : state) {
+    const auto& plain = seq % 30 == 0 ? key : delta;
+    std::memcpy(rx.data(), plain.data(), plain.size());
+    store_be16(rx.data() + 2, seq++);
+    store_be32(rx.data() + 4, ts);
+    ts += 300;
+    now_us += 1'800;  // ~550 packets/s: 6 Mbps
+    RtpPacket p;
+    RtpPacket::parse(MutableByteSpan(rx.data(), plain.size()), p);
+    PacketExtensions ext;
+    index_extensions(p, pub.ext, ext);
+    room.on_rtp(pub, p, ext, now_us);
+  }
+  if (out.count != state.iterations() * subs) state.SkipWithError("not every packet was sent");
+  state.SetItemsProcessed(static_cast<std::int64_t>(out.count));
+}
+BENCHMARK(BM_ForwardVideoOneToN)
+    ->Arg(10)
+    ->Arg(50)
+    ->Arg(100)
+    ->Iterations(20000)
+    ->Repetitions(9)
+    ->ReportAggregatesOnly(true);
+
 }  // namespace

@@ -34,11 +34,19 @@ namespace hype::sfu {
   X(nacks, counter, "sfu_nacks_total", "", "sequence numbers NACKed by subscribers")               \
   X(nack_hits, counter, "sfu_nack_hits_total", "", "NACKs answered from the packet cache")         \
   X(plis, counter, "sfu_plis_total", "", "PLI/FIR received from subscribers")                      \
+  X(keyframe_requests, counter, "sfu_keyframe_requests_total", "",                                 \
+    "keyframe requests (PLI) sent to publishers, coalesced and throttled per track")               \
+  X(nacks_sent, counter, "sfu_nacks_sent_total", "",                                               \
+    "sequence numbers the SFU NACKed to publishers (its own losses)")                              \
+  X(rtx_received, counter, "sfu_rtx_received_total", "",                                           \
+    "RTX packets from publishers turned back into the media they repair")                          \
+  X(rtx_sent, counter, "sfu_rtx_sent_total", "", "subscriber NACKs answered as RTX")               \
   X(dropped_malformed, counter, "sfu_dropped_packets_total", "reason=malformed", kSfuDroppedHelp)  \
   X(dropped_unknown, counter, "sfu_dropped_packets_total", "reason=unknown_peer", kSfuDroppedHelp) \
   X(dropped_auth, counter, "sfu_dropped_packets_total", "reason=auth", kSfuDroppedHelp)            \
   X(dropped_send, counter, "sfu_dropped_packets_total", "reason=send", kSfuDroppedHelp)            \
   X(dropped_muted, counter, "sfu_dropped_packets_total", "reason=muted", kSfuDroppedHelp)          \
+  X(dropped_rtx_padding, counter, "sfu_dropped_packets_total", "reason=padding", kSfuDroppedHelp)  \
   X(dropped_not_selected, counter, "sfu_dropped_not_selected_total", "",                           \
     "audio packets not forwarded: publisher outside the last-N speakers")                          \
   X(slot_switches, counter, "sfu_slot_switches_total", "",                                         \
@@ -51,7 +59,7 @@ inline constexpr std::string_view kSfuDroppedHelp =
     "datagrams dropped, by reason (malformed: unparseable STUN/RTP/RTCP; unknown_peer: no "
     "session for the ufrag or address, or SRTP not up yet; auth: ICE 401/400, SRTP auth or "
     "replay; send: send queue full, socket refused or protect failed; muted: server mute or "
-    "no SPEAK permission)";
+    "no SPEAK permission; padding: RTX without media, as bandwidth probes send)";
 
 // A plain snapshot (or a sum over workers).
 struct SfuCounterValues {

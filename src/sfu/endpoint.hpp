@@ -24,6 +24,12 @@ class Endpoint {
   // room chose. Also used for NACK resends (the same seq and ts as the first time).
   virtual void send_rtp(const Subscription& sub, const rtc::RtpPacket& source,
                         const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) = 0;
+  // As a subscriber: a NACK answered as RTX on sub.rtx_ssrc (RFC 4588), `osn` the sequence
+  // number the packet first went out with. Default: the original packet again.
+  virtual void send_rtx(const Subscription& sub, const rtc::RtpPacket& source,
+                        const rtc::PacketExtensions& ext, std::uint16_t osn, std::uint32_t ts) {
+    send_rtp(sub, source, ext, osn, ts);
+  }
   // As a publisher: a subscriber needs a keyframe of this endpoint's track `ssrc` (the room
   // already throttled it per track).
   virtual void request_keyframe(std::uint32_t ssrc) = 0;

@@ -22,6 +22,8 @@ class PliThrottle {
     last_ms_ = now_ms;
     return true;
   }
+  // Whether allow() would pass now (without recording anything).
+  bool due(std::int64_t now_ms) const { return !sent_any_ || now_ms - last_ms_ >= interval_ms_; }
   std::uint64_t suppressed() const { return suppressed_; }
 
  private:

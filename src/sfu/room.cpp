@@ -1,6 +1,7 @@
 #include "sfu/room.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace hype::sfu {
@@ -29,6 +30,12 @@ void Room::EndpointSink::forward(const Subscription& sub, const rtc::RtpPacket& 
   if (Endpoint* e = sub.subscriber->endpoint) e->send_rtp(sub, source, ext, seq, ts);
 }
 
+void Room::EndpointSink::forward_rtx(const Subscription& sub, const rtc::RtpPacket& source,
+                                     const rtc::PacketExtensions& ext, std::uint16_t osn,
+                                     std::uint32_t ts) {
+  if (Endpoint* e = sub.subscriber->endpoint) e->send_rtx(sub, source, ext, osn, ts);
+}
+
 void Room::EndpointSink::request_keyframe(const Track& track) {
   if (Endpoint* e = track.owner->endpoint) e->request_keyframe(track.ssrc);
 }
@@ -39,6 +46,7 @@ void Room::reindex() {
   for (auto& p : participants_) {
     for (auto& t : p->tracks) {
       tracks_by_ssrc_.emplace(t->ssrc, t.get());
+      if (t->rtx_ssrc) tracks_by_ssrc_.emplace(t->rtx_ssrc, t.get());
       for (auto& sub : t->subscriptions)
         subs_by_ssrc_.try_emplace({sub->subscriber->id, sub->rewriter.out_ssrc()}, sub.get());
     }
@@ -53,8 +61,9 @@ Participant& Room::add_participant(ParticipantId id) {
   if (Participant* p = participant(id)) return *p;
   auto p = std::make_unique<Participant>();
   p->id = id;
+  p->stream_only = is_stream_participant(id);
   participants_.push_back(std::move(p));
-  speakers_.add(id);
+  if (!is_stream_participant(id)) speakers_.add(id);
   slots_dirty_ = true;
   return *participants_.back();
 }
@@ -85,22 +94,41 @@ Participant* Room::participant(ParticipantId id) {
 
 Track* Room::publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, std::uint8_t pt,
                      std::uint32_t clock_rate, std::string mid) {
+  PublishedTrack t;
+  t.ssrc = ssrc;
+  t.kind = kind;
+  t.payload_type = pt;
+  t.clock_rate = clock_rate;
+  t.mid = std::move(mid);
+  t.codec = kind == MediaKind::kAudio ? "opus" : "VP8";
+  return publish(owner, t);
+}
+
+Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   Participant* p = participant(owner);
-  if (!p || track_by_ssrc(ssrc)) return nullptr;
+  if (!p || track_by_ssrc(spec.ssrc)) return nullptr;
+  if (spec.rtx_ssrc && (spec.rtx_ssrc == spec.ssrc || track_by_ssrc(spec.rtx_ssrc))) return nullptr;
   auto t = std::make_unique<Track>(
-      kind == MediaKind::kAudio ? kAudioCachePackets : kVideoCachePackets, clock_rate);
+      spec.kind == MediaKind::kAudio ? kAudioCachePackets : kVideoCachePackets, spec.clock_rate);
   t->owner = p;
-  t->ssrc = ssrc;
-  t->kind = kind;
-  t->payload_type = pt;
-  t->clock_rate = clock_rate;
-  t->mid = std::move(mid);
-  // Only audio publishers compete for slots (a listen-only client never takes one).
-  if (kind == MediaKind::kAudio) selector_.add(owner);
+  t->ssrc = spec.ssrc;
+  t->kind = spec.kind;
+  t->payload_type = spec.payload_type;
+  t->clock_rate = spec.clock_rate;
+  t->mid = spec.mid;
+  t->source = spec.source;
+  t->codec_name = spec.codec;
+  t->codec = rtc::video::codec_from_name(spec.codec);
+  t->rtx_ssrc = spec.rtx_ssrc;
+  t->rtx_payload_type = spec.rtx_payload_type;
+  // Only microphones compete for slots (a listen-only client never takes one).
+  if (spec.kind == MediaKind::kAudio && spec.source == TrackSource::kMic) selector_.add(owner);
   slots_dirty_ = true;
   p->tracks.push_back(std::move(t));
-  tracks_by_ssrc_.emplace(ssrc, p->tracks.back().get());
-  return p->tracks.back().get();
+  Track* added = p->tracks.back().get();
+  tracks_by_ssrc_.emplace(spec.ssrc, added);
+  if (spec.rtx_ssrc) tracks_by_ssrc_.emplace(spec.rtx_ssrc, added);
+  return added;
 }
 
 void Room::unpublish(std::uint32_t ssrc) {
@@ -120,22 +148,75 @@ Track* Room::track_by_ssrc(std::uint32_t ssrc) {
   return it == tracks_by_ssrc_.end() ? nullptr : it->second;
 }
 
+namespace {
+// The subscriber's codec entry for a track's codec; nullptr when it accepted none. A
+// subscriber that declared no video codecs (room tests, bench) takes the publisher's.
+const ReceiveCodec* receive_codec(const Participant& s, const Track& t, ReceiveCodec& scratch) {
+  if (s.video_codecs.empty()) {
+    scratch = {t.codec_name, t.payload_type, t.rtx_payload_type};
+    return &scratch;
+  }
+  for (const auto& c : s.video_codecs) {
+    if (c.name.size() != t.codec_name.size()) continue;
+    bool same = std::equal(c.name.begin(), c.name.end(), t.codec_name.begin(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) ==
+             std::tolower(static_cast<unsigned char>(b));
+    });
+    if (same) return &c;
+  }
+  return nullptr;
+}
+}  // namespace
+
+bool Room::can_receive(ParticipantId subscriber, const Track& track) {
+  Participant* s = participant(subscriber);
+  if (!s) return false;
+  if (track.kind == MediaKind::kAudio) return true;
+  ReceiveCodec scratch;
+  return receive_codec(*s, track, scratch) != nullptr;
+}
+
 Subscription* Room::subscribe(ParticipantId subscriber, Track& track, std::uint32_t out_ssrc,
-                              std::uint16_t initial_seq, std::uint32_t initial_ts) {
+                              std::uint16_t initial_seq, std::uint32_t initial_ts,
+                              std::uint32_t rtx_ssrc) {
   Participant* s = participant(subscriber);
   if (!s || track.owner == s) return nullptr;
   for (auto& existing : track.subscriptions)
     if (existing->subscriber == s) return existing.get();
-  track.subscriptions.push_back(std::make_unique<Subscription>(
-      Subscription{s,
-                   &track,
-                   RtpRewriter(out_ssrc, track.clock_rate, initial_seq, initial_ts),
-                   track.payload_type,
-                   {},
-                   -1}));
-  Subscription* sub = track.subscriptions.back().get();
-  subs_by_ssrc_.try_emplace({subscriber, out_ssrc}, sub);
-  return sub;
+  std::uint8_t pt = s->audio_payload_type;
+  std::uint8_t rtx_pt = 0;
+  if (track.kind == MediaKind::kVideo) {
+    ReceiveCodec scratch;
+    const ReceiveCodec* rc = receive_codec(*s, track, scratch);
+    if (!rc) return nullptr;
+    pt = rc->payload_type;
+    rtx_pt = rc->rtx_payload_type;
+  }
+  auto sub = std::make_unique<Subscription>(Subscription{
+      s, &track, RtpRewriter(out_ssrc, track.clock_rate, initial_seq, initial_ts), pt, {}, -1});
+  if (track.kind == MediaKind::kVideo) {
+    sub->waiting_keyframe = true;
+    if (rtx_pt != 0 && rtx_ssrc != 0) {
+      sub->rtx_ssrc = rtx_ssrc;
+      sub->out_rtx_payload_type = rtx_pt;
+      sub->rtx_seq = initial_seq ^ 0x5a5a;
+    }
+  }
+  track.subscriptions.push_back(std::move(sub));
+  Subscription* added = track.subscriptions.back().get();
+  subs_by_ssrc_.try_emplace({subscriber, out_ssrc}, added);
+  return added;
+}
+
+bool Room::unsubscribe(ParticipantId subscriber, ParticipantId publisher) {
+  Participant* pub = participant(publisher);
+  if (!pub) return false;
+  bool any = false;
+  for (auto& t : pub->tracks)
+    any |= std::erase_if(t->subscriptions,
+                         [&](const auto& s) { return s->subscriber->id == subscriber; }) > 0;
+  if (any) reindex();
+  return any;
 }
 
 Subscription* Room::subscription(ParticipantId subscriber, std::uint32_t out_ssrc) {
@@ -183,12 +264,31 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
     bump(node_.dropped_muted);
     return;
   }
+  rtc::video::PayloadInfo info;
+  if (track->kind == MediaKind::kVideo) {
+    // A packet the SFU already has (an RTX probe repeating old media, a duplicate) or one
+    // without payload (padding) goes nowhere.
+    if (pkt.payload().empty() || !track->cache.find(pkt.sequence_number(), now_ms, 2000).empty()) {
+      ++counters_.dropped_duplicate;
+      return;
+    }
+    track->nack.on_packet(pkt.sequence_number(), now_ms);
+    info = rtc::video::inspect(track->codec, pkt.payload());
+  }
   track->stats.on_packet(pkt.sequence_number(), pkt.timestamp(), now_us);
   track->cache.store(pkt.sequence_number(), pkt.bytes(), now_ms);
   if (track->kind == MediaKind::kAudio) {
-    if (ext.audio_level) speakers_.on_level(from.id, ext.audio_level->level_dbov, now_ms);
+    if (ext.audio_level && track->source == TrackSource::kMic)
+      speakers_.on_level(from.id, ext.audio_level->level_dbov, now_ms);
   }
   auto forward_to = [&](Subscription& sub) {
+    if (sub.waiting_keyframe) {
+      if (!info.keyframe) {
+        ++counters_.dropped_before_keyframe;
+        return;
+      }
+      sub.waiting_keyframe = false;
+    }
     auto out = sub.rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
     if (!out) {
       ++counters_.dropped_stale;
@@ -228,8 +328,14 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
         rtc::index_extensions(pkt, sub->track->owner->ext, ext) != rtc::ExtensionStatus::kOk)
       continue;
     // The same numbers as when it was first sent (with a fresh transport-wide sequence
-    // number, which every packet put on the wire gets).
-    sink.forward(*sub, pkt, ext, out_seq, sub->rewriter.out_ts(pkt.timestamp()));
+    // number, which every packet put on the wire gets); as RTX where the subscriber takes it.
+    if (sub->rtx_ssrc) {
+      sink.forward_rtx(*sub, pkt, ext, out_seq, sub->rewriter.out_ts(pkt.timestamp()));
+      ++counters_.rtx_sent;
+      bump(node_.rtx_sent);
+    } else {
+      sink.forward(*sub, pkt, ext, out_seq, sub->rewriter.out_ts(pkt.timestamp()));
+    }
     ++hits;
   }
   counters_.nack_hits += hits;
@@ -242,14 +348,43 @@ bool Room::on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc,
   ++counters_.plis;
   bump(node_.plis);
   Subscription* sub = subscription(subscriber, out_ssrc);
-  if (!sub || !sub->track || !sub->track->pli.allow(now_ms)) return false;
+  if (!sub || !sub->track) return false;
+  if (!sub->track->pli.allow(now_ms)) {
+    // One keyframe answers every viewer: the held-back request goes out when due.
+    sub->track->keyframe_pending = true;
+    return false;
+  }
+  sub->track->keyframe_pending = false;
   sink.request_keyframe(*sub->track);
   ++counters_.plis_forwarded;
+  ++counters_.keyframe_requests;
+  bump(node_.keyframe_requests);
   return true;
 }
 
-std::size_t Room::wanted_slots(ParticipantId) const {
-  std::size_t others = participants_.empty() ? 0 : participants_.size() - 1;
+void Room::request_keyframe(Track& track, std::int64_t now_ms, ForwardSink& sink) {
+  if (!track.pli.allow(now_ms)) {
+    track.keyframe_pending = true;
+    return;
+  }
+  track.keyframe_pending = false;
+  sink.request_keyframe(track);
+  ++counters_.keyframe_requests;
+  bump(node_.keyframe_requests);
+}
+
+void Room::on_tick(std::int64_t now_ms, ForwardSink& sink) {
+  for (auto& p : participants_)
+    for (auto& t : p->tracks)
+      if (t->keyframe_pending && t->pli.due(now_ms)) request_keyframe(*t, now_ms, sink);
+}
+
+std::size_t Room::wanted_slots(ParticipantId id) const {
+  // Voice members only: a stream connection neither gets slots nor counts as someone to hear.
+  if (is_stream_participant(id)) return 0;
+  std::size_t voice = 0;
+  for (const auto& p : participants_) voice += p->stream_only ? 0 : 1;
+  std::size_t others = voice == 0 ? 0 : voice - 1;
   return std::min(others, static_cast<std::size_t>(std::max(selector_.options().max_selected, 1)));
 }
 
@@ -291,7 +426,7 @@ Track* Room::audio_track(ParticipantId id) {
   Participant* p = participant(id);
   if (!p) return nullptr;
   for (auto& t : p->tracks)
-    if (t->kind == MediaKind::kAudio) return t.get();
+    if (t->kind == MediaKind::kAudio && t->source == TrackSource::kMic) return t.get();
   return nullptr;
 }
 

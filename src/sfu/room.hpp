@@ -22,9 +22,11 @@
 #include <utility>
 #include <vector>
 
+#include "rtc/rtcp/nack_generator.hpp"
 #include "rtc/rtp/extension_rewriter.hpp"
 #include "rtc/rtp/header_extensions.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/video/payload.hpp"
 #include "sfu/counters.hpp"
 #include "sfu/endpoint.hpp"
 #include "sfu/packet_cache.hpp"
@@ -38,6 +40,43 @@ namespace hype::sfu {
 
 using ParticipantId = std::uint64_t;
 enum class MediaKind : std::uint8_t { kAudio, kVideo };
+// A microphone track competes for audio slots (last-N); a screen track (a stream's video and
+// its tab or system audio) is forwarded only to those who watch it.
+enum class TrackSource : std::uint8_t { kMic, kScreen };
+
+// A stream connection's participant id in the room: the user id with the top bit set, so a
+// user's voice connection and stream connection are two members (user ids stay below 2^63).
+inline constexpr ParticipantId kStreamParticipantBit = 1ull << 63;
+constexpr ParticipantId stream_participant(std::uint64_t user) {
+  return user | kStreamParticipantBit;
+}
+constexpr std::uint64_t user_of(ParticipantId p) {
+  return p & ~kStreamParticipantBit;
+}
+constexpr bool is_stream_participant(ParticipantId p) {
+  return (p & kStreamParticipantBit) != 0;
+}
+
+// One track as its publisher's answered SDP describes it.
+struct PublishedTrack {
+  std::uint32_t ssrc = 0;
+  MediaKind kind = MediaKind::kAudio;
+  std::uint8_t payload_type = 111;
+  std::uint32_t clock_rate = 48000;
+  std::string mid;
+  TrackSource source = TrackSource::kMic;
+  std::string codec = "opus";         // the primary codec's name, as in rtpmap
+  std::uint32_t rtx_ssrc = 0;         // video: a=ssrc-group:FID secondary, 0 when none
+  std::uint8_t rtx_payload_type = 0;  // the publisher's rtx payload type for `payload_type`
+};
+
+// A codec a subscriber accepted in its own (answered) video section: what packets of that
+// codec must carry when forwarded to it.
+struct ReceiveCodec {
+  std::string name;
+  std::uint8_t payload_type = 0;
+  std::uint8_t rtx_payload_type = 0;  // 0: it did not accept RTX for this codec
+};
 
 struct Participant;
 struct Track;
@@ -51,6 +90,14 @@ struct Subscription {
   std::uint8_t out_payload_type = 0;
   std::string mid;  // the subscriber-side m-section carrying it (slots: slot_mid(slot))
   int slot = -1;
+  // Video: retransmissions go out as RTX (RFC 4588) on their own SSRC when the subscriber
+  // accepted rtx; otherwise a NACK is answered with the original packet again.
+  std::uint32_t rtx_ssrc = 0;
+  std::uint8_t out_rtx_payload_type = 0;
+  mutable std::uint16_t rtx_seq = 0;  // advanced by the endpoint that sends the RTX
+  // Video: nothing reaches a new subscriber before the start of a keyframe (it could not
+  // decode it, and would only ask for a keyframe).
+  bool waiting_keyframe = false;
 };
 
 struct Track {
@@ -60,9 +107,16 @@ struct Track {
   std::uint8_t payload_type = 0;
   std::uint32_t clock_rate = 48000;
   std::string mid;
+  TrackSource source = TrackSource::kMic;
+  std::string codec_name;
+  rtc::video::Codec codec = rtc::video::Codec::kUnknown;
+  std::uint32_t rtx_ssrc = 0;
+  std::uint8_t rtx_payload_type = 0;
   PacketCache cache;
   PliThrottle pli;
+  bool keyframe_pending = false;  // a keyframe request the throttle held back: sent when due
   ReceiveStats stats;
+  rtc::NackGenerator nack;  // video: what the SFU itself lost from the publisher
   std::vector<std::unique_ptr<Subscription>> subscriptions;
   std::vector<Subscription*> slot_feeds;  // audio slots this track currently feeds
 
@@ -75,11 +129,13 @@ std::string slot_mid(int slot);
 struct Participant {
   ParticipantId id = 0;
   bool server_muted = false;
+  bool stream_only = false;  // a stream connection: no audio slots, not a voice member
   // Its negotiated extension ids (one map per BUNDLE transport, RFC 8843 9.2): what its
   // packets carry, and what the packets forwarded to it must use.
   rtc::ExtensionIds ext;
-  std::uint8_t audio_payload_type = 111;  // its answered Opus payload type (for its slots)
-  Endpoint* endpoint = nullptr;           // its media connection (nullptr: nothing sent to it)
+  std::uint8_t audio_payload_type = 111;   // its answered Opus payload type (for its slots)
+  std::vector<ReceiveCodec> video_codecs;  // what it accepted for video (for watched streams)
+  Endpoint* endpoint = nullptr;            // its media connection (nullptr: nothing sent to it)
   std::vector<std::unique_ptr<Track>> tracks;
   std::vector<std::unique_ptr<Subscription>> slots;  // its audio slots (never shrink)
 };
@@ -93,6 +149,12 @@ class ForwardSink {
   virtual ~ForwardSink() = default;
   virtual void forward(const Subscription& sub, const rtc::RtpPacket& source,
                        const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) = 0;
+  // A resend as RTX on sub.rtx_ssrc (RFC 4588): `osn` is the original outgoing sequence
+  // number; the sink numbers the RTX stream. Default: the original packet again.
+  virtual void forward_rtx(const Subscription& sub, const rtc::RtpPacket& source,
+                           const rtc::PacketExtensions& ext, std::uint16_t osn, std::uint32_t ts) {
+    forward(sub, source, ext, osn, ts);
+  }
   // Ask the publisher of `track` for a keyframe (already throttled).
   virtual void request_keyframe(const Track& track) = 0;
 };
@@ -110,6 +172,10 @@ struct RoomCounters {
   std::uint64_t nack_hits = 0;             // answered from the cache
   std::uint64_t plis = 0;                  // keyframe requests received
   std::uint64_t plis_forwarded = 0;
+  std::uint64_t rtx_sent = 0;                 // NACKs answered as RTX
+  std::uint64_t dropped_duplicate = 0;        // video packets already received (RTX probes)
+  std::uint64_t dropped_before_keyframe = 0;  // video for a subscriber waiting for a keyframe
+  std::uint64_t keyframe_requests = 0;        // sent to publishers (throttled, coalesced)
 };
 
 class Room {
@@ -128,14 +194,24 @@ class Room {
   const std::vector<std::unique_ptr<Participant>>& participants() const { return participants_; }
   bool empty() const { return participants_.empty(); }
 
-  // A new track of `owner`; nullptr when the SSRC is already used in the room.
+  // A new track of `owner`; nullptr when the SSRC (or its RTX SSRC) is already used in the room.
+  Track* publish(ParticipantId owner, const PublishedTrack& t);
   Track* publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, std::uint8_t pt,
                  std::uint32_t clock_rate, std::string mid);
   void unpublish(std::uint32_t ssrc);
   Track* track_by_ssrc(std::uint32_t ssrc);
   // `subscriber` receives `track` as out_ssrc; nullptr if it is the subscriber's own track.
+  // Video goes out in the subscriber's payload type for the track's codec (nullptr when it
+  // accepted none: never forward a codec a viewer did not accept), waits for a keyframe and
+  // retransmits as RTX on `rtx_ssrc` when the subscriber accepted rtx for that codec. Audio
+  // goes out in the subscriber's Opus payload type.
   Subscription* subscribe(ParticipantId subscriber, Track& track, std::uint32_t out_ssrc,
-                          std::uint16_t initial_seq, std::uint32_t initial_ts);
+                          std::uint16_t initial_seq, std::uint32_t initial_ts,
+                          std::uint32_t rtx_ssrc = 0);
+  // Ends every subscription of `subscriber` to `publisher`'s tracks; false when it had none.
+  bool unsubscribe(ParticipantId subscriber, ParticipantId publisher);
+  // Whether `subscriber` could receive `track` (a codec in common for video).
+  bool can_receive(ParticipantId subscriber, const Track& track);
   Subscription* subscription(ParticipantId subscriber, std::uint32_t out_ssrc);
   bool is_subscribed(ParticipantId subscriber, const Track& track) const;
 
@@ -176,6 +252,16 @@ class Room {
     return on_keyframe_request(subscriber, out_ssrc, now_ms, endpoints_);
   }
 
+  // Asks the track's publisher for a keyframe now, or as soon as the throttle allows (the
+  // request is remembered, not dropped: a new watcher must not wait for the next natural one).
+  void request_keyframe(Track& track, std::int64_t now_ms, ForwardSink& sink);
+  void request_keyframe(Track& track, std::int64_t now_ms) {
+    request_keyframe(track, now_ms, endpoints_);
+  }
+  // Sends the keyframe requests the throttle held back and that are now due (the owner's tick).
+  void on_tick(std::int64_t now_ms, ForwardSink& sink);
+  void on_tick(std::int64_t now_ms) { on_tick(now_ms, endpoints_); }
+
   SpeakerDetector& speakers() { return speakers_; }
   const RoomCounters& counters() const { return counters_; }
 
@@ -184,6 +270,9 @@ class Room {
   struct EndpointSink final : ForwardSink {
     void forward(const Subscription& sub, const rtc::RtpPacket& source,
                  const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) override;
+    void forward_rtx(const Subscription& sub, const rtc::RtpPacket& source,
+                     const rtc::PacketExtensions& ext, std::uint16_t osn,
+                     std::uint32_t ts) override;
     void request_keyframe(const Track& track) override;
   };
   struct SubscriptionKey {

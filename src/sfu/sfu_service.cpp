@@ -1,6 +1,7 @@
 #include "sfu/sfu_service.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -76,12 +77,12 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
 
   Admission admit(const std::shared_ptr<SignalingSession>& s) override {
     const VoiceIdentity& who = s->who();
-    if (SignalingSession* old = find(who.channel, who.user)) old->replace();
+    if (SignalingSession* old = find(who.channel, s->participant_id())) old->replace();
     Admission a;
     a.worker = placement->place(who.channel);
     auto& room = rooms[who.channel];
     for (auto& x : room)
-      if (!x->replaced()) a.others.push_back(x->who().user);
+      if (!x->replaced() && !x->stream_connection()) a.others.push_back(x->who().user);
     room.push_back(s);
     if (auto sp = speaking_now.find(who.channel); sp != speaking_now.end())
       a.speaking.assign(sp->second.begin(), sp->second.end());
@@ -100,7 +101,7 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
     const VoiceIdentity& who = s->who();
     auto it = rooms.find(who.channel);
     if (it != rooms.end()) std::erase(it->second, s);
-    if (!s->replaced()) {
+    if (!s->replaced() && !s->stream_connection()) {
       broadcast(who.channel,
                 net::frame("participant_leave", json::object{{"user_id", id_str(who.user)}}));
       if (auto sp = speaking_now.find(who.channel); sp != speaking_now.end())
@@ -110,15 +111,78 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
       rooms.erase(it);
       placement->release(who.channel);
       speaking_now.erase(who.channel);
+      streams.erase(who.channel);
     }
   }
 
-  SignalingSession* find(std::uint64_t channel, std::uint64_t user) {
+  // A member of the room by participant id (a user's voice connection, or its stream
+  // connection under stream_participant(user)).
+  SignalingSession* find(std::uint64_t channel, ParticipantId participant) {
     auto it = rooms.find(channel);
     if (it == rooms.end()) return nullptr;
     for (auto& c : it->second)
-      if (c->who().user == user && !c->replaced()) return c.get();
+      if (c->participant_id() == participant && !c->replaced()) return c.get();
     return nullptr;
+  }
+
+  // ---- streams ----
+  std::map<std::uint64_t, std::map<std::uint64_t, StreamInfo>> streams;  // channel -> user
+
+  void set_stream(std::uint64_t channel, std::uint64_t user,
+                  std::optional<std::string> codec) override {
+    auto& ch = streams[channel];
+    std::vector<std::uint64_t> viewers;
+    if (codec) {
+      ch[user] = StreamInfo{*codec, {}};
+    } else {
+      auto it = ch.find(user);
+      if (it == ch.end()) return;
+      for (std::uint64_t v : it->second.viewers)
+        if (SignalingSession* c = find(channel, stream_participant(v))) c->forget_watch(user);
+      ch.erase(it);
+    }
+    announce_streams(channel, user, codec.has_value(), viewers);
+  }
+
+  const StreamInfo* stream(std::uint64_t channel, std::uint64_t user) override {
+    auto ch = streams.find(channel);
+    if (ch == streams.end()) return nullptr;
+    auto it = ch->second.find(user);
+    return it == ch->second.end() ? nullptr : &it->second;
+  }
+
+  void set_watching(std::uint64_t channel, std::uint64_t streamer, std::uint64_t viewer,
+                    bool on) override {
+    auto ch = streams.find(channel);
+    if (ch == streams.end()) return;
+    auto it = ch->second.find(streamer);
+    if (it == ch->second.end()) return;
+    auto& v = it->second.viewers;
+    bool has = std::find(v.begin(), v.end(), viewer) != v.end();
+    if (on == has) return;
+    if (on)
+      v.push_back(viewer);
+    else
+      std::erase(v, viewer);
+    announce_streams(channel, streamer, true, v);
+  }
+
+  std::string streams_frame(std::uint64_t channel) override {
+    json::array list;
+    if (auto ch = streams.find(channel); ch != streams.end()) {
+      for (auto& [user, info] : ch->second) {
+        json::array viewers;
+        for (auto v : info.viewers) viewers.push_back(json::value(id_str(v)));
+        list.push_back(json::object{{"user_id", id_str(user)}, {"viewer_ids", std::move(viewers)}});
+      }
+    }
+    return net::frame("streams", json::object{{"streams", std::move(list)}});
+  }
+
+  void announce_streams(std::uint64_t channel, std::uint64_t user, bool live,
+                        std::vector<std::uint64_t> viewers) {
+    broadcast(channel, streams_frame(channel));
+    if (opts.on_stream) opts.on_stream(channel, user, live, std::move(viewers));
   }
 
   void on_worker_event(WorkerEvent e) {

@@ -43,7 +43,12 @@ using VerifyVoiceToken =
 // within a second even when the event that should have said so was lost.
 struct SessionGrant {
   bool may_speak = true;
+  bool may_stream = true;  // the voice state says self_stream: its screen may be published
 };
+// A stream started or stopped carrying media on this node, or its watchers changed (user ids).
+// Called on the signaling strand: it must not block (a reporter posts the event on).
+using StreamReport = std::function<void(std::uint64_t channel, std::uint64_t user, bool live,
+                                        std::vector<std::uint64_t> viewers)>;
 using CheckVoiceGrant = std::function<std::optional<SessionGrant>(const VoiceIdentity&)>;
 
 struct SfuOptions {
@@ -54,6 +59,7 @@ struct SfuOptions {
   std::string bind_ip = "0.0.0.0";
   int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
+  StreamReport on_stream;          // empty: streams are only announced on /voice
 };
 
 // The node's counters for /metrics: HYPE_SFU_COUNTERS summed over the workers and the

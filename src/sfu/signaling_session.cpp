@@ -1,6 +1,7 @@
 #include "sfu/signaling_session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
@@ -41,25 +42,54 @@ bool receives(const rtc::sdp::SessionDescription& own, MediaKind kind) {
 }  // namespace
 
 void describe_publisher(const rtc::sdp::SessionDescription& offer,
-                        const rtc::sdp::SessionDescription& answer, SessionParams& p) {
+                        const rtc::sdp::SessionDescription& answer, SessionParams& p, bool stream) {
+  bool have_video_codecs = false;
   for (std::size_t i = 0; i < offer.media.size() && i < answer.media.size(); ++i) {
     const auto& om = offer.media[i];
     const auto& am = answer.media[i];
-    if (am.rejected() || om.kind != "audio") continue;
-    // The ids as answered: the ones the server offers' slot sections copy, too.
+    if (am.rejected() || (om.kind != "audio" && om.kind != "video")) continue;
+    // The ids as answered (one map per BUNDLE transport): the ones the server offers' sections
+    // copy, too.
     for (auto& e : am.extmaps)
       if (e.id < 256) p.ext.assign(e.uri, static_cast<std::uint8_t>(e.id));
-    if (!am.codecs.empty()) p.audio_payload_type = am.codecs.front().payload_type;
+    if (am.codecs.empty()) continue;
+    auto rtx_for = [&](std::uint8_t pt) -> std::uint8_t {
+      for (const auto& c : am.codecs)
+        if (c.rtx_apt() == pt) return c.payload_type;
+      return 0;
+    };
+    if (om.kind == "audio") {
+      p.audio_payload_type = am.codecs.front().payload_type;
+    } else if (!have_video_codecs) {
+      have_video_codecs = true;
+      for (const auto& c : am.codecs)
+        if (!c.is("rtx"))
+          p.video_codecs.push_back({c.name, c.payload_type, rtx_for(c.payload_type)});
+    }
     if (om.direction != rtc::sdp::Direction::kSendRecv &&
         om.direction != rtc::sdp::Direction::kSendOnly)
       continue;
-    if (om.ssrcs.empty() || am.codecs.empty()) continue;
+    if (om.ssrcs.empty()) continue;
+    // A voice connection publishes its microphone only; a stream connection its screen.
+    if (om.kind == "video" && !stream) continue;
+    const auto& codec = am.codecs.front();
     PublishedTrack t;
     t.ssrc = om.ssrcs.front().ssrc;
-    t.kind = MediaKind::kAudio;
-    t.payload_type = am.codecs.front().payload_type;
-    t.clock_rate = am.codecs.front().clock_rate;
+    t.kind = om.kind == "video" ? MediaKind::kVideo : MediaKind::kAudio;
+    t.payload_type = codec.payload_type;
+    t.clock_rate = codec.clock_rate;
     t.mid = om.mid;
+    t.codec = codec.name;
+    t.source = stream ? TrackSource::kScreen : TrackSource::kMic;
+    if (t.kind == MediaKind::kVideo) {
+      for (const auto& g : om.ssrc_groups) {
+        if (g.semantics != "FID" || g.ssrcs.size() < 2) continue;
+        t.ssrc = g.ssrcs[0];
+        t.rtx_payload_type = rtx_for(codec.payload_type);
+        if (t.rtx_payload_type) t.rtx_ssrc = g.ssrcs[1];
+        break;
+      }
+    }
     p.tracks.push_back(std::move(t));
   }
 }
@@ -114,6 +144,7 @@ void SignalingSession::handle(SignalingHost& host, const std::string& text) {
   if (op == "identify") return identify(host, d);
   if (!identified_) return fail(kCloseNotIdentified, "not_identified", "identify first");
   if (op == "offer") return on_offer(host, d);
+  if (op == "watch" || op == "unwatch") return watch(host, d, op == "watch");
   if (op == "answer") {
     offer_in_flight_ = false;
     if (dirty_) schedule_offer();
@@ -124,6 +155,11 @@ void SignalingSession::handle(SignalingHost& host, const std::string& text) {
 
 void SignalingSession::identify(SignalingHost& host, const json::object& d) {
   if (identified_) return fail(kCloseAuthFailed, "already_identified", "already identified");
+  if (auto* kind = d.if_contains("kind"); kind && !kind->is_null()) {
+    if (!kind->is_string() || (kind->as_string() != "voice" && kind->as_string() != "stream"))
+      return fail(kCloseDecode, "decode_error", "kind must be \"voice\" or \"stream\"");
+    stream_conn_ = kind->as_string() == "stream";
+  }
   auto* tok = d.if_contains("token");
   std::string error = "invalid";
   std::optional<VoiceIdentity> who;
@@ -150,14 +186,19 @@ void SignalingSession::identify(SignalingHost& host, const json::object& d) {
   ws_->set_authenticated();  // ends the identify deadline and the unauthenticated cap
   who_ = *who;
   may_speak_ = granted->may_speak;
+  may_stream_ = granted->may_stream;
   auto admission = host.admit(shared_from_this());
   worker_ = admission.worker;
   json::array others;
-  for (auto u : admission.others) others.push_back(json::value(id_str(u)));
+  if (!stream_conn_)
+    for (auto u : admission.others) others.push_back(json::value(id_str(u)));
   send("ready", json::object{{"user_id", id_str(who_.user)},
                              {"channel_id", id_str(who_.channel)},
                              {"node_id", host.options().node_id},
+                             {"kind", stream_conn_ ? "stream" : "voice"},
                              {"participants", std::move(others)}});
+  send_frame(host.streams_frame(who_.channel));
+  if (stream_conn_) return;  // not a participant: nobody hears of it
   host.broadcast(who_.channel,
                  net::frame("participant_join", json::object{{"user_id", id_str(who_.user)}}),
                  this);
@@ -165,7 +206,76 @@ void SignalingSession::identify(SignalingHost& host, const json::object& d) {
     if (u != who_.user) send("speaking", json::object{{"user_id", id_str(u)}, {"speaking", true}});
 }
 
+void SignalingSession::watch(SignalingHost& host, const json::object& d, bool on) {
+  auto error = [&](std::string_view code, std::string_view message) {
+    ws_->send(net::error_frame(code, message));
+  };
+  if (!stream_conn_)
+    return error("wrong_connection",
+                 "watch streams on a stream connection (identify kind \"stream\")");
+  auto streamer = net::id_field(d.if_contains("user_id"), true);
+  if (!streamer) return error("invalid_request", "user_id must be a user id");
+  auto user = static_cast<std::uint64_t>(*streamer);
+  bool watching = std::find(watching_.begin(), watching_.end(), user) != watching_.end();
+  if (!on) {
+    if (!watching) return;
+    std::erase(watching_, user);
+    host.worker(worker_).unwatch(who_.channel, participant_id(), stream_participant(user));
+    host.set_watching(who_.channel, user, who_.user, false);
+    return;
+  }
+  if (user == who_.user) return error("invalid_request", "you cannot watch your own stream");
+  const auto* info = host.stream(who_.channel, user);
+  if (!info) return error("not_streaming", "that user is not streaming in this channel");
+  if (!published_ || video_codecs_.empty())
+    return error("no_video_section",
+                 "offer a recvonly video section (and an audio one for stream audio) first");
+  bool accepted = std::any_of(video_codecs_.begin(), video_codecs_.end(), [&](const auto& c) {
+    rtc::sdp::Codec probe;
+    probe.name = c.name;
+    return probe.is(info->codec);
+  });
+  if (!accepted)
+    return error("codec_unsupported",
+                 "your video section accepted none of the stream's codecs (" + info->codec + ")");
+  if (watching) return;
+  watching_.push_back(user);
+  host.worker(worker_).watch(who_.channel, participant_id(), stream_participant(user));
+  host.set_watching(who_.channel, user, who_.user, true);
+}
+
+// The stream this connection publishes ends on the SFU (the client learns why); its
+// watchers' sections go inactive when the worker unpublishes the tracks.
+void SignalingSession::end_stream(SignalingHost& host, std::string_view code,
+                                  std::string_view message) {
+  std::erase_if(published_tracks_,
+                [](const PublishedTrack& t) { return t.source == TrackSource::kScreen; });
+  if (published_)
+    host.worker(worker_).update_session(who_.channel, participant_id(), published_tracks_,
+                                        video_codecs_);
+  if (streaming_) {
+    streaming_ = false;
+    host.set_stream(who_.channel, who_.user, std::nullopt);
+  }
+  if (!code.empty()) ws_->send(net::error_frame(code, message));
+}
+
+void SignalingSession::release_streams(SignalingHost& host) {
+  auto watching = std::move(watching_);
+  watching_.clear();
+  for (std::uint64_t u : watching) host.set_watching(who_.channel, u, who_.user, false);
+  if (streaming_) {
+    streaming_ = false;
+    host.set_stream(who_.channel, who_.user, std::nullopt);
+  }
+}
+
+void SignalingSession::forget_watch(std::uint64_t streamer) {
+  std::erase(watching_, streamer);
+}
+
 void SignalingSession::replace() {
+  if (auto h = host_.lock()) release_streams(*h);
   replaced_ = true;
   ws_->close(kCloseReplaced, "replaced by a new connection");
 }
@@ -182,7 +292,7 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
   rtc::sdp::AnswerOptions ao;
   // Checked before anything changes: a refused offer leaves the connection as it was, so
   // a corrected offer on the same socket starts from scratch.
-  auto check = rtc::sdp::validate_offer(*offer, ao);
+  auto check = rtc::sdp::validate_offer(*offer, ao, !stream_conn_);
   if (!check) return invalid(check.error().message);
   const auto& m0 = offer->media[check->transport];
   rtc::ice::IceCredentials remote{m0.ice_ufrag, m0.ice_pwd};
@@ -200,22 +310,57 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
   ao.session_id = random_u64() >> 2;
   auto ans = rtc::sdp::create_answer(*offer, ao);
   if (!ans) return invalid(ans.error().message);
+  SessionParams p;
+  describe_publisher(*offer, *ans, p, stream_conn_);
+  bool screen = std::any_of(p.tracks.begin(), p.tracks.end(), [](const PublishedTrack& t) {
+    return t.source == TrackSource::kScreen;
+  });
+  bool denied = screen && !may_stream_;
+  if (denied) {
+    // Not live (POST /voice/stream) or no STREAM: its screen sections are refused.
+    std::erase_if(p.tracks, [&](const PublishedTrack& t) {
+      if (t.source != TrackSource::kScreen) return false;
+      for (auto& m : ans->media) {
+        if (m.mid != t.mid) continue;
+        m.port = 0;
+        m.direction = rtc::sdp::Direction::kInactive;
+        m.candidates.clear();
+        m.end_of_candidates = false;
+      }
+      return true;
+    });
+  }
   local_ = local;
+  published_tracks_ = p.tracks;
+  video_codecs_ = p.video_codecs;
   if (!published_) {
-    SessionParams p;
     p.room = who_.channel;
-    p.participant = who_.user;
+    p.participant = participant_id();
     p.local = local_;
     p.remote = remote;
     p.remote_fingerprint = m0.fingerprint;
-    describe_publisher(*offer, *ans, p);
     remote_ = remote;
     published_ = true;
     w.add_session(std::move(p));
-    if (!may_speak_) w.set_server_mute(who_.channel, who_.user, true);
-  } else if (restart) {
-    remote_ = remote;
-    w.restart_ice(who_.channel, who_.user, local_, remote);
+    if (!may_speak_ && !stream_conn_) w.set_server_mute(who_.channel, who_.user, true);
+  } else {
+    if (restart) {
+      remote_ = remote;
+      w.restart_ice(who_.channel, participant_id(), local_, remote);
+    }
+    w.update_session(who_.channel, participant_id(), p.tracks, p.video_codecs);
+  }
+  bool now_streaming = false;
+  std::string codec;
+  for (const auto& t : published_tracks_) {
+    if (t.source != TrackSource::kScreen || t.kind != MediaKind::kVideo) continue;
+    now_streaming = true;
+    codec = t.codec;
+  }
+  if (now_streaming != streaming_) {
+    streaming_ = now_streaming;
+    host.set_stream(who_.channel, who_.user,
+                    now_streaming ? std::optional<std::string>(codec) : std::nullopt);
   }
   // Server offers start from the client's own sections as answered (the rest are ours).
   answer_ = *ans;
@@ -225,6 +370,9 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
     ++own;
   answer_.media.resize(own);
   send("answer", json::object{{"sdp", rtc::sdp::write(*ans)}});
+  if (denied)
+    ws_->send(net::error_frame("stream_denied",
+                               "go live first (POST /voice/stream) with the Stream permission"));
   if (restart || !sections_.empty()) {
     dirty_ = true;
     schedule_offer();
@@ -263,11 +411,15 @@ std::vector<rtc::sdp::OutgoingStream> SignalingSession::outgoing_streams(
     o.kind = kind_name(s.kind);
     o.direction = s.active ? rtc::sdp::Direction::kSendOnly : rtc::sdp::Direction::kInactive;
     o.ssrc = s.ssrc;
+    o.rtx_ssrc = s.active ? s.rtx_ssrc : 0;
+    if (!s.codec.empty()) o.codecs = {s.codec};
+    std::uint64_t user = user_of(s.publisher);
     // A slot's stream is named after the slot: its speaker changes, see the slots event.
-    o.msid_stream =
-        s.audio_slot >= 0 ? "slot" + std::to_string(s.audio_slot) : "u" + id_str(s.publisher);
+    o.msid_stream = s.audio_slot >= 0
+                        ? "slot" + std::to_string(s.audio_slot)
+                        : "u" + id_str(user) + (s.source == TrackSource::kScreen ? "-screen" : "");
     o.msid_track = o.msid_stream + "-" + o.kind;
-    o.cname = s.audio_slot >= 0 ? "hype-sfu" : "hype-" + id_str(s.publisher);
+    o.cname = s.audio_slot >= 0 ? "hype-sfu" : "hype-" + id_str(user);
     out.push_back(std::move(o));
   }
   return out;
@@ -281,6 +433,12 @@ json::array SignalingSession::stream_list(const std::vector<Section>& sections) 
     if (s.audio_slot >= 0)
       streams.push_back(
           json::object{{"mid", s.mid}, {"ssrc", s.ssrc}, {"kind", kind}, {"slot", s.audio_slot}});
+    else if (s.source == TrackSource::kScreen)
+      streams.push_back(json::object{{"mid", s.mid},
+                                     {"ssrc", s.ssrc},
+                                     {"user_id", id_str(user_of(s.publisher))},
+                                     {"kind", kind},
+                                     {"source", "screen"}});
     else
       streams.push_back(json::object{
           {"mid", s.mid}, {"ssrc", s.ssrc}, {"user_id", id_str(s.publisher)}, {"kind", kind}});
@@ -302,7 +460,8 @@ void SignalingSession::send_offer() {
     // accepted): it does not get that stream rather than no offer at all.
     if (have || !receives(answer_, d.kind)) continue;
     std::string mid = d.slot >= 0 ? slot_mid(d.slot) : "s" + std::to_string(sections_.size());
-    sections_.push_back({mid, d.out_ssrc, d.publisher, d.kind, d.payload_type, true, d.slot});
+    sections_.push_back({mid, d.out_ssrc, d.publisher, d.kind, d.payload_type, true, d.slot,
+                         d.source, d.rtx_ssrc, d.codec});
   }
   auto sd = rtc::sdp::build_server_offer(
       answer_, outgoing_streams(sections_),
@@ -356,7 +515,13 @@ void SignalingSession::recheck() {
   if (!h || !identified_ || closed_ || replaced_) return;
   auto g = h->check_grant(who_);
   if (!g) return revoke(*h);
-  if (g->may_speak == may_speak_) return;
+  if (g->may_stream != may_stream_) {
+    may_stream_ = g->may_stream;
+    if (!may_stream_ && streaming_)
+      end_stream(*h, "stream_ended",
+                 "your stream ended (stopped, or the Stream permission is gone)");
+  }
+  if (stream_conn_ || g->may_speak == may_speak_) return;
   may_speak_ = g->may_speak;
   if (published_) h->worker(worker_).set_server_mute(who_.channel, who_.user, !may_speak_);
   h->broadcast(who_.channel, net::frame("mute", json::object{{"user_id", id_str(who_.user)},
@@ -378,7 +543,8 @@ void SignalingSession::teardown(SignalingHost& host) {
   torn_down_ = true;
   batch_timer_.cancel();
   if (!identified_) return;
-  if (!replaced_ && published_) host.worker(worker_).remove_session(who_.channel, who_.user);
+  if (!replaced_ && published_) host.worker(worker_).remove_session(who_.channel, participant_id());
+  if (!replaced_) release_streams(host);
   host.leave(shared_from_this());
 }
 

@@ -59,15 +59,32 @@ class SignalingHost {
   // The session left its room (its media session already removed).
   virtual void leave(const std::shared_ptr<SignalingSession>& session) = 0;
 
+  // ---- streams (screen share): the channel's record of who streams and who watches ----
+  struct StreamInfo {
+    std::string codec;                   // the video codec it is sent in
+    std::vector<std::uint64_t> viewers;  // user ids, in the order they started watching
+  };
+  // `user`'s stream in `channel` started (codec set) or ended (nullopt; its viewers go too).
+  virtual void set_stream(std::uint64_t channel, std::uint64_t user,
+                          std::optional<std::string> codec) = 0;
+  virtual const StreamInfo* stream(std::uint64_t channel, std::uint64_t user) = 0;
+  virtual void set_watching(std::uint64_t channel, std::uint64_t streamer, std::uint64_t viewer,
+                            bool on) = 0;
+  // The `streams` event for the channel as it stands (sent after ready).
+  virtual std::string streams_frame(std::uint64_t channel) = 0;
+
  protected:
   ~SignalingHost() = default;
 };
 
 // Which of a client's offered sections become tracks it publishes, from its offer and the
-// answer to it; also the header-extension ids and payload type of its transport. Only
-// audio is published for now: video publishing arrives with screen share.
+// answer to it; also the header-extension ids, the Opus payload type and the video codecs it
+// receives. A voice connection publishes its microphone (audio sections); a stream
+// connection (`stream`) publishes its screen: sending video sections (with their RTX SSRC
+// from a=ssrc-group:FID and the answered rtx payload type) and audio sections.
 void describe_publisher(const rtc::sdp::SessionDescription& offer,
-                        const rtc::sdp::SessionDescription& answer, SessionParams& params);
+                        const rtc::sdp::SessionDescription& answer, SessionParams& params,
+                        bool stream = false);
 
 class SignalingSession : public net::WsListener,
                          public std::enable_shared_from_this<SignalingSession> {
@@ -81,6 +98,9 @@ class SignalingSession : public net::WsListener,
     std::uint8_t payload_type = 111;
     bool active = true;
     int audio_slot = -1;  // >= 0: an audio slot (last-N), `publisher` unused
+    TrackSource source = TrackSource::kMic;
+    std::uint32_t rtx_ssrc = 0;
+    std::string codec;  // video: the only codec offered in it (the publisher's)
   };
 
   SignalingSession(boost::asio::any_io_executor strand, std::weak_ptr<SignalingHost> host,
@@ -91,6 +111,11 @@ class SignalingSession : public net::WsListener,
   void on_close() override;
 
   const VoiceIdentity& who() const { return who_; }
+  // Its member id in the room: the user id, or stream_participant(user) for a stream connection.
+  ParticipantId participant_id() const {
+    return stream_conn_ ? stream_participant(who_.user) : who_.user;
+  }
+  bool stream_connection() const { return stream_conn_; }
   bool identified() const { return identified_; }
   bool replaced() const { return replaced_; }
   bool closed() const { return closed_; }
@@ -101,6 +126,10 @@ class SignalingSession : public net::WsListener,
   // A newer connection of the same user took its place: its close must not end the media
   // session the new one now owns.
   void replace();
+  // Its stream and its watching end in the channel's record (leaving, or replaced).
+  void release_streams(SignalingHost& host);
+  // The stream of `streamer` it watched ended: a later watch starts afresh.
+  void forget_watch(std::uint64_t streamer);
   // Applies the voice grant as it stands now: ends the session (close 4006) when it no
   // longer stands, server-mutes or unmutes it when SPEAK changed.
   void recheck();
@@ -117,6 +146,8 @@ class SignalingSession : public net::WsListener,
   void handle(SignalingHost& host, const std::string& text);
   void fail(int code, std::string_view err, std::string_view message);
   void identify(SignalingHost& host, const boost::json::object& d);
+  void watch(SignalingHost& host, const boost::json::object& d, bool on);
+  void end_stream(SignalingHost& host, std::string_view code, std::string_view message);
   void on_offer(SignalingHost& host, const boost::json::object& d);
   void schedule_offer();
   void send_offer();
@@ -134,6 +165,12 @@ class SignalingSession : public net::WsListener,
   bool closed_ = false;
   bool torn_down_ = false;  // its media session and room membership are gone
   bool may_speak_ = true;   // from the voice grant: false drops its audio in the worker
+  bool may_stream_ = true;  // from the voice grant: the voice state says self_stream
+  bool stream_conn_ = false;
+  std::vector<PublishedTrack> published_tracks_;  // what its last accepted offer publishes
+  std::vector<ReceiveCodec> video_codecs_;
+  bool streaming_ = false;               // its screen video is published
+  std::vector<std::uint64_t> watching_;  // streamers (user ids) it watches
   VoiceIdentity who_;
   int worker_ = -1;
   bool published_ = false;

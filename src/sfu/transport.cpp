@@ -1,10 +1,12 @@
 #include "sfu/transport.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <array>
 
 #include "rtc/rtcp/rtcp_packets.hpp"
 #include "rtc/rtp/extension_rewriter.hpp"
+#include "rtc/rtp/rtx.hpp"
 
 namespace hype::sfu {
 
@@ -22,10 +24,31 @@ Transport::Transport(SessionParams params, std::unique_ptr<rtc::DtlsSession> dtl
       rtcp_ssrc_(rtcp_ssrc) {
   participant_.ext = params_.ext;
   participant_.audio_payload_type = params_.audio_payload_type;
+  participant_.video_codecs = params_.video_codecs;
   participant_.endpoint = this;
-  for (auto& t : params_.tracks)
-    room_.publish(participant_.id, t.ssrc, t.kind, t.payload_type, t.clock_rate, t.mid);
+  for (auto& t : params_.tracks) room_.publish(participant_.id, t);
   dtls_->start();
+}
+
+bool Transport::update(std::vector<PublishedTrack> tracks, std::vector<ReceiveCodec> video_codecs) {
+  participant_.video_codecs = video_codecs;
+  params_.video_codecs = std::move(video_codecs);
+  bool changed = false;
+  for (auto& old : params_.tracks) {
+    bool kept = std::any_of(tracks.begin(), tracks.end(),
+                            [&](const PublishedTrack& t) { return t.ssrc == old.ssrc; });
+    if (!kept) {
+      room_.unpublish(old.ssrc);
+      changed = true;
+    }
+  }
+  for (auto& t : tracks) {
+    bool had = std::any_of(params_.tracks.begin(), params_.tracks.end(),
+                           [&](const PublishedTrack& o) { return o.ssrc == t.ssrc; });
+    if (!had) changed |= room_.publish(participant_.id, t) != nullptr;
+  }
+  params_.tracks = std::move(tracks);
+  return changed;
 }
 
 Transport::~Transport() {
@@ -106,6 +129,16 @@ void Transport::on_rtp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t n
     return;
   }
   if (ext.transport_seq) record_twcc(*ext.transport_seq, p.ssrc(), now_us);
+  // A retransmission (RFC 4588) becomes the packet it repairs before the room sees it.
+  if (Track* t = room_.track_by_ssrc(p.ssrc());
+      t && t->rtx_ssrc == p.ssrc() && t->owner == &participant_) {
+    if (p.payload_type() != t->rtx_payload_type ||
+        !rtc::unwrap_rtx(buf, n, p, t->payload_type, t->ssrc)) {
+      bump(c_.dropped_rtx_padding);
+      return;
+    }
+    bump(c_.rtx_received);
+  }
   room_.on_rtp(participant_, p, ext, now_us);
 }
 
@@ -149,12 +182,28 @@ void Transport::on_rtcp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t 
 
 void Transport::send_rtp(const Subscription& sub, const rtc::RtpPacket& src,
                          const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) {
-  if (!srtp_ || !remote_) return;
-  rtc::MutableByteSpan slot = out_.slot();
   // The subscriber's own extension ids and mid; the SFU numbers its transport-wide sequence.
   rtc::ForwardHeader h{
       sub.rewriter.out_ssrc(),       seq,          ts, sub.out_payload_type, sub.mid,
       params_.ext.transport_cc != 0, twcc_out_seq_};
+  forward(sub, src, ext, h);
+}
+
+void Transport::send_rtx(const Subscription& sub, const rtc::RtpPacket& src,
+                         const rtc::PacketExtensions& ext, std::uint16_t osn, std::uint32_t ts) {
+  if (!sub.rtx_ssrc) return send_rtp(sub, src, ext, osn, ts);
+  rtc::ForwardHeader h{sub.rtx_ssrc, sub.rtx_seq++,
+                       ts,           sub.out_rtx_payload_type,
+                       sub.mid,      params_.ext.transport_cc != 0,
+                       twcc_out_seq_};
+  h.rtx_osn = osn;
+  forward(sub, src, ext, h);
+}
+
+void Transport::forward(const Subscription&, const rtc::RtpPacket& src,
+                        const rtc::PacketExtensions& ext, const rtc::ForwardHeader& h) {
+  if (!srtp_ || !remote_) return;
+  rtc::MutableByteSpan slot = out_.slot();
   std::size_t n = rtc::write_forwarded(src, ext, params_.ext, h,
                                        slot.first(slot.size() - rtc::kSrtpMaxOverhead));
   if (n == 0) {
@@ -242,6 +291,27 @@ void Transport::on_tick(std::int64_t now_us) {
   if (now_us >= next_report_us_) {
     send_reports();
     next_report_us_ = now_us + kReportIntervalUs;
+  }
+  if (now_us >= next_nack_us_) {
+    send_nacks(now_ms);
+    next_nack_us_ = now_us + kNackIntervalUs;
+  }
+}
+
+// The SFU asks its publishers itself for what it lost (RFC 4585 generic NACK): watchers
+// are answered from the cache, so one loss on the publisher's link is repaired once.
+void Transport::send_nacks(std::int64_t now_ms) {
+  std::array<std::uint16_t, 64> seqs{};
+  for (auto& t : participant_.tracks) {
+    if (t->kind != MediaKind::kVideo) continue;
+    std::size_t k = t->nack.collect(now_ms, seqs);
+    if (k == 0) continue;
+    rtc::MutableByteSpan slot = out_.slot();
+    rtc::ByteWriter w(slot.first(slot.size() - rtc::kSrtpMaxOverhead));
+    if (rtc::rtcp::write_nack(w, rtcp_ssrc_, t->ssrc, std::span(seqs.data(), k))) {
+      send_rtcp(slot, w.size());
+      bump(c_.nacks_sent, k);
+    }
   }
 }
 

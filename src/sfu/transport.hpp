@@ -28,14 +28,6 @@
 
 namespace hype::sfu {
 
-struct PublishedTrack {
-  std::uint32_t ssrc = 0;
-  MediaKind kind = MediaKind::kAudio;
-  std::uint8_t payload_type = 111;
-  std::uint32_t clock_rate = 48000;
-  std::string mid;
-};
-
 // Everything needed to run one participant's transport (from signaling, after SDP).
 struct SessionParams {
   std::uint64_t room = 0;
@@ -46,7 +38,8 @@ struct SessionParams {
   // Negotiated extension ids of its transport (from its answered audio m-sections): read
   // from its packets and written into the packets forwarded to it.
   rtc::ExtensionIds ext;
-  std::uint8_t audio_payload_type = 111;  // the Opus payload type of its answered m-section
+  std::uint8_t audio_payload_type = 111;   // the Opus payload type of its answered m-section
+  std::vector<ReceiveCodec> video_codecs;  // what its answered video section accepts
   std::vector<PublishedTrack> tracks;
 };
 
@@ -73,6 +66,7 @@ class Transport final : public Endpoint {
  public:
   static constexpr std::int64_t kTwccIntervalUs = 100'000;
   static constexpr std::int64_t kReportIntervalUs = 1'000'000;
+  static constexpr std::int64_t kNackIntervalUs = 20'000;
 
   // Joins `room` as participant params.participant (publishing params.tracks) and becomes its
   // endpoint. `dtls` is a server session expecting params.remote_fingerprint; `rtcp_ssrc` the
@@ -97,10 +91,15 @@ class Transport final : public Endpoint {
   // Timers: DTLS retransmission, ICE consent, TWCC feedback and receiver reports.
   void on_tick(std::int64_t now_us);
   void restart_ice(rtc::ice::IceCredentials local, rtc::ice::IceCredentials remote);
+  // A renegotiation: publishes what is new in `tracks`, unpublishes what is gone (by SSRC),
+  // takes the new receive codecs. Returns whether the set of published tracks changed.
+  bool update(std::vector<PublishedTrack> tracks, std::vector<ReceiveCodec> video_codecs);
 
   // ---- Endpoint ----
   void send_rtp(const Subscription& sub, const rtc::RtpPacket& source,
                 const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) override;
+  void send_rtx(const Subscription& sub, const rtc::RtpPacket& source,
+                const rtc::PacketExtensions& ext, std::uint16_t osn, std::uint32_t ts) override;
   void request_keyframe(std::uint32_t ssrc) override;
 
   const SessionParams& params() const { return params_; }
@@ -116,6 +115,9 @@ class Transport final : public Endpoint {
   void record_twcc(std::uint16_t seq, std::uint32_t media_ssrc, std::int64_t now_us);
   void send_twcc();
   void send_reports();
+  void send_nacks(std::int64_t now_ms);
+  void forward(const Subscription& sub, const rtc::RtpPacket& src, const rtc::PacketExtensions& ext,
+               const rtc::ForwardHeader& h);
 
   SessionParams params_;
   rtc::ice::IceLiteAgent ice_;
@@ -133,6 +135,7 @@ class Transport final : public Endpoint {
   std::uint8_t twcc_fb_count_ = 0;
   std::int64_t next_twcc_us_ = 0;
   std::int64_t next_report_us_ = 0;
+  std::int64_t next_nack_us_ = 0;
   bool disconnected_ = false;
 };
 

@@ -195,6 +195,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     now_us = mono_us();
     std::int64_t now_ms = now_us / 1000;
     for (auto& [uf, s] : by_ufrag) s->transport->on_tick(now_us);
+    for (auto& [id, room] : rooms) room->on_tick(now_ms);
     if (now_us >= next_speaker_us) {
       next_speaker_us = now_us + kSpeakerIntervalUs;
       for (auto& [id, room] : rooms) {
@@ -231,10 +232,11 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     }
   }
 
-  void subscribe(Room& room, ParticipantId subscriber, Track& t) {
-    if (room.is_subscribed(subscriber, t)) return;
-    room.subscribe(subscriber, t, fresh_ssrc(room), static_cast<std::uint16_t>(rng()),
-                   static_cast<std::uint32_t>(rng()));
+  Subscription* subscribe(Room& room, ParticipantId subscriber, Track& t) {
+    if (room.is_subscribed(subscriber, t)) return nullptr;
+    std::uint32_t rtx = t.kind == MediaKind::kVideo ? fresh_ssrc(room) : 0;
+    return room.subscribe(subscriber, t, fresh_ssrc(room), static_cast<std::uint16_t>(rng()),
+                          static_cast<std::uint32_t>(rng()), rtx);
   }
 
   static SubscriptionInfo slot_info(const Subscription& slot) {
@@ -266,8 +268,9 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
         for (auto& t : q->tracks)
           for (auto& sub : t->subscriptions)
             if (sub->subscriber == p.get())
-              e.subscriptions.push_back(
-                  {sub->rewriter.out_ssrc(), q->id, t->kind, sub->out_payload_type, -1});
+              e.subscriptions.push_back({sub->rewriter.out_ssrc(), q->id, t->kind,
+                                         sub->out_payload_type, -1, t->source, sub->rtx_ssrc,
+                                         t->kind == MediaKind::kVideo ? t->codec_name : ""});
       Session* s = session_of(*p);
       if (s && same(s->announced, e.subscriptions)) continue;
       if (s) s->announced = e.subscriptions;
@@ -344,15 +347,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     auto s = std::make_unique<Session>();
     s->transport = std::make_unique<Transport>(std::move(params), std::move(dtls.value()), room,
                                                fresh_ssrc(room), *this, c(), *this);
-    Participant& p = s->transport->participant();
-    // Audio goes through slots; anything else is a per-publisher subscription.
-    for (auto& q : room.participants()) {
-      if (q.get() == &p) continue;
-      for (auto& t : q->tracks)
-        if (t->kind != MediaKind::kAudio) subscribe(room, p.id, *t);
-      for (auto& t : p.tracks)
-        if (t->kind != MediaKind::kAudio) subscribe(room, q->id, *t);
-    }
+    // Audio goes through slots; screen tracks only to those who watch them (watch()).
     bump(c().connections);
     bump(c().participants);
     by_endpoint[s->transport.get()] = s.get();
@@ -360,6 +355,39 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     by_ufrag[key] = std::move(s);
     emit_subscriptions(room);
     refresh_slots(room, mono_us() / 1000);
+  }
+
+  void do_update(std::uint64_t room_id, ParticipantId pid, std::vector<PublishedTrack> tracks,
+                 std::vector<ReceiveCodec> codecs) {
+    Session* s = find_session(room_id, pid);
+    if (!s) return;
+    if (s->transport->update(std::move(tracks), std::move(codecs))) {
+      Room& room = s->transport->room();
+      emit_subscriptions(room);
+      refresh_slots(room, mono_us() / 1000);
+    }
+  }
+
+  void do_watch(std::uint64_t room_id, ParticipantId viewer, ParticipantId publisher, bool on) {
+    auto it = rooms.find(room_id);
+    if (it == rooms.end()) return;
+    Room& room = *it->second;
+    Participant* pub = room.participant(publisher);
+    if (!pub || !room.participant(viewer)) return;
+    bool changed = false;
+    if (!on) {
+      changed = room.unsubscribe(viewer, publisher);
+    } else {
+      std::int64_t now_ms = mono_us() / 1000;
+      for (auto& t : pub->tracks) {
+        if (t->source != TrackSource::kScreen) continue;
+        if (!subscribe(room, viewer, *t)) continue;
+        changed = true;
+        if (t->kind == MediaKind::kVideo) room.request_keyframe(*t, now_ms);
+      }
+    }
+    if (changed) emit_subscriptions(room);
+    flush();
   }
 
   void do_restart(std::uint64_t room, ParticipantId pid, rtc::ice::IceCredentials local,
@@ -422,6 +450,25 @@ void Worker::restart_ice(std::uint64_t room, ParticipantId participant,
                          remote = std::move(remote)]() mutable {
     impl_->do_restart(room, participant, std::move(local), std::move(remote));
   });
+}
+
+void Worker::update_session(std::uint64_t room, ParticipantId participant,
+                            std::vector<PublishedTrack> tracks,
+                            std::vector<ReceiveCodec> video_codecs) {
+  asio::post(impl_->io, [this, room, participant, t = std::move(tracks),
+                         c = std::move(video_codecs)]() mutable {
+    impl_->do_update(room, participant, std::move(t), std::move(c));
+  });
+}
+
+void Worker::watch(std::uint64_t room, ParticipantId viewer, ParticipantId publisher) {
+  asio::post(impl_->io,
+             [this, room, viewer, publisher] { impl_->do_watch(room, viewer, publisher, true); });
+}
+
+void Worker::unwatch(std::uint64_t room, ParticipantId viewer, ParticipantId publisher) {
+  asio::post(impl_->io,
+             [this, room, viewer, publisher] { impl_->do_watch(room, viewer, publisher, false); });
 }
 
 }  // namespace hype::sfu

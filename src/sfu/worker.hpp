@@ -31,6 +31,9 @@ struct SubscriptionInfo {
   MediaKind kind = MediaKind::kAudio;
   std::uint8_t payload_type = 111;
   int slot = -1;  // >= 0: audio slot index (last-N); -1: a per-publisher subscription
+  TrackSource source = TrackSource::kMic;
+  std::uint32_t rtx_ssrc = 0;  // video: where NACKs are answered (RFC 4588), 0: none
+  std::string codec;           // video: the publisher's codec (the section offers only it)
 };
 
 struct WorkerEvent {
@@ -82,6 +85,13 @@ class Worker {
   void set_server_mute(std::uint64_t room, ParticipantId participant, bool muted);
   void restart_ice(std::uint64_t room, ParticipantId participant, rtc::ice::IceCredentials local,
                    rtc::ice::IceCredentials remote);
+  // A renegotiation of an existing session: its published tracks and receive codecs now.
+  void update_session(std::uint64_t room, ParticipantId participant,
+                      std::vector<PublishedTrack> tracks, std::vector<ReceiveCodec> video_codecs);
+  // `viewer` starts (stops) receiving every screen track of `publisher`: on demand, nothing
+  // of a stream is forwarded to anyone who did not ask. Starting asks for a keyframe at once.
+  void watch(std::uint64_t room, ParticipantId viewer, ParticipantId publisher);
+  void unwatch(std::uint64_t room, ParticipantId viewer, ParticipantId publisher);
 
   struct Impl;
 

@@ -48,7 +48,7 @@ struct Harness {
         },
         [](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
           if (who.user % 7 == 0) return std::nullopt;  // some sessions lose their grant
-          return sfu::SessionGrant{who.user % 5 != 0};
+          return sfu::SessionGrant{who.user % 5 != 0, who.user % 3 != 0};
         });
     svc->start();
   }
@@ -59,19 +59,28 @@ struct Harness {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Harness h;
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto listener = h.svc->open(std::make_shared<NullWs>(), net::HttpRequest{});
+  // Two connections (a streamer and a watcher, say): a frame starting with 0x02 goes to the
+  // second one, without that byte.
+  std::shared_ptr<net::WsListener> conns[2] = {
+      h.svc->open(std::make_shared<NullWs>(), net::HttpRequest{}),
+      h.svc->open(std::make_shared<NullWs>(), net::HttpRequest{})};
   int frames = 0;
   while (!in.empty() && frames++ < 32) {
     auto nl = in.find('\n');
     std::string_view f = in.substr(0, nl);
     in = nl == std::string_view::npos ? std::string_view{} : in.substr(nl + 1);
+    int which = 0;
+    if (!f.empty() && f.front() == '\x02') {
+      which = 1;
+      f.remove_prefix(1);
+    }
     bool binary = !f.empty() && f.front() == '\x01';
-    listener->on_message(f, !binary);
+    conns[which]->on_message(f, !binary);
     h.io.restart();
     h.io.poll();
   }
   if (size % 3 == 0) h.svc->recheck_user(size % 11);
-  listener->on_close();
+  for (auto& listener : conns) listener->on_close();
   h.io.restart();
   h.io.poll();
   return 0;

@@ -100,7 +100,8 @@ std::size_t write_forwarded(const RtpPacket& src, const PacketExtensions& ext,
 
   const std::size_t fixed = kRtpFixedHeaderSize + 4u * src.csrc_count();
   ByteSpan tail = ByteSpan(src.bytes()).subspan(src.header_size());  // payload + padding
-  const std::size_t total = fixed + block + tail.size();
+  const std::size_t osn = h.rtx_osn ? 2 : 0;
+  const std::size_t total = fixed + block + osn + tail.size();
   if (total > out.size()) return 0;
 
   std::uint8_t* o = out.data();
@@ -128,7 +129,8 @@ std::size_t write_forwarded(const RtpPacket& src, const PacketExtensions& ext,
     }
     std::memset(b + w, 0, block - w);
   }
-  if (!tail.empty()) std::memcpy(o + fixed + block, tail.data(), tail.size());
+  if (osn) store_be16(o + fixed + block, *h.rtx_osn);
+  if (!tail.empty()) std::memcpy(o + fixed + block + osn, tail.data(), tail.size());
   return total;
 }
 

@@ -48,11 +48,15 @@ struct ForwardHeader {
   std::string_view mid;              // the subscriber's m-section; empty: no sdes:mid
   bool write_transport_seq = false;  // the SFU numbers this subscriber's packets
   std::uint16_t transport_seq = 0;
+  // Set: the packet goes out as RTX (RFC 4588), this original sequence number (OSN) written
+  // before the payload; the header fields above are the RTX stream's.
+  std::optional<std::uint16_t> rtx_osn;
 };
 
 // Writes `src` into `out` for a subscriber whose negotiated ids are `receiver`: the header
 // from `h` (marker, CSRCs copied), a new extension block (none when nothing is left), then
-// the payload and padding unchanged. Returns the size written, 0 when `out` is too small.
+// the payload and padding unchanged (as RTX: the OSN, then them). Returns the size written, 0 when
+// `out` is too small.
 std::size_t write_forwarded(const RtpPacket& src, const PacketExtensions& ext,
                             const ExtensionIds& receiver, const ForwardHeader& h,
                             MutableByteSpan out);

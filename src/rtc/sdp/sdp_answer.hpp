@@ -26,7 +26,7 @@ struct AnswerOptions {
   std::uint64_t session_id = 0;
   // Codec names in preference order is not changed: the offerer's order is kept (JSEP).
   std::vector<std::string> audio_codecs = {"opus"};
-  std::vector<std::string> video_codecs = {"VP8", "VP9", "H264"};
+  std::vector<std::string> video_codecs = {"VP8", "VP9", "H264", "AV1"};
   std::vector<std::string> rtcp_feedback = {"nack", "nack pli", "ccm fir", "goog-remb",
                                             "transport-cc"};
   std::vector<std::string> header_extensions;  // URIs; empty means the SFU's default set

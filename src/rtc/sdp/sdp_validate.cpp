@@ -81,7 +81,8 @@ bool valid_ice_pwd(std::string_view pwd) {
   return ice_chars(pwd, 22, 256);
 }
 
-Result<OfferCheck> validate_offer(const SessionDescription& offer, const AnswerOptions& options) {
+Result<OfferCheck> validate_offer(const SessionDescription& offer, const AnswerOptions& options,
+                                  bool need_audio) {
   if (offer.media.empty()) return invalid("offer has no m-sections");
   std::vector<std::size_t> usable;  // RTP sections the answer may accept
   for (std::size_t i = 0; i < offer.media.size(); ++i) {
@@ -94,14 +95,17 @@ Result<OfferCheck> validate_offer(const SessionDescription& offer, const AnswerO
   std::optional<std::size_t> audio;
   for (std::size_t i : usable) {
     const MediaSection& m = offer.media[i];
-    if (m.kind != "audio" || audio) continue;
+    if ((m.kind != "audio" && need_audio) || audio) continue;
     for (const Codec& c : m.codecs)
       if (can_answer_codec(m.kind, c, options)) audio = i;
   }
   if (!audio) {
     std::string codecs;
     for (const auto& c : options.audio_codecs) codecs += (codecs.empty() ? "" : ", ") + c;
-    return invalid(fmt::format("no audio m-section with a codec the SFU can answer ({})", codecs));
+    if (!need_audio)
+      for (const auto& c : options.video_codecs) codecs += ", " + c;
+    return invalid(fmt::format("no {} m-section with a codec the SFU can answer ({})",
+                               need_audio ? "audio" : "audio or video", codecs));
   }
   for (std::size_t i : usable)
     if (auto problem = transport_problem(offer.media[i])) return invalid(*problem);

@@ -18,8 +18,11 @@ struct OfferCheck {
   std::size_t transport = 0;
 };
 
-// Error code "invalid_sdp" with a message naming the first problem found.
-Result<OfferCheck> validate_offer(const SessionDescription& offer, const AnswerOptions& options);
+// Error code "invalid_sdp" with a message naming the first problem found. `need_audio`: a
+// voice connection's offer needs an audio section the SFU answers; otherwise (a stream
+// connection) an audio or a video one will do.
+Result<OfferCheck> validate_offer(const SessionDescription& offer, const AnswerOptions& options,
+                                  bool need_audio = true);
 
 // RFC 8839 5.4: ice-ufrag 4-256 and ice-pwd 22-256 ice-chars (ALPHA / DIGIT / "+" / "/").
 bool valid_ice_ufrag(std::string_view ufrag);

@@ -198,9 +198,9 @@ TEST(ServerOffer, AStreamNarrowsTheCodecsToItsOwn) {
 
 TEST(ServerOffer, NeverOffersACodecTheSubscriberDidNotAccept) {
   SessionDescription own = answered("chromium_av_simulcast_offer.sdp");
-  // AV1 was offered by the browser but not accepted by the SFU's answer.
-  auto av1 = build_server_offer(own, {video("s0", 2000, 0, {"AV1"})}, 3);
-  EXPECT_FALSE(av1.ok());
+  // ulpfec was offered by the browser but not accepted by the SFU's answer.
+  auto fec = build_server_offer(own, {video("s0", 2000, 0, {"ulpfec"})}, 3);
+  EXPECT_FALSE(fec.ok());
   // An audio-only subscriber has no video codecs at all.
   SessionDescription audio_only = answered("chromium_audio_offer.sdp");
   auto none = build_server_offer(audio_only, {video("s0", 2000, 0, {})}, 3);

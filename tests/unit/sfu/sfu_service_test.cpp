@@ -82,6 +82,51 @@ std::string client_offer(std::uint32_t ssrc, const std::string& fingerprint) {
   return rtc::sdp::write(sd);
 }
 
+// A stream connection's offer: a recvonly video section (to watch) and a recvonly audio one,
+// and when `share`, a sendonly video section with RTX (a=ssrc-group:FID) as Chromium offers
+// a shared screen. `codec` is the only video codec it offers (with rtx).
+std::string stream_offer(std::uint32_t ssrc, const std::string& fingerprint, bool share,
+                         const std::string& codec = "VP8") {
+  rtc::sdp::SessionDescription sd;
+  sd.session_id = ssrc;
+  sd.msid_semantic = "WMS *";
+  auto section = [&](const std::string& kind, const std::string& mid, rtc::sdp::Direction dir) {
+    rtc::sdp::MediaSection m;
+    m.kind = kind;
+    m.mid = mid;
+    m.direction = dir;
+    m.rtcp_mux = true;
+    m.ice_ufrag = "uf" + std::to_string(ssrc);
+    m.ice_pwd = "pwpwpwpwpwpwpwpwpwpwpwpw";
+    m.fingerprint = fingerprint;
+    m.setup = rtc::sdp::Setup::kActpass;
+    if (kind == "audio") {
+      m.formats = {"111"};
+      m.codecs.push_back({111, "opus", 48000, 2, "minptime=10;useinbandfec=1", {}});
+    } else {
+      m.formats = {"96", "97"};
+      std::string fmtp = codec == "H264" ? "packetization-mode=1;profile-level-id=42e01f" : "";
+      m.codecs.push_back({96, codec, 90000, 0, fmtp, {"nack", "nack pli", "transport-cc"}});
+      m.codecs.push_back({97, "rtx", 90000, 0, "apt=96", {}});
+    }
+    m.extmaps.push_back({3, "", std::string(rtc::ext_uri::kTransportCc), ""});
+    return m;
+  };
+  sd.media.push_back(section("video", "0", rtc::sdp::Direction::kRecvOnly));
+  sd.media.push_back(section("audio", "1", rtc::sdp::Direction::kRecvOnly));
+  sd.groups.push_back({"BUNDLE", {"0", "1"}});
+  if (share) {
+    auto v = section("video", "2", rtc::sdp::Direction::kSendOnly);
+    v.msids.push_back("screen screen-video");
+    v.ssrcs.push_back({ssrc, "cname", "c"});
+    v.ssrcs.push_back({ssrc + 1, "cname", "c"});
+    v.ssrc_groups.push_back({"FID", {ssrc, ssrc + 1}});
+    sd.media.push_back(std::move(v));
+    sd.groups.back().mids.push_back("2");
+  }
+  return rtc::sdp::write(sd);
+}
+
 struct Client {
   std::uint64_t user = 0;
   std::size_t answered = 0;  // server offers answered so far
@@ -110,6 +155,10 @@ class SfuSignaling : public ::testing::Test {
     o.workers = 1;
     o.bind_ip = "127.0.0.1";
     o.max_forwarded_speakers = 2;
+    o.on_stream = [this](std::uint64_t, std::uint64_t user, bool live,
+                         std::vector<std::uint64_t> viewers) {
+      reports.push_back({user, live, std::move(viewers)});
+    };
     svc = std::make_unique<sfu::SfuService>(
         io.get_executor(), o,
         [](const std::string& token, std::string&) -> std::optional<sfu::VoiceIdentity> {
@@ -117,7 +166,7 @@ class SfuSignaling : public ::testing::Test {
         },
         [this](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
           if (revoked.count(who.user)) return std::nullopt;
-          return sfu::SessionGrant{!silenced.count(who.user)};
+          return sfu::SessionGrant{!silenced.count(who.user), !not_live.count(who.user)};
         });
     svc->start();
     cert = rtc::DtlsCertificate::generate("test").value();
@@ -138,6 +187,29 @@ class SfuSignaling : public ::testing::Test {
            {{"sdp", client_offer(static_cast<std::uint32_t>(user * 11), cert->sdp_fingerprint())}});
     clients[user] = c;
     return clients[user];
+  }
+  // User `user`'s stream connection (clients key user + 1000), sharing its screen or not.
+  Client& join_stream(std::uint64_t user, bool share, const std::string& codec = "VP8") {
+    Client c;
+    c.user = user;
+    c.ws = std::make_shared<FakeWs>();
+    c.listener = svc->open(c.ws, net::HttpRequest{});
+    c.send("identify", {{"token", std::to_string(user)},
+                        {"channel_id", std::to_string(kChannel)},
+                        {"kind", "stream"}});
+    c.send("offer", {{"sdp", stream_offer(static_cast<std::uint32_t>(user * 1000),
+                                          cert->sdp_fingerprint(), share, codec)}});
+    clients[user + 1000] = c;
+    return clients[user + 1000];
+  }
+  static std::string last_streams(const Client& c) {
+    auto ev = c.ws->frames("streams");
+    return ev.empty() ? "" : json::serialize(ev.back().at("streams"));
+  }
+  static std::vector<std::string> errors(const Client& c) {
+    std::vector<std::string> out;
+    for (auto& e : c.ws->frames("error")) out.emplace_back(e.at("code").as_string());
+    return out;
   }
   // Runs the io_context until pred() holds (false after 10 s: a failure, not a flake).
   // Every client answers the server's offers as they arrive, as a real one does (the
@@ -166,7 +238,13 @@ class SfuSignaling : public ::testing::Test {
   std::shared_ptr<rtc::DtlsCertificate> cert;
   std::map<std::uint64_t, Client> clients;
   // The voice grant as the test sets it (read on the signaling strand, which runs here).
-  std::set<std::uint64_t> revoked, silenced;
+  std::set<std::uint64_t> revoked, silenced, not_live;
+  struct Report {
+    std::uint64_t user;
+    bool live;
+    std::vector<std::uint64_t> viewers;
+  };
+  std::vector<Report> reports;  // what the SFU reported for STREAM_UPDATE
 };
 
 }  // namespace
@@ -327,4 +405,120 @@ TEST_F(SfuSignaling, OfferWithoutFingerprintIsRefusedAndACorrectedOneConnects) {
   ASSERT_TRUE(until([&] { return !c.ws->frames("answer").empty(); }));
   ASSERT_TRUE(until([&] { return svc->stats().connections == 1; }));
   EXPECT_EQ(c.ws->frames("error").size(), 1u);
+}
+
+// ---- streams (screen share) ----
+
+TEST_F(SfuSignaling, AStreamConnectionIsNotAParticipantAndLivesBesideTheVoiceOne) {
+  Client& a = join(1);
+  ASSERT_TRUE(until([&] { return !a.ws->frames("ready").empty(); }));
+  Client& s = join_stream(1, false);
+  Client& t = join_stream(2, false);
+  ASSERT_TRUE(
+      until([&] { return !s.ws->frames("answer").empty() && !t.ws->frames("answer").empty(); }));
+  auto ready = t.ws->frames("ready").at(0);
+  EXPECT_EQ(ready.at("kind").as_string(), "stream");
+  EXPECT_TRUE(ready.at("participants").as_array().empty());
+  EXPECT_EQ(last_streams(t), "[]");  // the streams event follows ready
+  io.restart();
+  io.run_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(a.ws->frames("participant_join").empty());
+  EXPECT_EQ(a.ws->closed_code(), 0);  // user 1's stream connection did not replace its voice one
+  EXPECT_EQ(s.ws->closed_code(), 0);
+  // Nor do stream connections get audio slots (no server offer with slots for them).
+  EXPECT_TRUE(t.ws->frames("slots").empty());
+}
+
+TEST_F(SfuSignaling, AScreenOfferedWithoutGoingLiveIsRefused) {
+  not_live.insert(1);
+  Client& s = join_stream(1, true);
+  ASSERT_TRUE(until([&] { return !s.ws->frames("answer").empty(); }));
+  ASSERT_TRUE(until([&] { return !errors(s).empty(); }));
+  EXPECT_EQ(errors(s).back(), "stream_denied");
+  auto answer = rtc::sdp::parse(std::string(s.ws->frames("answer").back().at("sdp").as_string()));
+  ASSERT_TRUE(answer.ok());
+  ASSERT_EQ(answer->media.size(), 3u);
+  EXPECT_TRUE(answer->media[2].rejected());   // the screen section
+  EXPECT_FALSE(answer->media[0].rejected());  // watching still works
+  EXPECT_EQ(last_streams(s), "[]");
+  EXPECT_TRUE(reports.empty());
+}
+
+TEST_F(SfuSignaling, StreamsAreForwardedOnlyToThoseWhoWatch) {
+  Client& a = join(1);  // a voice member sees streams too
+  join_stream(1, true);
+  Client& v = join_stream(2, false);
+  Client& w = join_stream(3, false);
+  ASSERT_TRUE(
+      until([&] { return !v.ws->frames("answer").empty() && !w.ws->frames("answer").empty(); }));
+  ASSERT_TRUE(until([&] { return last_streams(a) == R"([{"user_id":"1","viewer_ids":[]}])"; }));
+  ASSERT_FALSE(reports.empty());
+  EXPECT_TRUE(reports.back().live);
+  // Nobody watches yet: no server offer carries the stream.
+  EXPECT_TRUE(v.ws->frames("offer").empty());
+  v.send("watch", {{"user_id", "1"}});
+  ASSERT_TRUE(until([&] { return !v.ws->frames("offer").empty(); }));
+  auto streams = v.ws->frames("offer").back().at("streams").as_array();
+  ASSERT_EQ(streams.size(), 1u);  // the stream has no audio: one video section
+  EXPECT_EQ(streams[0].at("user_id").as_string(), "1");
+  EXPECT_EQ(streams[0].at("kind").as_string(), "video");
+  EXPECT_EQ(streams[0].at("source").as_string(), "screen");
+  auto offer = rtc::sdp::parse(std::string(v.ws->frames("offer").back().at("sdp").as_string()));
+  ASSERT_TRUE(offer.ok());
+  const auto& sec = offer->media.back();
+  EXPECT_EQ(sec.direction, rtc::sdp::Direction::kSendOnly);
+  ASSERT_EQ(sec.ssrc_groups.size(), 1u);  // RTX on its own SSRC
+  EXPECT_EQ(sec.ssrc_groups[0].semantics, "FID");
+  for (auto& c : sec.codecs) EXPECT_TRUE(c.is("VP8") || c.is("rtx")) << c.name;
+  ASSERT_TRUE(until([&] { return last_streams(a) == R"([{"user_id":"1","viewer_ids":["2"]}])"; }));
+  EXPECT_EQ(reports.back().viewers, std::vector<std::uint64_t>{2});
+  EXPECT_TRUE(w.ws->frames("offer").empty());  // the one who did not ask gets nothing
+  v.send("unwatch", {{"user_id", "1"}});
+  ASSERT_TRUE(until([&] { return last_streams(a) == R"([{"user_id":"1","viewer_ids":[]}])"; }));
+  ASSERT_TRUE(until([&] {
+    auto o = v.ws->frames("offer");
+    return o.size() >= 2 && o.back().at("streams").as_array().empty();
+  }));
+}
+
+TEST_F(SfuSignaling, WatchErrorsSayWhatIsWrong) {
+  Client& a = join(1);
+  Client& s = join_stream(1, true);
+  Client& h = join_stream(2, false, "H264");
+  ASSERT_TRUE(
+      until([&] { return !h.ws->frames("answer").empty() && !s.ws->frames("answer").empty(); }));
+  ASSERT_TRUE(until([&] { return last_streams(h).find("\"1\"") != std::string::npos; }));
+  h.send("watch", {{"user_id", "3"}});
+  ASSERT_TRUE(until([&] { return errors(h).size() == 1; }));
+  EXPECT_EQ(errors(h)[0], "not_streaming");
+  h.send("watch", {{"user_id", "1"}});
+  ASSERT_TRUE(until([&] { return errors(h).size() == 2; }));
+  EXPECT_EQ(errors(h)[1], "codec_unsupported");
+  a.send("watch", {{"user_id", "1"}});
+  ASSERT_TRUE(until([&] { return errors(a).size() == 1; }));
+  EXPECT_EQ(errors(a)[0], "wrong_connection");
+  s.send("watch", {{"user_id", "1"}});
+  ASSERT_TRUE(until([&] { return errors(s).size() == 1; }));
+  EXPECT_EQ(errors(s)[0], "invalid_request");
+  EXPECT_EQ(h.ws->closed_code(), 0);
+}
+
+TEST_F(SfuSignaling, LosingTheRightToStreamEndsTheStreamForItsWatchers) {
+  Client& s = join_stream(1, true);
+  Client& v = join_stream(2, false);
+  ASSERT_TRUE(until([&] { return last_streams(v).find("\"1\"") != std::string::npos; }));
+  v.send("watch", {{"user_id", "1"}});
+  ASSERT_TRUE(until([&] { return !v.ws->frames("offer").empty(); }));
+  not_live.insert(1);
+  svc->recheck_user(1);
+  ASSERT_TRUE(until([&] { return !errors(s).empty(); }));
+  EXPECT_EQ(errors(s).back(), "stream_ended");
+  ASSERT_TRUE(until([&] { return last_streams(v) == "[]"; }));
+  EXPECT_FALSE(reports.back().live);
+  // The watcher's section goes inactive (not in the offered streams).
+  ASSERT_TRUE(until([&] {
+    auto o = v.ws->frames("offer");
+    return o.size() >= 2 && o.back().at("streams").as_array().empty();
+  }));
+  EXPECT_EQ(s.ws->closed_code(), 0);  // the connection stays: watching goes on
 }
