@@ -14,38 +14,31 @@
 #include "rtc/rtcp/rtcp_packets.hpp"
 #include "rtc/rtp/header_extensions.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/rtp/rtx.hpp"
 #include "rtc/sdp/sdp.hpp"
+#include "rtc/video/payload.hpp"
 #include "rtc/video/vp8_packetizer.hpp"
 
 namespace hype::bot {
 
 namespace {
 
-constexpr std::int64_t kNackRetryUs = 40'000;  // loopback and LAN round trips are far below
-constexpr std::int64_t kGiveUpUs = 1'000'000;  // a gap still open after 1 s is a loss
-constexpr std::int64_t kMaxGap = 500;          // larger jumps are counted lost, not NACKed
+// A gap still open after this is a loss (the NackGenerator gives up at the same age).
+constexpr std::int64_t kGiveUpUs = 1'000'000;
+constexpr std::int64_t kMaxGap = 256;  // larger jumps are counted lost, not NACKed (as it does)
 constexpr std::size_t kMaxNackPerPacket = 64;
 
-// Keyframe tests. PROVISIONAL until the video-rtc branch's rtc::video::inspect (vp8.hpp)
-// is merged: the VP8 payload header's P bit (RFC 7741 4.3, RFC 6386 9.1) after the descriptor.
-bool is_vp8_keyframe(rtc::ByteSpan frame) {
-  return !frame.empty() && (frame[0] & 1) == 0;
+// Whether a VP8 RTP payload starts a keyframe (rtc::video::inspect_vp8, RFC 7741).
+bool starts_keyframe(rtc::ByteSpan payload) {
+  const auto i = rtc::video::inspect_vp8(payload);
+  return i.valid && i.frame_start && i.keyframe;
 }
-bool is_vp8_keyframe_start(rtc::ByteSpan payload) {
-  if (payload.empty() || (payload[0] & 0x17) != 0x10) return false;  // S=1, PID=0
-  std::size_t off = 1;
-  if (payload[0] & 0x80) {
-    if (payload.size() < 2) return false;
-    const std::uint8_t x = payload[1];
-    off = 2;
-    if (x & 0x80) {
-      if (payload.size() < 3) return false;
-      off += (payload[2] & 0x80) ? 2 : 1;
-    }
-    if (x & 0x40) ++off;
-    if (x & 0x30) ++off;
-  }
-  return payload.size() > off && is_vp8_keyframe(payload.subspan(off));
+
+// A clip frame is a keyframe when its first packet starts one.
+bool is_keyframe(rtc::ByteSpan frame) {
+  std::array<std::uint8_t, kVideoMaxPayload> pl{};
+  const std::size_t n = rtc::video::Vp8Packetizer(kVideoMaxPayload).write(frame, 0, 0, pl);
+  return n > 0 && starts_keyframe({pl.data(), n});
 }
 
 void send_rtp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
@@ -168,14 +161,16 @@ void on_video_payload(VideoReceiver& r, std::uint32_t ts, rtc::ByteSpan payload,
     r.last_frame = t;
     on_frame(r, now);
   }
-  if (t > r.last_key && is_vp8_keyframe_start(payload)) {
+  if (t > r.last_key && starts_keyframe(payload)) {
     r.last_key = t;
     ++r.keyframes;
   }
 }
 
-// Sequence bookkeeping; false for a duplicate.
+// Sequence bookkeeping (losses here, what to NACK in the NackGenerator); false for a
+// duplicate.
 bool on_sequence(VideoReceiver& r, std::uint16_t seq, std::int64_t now) {
+  r.nack.on_packet(seq, now / 1000);
   const std::int64_t q = r.seqs.unwrap(seq);
   if (r.highest < 0 || q == r.highest + 1) {
     r.highest = q;
@@ -185,7 +180,7 @@ bool on_sequence(VideoReceiver& r, std::uint16_t seq, std::int64_t now) {
     if (q - r.highest > kMaxGap) {
       r.packets_lost += static_cast<std::uint64_t>(q - r.highest - 1);
     } else {
-      for (std::int64_t m = r.highest + 1; m < q; ++m) r.missing[m] = {now, now, 0};
+      for (std::int64_t m = r.highest + 1; m < q; ++m) r.missing[m] = now;
     }
     r.highest = q;
     return true;
@@ -196,19 +191,11 @@ bool on_sequence(VideoReceiver& r, std::uint16_t seq, std::int64_t now) {
 void watcher_tick(Bot& b, VideoReceiver& r, std::int64_t now) {
   std::array<std::uint16_t, kMaxNackPerPacket> lost{};
   std::size_t n = 0;
-  for (auto it = r.missing.begin(); it != r.missing.end();) {
-    if (now - it->second.since_us > kGiveUpUs) {
-      ++r.packets_lost;
-      it = r.missing.erase(it);
-      continue;
-    }
-    if (it->second.next_nack_us <= now && n < lost.size()) {
-      lost[n++] = static_cast<std::uint16_t>(it->first);
-      it->second.next_nack_us = now + kNackRetryUs;
-      ++it->second.nacks;
-    }
-    ++it;
+  while (!r.missing.empty() && now - r.missing.begin()->second > kGiveUpUs) {
+    ++r.packets_lost;
+    r.missing.erase(r.missing.begin());
   }
+  if (r.media_ssrc != 0) n = r.nack.collect(now / 1000, lost);
   std::array<std::uint8_t, 1600> buf{};
   if (n > 0 && r.media_ssrc != 0) {
     rtc::ByteWriter w(buf);
@@ -254,7 +241,7 @@ bool load_clip(const std::string& path, VideoClip& clip, std::string& error) {
   rtc::video::IvfStatus s;
   while ((s = r.next(f)) == rtc::video::IvfStatus::kOk) {
     if (f.data.empty()) continue;
-    clip.frames.push_back({f.data, 0, 0, is_vp8_keyframe(f.data)});
+    clip.frames.push_back({f.data, 0, 0, is_keyframe(f.data)});
     clip.keyframes += clip.frames.back().key;
     pts.push_back(f.pts);
   }
@@ -384,13 +371,13 @@ void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
   rtc::RtpPacket p;
   if (rtc::RtpPacket::parse(packet, p) != rtc::RtpParseStatus::kOk) return;
   if (p.payload_type() == kPtRtx) {
-    auto pl = p.payload();
-    if (pl.size() < 2) return;
     ++r.rtx_received;
-    if (on_sequence(r, rtc::load_be16(pl.data()), now)) {
+    std::size_t len = packet.size();
+    if (!rtc::unwrap_rtx(packet, len, p, kPtVp8, r.media_ssrc)) return;  // padding only
+    if (on_sequence(r, p.sequence_number(), now)) {
       ++r.packets;
-      r.bytes += pl.size() - 2;
-      on_video_payload(r, p.timestamp(), pl.subspan(2), now);
+      r.bytes += p.payload().size();
+      on_video_payload(r, p.timestamp(), p.payload(), now);
     } else {
       ++r.duplicates;
     }

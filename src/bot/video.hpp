@@ -16,7 +16,8 @@
 // (--watch-drop-every N is the same on a watcher: it ignores every Nth media packet it
 // receives, so its NACKs and the SFU's RTX towards viewers become visible.)
 // A watcher counts per stream: frames (distinct RTP timestamps), keyframes, bytes, packets,
-// losses (a gap not filled by a retransmission within 1 s), NACKs it sends for gaps, RTX it
+// losses (a gap not filled by a retransmission within 1 s), NACKs it sends for gaps
+// (rtc::NackGenerator decides what and when, as in the SFU), RTX it
 // receives, freezes (a gap between frames over max(3 x mean frame interval, mean + 150 ms),
 // the WebRTC definition) and the time from `watch` to the first frame. With --pli-every-ms it
 // also sends a PLI on that period (the SFU must coalesce them towards the publisher).
@@ -33,6 +34,7 @@
 
 #include "rtc/bytes.hpp"
 #include "rtc/dtls_session.hpp"
+#include "rtc/rtcp/nack_generator.hpp"
 #include "rtc/rtp/seq_unwrapper.hpp"
 #include "rtc/video/ivf_reader.hpp"
 
@@ -110,11 +112,8 @@ struct VideoReceiver {
   std::int64_t last_frame_us = -1;
   std::int64_t interval_sum_us = 0;
   std::uint64_t intervals = 0;
-  struct Missing {
-    std::int64_t since_us = 0, next_nack_us = 0;
-    int nacks = 0;
-  };
-  std::map<std::int64_t, Missing> missing;  // gaps waiting for a retransmission
+  std::map<std::int64_t, std::int64_t> missing;  // gap (sequence) -> when seen, until filled
+  rtc::NackGenerator nack;                       // what to NACK and when
   std::uint64_t frames = 0, keyframes = 0, bytes = 0, packets = 0, packets_lost = 0, nacks_sent = 0,
                 nacked_packets = 0, rtx_received = 0, plis_sent = 0, freezes = 0, duplicates = 0,
                 audio_packets = 0;

@@ -46,8 +46,9 @@ std::string write_clip(std::size_t n, std::vector<std::size_t> keys) {
     bool key = std::find(keys.begin(), keys.end(), i) != keys.end();
     le(v, size, 4);
     le(v, i, 8);
-    v.push_back(key ? 0x00 : 0x01);  // frame tag bit 0: 0 = keyframe
-    for (std::size_t k = 1; k < size; ++k) v.push_back(static_cast<std::uint8_t>(i));
+    // The frame tag (bit 0: 0 = keyframe) and a keyframe's start code (RFC 6386 9.1).
+    v.insert(v.end(), {static_cast<std::uint8_t>(key ? 0x00 : 0x01), 0, 0, 0x9d, 0x01, 0x2a});
+    for (std::size_t k = 6; k < size; ++k) v.push_back(static_cast<std::uint8_t>(i));
   }
   std::string path = ::testing::TempDir() + "bot_video_clip_" + std::to_string(::getpid()) + ".ivf";
   std::ofstream(path, std::ios::binary)
@@ -187,13 +188,13 @@ TEST(BotVideo, PliJumpsToTheNextKeyframe) {
   auto rx = rig.drain();
   ASSERT_FALSE(rx.empty());
   EXPECT_EQ(rx.front().payload[4], 0x00) << "a keyframe";
-  EXPECT_EQ(rx.front().payload[5], 6) << "frame 6";
+  EXPECT_EQ(rx.front().payload[10], 6) << "frame 6";
   EXPECT_EQ(rig.bot.vpub->keyframe_jumps, 1u);
   EXPECT_EQ(rig.bot.vpub->keyframes_sent, 2u);
   video_tick(rig.bot, t0 + 100'000, true);
   rx = rig.drain();
   ASSERT_FALSE(rx.empty());
-  EXPECT_EQ(rx.front().payload[5], 7) << "then on from there";
+  EXPECT_EQ(rx.front().payload[10], 7) << "then on from there";
 }
 
 TEST(BotVideo, NackIsAnsweredWithRtxAndDropsAreRecoverable) {
@@ -248,6 +249,7 @@ struct WatcherRig {
                                                std::vector<std::size_t> skip = {}) {
     std::vector<std::uint8_t> f(n * 100, 0x55);
     f[0] = key ? 0x00 : 0x01;
+    f[3] = 0x9d, f[4] = 0x01, f[5] = 0x2a;
     rtc::video::Vp8Packetizer pk(104);
     std::vector<std::vector<std::uint8_t>> all;
     for (std::size_t i = 0; i < pk.packet_count(f.size()); ++i) {
@@ -291,7 +293,8 @@ TEST(BotVideo, WatcherTracksGapsAndRtxFillsThem) {
                                static_cast<std::uint8_t>(orig.sequence_number())};
   pl.insert(pl.end(), orig.payload().begin(), orig.payload().end());
   auto rtx = w.packet(kPtRtx, 9, orig.timestamp(), pl);
-  video_on_rtp(w.bot, rtx, 40'000);
+  auto copy = rtx;  // unwrapped in place
+  video_on_rtp(w.bot, copy, 40'000);
   EXPECT_EQ(r.rtx_received, 1u);
   EXPECT_TRUE(r.missing.empty());
   EXPECT_EQ(r.packets, 4u);
@@ -310,7 +313,7 @@ TEST(BotVideo, WatcherTracksGapsAndRtxFillsThem) {
   video_tick(w.bot, 100'000, false);
   EXPECT_EQ(r.nacks_sent, 1u);
   EXPECT_EQ(r.nacked_packets, 1u);
-  video_tick(w.bot, 120'000, false);  // within the retry interval: no second NACK
+  video_tick(w.bot, 110'000, false);  // within the retry interval (20 ms): no second NACK
   EXPECT_EQ(r.nacks_sent, 1u);
   video_tick(w.bot, 1'200'000, false);
   EXPECT_TRUE(r.missing.empty());

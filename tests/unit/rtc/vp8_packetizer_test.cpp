@@ -1,5 +1,6 @@
 // VP8 packetization (RFC 7741): descriptor bytes, balanced splits within the size limit,
-// the S bit on the first packet only, the 15-bit picture id, and the refusals.
+// the S bit on the first packet only, the 15-bit picture id, the refusals, and what
+// rtc::video::inspect_vp8 (the receive side) reads back.
 #include "rtc/video/vp8_packetizer.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,8 @@
 #include <array>
 #include <cstdint>
 #include <vector>
+
+#include "rtc/video/payload.hpp"
 
 using namespace hype::rtc;
 using namespace hype::rtc::video;
@@ -85,4 +88,21 @@ TEST(Vp8Packetizer, Refusals) {
   Vp8Packetizer tiny(4);
   EXPECT_EQ(tiny.packet_count(10), 0u);
   EXPECT_EQ(tiny.write(f, 1, 0, out), 0u);
+}
+
+TEST(Vp8Packetizer, DescriptorsReadBackWithInspect) {
+  Vp8Packetizer pk(1200);
+  auto f = frame(5000);
+  f[0] = 0x00;  // a keyframe's frame tag and start code (RFC 6386 9.1)
+  f[3] = 0x9d, f[4] = 0x01, f[5] = 0x2a;
+  for (std::size_t i = 0; i < pk.packet_count(f.size()); ++i) {
+    std::array<std::uint8_t, 1500> out{};
+    std::size_t n = pk.write(f, 0x4321, i, out);
+    auto info = inspect_vp8(ByteSpan(out.data(), n));
+    ASSERT_TRUE(info.valid);
+    EXPECT_EQ(info.frame_start, i == 0);
+    EXPECT_EQ(info.keyframe, i == 0);
+    EXPECT_EQ(info.picture_id, 0x4321);
+    EXPECT_EQ(info.descriptor_size, kVp8DescriptorSize);
+  }
 }
