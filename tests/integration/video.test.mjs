@@ -99,8 +99,10 @@ test('50 viewers sending PLIs reach the publisher as at most 2 keyframe requests
   const p = v.publisher;
   const requests = p.plis_received + p.firs_received;
   assert.ok(requests >= 1, 'keyframe requests reach the publisher');
-  // At most 2 per second: over the whole stream, and no two much closer than 500 ms (arrival
-  // jitter on a loaded box aside; keyframe_requests_max_per_s would count it as a third).
-  assert.ok(requests <= 2 * p.stream_seconds + 1, JSON.stringify(p));
+  // At most 2 per second: over the whole run (the watchers' PLIs go on for the bot's 0.7 s
+  // drain after the stream stops, hence the extra second), and no two much closer than
+  // 500 ms (arrival jitter on a loaded box aside; keyframe_requests_max_per_s would count it
+  // as a third).
+  assert.ok(requests <= 2 * (p.stream_seconds + 1) + 1, JSON.stringify(p));
   assert.ok(requests < 2 || p.keyframe_request_min_interval_ms >= 400, JSON.stringify(p));
 });
