@@ -28,6 +28,19 @@ void Api::add_voice_routes() {
     return json::value(
         wire::channel_mode_json(voice.channel_mode(c.user, c.id_param(0, "channel"))));
   });
+  // Go Live (screen share): docs/protocol.md, "Streams".
+  router_.add("POST", "/api/v1/voice/stream/:id", true, RateClass::none, [&voice](Context& c) {
+    return json::value(
+        wire::voice_state_json(voice.start_stream(c.user, c.id_param(0, "channel"))));
+  });
+  router_.add("DELETE", "/api/v1/voice/stream/:id", true, RateClass::none, [&voice](Context& c) {
+    auto s = voice.stop_stream(c.user, c.id_param(0, "channel"));
+    if (!s) {
+      c.status = 204;
+      return json::value();
+    }
+    return json::value(wire::voice_state_json(*s));
+  });
   router_.add("GET", "/api/v1/voice/states/:id", true, RateClass::none, [&voice](Context& c) {
     return json::value(
         wire::array_of(voice.states(c.user, c.id_param(0, "channel")), wire::voice_state_json));

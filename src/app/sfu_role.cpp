@@ -5,14 +5,33 @@
 #include <boost/asio/detached.hpp>
 #include <ctime>
 
+#include "chat/permissions.hpp"
+#include "chat/views.hpp"
 #include "sfu/sfu_metrics.hpp"
 #include "voice/voice_service.hpp"
+#include "wire/events.hpp"
 
 namespace hype::app {
 
 namespace {
 
-sfu::SfuOptions sfu_options(const Node& node) {
+// STREAM_UPDATE for everyone who can see the channel: the guild comes from the streamer's
+// voice state (awaited, so the SFU's signaling strand never waits for the Coordinator);
+// nothing when the user is no longer in that channel (their leave said enough).
+cluster::Task<void> report_stream(Node& node, Id channel, Id user, bool live,
+                                  std::vector<Id> viewers) {
+  auto st = co_await node.coord->async_voice_state(user);
+  if (!st || st->channel_id != channel) co_return;
+  cluster::Event e{.type = cluster::EventType::stream_update,
+                   .guild_id = st->guild_id,
+                   .required_permissions = chat::perm::kViewChannel,
+                   .subject_user_id = user,
+                   .channel_id = channel};
+  e.data = wire::encode_event_body(chat::StreamChange{st->guild_id, channel, user, live, viewers});
+  node.bus->publish(e);
+}
+
+sfu::SfuOptions sfu_options(Node& node) {
   const Config& config = node.config;
   sfu::SfuOptions o;
   o.node_id = node.node_id;
@@ -21,6 +40,14 @@ sfu::SfuOptions sfu_options(const Node& node) {
   o.announced_ip = config.sfu.announced_ip;
   o.bind_ip = config.sfu.bind_ip;
   o.max_forwarded_speakers = config.voice.max_forwarded_speakers;
+  o.on_stream = [&node](std::uint64_t channel, std::uint64_t user, bool live,
+                        std::vector<std::uint64_t> viewers) {
+    std::vector<Id> ids(viewers.begin(), viewers.end());
+    boost::asio::co_spawn(
+        node.io,
+        report_stream(node, static_cast<Id>(channel), static_cast<Id>(user), live, std::move(ids)),
+        boost::asio::detached);
+  };
   return o;
 }
 
@@ -50,7 +77,7 @@ SfuRole::SfuRole(Node& node)
             auto g = voice::voice_grant(coord, static_cast<Id>(who.user),
                                         static_cast<Id>(who.channel), who.session);
             if (!g) return std::nullopt;
-            return sfu::SessionGrant{g->may_speak};
+            return sfu::SessionGrant{g->may_speak, g->may_stream};
           }) {}
 
 SfuRole::~SfuRole() = default;

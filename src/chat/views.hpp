@@ -86,6 +86,13 @@ struct Presence {  // PRESENCE_UPDATE
   Id user_id = 0;
   std::string status;  // online | idle | dnd | offline
 };
+struct StreamChange {  // STREAM_UPDATE
+  Id guild_id = 0;
+  Id channel_id = 0;
+  Id user_id = 0;
+  bool live = false;
+  std::vector<Id> viewer_ids;
+};
 struct ModeChange {  // VOICE_MODE_UPDATE
   Id guild_id = 0;
   Id channel_id = 0;
@@ -96,7 +103,7 @@ struct ModeChange {  // VOICE_MODE_UPDATE
 // into cluster::Event::data.
 using EventBody = std::variant<GuildSnapshot, store::Guild, GuildGone, store::Member, MemberGone,
                                RoleChange, RoleGone, store::Channel, MessageView, MessageGone,
-                               Typing, Presence, cluster::VoiceState, ModeChange>;
+                               Typing, Presence, cluster::VoiceState, ModeChange, StreamChange>;
 using EventEncoder = std::function<std::string(const EventBody&)>;
 
 }  // namespace hype::chat

@@ -52,6 +52,9 @@ struct VoiceState {
   // already in. Voice tokens carry it: a token minted for an earlier stay (before a leave,
   // kick or channel deletion) no longer matches and cannot open or keep an SFU session.
   std::uint64_t session = 0;
+  // Live: sharing their screen ("Go Live", POST /voice/stream). Only then does the SFU take
+  // the user's screen tracks; cleared on leave, on a join elsewhere and when STREAM is lost.
+  bool self_stream = false;
 };
 
 struct VoiceJoin {
@@ -90,6 +93,9 @@ class Coordinator {
   // Sets `suppress` (and self_mute with it when suppressing); nullopt when not in voice.
   virtual Task<std::optional<VoiceState>> async_voice_suppress(Id user_id, bool suppress) = 0;
   virtual Task<std::optional<VoiceState>> async_voice_state(Id user_id) = 0;
+  // Sets `self_stream`; nullopt when the user is not in `channel_id`.
+  virtual Task<std::optional<VoiceState>> async_voice_set_stream(Id user_id, Id channel_id,
+                                                                 bool live) = 0;
   virtual Task<std::vector<VoiceState>> async_channel_voice_states(Id channel_id) = 0;
   virtual Task<std::vector<VoiceState>> async_guild_voice_states(Id guild_id) = 0;
   virtual Task<int> async_active_voice_channels() = 0;
@@ -122,6 +128,9 @@ class Coordinator {
     return wait(async_voice_suppress(user_id, suppress));
   }
   std::optional<VoiceState> voice_state(Id user_id) { return wait(async_voice_state(user_id)); }
+  std::optional<VoiceState> voice_set_stream(Id user_id, Id channel_id, bool live) {
+    return wait(async_voice_set_stream(user_id, channel_id, live));
+  }
   std::vector<VoiceState> channel_voice_states(Id channel_id) {
     return wait(async_channel_voice_states(channel_id));
   }

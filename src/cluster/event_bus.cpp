@@ -46,6 +46,8 @@ const char* event_type_name(EventType t) {
       return "VOICE_STATE_UPDATE";
     case EventType::voice_mode_update:
       return "VOICE_MODE_UPDATE";
+    case EventType::stream_update:
+      return "STREAM_UPDATE";
   }
   return kUnknown;  // a value past the last enumerator
 }

@@ -42,6 +42,7 @@ enum class EventType {
   presence_update,
   voice_state_update,
   voice_mode_update,
+  stream_update,
 };
 
 // The dispatch name on the wire ("MESSAGE_CREATE"), and back (nullopt for an unknown name).

@@ -51,6 +51,14 @@ class LocalCoordinator final : public Coordinator {
   Task<std::optional<VoiceState>> async_voice_suppress(Id user_id, bool suppress) override {
     co_return voice_suppress_now(user_id, suppress);
   }
+  Task<std::optional<VoiceState>> async_voice_set_stream(Id user_id, Id channel_id,
+                                                         bool live) override {
+    std::lock_guard lock(mu_);
+    auto it = states_.find(user_id);
+    if (it == states_.end() || it->second.channel_id != channel_id) co_return std::nullopt;
+    it->second.self_stream = live;
+    co_return it->second;
+  }
   Task<std::optional<VoiceState>> async_voice_state(Id user_id) override {
     co_return voice_state_now(user_id);
   }
@@ -107,6 +115,7 @@ class LocalCoordinator final : public Coordinator {
     if (already_here) {
       st.joined_at = cur->second.joined_at;
       st.session = cur->second.session;
+      st.self_stream = cur->second.self_stream;
     }
     states_[s.user_id] = st;
     channels_[s.channel_id].insert(s.user_id);

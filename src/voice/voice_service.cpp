@@ -178,6 +178,7 @@ void VoiceService::on_event(const cluster::Event& e) {
     case ET::presence_update:
     case ET::voice_state_update:
     case ET::voice_mode_update:
+    case ET::stream_update:
       return;
   }
 }
@@ -201,14 +202,43 @@ void VoiceService::revalidate(Id guild_id, Id user_id) {
     bool suppress = !chat::has_permissions(*p, kSpeak);
     if (suppress != s.suppress)
       if (auto now = coord_.voice_suppress(s.user_id, suppress)) publish_state(*now);
+    if (s.self_stream && !chat::has_permissions(*p, kStream)) {
+      if (auto now = coord_.voice_set_stream(s.user_id, s.channel_id, false)) {
+        spdlog::info("stream ended user={} channel={} reason=permission_removed", s.user_id,
+                     s.channel_id);
+        publish_state(*now);
+      }
+    }
   }
+}
+
+cluster::VoiceState VoiceService::start_stream(Id actor, Id channel_id) {
+  auto cur = coord_.voice_state(actor);
+  if (!cur || cur->channel_id != channel_id)
+    throw ApiError(409, "not_in_channel", "join this voice channel before going live");
+  auto p = chat_.permissions_for(actor, cur->guild_id);
+  if (!p || !chat::has_permissions(*p, chat::perm::kStream))
+    throw ApiError(403, "missing_permission", "You need the Stream permission in this channel");
+  if (cur->self_stream) return *cur;
+  auto now = coord_.voice_set_stream(actor, channel_id, true);
+  if (!now) throw ApiError(409, "not_in_channel", "join this voice channel before going live");
+  publish_state(*now);
+  return *now;
+}
+
+std::optional<cluster::VoiceState> VoiceService::stop_stream(Id actor, Id channel_id) {
+  auto cur = coord_.voice_state(actor);
+  if (!cur || cur->channel_id != channel_id || !cur->self_stream) return std::nullopt;
+  auto now = coord_.voice_set_stream(actor, channel_id, false);
+  if (now) publish_state(*now);
+  return now;
 }
 
 std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id channel,
                                       std::uint64_t session) {
   auto s = coord.voice_state(user);
   if (!s || s->channel_id != channel || s->session != session) return std::nullopt;
-  return VoiceGrant{!s->suppress};
+  return VoiceGrant{!s->suppress, s->self_stream};
 }
 
 void VoiceService::leave_any(Id actor) {

@@ -68,6 +68,7 @@ struct ChannelMode {
 // What an SFU session may do now, from the voice state its token was minted for.
 struct VoiceGrant {
   bool may_speak = true;
+  bool may_stream = false;  // live (self_stream): the SFU takes the user's screen tracks
 };
 // nullopt when `user` is no longer in `channel` under the voice-state session `session`
 // (left, moved, kicked, channel deleted, or a token minted for an earlier stay). Reads only
@@ -87,6 +88,11 @@ class VoiceService {
   // Leaves whatever channel the user is in (gateway gone for good).
   void leave_any(Id actor);
   void update_self(Id actor, bool self_mute, bool self_deaf);
+  // Go Live: the caller must be in `channel_id` (409 not_in_channel) and hold STREAM there
+  // (403 missing_permission); sets self_stream (VOICE_STATE_UPDATE). Stopping answers the
+  // state, or nullopt when the caller was not live there.
+  cluster::VoiceState start_stream(Id actor, Id channel_id);
+  std::optional<cluster::VoiceState> stop_stream(Id actor, Id channel_id);
   std::vector<cluster::VoiceState> states(Id actor, Id channel_id);
   // The channel's SFU node, or where it would go now; none without SFU nodes.
   std::optional<cluster::Placed> sfu_node(Id actor, Id channel_id);
@@ -103,7 +109,8 @@ class VoiceService {
   // Feed of every bus event (wired in app): re-checks voice states when rights change.
   void on_event(const cluster::Event& e);
   // Re-checks the voice states of `user` (0: everyone) in `guild` against their permissions
-  // now: no membership, VIEW_CHANNEL or CONNECT ends the state, no SPEAK suppresses it.
+  // now: no membership, VIEW_CHANNEL or CONNECT ends the state, no SPEAK suppresses it, no
+  // STREAM ends the stream (self_stream).
   void revalidate(Id guild_id, Id user_id);
 
  private:

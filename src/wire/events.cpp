@@ -46,6 +46,15 @@ struct PayloadJson {
     return presence_json(p.user_id, p.status);
   }
   json::value operator()(const cluster::VoiceState& s) const { return voice_state_json(s); }
+  json::value operator()(const chat::StreamChange& s) const {
+    json::array viewers;
+    for (Id v : s.viewer_ids) viewers.push_back(json::value(id_to_string(v)));
+    auto count = static_cast<std::int64_t>(viewers.size());
+    return json::object{
+        {"guild_id", id_to_string(s.guild_id)}, {"channel_id", id_to_string(s.channel_id)},
+        {"user_id", id_to_string(s.user_id)},   {"live", s.live},
+        {"viewer_ids", std::move(viewers)},     {"viewer_count", count}};
+  }
   json::value operator()(const chat::ModeChange& m) const {
     return json::object{{"guild_id", id_to_string(m.guild_id)},
                         {"channel_id", id_to_string(m.channel_id)},

@@ -63,7 +63,8 @@ json::object voice_state_json(const cluster::VoiceState& s) {
           {"user_id", id_to_string(s.user_id)},
           {"self_mute", s.self_mute},
           {"self_deaf", s.self_deaf},
-          {"suppress", s.suppress}};
+          {"suppress", s.suppress},
+          {"self_stream", s.self_stream}};
 }
 
 json::object guild_view_json(const chat::GuildView& v) {

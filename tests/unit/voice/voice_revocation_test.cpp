@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "chat/permissions.hpp"
+#include "core/errors.hpp"
 #include "unit/voice/voice_world.hpp"
 
 namespace json = boost::json;
@@ -152,3 +153,61 @@ TEST_F(VoiceRevocation, LosingViewChannelEndsTheVoiceState) {
 }
 
 }  // namespace
+
+// ---- Go Live (screen share, issue 14) ----
+
+TEST_F(VoiceRevocation, GoingLiveNeedsTheChannelAndTheStreamPermission) {
+  using namespace chat::perm;
+  try {
+    voice_->start_stream(member_, voice_channel_);
+    ADD_FAILURE() << "went live without being in the channel";
+  } catch (const hype::ApiError& e) {
+    EXPECT_EQ(e.status(), 409);
+    EXPECT_EQ(e.code(), "not_in_channel");
+  }
+  auto s = join(member_);
+  EXPECT_FALSE(voice::voice_grant(*coord_, member_, voice_channel_, s)->may_stream);
+  auto live = voice_->start_stream(member_, voice_channel_);
+  EXPECT_TRUE(live.self_stream);
+  EXPECT_TRUE(last_state(member_).at("self_stream").as_bool());
+  EXPECT_TRUE(voice::voice_grant(*coord_, member_, voice_channel_, s)->may_stream);
+  // A mode switch's rejoin keeps the stream; stopping clears it, and stopping again is nothing.
+  join(member_);
+  EXPECT_TRUE(coord_->voice_state(member_)->self_stream);
+  auto stopped = voice_->stop_stream(member_, voice_channel_);
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_FALSE(stopped->self_stream);
+  EXPECT_FALSE(last_state(member_).at("self_stream").as_bool());
+  EXPECT_FALSE(voice_->stop_stream(member_, voice_channel_).has_value());
+  // Without STREAM: refused with the permission named.
+  chat::RolePatch p;
+  p.permissions = kDefaultEveryone & ~kStream;
+  chat_->update_role(owner_, guild_, guild_, p);
+  try {
+    voice_->start_stream(member_, voice_channel_);
+    ADD_FAILURE() << "went live without STREAM";
+  } catch (const hype::ApiError& e) {
+    EXPECT_EQ(e.status(), 403);
+    EXPECT_EQ(e.code(), "missing_permission");
+  }
+}
+
+TEST_F(VoiceRevocation, LosingStreamOrLeavingEndsTheStream) {
+  using namespace chat::perm;
+  auto s = join(member_);
+  voice_->start_stream(member_, voice_channel_);
+  chat::RolePatch p;
+  p.permissions = kDefaultEveryone & ~kStream;
+  chat_->update_role(owner_, guild_, guild_, p);
+  EXPECT_FALSE(coord_->voice_state(member_)->self_stream) << "STREAM removed, still live";
+  EXPECT_FALSE(last_state(member_).at("self_stream").as_bool());
+  auto g = voice::voice_grant(*coord_, member_, voice_channel_, s);
+  ASSERT_TRUE(g.has_value());  // still in voice, only no longer live
+  EXPECT_FALSE(g->may_stream);
+  p.permissions = kDefaultEveryone;
+  chat_->update_role(owner_, guild_, guild_, p);
+  voice_->start_stream(member_, voice_channel_);
+  voice_->leave(member_, voice_channel_);
+  join(member_);
+  EXPECT_FALSE(coord_->voice_state(member_)->self_stream) << "a new stay started live";
+}

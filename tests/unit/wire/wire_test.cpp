@@ -59,7 +59,7 @@ TEST(Wire, GuildSnapshotIsTheViewPlusMembersPresencesCountAndVoice) {
       R"({"guild_id":"5","user":{"id":"10","username":"bob"},"roles":["7"],"joined_at":null}],)"
       R"("presences":[{"user_id":"10","status":"online"}],"member_count":2,)"
       R"("voice_states":[{"guild_id":"5","channel_id":"6","user_id":"10",)"
-      R"("self_mute":false,"self_deaf":false,"suppress":false}]})");
+      R"("self_mute":false,"self_deaf":false,"suppress":false,"self_stream":false}]})");
 }
 
 TEST(Wire, MembersListsAddStatusInvitesAndPreviews) {
@@ -126,5 +126,8 @@ TEST(Wire, EventBodiesEncodeToTheDispatchPayloads) {
   left.user_id = 10;
   EXPECT_EQ(encode_event_body(left),
             R"({"guild_id":"5","channel_id":null,"user_id":"10","self_mute":false,)"
-            R"("self_deaf":false,"suppress":false})");
+            R"("self_deaf":false,"suppress":false,"self_stream":false})");
+  EXPECT_EQ(encode_event_body(chat::StreamChange{5, 6, 7, true, {8, 9}}),
+            R"({"guild_id":"5","channel_id":"6","user_id":"7","live":true,)"
+            R"("viewer_ids":["8","9"],"viewer_count":2})");
 }
