@@ -13,7 +13,7 @@
 using namespace hype::rtc;
 
 namespace {
-std::vector<std::uint8_t> packet(std::uint16_t seq, std::vector<std::uint8_t> payload,
+std::vector<std::uint8_t> packet(std::uint16_t seq, const std::vector<std::uint8_t>& payload,
                                  std::uint8_t padding = 0) {
   std::vector<std::uint8_t> b = {0x80,
                                  96,
