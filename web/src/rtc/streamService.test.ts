@@ -225,6 +225,15 @@ describe('StreamService', () => {
     }
   });
 
+  it('stream_ended after our own stop says nothing', async () => {
+    const { svc, links } = setup();
+    svc.watch('7');
+    await svc.startShare();
+    await svc.stopShare();
+    links[0].o.onError('stream_ended', '');
+    expect(svc.getSnapshot().error).toBeNull();
+  });
+
   it('4006 on the stream connection ends everything with a clear error', async () => {
     const { svc, links, media } = setup();
     svc.watch('7');

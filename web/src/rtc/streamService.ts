@@ -321,6 +321,8 @@ export class StreamService {
 
   private linkError(code: string) {
     if (code === 'stream_denied' || code === 'stream_ended') {
+      // After our own stop the SFU confirms the end: nothing to say.
+      if (this.snap.share === 'idle') return;
       // Our share is over (the server will not carry it); watching goes on.
       this.seq++;
       this.stopLocal();
