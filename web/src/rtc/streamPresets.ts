@@ -18,9 +18,9 @@ export interface StreamPreset {
 }
 
 export const STREAM_PRESETS: readonly StreamPreset[] = [
-  { id: '720p30', label: '720p 30 fps', width: 1280, height: 720, frameRate: 30, maxBitrate: 2_500_000 },
-  { id: '1080p30', label: '1080p 30 fps', width: 1920, height: 1080, frameRate: 30, maxBitrate: 6_000_000 },
-  { id: '1080p60', label: '1080p 60 fps', width: 1920, height: 1080, frameRate: 60, maxBitrate: 8_000_000 },
+  { id: '720p30', label: '720p30', width: 1280, height: 720, frameRate: 30, maxBitrate: 2_500_000 },
+  { id: '1080p30', label: '1080p30', width: 1920, height: 1080, frameRate: 30, maxBitrate: 6_000_000 },
+  { id: '1080p60', label: '1080p60', width: 1920, height: 1080, frameRate: 60, maxBitrate: 8_000_000 },
 ];
 
 export const DEFAULT_PRESET: StreamPresetId = '1080p30';
