@@ -31,6 +31,7 @@ export interface GatewayEvents {
   VOICE_STATE_UPDATE: VoiceState;
   VOICE_MODE_UPDATE: { guild_id: Id; channel_id: Id; mode: 'p2p' | 'sfu' };
   VOICE_SIGNAL: { from: Id; channel_id?: Id; payload: unknown };
+  STREAM_UPDATE: { guild_id: Id; channel_id: Id; user_id: Id; live: boolean; viewer_ids: Id[]; viewer_count: number };
 }
 
 export type GatewayEventName = keyof GatewayEvents;
@@ -65,6 +66,7 @@ const NAMES: Record<GatewayEventName, true> = {
   VOICE_STATE_UPDATE: true,
   VOICE_MODE_UPDATE: true,
   VOICE_SIGNAL: true,
+  STREAM_UPDATE: true,
 };
 
 export function isGatewayEvent(t: string): t is GatewayEventName {

@@ -60,6 +60,8 @@ export interface VoiceState {
   user_id: Id;
   self_mute: boolean;
   self_deaf: boolean;
+  /** Live: sharing their screen (POST /voice/stream). */
+  self_stream?: boolean;
 }
 
 export type PresenceStatus = 'online' | 'idle' | 'dnd' | 'offline';

@@ -9,6 +9,7 @@ import { ModeSwitcher, type SwitchRecord, type SwitchTiming } from './modeSwitch
 import { P2PTransport } from './p2pTransport';
 import { SfuTransport } from './sfuTransport';
 import { RemoteLevels, sameSpeakers, SpeakingDetector } from './speaking';
+import { StreamService, type StreamServiceDeps } from './streamService';
 import { quality, type PeerStats } from './stats';
 import type { InboundAudio, PeerInfo, TransportContext, VoiceMode, VoiceTransport } from './transport';
 
@@ -45,6 +46,8 @@ export interface RtcDeps {
   transportFactory?: (mode: VoiceMode, ctx: TransportContext) => VoiceTransport | null;
   /** Mode-switch timing overrides (tests). */
   switchTiming?: Partial<SwitchTiming>;
+  /** Screen-share seams (tests): capture and stream connection factories. */
+  streams?: Pick<StreamServiceDeps, 'capture' | 'connect'>;
 }
 
 const LEVEL_INTERVAL_MS = 100;
@@ -64,7 +67,11 @@ export class RtcService {
   private readonly switcher: ModeSwitcher;
   private joinSeq = 0;
   private rejoins = 0;
+  /** The latest join answer of the call (its voice token and SFU serve the stream connection). */
+  private answer: VoiceJoinAnswer | null = null;
   localLevel = 0;
+  /** Screen share: going live, watching, the stream connection (independent of the voice transport). */
+  readonly streams: StreamService;
 
   constructor(private readonly deps: RtcDeps) {
     this.switcher = new ModeSwitcher(
@@ -88,6 +95,13 @@ export class RtcService {
       deps.switchTiming,
     );
     const st = deps.storage ?? globalThis.localStorage ?? null;
+    this.streams = new StreamService({
+      api: deps.api,
+      call: () => this.streamCall(),
+      storage: deps.storage,
+      log: (m, e) => this.log(m, e),
+      ...deps.streams,
+    });
     this.snap = {
       mode: 'p2p',
       status: 'idle',
@@ -188,8 +202,19 @@ export class RtcService {
     this.startTimers();
   }
 
-  private postJoin(channelId: string): Promise<VoiceJoinAnswer> {
-    return this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, { self_mute: this.snap.selfMute, self_deaf: this.snap.selfDeaf });
+  private async postJoin(channelId: string): Promise<VoiceJoinAnswer> {
+    const answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, { self_mute: this.snap.selfMute, self_deaf: this.snap.selfDeaf });
+    // A join of the channel we are in (a mode switch) refreshes the token of the same stay.
+    this.answer = answer;
+    return answer;
+  }
+
+  /** The call a stream connection joins: same voice token and SFU as the voice call. */
+  private streamCall() {
+    const a = this.answer;
+    const url = (a?.sfu as { url?: string } | undefined)?.url;
+    if (this.snap.status !== 'connected' || !a || !url || !a.voice_token || a.channel_id !== this.snap.channelId) return null;
+    return { channelId: a.channel_id, token: a.voice_token, url };
   }
 
   private createTransport(myId: string, answer: VoiceJoinAnswer): VoiceTransport | null {
@@ -241,7 +266,9 @@ export class RtcService {
     }
   }
 
-  private teardown() {
+  private teardown(streamEnd: { message?: string | null; withdraw?: boolean } = {}) {
+    this.streams.end(streamEnd);
+    this.answer = null;
     this.stopTimers();
     this.remoteLevels.reset();
     this.switcher.reset();
@@ -399,7 +426,7 @@ export class RtcService {
   private endVoice(message: string) {
     this.rejoins = 0;
     this.joinSeq++;
-    this.teardown();
+    this.teardown({ withdraw: false });
     this.update({ status: 'error', channelId: null, guildId: null, speaking: {}, peers: {}, error: message });
   }
 

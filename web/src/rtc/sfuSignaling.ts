@@ -1,11 +1,11 @@
 // The client side of the SFU signaling protocol (docs/protocol.md, "SFU signaling (/voice)"),
 // independent of the DOM so it can be unit tested with a fake peer connection:
 // identify -> ready -> our offer (publish) -> the server's answer; then the server drives
-// subscriptions with its own offers, which we answer. Our later offers (ICE restarts) and the
-// server's offers may cross: the server's offer wins (we are the polite side), our offer is
-// sent again once the server's is answered, and the answer to the abandoned offer is dropped.
-// Every step runs on one serial queue so descriptions never interleave.
+// subscriptions with its own offers, which we answer. The offer/answer exchange itself, with
+// its glare handling (the server's offer wins; ours goes again), is sfuNegotiation.ts,
+// shared with the stream connection (streamSignaling.ts).
 import type { NegotiablePC } from './negotiation';
+import { SfuNegotiation } from './sfuNegotiation';
 
 export interface SfuStream {
   mid: string;
@@ -15,6 +15,8 @@ export interface SfuStream {
   kind: string;
   /** Last-N audio slot index: the SFU puts the loudest speakers into a few fixed slots. */
   slot?: number;
+  /** "screen" for a watched stream's section (stream connections). */
+  source?: string;
 }
 
 export interface SfuPC extends NegotiablePC {
@@ -50,18 +52,15 @@ export class SfuSignaling {
   userId: string | null = null;
   readonly counts = { offersSent: 0, answersSent: 0, serverOffers: 0, staleAnswers: 0, restarts: 0, errors: 0 };
 
-  private queue: Promise<void> = Promise.resolve();
-  /** Our offer the server has not answered yet (null when none). */
-  private pendingOffer: { sdp: string } | null = null;
-  private wantOffer = false;
-  /** Answers still to come for offers we abandoned in a glare (the server answers each offer). */
-  private abandoned = 0;
+  private readonly negotiation: SfuNegotiation;
   private closed = false;
 
   constructor(
     private readonly pc: SfuPC,
     private readonly o: SfuSignalingOptions,
-  ) {}
+  ) {
+    this.negotiation = new SfuNegotiation(pc, { send: o.send, canOffer: () => this.state !== 'identifying', log: o.log }, this.counts);
+  }
 
   /** Call when the WebSocket opens. */
   open() {
@@ -81,11 +80,13 @@ export class SfuSignaling {
         this.o.onChange();
         return;
       case 'answer':
-        this.run(() => this.onAnswer(String(d.sdp ?? '')));
+        this.negotiation.answer(String(d.sdp ?? ''), () => this.exchanged());
         return;
-      case 'offer':
-        this.run(() => this.onServerOffer(String(d.sdp ?? ''), d.version, (d.streams ?? []) as SfuStream[]));
+      case 'offer': {
+        const streams = (d.streams ?? []) as SfuStream[];
+        this.negotiation.offer(String(d.sdp ?? ''), d.version, { applied: () => this.mapStreams(streams), answered: () => this.exchanged() });
         return;
+      }
       case 'participant_join':
         this.participants.add(String(d.user_id));
         this.o.onChange();
@@ -141,66 +142,28 @@ export class SfuSignaling {
 
   /** Sends our offer (now or once the current exchange is over). */
   requestOffer() {
-    this.wantOffer = true;
-    this.run(() => this.maybeOffer());
+    this.negotiation.requestOffer();
   }
 
   /** Resolves when every queued step has run (tests, and callers that need a settled state). */
   settled(): Promise<void> {
-    return this.queue;
+    return this.negotiation.settled();
   }
 
   close() {
     this.closed = true;
     this.state = 'closed';
+    this.negotiation.close();
   }
 
-  private run(step: () => Promise<void>) {
-    this.queue = this.queue
-      .then(() => (this.closed ? undefined : step()))
-      .catch((e) => {
-        this.counts.errors++;
-        this.o.log?.('sfu negotiation step failed', e);
-      });
-  }
-
-  private async maybeOffer() {
-    if (!this.wantOffer || this.pendingOffer || this.pc.signalingState !== 'stable' || this.state === 'identifying') return;
-    this.wantOffer = false;
-    const offer = await this.pc.createOffer();
-    await this.pc.setLocalDescription(offer);
-    const sdp = this.pc.localDescription?.sdp ?? offer.sdp ?? '';
-    this.pendingOffer = { sdp };
-    this.counts.offersSent++;
-    this.o.send('offer', { sdp });
-  }
-
-  private async onAnswer(sdp: string) {
-    if (this.abandoned > 0 || !this.pendingOffer || this.pc.signalingState !== 'have-local-offer') {
-      if (this.abandoned > 0) this.abandoned--;
-      // The answer to an offer we abandoned when the server's offer crossed it.
-      this.counts.staleAnswers++;
-      return;
-    }
-    this.pendingOffer = null;
-    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+  /** An answer of ours or of the server's is applied: we publish. */
+  private exchanged() {
     if (this.state === 'publishing') this.state = 'connected';
     this.o.onChange();
-    await this.maybeOffer();
   }
 
-  private async onServerOffer(sdp: string, version: unknown, streams: SfuStream[]) {
-    this.counts.serverOffers++;
-    if (this.pendingOffer) {
-      // Glare: the server's offer wins; ours goes again after this exchange (new credentials
-      // if it was an ICE restart, since restartIce() stays armed until an offer is answered).
-      this.pendingOffer = null;
-      this.abandoned++;
-      this.wantOffer = true;
-      if (this.pc.signalingState === 'have-local-offer') await this.pc.setLocalDescription({ type: 'rollback' });
-    }
-    await this.pc.setRemoteDescription({ type: 'offer', sdp });
-    // Per-user sections are re-mapped from the offer; slots keep their current speaker.
+  /** Per-user sections are re-mapped from each server offer; slots keep their current speaker. */
+  private mapStreams(streams: SfuStream[]) {
     const slotUsers = new Map([...this.slotMids].map((m) => [m, this.midToUser.get(m)]));
     this.midToUser.clear();
     for (const s of streams) {
@@ -214,12 +177,5 @@ export class SfuSignaling {
         this.midToUser.set(mid, String(s.user_id));
       }
     }
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
-    this.counts.answersSent++;
-    this.o.send('answer', { sdp: this.pc.localDescription?.sdp ?? answer.sdp ?? '', version });
-    if (this.state === 'publishing') this.state = 'connected';
-    this.o.onChange();
-    await this.maybeOffer();
   }
 }

@@ -264,6 +264,9 @@ export class Store {
       case 'VOICE_MODE_UPDATE':
         this.rtc.onModeUpdate(ev.d);
         break;
+      case 'STREAM_UPDATE':
+        this.rtc.streams.onStreamUpdate(ev.d);
+        break;
       case 'MESSAGE_CREATE':
         this.outbox.echoed(ev.d);
         if (this.isViewing(ev.d.channel_id)) this.markRead(ev.d.channel_id);

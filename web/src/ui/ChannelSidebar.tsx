@@ -3,7 +3,8 @@ import { ApiError } from '../api/http';
 import { hasPermission, Permission, type Channel, type Invite } from '../api/types';
 import { guildChannels, isUnread, userName, voiceMembers } from '../state/state';
 import { Avatar, Dialog, Icon } from './Dialog';
-import { useAppState, useStore, useVoice } from './hooks';
+import { useAppState, useStore, useStreams, useVoice } from './hooks';
+import { liveUsers } from './StreamStage';
 import { VoicePanel } from './VoicePanel';
 import { UserBar } from './UserBar';
 
@@ -96,7 +97,9 @@ function VoiceChannelItem({ channel }: { channel: Channel }) {
   const store = useStore();
   const state = useAppState((s) => s);
   const voice = useVoice();
+  const streams = useStreams();
   const members = voiceMembers(state, channel.id);
+  const live = liveUsers(state, streams, channel.id);
   const here = voice.channelId === channel.id && voice.status !== 'idle';
   const join = () => {
     if (!here) void store.rtc.join(channel.id).catch(() => {});
@@ -124,6 +127,11 @@ function VoiceChannelItem({ channel }: { channel: Channel }) {
                 <Avatar name={name} id={m.user_id} size={22} speaking={speaking} />
                 <span className="voice-member-name">{name}</span>
                 {speaking && <span className="sr-only"> (speaking)</span>}
+                {live.has(m.user_id) && (
+                  <span className="live-badge small" title="Sharing their screen">
+                    LIVE
+                  </span>
+                )}
                 {m.self_mute && (
                   <span className="state-icon" title="Muted" aria-label="muted" role="img">
                     <Icon name="micOff" size={14} />

@@ -6,6 +6,7 @@ import { userName } from '../state/state';
 import { isBlank } from '../state/text';
 import { Avatar, Icon, ModalContext } from './Dialog';
 import { useAppState, useStore } from './hooks';
+import { StreamStage } from './StreamStage';
 
 interface Props {
   navOpen: boolean;
@@ -41,6 +42,7 @@ export function ChatView({ navOpen, onToggleNav, membersOpen, onToggleMembers }:
           </button>
         )}
       </header>
+      <StreamStage />
       {channel && channelId ? <ChannelBody key={channelId} channelId={channelId} /> : <EmptyState />}
     </main>
   );

@@ -1,6 +1,7 @@
 import { userName } from '../state/state';
 import { Icon } from './Dialog';
 import { useAppState, useSettings, useStore, useVoice } from './hooks';
+import { StreamControls } from './StreamStage';
 
 // Shown while in (or joining) a voice channel: where we are, per-peer connection quality
 // (RTT, jitter, loss from getStats), per-user volume, and Leave voice.
@@ -44,6 +45,7 @@ export function VoicePanel() {
         </p>
       )}
       {voice.micError && <p className="muted small">Microphone unavailable: listening only.</p>}
+      <StreamControls />
       {peers.length > 0 && (
         <details className="peer-details" open>
           <summary>Connection details</summary>

@@ -2,6 +2,7 @@ import { createContext, useContext, useSyncExternalStore } from 'react';
 import type { Store } from '../state/store';
 import type { AppState } from '../state/state';
 import type { VoiceSnapshot } from '../rtc/rtcService';
+import type { StreamSnapshot } from '../rtc/streamService';
 import type { VoiceSettings } from '../settings/settings';
 
 export const StoreContext = createContext<Store | null>(null);
@@ -26,4 +27,9 @@ export function useVoice(): VoiceSnapshot {
 export function useSettings(): VoiceSettings {
   const store = useStore();
   return useSyncExternalStore(store.subscribeSettings, store.getSettings);
+}
+
+export function useStreams(): StreamSnapshot {
+  const store = useStore();
+  return useSyncExternalStore(store.rtc.streams.subscribe, store.rtc.streams.getSnapshot);
 }

@@ -1,0 +1,103 @@
+// Screen-share quality presets and content types, turned into what the browser needs:
+// getDisplayMedia options, the captured track's contentHint, and the sender's encoding
+// parameters. The bitrate is set explicitly (RTCRtpSender.setParameters): left alone,
+// browsers cap screen content well below what 1080p needs.
+
+export type StreamPresetId = '720p30' | '1080p30' | '1080p60';
+/** 'game': motion matters more than detail; 'text': sharp detail, the frame rate may drop. */
+export type StreamContent = 'game' | 'text';
+
+export interface StreamPreset {
+  id: StreamPresetId;
+  label: string;
+  width: number;
+  height: number;
+  frameRate: number;
+  /** bits per second */
+  maxBitrate: number;
+}
+
+export const STREAM_PRESETS: readonly StreamPreset[] = [
+  { id: '720p30', label: '720p30', width: 1280, height: 720, frameRate: 30, maxBitrate: 2_500_000 },
+  { id: '1080p30', label: '1080p30', width: 1920, height: 1080, frameRate: 30, maxBitrate: 6_000_000 },
+  { id: '1080p60', label: '1080p60', width: 1920, height: 1080, frameRate: 60, maxBitrate: 8_000_000 },
+];
+
+export const DEFAULT_PRESET: StreamPresetId = '1080p30';
+export const DEFAULT_CONTENT: StreamContent = 'game';
+
+export const STREAM_CONTENTS: readonly { id: StreamContent; label: string }[] = [
+  { id: 'game', label: 'Game' },
+  { id: 'text', label: 'Text' },
+];
+
+export function preset(id: string | undefined): StreamPreset {
+  return STREAM_PRESETS.find((p) => p.id === id) ?? STREAM_PRESETS.find((p) => p.id === DEFAULT_PRESET)!;
+}
+
+export function isPresetId(id: string): id is StreamPresetId {
+  return STREAM_PRESETS.some((p) => p.id === id);
+}
+
+export function isContent(c: string): c is StreamContent {
+  return c === 'game' || c === 'text';
+}
+
+export interface ContentSettings {
+  contentHint: 'motion' | 'detail';
+  degradationPreference: RTCDegradationPreference;
+}
+
+export function contentSettings(content: StreamContent): ContentSettings {
+  return content === 'text'
+    ? { contentHint: 'detail', degradationPreference: 'maintain-resolution' }
+    : { contentHint: 'motion', degradationPreference: 'maintain-framerate' };
+}
+
+/** Video constraints for the capture (getDisplayMedia, and applyConstraints on a change). */
+export function videoConstraints(p: StreamPreset): MediaTrackConstraints {
+  return {
+    width: { ideal: p.width, max: p.width },
+    height: { ideal: p.height, max: p.height },
+    frameRate: { ideal: p.frameRate, max: p.frameRate },
+  };
+}
+
+/**
+ * getDisplayMedia options. Audio is asked for (a tab's audio, or the system's where the
+ * browser offers it); the browser may give none, which is fine.
+ */
+export function displayMediaOptions(p: StreamPreset, audio = true): DisplayMediaStreamOptions {
+  const o: DisplayMediaStreamOptions & Record<string, unknown> = {
+    video: videoConstraints(p),
+    audio: audio ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false } : false,
+    // Chromium: include system audio when sharing a screen, never offer our own tab.
+    systemAudio: audio ? 'include' : 'exclude',
+    selfBrowserSurface: 'exclude',
+    surfaceSwitching: 'include',
+  };
+  return o;
+}
+
+/** One encoding's limits for the preset. */
+export function encodingLimits(p: StreamPreset): { maxBitrate: number; maxFramerate: number } {
+  return { maxBitrate: p.maxBitrate, maxFramerate: p.frameRate };
+}
+
+/**
+ * The sender's parameters with the preset's limits on every encoding and the content's
+ * degradation preference; everything else (transactionId, codecs, rids) is kept, as
+ * setParameters requires.
+ */
+export function sendParameters(current: RTCRtpSendParameters, p: StreamPreset, content: StreamContent): RTCRtpSendParameters {
+  const limits = encodingLimits(p);
+  const encodings = current.encodings?.length ? current.encodings : [{}];
+  return {
+    ...current,
+    encodings: encodings.map((e) => ({ ...e, ...limits, scaleResolutionDownBy: 1 })),
+    degradationPreference: contentSettings(content).degradationPreference,
+  } as RTCRtpSendParameters;
+}
+
+/** Bits per second for stream audio (stereo music/game sound, not voice). */
+export const STREAM_AUDIO_BITRATE = 128_000;
