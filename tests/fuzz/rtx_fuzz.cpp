@@ -22,8 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t n = write_forwarded(p, ext, ExtensionIds{}, h, out);
     std::size_t len = size;
     std::uint16_t seq = p.sequence_number();
+    const std::vector<std::uint8_t> before = buf;
+    const std::size_t payload = p.payload().size();
     if (unwrap_rtx(buf, len, p, 96, 5)) {
       if (len + 2 != size || p.ssrc() != 5 || p.payload_type() != 96) __builtin_trap();
+      if (p.sequence_number() != load_be16(before.data() + p.header_size())) __builtin_trap();
+      if (p.payload().size() + 2 != payload || p.size() != len) __builtin_trap();
+    } else if (buf != before || len != size) {
+      __builtin_trap();  // a refusal changes nothing
     }
     RtpPacket rtx;
     if (n && RtpPacket::parse(MutableByteSpan(out.data(), n), rtx) == RtpParseStatus::kOk &&

@@ -5,6 +5,8 @@
 namespace hype::rtc {
 
 NackGenerator::NackGenerator(NackOptions o) : o_(o) {
+  // Beyond half the sequence space a gap could not be told from a packet arriving late.
+  o_.max_packets = std::clamp(o_.max_packets, 1, 16384);
   std::size_t n = 1;
   while (n < static_cast<std::size_t>(std::max(o_.max_packets, 1)) * 2) n <<= 1;
   ring_.resize(n);
@@ -22,6 +24,7 @@ void NackGenerator::set_rtt_ms(std::int64_t rtt) {
 }
 
 void NackGenerator::clear(std::int64_t ext) {
+  if (ext < 0) return;  // before the first packet (a late one across the wrap): never missing
   Entry& e = at(ext);
   if (e.seq == ext) {
     e.seq = -1;
@@ -47,6 +50,8 @@ void NackGenerator::on_packet(std::uint16_t seq, std::int64_t now_ms) {
     newest_ = ext;
     return;
   }
+  // Gaps that fall out of the window are no longer tracked (nor counted by missing()).
+  for (std::int64_t m = newest_ - o_.max_packets; m < ext - o_.max_packets; ++m) clear(m);
   for (std::int64_t m = newest_ + 1; m < ext; ++m) {
     Entry& e = at(m);
     if (e.seq >= 0) --missing_;  // an entry too old to matter, overwritten

@@ -4,7 +4,9 @@
 // A missing packet is asked for at most max_retries times, no more often than the retry
 // interval (max(min_retry_ms, RTT)), and given up after max_age_ms; a late or repaired packet
 // clears it. A jump of more than max_packets restarts the tracking (a new source or a long
-// gap is not worth a NACK storm). Fixed storage: nothing allocates after construction.
+// gap is not worth a NACK storm); a packet older than the newest only clears its gap (a
+// sender restarting lower in the sequence space is a new SSRC in practice). Fixed storage:
+// nothing allocates after construction.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +32,8 @@ class NackGenerator {
   void set_rtt_ms(std::int64_t rtt);
   // Sequence numbers to NACK now (at most out.size(), oldest first); marks them as asked.
   std::size_t collect(std::int64_t now_ms, std::span<std::uint16_t> out);
+  // Gaps tracked (within max_packets of the newest; one past max_age or max_retries counts
+  // until the next collect() gives it up).
   std::size_t missing() const { return missing_; }
   void reset();
 

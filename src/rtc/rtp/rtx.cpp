@@ -7,7 +7,10 @@ namespace hype::rtc {
 bool unwrap_rtx(MutableByteSpan buf, std::size_t& len, RtpPacket& pkt,
                 std::uint8_t apt_payload_type, std::uint32_t primary_ssrc) {
   MutableByteSpan payload = pkt.payload();
-  if (payload.size() < 2 || len > buf.size() || pkt.size() != len) return false;
+  // `pkt` must be the parse of exactly buf[0, len).
+  if (payload.size() < 2 || len > buf.size() || pkt.size() != len ||
+      pkt.bytes().data() != buf.data())
+    return false;
   const std::uint16_t osn = load_be16(payload.data());
   const std::size_t header = pkt.header_size();
   const std::size_t rest = len - header - 2;  // payload after the OSN, then padding

@@ -1,9 +1,11 @@
 // Video RTP payloads as the SFU needs to see them: which codec, whether a packet starts a
 // frame, whether it starts a keyframe a decoder can begin with, and the layer and picture
-// fields of the payload descriptor. One parser per codec (VP8: RFC 7741; VP9: RFC 9628;
-// H.264 packetization-mode 1: RFC 6184; AV1: the AV1 RTP specification's aggregation
-// header), and inspect() to dispatch on the track's codec. Forwarding stays codec-agnostic;
-// this is only read. Pure, bounds-checked, allocation-free: garbage gives valid == false.
+// fields of the payload descriptor. One parser per codec, each in its own file with the
+// codec's full descriptor (vp8.hpp: RFC 7741, also the picture id writers and munger; vp9.hpp:
+// RFC 9628; h264.hpp: RFC 6184 packetization-mode 1; av1.hpp: the AV1 RTP specification's
+// aggregation header), and inspect() to dispatch on the track's codec. What keyframe and
+// frame_start mean per codec is documented there and in docs/design/sfu.md. Pure,
+// bounds-checked, allocation-free, never throws: garbage gives valid == false.
 #pragma once
 
 #include <cstddef>
@@ -31,7 +33,10 @@ struct PayloadInfo {
   std::size_t descriptor_size = 0;  // payload descriptor bytes before the codec's own data
 };
 
+// Dispatches on the codec; kUnknown gives valid == false.
 PayloadInfo inspect(Codec codec, ByteSpan payload);
+
+// The per-codec summaries (defined next to each parser).
 
 PayloadInfo inspect_vp8(ByteSpan payload);
 PayloadInfo inspect_vp9(ByteSpan payload);
