@@ -39,37 +39,48 @@ std::vector<std::uint8_t> opus_packet() {
 const ExtensionIds kPubIds{.audio_level = 1, .abs_send_time = 2, .transport_cc = 3, .mid = 4};
 const ExtensionIds kSubIds{.audio_level = 5, .transport_cc = 6, .mid = 7};
 
+// N subscribers of `track`, each a Transport with DTLS-SRTP up, sending into one capture.
+struct Subscribers {
+  std::shared_ptr<DtlsCertificate> cert = DtlsCertificate::generate("sfu").value();
+  std::shared_ptr<DtlsContext> ctx = DtlsContext::create(cert).value();
+  sfu::testing::CaptureSender out;
+  sfu::testing::RecordingEvents events;
+  std::vector<std::unique_ptr<sfu::testing::Client>> clients;
+  std::vector<std::unique_ptr<sfu::Transport>> transports;
+
+  bool connect(std::size_t n, sfu::Room& room, sfu::Track& track, sfu::SfuCounters& counters) {
+    for (std::size_t i = 0; i < n; ++i) {
+      auto c =
+          sfu::testing::Client::make(static_cast<std::uint16_t>(6000 + i), cert->sdp_fingerprint());
+      auto d = DtlsSession::create(ctx, DtlsRole::kServer, c->cert->sdp_fingerprint());
+      auto tr = std::make_unique<sfu::Transport>(
+          c->params(1, 10 + i, kSubIds), std::move(d.value()), room,
+          static_cast<std::uint32_t>(500 + i), out, counters, events);
+      if (!c->connect(*tr, out)) return false;
+      room.subscribe(10 + i, track, static_cast<std::uint32_t>(1000 + i), 0, 0);
+      clients.push_back(std::move(c));
+      transports.push_back(std::move(tr));
+    }
+    out.keep = false;
+    out.sent.clear();
+    out.count = 0;
+    return true;
+  }
+};
+
 void BM_ForwardOneToN(benchmark::State& state) {
   const auto subs = static_cast<std::size_t>(state.range(0));
-  auto cert = DtlsCertificate::generate("sfu");
-  auto ctx = DtlsContext::create(cert.value());
   sfu::SfuCounters counters;
   sfu::Room room(1, {}, 3, &counters);
   auto& pub = room.add_participant(1);
   pub.ext = kPubIds;
   sfu::Track* t = room.publish(1, 100, sfu::MediaKind::kAudio, 111, 48000, "0");
-  sfu::testing::CaptureSender out;
-  sfu::testing::RecordingEvents events;
-  std::vector<std::unique_ptr<sfu::testing::Client>> clients;
-  std::vector<std::unique_ptr<sfu::Transport>> transports;
-  for (std::size_t i = 0; i < subs; ++i) {
-    auto c = sfu::testing::Client::make(static_cast<std::uint16_t>(6000 + i),
-                                        cert.value()->sdp_fingerprint());
-    auto d = DtlsSession::create(ctx.value(), DtlsRole::kServer, c->cert->sdp_fingerprint());
-    auto tr = std::make_unique<sfu::Transport>(c->params(1, 10 + i, kSubIds), std::move(d.value()),
-                                               room, static_cast<std::uint32_t>(500 + i), out,
-                                               counters, events);
-    if (!c->connect(*tr, out)) {
-      state.SkipWithError("connect failed");
-      return;
-    }
-    room.subscribe(10 + i, *t, static_cast<std::uint32_t>(1000 + i), 0, 0);
-    clients.push_back(std::move(c));
-    transports.push_back(std::move(tr));
+  Subscribers subscribers;
+  if (!subscribers.connect(subs, room, *t, counters)) {
+    state.SkipWithError("connect failed");
+    return;
   }
-  out.keep = false;
-  out.sent.clear();
-  out.count = 0;
+  auto& out = subscribers.out;
   auto plain = opus_packet();
   std::vector<std::uint8_t> rx(1600);
   std::uint16_t seq = 0;
@@ -127,8 +138,6 @@ std::vector<std::uint8_t> vp8_packet(bool key) {
 // type and numbers, header rewrite, AES-GCM): items are forwarded packets.
 void BM_ForwardVideoOneToN(benchmark::State& state) {
   const auto subs = static_cast<std::size_t>(state.range(0));
-  auto cert = DtlsCertificate::generate("sfu");
-  auto ctx = DtlsContext::create(cert.value());
   sfu::SfuCounters counters;
   sfu::Room room(1, {}, 3, &counters);
   auto& pub = room.add_participant(sfu::stream_participant(1));
@@ -142,28 +151,12 @@ void BM_ForwardVideoOneToN(benchmark::State& state) {
   spec.source = sfu::TrackSource::kScreen;
   spec.codec = "VP8";
   sfu::Track* t = room.publish(pub.id, spec);
-  sfu::testing::CaptureSender out;
-  sfu::testing::RecordingEvents events;
-  std::vector<std::unique_ptr<sfu::testing::Client>> clients;
-  std::vector<std::unique_ptr<sfu::Transport>> transports;
-  for (std::size_t i = 0; i < subs; ++i) {
-    auto c = sfu::testing::Client::make(static_cast<std::uint16_t>(6000 + i),
-                                        cert.value()->sdp_fingerprint());
-    auto d = DtlsSession::create(ctx.value(), DtlsRole::kServer, c->cert->sdp_fingerprint());
-    auto tr = std::make_unique<sfu::Transport>(c->params(1, 10 + i, kSubIds), std::move(d.value()),
-                                               room, static_cast<std::uint32_t>(500 + i), out,
-                                               counters, events);
-    if (!c->connect(*tr, out)) {
-      state.SkipWithError("connect failed");
-      return;
-    }
-    room.subscribe(10 + i, *t, static_cast<std::uint32_t>(1000 + i), 0, 0);
-    clients.push_back(std::move(c));
-    transports.push_back(std::move(tr));
+  Subscribers subscribers;
+  if (!subscribers.connect(subs, room, *t, counters)) {
+    state.SkipWithError("connect failed");
+    return;
   }
-  out.keep = false;
-  out.sent.clear();
-  out.count = 0;
+  auto& out = subscribers.out;
   auto key = vp8_packet(true), delta = vp8_packet(false);
   std::vector<std::uint8_t> rx(1600);
   std::uint16_t seq = 0;
