@@ -119,12 +119,16 @@ describe('Screen share in Chromium', () => {
     await tile(b.page, a.id).filter({ hasText: '1 watching' }).waitFor();
 
     // Voice stayed P2P; the stream has its own connection to the SFU (ICE-lite).
+    // (The watcher's stream connection opens on its click: "1 watching" comes from signaling,
+    // so DTLS may still be finishing; wait for it rather than sample one instant.)
     for (const u of [a, b]) {
-      const s = await u.page.evaluate(() => {
+      const probe = () => u.page.evaluate(() => {
         const r = window.__hype.rtcService;
         const link = r.streams.connection;
         return { mode: r.getSnapshot().mode, transport: r.currentTransport?.mode, link: !!link, iceLite: /a=ice-lite/.test(link?.pc.remoteDescription?.sdp ?? ''), state: link?.pc.connectionState };
       });
+      await until(async () => (await probe()).state === 'connected', { what: `${u.name}'s stream connection connected` }).catch(() => {});
+      const s = await probe();
       assert.deepEqual(s, { mode: 'p2p', transport: 'p2p', link: true, iceLite: true, state: 'connected' }, `${u.name}: ${JSON.stringify(s)}`);
     }
     // The sender's explicit limits for the preset.

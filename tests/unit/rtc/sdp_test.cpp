@@ -202,8 +202,7 @@ TEST(Sdp, AnswerToSimulcastOffer) {
   EXPECT_EQ(v.rids[1].direction, "recv");
   EXPECT_NE(text.find("a=simulcast:recv q;h;f\r\n"), std::string::npos);
   for (const auto& c : v.codecs) {
-    EXPECT_TRUE(c.is("VP8") || c.is("VP9") || c.is("H264") || c.is("AV1") || c.is("rtx"))
-        << c.name;
+    EXPECT_TRUE(c.is("VP8") || c.is("VP9") || c.is("H264") || c.is("AV1") || c.is("rtx")) << c.name;
     if (c.is("H264")) {
       EXPECT_EQ(c.fmtp_param("packetization-mode"), "1");
     }
