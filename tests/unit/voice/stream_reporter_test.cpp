@@ -11,6 +11,7 @@
 #include "chat/permissions.hpp"
 #include "cluster/coordinator.hpp"
 #include "cluster/event_bus.hpp"
+#include "unit/voice/forwarding_coordinator.hpp"
 #include "voice/stream_reporter.hpp"
 #include "wire/events.hpp"
 
@@ -29,14 +30,14 @@ cluster::VoiceState in(Id user, Id channel, Id guild) {
 
 // A Coordinator whose voice-state reads can be held (as a slow Redis reply would be) until
 // release(): everything else is the in-process one.
-class HeldCoordinator final : public cluster::Coordinator {
+class HeldCoordinator final : public hype::testing::ForwardingCoordinator {
  public:
-  explicit HeldCoordinator(asio::io_context& io) : timer_(io) {
+  HeldCoordinator(asio::io_context& io, cluster::Coordinator& inner)
+      : ForwardingCoordinator(inner), timer_(io) {
     timer_.expires_at(asio::steady_timer::time_point::max());
   }
   void hold_next_read() { hold_ = true; }
   void release() { timer_.cancel(); }
-  cluster::Coordinator& local() { return *local_; }
 
   cluster::Task<std::optional<cluster::VoiceState>> async_voice_state(Id user_id) override {
     if (hold_) {
@@ -44,59 +45,10 @@ class HeldCoordinator final : public cluster::Coordinator {
       boost::system::error_code ec;
       co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    co_return co_await local_->async_voice_state(user_id);
-  }
-  cluster::Task<cluster::RateDecision> async_take(std::string k, RateBudget b, double c) override {
-    return local_->async_take(std::move(k), b, c);
-  }
-  cluster::Task<cluster::RateDecision> async_peek(std::string k, RateBudget b, double c) override {
-    return local_->async_peek(std::move(k), b, c);
-  }
-  cluster::Task<void> async_forget(std::string k) override {
-    return local_->async_forget(std::move(k));
-  }
-  cluster::Task<int> async_presence_connect(Id u) override {
-    return local_->async_presence_connect(u);
-  }
-  cluster::Task<int> async_presence_disconnect(Id u) override {
-    return local_->async_presence_disconnect(u);
-  }
-  cluster::Task<bool> async_is_online(Id u) override { return local_->async_is_online(u); }
-  cluster::Task<std::vector<Id>> async_online(std::vector<Id> u) override {
-    return local_->async_online(std::move(u));
-  }
-  cluster::Task<cluster::VoiceJoin> async_voice_join(cluster::VoiceState s, int limit) override {
-    return local_->async_voice_join(s, limit);
-  }
-  cluster::Task<std::optional<cluster::VoiceState>> async_voice_leave(Id u, Id c) override {
-    return local_->async_voice_leave(u, c);
-  }
-  cluster::Task<std::optional<cluster::VoiceState>> async_voice_update(Id u, bool m,
-                                                                       bool d) override {
-    return local_->async_voice_update(u, m, d);
-  }
-  cluster::Task<std::optional<cluster::VoiceState>> async_voice_suppress(Id u, bool s) override {
-    return local_->async_voice_suppress(u, s);
-  }
-  cluster::Task<std::optional<cluster::VoiceState>> async_voice_set_stream(Id u, Id c,
-                                                                           bool l) override {
-    return local_->async_voice_set_stream(u, c, l);
-  }
-  cluster::Task<std::vector<cluster::VoiceState>> async_channel_voice_states(Id c) override {
-    return local_->async_channel_voice_states(c);
-  }
-  cluster::Task<std::vector<cluster::VoiceState>> async_guild_voice_states(Id g) override {
-    return local_->async_guild_voice_states(g);
-  }
-  cluster::Task<int> async_active_voice_channels() override {
-    return local_->async_active_voice_channels();
-  }
-  cluster::Task<int> async_active_voice_users() override {
-    return local_->async_active_voice_users();
+    co_return co_await inner_.async_voice_state(user_id);
   }
 
  private:
-  std::unique_ptr<cluster::Coordinator> local_ = cluster::make_local_coordinator();
   asio::steady_timer timer_;
   bool hold_ = false;
 };
@@ -114,7 +66,8 @@ class StreamReports : public ::testing::Test {
   }
 
   asio::io_context io_;
-  HeldCoordinator coord_{io_};
+  std::unique_ptr<cluster::Coordinator> local_ = cluster::make_local_coordinator();
+  HeldCoordinator coord_{io_, *local_};
   std::unique_ptr<cluster::EventBus> bus_ = cluster::make_local_event_bus();
   std::vector<cluster::Event> events_;
 };
