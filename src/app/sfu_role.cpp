@@ -5,8 +5,6 @@
 #include <boost/asio/detached.hpp>
 #include <ctime>
 
-#include "chat/permissions.hpp"
-#include "chat/views.hpp"
 #include "sfu/sfu_metrics.hpp"
 #include "voice/voice_service.hpp"
 #include "wire/events.hpp"
@@ -15,23 +13,7 @@ namespace hype::app {
 
 namespace {
 
-// STREAM_UPDATE for everyone who can see the channel: the guild comes from the streamer's
-// voice state (awaited, so the SFU's signaling strand never waits for the Coordinator);
-// nothing when the user is no longer in that channel (their leave said enough).
-cluster::Task<void> report_stream(Node& node, Id channel, Id user, bool live,
-                                  std::vector<Id> viewers) {
-  auto st = co_await node.coord->async_voice_state(user);
-  if (!st || st->channel_id != channel) co_return;
-  cluster::Event e{.type = cluster::EventType::stream_update,
-                   .guild_id = st->guild_id,
-                   .required_permissions = chat::perm::kViewChannel,
-                   .subject_user_id = user,
-                   .channel_id = channel};
-  e.data = wire::encode_event_body(chat::StreamChange{st->guild_id, channel, user, live, viewers});
-  node.bus->publish(e);
-}
-
-sfu::SfuOptions sfu_options(Node& node) {
+sfu::SfuOptions sfu_options(Node& node, voice::StreamReporter& streams) {
   const Config& config = node.config;
   sfu::SfuOptions o;
   o.node_id = node.node_id;
@@ -40,13 +22,11 @@ sfu::SfuOptions sfu_options(Node& node) {
   o.announced_ip = config.sfu.announced_ip;
   o.bind_ip = config.sfu.bind_ip;
   o.max_forwarded_speakers = config.voice.max_forwarded_speakers;
-  o.on_stream = [&node](std::uint64_t channel, std::uint64_t user, bool live,
-                        std::vector<std::uint64_t> viewers) {
-    std::vector<Id> ids(viewers.begin(), viewers.end());
-    boost::asio::co_spawn(
-        node.io,
-        report_stream(node, static_cast<Id>(channel), static_cast<Id>(user), live, std::move(ids)),
-        boost::asio::detached);
+  // STREAM_UPDATE for the members who see the channel: queued, published from the event loop.
+  o.on_stream = [&streams](std::uint64_t channel, std::uint64_t user, bool live,
+                           std::vector<std::uint64_t> viewers) {
+    streams.report(static_cast<Id>(channel), static_cast<Id>(user), live,
+                   std::vector<Id>(viewers.begin(), viewers.end()));
   };
   return o;
 }
@@ -55,8 +35,9 @@ sfu::SfuOptions sfu_options(Node& node) {
 
 SfuRole::SfuRole(Node& node)
     : node_(node),
+      streams_(node.io.get_executor(), *node.coord, *node.bus, wire::encode_event_body),
       sfu_(
-          node.io.get_executor(), sfu_options(node),
+          node.io.get_executor(), sfu_options(node, streams_),
           [&signer = node.signer](const std::string& token,
                                   std::string& error) -> std::optional<sfu::VoiceIdentity> {
             auto check = signer.verify(token, "voice", std::time(nullptr));

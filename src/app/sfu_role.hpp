@@ -1,7 +1,7 @@
 // The sfu role: the media workers and /voice signaling (sfu::SfuService), wired to the voice
 // token signer and to the voice states its sessions stand for, its metrics, and its entry in
 // the Placement (announced once the HTTP port and so its /voice URL are known). Needs no
-// database.
+// database. The SFU's stream reports become STREAM_UPDATE through a voice::StreamReporter.
 #pragma once
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include "app/node.hpp"
 #include "net/http_message.hpp"
 #include "sfu/sfu_service.hpp"
+#include "voice/stream_reporter.hpp"
 
 namespace hype::app {
 
@@ -26,6 +27,7 @@ class SfuRole {
 
  private:
   Node& node_;
+  voice::StreamReporter streams_;  // before sfu_, whose stream reports it publishes
   sfu::SfuService sfu_;
   int sub_ = 0;
 };

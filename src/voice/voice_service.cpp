@@ -222,6 +222,14 @@ cluster::VoiceState VoiceService::start_stream(Id actor, Id channel_id) {
   if (cur->self_stream) return *cur;
   auto now = coord_.voice_set_stream(actor, channel_id, true);
   if (!now) throw ApiError(409, "not_in_channel", "join this voice channel before going live");
+  // STREAM may have gone between the check and the write, and the re-check its event caused
+  // (revalidate) may have read the state before the write. Checking again after the write
+  // means one of the two sees both, so nobody stays live without STREAM.
+  auto again = chat_.permissions_for(actor, cur->guild_id);
+  if (!again || !chat::has_permissions(*again, chat::perm::kStream)) {
+    if (auto off = coord_.voice_set_stream(actor, channel_id, false)) publish_state(*off);
+    throw ApiError(403, "missing_permission", "You need the Stream permission in this channel");
+  }
   publish_state(*now);
   return *now;
 }

@@ -111,6 +111,20 @@ TEST(AsyncCoordinator, VoiceStatesAwaited) {
   });
 }
 
+TEST(AsyncCoordinator, SetStreamAwaited) {
+  auto c = make_local_coordinator();
+  on_event_loop([&]() -> asio::awaitable<void> {
+    EXPECT_FALSE(co_await c->async_voice_set_stream(1, 10, true));  // not in voice
+    co_await c->async_voice_join(vs(1, 10), 0);
+    EXPECT_FALSE(co_await c->async_voice_set_stream(1, 20, true));  // not in that channel
+    auto live = co_await c->async_voice_set_stream(1, 10, true);
+    if (!live) co_return ADD_FAILURE();
+    EXPECT_TRUE(live->self_stream);
+    EXPECT_TRUE((co_await c->async_voice_join(vs(1, 10), 0)).state.self_stream);
+    EXPECT_FALSE((co_await c->async_voice_join(vs(1, 20), 0)).state.self_stream);
+  });
+}
+
 TEST(AsyncCoordinator, LocalBackendNeverSuspends) {
   // The event loop pays no thread hop or queueing for the in-process backend: a coroutine
   // awaiting it keeps running before anything else posted to the loop.

@@ -56,3 +56,40 @@ TEST(Coordinator, LeaveUpdateAndPresence) {
   EXPECT_EQ(c->presence_disconnect(5), 0);
   EXPECT_FALSE(c->is_online(5));
 }
+
+// Go Live: self_stream belongs to one stay in one channel.
+TEST(Coordinator, SetStreamBelongsToTheStayInThatChannel) {
+  auto c = make_local_coordinator();
+  EXPECT_FALSE(c->voice_set_stream(1, 10, true)) << "not in voice";
+  c->voice_join(vs(1, 10), 0);
+  EXPECT_FALSE(c->voice_set_stream(1, 11, true)) << "another channel";
+  EXPECT_FALSE(c->voice_state(1)->self_stream);
+  auto live = c->voice_set_stream(1, 10, true);
+  ASSERT_TRUE(live);
+  EXPECT_TRUE(live->self_stream);
+  EXPECT_EQ(live->channel_id, 10);
+  EXPECT_TRUE(c->channel_voice_states(10).at(0).self_stream);
+  // Rejoining the same channel (a mode switch's token refresh) keeps it, as it keeps the
+  // session; mute changes and suppression do not touch it.
+  c->voice_join(vs(1, 10), 0);
+  c->voice_update(1, true, true);
+  c->voice_suppress(1, true);
+  EXPECT_TRUE(c->voice_state(1)->self_stream);
+  auto off = c->voice_set_stream(1, 10, false);
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->self_stream);
+  // Moving to another channel starts a stay that is not live.
+  c->voice_set_stream(1, 10, true);
+  auto moved = c->voice_join(vs(1, 20), 0);
+  ASSERT_TRUE(moved.previous);
+  EXPECT_TRUE(moved.previous->self_stream);
+  EXPECT_FALSE(moved.state.self_stream);
+  EXPECT_FALSE(c->voice_state(1)->self_stream);
+  // Leaving ends it: the next stay in the same channel starts not live.
+  c->voice_set_stream(1, 20, true);
+  auto left = c->voice_leave(1, 20);
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->self_stream);
+  EXPECT_FALSE(c->voice_join(vs(1, 20), 0).state.self_stream);
+  EXPECT_FALSE(c->voice_set_stream(2, 20, true)) << "another user";
+}

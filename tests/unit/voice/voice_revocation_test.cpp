@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chat/permissions.hpp"
 #include "core/errors.hpp"
+#include "unit/voice/forwarding_coordinator.hpp"
 #include "unit/voice/voice_world.hpp"
 
 namespace json = boost::json;
@@ -211,3 +214,43 @@ TEST_F(VoiceRevocation, LosingStreamOrLeavingEndsTheStream) {
   join(member_);
   EXPECT_FALSE(coord_->voice_state(member_)->self_stream) << "a new stay started live";
 }
+
+namespace {
+
+// A Coordinator that runs `before_go_live` once, just before the first write that sets
+// self_stream: what a concurrent request (STREAM taken away, and the re-check its event
+// causes) does between go-live's permission check and its write.
+class InterleavedCoordinator final : public hype::testing::ForwardingCoordinator {
+ public:
+  using ForwardingCoordinator::ForwardingCoordinator;
+  std::function<void()> before_go_live;
+  cluster::Task<std::optional<cluster::VoiceState>> async_voice_set_stream(Id u, Id c,
+                                                                           bool live) override {
+    if (live && before_go_live) std::exchange(before_go_live, nullptr)();
+    return inner_.async_voice_set_stream(u, c, live);
+  }
+};
+
+TEST_F(VoiceRevocation, StreamTakenAwayDuringGoLiveLeavesTheUserNotLive) {
+  using namespace chat::perm;
+  InterleavedCoordinator coord(*coord_);
+  voice::VoiceService racing(*chat_, coord, *placement_, *modes_, signer_, voice::VoiceOptions{});
+  auto s = join(member_);
+  coord.before_go_live = [&] {
+    chat::RolePatch p;
+    p.permissions = kDefaultEveryone & ~kStream;
+    chat_->update_role(owner_, guild_, guild_, p);  // its re-check finds nobody live yet
+  };
+  try {
+    racing.start_stream(member_, voice_channel_);
+    ADD_FAILURE() << "went live although STREAM was gone before the write";
+  } catch (const hype::ApiError& e) {
+    EXPECT_EQ(e.status(), 403);
+    EXPECT_EQ(e.code(), "missing_permission");
+  }
+  EXPECT_FALSE(coord_->voice_state(member_)->self_stream) << "live without STREAM";
+  EXPECT_FALSE(voice::voice_grant(*coord_, member_, voice_channel_, s)->may_stream);
+  EXPECT_FALSE(last_state(member_).at("self_stream").as_bool());
+}
+
+}  // namespace
