@@ -40,7 +40,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                  "VP8 IVF clip the --stream bot sends in a loop (bench/video/make_clip.sh)");
   app.add_flag("--stream", o.stream,
                "one bot goes live (POST /voice/stream) and streams --video-clip on a stream "
-               "connection (with --stream or --watch, --count and --speakers do not apply)");
+               "connection; with --target janus it publishes the clip as a videoroom VP8 feed "
+               "(with --stream or --watch, --count and --speakers do not apply)");
   app.add_option("--watch", o.watch,
                  "USER_ID or any: --watchers bots watch that user's stream (any: the first live "
                  "stream not their own)");
@@ -73,8 +74,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       std::fprintf(stderr, "--stream needs --video-clip\n");
       return 2;
     }
-    if (o.janus || o.hold || o.channels > 1) {
-      std::fprintf(stderr, "--stream/--watch: not with --target janus, --hold or --channels\n");
+    if (o.hold || o.channels > 1) {
+      std::fprintf(stderr, "--stream/--watch: not with --hold or --channels\n");
+      return 2;
+    }
+    if (o.target == "janus" && !o.stream) {
+      std::fprintf(stderr, "--target janus: --watch needs --stream (the bots make the room)\n");
       return 2;
     }
     if (!o.stream && o.channel.empty()) {

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 
 #include "bot/bot.hpp"
 #include "bot/options.hpp"
+#include "bot/rtp_stamp.hpp"
 #include "core/random.hpp"
 #include "rtc/rtcp/rtcp_packets.hpp"
 #include "rtc/rtp/header_extensions.hpp"
@@ -83,7 +85,9 @@ void send_frame(Bot& b, VideoPublisher& p, std::size_t index) {
       ++p.packets_dropped;  // kept in the history: a NACK gets it as RTX
       continue;
     }
-    send_rtp(b, buf, build(b, buf, kPtVp8, h.marker, seq, ts, p.ssrc, {h.payload.data(), len}));
+    const std::size_t n = build(b, buf, kPtVp8, h.marker, seq, ts, p.ssrc, {h.payload.data(), len});
+    // A fresh stamp per packet (a frame's packets go out back to back).
+    send_rtp(b, buf, rtp_stamp(buf, n, static_cast<std::uint64_t>(now_us())));
   }
   p.picture_id = static_cast<std::uint16_t>((p.picture_id + 1) & 0x7FFF);
   ++p.frames_sent;
@@ -336,7 +340,7 @@ std::string write_offer(std::vector<rtc::sdp::MediaSection> media) {
 
 }  // namespace
 
-std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
+std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert, bool recv_section) {
   VideoPublisher& p = *b.vpub;
   auto send = video_section(b, cert, "0", rtc::sdp::Direction::kSendOnly);
   const std::string cname = "bot" + std::to_string(b.index);
@@ -344,8 +348,10 @@ std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
   send.ssrcs.push_back({p.ssrc, "cname", cname});
   send.ssrcs.push_back({p.rtx_ssrc, "cname", cname});
   send.ssrc_groups.push_back({"FID", {p.ssrc, p.rtx_ssrc}});
-  return write_offer(
-      {std::move(send), video_section(b, cert, "1", rtc::sdp::Direction::kRecvOnly)});
+  std::vector<rtc::sdp::MediaSection> media;
+  media.push_back(std::move(send));
+  if (recv_section) media.push_back(video_section(b, cert, "1", rtc::sdp::Direction::kRecvOnly));
+  return write_offer(std::move(media));
 }
 
 std::string watcher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
@@ -370,10 +376,10 @@ void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
   VideoReceiver& r = *b.vrx;
   rtc::RtpPacket p;
   if (rtc::RtpPacket::parse(packet, p) != rtc::RtpParseStatus::kOk) return;
-  if (p.payload_type() == kPtRtx) {
+  if (p.payload_type() == r.pt_rtx) {
     ++r.rtx_received;
     std::size_t len = packet.size();
-    if (!rtc::unwrap_rtx(packet, len, p, kPtVp8, r.media_ssrc)) return;  // padding only
+    if (!rtc::unwrap_rtx(packet, len, p, r.pt_media, r.media_ssrc)) return;  // padding only
     if (on_sequence(r, p.sequence_number(), now)) {
       ++r.packets;
       r.bytes += p.payload().size();
@@ -381,7 +387,7 @@ void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
     } else {
       ++r.duplicates;
     }
-  } else if (p.payload_type() == kPtVp8) {
+  } else if (p.payload_type() == r.pt_media) {
     r.media_ssrc = p.ssrc();
     if (r.drop_every > 0 && ++r.received_media % static_cast<std::uint64_t>(r.drop_every) == 0) {
       ++r.ignored;
@@ -393,6 +399,16 @@ void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
     }
     ++r.packets;
     r.bytes += p.payload().size();
+    if (auto t = rtp_read_stamp(p)) {
+      const std::int64_t lat = now - static_cast<std::int64_t>(*t);
+      if (now >= b.latency_from_us)
+        r.latency_us.push_back(
+            static_cast<std::int32_t>(std::clamp<std::int64_t>(lat, 0, INT32_MAX)));
+      else
+        r.warmup_latency_max_us = std::max(r.warmup_latency_max_us, lat);
+    } else {
+      ++r.unstamped;
+    }
     on_video_payload(r, p.timestamp(), p.payload(), now);
   } else {
     ++r.audio_packets;
