@@ -17,6 +17,10 @@ and PeerConnection each). Everyone joins first; the streamer starts when all are
   loss           packets a watcher never got (gaps not filled by RTX within 1 s) / packets
                  the streamer sent x watchers;
   freezes        frame gaps over max(3 x mean interval, mean + 150 ms) (WebRTC's definition);
+  pacing         --pace 0 (default): each frame's packets leave the streamer back to back
+                 (a 1080p frame is ~20 packets, a keyframe far more), so the SFU fans out a
+                 burst and the last viewer's copy of the last packet waits for all others;
+                 --pace 2.5: packets spread at 2.5 x the clip's bitrate, as a browser's pacer.
   latency        watcher's kernel arrival time minus the send stamp the streamer put in the
                  packet's RTP padding (same process, same clock), media packets only, the
                  first --warmup s apart. Both SFUs forward the padding: every case checks
@@ -128,7 +132,7 @@ def run_case(kind, scenario, viewers, clip, a):
         cmd = pin + [a.bot_bin, "--video-clip", clip, "--stream", "--watch", "any",
                      "--watchers", str(viewers), "--duration", str(a.duration), "--json",
                      "--go-file", go, "--join-timeout", str(join_timeout),
-                     "--warmup", str(a.warmup)] + srv.bot_args()
+                     "--warmup", str(a.warmup), "--pace", str(a.pace)] + srv.bot_args()
         bot = BotProc(cmd)
         deadline = time.time() + join_timeout + 60
         while time.time() < deadline and not bot.connected and bot.proc.poll() is None:
@@ -202,6 +206,7 @@ def summarize(kind, scenario, viewers, a, rep, bot, window, rss):
                        "max": v.get("latency_ms_max"), "samples": v.get("latency_samples", 0),
                        "warmup_max": v.get("warmup_latency_ms_max")},
         "packets_unstamped": v.get("packets_unstamped"),
+        "pace_queue_max": pub.get("pace_queue_max"),
     })
     if window and window["seconds"] > 0:
         util = window["server_cpu_s"] / window["seconds"]
@@ -257,7 +262,7 @@ def capacity(kind, clip, a, t_start):
 
 
 def markdown(results, caps, a, m, cmd):
-    out = [f"command: {cmd}",
+    out = [f"command: {cmd}", f"streamer pacing: {a.pace or 'off (bursts)'}",
            f"machine: {m['nproc']} cores, {m['cpu_model']}, kernel {m['kernel']}, load at start "
            f"{m['loadavg_at_start'][0]:.2f}, git {m['git_rev']}, {m['date_utc']}", "",
            "| scenario | server | viewers | in pkt/s (Mbps) | fwd pkt/s (Mbps) | server CPU % "
@@ -314,6 +319,10 @@ def main():
     p.add_argument("--size", default="1920x1080")
     p.add_argument("--fps", default="30")
     p.add_argument("--bitrate", default="6M")
+    p.add_argument("--pace", type=float, default=0,
+                   help="the streamer paces its packets at this multiple of the clip's bitrate\n"
+                        "(a browser's pacer: 2.5); 0: each frame's packets back to back, the\n"
+                        "burst an SFU must fan out at once")
     p.add_argument("--ramp-start", type=int, default=50)
     p.add_argument("--ramp-step", type=int, default=50)
     p.add_argument("--ramp-max", type=int, default=300)
@@ -351,8 +360,8 @@ def main():
     cmd = " ".join(["bench/video/run.sh"] + sys.argv[1:])
     print(f"command: {cmd}")
     print(f"machine: {m['nproc']} cores, {m['cpu_model']}, load {m['loadavg_at_start'][0]:.2f}")
-    print(f"clip: {a.size} {a.fps} fps {a.bitrate}, server on cpu {a.server_cpu}, bots on cpu "
-          f"{a.bots_cpu}", flush=True)
+    print(f"clip: {a.size} {a.fps} fps {a.bitrate}, pace {a.pace or 'off (bursts)'}, server on "
+          f"cpu {a.server_cpu}, bots on cpu {a.bots_cpu}", flush=True)
 
     results, caps = [], {}
     if a.scenario == "viewers":

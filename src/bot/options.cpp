@@ -54,6 +54,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                  "each watcher ignores every Nth video packet it receives, as if lost (it NACKs "
                  "it; RTX tests)")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--pace", o.pace,
+                 "the streamer paces its video at this multiple of the clip's mean bitrate (a "
+                 "browser's pacer uses 2.5); 0 (default): each frame's packets back to back")
+      ->check(CLI::Range(0.0, 100.0));
   app.add_option("--pli-every-ms", o.pli_every_ms,
                  "each watcher sends a PLI every N ms once it has a frame")
       ->check(CLI::Range(0, 600000));

@@ -84,6 +84,8 @@ json::object video_report(const Bots& bots, bool& ok) {
           {"rtx_sent", p->rtx_sent},
           {"rtx_unavailable", p->rtx_unavailable},
           {"loops", p->loops},
+          {"pace_mbps", p->pace_bytes_per_us * 8},
+          {"pace_queue_max", p->pace_queue_max},
           {"stream_error", p->stream_error}};
       if (p->frames_sent == 0) ok = false;
     }

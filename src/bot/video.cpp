@@ -63,6 +63,32 @@ std::size_t build(Bot& b, std::array<std::uint8_t, 1600>& buf, std::uint8_t pt, 
   return rb.finish();
 }
 
+// Sends a packet of the history as media, with a fresh send stamp in its padding.
+void send_media(Bot& b, VideoPublisher& p, const VideoPublisher::Sent& h,
+                std::array<std::uint8_t, 1600>& buf) {
+  const std::size_t n =
+      build(b, buf, kPtVp8, h.marker, h.seq, h.ts, p.ssrc, {h.payload.data(), h.size});
+  send_rtp(b, buf, rtp_stamp(buf, n, static_cast<std::uint64_t>(now_us())));
+}
+
+// --pace: sends queued packets while the budget lasts.
+void pace(Bot& b, VideoPublisher& p, std::int64_t now) {
+  const double cap = p.pace_bytes_per_us * 5'000;  // at most 5 ms of the rate at once
+  if (p.pace_last_us >= 0)
+    p.pace_budget = std::min(
+        cap, p.pace_budget + p.pace_bytes_per_us * static_cast<double>(now - p.pace_last_us));
+  p.pace_last_us = now;
+  std::array<std::uint8_t, 1600> buf{};
+  while (!p.paced.empty() && p.pace_budget > 0) {
+    const VideoPublisher::Sent& h = p.history[p.paced.front() % kSendHistory];
+    p.paced.pop_front();
+    if (!h.valid) continue;
+    send_media(b, p, h, buf);
+    p.pace_budget -= static_cast<double>(h.size);
+  }
+  if (p.paced.empty() && p.pace_budget > 0) p.pace_budget = 0;  // no credit saved up while idle
+}
+
 void send_frame(Bot& b, VideoPublisher& p, std::size_t index) {
   const VideoClip::Frame& f = p.clip->frames[index];
   const rtc::video::Vp8Packetizer pk(kVideoMaxPayload);
@@ -85,9 +111,12 @@ void send_frame(Bot& b, VideoPublisher& p, std::size_t index) {
       ++p.packets_dropped;  // kept in the history: a NACK gets it as RTX
       continue;
     }
-    const std::size_t n = build(b, buf, kPtVp8, h.marker, seq, ts, p.ssrc, {h.payload.data(), len});
-    // A fresh stamp per packet (a frame's packets go out back to back).
-    send_rtp(b, buf, rtp_stamp(buf, n, static_cast<std::uint64_t>(now_us())));
+    if (p.pace_bytes_per_us > 0) {
+      p.paced.push_back(seq);
+      p.pace_queue_max = std::max<std::uint64_t>(p.pace_queue_max, p.paced.size());
+      continue;
+    }
+    send_media(b, p, h, buf);
   }
   p.picture_id = static_cast<std::uint16_t>((p.picture_id + 1) & 0x7FFF);
   ++p.frames_sent;
@@ -121,6 +150,7 @@ void publisher_tick(Bot& b, VideoPublisher& p, std::int64_t now) {
       ++p.loops;
     }
   }
+  if (p.pace_bytes_per_us > 0) pace(b, p, now);
 }
 
 void send_rtx(Bot& b, VideoPublisher& p, std::uint16_t seq) {
@@ -292,6 +322,13 @@ bool prepare_video(Bots& bots, const Options& o) {
       random_bytes(&p->ts_base, sizeof(p->ts_base));
       p->picture_id = static_cast<std::uint16_t>(random_u64() & 0x7FFF);
       p->drop_every = o.drop_every;
+      if (o.pace > 0 && !clip->frames.empty()) {
+        std::int64_t us = 0;
+        std::uint64_t bytes = 0;
+        for (auto& f : clip->frames) us += f.duration_us, bytes += f.data.size();
+        if (us > 0)
+          p->pace_bytes_per_us = o.pace * static_cast<double>(bytes) / static_cast<double>(us);
+      }
       b->vpub = std::move(p);
     } else {
       auto r = std::make_shared<VideoReceiver>();

@@ -12,7 +12,10 @@
 //   - answers NACKs with RTX (RFC 4588, its own SSRC, a=ssrc-group:FID) from a history of its
 //     last kSendHistory packets;
 //   - with --drop-every N, does not send every Nth new packet (it stays in the history, so a
-//     NACK recovers it): the SFU's own NACKs towards publishers become visible.
+//     NACK recovers it): the SFU's own NACKs towards publishers become visible;
+//   - with --pace M, queues each frame's packets and sends them at M x the clip's mean
+//     bitrate (a budget refilled on every tick, at most 5 ms of it at once), as a browser's
+//     pacer does (M = 2.5 there); without it a frame's packets go out back to back.
 // (--watch-drop-every N is the same on a watcher: it ignores every Nth media packet it
 // receives, so its NACKs and the SFU's RTX towards viewers become visible.)
 // A watcher counts per stream: frames (distinct RTP timestamps), keyframes, bytes, packets,
@@ -33,6 +36,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -79,6 +83,12 @@ struct VideoPublisher {
   std::uint16_t seq = 0, rtx_seq = 0, picture_id = 0;
   std::uint32_t ts_base = 0;
   int drop_every = 0;
+  // --pace: packets (sequence numbers, in the history) waiting for the pacer, its rate and
+  // its budget.
+  double pace_bytes_per_us = 0, pace_budget = 0;
+  std::int64_t pace_last_us = -1;
+  std::deque<std::uint16_t> paced;
+  std::uint64_t pace_queue_max = 0;
   // Pacing: the next frame index, when it is due, and its RTP time (from ts_base).
   std::size_t next_frame = 0;
   std::int64_t next_us = 0;

@@ -73,7 +73,7 @@ struct PublisherRig {
   std::unique_ptr<rtc::SrtpSession> far_srtp = rtc::SrtpSession::create(keys(true)).value();
   Options o;
 
-  explicit PublisherRig(const std::string& clip, int drop_every = 0) {
+  explicit PublisherRig(const std::string& clip, int drop_every = 0, double pace = 0) {
     bot.sock = net::UdpSocket::bind(SocketAddress::v4(INADDR_LOOPBACK, 0));
     bot.srtp = rtc::SrtpSession::create(keys(false)).value();
     bot.peer = far.local_address();
@@ -81,6 +81,7 @@ struct PublisherRig {
     o.stream = true;
     o.video_clip = clip;
     o.drop_every = drop_every;
+    o.pace = pace;
     Bots bots;
     bots.push_back(std::unique_ptr<Bot>(&bot));
     bool ok = prepare_video(bots, o);
@@ -420,4 +421,32 @@ TEST(BotVideo, WatcherTakesLatencyFromStampedMediaInTheSfusPayloadTypes) {
   EXPECT_EQ(r.unstamped, 1u);
   EXPECT_EQ(r.duplicates, 1u);
   EXPECT_EQ(r.audio_packets, 1u);
+}
+
+TEST(BotVideo, PacingSpreadsFramesAtTheMultipleOfTheClipBitrate) {
+  // 10 frames of 100, 1100, 2100, ... bytes = 10000 bytes in 333 ms: 0.03 bytes/us; x4.
+  PublisherRig rig(write_clip(10, {0}), 0, /*pace=*/4);
+  auto& p = *rig.bot.vpub;
+  ASSERT_NEAR(p.pace_bytes_per_us, 0.12, 0.001);
+  const std::int64_t t0 = 1'000'000;
+  std::size_t bytes = 0, packets = 0;
+  std::vector<std::uint16_t> seqs;
+  for (std::int64_t t = t0; t <= t0 + 600'000; t += 1'000) {
+    video_tick(rig.bot, t, t < t0 + 333'000);  // frames 0-9, then the queue drains
+    for (auto& rx : rig.drain()) {
+      bytes += rx.payload.size();
+      ++packets;
+      seqs.push_back(rx.seq);
+      ASSERT_TRUE(rx.stamp.has_value());
+    }
+    // Never ahead of the rate: at most the 5 ms budget plus one packet's overdraw.
+    ASSERT_LE(static_cast<double>(bytes), 0.12 * static_cast<double>(t - t0) + 600 + 1200)
+        << "at +" << (t - t0) / 1000 << " ms";
+  }
+  EXPECT_EQ(p.frames_sent, 10u);
+  EXPECT_EQ(packets, p.packets_sent) << "the queue drained";
+  EXPECT_TRUE(p.paced.empty());
+  EXPECT_GE(p.pace_queue_max, 2u) << "a two-packet frame waited for the pacer";
+  for (std::size_t i = 1; i < seqs.size(); ++i)
+    EXPECT_EQ(seqs[i], static_cast<std::uint16_t>(seqs[i - 1] + 1)) << "in order";
 }
