@@ -12,6 +12,9 @@ and PeerConnection each). Everyone joins first; the streamer starts when all are
   server CPU     utime+stime of the server (/proc) over a window inside the media phase
                  (from --warmup s after the start to 0.3 s before the end);
   forwarded      media+RTX packets the watchers received / media seconds;
+  core busy      non-idle time of the server's core (/proc/stat): also the kernel's softirq
+                 work for the server's sends when it is handed to ksoftirqd, and any other
+                 process there (a shared machine);
   CPU s / Mpkt   server CPU seconds per million forwarded packets;
   CPU / viewer   server CPU per viewer-second (ms of CPU per second of one viewer);
   loss           packets a watcher never got (gaps not filled by RTX within 1 s) / packets
@@ -150,11 +153,14 @@ def run_case(kind, scenario, viewers, clip, a):
             if w1 - w0 > 0.5:
                 time.sleep(max(0, w0 - time.time()))
                 c0, q0 = srv.cpu_seconds(), srv.runqueue_wait_seconds()
+                k0 = core_busy_seconds(a.server_cpu)
                 b0, t0 = _cpu(bot.proc.pid), time.time()
                 time.sleep(max(0, w1 - time.time()))
                 c1, q1 = srv.cpu_seconds(), srv.runqueue_wait_seconds()
+                k1 = core_busy_seconds(a.server_cpu)
                 b1, t1 = _cpu(bot.proc.pid), time.time()
                 window = {"seconds": t1 - t0, "server_cpu_s": c1 - c0, "bots_cpu_s": b1 - b0,
+                          "server_core_busy_s": k1 - k0,
                           "server_runqueue_wait_s": round(q1 - q0, 4),
                           "loadavg_1m": os.getloadavg()[0]}
         try:
@@ -169,6 +175,17 @@ def run_case(kind, scenario, viewers, clip, a):
             bot.proc.kill()
         srv.stop()
     return summarize(kind, scenario, viewers, a, rep, bot, window, rss)
+
+
+def core_busy_seconds(cpu):
+    """Non-idle time of one core (/proc/stat): the server's process plus what runs for it
+    outside it (softirq work of its sends handed to ksoftirqd) and anything else there."""
+    with open("/proc/stat") as fh:
+        for ln in fh:
+            if ln.startswith(f"cpu{cpu} "):
+                v = [int(x) for x in ln.split()[1:]]
+                return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
 
 
 def _cpu(pid):
@@ -212,6 +229,7 @@ def summarize(kind, scenario, viewers, a, rep, bot, window, rss):
         util = window["server_cpu_s"] / window["seconds"]
         res["server_cpu_pct"] = round(100 * util, 1)
         res["bots_cpu_pct"] = round(100 * window["bots_cpu_s"] / window["seconds"], 1)
+        res["server_core_busy_pct"] = round(100 * window["server_core_busy_s"] / window["seconds"], 1)
         if res["forwarded_pps"]:
             res["server_cpu_s_per_mpkt"] = round(util / res["forwarded_pps"] * 1e6, 3)
         res["server_cpu_ms_per_viewer_s"] = round(1000 * util / viewers, 3)
@@ -230,7 +248,8 @@ def line(r):
             f"{r.get('watchers_with_frames')} in {r.get('in_pps', 0):.0f} pkt/s "
             f"fwd {r.get('forwarded_pps', 0):.0f} pkt/s ({r.get('forwarded_mbps', 0):.0f} Mbps) "
             f"cpu {f(r.get('server_cpu_pct'), 1)}% ({f(r.get('server_cpu_s_per_mpkt'))} s/Mpkt, "
-            f"{f(r.get('server_cpu_ms_per_viewer_s'), 3)} ms/viewer-s) "
+            f"{f(r.get('server_cpu_ms_per_viewer_s'), 3)} ms/viewer-s, core busy "
+            f"{f(r.get('server_core_busy_pct'), 1)}%) "
             f"bots {f(r.get('bots_cpu_pct'), 1)}% lat p50/p99/max {f(lat.get('p50'))}/"
             f"{f(lat.get('p99'))}/{f(lat.get('max'))} ms lost {r.get('packets_lost')} "
             f"freezes {r.get('freezes')} unstamped {r.get('packets_unstamped')} "
@@ -266,18 +285,19 @@ def markdown(results, caps, a, m, cmd):
            f"machine: {m['nproc']} cores, {m['cpu_model']}, kernel {m['kernel']}, load at start "
            f"{m['loadavg_at_start'][0]:.2f}, git {m['git_rev']}, {m['date_utc']}", "",
            "| scenario | server | viewers | in pkt/s (Mbps) | fwd pkt/s (Mbps) | server CPU % "
-           "| CPU s / Mpkt | CPU ms / viewer-s | bots CPU % | latency p50 / p99 / max ms "
+           "| server core busy % | CPU s / Mpkt | CPU ms / viewer-s | bots CPU % | latency p50 / p99 / max ms "
            "| lost | freezes | with frames |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
             out.append(f"| {r['scenario']} | {r['server']} | {r['viewers']} | failed: "
-                       f"{r['error'][:80]} |||||||||")
+                       f"{r['error'][:80]} ||||||||||")
             continue
         lat = r["latency_ms"]
         out.append(f"| {r['scenario']} | {r['server']} | {r['viewers']} | {r['in_pps']:.0f} "
                    f"({r['in_mbps']:.1f}) | {r['forwarded_pps']:.0f} ({r['forwarded_mbps']:.0f}) "
-                   f"| {f(r.get('server_cpu_pct'), 1)} | {f(r.get('server_cpu_s_per_mpkt'))} "
+                   f"| {f(r.get('server_cpu_pct'), 1)} | {f(r.get('server_core_busy_pct'), 1)} "
+                   f"| {f(r.get('server_cpu_s_per_mpkt'))} "
                    f"| {f(r.get('server_cpu_ms_per_viewer_s'), 3)} | {f(r.get('bots_cpu_pct'), 1)} "
                    f"| {f(lat['p50'])} / {f(lat['p99'])} / {f(lat['max'])} | {r['packets_lost']} "
                    f"| {r['freezes']} | {r['watchers_with_frames']}/{r['viewers']} |")
