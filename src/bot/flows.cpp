@@ -213,6 +213,105 @@ void run_janus_signaling(Bot& b, JanusRoom& jr, const std::shared_ptr<rtc::DtlsC
   b.signaling_done = true;
 }
 
+// --target janus with --stream/--watch: the streamer publishes its clip as a VP8 feed (its
+// send section only); each watcher, once the feed exists, subscribes to it on its own handle
+// and answers Janus's offer, taking the payload types Janus chose. The watcher's "watch" is
+// the subscribe request (first_frame_ms counts from it).
+void run_janus_stream_signaling(Bot& b, JanusRoom& jr, const std::shared_ptr<rtc::DtlsContext>& ctx,
+                                std::atomic<bool>& stop) {
+  auto sdp_of = [](const JanusEvent& e) {
+    if (!e.jsep.is_object()) throw std::runtime_error("janus: no SDP in the answer");
+    auto sd = rtc::sdp::parse(std::string(e.jsep.at("sdp").as_string()));
+    if (!sd || sd->media.empty()) throw std::runtime_error("janus: bad SDP");
+    return *sd;
+  };
+  try {
+    b.join_start_us = now_us();
+    JanusClient jc(jr.url);
+    jc.create_session();
+    auto h = jc.attach("janus.plugin.videoroom");
+    if (b.vpub) {
+      auto joined = jc.message(h, json::object{{"request", "join"},
+                                               {"ptype", "publisher"},
+                                               {"room", jr.room},
+                                               {"display", "bot" + std::to_string(b.index)}});
+      const auto feed = joined.data.at("id").to_number<std::uint64_t>();
+      std::string offer;
+      {
+        std::lock_guard lock(b.mu);
+        offer = publisher_offer_sdp(b, ctx->certificate(), /*recv_section=*/false);
+      }
+      auto a = jc.message(h, json::object{{"request", "publish"}},
+                          json::object{{"type", "offer"}, {"sdp", offer}});
+      auto sd = sdp_of(a);
+      auto& m = sd.media.front();
+      if (m.rejected()) throw std::runtime_error("janus rejected the VP8 section");
+      connect_media(
+          b, m, ctx,
+          m.setup == rtc::sdp::Setup::kActive ? rtc::DtlsRole::kServer : rtc::DtlsRole::kClient);
+      // Janus accepts subscribers to a feed only once its PeerConnection is up.
+      for (int i = 0; i < 2000 && !stop.load(); ++i) {
+        if (std::lock_guard l(b.mu); b.srtp) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      std::lock_guard lock(jr.mu);
+      jr.feeds.emplace_back(b.index, feed);
+      jr.cv.notify_all();
+    } else {
+      std::uint64_t feed = 0;
+      {
+        std::int64_t wait_start = now_us();  // waiting for the streamer is not join time
+        std::unique_lock lock(jr.mu);
+        jr.cv.wait_for(lock, std::chrono::seconds(60),
+                       [&] { return !jr.feeds.empty() || stop.load(); });
+        if (jr.feeds.empty()) throw std::runtime_error("janus: no stream to watch");
+        feed = jr.feeds.front().second;
+        b.join_start_us += now_us() - wait_start;
+      }
+      {
+        std::lock_guard lock(b.mu);
+        b.vrx->watching = "bot0";
+        b.vrx->watch_sent_us = now_us();
+      }
+      JanusEvent att;
+      for (int attempt = 0;; ++attempt) {
+        try {  // a feed whose DTLS just completed may not be started on Janus's side yet
+          att = jc.message(h, json::object{{"request", "join"},
+                                           {"ptype", "subscriber"},
+                                           {"room", jr.room},
+                                           {"streams", json::array{json::object{{"feed", feed}}}}});
+          break;
+        } catch (const std::runtime_error& e) {
+          if (attempt >= 50 ||
+              std::string(e.what()).find("\"error_code\":428") == std::string::npos)
+            throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+      auto sd = sdp_of(att);
+      auto& m = sd.media.front();
+      {
+        std::lock_guard lock(b.mu);
+        b.vrx->pt_rtx = 128;  // matches no packet unless Janus offers RTX
+        for (auto& c : m.codecs)
+          if (c.is("VP8")) b.vrx->pt_media = c.payload_type;
+        for (auto& c : m.codecs)
+          if (c.is("rtx") && c.rtx_apt() == b.vrx->pt_media) b.vrx->pt_rtx = c.payload_type;
+      }
+      std::string answer =
+          answer_sdp(std::string(att.jsep.at("sdp").as_string()), b, ctx->certificate());
+      jc.message(h, json::object{{"request", "start"}},
+                 json::object{{"type", "answer"}, {"sdp", answer}});
+      connect_media(b, m, ctx, rtc::DtlsRole::kClient);
+    }
+  } catch (const std::exception& e) {
+    if (!stop.load()) {
+      std::lock_guard lock(b.mu);
+      b.error = e.what();
+    }
+  }
+  b.signaling_done = true;
+}
 }  // namespace
 
 bool setup_bots(const Options& o, RestClient& rest, Fleet& fleet) {
@@ -226,13 +325,16 @@ bool setup_bots(const Options& o, RestClient& rest, Fleet& fleet) {
         auto& jroom = *fleet.janus_rooms.emplace_back(std::make_unique<JanusRoom>());
         jroom.url = o.janus_url;
         jroom.room = o.janus_room && o.channels == 1 ? o.janus_room : 1 + (random_u64() >> 34);
-        jroom.speakers = static_cast<std::size_t>(o.speakers);
-        jc.message(h, json::object{{"request", "create"},
-                                   {"room", jroom.room},
-                                   {"publishers", o.count + 1},
-                                   {"audiocodec", "opus"},
-                                   {"audiolevel_ext", true},
-                                   {"notify_joining", false}});
+        // Video: one feed, the streamer's (speakers is 0 then).
+        jroom.speakers = o.video ? 1 : static_cast<std::size_t>(o.speakers);
+        json::object create{{"request", "create"},       {"room", jroom.room},
+                            {"publishers", o.count + 1}, {"audiocodec", "opus"},
+                            {"audiolevel_ext", true},    {"notify_joining", false}};
+        if (o.video) {
+          create["videocodec"] = "vp8";
+          create["bitrate"] = 0;  // no REMB cap towards the streamer (it ignores REMB anyway)
+        }
+        jc.message(h, create);
       }
       jc.destroy_session();
       for (int i = 0; i < o.total; ++i) {
@@ -326,7 +428,11 @@ std::optional<MediaWindow> run_voice(Fleet& fleet, const Options& o,
   std::vector<std::thread> sig;
   for (auto& b : bots) {
     if (b->pub_only) continue;
-    if (o.janus)
+    if (o.janus && o.video)
+      sig.emplace_back([&, bp = b.get()] {
+        run_janus_stream_signaling(*bp, *fleet.janus_rooms.front(), ctx, stop);
+      });
+    else if (o.janus)
       sig.emplace_back([&, bp = b.get()] {
         run_janus_signaling(*bp, *fleet.janus_rooms[static_cast<std::size_t>(bp->group)], ctx,
                             stop);

@@ -27,7 +27,8 @@ namespace hype::bot {
 
 // --target janus: the same bots against Janus's videoroom. Every bot joins as a publisher
 // (presence); speakers also publish their audio; once every speaker's feed exists, each bot
-// subscribes to all other speakers' feeds on a second PeerConnection.
+// subscribes to all other speakers' feeds on a second PeerConnection. With --stream/--watch
+// (video): the streamer is the one publisher (its VP8 clip), each watcher one subscriber.
 struct JanusRoom {
   std::string url;
   std::uint64_t room = 0;

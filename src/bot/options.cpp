@@ -40,7 +40,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                  "VP8 IVF clip the --stream bot sends in a loop (bench/video/make_clip.sh)");
   app.add_flag("--stream", o.stream,
                "one bot goes live (POST /voice/stream) and streams --video-clip on a stream "
-               "connection (with --stream or --watch, --count and --speakers do not apply)");
+               "connection; with --target janus it publishes the clip as a videoroom VP8 feed "
+               "(with --stream or --watch, --count and --speakers do not apply)");
   app.add_option("--watch", o.watch,
                  "USER_ID or any: --watchers bots watch that user's stream (any: the first live "
                  "stream not their own)");
@@ -53,6 +54,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                  "each watcher ignores every Nth video packet it receives, as if lost (it NACKs "
                  "it; RTX tests)")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--pace", o.pace,
+                 "the streamer paces its video at this multiple of the clip's mean bitrate (a "
+                 "browser's pacer uses 2.5); 0 (default): each frame's packets back to back")
+      ->check(CLI::Range(0.0, 100.0));
   app.add_option("--pli-every-ms", o.pli_every_ms,
                  "each watcher sends a PLI every N ms once it has a frame")
       ->check(CLI::Range(0, 600000));
@@ -73,8 +78,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       std::fprintf(stderr, "--stream needs --video-clip\n");
       return 2;
     }
-    if (o.janus || o.hold || o.channels > 1) {
-      std::fprintf(stderr, "--stream/--watch: not with --target janus, --hold or --channels\n");
+    if (o.hold || o.channels > 1) {
+      std::fprintf(stderr, "--stream/--watch: not with --hold or --channels\n");
+      return 2;
+    }
+    if (o.target == "janus" && !o.stream) {
+      std::fprintf(stderr, "--target janus: --watch needs --stream (the bots make the room)\n");
       return 2;
     }
     if (!o.stream && o.channel.empty()) {

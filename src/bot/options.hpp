@@ -26,6 +26,7 @@ struct Options {
   std::string video_clip, watch;
   bool stream = false;
   int watchers = 0, drop_every = 0, watch_drop_every = 0, pli_every_ms = 0;
+  double pace = 0;  // --pace: send video at this multiple of the clip's bitrate (0: bursts)
 
   // Derived by parse_options once the flags are valid.
   int total = 0;           // count * channels

@@ -52,7 +52,9 @@ json::object video_report(const Bots& bots, bool& ok) {
                 rtx = 0, plis = 0, freezes = 0, dups = 0;
   std::int64_t freeze_us = 0;
   int watchers = 0, with_frames = 0;
-  std::vector<std::int64_t> first;
+  std::vector<std::int64_t> first, latency;
+  std::int64_t warmup_latency_max = 0;
+  std::uint64_t unstamped = 0;
   for (auto& b : bots) {
     if (auto* p = b->vpub.get()) {
       const std::int64_t end = p->stopped_us >= 0 ? p->stopped_us : now_us();
@@ -82,6 +84,8 @@ json::object video_report(const Bots& bots, bool& ok) {
           {"rtx_sent", p->rtx_sent},
           {"rtx_unavailable", p->rtx_unavailable},
           {"loops", p->loops},
+          {"pace_mbps", p->pace_bytes_per_us * 8},
+          {"pace_queue_max", p->pace_queue_max},
           {"stream_error", p->stream_error}};
       if (p->frames_sent == 0) ok = false;
     }
@@ -125,6 +129,9 @@ json::object video_report(const Bots& bots, bool& ok) {
       freezes += r->freezes;
       freeze_us += r->freeze_us;
       dups += r->duplicates;
+      latency.insert(latency.end(), r->latency_us.begin(), r->latency_us.end());
+      warmup_latency_max = std::max(warmup_latency_max, r->warmup_latency_max_us);
+      unstamped += r->unstamped;
     }
   }
   std::vector<std::int64_t> sorted = first;
@@ -146,6 +153,13 @@ json::object video_report(const Bots& bots, bool& ok) {
   v["first_frame_ms_p50"] = percentile(sorted, 0.5) / 1000.0;
   v["first_frame_ms_p99"] = percentile(sorted, 0.99) / 1000.0;
   v["first_frame_ms_max"] = sorted.empty() ? 0.0 : static_cast<double>(sorted.back()) / 1000.0;
+  // Send stamp (RTP padding) to kernel arrival, per media packet, after --warmup.
+  v["latency_samples"] = latency.size();
+  v["latency_ms_p50"] = percentile(latency, 0.5) / 1000.0;
+  v["latency_ms_p99"] = percentile(latency, 0.99) / 1000.0;
+  v["latency_ms_max"] = latency.empty() ? 0.0 : static_cast<double>(latency.back()) / 1000.0;
+  v["warmup_latency_ms_max"] = static_cast<double>(warmup_latency_max) / 1000.0;
+  v["packets_unstamped"] = unstamped;
   v["per_watcher"] = std::move(per_watcher);
   return v;
 }

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 
 #include "bot/bot.hpp"
 #include "bot/options.hpp"
+#include "bot/rtp_stamp.hpp"
 #include "core/random.hpp"
 #include "rtc/rtcp/rtcp_packets.hpp"
 #include "rtc/rtp/header_extensions.hpp"
@@ -61,6 +63,32 @@ std::size_t build(Bot& b, std::array<std::uint8_t, 1600>& buf, std::uint8_t pt, 
   return rb.finish();
 }
 
+// Sends a packet of the history as media, with a fresh send stamp in its padding.
+void send_media(Bot& b, VideoPublisher& p, const VideoPublisher::Sent& h,
+                std::array<std::uint8_t, 1600>& buf) {
+  const std::size_t n =
+      build(b, buf, kPtVp8, h.marker, h.seq, h.ts, p.ssrc, {h.payload.data(), h.size});
+  send_rtp(b, buf, rtp_stamp(buf, n, static_cast<std::uint64_t>(now_us())));
+}
+
+// --pace: sends queued packets while the budget lasts.
+void pace(Bot& b, VideoPublisher& p, std::int64_t now) {
+  const double cap = p.pace_bytes_per_us * 5'000;  // at most 5 ms of the rate at once
+  if (p.pace_last_us >= 0)
+    p.pace_budget = std::min(
+        cap, p.pace_budget + p.pace_bytes_per_us * static_cast<double>(now - p.pace_last_us));
+  p.pace_last_us = now;
+  std::array<std::uint8_t, 1600> buf{};
+  while (!p.paced.empty() && p.pace_budget > 0) {
+    const VideoPublisher::Sent& h = p.history[p.paced.front() % kSendHistory];
+    p.paced.pop_front();
+    if (!h.valid) continue;
+    send_media(b, p, h, buf);
+    p.pace_budget -= static_cast<double>(h.size);
+  }
+  if (p.paced.empty() && p.pace_budget > 0) p.pace_budget = 0;  // no credit saved up while idle
+}
+
 void send_frame(Bot& b, VideoPublisher& p, std::size_t index) {
   const VideoClip::Frame& f = p.clip->frames[index];
   const rtc::video::Vp8Packetizer pk(kVideoMaxPayload);
@@ -83,7 +111,12 @@ void send_frame(Bot& b, VideoPublisher& p, std::size_t index) {
       ++p.packets_dropped;  // kept in the history: a NACK gets it as RTX
       continue;
     }
-    send_rtp(b, buf, build(b, buf, kPtVp8, h.marker, seq, ts, p.ssrc, {h.payload.data(), len}));
+    if (p.pace_bytes_per_us > 0) {
+      p.paced.push_back(seq);
+      p.pace_queue_max = std::max<std::uint64_t>(p.pace_queue_max, p.paced.size());
+      continue;
+    }
+    send_media(b, p, h, buf);
   }
   p.picture_id = static_cast<std::uint16_t>((p.picture_id + 1) & 0x7FFF);
   ++p.frames_sent;
@@ -117,6 +150,7 @@ void publisher_tick(Bot& b, VideoPublisher& p, std::int64_t now) {
       ++p.loops;
     }
   }
+  if (p.pace_bytes_per_us > 0) pace(b, p, now);
 }
 
 void send_rtx(Bot& b, VideoPublisher& p, std::uint16_t seq) {
@@ -288,6 +322,13 @@ bool prepare_video(Bots& bots, const Options& o) {
       random_bytes(&p->ts_base, sizeof(p->ts_base));
       p->picture_id = static_cast<std::uint16_t>(random_u64() & 0x7FFF);
       p->drop_every = o.drop_every;
+      if (o.pace > 0 && !clip->frames.empty()) {
+        std::int64_t us = 0;
+        std::uint64_t bytes = 0;
+        for (auto& f : clip->frames) us += f.duration_us, bytes += f.data.size();
+        if (us > 0)
+          p->pace_bytes_per_us = o.pace * static_cast<double>(bytes) / static_cast<double>(us);
+      }
       b->vpub = std::move(p);
     } else {
       auto r = std::make_shared<VideoReceiver>();
@@ -336,7 +377,7 @@ std::string write_offer(std::vector<rtc::sdp::MediaSection> media) {
 
 }  // namespace
 
-std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
+std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert, bool recv_section) {
   VideoPublisher& p = *b.vpub;
   auto send = video_section(b, cert, "0", rtc::sdp::Direction::kSendOnly);
   const std::string cname = "bot" + std::to_string(b.index);
@@ -344,8 +385,10 @@ std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
   send.ssrcs.push_back({p.ssrc, "cname", cname});
   send.ssrcs.push_back({p.rtx_ssrc, "cname", cname});
   send.ssrc_groups.push_back({"FID", {p.ssrc, p.rtx_ssrc}});
-  return write_offer(
-      {std::move(send), video_section(b, cert, "1", rtc::sdp::Direction::kRecvOnly)});
+  std::vector<rtc::sdp::MediaSection> media;
+  media.push_back(std::move(send));
+  if (recv_section) media.push_back(video_section(b, cert, "1", rtc::sdp::Direction::kRecvOnly));
+  return write_offer(std::move(media));
 }
 
 std::string watcher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert) {
@@ -370,10 +413,10 @@ void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
   VideoReceiver& r = *b.vrx;
   rtc::RtpPacket p;
   if (rtc::RtpPacket::parse(packet, p) != rtc::RtpParseStatus::kOk) return;
-  if (p.payload_type() == kPtRtx) {
+  if (p.payload_type() == r.pt_rtx) {
     ++r.rtx_received;
     std::size_t len = packet.size();
-    if (!rtc::unwrap_rtx(packet, len, p, kPtVp8, r.media_ssrc)) return;  // padding only
+    if (!rtc::unwrap_rtx(packet, len, p, r.pt_media, r.media_ssrc)) return;  // padding only
     if (on_sequence(r, p.sequence_number(), now)) {
       ++r.packets;
       r.bytes += p.payload().size();
@@ -381,7 +424,7 @@ void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
     } else {
       ++r.duplicates;
     }
-  } else if (p.payload_type() == kPtVp8) {
+  } else if (p.payload_type() == r.pt_media) {
     r.media_ssrc = p.ssrc();
     if (r.drop_every > 0 && ++r.received_media % static_cast<std::uint64_t>(r.drop_every) == 0) {
       ++r.ignored;
@@ -393,6 +436,16 @@ void video_on_rtp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
     }
     ++r.packets;
     r.bytes += p.payload().size();
+    if (auto t = rtp_read_stamp(p)) {
+      const std::int64_t lat = now - static_cast<std::int64_t>(*t);
+      if (now >= b.latency_from_us)
+        r.latency_us.push_back(
+            static_cast<std::int32_t>(std::clamp<std::int64_t>(lat, 0, INT32_MAX)));
+      else
+        r.warmup_latency_max_us = std::max(r.warmup_latency_max_us, lat);
+    } else {
+      ++r.unstamped;
+    }
     on_video_payload(r, p.timestamp(), p.payload(), now);
   } else {
     ++r.audio_packets;

@@ -12,7 +12,10 @@
 //   - answers NACKs with RTX (RFC 4588, its own SSRC, a=ssrc-group:FID) from a history of its
 //     last kSendHistory packets;
 //   - with --drop-every N, does not send every Nth new packet (it stays in the history, so a
-//     NACK recovers it): the SFU's own NACKs towards publishers become visible.
+//     NACK recovers it): the SFU's own NACKs towards publishers become visible;
+//   - with --pace M, queues each frame's packets and sends them at M x the clip's mean
+//     bitrate (a budget refilled on every tick, at most 5 ms of it at once), as a browser's
+//     pacer does (M = 2.5 there); without it a frame's packets go out back to back.
 // (--watch-drop-every N is the same on a watcher: it ignores every Nth media packet it
 // receives, so its NACKs and the SFU's RTX towards viewers become visible.)
 // A watcher counts per stream: frames (distinct RTP timestamps), keyframes, bytes, packets,
@@ -21,12 +24,19 @@
 // receives, freezes (a gap between frames over max(3 x mean frame interval, mean + 150 ms),
 // the WebRTC definition) and the time from `watch` to the first frame. With --pli-every-ms it
 // also sends a PLI on that period (the SFU must coalesce them towards the publisher).
+// Latency: every original media packet the publisher sends carries its send time in the RTP
+// padding (rtp_stamp.hpp); a watcher takes the kernel's arrival time minus that stamp for each
+// media packet (not RTX, not duplicates), the first --warmup seconds apart.
+// With --target janus the same publisher and watchers go through Janus's videoroom
+// (flows.hpp): the publisher publishes the clip as a VP8 feed, each watcher subscribes to it
+// on its own handle and PeerConnection, in the payload types Janus offers.
 // State lives in the Bot (bot.hpp) under its mutex; the media thread (media.cpp) calls in.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -73,6 +83,12 @@ struct VideoPublisher {
   std::uint16_t seq = 0, rtx_seq = 0, picture_id = 0;
   std::uint32_t ts_base = 0;
   int drop_every = 0;
+  // --pace: packets (sequence numbers, in the history) waiting for the pacer, its rate and
+  // its budget.
+  double pace_bytes_per_us = 0, pace_budget = 0;
+  std::int64_t pace_last_us = -1;
+  std::deque<std::uint16_t> paced;
+  std::uint64_t pace_queue_max = 0;
   // Pacing: the next frame index, when it is due, and its RTP time (from ts_base).
   std::size_t next_frame = 0;
   std::int64_t next_us = 0;
@@ -104,6 +120,14 @@ struct VideoReceiver {
   int drop_every = 0;  // --watch-drop-every: every Nth media packet is ignored (simulated loss)
   std::uint64_t received_media = 0, ignored = 0;
   std::uint32_t media_ssrc = 0;  // the SFU's SSRC of the watched video towards this bot
+  // Payload types of the watched video towards this bot: hype answers in the bot's own;
+  // Janus offers its own (set from its offer).
+  std::uint8_t pt_media = kPtVp8, pt_rtx = kPtRtx;
+  // Arrival minus send stamp (us) of each media packet from the bot's latency_from_us on;
+  // before it, only the maximum.
+  std::vector<std::int32_t> latency_us;
+  std::int64_t warmup_latency_max_us = 0;
+  std::uint64_t unstamped = 0;  // media packets without a stamp (an SFU dropped the padding)
   rtc::SeqUnwrapper seqs;
   rtc::TimestampUnwrapper stamps;
   std::int64_t highest = -1;     // highest unwrapped sequence number seen
@@ -127,7 +151,8 @@ bool prepare_video(std::vector<std::unique_ptr<Bot>>& bots, const Options& o);
 
 // SDP offers of stream connections: the publisher's sendonly VP8+RTX section (mid 0) and a
 // recvonly video section (mid 1); a watcher's recvonly video (mid 0) and audio (mid 1).
-std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert);
+// recv_section false: the send section alone (Janus's publisher PeerConnection only sends).
+std::string publisher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert, bool recv_section = true);
 std::string watcher_offer_sdp(Bot& b, const rtc::DtlsCertificate& cert);
 
 // Media thread hooks, called with b.mu held on a bot that has vpub or vrx.

@@ -68,6 +68,11 @@ test('one bot streams a VP8 clip, one watches: frames, a keyframe first, no free
   assert.ok(v.frames <= v.publisher.frames_sent, 'no frame counted twice');
   assert.equal(v.packets_lost, 0);
   assert.equal(report.per_bot.length, 2, 'the existing report keys stay');
+  // The send stamp rides in the RTP padding: the SFU forwards it untouched, so every media
+  // packet has one (no bound on the values: a loaded box).
+  assert.equal(v.packets_unstamped, 0, 'the SFU kept the RTP padding');
+  assert.ok(v.latency_samples > 0 && v.latency_samples <= v.packets, JSON.stringify(v));
+  assert.ok(v.latency_ms_p50 <= v.latency_ms_p99 && v.latency_ms_p99 <= v.latency_ms_max);
 });
 
 test('a viewer that NACKs gets RTX from the SFU', { skip }, async () => {

@@ -15,6 +15,7 @@
 
 #include "bot/bot.hpp"
 #include "bot/options.hpp"
+#include "bot/rtp_stamp.hpp"
 #include "bot/video.hpp"
 #include "net/udp_socket.hpp"
 #include "rtc/rtcp/rtcp_packets.hpp"
@@ -72,7 +73,7 @@ struct PublisherRig {
   std::unique_ptr<rtc::SrtpSession> far_srtp = rtc::SrtpSession::create(keys(true)).value();
   Options o;
 
-  explicit PublisherRig(const std::string& clip, int drop_every = 0) {
+  explicit PublisherRig(const std::string& clip, int drop_every = 0, double pace = 0) {
     bot.sock = net::UdpSocket::bind(SocketAddress::v4(INADDR_LOOPBACK, 0));
     bot.srtp = rtc::SrtpSession::create(keys(false)).value();
     bot.peer = far.local_address();
@@ -80,6 +81,7 @@ struct PublisherRig {
     o.stream = true;
     o.video_clip = clip;
     o.drop_every = drop_every;
+    o.pace = pace;
     Bots bots;
     bots.push_back(std::unique_ptr<Bot>(&bot));
     bool ok = prepare_video(bots, o);
@@ -93,6 +95,7 @@ struct PublisherRig {
     std::uint16_t seq;
     std::uint32_t ts, ssrc;
     std::vector<std::uint8_t> payload;
+    std::optional<std::uint64_t> stamp;  // the send time in the RTP padding
   };
   std::vector<Rx> drain() {
     std::vector<Rx> out;
@@ -111,7 +114,8 @@ struct PublisherRig {
                      p.sequence_number(),
                      p.timestamp(),
                      p.ssrc(),
-                     {pl.begin(), pl.end()}});
+                     {pl.begin(), pl.end()},
+                     rtp_read_stamp(p)});
     }
     return out;
   }
@@ -331,4 +335,118 @@ TEST(BotVideo, WatcherCountsFreezesByTheWebrtcDefinition) {
   w.frame(false, 1, t += 250'000);
   EXPECT_EQ(w.bot.vrx->freezes, 1u);
   EXPECT_EQ(w.bot.vrx->freeze_us, 250'000);
+}
+
+TEST(RtpStamp, RoundTripsAsPaddingAndLeavesThePayload) {
+  std::array<std::uint8_t, 1600> buf{};
+  const std::array<std::uint8_t, 5> payload{1, 2, 3, 4, 5};
+  rtc::RtpBuilder rb(buf, {96, true, 7, 9000, 42});
+  rb.add_extension(4, rtc::as_bytes("0")).payload(payload);
+  const std::size_t n = rb.finish();
+  ASSERT_GT(n, 0u);
+  const std::size_t m = rtp_stamp(buf, n, 0x0102030405060708ULL);
+  ASSERT_EQ(m, n + kRtpStampBytes);
+  rtc::RtpPacket p;
+  ASSERT_EQ(rtc::RtpPacket::parse(rtc::MutableByteSpan(buf.data(), m), p),
+            rtc::RtpParseStatus::kOk);
+  EXPECT_TRUE(p.has_padding());
+  EXPECT_EQ(p.padding_size(), kRtpStampBytes);
+  ASSERT_EQ(p.payload().size(), payload.size());
+  EXPECT_TRUE(std::equal(payload.begin(), payload.end(), p.payload().begin()));
+  ASSERT_TRUE(rtp_read_stamp(p).has_value());
+  EXPECT_EQ(*rtp_read_stamp(p), 0x0102030405060708ULL);
+  // Already padded, too little room, not even a header: unchanged.
+  EXPECT_EQ(rtp_stamp(buf, m, 1), m);
+  EXPECT_EQ(rtp_stamp(rtc::MutableByteSpan(buf.data(), n + 10), n, 1), n);
+  EXPECT_EQ(rtp_stamp(buf, 11, 1), 11u);
+  // Padding that is not a stamp (e.g. a browser's) reads as none.
+  buf[m - kRtpStampBytes] = 'X';
+  ASSERT_EQ(rtc::RtpPacket::parse(rtc::MutableByteSpan(buf.data(), m), p),
+            rtc::RtpParseStatus::kOk);
+  EXPECT_FALSE(rtp_read_stamp(p).has_value());
+}
+
+TEST(BotVideo, MediaPacketsCarryTheSendStampAndRtxDoesNot) {
+  PublisherRig rig(write_clip(10, {0}));
+  const std::int64_t before = now_us();
+  video_tick(rig.bot, 1'000'000, true);
+  video_tick(rig.bot, 1'100'000, true);  // frames 0-3
+  auto rx = rig.drain();
+  ASSERT_GE(rx.size(), 4u);
+  for (auto& p : rx) {
+    ASSERT_TRUE(p.stamp.has_value());
+    EXPECT_GE(static_cast<std::int64_t>(*p.stamp), before) << "a fresh clock reading per packet";
+    EXPECT_LE(static_cast<std::int64_t>(*p.stamp), now_us());
+  }
+  std::vector<std::uint16_t> lost{rx[1].seq};
+  rig.rtcp([&](rtc::ByteWriter& w) { return rtc::rtcp::write_nack(w, 9, rig.bot.ssrc, lost); },
+           1'100'000);
+  auto rtx = rig.drain();
+  ASSERT_EQ(rtx.size(), 1u);
+  EXPECT_EQ(rtx[0].pt, kPtRtx);
+  EXPECT_FALSE(rtx[0].stamp.has_value());
+  EXPECT_EQ(rtx[0].payload.size(), rx[1].payload.size() + 2) << "OSN + the payload, no stamp";
+}
+
+TEST(BotVideo, WatcherTakesLatencyFromStampedMediaInTheSfusPayloadTypes) {
+  WatcherRig w;
+  auto& r = *w.bot.vrx;
+  r.pt_media = 100;  // as Janus may offer
+  r.pt_rtx = 101;
+  w.bot.latency_from_us = 50'000;
+  std::array<std::uint8_t, 1600> buf{};
+  const std::array<std::uint8_t, 8> key{0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0};
+  auto stamped = [&](std::uint8_t pt, std::uint16_t seq, std::uint64_t sent) {
+    rtc::RtpBuilder rb(buf, {pt, true, seq, 3000u * seq, 777});
+    rb.payload(key);
+    return rtp_stamp(buf, rb.finish(), sent);
+  };
+  std::size_t n = stamped(100, 1, 10'000);
+  video_on_rtp(w.bot, rtc::MutableByteSpan(buf.data(), n), 12'000);  // warm-up: max only
+  n = stamped(100, 2, 60'000);
+  video_on_rtp(w.bot, rtc::MutableByteSpan(buf.data(), n), 60'700);
+  n = stamped(100, 3, 70'000);
+  video_on_rtp(w.bot, rtc::MutableByteSpan(buf.data(), n), 73'000);
+  video_on_rtp(w.bot, rtc::MutableByteSpan(buf.data(), n), 74'000);  // a duplicate: no sample
+  n = stamped(96, 4, 80'000);                                        // not the watched video's type
+  video_on_rtp(w.bot, rtc::MutableByteSpan(buf.data(), n), 81'000);
+  rtc::RtpBuilder plain(buf, {100, true, 5, 15000, 777});
+  plain.payload(key);
+  video_on_rtp(w.bot, rtc::MutableByteSpan(buf.data(), plain.finish()), 90'000);
+  EXPECT_EQ(r.packets, 4u);
+  EXPECT_EQ(r.frames, 4u);
+  EXPECT_EQ(r.keyframes, 4u);
+  EXPECT_EQ(r.warmup_latency_max_us, 2'000);
+  EXPECT_EQ(r.latency_us, (std::vector<std::int32_t>{700, 3'000}));
+  EXPECT_EQ(r.unstamped, 1u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(r.audio_packets, 1u);
+}
+
+TEST(BotVideo, PacingSpreadsFramesAtTheMultipleOfTheClipBitrate) {
+  // 10 frames of 100, 1100, 2100, ... bytes = 10000 bytes in 333 ms: 0.03 bytes/us; x4.
+  PublisherRig rig(write_clip(10, {0}), 0, /*pace=*/4);
+  auto& p = *rig.bot.vpub;
+  ASSERT_NEAR(p.pace_bytes_per_us, 0.12, 0.001);
+  const std::int64_t t0 = 1'000'000;
+  std::size_t bytes = 0, packets = 0;
+  std::vector<std::uint16_t> seqs;
+  for (std::int64_t t = t0; t <= t0 + 600'000; t += 1'000) {
+    video_tick(rig.bot, t, t < t0 + 333'000);  // frames 0-9, then the queue drains
+    for (auto& rx : rig.drain()) {
+      bytes += rx.payload.size();
+      ++packets;
+      seqs.push_back(rx.seq);
+      ASSERT_TRUE(rx.stamp.has_value());
+    }
+    // Never ahead of the rate: at most the 5 ms budget plus one packet's overdraw.
+    ASSERT_LE(static_cast<double>(bytes), 0.12 * static_cast<double>(t - t0) + 600 + 1200)
+        << "at +" << (t - t0) / 1000 << " ms";
+  }
+  EXPECT_EQ(p.frames_sent, 10u);
+  EXPECT_EQ(packets, p.packets_sent) << "the queue drained";
+  EXPECT_TRUE(p.paced.empty());
+  EXPECT_GE(p.pace_queue_max, 2u) << "a two-packet frame waited for the pacer";
+  for (std::size_t i = 1; i < seqs.size(); ++i)
+    EXPECT_EQ(seqs[i], static_cast<std::uint16_t>(seqs[i - 1] + 1)) << "in order";
 }
