@@ -73,6 +73,12 @@ Node::Node(const Config& c)
       io_threads(io_thread_count(c)),
       io(io_threads) {
   register_process_metrics(registry);
+  registry
+      .gauge("hype_node_info",
+             "this node's identity: always 1, labelled with its node id and region",
+             {"node", "region"})
+      .with({node_id, c.server.region})
+      .set(1);
 }
 
 // The connection cap leaves headroom under the descriptor limit for the database, UDP

@@ -15,6 +15,7 @@
 #include "cluster/placement.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "telemetry/quality_metrics.hpp"
 
 namespace hype::app {
 
@@ -26,6 +27,7 @@ struct Node {
   long fd_limit;
   std::string node_id;  // "node-<server.node_id>": how placements and voice tokens name us
   metrics::Registry registry;
+  telemetry::QualityMetrics quality{registry};  // clients' quality reports (gateway and SFU)
   std::unique_ptr<cluster::EventBus> bus;
   std::unique_ptr<cluster::Coordinator> coord;
   std::unique_ptr<cluster::Placement> placement;

@@ -22,6 +22,7 @@ sfu::SfuOptions sfu_options(Node& node, voice::StreamReporter& streams) {
   o.announced_ip = config.sfu.announced_ip;
   o.bind_ip = config.sfu.bind_ip;
   o.max_forwarded_speakers = config.voice.max_forwarded_speakers;
+  o.quality = &node.quality;
   // STREAM_UPDATE for the members who see the channel: queued, published from the event loop.
   o.on_stream = [&streams](std::uint64_t channel, std::uint64_t user, bool live,
                            std::vector<std::uint64_t> viewers) {
@@ -65,7 +66,8 @@ SfuRole::~SfuRole() = default;
 
 void SfuRole::start() {
   sfu_.start();
-  sfu::register_sfu_metrics(node_.registry, [&sfu = sfu_] { return sfu.stats(); });
+  health_ = &sfu::register_sfu_metrics(node_.registry, [&sfu = sfu_] { return sfu.stats(); });
+  health_->set(1);
   // A voice state change re-checks that user's SFU sessions at once.
   sub_ = node_.bus->subscribe([this](const cluster::Event& e) {
     if (e.type == cluster::EventType::voice_state_update && e.subject_user_id)
@@ -79,6 +81,7 @@ void SfuRole::announce(const std::string& url) {
 }
 
 void SfuRole::stop() {
+  if (health_) health_->set(0);
   node_.bus->unsubscribe(sub_);
   // Called on the event loop (shutdown): the withdrawal is awaited there, not waited for.
   boost::asio::co_spawn(node_.io, node_.placement->async_withdraw(node_.node_id),

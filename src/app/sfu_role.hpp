@@ -30,6 +30,7 @@ class SfuRole {
   voice::StreamReporter streams_;  // before sfu_, whose stream reports it publishes
   sfu::SfuService sfu_;
   int sub_ = 0;
+  metrics::Gauge* health_ = nullptr;  // sfu_node_health
 };
 
 }  // namespace hype::app

@@ -158,6 +158,8 @@ const std::vector<KeyDef>& defs() {
                    throw ConfigError(k, e.what());
                  }
                }),
+      make_str("server", "region", &C::server, &C::Server::region,
+               "region this node runs in (a label on hype_node_info; SFU placement later)"),
       make_str("server", "trusted_proxies", &C::server, &C::Server::trusted_proxies,
                "reverse proxies (comma-separated addresses/CIDRs) whose X-Forwarded-For names "
                "the client; empty: none",

@@ -53,6 +53,7 @@ struct Config {
     int db_threads = 4;      // bounded pool for blocking database calls
     int io_threads = 0;      // HTTP/WebSocket event-loop threads; 0: one per core
     std::string roles = "all";
+    std::string region = "local";  // where this node runs (metrics labels; cluster placement)
     // Reverse proxies whose X-Forwarded-For / X-Real-IP name the client (core/client_address):
     // comma-separated addresses and CIDR blocks; empty: the socket's peer is the client.
     std::string trusted_proxies;

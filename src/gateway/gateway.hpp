@@ -23,6 +23,7 @@
 #include "core/metrics.hpp"
 #include "net/blocking_pool.hpp"
 #include "net/http_message.hpp"
+#include "telemetry/quality_metrics.hpp"
 #include "voice/voice_service.hpp"
 
 namespace hype::gateway {
@@ -36,6 +37,7 @@ struct GatewayDeps {
   net::BlockingPool& pool;
   metrics::Registry& metrics;
   const Config& config;
+  telemetry::QualityMetrics* quality = nullptr;  // P2P calls' quality reports; null: ignored
 };
 
 // Close codes (docs/protocol.md).

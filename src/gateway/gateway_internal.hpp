@@ -40,7 +40,8 @@ struct Gateway::Conn : net::WsListener, std::enable_shared_from_this<Gateway::Co
   std::int64_t last_heartbeat_ms = 0;
   bool identifying = false;
   bool closed = false;
-  int peer_close_code = 0;  // close code the client sent, 0 if it just dropped
+  int peer_close_code = 0;            // close code the client sent, 0 if it just dropped
+  telemetry::ReportGate report_gate;  // at most one quality report per 4 s
 
   void on_message(std::string_view text, bool is_text) override;
   void on_peer_close(int code) override { peer_close_code = code; }

@@ -240,6 +240,22 @@ void Gateway::handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
       return;
     }
     on_pool([self, user, id = *channel] { self->d_.chat.typing(user, id); });
+  } else if (op == "quality") {
+    // A P2P call's quality report (docs/protocol.md "Quality reports"); SFU sessions report
+    // on /voice. Validated and bounded; a refused one changes nothing.
+    telemetry::QualityMetrics* q = d_.quality;
+    if (!q) return;
+    if (!obj) {
+      q->count_rejected();
+      send_error(*c, "invalid_report", "quality needs an object");
+      return;
+    }
+    if (!c->report_gate.allow(steady_ms())) {
+      q->count_rejected();
+      send_error(*c, "rate_limited", "one quality report per 4 s");
+      return;
+    }
+    if (auto r = q->ingest(*obj); !r) send_error(*c, r.error().code, r.error().message);
   } else if (op == "presence_update") {
     std::string status = obj ? string_field(*obj, "status") : "";
     if (status != "online" && status != "idle" && status != "dnd") {

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "telemetry/quality_metrics.hpp"
+
 namespace hype::sfu {
 
 // X(field, kind, Prometheus name, label, HELP)
@@ -52,9 +54,22 @@ namespace hype::sfu {
   X(slot_switches, counter, "sfu_slot_switches_total", "",                                         \
     "audio slots that got a new speaker (last-N)")                                                 \
   X(rejected_tokens, counter, "sfu_rejected_tokens_total", "", "voice tokens refused on /voice")   \
+  X(funnel_signaled, counter, "voice_join_funnel_total", "stage=signaled", kFunnelHelp)            \
+  X(funnel_ice_connected, counter, "voice_join_funnel_total", "stage=ice_connected", kFunnelHelp)  \
+  X(funnel_first_packet, counter, "voice_join_funnel_total", "stage=first_packet", kFunnelHelp)    \
+  X(error_token, counter, "voice_errors_total", "kind=token_rejected",                             \
+    telemetry::kVoiceErrorsHelp)                                                                   \
+  X(error_sdp, counter, "voice_errors_total", "kind=invalid_sdp", telemetry::kVoiceErrorsHelp)     \
+  X(error_signaling, counter, "voice_errors_total", "kind=signaling", telemetry::kVoiceErrorsHelp) \
+  X(error_media_timeout, counter, "voice_errors_total", "kind=media_timeout",                      \
+    telemetry::kVoiceErrorsHelp)                                                                   \
   X(cpu_ns, worker_ns, "sfu_worker_cpu_seconds_total", "worker", "CPU time of each SFU worker")
 
 // One family's HELP, shared by its rows.
+inline constexpr std::string_view kFunnelHelp =
+    "seed: voice join success. SFU voice connections reaching each stage of a join: signaled "
+    "(offer answered), ice_connected (ICE and DTLS-SRTP up), first_packet (first media packet, "
+    "RTP or RTCP, from the participant)";
 inline constexpr std::string_view kSfuDroppedHelp =
     "datagrams dropped, by reason (malformed: unparseable STUN/RTP/RTCP; unknown_peer: no "
     "session for the ufrag or address, or SRTP not up yet; auth: ICE 401/400, SRTP auth or "

@@ -72,7 +72,9 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
   }
   void count_rejected_token() override {
     service_counters.rejected_tokens.fetch_add(1, std::memory_order_relaxed);
+    service_counters.error_token.fetch_add(1, std::memory_order_relaxed);
   }
+  SfuCounters& counters() override { return service_counters; }
   Worker& worker(int index) override { return *workers[static_cast<std::size_t>(index)]; }
 
   Admission admit(const std::shared_ptr<SignalingSession>& s) override {

@@ -25,6 +25,7 @@
 #include "net/http_message.hpp"
 #include "rtc/dtls_certificate.hpp"
 #include "sfu/worker.hpp"
+#include "telemetry/quality_metrics.hpp"
 
 namespace hype::sfu {
 
@@ -60,6 +61,8 @@ struct SfuOptions {
   int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
   StreamReport on_stream;          // empty: streams are only announced on /voice
+  // Aggregates clients' `quality` reports (thread-safe); null: reports are ignored.
+  telemetry::QualityMetrics* quality = nullptr;
 };
 
 // The node's counters for /metrics: HYPE_SFU_COUNTERS summed over the workers and the

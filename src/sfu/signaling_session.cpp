@@ -127,6 +127,7 @@ void SignalingSession::send_frame(const std::string& frame) {
 }
 
 void SignalingSession::fail(int code, std::string_view err, std::string_view message) {
+  if (auto h = host_.lock(); h && code == kCloseDecode) bump(h->counters().error_signaling);
   ws_->send(net::error_frame(err, message));
   ws_->close(code, std::string(message));
 }
@@ -145,12 +146,31 @@ void SignalingSession::handle(SignalingHost& host, const std::string& text) {
   if (!identified_) return fail(kCloseNotIdentified, "not_identified", "identify first");
   if (op == "offer") return on_offer(host, d);
   if (op == "watch" || op == "unwatch") return watch(host, d, op == "watch");
+  if (op == "quality") return quality(host, d);
   if (op == "answer") {
     offer_in_flight_ = false;
     if (dirty_) schedule_offer();
     return;
   }
+  bump(host.counters().error_signaling);
   ws_->send(net::error_frame("unknown_op", "unknown op"));
+}
+
+// A client's quality report (docs/protocol.md "Quality reports"): validated, bounded and
+// aggregated into the node's voice quality histograms; a refused one is answered with an
+// error and changes nothing.
+void SignalingSession::quality(SignalingHost& host, const json::object& d) {
+  telemetry::QualityMetrics* q = host.options().quality;
+  if (!q) return;  // this node does not aggregate reports
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+  if (!report_gate_.allow(now)) {
+    q->count_rejected();
+    ws_->send(net::error_frame("rate_limited", "one quality report per 4 s"));
+    return;
+  }
+  if (auto r = q->ingest(d); !r) ws_->send(net::error_frame(r.error().code, r.error().message));
 }
 
 void SignalingSession::identify(SignalingHost& host, const json::object& d) {
@@ -282,6 +302,7 @@ void SignalingSession::replace() {
 
 void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
   auto invalid = [&](std::string_view message) {
+    bump(host.counters().error_sdp);
     ws_->send(net::error_frame("invalid_sdp", message));
   };
   auto* sdpv = d.if_contains("sdp");
@@ -341,6 +362,7 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
     p.remote_fingerprint = m0.fingerprint;
     remote_ = remote;
     published_ = true;
+    if (!stream_conn_) bump(host.counters().funnel_signaled);
     w.add_session(std::move(p));
     if (!may_speak_ && !stream_conn_) w.set_server_mute(who_.channel, who_.user, true);
   } else {

@@ -49,6 +49,8 @@ class SignalingHost {
   // The session's grant now; SessionGrant{} (full access) when the service checks none.
   virtual std::optional<SessionGrant> check_grant(const VoiceIdentity& who) = 0;
   virtual void count_rejected_token() = 0;
+  // The service's own counters (join funnel, signaling errors), written on the strand only.
+  virtual SfuCounters& counters() = 0;
   virtual Worker& worker(int index) = 0;
   // Enters the room of session.who().channel (replacing an older session of the same user)
   // and places it on a worker. The others learn of it through participant_join.
@@ -149,6 +151,7 @@ class SignalingSession : public net::WsListener,
   void watch(SignalingHost& host, const boost::json::object& d, bool on);
   void end_stream(SignalingHost& host, std::string_view code, std::string_view message);
   void on_offer(SignalingHost& host, const boost::json::object& d);
+  void quality(SignalingHost& host, const boost::json::object& d);
   void schedule_offer();
   void send_offer();
   void send_slots();
@@ -174,6 +177,7 @@ class SignalingSession : public net::WsListener,
   VoiceIdentity who_;
   int worker_ = -1;
   bool published_ = false;
+  telemetry::ReportGate report_gate_;  // at most one quality report per 4 s
   rtc::ice::IceCredentials local_, remote_;
   rtc::sdp::SessionDescription answer_;  // the client's own sections as answered
   std::vector<Section> sections_;        // server-offered m-sections, in order

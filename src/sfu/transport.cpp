@@ -79,9 +79,18 @@ void Transport::drain_dtls(const SocketAddress& to) {
   }
 }
 
+// The join funnel's last stage: the first authenticated media packet (RTP, or RTCP from a
+// participant that only listens) of a voice connection.
+void Transport::note_media() {
+  if (media_seen_) return;
+  media_seen_ = true;
+  if (!is_stream_participant(params_.participant)) bump(c_.funnel_first_packet);
+}
+
 void Transport::disconnect() {
   if (disconnected_) return;
   disconnected_ = true;
+  if (!is_stream_participant(params_.participant)) bump(c_.error_media_timeout);
   events_.on_disconnected(*this);
 }
 
@@ -100,6 +109,7 @@ void Transport::on_dtls(rtc::ByteSpan d, const SocketAddress& from) {
                   rtc::to_string(srtp_->profile()),
                   srtp_->uses_openssl_gcm() ? "openssl" : "libsrtp2");
     bump(c_.connected);
+    if (!is_stream_participant(params_.participant)) bump(c_.funnel_ice_connected);
     events_.on_connected(*this);
   } else if (state == rtc::DtlsState::kFailed && !disconnected_) {
     spdlog::info("sfu: participant {} DTLS failed: {}", params_.participant, dtls_->error());
@@ -117,6 +127,7 @@ void Transport::on_rtp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t n
     bump(c_.dropped_auth);
     return;
   }
+  note_media();
   rtc::RtpPacket p;
   if (rtc::RtpPacket::parse(buf.first(n), p) != rtc::RtpParseStatus::kOk) {
     bump(c_.dropped_malformed);
@@ -152,6 +163,7 @@ void Transport::on_rtcp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t 
     bump(c_.dropped_auth);
     return;
   }
+  note_media();
   rtc::rtcp::RtcpReader r(buf.first(n));
   rtc::rtcp::RtcpHeader h;
   std::int64_t now_ms = now_us / 1000;

@@ -111,6 +111,7 @@ class Transport final : public Endpoint {
  private:
   void drain_dtls(const SocketAddress& to);
   void disconnect();
+  void note_media();
   void send_rtcp(rtc::MutableByteSpan slot, std::size_t n);
   void record_twcc(std::uint16_t seq, std::uint32_t media_ssrc, std::int64_t now_us);
   void send_twcc();
@@ -137,6 +138,7 @@ class Transport final : public Endpoint {
   std::int64_t next_report_us_ = 0;
   std::int64_t next_nack_us_ = 0;
   bool disconnected_ = false;
+  bool media_seen_ = false;
 };
 
 }  // namespace hype::sfu

@@ -85,6 +85,32 @@ TEST(SfuMetricTable, RegistersEveryRowWithItsValue) {
   // Values are read again at each render.
   st.forwarded_packets = 123456;
   EXPECT_NE(reg.render().find("\nsfu_forwarded_packets_total 123456\n"), std::string::npos);
+  // The node-level gauges are there too.
+  EXPECT_NE(text.find("# TYPE sfu_node_cpu_ratio gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE sfu_node_memory_bytes gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE voice_join_funnel_total counter\n"), std::string::npos);
+}
+
+constexpr std::int64_t kS = 1'000'000'000;
+
+TEST(CpuWindow, RatioOverTheLastWindowPerWorker) {
+  CpuWindow w(5 * kS);
+  EXPECT_DOUBLE_EQ(w.update(0, 0, 2), 0);
+  // 2 s of one busy core on a 2-worker node: half the node.
+  EXPECT_DOUBLE_EQ(w.update(2 * kS, 2 * kS, 2), 0.5);
+  // Still within the first window: measured from t=0.
+  EXPECT_DOUBLE_EQ(w.update(4 * kS, 4 * kS, 2), 0.5);
+  // From t=7 on the base is the newest sample at least 5 s old (t=2): idle since t=4.
+  EXPECT_NEAR(w.update(7 * kS, 4 * kS, 2), (4.0 - 2.0) / 5 / 2, 1e-12);
+  // Long idle: the window forgets the busy past.
+  EXPECT_DOUBLE_EQ(w.update(20 * kS, 4 * kS, 2), 0);
+}
+
+TEST(CpuWindow, NeverAboveOneAndSafeWithoutWorkers) {
+  CpuWindow w(5 * kS);
+  w.update(0, 0, 1);
+  EXPECT_DOUBLE_EQ(w.update(kS, 3 * kS, 1), 1.0);  // clock skew between readings
+  EXPECT_DOUBLE_EQ(w.update(2 * kS, 3 * kS, 0), 0.0);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "rtc/rtp/header_extensions.hpp"
 #include "rtc/sdp/sdp.hpp"
 #include "sfu/sfu_service.hpp"
+#include "telemetry/quality_metrics.hpp"
 
 namespace json = boost::json;
 using namespace hype;
@@ -155,6 +156,7 @@ class SfuSignaling : public ::testing::Test {
     o.workers = 1;
     o.bind_ip = "127.0.0.1";
     o.max_forwarded_speakers = 2;
+    o.quality = &quality;
     o.on_stream = [this](std::uint64_t, std::uint64_t user, bool live,
                          std::vector<std::uint64_t> viewers) {
       reports.push_back({user, live, std::move(viewers)});
@@ -231,6 +233,8 @@ class SfuSignaling : public ::testing::Test {
       c.send("answer", {{"sdp", "unused"}, {"version", offers[c.answered].at("version")}});
   }
 
+  metrics::Registry registry;
+  telemetry::QualityMetrics quality{registry};
   boost::asio::io_context io;
   // run_for() blocks for its whole slice even when only the workers have work in flight.
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
@@ -405,6 +409,46 @@ TEST_F(SfuSignaling, OfferWithoutFingerprintIsRefusedAndACorrectedOneConnects) {
   ASSERT_TRUE(until([&] { return !c.ws->frames("answer").empty(); }));
   ASSERT_TRUE(until([&] { return svc->stats().connections == 1; }));
   EXPECT_EQ(c.ws->frames("error").size(), 1u);
+  EXPECT_EQ(svc->stats().error_sdp, 1u);  // voice_errors_total{kind="invalid_sdp"}
+  EXPECT_EQ(svc->stats().funnel_signaled, 1u);
+}
+
+// ---- quality reports and the join funnel ----
+
+TEST_F(SfuSignaling, QualityReportsAreAggregatedBoundedAndSpaced) {
+  Client& a = join(1);
+  ASSERT_TRUE(until([&] { return !a.ws->frames("answer").empty(); }));
+  json::object report{{"interval_s", 10},
+                      {"mode", "sfu"},
+                      {"rtt_s", 0.03},
+                      {"audio_in", json::array{json::object{{"packets_received", 480},
+                                                            {"packets_lost", 20},
+                                                            {"jitter_s", 0.002},
+                                                            {"jitter_buffer_s", 0.04}}}}};
+  auto& loss = registry.histogram("voice_packet_loss_ratio", "", {}).get();
+  a.send("quality", report);
+  ASSERT_TRUE(until([&] { return loss.count() == 1; }));
+  EXPECT_NEAR(loss.sum(), 0.04, 1e-9);
+  // A second report within 4 s is refused and counted; the histogram does not move.
+  a.send("quality", report);
+  ASSERT_TRUE(until([&] { return !errors(a).empty(); }));
+  EXPECT_EQ(errors(a).back(), "rate_limited");
+  // An out-of-bounds report from another connection is refused whole, naming the field.
+  Client& b = join(2);
+  report["audio_in"].as_array()[0].as_object()["packets_lost"] = 1e6;
+  b.send("quality", report);
+  ASSERT_TRUE(until([&] { return !b.ws->frames("error").empty(); }));
+  auto err = b.ws->frames("error").back();
+  EXPECT_EQ(err.at("code").as_string(), "invalid_report");
+  EXPECT_NE(std::string(err.at("message").as_string()).find("packets_lost"), std::string::npos);
+  EXPECT_EQ(loss.count(), 1u);
+  auto& reports = registry.counter("voice_quality_reports_total", "", {"result"});
+  EXPECT_EQ(reports.with({"accepted"}).value(), 1);
+  EXPECT_EQ(reports.with({"rejected"}).value(), 2);
+  // Stream connections and unknown ops: counted as signaling errors, not as joins.
+  a.send("no_such_op", {});
+  ASSERT_TRUE(until([&] { return svc->stats().error_signaling == 1; }));
+  EXPECT_EQ(svc->stats().funnel_signaled, 2u);
 }
 
 // ---- streams (screen share) ----
