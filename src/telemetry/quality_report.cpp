@@ -96,6 +96,7 @@ Result<QualityReport> parse_quality_report(const json::object& d) {
           count(*o, "total_samples", max_samples, field("audio_in", i, "total_samples"), err);
       in.bytes_received = count(*o, "bytes_received", kMaxAudioBitsPerSecond / 8 * r.interval_s,
                                 field("audio_in", i, "bytes_received"), err);
+      in.rtt_s = number(*o, "rtt_s", 0, kMaxRttS, field("audio_in", i, "rtt_s"), err);
       if (err) return *err;
       if (in.concealed_samples && in.total_samples && *in.concealed_samples > *in.total_samples)
         return invalid(field("audio_in", i, "concealed_samples"), "exceeds total_samples");
@@ -123,9 +124,10 @@ Result<QualityReport> parse_quality_report(const json::object& d) {
 }
 
 std::optional<double> estimate_mouth_to_ear_s(const QualityReport& r, const AudioInReport& a) {
-  if (!r.rtt_s) return std::nullopt;
+  std::optional<double> rtt = a.rtt_s ? a.rtt_s : r.rtt_s;
+  if (!rtt) return std::nullopt;
   constexpr double kFrameS = 0.020, kCapturePlayoutS = 0.010;
-  const double network = r.sfu ? *r.rtt_s : *r.rtt_s / 2;
+  const double network = r.sfu ? *rtt : *rtt / 2;
   return network + a.jitter_buffer_s.value_or(0) + kFrameS + kCapturePlayoutS;
 }
 

@@ -24,6 +24,7 @@ struct AudioInReport {
   std::optional<double> jitter_buffer_s;  // mean jitter buffer delay of emitted samples
   std::optional<std::uint64_t> concealed_samples, total_samples;
   std::optional<std::uint64_t> bytes_received;
+  std::optional<double> rtt_s;  // this stream's own path (P2P: one per peer); else the report's
 };
 
 // The client's outgoing screen share (video) over the interval.

@@ -78,6 +78,9 @@ TEST(QualityReport, RefusesOutOfBoundsAndWrongTypes) {
       {R"({"interval_s": 10, "mode": "p2p", "audio_in": [{"packets_received": 5,
            "packets_lost": 0, "concealed_samples": 10, "total_samples": 5}]})",
        "audio_in[0].concealed_samples"},
+      {R"({"interval_s": 10, "mode": "p2p",
+           "audio_in": [{"packets_received": 5, "packets_lost": 0, "rtt_s": "x"}]})",
+       "audio_in[0].rtt_s"},
       {R"({"interval_s": 10, "mode": "p2p", "video_out": {"limitation": "cpu"}})",
        "video_out.bitrate_bps"},
       {R"({"interval_s": 10, "mode": "p2p", "video_out": {"bitrate_bps": 1e9}})",
@@ -116,6 +119,9 @@ TEST(QualityReport, MouthToEarEstimateByPath) {
   EXPECT_NEAR(*estimate_mouth_to_ear_s(sfu, a), 0.120, 1e-9);
   QualityReport no_rtt;
   EXPECT_FALSE(estimate_mouth_to_ear_s(no_rtt, a));
+  // A stream's own RTT (one P2P peer's path) wins over the report's.
+  a.rtt_s = 0.1;
+  EXPECT_NEAR(*estimate_mouth_to_ear_s(p2p, a), 0.05 + 0.05 + 0.03, 1e-9);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // whose signal arrives first. Signals carry our join session id (sid) and the peer's (to_sid)
 // so that messages from or to a previous join of the same user are recognized and dropped.
 import type { VoiceState } from '../api/types';
+import type { KeyedStats } from './qualityReport';
 import type { SignalPayload } from './negotiation';
 import { PeerLink } from './peer';
 import type { InboundAudio, PeerInfo, TrackSource, TransportContext, VoiceTransport } from './transport';
@@ -156,6 +157,16 @@ export class P2PTransport implements VoiceTransport {
 
   link(userId: string): PeerLink | undefined {
     return this.links.get(userId);
+  }
+
+  async qualityStats(): Promise<KeyedStats[]> {
+    const out = await Promise.all(
+      [...this.links.entries()].map(async ([userId, l]) => {
+        const report = await l.pc.getStats().catch(() => null);
+        return report ? ({ key: userId, report } as KeyedStats) : null;
+      }),
+    );
+    return out.filter((x): x is KeyedStats => x !== null);
   }
 
   async refreshStats() {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RtcService } from './rtcService';
 import { DEFAULT_SETTINGS } from '../settings/settings';
 import type { InboundAudio, PeerInfo, TransportContext, VoiceMode, VoiceTransport } from './transport';
+import type { KeyedStats } from './qualityReport';
 
 /** A transport whose inbound audio the test drives: `hear(user)` makes packets flow from user. */
 class FakeTransport implements VoiceTransport {
@@ -212,5 +213,49 @@ describe('RtcService mode switch (make before break)', () => {
     await svc.leave();
     expect(made.every((t) => t.closed)).toBe(true);
     expect(svc.switches).toHaveLength(0);
+  });
+});
+
+describe('RtcService quality reports', () => {
+  class ReportingTransport extends FakeTransport {
+    sent: unknown[] = [];
+    received = 0;
+    async qualityStats(): Promise<KeyedStats[]> {
+      this.received += 500;
+      return [{ key: 'x', report: new Map([['A', { id: 'A', type: 'inbound-rtp', kind: 'audio', packetsReceived: this.received }]]) }];
+    }
+  }
+  class SfuReportingTransport extends ReportingTransport {
+    sendQuality(r: unknown) {
+      this.sent.push(r);
+    }
+  }
+
+  it('P2P reports go to the gateway, SFU reports on the SFU socket, each with the interval\'s deltas', async () => {
+    for (const mode of ['p2p', 'sfu'] as const) {
+      const gateway: { op: string; d: any }[] = [];
+      const made: ReportingTransport[] = [];
+      const svc = new RtcService({
+        api: { post: async () => ({ mode, channel_id: '10', guild_id: '1', participants: [], voice_token: 't', sfu: { url: 'ws://x' } }), get: async () => [] } as never,
+        sendGateway: (op, d) => gateway.push({ op, d: d as any }),
+        myId: () => '1',
+        settings: () => DEFAULT_SETTINGS,
+        voiceState: () => undefined,
+        storage: null,
+        transportFactory: (m, ctx) => {
+          const t = m === 'sfu' ? new SfuReportingTransport(m, ctx) : new ReportingTransport(m, ctx);
+          made.push(t);
+          return t;
+        },
+      });
+      await svc.join('10');
+      await svc.tickQuality(1000);
+      await svc.tickQuality(11_000);
+      const sent = mode === 'sfu' ? made[0].sent : gateway.filter((g) => g.op === 'quality').map((g) => g.d);
+      expect(sent, mode).toHaveLength(1);
+      expect(sent[0]).toMatchObject({ interval_s: 10, mode, audio_in: [{ packets_received: 500, packets_lost: 0 }] });
+      if (mode === 'sfu') expect(gateway.filter((g) => g.op === 'quality')).toHaveLength(0);
+      await svc.leave();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { P2PTransport } from './p2pTransport';
 import { SfuTransport } from './sfuTransport';
 import { RemoteLevels, sameSpeakers, SpeakingDetector } from './speaking';
 import { StreamService, type StreamServiceDeps } from './streamService';
+import { QUALITY_INTERVAL_MS, QualityReporter } from './qualityReport';
 import { quality, type PeerStats } from './stats';
 import type { InboundAudio, PeerInfo, TransportContext, VoiceMode, VoiceTransport } from './transport';
 
@@ -62,6 +63,12 @@ export class RtcService {
   private snap: VoiceSnapshot;
   private levelTimer: ReturnType<typeof setInterval> | null = null;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
+  private qualityTimer: ReturnType<typeof setInterval> | null = null;
+  /** Quality reports (every 10 s): one reporter per voice transport, one for the share. */
+  private readonly voiceQuality = new QualityReporter();
+  private voiceQualityOf: VoiceTransport | null = null;
+  private readonly shareQuality = new QualityReporter();
+  private shareQualityOf: unknown = null;
   private readonly speech = new SpeakingDetector();
   private readonly remoteLevels = new RemoteLevels(REMOTE_LEVEL_EVERY);
   private readonly switcher: ModeSwitcher;
@@ -471,12 +478,14 @@ export class RtcService {
     this.stopTimers();
     this.levelTimer = setInterval(() => this.tickLevels(), LEVEL_INTERVAL_MS);
     this.statsTimer = setInterval(() => void this.tickStats(), STATS_INTERVAL_MS);
+    this.qualityTimer = setInterval(() => void this.tickQuality(), QUALITY_INTERVAL_MS);
   }
 
   private stopTimers() {
     if (this.levelTimer) clearInterval(this.levelTimer);
     if (this.statsTimer) clearInterval(this.statsTimer);
-    this.levelTimer = this.statsTimer = null;
+    if (this.qualityTimer) clearInterval(this.qualityTimer);
+    this.levelTimer = this.statsTimer = this.qualityTimer = null;
   }
 
   /** Every 100 ms: our level (voice activity gate, meter), remote levels, who is speaking. */
@@ -505,6 +514,40 @@ export class RtcService {
     if (!this.transport) return;
     await this.transport.refreshStats();
     this.refreshPeers();
+  }
+
+  /**
+   * Every 10 s: what we hear (and, while sharing, what we send) as a quality report, on the
+   * SFU's /voice socket in SFU mode and on the gateway in P2P mode (docs/protocol.md).
+   */
+  async tickQuality(now = performance.now()) {
+    const t = this.transport;
+    if (t?.qualityStats) {
+      if (t !== this.voiceQualityOf) {
+        this.voiceQuality.reset();
+        this.voiceQualityOf = t;
+      }
+      const stats = await t.qualityStats().catch(() => null);
+      const report = stats && this.transport === t ? this.voiceQuality.build(stats, t.mode, now) : null;
+      if (report) {
+        if (t.sendQuality) t.sendQuality(report);
+        else this.deps.sendGateway('quality', report);
+      }
+    }
+    const link = this.streams.connection;
+    if (link?.qualityStats && link.sendQuality) {
+      if (link !== this.shareQualityOf) {
+        this.shareQuality.reset();
+        this.shareQualityOf = link;
+      }
+      const stats = await link.qualityStats().catch(() => null);
+      if (!stats) {
+        this.shareQuality.reset();
+        return;
+      }
+      const report = this.shareQuality.build(stats, 'sfu', now);
+      if (report?.video_out) link.sendQuality({ ...report, audio_in: [] });
+    }
   }
 
   private refreshPeers() {

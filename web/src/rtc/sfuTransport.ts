@@ -5,6 +5,7 @@
 // per other participant (the offer's `streams`). Each section plays in its own <audio>
 // element; per-user stats and levels come from the receiver currently carrying that user.
 import { IceWatchdog } from './iceWatchdog';
+import type { KeyedStats, QualityReportPayload } from './qualityReport';
 import type { VoiceState } from '../api/types';
 import { SfuSignaling } from './sfuSignaling';
 import { EnergyMeter, readInboundEnergy, SPEAKING_HINT_LEVEL } from './audioLevel';
@@ -278,6 +279,14 @@ export class SfuTransport implements VoiceTransport {
       byUser.set(r.userId, { userId: r.userId, connectionState: this.pc.connectionState, iceRestarts: this.iceRestarts, stats: r.stats });
     }
     return [...byUser.values()];
+  }
+
+  async qualityStats(): Promise<KeyedStats[]> {
+    return [{ key: 'sfu', report: await this.pc.getStats() }];
+  }
+
+  sendQuality(report: QualityReportPayload) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ op: 'quality', d: report }));
   }
 
   async refreshStats() {

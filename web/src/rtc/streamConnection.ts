@@ -6,6 +6,7 @@
 // our screen with the preset's explicit bitrate and frame-rate limits. Stopping a share
 // makes those sections inactive (they are reused by the next share).
 import { StreamSignaling } from './streamSignaling';
+import type { KeyedStats, QualityReportPayload } from './qualityReport';
 import { contentSettings, sendParameters, STREAM_AUDIO_BITRATE, type StreamContent, type StreamPreset } from './streamPresets';
 import { tracksByUser, type LiveStream } from './streamList';
 
@@ -38,6 +39,9 @@ export interface StreamLink {
   readonly live: LiveStream[] | null;
   /** Each watched streamer's media now (stable objects while the tracks stay the same). */
   media(): Map<string, MediaStream>;
+  /** Raw getStats while sharing (null otherwise), and the report's way out (quality reports). */
+  qualityStats?(): Promise<KeyedStats[] | null>;
+  sendQuality?(report: QualityReportPayload): void;
   close(): void;
 }
 
@@ -92,6 +96,15 @@ export class StreamConnection implements StreamLink {
       onError: (code, message) => this.o.onError(code, message),
       log: o.log,
     });
+  }
+
+  async qualityStats(): Promise<KeyedStats[] | null> {
+    if (!this.share_ || this.closed) return null;
+    return [{ key: 'stream', report: await this.pc.getStats() }];
+  }
+
+  sendQuality(report: QualityReportPayload) {
+    if (this.ws?.readyState === 1) this.ws.send(JSON.stringify({ op: 'quality', d: report }));
   }
 
   start() {

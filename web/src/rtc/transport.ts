@@ -2,6 +2,7 @@
 // signaled through the gateway) and 'sfu' (one RTCPeerConnection to our SFU, signaled over
 // its /voice WebSocket) implement it, so RtcService and the UI stay the same in both modes.
 import type { VoiceJoinAnswer, VoiceState } from '../api/types';
+import type { KeyedStats, QualityReportPayload } from './qualityReport';
 import type { InboundAudio, PeerStats } from './stats';
 
 export type VoiceMode = 'p2p' | 'sfu';
@@ -67,5 +68,9 @@ export interface VoiceTransport {
   setAudible(on: boolean): void;
   /** Media can flow: the SFU connection is up / the mesh has no peer still connecting. */
   mediaReady(): boolean;
+  /** Raw getStats of each connection, keyed (P2P: the peer's user id), for quality reports. */
+  qualityStats?(): Promise<KeyedStats[]>;
+  /** Sends a quality report on the transport's own signaling (SFU: /voice); absent: the gateway. */
+  sendQuality?(report: QualityReportPayload): void;
   close(): void;
 }
