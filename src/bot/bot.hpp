@@ -52,6 +52,17 @@ struct Stream {
   std::int64_t first = 0, highest = 0;
   std::uint64_t received = 0;
   bool any = false;
+  // For quality reports (quality.hpp): every packet, also those before the media window.
+  rtc::SeqUnwrapper q_unwrap;
+  std::int64_t q_first = 0, q_highest = 0;
+  std::uint64_t q_received = 0, q_bytes = 0;
+  bool q_any = false;
+  double jitter_s = 0;  // RFC 3550 interarrival jitter
+  std::int64_t last_arrival_us = 0;
+  std::uint32_t last_ts = 0;
+  bool q_transit = false;
+  // What the last report covered up to.
+  std::uint64_t rep_expected = 0, rep_received = 0, rep_bytes = 0;
 };
 
 struct Bot {
@@ -85,6 +96,13 @@ struct Bot {
   std::uint64_t sent = 0, sent_in_window = 0;
   std::int64_t join_start_us = 0, join_done_us = -1;
   std::vector<std::int64_t> latency_us;
+  // Quality reports: the next one is due at next_report_us; one-way delays since the last.
+  int audio_drop_every = 0;
+  std::uint64_t frames_out = 0;
+  std::int64_t next_report_us = 0, last_report_us = 0;
+  std::vector<std::int64_t> report_delay_us;
+  std::uint64_t reports_sent = 0;
+  std::atomic<std::uint64_t> reports_refused{0};
   std::string error;
   // --target janus: a bot is a subscriber transport plus, for speakers, a publisher
   // transport (`pub`, marked pub_only) since Janus gives each its own PeerConnection.

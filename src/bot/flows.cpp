@@ -88,6 +88,12 @@ void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc
               u.is_string() ? std::string(u.as_string()) : std::string();
         }
       } else if (op == "error") {
+        const json::value* code = fo.at("d").as_object().if_contains("code");
+        if (code && code->is_string() &&
+            (code->as_string() == "rate_limited" || code->as_string() == "invalid_report")) {
+          ++b.reports_refused;  // a quality report the server refused: counted, not fatal
+          continue;
+        }
         throw std::runtime_error("server: " + json::serialize(fo.at("d")));
       }
     }

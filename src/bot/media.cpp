@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bot/opus_stamp.hpp"
+#include "bot/quality.hpp"
 #include "bot/video.hpp"
 #include "core/random.hpp"
 #include "rtc/demux.hpp"
@@ -85,6 +86,7 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& 
         sent_at = static_cast<std::int64_t>(*t);
       else if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
         sent_at = static_cast<std::int64_t>(rtc::load_be64(v->data()));
+      note_for_report(b, p, len, now, sent_at);
       if (sent_at >= 0 && sent_at < window_us) return;
       Stream& s = b.streams[p.ssrc()];
       std::int64_t q = s.unwrap.unwrap(p.sequence_number());
@@ -122,6 +124,13 @@ void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
   std::uint32_t ts = b.ts;
   b.ts += 960;
   if (fr.data.empty()) return;  // DTX: nothing to send
+  if (b.audio_drop_every > 0 &&
+      ++b.frames_out % static_cast<std::uint64_t>(b.audio_drop_every) == 0) {
+    ++b.seq;  // --audio-drop-every: a gap the listeners count as lost
+    ++b.twcc_seq;
+    ++b.sent;
+    return;
+  }
   std::array<std::uint8_t, 1500> payload{};
   std::copy(fr.data.begin(), fr.data.end(), payload.begin());
   int len =
@@ -229,8 +238,46 @@ bool prepare_media(Bots& bots, const Options& o, OpusLoops& loops) {
     auto& loop = loops[b->index];
     if (!loop) loop = std::make_unique<OpusLoop>(b->index, o.talk);
     b->opus = loop.get();
+    b->audio_drop_every = o.audio_drop_every;
   }
   return true;
+}
+
+// Quality reports on /voice, each bot every --report-every seconds from its connection on
+// (spread over the interval). The socket's reader is the bot's signaling thread; a report is
+// the only frame written from this thread, under the socket's write lock. (The reader may
+// write a pong of its own; the server pings only a socket idle for a minute, and one that
+// reports every 10 s is not.)
+void send_reports(Bots& bots, const Options& o, std::int64_t now) {
+  const auto every = static_cast<std::int64_t>(o.report_every * 1e6);
+  for (auto& b : bots) {
+    if (b->vpub || b->vrx || b->pub_only) continue;
+    boost::json::object d;
+    {
+      std::lock_guard lock(b->mu);
+      if (!b->srtp) continue;
+      if (b->next_report_us == 0) {  // connected: the first report after one to two intervals
+        b->next_report_us =
+            now + every +
+            static_cast<std::int64_t>(random_u64() % static_cast<std::uint64_t>(every));
+        b->last_report_us = now;
+        b->report_delay_us.clear();
+        quality_report(*b, o.report_every);  // starts the first interval
+        continue;
+      }
+      if (now < b->next_report_us) continue;
+      double interval = static_cast<double>(now - b->last_report_us) / 1e6;
+      b->last_report_us = now;
+      b->next_report_us = now + every;
+      d = quality_report(*b, std::clamp(interval, 1.0, 60.0));
+      ++b->reports_sent;
+    }
+    try {
+      b->ws.send(boost::json::object{{"op", "quality"}, {"d", std::move(d)}});
+    } catch (const std::exception&) {
+      // The socket is gone: the signaling thread reports the error.
+    }
+  }
 }
 
 MediaWindow run_media(Bots& bots, const Options& o) {
@@ -340,6 +387,7 @@ MediaWindow run_media(Bots& bots, const Options& o) {
       std::lock_guard lock(b->mu);
       video_tick(*b, now_us(), sending);
     }
+    if (o.report_every > 0 && sweep && !o.janus) send_reports(bots, o, now);
     if (media_end >= 0 && now > media_end + 700'000) break;
   }
   ::close(ep);

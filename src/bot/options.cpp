@@ -54,6 +54,14 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                  "each watcher ignores every Nth video packet it receives, as if lost (it NACKs "
                  "it; RTX tests)")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--audio-drop-every", o.audio_drop_every,
+                 "speakers do not send every Nth audio packet (their listeners see loss: "
+                 "quality report and alert tests)")
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--report-every", o.report_every,
+                 "seconds between the quality reports each voice bot sends on /voice, as a "
+                 "browser does every 10 s (0: none)")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--pace", o.pace,
                  "the streamer paces its video at this multiple of the clip's mean bitrate (a "
                  "browser's pacer uses 2.5); 0 (default): each frame's packets back to back")

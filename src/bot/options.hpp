@@ -27,6 +27,8 @@ struct Options {
   bool stream = false;
   int watchers = 0, drop_every = 0, watch_drop_every = 0, pli_every_ms = 0;
   double pace = 0;  // --pace: send video at this multiple of the clip's bitrate (0: bursts)
+  int audio_drop_every = 0;  // --audio-drop-every: speakers skip every Nth audio packet
+  double report_every = 10;  // --report-every: seconds between quality reports (0: none)
 
   // Derived by parse_options once the flags are valid.
   int total = 0;           // count * channels

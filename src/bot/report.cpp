@@ -168,7 +168,7 @@ json::object video_report(const Bots& bots, bool& ok) {
 
 Report voice_report(const Bots& bots, const Options& o, const std::string& channel_id,
                     const MediaWindow& window) {
-  std::uint64_t sent = 0, received = 0, expected = 0;
+  std::uint64_t sent = 0, received = 0, expected = 0, reports_sent = 0, reports_refused = 0;
   std::vector<std::int64_t> lat, join, connect;
   std::int64_t warmup_max = 0;
   int heard_all = 0, connected = 0;
@@ -210,6 +210,8 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
     // join time: to the first remote audio packet.
     if (b->join_done_us > 0) connect.push_back(b->join_done_us - b->join_start_us);
     if (b->first_rx_us > 0) join.push_back(b->first_rx_us - b->join_start_us);
+    reports_sent += b->reports_sent;
+    reports_refused += b->reports_refused.load();
     if (!b->error.empty()) errors.push_back(json::value(b->error));
   }
   double loss = expected ? 100.0 * static_cast<double>(expected - std::min(expected, received)) /
@@ -234,6 +236,8 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
                       {"connect_ms_p99", percentile(connect, 0.99) / 1000.0},
                       {"max_streams_per_bot", max_streams},
                       {"signaled", g_signaled.load()},
+                      {"quality_reports_sent", reports_sent},
+                      {"quality_reports_refused", reports_refused},
                       {"errors", std::move(errors)}};
   // Raw distributions for bench/voice, which merges several bot processes: latency in 10 us
   // buckets (sparse, "bucket": count), join and connect times in ms.

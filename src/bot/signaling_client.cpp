@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
+#include <mutex>
 #include <stdexcept>
 
 namespace hype::bot {
@@ -72,6 +73,7 @@ HttpResult RestClient::call(const std::string& method, const std::string& path,
 struct VoiceSocket::Impl {
   asio::io_context io;
   beast::websocket::stream<beast::tcp_stream> ws{io};
+  std::mutex write_mu;
 };
 
 VoiceSocket::VoiceSocket() : impl_(std::make_unique<Impl>()) {}
@@ -86,7 +88,9 @@ void VoiceSocket::connect(const std::string& host, const std::string& port,
 }
 
 void VoiceSocket::send(const json::value& v) {
-  impl_->ws.write(asio::buffer(json::serialize(v)));
+  std::string text = json::serialize(v);
+  std::lock_guard lock(impl_->write_mu);  // the signaling thread and the media thread's reports
+  impl_->ws.write(asio::buffer(text));
 }
 
 json::value VoiceSocket::receive() {

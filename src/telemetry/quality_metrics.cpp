@@ -34,12 +34,14 @@ QualityMetrics::QualityMetrics(metrics::Registry& reg)
                       "Concealed / played audio samples per received stream per report interval "
                       "(what users hear as glitches)",
                       kRatioBuckets)),
-      bitrate_(hist(reg, "voice_bitrate_bits",
-                    "seed: voice_bitrate_kbps. Received audio bitrate per stream, bits per second",
-                    {8e3, 16e3, 24e3, 32e3, 48e3, 64e3, 96e3, 128e3, 256e3})),
-      video_bitrate_(hist(reg, "video_outbound_bitrate_bits",
-                          "Screen-share senders' bitrate, bits per second, from client reports",
-                          {2.5e5, 5e5, 1e6, 2e6, 4e6, 6e6, 8e6, 1.2e7})),
+      bitrate_(hist(reg, "voice_bitrate_bytes_per_second",
+                    "seed: voice_bitrate_kbps. Received audio bitrate per stream, in bytes per "
+                    "second (base unit; x8 for bits)",
+                    {1e3, 2e3, 3e3, 4e3, 6e3, 8e3, 12e3, 16e3, 32e3})),
+      video_bitrate_(hist(reg, "video_outbound_bitrate_bytes_per_second",
+                          "Screen-share senders' bitrate from client reports, in bytes per second "
+                          "(base unit; x8 for bits)",
+                          {31250, 62500, 125000, 250000, 500000, 750000, 1e6, 1.5e6})),
       accepted_(reg.counter("voice_quality_reports_total",
                             "Client quality reports received, by result", {"result"})
                     .with({"accepted"})),
@@ -74,11 +76,10 @@ void QualityMetrics::record(const QualityReport& r) {
     if (a.concealed_samples && a.total_samples && *a.total_samples > 0)
       concealed_.observe(static_cast<double>(*a.concealed_samples) /
                          static_cast<double>(*a.total_samples));
-    if (a.bytes_received)
-      bitrate_.observe(static_cast<double>(*a.bytes_received) * 8 / r.interval_s);
+    if (a.bytes_received) bitrate_.observe(static_cast<double>(*a.bytes_received) / r.interval_s);
   }
   if (r.video_out) {
-    video_bitrate_.observe(r.video_out->bitrate_bps);
+    video_bitrate_.observe(r.video_out->bitrate_bps / 8);
     if (r.video_out->limitation != "none") limited_.with({r.video_out->limitation}).inc();
   }
 }

@@ -1,6 +1,7 @@
 // Aggregates validated client quality reports (quality_report.hpp) into the node's voice
 // quality histograms: voice_latency_seconds, voice_packet_loss_ratio, voice_jitter_seconds,
-// voice_concealed_ratio, voice_bitrate_bits, video_outbound_bitrate_bits, plus
+// voice_concealed_ratio, voice_bitrate_bytes_per_second, video_outbound_bitrate_bytes_per_second,
+// plus
 // video_quality_limited_reports_total{reason} and voice_quality_reports_total{result}. One
 // observation per received stream per report; no per-user or per-channel labels, so the
 // series count does not grow with users. Thread-safe (the instruments are atomics).

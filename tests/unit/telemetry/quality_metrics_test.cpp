@@ -33,8 +33,8 @@ TEST(QualityMetrics, RecordsOneObservationPerStream) {
   auto& latency = reg.histogram("voice_latency_seconds", "", {}).get();
   EXPECT_EQ(latency.count(), 2u);
   EXPECT_NEAR(latency.sum(), 2 * (0.01 + 0.04 + 0.02 + 0.01), 1e-9);
-  auto& bitrate = reg.histogram("voice_bitrate_bits", "", {}).get();
-  EXPECT_NEAR(bitrate.sum(), 2 * 32000.0, 1e-6);  // 40 kB in 10 s
+  auto& bitrate = reg.histogram("voice_bitrate_bytes_per_second", "", {}).get();
+  EXPECT_NEAR(bitrate.sum(), 2 * 4000.0, 1e-6);  // 40 kB in 10 s
   auto& concealed = reg.histogram("voice_concealed_ratio", "", {}).get();
   EXPECT_NEAR(concealed.sum(), 2 * 0.01, 1e-9);
   auto& reports = reg.counter("voice_quality_reports_total", "", {"result"});
@@ -71,7 +71,7 @@ TEST(QualityMetrics, VideoLimitationByReason) {
   ASSERT_TRUE(q.ingest(d));
   EXPECT_EQ(
       reg.counter("video_quality_limited_reports_total", "", {"reason"}).with({"cpu"}).value(), 1);
-  EXPECT_EQ(reg.histogram("video_outbound_bitrate_bits", "", {}).get().count(), 2u);
+  EXPECT_EQ(reg.histogram("video_outbound_bitrate_bytes_per_second", "", {}).get().count(), 2u);
 }
 
 TEST(ReportGate, AllowsOneReportPerSpacing) {
