@@ -1,6 +1,8 @@
 #include <boost/json.hpp>
 
 #include "api/api.hpp"
+#include "core/errors.hpp"
+#include "telemetry/voice_errors.hpp"
 #include "wire/objects.hpp"
 
 namespace hype::api {
@@ -9,12 +11,23 @@ namespace json = boost::json;
 
 void Api::add_voice_routes() {
   auto& voice = d_.voice;
-  router_.add("POST", "/api/v1/voice/join/:id", true, RateClass::none, [&voice](Context& c) {
-    bool mute = c.boolean("self_mute").value_or(false);
-    bool deaf = c.boolean("self_deaf").value_or(false);
-    return json::value(
-        wire::join_answer_json(voice.join(c.user, c.id_param(0, "channel"), mute, deaf)));
-  });
+  auto& joins =
+      d_.metrics.counter("voice_joins_total", "seed: voice joins. Successful voice joins").get();
+  auto& denied = d_.metrics.counter("voice_errors_total", telemetry::kVoiceErrorsHelp, {"kind"})
+                     .with({"join_denied"});
+  router_.add("POST", "/api/v1/voice/join/:id", true, RateClass::none,
+              [&voice, &joins, &denied](Context& c) {
+                bool mute = c.boolean("self_mute").value_or(false);
+                bool deaf = c.boolean("self_deaf").value_or(false);
+                try {
+                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf);
+                  joins.inc();
+                  return json::value(wire::join_answer_json(answer));
+                } catch (const ApiError&) {
+                  denied.inc();  // not a member, no CONNECT, full, not a voice channel, ...
+                  throw;
+                }
+              });
   router_.add("POST", "/api/v1/voice/leave/:id", true, RateClass::none, [&voice](Context& c) {
     voice.leave(c.user, c.id_param(0, "channel"));
     c.status = 204;

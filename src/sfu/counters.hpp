@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "telemetry/quality_metrics.hpp"
+#include "telemetry/voice_errors.hpp"
 
 namespace hype::sfu {
 

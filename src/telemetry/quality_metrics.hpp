@@ -14,16 +14,9 @@
 #include "core/metrics.hpp"
 #include "core/result.hpp"
 #include "telemetry/quality_report.hpp"
+#include "telemetry/voice_errors.hpp"
 
 namespace hype::telemetry {
-
-// voice_errors_total is one family fed from several places (SFU signaling and media, the voice
-// join, the quality reports): they share this HELP.
-inline constexpr const char* kVoiceErrorsHelp =
-    "seed: voice errors. Voice errors by kind (join_denied: REST voice join refused; "
-    "token_rejected: voice token refused on /voice; invalid_sdp: offer refused; signaling: "
-    "malformed or unknown signaling message; media_timeout: ICE consent or DTLS lost; "
-    "report_rejected: client quality report refused)";
 
 class QualityMetrics {
  public:

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startServer, register, sleep, HYPE_BIN, GatewayClient, promtoolCheck } from './lib.mjs';
+import { startServer, register, sleep, api, HYPE_BIN, GatewayClient, promtoolCheck } from './lib.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
 let server;
@@ -74,6 +74,7 @@ test('bots report what they hear: a lossy speaker shows in voice_packet_loss_rat
   // The join funnel: every bot signaled, connected, and sent media.
   for (const stage of ['signaled', 'ice_connected', 'first_packet'])
     assert.ok(value(text, `voice_join_funnel_total{stage="${stage}"}`) >= 4, stage);
+  assert.ok(value(text, 'voice_joins_total') >= 4);
   assert.ok(value(text, 'sfu_node_memory_bytes') > 1e6);
   const cpu = value(text, 'sfu_node_cpu_ratio');
   assert.ok(cpu >= 0 && cpu <= 1, `cpu ratio ${cpu}`);
@@ -111,6 +112,11 @@ test('P2P quality reports on the gateway: accepted, refused when malformed or ou
   assert.equal(value(after, 'voice_quality_reports_total{result="rejected"}') - rejected0, 3);
   assert.equal(value(after, 'voice_errors_total{kind="report_rejected"}') - errors0, 3);
   assert.equal(value(after, 'voice_packet_loss_ratio_count') - lossCount0, 1);
+  // A refused voice join counts as a voice error.
+  const denied0 = value(after, 'voice_errors_total{kind="join_denied"}') ?? 0;
+  const r = await api(server, 'POST', '/voice/join/123456789', { token: u.token });
+  assert.ok(r.status >= 400 && r.status < 500, `join status ${r.status}`);
+  assert.equal(value(await scrape(), 'voice_errors_total{kind="join_denied"}') - denied0, 1);
   // The sessions survived their refused reports.
   g.send({ op: 'heartbeat' });
   await g.waitFor((f) => f.op === 'heartbeat_ack');
