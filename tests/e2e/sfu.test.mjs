@@ -6,7 +6,7 @@
 // join again by itself when the /voice connection is lost.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until, voiceRow, voiceStats, assertReceiving } from './lib/browser.mjs';
+import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until, voiceRow, voiceStats, assertReceiving, assertQualityReported } from './lib/browser.mjs';
 import { startHype } from './lib/server.mjs';
 import { botSkip, runBots } from './lib/bots.mjs';
 
@@ -78,6 +78,8 @@ describe('SFU voice in Chromium', { skip }, () => {
     for (const id of botIds) await voiceRow(page, id).waitFor();
     const s1 = await assertReceiving(page, botIds, 'browser');
     for (const id of botIds) assert.equal(s1[id].codec, 'audio/opus');
+    // What the browser hears reaches the server as a quality report on /voice (SFU).
+    await assertQualityReported(page, 'browser (sfu)');
 
     const t1 = await transportStats(page);
     assert.equal(t1.transports.length, 1, 'one BUNDLEd transport');

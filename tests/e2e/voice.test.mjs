@@ -4,7 +4,7 @@
 // updates everyone's UI.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, launch, loginUi, myId, openUser, registerApi, sleep, uniqueName, until, voiceRow, voiceStats, assertReceiving } from './lib/browser.mjs';
+import { api, launch, loginUi, myId, openUser, registerApi, sleep, uniqueName, until, voiceRow, voiceStats, assertReceiving, assertQualityReported } from './lib/browser.mjs';
 
 describe('P2P voice', () => {
   let browser;
@@ -55,6 +55,8 @@ describe('P2P voice', () => {
     assert.notEqual(a[bob.id].polite, b[alice.id].polite);
     // The voice panel shows quality figures.
     await alice.page.locator('.peer-stats', { hasText: 'RTT' }).first().waitFor();
+    // What alice hears reaches the server as a quality report on the gateway (P2P).
+    await assertQualityReported(alice.page, 'alice (p2p)');
   });
 
   it('speaking indicators light from audio levels; mute turns them off', async () => {

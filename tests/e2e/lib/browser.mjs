@@ -169,3 +169,28 @@ export async function assertReceiving(page, userIds, label) {
   }
   return second;
 }
+
+// One series of the server's /metrics (a family name sums its children), or 0.
+export async function metricValue(series) {
+  const text = await (await fetch(BASE + '/metrics')).text();
+  let sum = 0;
+  for (const l of text.split('\n')) {
+    if (l.startsWith('#')) continue;
+    const name = l.slice(0, l.lastIndexOf(' '));
+    if (name === series || (!series.includes('{') && name.startsWith(series + '{'))) sum += Number(l.split(' ').pop());
+  }
+  return sum;
+}
+
+// Makes the page send a quality report now (two readings 1.2 s apart, as its 10 s timer
+// does) and waits until the server counted one more accepted report and one more latency
+// observation per stream it receives.
+export async function assertQualityReported(page, label) {
+  const accepted = await metricValue('voice_quality_reports_total{result="accepted"}');
+  const latency = await metricValue('voice_latency_seconds_count');
+  await page.evaluate(() => window.__hype.rtcService.tickQuality());
+  await sleep(1200);
+  await page.evaluate(() => window.__hype.rtcService.tickQuality());
+  await until(async () => (await metricValue('voice_quality_reports_total{result="accepted"}')) > accepted, { what: `${label}: quality report accepted` });
+  await until(async () => (await metricValue('voice_latency_seconds_count')) > latency, { what: `${label}: latency observed` });
+}
