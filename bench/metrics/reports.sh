@@ -40,8 +40,9 @@ series = [l for l in text.splitlines() if l and not l.startswith("#")]
 def val(name):
     return sum(float(l.rsplit(" ", 1)[1]) for l in series if l.rsplit(" ", 1)[0] == name)
 r = json.load(open(d + "/bot.json"))
+accepted = val('voice_quality_reports_total{result="accepted"}')
 print(f"users {users:>5} report_every {every:>3}: connected {r['connected']}, server cpu {cpu*100:5.1f}% of a core, "
-      f"reports accepted {val('voice_quality_reports_total{result=\"accepted\"}'):.0f} "
+      f"reports accepted {accepted:.0f} "
       f"(refused {r.get('quality_reports_refused', 0)}), loss obs {val('voice_packet_loss_ratio_count'):.0f}; "
       f"/metrics {len(series)} series, {len(text)} bytes, scrape {(int(m1)-int(m0))/1e6:.1f} ms")
 PY

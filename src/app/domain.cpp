@@ -61,9 +61,13 @@ Domain::Domain(Node& n)
       voice(chat, *n.coord, *n.placement, *n.modes, n.signer, voice_options(n.config)),
       pool(n.config.server.db_threads),
       ticker_(asio::make_strand(n.io)),
-      voice_users_(n.registry.gauge("voice_active_users", "users in voice channels").get()),
+      voice_users_(
+          n.registry.gauge("voice_active_users", "seed: active users. Users in voice channels")
+              .get()),
       voice_channels_(
-          n.registry.gauge("voice_active_channels", "voice channels with users").get()) {}
+          n.registry
+              .gauge("voice_active_channels", "seed: active channels. Voice channels with users")
+              .get()) {}
 
 Domain::~Domain() = default;
 

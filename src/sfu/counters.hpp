@@ -20,7 +20,7 @@ namespace hype::sfu {
 //   `worker` label). label: "" or "key=value"; rows that share a name form one family, so they
 //   must agree on the kind, the label key and the HELP (sfu_metrics_test checks it).
 #define HYPE_SFU_COUNTERS(X)                                                                       \
-  X(connections, gauge, "sfu_node_connections", "", "participant transports on this SFU node")     \
+  X(connections, gauge, "sfu_node_connections", "", kConnectionsHelp)                              \
   X(connected, gauge, "sfu_connected_transports", "",                                              \
     "participant transports with DTLS-SRTP up on this SFU node")                                   \
   X(rooms, gauge, "sfu_active_voice_channels", "", "voice channels with a room on this node")      \
@@ -65,6 +65,8 @@ namespace hype::sfu {
     telemetry::kVoiceErrorsHelp)                                                                   \
   X(cpu_ns, worker_ns, "sfu_worker_cpu_seconds_total", "worker", "CPU time of each SFU worker")
 
+inline constexpr std::string_view kConnectionsHelp =
+    "seed: sfu_node_connections. Participant transports on this SFU node";
 // One family's HELP, shared by its rows.
 inline constexpr std::string_view kFunnelHelp =
     "seed: voice join success. SFU voice connections reaching each stage of a join: signaled "
