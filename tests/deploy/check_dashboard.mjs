@@ -112,3 +112,9 @@ test('alert rules: PromQL parses, contract metrics only, severity, summary, desc
   }
   assert.deepEqual(problems, []);
 });
+
+test('docs/operations.md lists every metric of metrics.txt', () => {
+  const doc = readFileSync(OPERATIONS_PATH, 'utf8');
+  const missing = [...names].filter(([n, type]) => type !== 'histogram-series' && n !== 'up' && !doc.includes('`' + n)).map(([n]) => n);
+  assert.deepEqual(missing, []);
+});
