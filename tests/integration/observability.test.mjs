@@ -55,7 +55,7 @@ before(async () => {
   server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: '0' });
   dir = mkdtempSync(join(tmpdir(), 'hype-prom-'));
   // The repository's rules with every `for:` shortened, so alerts fire within the test.
-  writeFileSync(join(dir, 'rules.yml'), readFileSync(RULES_PATH, 'utf8').replace(/^(\s+for:\s*)\S+/gm, '$12s'));
+  writeFileSync(join(dir, 'rules.yml'), readFileSync(RULES_PATH, 'utf8').replace(/^(\s+for:\s*)\S+/gm, (_, key) => key + '2s'));
   const target = new URL(server.url).host;
   writeFileSync(join(dir, 'prometheus.yml'), [
     'global: { scrape_interval: 1s, evaluation_interval: 1s }',
