@@ -29,7 +29,7 @@ export function BarChart({ title, values, labels, describe }: { title: string; v
             <text x={W} y={H + 14} textAnchor="end" className="chart-label">{labels[labels.length - 1]}</text>
           </>
         )}
-        <text x={2} y={12} className="chart-label">max {max}</text>
+        <text x={2} y={12} className="chart-label">max {describe(max, '').replace(/^: /, '')}</text>
       </svg>
       <details>
         <summary>Show as table</summary>
@@ -74,7 +74,7 @@ export function AnalyticsCharts({ data, now }: { data: GuildAnalytics; now: numb
           <dd>{t.busiestMinute ? `${t.busiestMinute.joins} joins` : '—'}</dd>
         </div>
       </dl>
-      <BarChart title="Voice minutes per day" values={data.days.map((d) => Math.round(d.voice_minutes))} labels={dayLabels} describe={(v, l) => `${l}: ${formatMinutes(v)}`} />
+      <BarChart title="Voice minutes per day" values={data.days.map((d) => d.voice_minutes)} labels={dayLabels} describe={(v, l) => `${l}: ${formatMinutes(v)}`} />
       <BarChart title="Peak concurrent voice users per day" values={data.days.map((d) => d.peak_users)} labels={dayLabels} describe={(v, l) => `${l}: ${v} at once`} />
       <BarChart title="Voice joins per hour, last 24 hours" values={hours.map((h) => h.joins)} labels={hourLabels} describe={(v, l) => `${l}: ${v} joins`} />
     </div>

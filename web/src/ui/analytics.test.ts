@@ -49,6 +49,8 @@ describe('analytics helpers', () => {
     expect(t.busiestMinute?.joins).toBe(12);
     expect(formatMinutes(120)).toBe('2 h 00 min');
     expect(formatMinutes(12.4)).toBe('12 min');
+    expect(formatMinutes(0.2)).toBe('< 1 min');
+    expect(formatMinutes(0)).toBe('0 min');
     expect(shortDate('2026-12-04')).toBe('Dec 4');
   });
 });
@@ -72,6 +74,7 @@ describe('AnalyticsCharts', () => {
     expect(html).toContain('<title>Dec 4: 1 h 30 min</title>');
     expect(html).toContain('<title>Dec 4: 7 at once</title>');
     expect(html).toContain('2 h 00 min');
+    expect(html).toContain('max 1 h 30 min');
     expect(html).toContain('<dt>Most people at once</dt><dd>7</dd>');
     expect((html.match(/<rect /g) ?? []).length).toBe(3 + 3 + 24);
   });

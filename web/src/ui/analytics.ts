@@ -53,8 +53,9 @@ export function totals(a: GuildAnalytics): Totals {
   };
 }
 
-/** "1 h 05 min", "12 min", "0 min": voice time as people read it. */
+/** "1 h 05 min", "12 min", "< 1 min", "0 min": voice time as people read it. */
 export function formatMinutes(min: number): string {
+  if (min > 0 && min < 0.5) return '< 1 min';
   const m = Math.round(min);
   if (m < 60) return `${m} min`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
