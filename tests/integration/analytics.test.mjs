@@ -107,3 +107,37 @@ test('rollups match the joins and leaves made, across a kill -9 and restart', as
   assert.match(metrics, /^analytics_events_total\{result="applied"\} \d+/m);
   assert.match(metrics, /^analytics_lag_seconds \d/m);
 });
+
+test('--roles analytics consumes what an api node recorded; without it events wait', async () => {
+  const secret = { HYPE_AUTH_TOKEN_SECRET: 'analytics-roles-secret-0123456789abcdef' };
+  const apiNode = await startServer(secret, { args: ['--roles', 'api,gateway'] });
+  servers.push(apiNode);
+  const dir = { ...secret, HYPE_SERVER_DATA_DIR: apiNode.dataDir };
+  const owner = await register(apiNode, 'ar');
+  const guild = (await api(apiNode, 'POST', '/guilds', { token: owner.token, body: { name: 'Split' } })).body;
+  const chans = (await api(apiNode, 'GET', `/guilds/${guild.id}/channels`, { token: owner.token })).body;
+  const voice = chans.find((c) => c.kind === 'voice').id;
+  for (let i = 0; i < 2; i++) await session(apiNode, owner, voice, 200);
+  await sleep(1500);
+  let t = totals((await api(apiNode, 'GET', `/guilds/${guild.id}/analytics`, { token: owner.token })).body);
+  assert.equal(t.joins, 0, 'no analytics role: the events wait in the outbox');
+  await new Promise((r) => { apiNode.proc.once('exit', r); apiNode.proc.kill('SIGTERM'); });
+
+  const stats = await startServer(dir, { args: ['--roles', 'analytics'] });
+  servers.push(stats);
+  assert.equal((await api(stats, 'GET', `/guilds/${guild.id}/analytics`, { token: owner.token })).status, 404, 'no API here');
+  let applied = 0;
+  for (let i = 0; i < 100 && applied < 4; i++) {
+    const m = (await (await fetch(stats.url + '/metrics')).text()).match(/^analytics_events_total\{result="applied"\} (\d+)/m);
+    applied = m ? Number(m[1]) : 0;
+    if (applied < 4) await sleep(100);
+  }
+  assert.equal(applied, 4, 'two joins and two leaves applied');
+  await new Promise((r) => { stats.proc.once('exit', r); stats.proc.kill('SIGTERM'); });
+
+  const web = await start({ ...dir });
+  t = totals((await api(web, 'GET', `/guilds/${guild.id}/analytics`, { token: owner.token })).body);
+  assert.equal(t.joins, 2);
+  assert.equal(t.peak, 1);
+  assert.ok(t.seconds >= 0.4 && t.seconds < 1, `voice seconds ${t.seconds}`);
+});
