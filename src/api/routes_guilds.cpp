@@ -1,12 +1,47 @@
 #include <boost/json.hpp>
+#include <chrono>
+
+#include <fmt/format.h>
 
 #include "api/api.hpp"
+#include "core/clock.hpp"
 #include "core/errors.hpp"
+#include "voice/analytics.hpp"
 #include "wire/objects.hpp"
 
 namespace hype::api {
 
 namespace json = boost::json;
+
+namespace {
+
+// "2026-12-05" for a UTC day counted from the unix epoch.
+std::string day_string(std::int64_t day) {
+  namespace chr = std::chrono;
+  chr::year_month_day ymd{chr::sys_days{chr::days{day}}};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+}
+
+json::value analytics_json(const voice::GuildAnalytics& a) {
+  json::array days;
+  for (auto& d : a.days)
+    days.push_back(json::object{{"date", day_string(d.day)},
+                                {"voice_seconds", static_cast<double>(d.voice_ms) / 1000.0},
+                                {"voice_minutes", static_cast<double>(d.voice_ms) / 60000.0},
+                                {"peak_users", d.peak_users},
+                                {"joins", d.joins}});
+  json::array minutes;
+  for (auto& m : a.join_minutes)
+    minutes.push_back(json::object{{"minute", m.minute * voice::kMsPerMinute}, {"joins", m.joins}});
+  return json::object{{"guild_id", id_to_string(a.guild_id)},
+                      {"from", day_string(a.from_day)},
+                      {"to", day_string(a.to_day)},
+                      {"days", std::move(days)},
+                      {"joins_per_minute", std::move(minutes)}};
+}
+
+}  // namespace
 
 void Api::add_guild_routes() {
   auto& chat = d_.chat;
@@ -29,6 +64,13 @@ void Api::add_guild_routes() {
     chat.delete_guild(c.user, c.id_param(0, "guild"));
     c.status = 204;
     return json::value();
+  });
+
+  // voice analytics (the analytics role's rollups)
+  router_.add("GET", g + "/:id/analytics", true, RateClass::none, [this](Context& c) {
+    int days = c.query_int("days", 1, 90).value_or(7);
+    return analytics_json(
+        voice::guild_analytics(d_.chat, d_.store, c.user, c.id_param(0, "guild"), days, unix_ms()));
   });
 
   // members

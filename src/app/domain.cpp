@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "voice/store_event_log.hpp"
 #include "wire/events.hpp"
 
 namespace hype::app {
@@ -53,12 +54,14 @@ voice::VoiceOptions voice_options(const Config& config) {
 Domain::Domain(Node& n)
     : node(n),
       store(open_and_migrate(n.config)),
+      events(voice::make_store_event_log(*store)),
       ids(n.config.server.node_id),
       auth(*store, ids, n.signer,
            {n.config.auth.access_ttl, n.config.auth.refresh_ttl, n.config.auth.argon2_ops,
             n.config.auth.argon2_mem_kib}),
       chat(*store, ids, *n.bus, *n.coord, wire::encode_event_body),
-      voice(chat, *n.coord, *n.placement, *n.modes, n.signer, voice_options(n.config)),
+      voice(chat, *n.coord, *n.placement, *n.modes, n.signer, voice_options(n.config),
+            {events.get(), &ids}),
       pool(n.config.server.db_threads),
       ticker_(asio::make_strand(n.io)),
       voice_users_(

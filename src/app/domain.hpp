@@ -1,7 +1,7 @@
-// The domain services behind the api and gateway roles: the store, accounts, chat and voice,
-// and the blocking pool they run on. Built only when one of those roles runs (an SFU-only node
-// needs no database). Also owns the voice ticker: the mode policy's return delay and the voice
-// gauges, on a timer of its own.
+// The domain services behind the api, gateway and analytics roles: the store, the voice event
+// log, accounts, chat and voice, and the blocking pool they run on. Built only when one of
+// those roles runs (an SFU-only node needs no database). Also owns the voice ticker: the mode
+// policy's return delay and the voice gauges, on a timer of its own.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +10,7 @@
 #include "app/node.hpp"
 #include "auth/auth_service.hpp"
 #include "chat/chat_service.hpp"
+#include "cluster/event_log.hpp"
 #include "core/ids.hpp"
 #include "net/blocking_pool.hpp"
 #include "store/store.hpp"
@@ -25,6 +26,9 @@ struct Domain {
 
   Node& node;
   std::unique_ptr<store::Store> store;
+  // Voice events (joins, leaves, mode switches, streams): the store's outbox on this build;
+  // a Redis Stream behind the same interface in a cluster.
+  std::unique_ptr<cluster::EventLog> events;
   SnowflakeGenerator ids;
   auth::AuthService auth;
   chat::ChatService chat;

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("serve", "run the server (every role in one process by default)");
   serve->add_option("--config,-c", config_path, "TOML configuration file");
   serve->add_option("--roles", roles,
-                    "roles to run: all, or a comma list of api,gateway,sfu (overrides "
+                    "roles to run: all, or a comma list of api,gateway,sfu,analytics (overrides "
                     "server.roles)");
   serve->footer(hype::config_help());
   auto* migrate = app.add_subcommand("migrate", "apply database migrations and exit");

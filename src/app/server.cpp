@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "api/api.hpp"
+#include "app/analytics_role.hpp"
 #include "app/domain.hpp"
 #include "app/node.hpp"
 #include "app/sfu_role.hpp"
@@ -82,9 +83,12 @@ int run_server(const Config& config) {
   Node node(config);
   spdlog::info("roles: {}", node.roles.all() ? "all" : node.roles.describe());
 
-  // The domain (database, accounts, chat, voice) backs the api and gateway roles only.
+  // The domain (database, accounts, chat, voice) backs the api, gateway and analytics roles.
   std::unique_ptr<Domain> domain;
-  if (node.roles.api || node.roles.gateway) domain = std::make_unique<Domain>(node);
+  if (node.roles.api || node.roles.gateway || node.roles.analytics)
+    domain = std::make_unique<Domain>(node);
+  std::unique_ptr<AnalyticsRole> analytics;
+  if (node.roles.analytics) analytics = std::make_unique<AnalyticsRole>(*domain);
 
   std::unique_ptr<SfuRole> sfu;
   if (node.roles.sfu) {
@@ -97,6 +101,7 @@ int run_server(const Config& config) {
     }
   }
   if (domain) domain->start();
+  if (analytics) analytics->start();
 
   std::unique_ptr<api::Api> api;
   if (node.roles.api)
@@ -114,6 +119,7 @@ int run_server(const Config& config) {
   auto stop_roles = [&] {
     if (gw) gw->stop();
     if (sfu) sfu->stop();
+    if (analytics) analytics->stop();
     if (domain) domain->stop();
   };
 

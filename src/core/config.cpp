@@ -150,7 +150,7 @@ const std::vector<KeyDef>& defs() {
       make_int("server", "db_threads", &C::server, &C::Server::db_threads, 1, 64,
                "threads for blocking database calls"),
       make_str("server", "roles", &C::server, &C::Server::roles,
-               "roles this process runs: all, or a comma list of api,gateway,sfu",
+               "roles this process runs: all, or a comma list of api,gateway,sfu,analytics",
                [](const std::string& k, const std::string& v) {
                  try {
                    (void)parse_roles(v);
@@ -387,7 +387,7 @@ Roles parse_roles(const std::string& list) {
     return b == std::string::npos ? std::string() : x.substr(b, e - b + 1);
   };
   std::string all = trim(list);
-  if (all.empty() || all == "all") return Roles{true, true, true};
+  if (all.empty() || all == "all") return Roles{true, true, true, true};
   std::size_t i = 0;
   while (i <= all.size()) {
     auto j = all.find(',', i);
@@ -399,11 +399,14 @@ Roles parse_roles(const std::string& list) {
       r.gateway = true;
     else if (name == "sfu")
       r.sfu = true;
+    else if (name == "analytics")
+      r.analytics = true;
     else if (name == "all")
-      r = Roles{true, true, true};
+      r = Roles{true, true, true, true};
     else
-      throw std::invalid_argument("unknown role '" + name +
-                                  "' (roles: all, or a comma list of api, gateway, sfu)");
+      throw std::invalid_argument(
+          "unknown role '" + name +
+          "' (roles: all, or a comma list of api, gateway, sfu, analytics)");
     i = j + 1;
   }
   return r;
@@ -411,7 +414,8 @@ Roles parse_roles(const std::string& list) {
 
 std::string Roles::describe() const {
   std::string out;
-  for (auto [on, name] : {std::pair{api, "api"}, {gateway, "gateway"}, {sfu, "sfu"}})
+  for (auto [on, name] :
+       {std::pair{api, "api"}, {gateway, "gateway"}, {sfu, "sfu"}, {analytics, "analytics"}})
     if (on) out += (out.empty() ? "" : ",") + std::string(name);
   return out;
 }

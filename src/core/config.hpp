@@ -31,13 +31,14 @@ struct RateBudget {
 };
 
 // server.roles: which parts of `hype serve` this process runs. "all" is every role in one
-// process (the default); otherwise a comma list of api, gateway, sfu.
+// process (the default); otherwise a comma list of api, gateway, sfu, analytics.
 struct Roles {
   bool api = false;
   bool gateway = false;
   bool sfu = false;
-  bool all() const { return api && gateway && sfu; }
-  std::string describe() const;  // "api,gateway,sfu"
+  bool analytics = false;  // consumes voice events into the rollups (voice/analytics.hpp)
+  bool all() const { return api && gateway && sfu && analytics; }
+  std::string describe() const;  // "api,gateway,sfu,analytics"
 };
 // Throws std::invalid_argument naming an unknown or missing role.
 Roles parse_roles(const std::string& list);

@@ -95,4 +95,44 @@ struct MessageQuery {
   int limit = 50;            // already clamped by the caller
 };
 
+// The voice event outbox (cluster::EventLog's single-node backend): one row per event,
+// deleted when the analytics consumer acknowledged it. `type` and `mode` are the event's
+// names ("join", "sfu").
+struct VoiceEventRow {
+  Id id = 0;
+  std::string type;
+  Id guild_id = 0;
+  Id channel_id = 0;
+  Id user_id = 0;
+  std::int64_t at = 0;
+  std::int64_t duration_ms = 0;
+  std::string mode;
+  std::string node_id;
+  int guild_users = -1;
+};
+
+// What one event adds to the analytics rollups. Days are UTC days since the unix epoch,
+// minutes are unix minutes; the store applies a delta at most once per event id.
+struct AnalyticsDelta {
+  Id event_id = 0;
+  Id guild_id = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> voice_ms;  // (day, ms) to add
+  std::int64_t peak_day = 0;  // with peak_users >= 0: the day's peak is at least peak_users
+  int peak_users = -1;
+  std::int64_t join_minute = -1;  // >= 0: one join in that minute (and its day)
+};
+
+// Per guild per UTC day.
+struct VoiceDaily {
+  std::int64_t day = 0;
+  std::int64_t voice_ms = 0;
+  int peak_users = 0;
+  int joins = 0;
+};
+
+struct JoinsMinute {
+  std::int64_t minute = 0;
+  int joins = 0;
+};
+
 }  // namespace hype::store

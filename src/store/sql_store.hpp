@@ -73,6 +73,16 @@ class SqlStore : public Store {
   bool delete_message(Id id) override;
   std::vector<Message> list_messages(const MessageQuery& q) override;
 
+  void append_voice_event(const VoiceEventRow& e) override;
+  std::vector<VoiceEventRow> list_voice_events(int limit) override;
+  void delete_voice_events(const std::vector<Id>& ids) override;
+  std::vector<Id> apply_analytics(const std::vector<AnalyticsDelta>& deltas,
+                                  std::int64_t now_ms) override;
+  std::vector<VoiceDaily> list_voice_daily(Id guild_id, std::int64_t from_day,
+                                           std::int64_t to_day) override;
+  std::vector<JoinsMinute> list_joins_minutes(Id guild_id, std::int64_t from_minute) override;
+  void prune_analytics_processed(std::int64_t before_ms) override;
+
  protected:
   using ConnFn = std::function<void(SqlConn&)>;
   explicit SqlStore(Dialect dialect) : dialect_(dialect) {}

@@ -84,6 +84,23 @@ class Store {
   virtual bool delete_message(Id id) = 0;
   // Newest first. With `after` only: the `limit` messages right after it, still newest first.
   virtual std::vector<Message> list_messages(const MessageQuery& q) = 0;
+
+  // voice event outbox (single-node EventLog)
+  virtual void append_voice_event(const VoiceEventRow& e) = 0;          // committed on return
+  virtual std::vector<VoiceEventRow> list_voice_events(int limit) = 0;  // by id
+  virtual void delete_voice_events(const std::vector<Id>& ids) = 0;
+
+  // analytics rollups. Applies every delta whose event id was not applied before, all in one
+  // transaction with the record of the applied ids; returns the ids applied now (the others
+  // were duplicates).
+  virtual std::vector<Id> apply_analytics(const std::vector<AnalyticsDelta>& deltas,
+                                          std::int64_t now_ms) = 0;
+  // Days in [from_day, to_day] with any activity, by day; minutes in [from_minute, ...).
+  virtual std::vector<VoiceDaily> list_voice_daily(Id guild_id, std::int64_t from_day,
+                                                   std::int64_t to_day) = 0;
+  virtual std::vector<JoinsMinute> list_joins_minutes(Id guild_id, std::int64_t from_minute) = 0;
+  // Forgets applied event ids recorded before `before_ms` (their events are long acknowledged).
+  virtual void prune_analytics_processed(std::int64_t before_ms) = 0;
 };
 
 // Opens the backend named by the URL: sqlite://<path> or postgres://... (postgresql:// too).

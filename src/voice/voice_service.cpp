@@ -12,13 +12,63 @@ namespace hype::voice {
 
 VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
                            cluster::Placement& placement, cluster::ModeCoordinator& modes,
-                           const auth::TokenSigner& signer, VoiceOptions opts)
+                           const auth::TokenSigner& signer, VoiceOptions opts,
+                           VoiceEventSink events)
     : chat_(chat),
       coord_(coord),
       placement_(placement),
       modes_(modes),
       signer_(signer),
-      opts_(std::move(opts)) {}
+      opts_(std::move(opts)),
+      events_(events) {}
+
+void VoiceService::emit(cluster::VoiceEvent e) {
+  if (!events_.log || !events_.ids) return;
+  e.id = events_.ids->next();
+  if (!e.at) e.at = unix_ms();
+  try {
+    events_.log->append(e);
+  } catch (const std::exception& ex) {
+    spdlog::warn("voice event {} lost: {}", cluster::voice_event_type_name(e.type), ex.what());
+  }
+}
+
+int VoiceService::guild_users(Id guild_id) {
+  return static_cast<int>(coord_.guild_voice_states(guild_id).size());
+}
+
+void VoiceService::emit_ended(const cluster::VoiceState& s, Mode mode) {
+  if (!events_.log) return;
+  std::int64_t now = unix_ms();
+  if (s.self_stream)
+    emit({.type = cluster::VoiceEventType::stream_stop,
+          .guild_id = s.guild_id,
+          .channel_id = s.channel_id,
+          .user_id = s.user_id,
+          .at = now,
+          .mode = mode_name(mode)});
+  emit({.type = cluster::VoiceEventType::leave,
+        .guild_id = s.guild_id,
+        .channel_id = s.channel_id,
+        .user_id = s.user_id,
+        .at = now,
+        .duration_ms = std::max<std::int64_t>(0, now - s.joined_at),
+        .mode = mode_name(mode),
+        .guild_users = guild_users(s.guild_id)});
+}
+
+void VoiceService::emit_stream(const cluster::VoiceState& s, bool live) {
+  if (!events_.log) return;
+  emit({.type = live ? cluster::VoiceEventType::stream_start : cluster::VoiceEventType::stream_stop,
+        .guild_id = s.guild_id,
+        .channel_id = s.channel_id,
+        .user_id = s.user_id,
+        .mode = mode_name(modes_.mode(s.channel_id))});
+}
+
+void VoiceService::sfu_node_lost(const std::string& node_id) {
+  emit({.type = cluster::VoiceEventType::sfu_node_lost, .node_id = node_id});
+}
 
 std::vector<IceServer> VoiceService::ice_servers(Id user) const {
   std::vector<IceServer> out;
@@ -48,6 +98,10 @@ void VoiceService::publish_mode(Id channel_id, Id guild_id, Mode m) {
                  .required_permissions = chat::perm::kViewChannel,
                  .channel_id = channel_id},
                 chat::ModeChange{guild_id, channel_id, m});
+  emit({.type = cluster::VoiceEventType::mode_switch,
+        .guild_id = guild_id,
+        .channel_id = channel_id,
+        .mode = mode_name(m)});
 }
 
 VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild_id) {
@@ -96,10 +150,21 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
     cluster::VoiceState gone = *r.previous;
     gone.channel_id = 0;
     publish_state(gone);
-    update_channel(r.previous->channel_id, r.previous->guild_id);
+    auto prev = update_channel(r.previous->channel_id, r.previous->guild_id);
+    emit_ended(*r.previous, prev.mode);
   }
   publish_state(r.state);
   auto [mode, placed] = update_channel(channel_id, c.guild_id);
+  // Joining the channel one is already in keeps the stay (its session): not a new join.
+  if (r.state.session == st.session)
+    emit({.type = cluster::VoiceEventType::join,
+          .guild_id = c.guild_id,
+          .channel_id = channel_id,
+          .user_id = actor,
+          .at = r.state.joined_at,
+          .mode = mode_name(mode),
+          .node_id = placed ? placed->node.id : std::string(),
+          .guild_users = guild_users(c.guild_id)});
   spdlog::info("voice join user={} channel={} users={}", actor, channel_id, r.count);
 
   auth::TokenClaims claims;
@@ -126,10 +191,11 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
 bool VoiceService::end_state(Id user_id, Id channel_id) {
   auto old = coord_.voice_leave(user_id, channel_id);
   if (!old) return false;
-  Id left = old->channel_id;
+  cluster::VoiceState ended = *old;
   old->channel_id = 0;
   publish_state(*old);
-  update_channel(left, old->guild_id);
+  auto after = update_channel(ended.channel_id, ended.guild_id);
+  emit_ended(ended, after.mode);
   return true;
 }
 
@@ -207,6 +273,7 @@ void VoiceService::revalidate(Id guild_id, Id user_id) {
         spdlog::info("stream ended user={} channel={} reason=permission_removed", s.user_id,
                      s.channel_id);
         publish_state(*now);
+        emit_stream(*now, false);
       }
     }
   }
@@ -231,6 +298,7 @@ cluster::VoiceState VoiceService::start_stream(Id actor, Id channel_id) {
     throw ApiError(403, "missing_permission", "You need the Stream permission in this channel");
   }
   publish_state(*now);
+  emit_stream(*now, true);
   return *now;
 }
 
@@ -238,7 +306,10 @@ std::optional<cluster::VoiceState> VoiceService::stop_stream(Id actor, Id channe
   auto cur = coord_.voice_state(actor);
   if (!cur || cur->channel_id != channel_id || !cur->self_stream) return std::nullopt;
   auto now = coord_.voice_set_stream(actor, channel_id, false);
-  if (now) publish_state(*now);
+  if (now) {
+    publish_state(*now);
+    emit_stream(*now, false);
+  }
   return now;
 }
 

@@ -17,6 +17,7 @@
 #include "chat/chat_service.hpp"
 #include "cluster/coordinator.hpp"
 #include "cluster/event_bus.hpp"
+#include "cluster/event_log.hpp"
 #include "cluster/mode_coordinator.hpp"
 #include "cluster/placement.hpp"
 #include "voice/mode_policy.hpp"
@@ -60,6 +61,13 @@ struct JoinAnswer {
   std::optional<cluster::Placed> sfu;  // none while no SFU node is placed
 };
 
+// Where voice events go (cluster::EventLog: joins, leaves, mode switches, streams): both set,
+// or no events at all (tests that do not look at them).
+struct VoiceEventSink {
+  cluster::EventLog* log = nullptr;
+  SnowflakeGenerator* ids = nullptr;
+};
+
 struct ChannelMode {
   Id channel_id = 0;
   Mode mode = Mode::p2p;
@@ -81,7 +89,8 @@ class VoiceService {
   // Shared state behind the cluster seam: voice states (coord), channel placement and the
   // mode policy's state. These are blocking calls: the service runs on the blocking pool.
   VoiceService(chat::ChatService& chat, cluster::Coordinator& coord, cluster::Placement& placement,
-               cluster::ModeCoordinator& modes, const auth::TokenSigner& signer, VoiceOptions opts);
+               cluster::ModeCoordinator& modes, const auth::TokenSigner& signer, VoiceOptions opts,
+               VoiceEventSink events = {});
 
   JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf);
   void leave(Id actor, Id channel_id);
@@ -112,8 +121,19 @@ class VoiceService {
   // now: no membership, VIEW_CHANNEL or CONNECT ends the state, no SPEAK suppresses it, no
   // STREAM ends the stream (self_stream).
   void revalidate(Id guild_id, Id user_id);
+  // An SFU node stopped serving: records sfu_node_lost. Nothing calls it on a single node yet
+  // (its one SFU goes down with the process); the cluster's node-expiry sweep will (see
+  // docs/design/analytics.md).
+  void sfu_node_lost(const std::string& node_id);
 
  private:
+  // Appends a voice event (id and time filled in here). A failed append is logged and
+  // dropped: the voice state change it describes has already happened and must not fail.
+  void emit(cluster::VoiceEvent e);
+  // Events for a state that ended (leave, move, kick): stream_stop if it was live, then leave.
+  void emit_ended(const cluster::VoiceState& s, Mode mode);
+  void emit_stream(const cluster::VoiceState& s, bool live);
+  int guild_users(Id guild_id);
   void publish_state(const cluster::VoiceState& s);
   // Ends a voice state as a leave does (event + mode update); false if it was already gone.
   bool end_state(Id user_id, Id channel_id);
@@ -135,6 +155,7 @@ class VoiceService {
   cluster::ModeCoordinator& modes_;
   const auth::TokenSigner& signer_;
   VoiceOptions opts_;
+  VoiceEventSink events_;
   // Serializes count reads with what they feed (mode policy, placement) on this node, so
   // concurrent joins and leaves apply in the order they were counted. A shared backend does
   // the same with one script per channel.

@@ -152,7 +152,7 @@ TEST(Config, ConnectionLimitKeys) {
 
 TEST(Config, RolesAreValidated) {
   Roles all = parse_roles("all");
-  EXPECT_TRUE(all.api && all.gateway && all.sfu);
+  EXPECT_TRUE(all.api && all.gateway && all.sfu && all.analytics);
   EXPECT_TRUE(parse_roles("").all());
   Roles sfu = parse_roles(" sfu ");
   EXPECT_TRUE(sfu.sfu);
@@ -160,7 +160,11 @@ TEST(Config, RolesAreValidated) {
   EXPECT_EQ(sfu.describe(), "sfu");
   Roles web = parse_roles("gateway, api");
   EXPECT_EQ(web.describe(), "api,gateway");
-  EXPECT_FALSE(web.sfu);
+  EXPECT_FALSE(web.sfu || web.analytics);
+  Roles stats = parse_roles("analytics");
+  EXPECT_TRUE(stats.analytics);
+  EXPECT_FALSE(stats.api || stats.gateway || stats.sfu || stats.all());
+  EXPECT_EQ(stats.describe(), "analytics");
   EXPECT_THROW(parse_roles("api,stream"), std::invalid_argument);
   EXPECT_THROW(parse_roles("api,,sfu"), std::invalid_argument) << "an empty name is no role";
   EXPECT_EQ(load_config_text("[server]\nroles = \"api,sfu\"\n", env_of({})).server.roles,

@@ -227,7 +227,7 @@ TEST(OpenStore, SqliteUrlCreatesParentDirectories) {
   fs::remove_all(dir);
   auto s = open_store("sqlite://" + (dir / "a" / "b" / "x.db").string(), 2);
   EXPECT_EQ(s->backend(), "sqlite");
-  EXPECT_EQ(s->migrate(), 1);
+  EXPECT_EQ(s->migrate(), kSchemaVersion);
   EXPECT_TRUE(fs::exists(dir / "a" / "b" / "x.db"));
   s.reset();
   fs::remove_all(dir);

@@ -12,13 +12,16 @@
 
 namespace hype::store::testing {
 
+// Migrations in src/store/migrations/<dialect>/ (each dialect has the same versions).
+inline constexpr int kSchemaVersion = 2;
+
 template <typename Backend>
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     url_ = backend_.fresh_url();
     store_ = open_store(url_, 4);
-    ASSERT_EQ(store_->migrate(), 1);
+    ASSERT_EQ(store_->migrate(), kSchemaVersion);
   }
   Store& s() { return *store_; }
 

@@ -11,12 +11,12 @@ namespace {
 TYPED_TEST_SUITE(StoreTest, Backends, BackendNames);
 
 TYPED_TEST(StoreTest, MigrateIsIdempotentAndVersioned) {
-  EXPECT_EQ(this->s().schema_version(), 1);
+  EXPECT_EQ(this->s().schema_version(), kSchemaVersion);
   EXPECT_EQ(this->s().migrate(), 0);
-  EXPECT_EQ(this->s().schema_version(), 1);
+  EXPECT_EQ(this->s().schema_version(), kSchemaVersion);
   auto again = open_store(this->url_, 2);
   EXPECT_EQ(again->migrate(), 0);
-  EXPECT_EQ(again->schema_version(), 1);
+  EXPECT_EQ(again->schema_version(), kSchemaVersion);
   EXPECT_EQ(again->backend(), TypeParam::kName);
   EXPECT_TRUE(again->ping());
 }
@@ -24,8 +24,8 @@ TYPED_TEST(StoreTest, MigrateIsIdempotentAndVersioned) {
 TYPED_TEST(StoreTest, FreshDatabaseIsVersionZero) {
   auto fresh = open_store(this->backend_.fresh_url(), 2);
   EXPECT_EQ(fresh->schema_version(), 0);
-  EXPECT_EQ(fresh->migrate(), 1);
-  EXPECT_EQ(fresh->schema_version(), 1);
+  EXPECT_EQ(fresh->migrate(), kSchemaVersion);
+  EXPECT_EQ(fresh->schema_version(), kSchemaVersion);
 }
 
 TYPED_TEST(StoreTest, ConcurrentMigrateRunsEachMigrationOnce) {
@@ -37,9 +37,9 @@ TYPED_TEST(StoreTest, ConcurrentMigrateRunsEachMigrationOnce) {
   std::thread tb([&] { ran_b = b->migrate(); });
   ta.join();
   tb.join();
-  EXPECT_EQ(ran_a + ran_b, 1);
-  EXPECT_EQ(a->schema_version(), 1);
-  EXPECT_EQ(b->schema_version(), 1);
+  EXPECT_EQ(ran_a + ran_b, kSchemaVersion);
+  EXPECT_EQ(a->schema_version(), kSchemaVersion);
+  EXPECT_EQ(b->schema_version(), kSchemaVersion);
 }
 
 TYPED_TEST(StoreTest, UsernamesAreUniqueIgnoringCase) {

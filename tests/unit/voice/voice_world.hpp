@@ -15,6 +15,7 @@
 #include "chat/chat_service.hpp"
 #include "cluster/coordinator.hpp"
 #include "cluster/event_bus.hpp"
+#include "cluster/event_log.hpp"
 #include "cluster/mode_coordinator.hpp"
 #include "cluster/placement.hpp"
 #include "store/store.hpp"
@@ -37,8 +38,10 @@ class VoiceWorld : public ::testing::Test {
     modes_ = cluster::make_local_mode_coordinator({"auto", 8, 60000});
     chat_ =
         std::make_unique<chat::ChatService>(*store_, ids_, *bus_, *coord_, wire::encode_event_body);
+    events_ = cluster::make_memory_event_log();
     voice_ = std::make_unique<voice::VoiceService>(*chat_, *coord_, *placement_, *modes_, signer_,
-                                                   voice::VoiceOptions{});
+                                                   voice::VoiceOptions{},
+                                                   voice::VoiceEventSink{events_.get(), &ids_});
     owner_ = user("owner");
     guild_ = chat_->create_guild(owner_, "guild").id;
     for (auto& c : store_->list_channels(guild_))
@@ -66,6 +69,7 @@ class VoiceWorld : public ::testing::Test {
   std::unique_ptr<cluster::Placement> placement_;
   std::unique_ptr<cluster::ModeCoordinator> modes_;
   std::unique_ptr<chat::ChatService> chat_;
+  std::unique_ptr<cluster::EventLog> events_;  // voice events (in memory)
   std::unique_ptr<voice::VoiceService> voice_;
   Id owner_ = 0, guild_ = 0, voice_channel_ = 0;
 };

@@ -149,3 +149,20 @@ export function compareIds(a: Id, b: Id): number {
   if (a.length !== b.length) return a.length < b.length ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** GET /guilds/:id/analytics (MANAGE_GUILD): voice usage per UTC day, oldest first. */
+export interface AnalyticsDay {
+  date: string; // "2026-12-05" (UTC)
+  voice_seconds: number;
+  voice_minutes: number;
+  peak_users: number;
+  joins: number;
+}
+export interface GuildAnalytics {
+  guild_id: string;
+  from: string;
+  to: string;
+  days: AnalyticsDay[];
+  /** Only minutes with joins; `minute` is its start (unix ms). */
+  joins_per_minute: { minute: number; joins: number }[];
+}

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/http';
 import { hasPermission, Permission, type Channel, type Invite } from '../api/types';
 import { guildChannels, isUnread, userName, voiceMembers } from '../state/state';
+import { AnalyticsDialog } from './AnalyticsDialog';
 import { Avatar, Dialog, Icon } from './Dialog';
 import { useAppState, useStore, useStreams, useVoice } from './hooks';
 import { liveUsers } from './StreamStage';
@@ -15,9 +16,10 @@ export function ChannelSidebar({ onOpenSettings }: { onOpenSettings: () => void 
   const channels = guildChannels(state, guildId);
   const text = channels.filter((c) => c.kind === 'text');
   const voice = channels.filter((c) => c.kind === 'voice');
-  const [dialog, setDialog] = useState<'invite' | 'channel' | null>(null);
+  const [dialog, setDialog] = useState<'invite' | 'channel' | 'analytics' | null>(null);
   const canInvite = hasPermission(guild?.my_permissions, Permission.CREATE_INVITE);
   const canManage = hasPermission(guild?.my_permissions, Permission.MANAGE_CHANNELS);
+  const canSeeAnalytics = hasPermission(guild?.my_permissions, Permission.MANAGE_GUILD);
 
   return (
     <aside className="channel-sidebar" aria-label="Channels">
@@ -25,6 +27,11 @@ export function ChannelSidebar({ onOpenSettings }: { onOpenSettings: () => void 
         <h2 className="guild-name" title={guild?.name}>
           {guild?.name ?? 'No guild yet'}
         </h2>
+        {guild && canSeeAnalytics && (
+          <button type="button" className="icon-button" aria-label="Voice analytics" title="Voice analytics" onClick={() => setDialog('analytics')}>
+            <Icon name="chart" />
+          </button>
+        )}
         {guild && canInvite && (
           <button type="button" className="icon-button" aria-label="Create invite" title="Create invite" onClick={() => setDialog('invite')}>
             <Icon name="invite" />
@@ -52,6 +59,7 @@ export function ChannelSidebar({ onOpenSettings }: { onOpenSettings: () => void 
       <UserBar onOpenSettings={onOpenSettings} />
       {dialog === 'invite' && guildId && <InviteDialog guildId={guildId} onClose={() => setDialog(null)} />}
       {dialog === 'channel' && guildId && <CreateChannelDialog guildId={guildId} onClose={() => setDialog(null)} />}
+      {dialog === 'analytics' && guildId && <AnalyticsDialog guildId={guildId} onClose={() => setDialog(null)} />}
     </aside>
   );
 }
