@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "voice/metered_event_log.hpp"
 #include "voice/store_event_log.hpp"
 #include "wire/events.hpp"
 
@@ -54,7 +55,7 @@ voice::VoiceOptions voice_options(const Config& config) {
 Domain::Domain(Node& n)
     : node(n),
       store(open_and_migrate(n.config)),
-      events(voice::make_store_event_log(*store)),
+      events(voice::make_metered_event_log(voice::make_store_event_log(*store), n.registry)),
       ids(n.config.server.node_id),
       auth(*store, ids, n.signer,
            {n.config.auth.access_ttl, n.config.auth.refresh_ttl, n.config.auth.argon2_ops,
