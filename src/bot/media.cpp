@@ -19,6 +19,7 @@
 #include "bot/video.hpp"
 #include "core/random.hpp"
 #include "rtc/demux.hpp"
+#include "rtc/rtcp/rtcp_packets.hpp"
 #include "rtc/rtp/header_extensions.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "rtc/stun/stun_message.hpp"
@@ -117,6 +118,21 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& 
     default:
       return;
   }
+}
+
+// Every connected transport sends an RTCP receiver report once a second, as browsers do (RFC
+// 3550 wants one from receivers too): a listener that never speaks still sends media, so the
+// SFU's join funnel sees its first_packet. No report blocks: the bot keeps no reception
+// statistics per stream in RTCP form (its quality reports carry them).
+void send_receiver_report(Bot& b, std::int64_t now) {
+  if (!b.srtp || !b.peer || now < b.next_rr_us) return;
+  b.next_rr_us = now + 1'000'000;
+  std::array<std::uint8_t, 1600> buf{};
+  rtc::ByteWriter w(buf);
+  if (!rtc::rtcp::write_receiver_report(w, b.ssrc, {})) return;
+  std::size_t n = w.size();
+  if (b.srtp->protect_rtcp(buf, n) != rtc::SrtpStatus::kOk) return;
+  send_to(b.sock, *b.peer, buf.data(), n);
 }
 
 void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
@@ -387,6 +403,11 @@ MediaWindow run_media(Bots& bots, const Options& o) {
       std::lock_guard lock(b->mu);
       video_tick(*b, now_us(), sending);
     }
+    if (sweep)
+      for (auto& b : bots) {
+        std::lock_guard lock(b->mu);
+        send_receiver_report(*b, now);
+      }
     if (o.report_every > 0 && sweep && !o.janus) send_reports(bots, o, now);
     if (media_end >= 0 && now > media_end + 700'000) break;
   }

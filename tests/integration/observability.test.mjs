@@ -79,9 +79,9 @@ before(async () => {
     if (i > 300) throw new Error('hype target never up: ' + promLog);
     await sleep(100);
   }
-  // Every bot speaks (a listener that sends nothing would not reach the funnel's first_packet
-  // in hype-bot), every 10th audio packet dropped: listeners see 10 % loss.
-  ({ report: botReport } = await runBots(['--count', '4', '--speakers', '4', '--duration', '15', '--report-every', '5', '--audio-drop-every', '10']));
+  // Four speakers and a listener (its RTCP receiver reports take it through the funnel's
+  // first_packet), every 10th audio packet dropped: listeners see 10 % loss.
+  ({ report: botReport } = await runBots(['--count', '5', '--speakers', '4', '--duration', '15', '--report-every', '5', '--audio-drop-every', '10']));
   scrapeText = await (await fetch(server.url + '/metrics')).text();
   await sleep(3500);  // three more scrapes and rule evaluations after the load
 });
@@ -106,7 +106,7 @@ function hasData(result) {
 
 test('every dashboard panel query returns data from Prometheus scraping hype under hype-bot load', { skip }, async (t) => {
   assert.deepEqual(botReport.errors, []);
-  assert.equal(botReport.connected, 4);
+  assert.equal(botReport.connected, 5);
   const exposed = exposedNames(scrapeText);
   const queries = panelQueries(loadDashboard(), { rateInterval: '1m' });
   // The dashboard's Node variable lists the instances of up{job="hype"}.

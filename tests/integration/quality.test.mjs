@@ -47,12 +47,13 @@ test('bots report what they hear: a lossy speaker shows in voice_packet_loss_rat
   const before = await scrape();
   assert.equal(value(before, 'sfu_node_health'), 1);
   assert.match(before, /\nhype_node_info\{node="node-\d+",region="local"\} 1\n/);
-  // 4 bots, all speaking, each dropping every 10th packet it sends: listeners lose 10 %.
-  const { code, report } = await runBots(['--count', '4', '--speakers', '4', '--duration', '13', '--report-every', '5', '--audio-drop-every', '10']);
+  // 5 bots, 4 speaking, each speaker dropping every 10th packet it sends: listeners lose
+  // 10 %. The fifth only listens: its RTCP receiver reports are its first media packet.
+  const { code, report } = await runBots(['--count', '5', '--speakers', '4', '--duration', '13', '--report-every', '5', '--audio-drop-every', '10']);
   assert.deepEqual(report.errors, []);
   assert.equal(code, 0);
-  assert.equal(report.connected, 4);
-  assert.ok(report.quality_reports_sent >= 4, `sent ${report.quality_reports_sent}`);
+  assert.equal(report.connected, 5);
+  assert.ok(report.quality_reports_sent >= 5, `sent ${report.quality_reports_sent}`);
   assert.equal(report.quality_reports_refused, 0);
   const text = await scrape();
   const reports = value(text, 'voice_quality_reports_total{result="accepted"}');
@@ -71,10 +72,10 @@ test('bots report what they hear: a lossy speaker shows in voice_packet_loss_rat
   assert.ok(value(text, 'voice_latency_seconds_sum') / lat >= 0.03);
   assert.equal(value(text, 'voice_jitter_seconds_count'), count);
   assert.ok(value(text, 'voice_bitrate_bytes_per_second_sum') / value(text, 'voice_bitrate_bytes_per_second_count') > 1000);
-  // The join funnel: every bot signaled, connected, and sent media.
+  // The join funnel: every bot signaled, connected, and sent media (the listener too).
   for (const stage of ['signaled', 'ice_connected', 'first_packet'])
-    assert.ok(value(text, `voice_join_funnel_total{stage="${stage}"}`) >= 4, stage);
-  assert.ok(value(text, 'voice_joins_total') >= 4);
+    assert.ok(value(text, `voice_join_funnel_total{stage="${stage}"}`) >= 5, stage);
+  assert.ok(value(text, 'voice_joins_total') >= 5);
   assert.ok(value(text, 'sfu_node_memory_bytes') > 1e6);
   const cpu = value(text, 'sfu_node_cpu_ratio');
   assert.ok(cpu >= 0 && cpu <= 1, `cpu ratio ${cpu}`);
