@@ -19,8 +19,10 @@ TEST(MeteredEventLog, LeavesFeedTheSessionHistogramAndEveryEventReachesTheLog) {
   EXPECT_TRUE(has_line(registry.render(), "voice_session_duration_seconds_count 0"));
 
   log->append({.id = 1, .type = cluster::VoiceEventType::join, .user_id = 7});
-  log->append({.id = 2, .type = cluster::VoiceEventType::leave, .user_id = 7, .duration_ms = 90'000});
-  log->append({.id = 3, .type = cluster::VoiceEventType::leave, .user_id = 8, .duration_ms = 5'000});
+  log->append(
+      {.id = 2, .type = cluster::VoiceEventType::leave, .user_id = 7, .duration_ms = 90'000});
+  log->append(
+      {.id = 3, .type = cluster::VoiceEventType::leave, .user_id = 8, .duration_ms = 5'000});
   log->append({.id = 4, .type = cluster::VoiceEventType::leave, .user_id = 9, .duration_ms = -3});
 
   auto text = registry.render();
