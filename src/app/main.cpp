@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hype: %s\n", e.what());
     return 2;
   }
-  hype::init_logging(config.log.level);
+  hype::init_logging(config.log.level, config.log.format);
   try {
     if (app.got_subcommand("migrate")) return hype::app::run_migrate(config);
     return hype::app::run_server(config);

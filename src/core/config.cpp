@@ -271,6 +271,18 @@ const std::vector<KeyDef>& defs() {
                [](const std::string& k, const std::string& v) {
                  check_one_of(k, v, {"trace", "debug", "info", "warn", "error", "off"});
                }),
+      make_str("log", "format", &C::log, &C::Log::format,
+               "text (one line per event) or json (one JSON object per line)",
+               [](const std::string& k, const std::string& v) {
+                 check_one_of(k, v, {"text", "json"});
+               }),
+      make_str("telemetry", "otlp_endpoint", &C::telemetry, &C::Telemetry::otlp_endpoint,
+               "OTLP/HTTP JSON traces endpoint (http://host:port/v1/traces); empty: no traces",
+               [](const std::string& k, const std::string& v) {
+                 if (!v.empty() && v.rfind("http://", 0) != 0)
+                   throw ConfigError(k, "expected http://host:port/path (no TLS: a local "
+                                        "collector), got \"" + v + "\"");
+               }),
   };
   return d;
 }

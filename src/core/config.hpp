@@ -117,7 +117,11 @@ struct Config {
   } limits;
   struct Log {
     std::string level = "info";
+    std::string format = "text";  // text | json
   } log;
+  struct Telemetry {
+    std::string otlp_endpoint;  // traces over OTLP/HTTP JSON; empty: off
+  } telemetry;
 
   std::string effective_public_url() const;
   std::string effective_database_url() const;

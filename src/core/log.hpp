@@ -4,11 +4,19 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+namespace spdlog {
+class formatter;
+}
 
 namespace hype {
 
-void init_logging(const std::string& level);
+// format: "text" (one line per event) or "json" (one JSON object per line, for log shippers).
+void init_logging(const std::string& level, const std::string& format = "text");
+// The formatter of log.format = "json" (tests put it on a logger of their own).
+std::unique_ptr<spdlog::formatter> make_json_log_formatter();
 
 // Allows at most `per_second` log lines per second; counts the ones it suppressed.
 class RateLimitedLog {

@@ -171,3 +171,17 @@ TEST(Config, RolesAreValidated) {
             "api,sfu");
   EXPECT_EQ(error_key("", {{"HYPE_SERVER_ROLES", "api,media"}}), "server.roles");
 }
+
+TEST(Config, LogFormatAndTracesEndpointAreChecked) {
+  Config d = load_config_text("", env_of({}));
+  EXPECT_EQ(d.log.format, "text");
+  EXPECT_EQ(d.telemetry.otlp_endpoint, "");
+  Config c = load_config_text(
+      "[log]\nformat = \"json\"\n[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318/v1/traces\"\n",
+      env_of({}));
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_EQ(c.telemetry.otlp_endpoint, "http://127.0.0.1:4318/v1/traces");
+  EXPECT_EQ(error_key("[log]\nformat = \"xml\"\n"), "log.format");
+  EXPECT_EQ(error_key("", {{"HYPE_TELEMETRY_OTLP_ENDPOINT", "https://collector:4318"}}),
+            "telemetry.otlp_endpoint");
+}
