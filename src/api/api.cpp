@@ -159,8 +159,25 @@ asio::awaitable<HttpResponse> Api::handle(HttpRequest& req) {
         ctx.user = user;
         const Route* route = m.route;
         bool bad_param = m.bad_param;
+        // W3C trace context: the request's span continues a valid traceparent header (else a
+        // new trace) and goes back in the response's traceparent.
+        std::optional<telemetry::Span> span;
+        if (d_.tracer && d_.tracer->enabled()) {
+          span = telemetry::start_span(req.method + " " + route->pattern,
+                                       telemetry::TraceContext::parse(req.header("traceparent")), 2);
+          ctx.trace = span->ctx;
+          ctx.tracer = d_.tracer;
+        }
         res = co_await d_.pool.run(
             [this, route, &ctx, bad_param] { return run_route(*route, ctx, bad_param); });
+        if (span) {
+          span->attributes = {{"http.request.method", req.method},
+                              {"http.route", route->pattern},
+                              {"http.response.status_code", std::to_string(res.status)}};
+          span->error = res.status >= 500;
+          res.headers.emplace_back("traceparent", span->ctx.traceparent());
+          d_.tracer->record(std::move(*span));
+        }
       }
     }
     res.headers.emplace_back("Cache-Control", "no-store");

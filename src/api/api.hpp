@@ -34,6 +34,7 @@ struct ApiDeps {
   net::BlockingPool& pool;
   metrics::Registry& metrics;
   const Config& config;
+  telemetry::Tracer* tracer = nullptr;  // spans of API requests; null: none
 };
 
 class Api {

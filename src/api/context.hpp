@@ -10,6 +10,7 @@
 
 #include "core/ids.hpp"
 #include "net/http_message.hpp"
+#include "telemetry/trace.hpp"
 
 namespace hype::api {
 
@@ -22,6 +23,10 @@ class Context {
   Id user = 0;
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
+  // The request's span (child of its traceparent header) when tracing is on; handlers record
+  // children of it on `tracer`.
+  std::optional<telemetry::TraceContext> trace;
+  telemetry::Tracer* tracer = nullptr;
 
   // Path parameter i as an id; 404 naming `what` when it is not one.
   Id id_param(std::size_t i, const char* what) const;

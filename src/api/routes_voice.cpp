@@ -20,9 +20,20 @@ void Api::add_voice_routes() {
                 bool mute = c.boolean("self_mute").value_or(false);
                 bool deaf = c.boolean("self_deaf").value_or(false);
                 try {
+                  // The join's placement (checks, SFU node, voice token) as a child span.
+                  std::optional<telemetry::Span> place;
+                  if (c.tracer) place = telemetry::start_span("voice.place", c.trace);
                   auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf);
                   joins.inc();
-                  return json::value(wire::join_answer_json(answer));
+                  auto out = wire::join_answer_json(answer);
+                  if (place) {
+                    place->attributes = {{"hype.mode", answer.mode == voice::Mode::sfu ? "sfu" : "p2p"},
+                                         {"hype.sfu_node", answer.sfu ? answer.sfu->node.id : ""}};
+                    c.tracer->record(std::move(*place));
+                    // Clients pass it in /voice identify: the SFU's spans join this trace.
+                    out["traceparent"] = c.trace->traceparent();
+                  }
+                  return json::value(std::move(out));
                 } catch (const ApiError&) {
                   denied.inc();  // not a member, no CONNECT, full, not a voice channel, ...
                   throw;

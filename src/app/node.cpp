@@ -73,6 +73,8 @@ Node::Node(const Config& c)
       io_threads(io_thread_count(c)),
       io(io_threads) {
   register_process_metrics(registry);
+  tracer = std::make_unique<telemetry::Tracer>(
+      telemetry::TracerOptions{.endpoint = c.telemetry.otlp_endpoint, .node = node_id}, registry);
   registry
       .gauge("hype_node_info",
              "this node's identity: always 1, labelled with its node id and region",

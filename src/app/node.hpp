@@ -16,6 +16,7 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "telemetry/quality_metrics.hpp"
+#include "telemetry/trace.hpp"
 
 namespace hype::app {
 
@@ -28,6 +29,8 @@ struct Node {
   std::string node_id;  // "node-<server.node_id>": how placements and voice tokens name us
   metrics::Registry registry;
   telemetry::QualityMetrics quality{registry};  // clients' quality reports (gateway and SFU)
+  // Voice-join spans over OTLP (telemetry.otlp_endpoint); disabled when that is empty.
+  std::unique_ptr<telemetry::Tracer> tracer;
   std::unique_ptr<cluster::EventBus> bus;
   std::unique_ptr<cluster::Coordinator> coord;
   std::unique_ptr<cluster::Placement> placement;

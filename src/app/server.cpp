@@ -107,7 +107,7 @@ int run_server(const Config& config) {
   if (node.roles.api)
     api = std::make_unique<api::Api>(api::ApiDeps{domain->auth, domain->chat, domain->voice,
                                                   *node.coord, *domain->store, domain->pool,
-                                                  node.registry, config});
+                                                  node.registry, config, node.tracer.get()});
   std::shared_ptr<gateway::Gateway> gw;
   if (node.roles.gateway) {
     gw = std::make_shared<gateway::Gateway>(

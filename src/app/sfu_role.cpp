@@ -23,6 +23,7 @@ sfu::SfuOptions sfu_options(Node& node, voice::StreamReporter& streams) {
   o.bind_ip = config.sfu.bind_ip;
   o.max_forwarded_speakers = config.voice.max_forwarded_speakers;
   o.quality = &node.quality;
+  o.tracer = node.tracer.get();
   // STREAM_UPDATE for the members who see the channel: queued, published from the event loop.
   o.on_stream = [&streams](std::uint64_t channel, std::uint64_t user, bool live,
                            std::vector<std::uint64_t> viewers) {

@@ -42,9 +42,10 @@ void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc
     std::string url(jo.at("sfu").at("url").as_string()), host, port, path;
     split_url(url, host, port, path);
     b.ws.connect(host, port, path);
-    b.ws.send(json::object{
-        {"op", "identify"},
-        {"d", json::object{{"token", jo.at("voice_token")}, {"channel_id", channel}}}});
+    json::object identify{{"token", jo.at("voice_token")}, {"channel_id", channel}};
+    // The join's trace context: the SFU's join spans continue the REST join's trace.
+    if (auto* tp = jo.if_contains("traceparent")) identify["traceparent"] = *tp;
+    b.ws.send(json::object{{"op", "identify"}, {"d", std::move(identify)}});
     for (;;) {
       auto f = b.ws.receive();
       auto& fo = f.as_object();

@@ -26,6 +26,7 @@
 #include "rtc/dtls_certificate.hpp"
 #include "sfu/worker.hpp"
 #include "telemetry/quality_metrics.hpp"
+#include "telemetry/trace.hpp"
 
 namespace hype::sfu {
 
@@ -63,6 +64,8 @@ struct SfuOptions {
   StreamReport on_stream;          // empty: streams are only announced on /voice
   // Aggregates clients' `quality` reports (thread-safe); null: reports are ignored.
   telemetry::QualityMetrics* quality = nullptr;
+  // Join spans (sfu.identify, sfu.ice_connected, sfu.first_packet); null: none.
+  telemetry::Tracer* tracer = nullptr;
 };
 
 // The node's counters for /metrics: HYPE_SFU_COUNTERS summed over the workers and the

@@ -175,6 +175,7 @@ void SignalingSession::quality(SignalingHost& host, const json::object& d) {
 
 void SignalingSession::identify(SignalingHost& host, const json::object& d) {
   if (identified_) return fail(kCloseAuthFailed, "already_identified", "already identified");
+  const std::int64_t identify_started_ns = telemetry::unix_ns_now();
   if (auto* kind = d.if_contains("kind"); kind && !kind->is_null()) {
     if (!kind->is_string() || (kind->as_string() != "voice" && kind->as_string() != "stream"))
       return fail(kCloseDecode, "decode_error", "kind must be \"voice\" or \"stream\"");
@@ -205,6 +206,19 @@ void SignalingSession::identify(SignalingHost& host, const json::object& d) {
   identified_ = true;
   ws_->set_authenticated();  // ends the identify deadline and the unauthenticated cap
   who_ = *who;
+  // W3C trace context: a valid `traceparent` (the join answer's) links this connection to the
+  // REST join; anything else starts a new trace (never an error).
+  if (auto* tracer = host.options().tracer; tracer && tracer->enabled()) {
+    std::optional<telemetry::TraceContext> parent;
+    if (auto* tp = d.if_contains("traceparent"); tp && tp->is_string())
+      parent = telemetry::TraceContext::parse(tp->as_string());
+    auto span = telemetry::start_span("sfu.identify", parent, 2);
+    span.start_unix_ns = identify_started_ns;
+    span.attributes = {{"hype.connection", stream_conn_ ? "stream" : "voice"},
+                       {"hype.node", host.options().node_id}};
+    trace_ = span.ctx;
+    tracer->record(std::move(span));
+  }
   may_speak_ = granted->may_speak;
   may_stream_ = granted->may_stream;
   auto admission = host.admit(shared_from_this());
@@ -360,6 +374,8 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
     p.local = local_;
     p.remote = remote;
     p.remote_fingerprint = m0.fingerprint;
+    p.trace = trace_;
+    p.tracer = host.options().tracer;
     remote_ = remote;
     published_ = true;
     if (!stream_conn_) bump(host.counters().funnel_signaled);

@@ -175,6 +175,7 @@ class SignalingSession : public net::WsListener,
   bool streaming_ = false;               // its screen video is published
   std::vector<std::uint64_t> watching_;  // streamers (user ids) it watches
   VoiceIdentity who_;
+  std::optional<telemetry::TraceContext> trace_;  // the sfu.identify span (traceparent's child)
   int worker_ = -1;
   bool published_ = false;
   telemetry::ReportGate report_gate_;  // at most one quality report per 4 s

@@ -22,6 +22,7 @@ Transport::Transport(SessionParams params, std::unique_ptr<rtc::DtlsSession> dtl
       c_(counters),
       events_(events),
       rtcp_ssrc_(rtcp_ssrc) {
+  if (params_.tracer && params_.trace) created_unix_ns_ = telemetry::unix_ns_now();
   participant_.ext = params_.ext;
   participant_.audio_payload_type = params_.audio_payload_type;
   participant_.video_codecs = params_.video_codecs;
@@ -85,6 +86,17 @@ void Transport::note_media() {
   if (media_seen_) return;
   media_seen_ = true;
   if (!is_stream_participant(params_.participant)) bump(c_.funnel_first_packet);
+  trace_stage("sfu.first_packet");
+}
+
+// Once per transport and stage, never per packet: Tracer::record is a short locked push.
+void Transport::trace_stage(const char* name) {
+  if (!params_.tracer || !params_.trace || !params_.tracer->enabled()) return;
+  telemetry::Span s = telemetry::start_span(name, params_.trace);
+  s.start_unix_ns = created_unix_ns_;
+  s.attributes = {{"hype.connection", is_stream_participant(params_.participant) ? "stream" : "voice"},
+                  {"hype.room", std::to_string(params_.room)}};
+  params_.tracer->record(std::move(s));
 }
 
 void Transport::disconnect() {
@@ -110,6 +122,7 @@ void Transport::on_dtls(rtc::ByteSpan d, const SocketAddress& from) {
                   srtp_->uses_openssl_gcm() ? "openssl" : "libsrtp2");
     bump(c_.connected);
     if (!is_stream_participant(params_.participant)) bump(c_.funnel_ice_connected);
+    trace_stage("sfu.ice_connected");
     events_.on_connected(*this);
   } else if (state == rtc::DtlsState::kFailed && !disconnected_) {
     spdlog::info("sfu: participant {} DTLS failed: {}", params_.participant, dtls_->error());

@@ -25,6 +25,7 @@
 #include "sfu/counters.hpp"
 #include "sfu/endpoint.hpp"
 #include "sfu/room.hpp"
+#include "telemetry/trace.hpp"
 
 namespace hype::sfu {
 
@@ -41,6 +42,10 @@ struct SessionParams {
   std::uint8_t audio_payload_type = 111;   // the Opus payload type of its answered m-section
   std::vector<ReceiveCodec> video_codecs;  // what its answered video section accepts
   std::vector<PublishedTrack> tracks;
+  // The join's trace (the /voice identify span): the transport records sfu.ice_connected and
+  // sfu.first_packet as its children. No tracer or no trace: no spans.
+  std::optional<telemetry::TraceContext> trace;
+  telemetry::Tracer* tracer = nullptr;
 };
 
 // Where a transport's datagrams go. slot() is room for the next one (at least MTU plus SRTP
@@ -111,6 +116,7 @@ class Transport final : public Endpoint {
  private:
   void drain_dtls(const SocketAddress& to);
   void disconnect();
+  void trace_stage(const char* name);  // a span from creation to now, child of params_.trace
   void note_media();
   void send_rtcp(rtc::MutableByteSpan slot, std::size_t n);
   void record_twcc(std::uint16_t seq, std::uint32_t media_ssrc, std::int64_t now_us);
@@ -139,6 +145,7 @@ class Transport final : public Endpoint {
   std::int64_t next_nack_us_ = 0;
   bool disconnected_ = false;
   bool media_seen_ = false;
+  std::int64_t created_unix_ns_ = 0;  // start of its join-stage spans
 };
 
 }  // namespace hype::sfu

@@ -105,6 +105,8 @@ export interface VoiceJoinAnswer {
   participants: VoiceState[];
   ice_servers: IceServer[];
   voice_token?: string;
+  /** W3C trace context of the server's join span: sent back in /voice identify. */
+  traceparent?: string;
   voice_token_expires_at?: string;
   sfu?: unknown;
 }

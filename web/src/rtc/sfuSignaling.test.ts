@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SfuSignaling } from './sfuSignaling';
 import { FakePC } from './testing/fakePc';
 
-function setup() {
+function setup(extra: { traceparent?: string } = {}) {
   const pc = new FakePC();
   const sent: { op: string; d: any }[] = [];
   const speaking: [string, boolean][] = [];
@@ -15,6 +15,7 @@ function setup() {
     onChange: () => changes++,
     onSpeaking: (u, s) => speaking.push([u, s]),
     onDisconnected: () => disconnects++,
+    ...extra,
   });
   return { pc, sig, sent, speaking, changes: () => changes, disconnects: () => disconnects };
 }
@@ -22,6 +23,13 @@ function setup() {
 const ops = (sent: { op: string }[]) => sent.map((s) => s.op);
 
 describe('SfuSignaling', () => {
+  it("passes the join answer's traceparent in identify, so the SFU's spans join the trace", () => {
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const { sig, sent } = setup({ traceparent: tp });
+    sig.open();
+    expect(sent[0]).toEqual({ op: 'identify', d: { token: 'tok', channel_id: '42', traceparent: tp } });
+  });
+
   it('identifies, publishes with its own offer and applies the answer', async () => {
     const { pc, sig, sent } = setup();
     sig.open();

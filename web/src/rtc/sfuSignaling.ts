@@ -26,6 +26,8 @@ export interface SfuPC extends NegotiablePC {
 export interface SfuSignalingOptions {
   token: string;
   channelId: string;
+  /** The join answer's traceparent: the SFU's join spans continue the REST join's trace. */
+  traceparent?: string;
   send: (op: string, d: unknown) => void;
   /** Streams (mid -> user) or participants changed, or the connection state did. */
   onChange: () => void;
@@ -64,7 +66,11 @@ export class SfuSignaling {
 
   /** Call when the WebSocket opens. */
   open() {
-    this.o.send('identify', { token: this.o.token, channel_id: this.o.channelId });
+    this.o.send('identify', {
+      token: this.o.token,
+      channel_id: this.o.channelId,
+      ...(this.o.traceparent ? { traceparent: this.o.traceparent } : {}),
+    });
   }
 
   /** One decoded frame from the WebSocket. */

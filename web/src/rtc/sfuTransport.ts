@@ -65,6 +65,7 @@ export class SfuTransport implements VoiceTransport {
     return new SfuSignaling(this.pc as never, {
       token: this.ctx.join.voice_token ?? '',
       channelId: this.ctx.join.channel_id,
+      traceparent: this.ctx.join.traceparent,
       send: (op, d) => {
         if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ op, d }));
       },
