@@ -163,8 +163,9 @@ asio::awaitable<HttpResponse> Api::handle(HttpRequest& req) {
         // new trace) and goes back in the response's traceparent.
         std::optional<telemetry::Span> span;
         if (d_.tracer && d_.tracer->enabled()) {
-          span = telemetry::start_span(req.method + " " + route->pattern,
-                                       telemetry::TraceContext::parse(req.header("traceparent")), 2);
+          span =
+              telemetry::start_span(req.method + " " + route->pattern,
+                                    telemetry::TraceContext::parse(req.header("traceparent")), 2);
           ctx.trace = span->ctx;
           ctx.tracer = d_.tracer;
         }

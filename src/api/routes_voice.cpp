@@ -27,8 +27,9 @@ void Api::add_voice_routes() {
                   joins.inc();
                   auto out = wire::join_answer_json(answer);
                   if (place) {
-                    place->attributes = {{"hype.mode", answer.mode == voice::Mode::sfu ? "sfu" : "p2p"},
-                                         {"hype.sfu_node", answer.sfu ? answer.sfu->node.id : ""}};
+                    place->attributes = {
+                        {"hype.mode", answer.mode == voice::Mode::sfu ? "sfu" : "p2p"},
+                        {"hype.sfu_node", answer.sfu ? answer.sfu->node.id : ""}};
                     c.tracer->record(std::move(*place));
                     // Clients pass it in /voice identify: the SFU's spans join this trace.
                     out["traceparent"] = c.trace->traceparent();

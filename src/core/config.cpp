@@ -280,8 +280,10 @@ const std::vector<KeyDef>& defs() {
                "OTLP/HTTP JSON traces endpoint (http://host:port/v1/traces); empty: no traces",
                [](const std::string& k, const std::string& v) {
                  if (!v.empty() && v.rfind("http://", 0) != 0)
-                   throw ConfigError(k, "expected http://host:port/path (no TLS: a local "
-                                        "collector), got \"" + v + "\"");
+                   throw ConfigError(k,
+                                     "expected http://host:port/path (no TLS: a local "
+                                     "collector), got \"" +
+                                         v + "\"");
                }),
   };
   return d;

@@ -94,8 +94,9 @@ void Transport::trace_stage(const char* name) {
   if (!params_.tracer || !params_.trace || !params_.tracer->enabled()) return;
   telemetry::Span s = telemetry::start_span(name, params_.trace);
   s.start_unix_ns = created_unix_ns_;
-  s.attributes = {{"hype.connection", is_stream_participant(params_.participant) ? "stream" : "voice"},
-                  {"hype.room", std::to_string(params_.room)}};
+  s.attributes = {
+      {"hype.connection", is_stream_participant(params_.participant) ? "stream" : "voice"},
+      {"hype.room", std::to_string(params_.room)}};
   params_.tracer->record(std::move(s));
 }
 

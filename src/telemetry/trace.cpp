@@ -7,11 +7,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "core/log.hpp"
 #include "core/random.hpp"
@@ -155,9 +155,8 @@ std::string otlp_json(const std::vector<Span>& spans, const std::string& service
     o["attributes"] = std::move(attrs);
     out.push_back(std::move(o));
   }
-  json::object resource{
-      {"attributes", json::array{string_attr("service.name", service_name),
-                                 string_attr("service.instance.id", node)}}};
+  json::object resource{{"attributes", json::array{string_attr("service.name", service_name),
+                                                   string_attr("service.instance.id", node)}}};
   json::object scope_spans{{"scope", json::object{{"name", "hype"}}}, {"spans", std::move(out)}};
   json::object rs{{"resource", std::move(resource)},
                   {"scopeSpans", json::array{std::move(scope_spans)}}};
@@ -265,7 +264,8 @@ bool Tracer::post(const std::string& body) {
   }
   ::freeaddrinfo(res);
   static RateLimitedLog warn_log(1);  // a collector that is down must not flood the log
-  if (!ok && warn_log.allow()) spdlog::warn("traces: post to {} failed; spans dropped", opts_.endpoint);
+  if (!ok && warn_log.allow())
+    spdlog::warn("traces: post to {} failed; spans dropped", opts_.endpoint);
   return ok;
 }
 

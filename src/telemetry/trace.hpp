@@ -44,13 +44,13 @@ struct TraceContext {
 };
 
 struct Span {
-  TraceContext ctx;                          // this span's trace and id
-  std::array<std::uint8_t, 8> parent_id{};   // zero: a root span
+  TraceContext ctx;                         // this span's trace and id
+  std::array<std::uint8_t, 8> parent_id{};  // zero: a root span
   std::string name;
-  int kind = 1;                              // OTLP SpanKind: 1 internal, 2 server
+  int kind = 1;  // OTLP SpanKind: 1 internal, 2 server
   std::int64_t start_unix_ns = 0, end_unix_ns = 0;
   std::vector<std::pair<std::string, std::string>> attributes;
-  bool error = false;                        // status ERROR
+  bool error = false;  // status ERROR
 };
 
 // A span for `name`, child of `parent` (a new root when parent is nullopt), started now.

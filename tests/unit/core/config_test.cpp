@@ -177,7 +177,8 @@ TEST(Config, LogFormatAndTracesEndpointAreChecked) {
   EXPECT_EQ(d.log.format, "text");
   EXPECT_EQ(d.telemetry.otlp_endpoint, "");
   Config c = load_config_text(
-      "[log]\nformat = \"json\"\n[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318/v1/traces\"\n",
+      "[log]\nformat = \"json\"\n[telemetry]\notlp_endpoint = "
+      "\"http://127.0.0.1:4318/v1/traces\"\n",
       env_of({}));
   EXPECT_EQ(c.log.format, "json");
   EXPECT_EQ(c.telemetry.otlp_endpoint, "http://127.0.0.1:4318/v1/traces");

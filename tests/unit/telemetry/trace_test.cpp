@@ -159,7 +159,14 @@ TEST(Tracer, PostsQueuedSpansToTheCollector) {
   }  // the destructor flushes
   std::size_t spans = 0;
   for (const auto& b : collector.bodies())
-    spans += json::parse(b).at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").as_array().size();
+    spans += json::parse(b)
+                 .at("resourceSpans")
+                 .at(0)
+                 .at("scopeSpans")
+                 .at(0)
+                 .at("spans")
+                 .as_array()
+                 .size();
   EXPECT_EQ(spans, 3u);
   EXPECT_EQ(value(reg, "trace_spans_exported_total"), 3);
 }
