@@ -113,7 +113,8 @@ int run_server(const Config& config) {
     gw = std::make_shared<gateway::Gateway>(
         node.io.get_executor(),
         gateway::GatewayDeps{domain->auth, domain->chat, domain->voice, *node.coord, *node.bus,
-                             domain->pool, node.registry, config, &node.quality});
+                             domain->pool, node.registry, config, &node.quality,
+                             node.tracer.get()});
     gw->start();
   }
   auto stop_roles = [&] {

@@ -24,6 +24,7 @@
 #include "net/blocking_pool.hpp"
 #include "net/http_message.hpp"
 #include "telemetry/quality_metrics.hpp"
+#include "telemetry/trace.hpp"
 #include "voice/voice_service.hpp"
 
 namespace hype::gateway {
@@ -38,6 +39,7 @@ struct GatewayDeps {
   metrics::Registry& metrics;
   const Config& config;
   telemetry::QualityMetrics* quality = nullptr;  // P2P calls' quality reports; null: ignored
+  telemetry::Tracer* tracer = nullptr;           // gateway.identify spans (traceparent in identify)
 };
 
 // Close codes (docs/protocol.md).

@@ -25,8 +25,24 @@ std::string string_field(const json::object& d, const char* name) {
 
 void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object& d) {
   std::string token = string_field(d, "token");
+  // W3C trace context: identify (loading READY) as a span continuing the client's traceparent.
+  std::optional<telemetry::Span> span;
+  if (d_.tracer && d_.tracer->enabled())
+    span = telemetry::start_span("gateway.identify",
+                                 telemetry::TraceContext::parse(string_field(d, "traceparent")), 2);
   auto self = shared_from_this();
-  asio::post(d_.pool.executor(), [self, c, token] {
+  asio::post(d_.pool.executor(), [self, c, token, span = std::move(span)]() mutable {
+    // Recorded however identify ends (an error status when it failed).
+    struct Finish {
+      std::optional<telemetry::Span>& span;
+      telemetry::Tracer* tracer = nullptr;
+      bool ok = false;
+      ~Finish() {
+        if (!span) return;
+        span->error = !ok;
+        tracer->record(std::move(*span));
+      }
+    } finish{span, self->d_.tracer};
     Id user = 0;
     json::object ready;
     std::vector<std::pair<Id, std::uint64_t>> perms;
@@ -74,6 +90,7 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
       asio::post(self->strand_, [c] { c->close(kUnknownError, "internal error"); });
       return;
     }
+    finish.ok = true;
     bool first = self->d_.coord.presence_connect(user) == 1;
     asio::post(self->strand_,
                [self, c, user, r = std::move(ready), p = std::move(perms), first]() mutable {

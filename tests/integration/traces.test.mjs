@@ -2,14 +2,15 @@
 // OTLP/HTTP endpoint served by this test. Every voice join made by hype-bots arrives as one
 // linked trace (REST join -> voice.place, REST join -> sfu.identify -> sfu.ice_connected and
 // sfu.first_packet); a REST request's traceparent header is continued and returned; a
-// malformed one starts a new trace; every stderr line of the server is a JSON object.
+// malformed one starts a new trace; a gateway identify's traceparent is continued; every
+// stderr line of the server is a JSON object.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startServer, register, sleep, api, HYPE_BIN } from './lib.mjs';
+import { startServer, register, sleep, api, HYPE_BIN, GatewayClient } from './lib.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
 const skip = !existsSync(BOT_BIN) && 'hype-bot not built';
@@ -126,6 +127,27 @@ test('a REST traceparent header is continued and returned; a malformed one start
   assert.match(fresh, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   assert.ok(await waitFor(() => spans.some((s) => s.spanId === fresh.split('-')[2])));
   assert.equal(spans.find((s) => s.spanId === fresh.split('-')[2]).parentSpanId, undefined);
+});
+
+test('a gateway identify continues its traceparent; a refused one is an error span', async () => {
+  const u = await register(server, 'gwtrace');
+  const parent = '00-5bf92f3577b34da6a3ce929d0e0e4736-10f067aa0ba902b7-01';
+  const gw = new GatewayClient(server, null);
+  await gw.connect();
+  gw.send({ op: 'identify', d: { token: u.token, traceparent: parent } });
+  await gw.waitFor((f) => f.t === 'READY');
+  assert.ok(await waitFor(() => spans.some((s) => s.name === 'gateway.identify' && s.parentSpanId === '10f067aa0ba902b7')));
+  const ok = spans.find((s) => s.name === 'gateway.identify' && s.parentSpanId === '10f067aa0ba902b7');
+  assert.equal(ok.traceId, '5bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(ok.status.code, 1);
+  await gw.close();
+
+  const bad = new GatewayClient(server, null);
+  await bad.connect();
+  bad.send({ op: 'identify', d: { token: 'not-a-token', traceparent: '00-6bf92f3577b34da6a3ce929d0e0e4736-20f067aa0ba902b7-01' } });
+  assert.equal((await bad.closed).code, 4004);
+  assert.ok(await waitFor(() => spans.some((s) => s.name === 'gateway.identify' && s.parentSpanId === '20f067aa0ba902b7')));
+  assert.equal(spans.find((s) => s.parentSpanId === '20f067aa0ba902b7').status.code, 2);
 });
 
 test('with log.format = json every line the server wrote is one JSON object', async () => {
