@@ -322,6 +322,10 @@ void RedisClient::subscribe(const std::string& channel, MessageHandler handler) 
   });
 }
 
+asio::any_io_executor RedisClient::executor() const {
+  return impl_->strand;
+}
+
 bool RedisClient::connected() const {
   return impl_->is_connected;
 }

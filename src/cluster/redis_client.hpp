@@ -82,6 +82,8 @@ class RedisClient {
   void subscribe(const std::string& channel, MessageHandler handler);
 
   bool connected() const;
+  // The client's strand: where its handlers run. Blocking wrappers co_spawn onto it.
+  boost::asio::any_io_executor executor() const;
   std::uint64_t connects() const;  // successful connects so far (reconnects included)
 
   struct Impl;

@@ -1,0 +1,38 @@
+// cluster::EventLog on a Redis Stream (the cluster backend of voice events; event_log.hpp).
+//
+// - append: XADD <stream> MAXLEN ~ max_len * with one field per VoiceEvent member (the event's
+//   own id is a field: consumers deduplicate by it, and a retried append keeps it).
+// - read(group, max), for consumer `consumer` of `group` (the group is created at the start of
+//   the stream, MKSTREAM, on first use), in this order until `max` events:
+//   1. this consumer's own pending entries (read before, not acknowledged: e.g. it crashed
+//      between read and ack and came back under the same name), as the memory log re-delivers;
+//   2. XAUTOCLAIM of other consumers' entries pending longer than `claim_idle` (a dead node's);
+//   3. new entries (XREADGROUP ... >).
+// - ack(group, ids): XACK of the stream entries the given event ids were read from (this
+//   object remembers entry ids of what it handed out; ids it did not hand out are ignored).
+// An entry that does not decode is acknowledged and skipped (logged), so it cannot wedge the
+// group. Every call blocks until Redis answers or the client's command timeout; a Redis error
+// or outage throws cluster::RedisError (append, read and ack alike). The calls are blocking:
+// make them from the blocking pool, never from the thread that runs the RedisClient's executor
+// (that would wait for itself).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cluster/event_log.hpp"
+#include "cluster/redis_client.hpp"
+
+namespace hype::cluster {
+
+struct RedisEventLogOptions {
+  std::string stream = "hype:events:voice";
+  std::string consumer;             // this node's name in the consumer groups (e.g. "node-3")
+  std::size_t max_len = 1'000'000;  // approximate cap of the stream (MAXLEN ~)
+  std::chrono::milliseconds claim_idle{60'000};
+};
+
+std::unique_ptr<EventLog> make_redis_event_log(RedisClient& client, RedisEventLogOptions opts);
+
+}  // namespace hype::cluster

@@ -1,0 +1,165 @@
+// cluster::EventLog on a Redis Stream, against a real redis-server: every field round trips,
+// groups are independent, an entry read and not acknowledged is delivered again (to the same
+// consumer, and to another consumer once the first has been idle past claim_idle), ack ends
+// delivery, undecodable entries are skipped, and Redis down is an error, not a hang.
+#include "cluster/redis_event_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <thread>
+
+#include "unit/cluster/redis_server.hpp"
+
+namespace hype::cluster {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class RedisLog : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!test::RedisServer::installed()) GTEST_SKIP() << "redis-server is not installed";
+    ASSERT_TRUE(server.start());
+    RedisOptions o;
+    o.port = server.port();
+    o.min_backoff = 20ms;
+    o.max_backoff = 100ms;
+    o.command_timeout = 2s;
+    client = std::make_unique<RedisClient>(io.get_executor(), o);
+    client->start();
+    thread = std::thread([this] { io.run(); });
+    for (int i = 0; i < 500 && !client->connected(); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(client->connected());
+  }
+  void TearDown() override {
+    client.reset();
+    guard.reset();
+    if (thread.joinable()) thread.join();
+  }
+  std::unique_ptr<EventLog> log(const std::string& consumer, std::chrono::milliseconds idle = 60s) {
+    return make_redis_event_log(*client, {.consumer = consumer, .claim_idle = idle});
+  }
+  RedisReply raw(std::vector<std::string> args) {
+    return asio::co_spawn(
+               io, [this, a = std::move(args)]() mutable { return client->command(std::move(a)); },
+               asio::use_future)
+        .get();
+  }
+
+  test::RedisServer server;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+  std::thread thread;
+  std::unique_ptr<RedisClient> client;
+};
+
+VoiceEvent sample(Id id) {
+  return {.id = id,
+          .type = VoiceEventType::leave,
+          .guild_id = 11,
+          .channel_id = 22,
+          .user_id = 33,
+          .at = 1'764'900'000'123,
+          .duration_ms = 45'000,
+          .mode = "sfu",
+          .node_id = "node-\xc3\xa9 \r\n",
+          .guild_users = 7};
+}
+
+TEST_F(RedisLog, EveryFieldAndTypeRoundTrips) {
+  auto l = log("node-1");
+  Id id = 1000;
+  for (auto t :
+       {VoiceEventType::join, VoiceEventType::leave, VoiceEventType::mode_switch,
+        VoiceEventType::stream_start, VoiceEventType::stream_stop, VoiceEventType::sfu_node_lost}) {
+    auto e = sample(++id);
+    e.type = t;
+    l->append(e);
+  }
+  auto got = l->read("analytics", 100);
+  ASSERT_EQ(got.size(), 6u);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    auto want = sample(static_cast<Id>(1001 + i));
+    EXPECT_EQ(got[i].id, want.id);
+    EXPECT_EQ(got[i].guild_id, 11u);
+    EXPECT_EQ(got[i].channel_id, 22u);
+    EXPECT_EQ(got[i].user_id, 33u);
+    EXPECT_EQ(got[i].at, want.at);
+    EXPECT_EQ(got[i].duration_ms, 45'000);
+    EXPECT_EQ(got[i].mode, "sfu");
+    EXPECT_EQ(got[i].node_id, want.node_id);
+    EXPECT_EQ(got[i].guild_users, 7);
+  }
+  EXPECT_EQ(got[0].type, VoiceEventType::join);
+  EXPECT_EQ(got[5].type, VoiceEventType::sfu_node_lost);
+}
+
+TEST_F(RedisLog, GroupsAreIndependentAndAckEndsDelivery) {
+  auto l = log("node-1");
+  for (Id id = 1; id <= 5; ++id) l->append(sample(id));
+  auto a = l->read("analytics", 3);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(l->read("audit", 10).size(), 5u);  // another group sees everything
+  // Not acknowledged: the same three come again (own pending), then the other two.
+  auto again = l->read("analytics", 10);
+  ASSERT_EQ(again.size(), 5u);
+  EXPECT_EQ(again[0].id, a[0].id);
+  l->ack("analytics", {1, 2, 3, 4, 5, 999});  // 999 was never read: ignored
+  EXPECT_TRUE(l->read("analytics", 10).empty());
+  l->append(sample(6));
+  auto next = l->read("analytics", 10);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].id, 6u);
+}
+
+TEST_F(RedisLog, ADeadConsumersEntriesAreClaimedAfterTheIdleTime) {
+  auto dead = log("node-1", 200ms);
+  auto alive = log("node-2", 200ms);
+  for (Id id = 1; id <= 3; ++id) dead->append(sample(id));
+  ASSERT_EQ(dead->read("analytics", 10).size(), 3u);  // read, then "killed" before ack
+  EXPECT_TRUE(alive->read("analytics", 10).empty());  // still the first consumer's
+  std::this_thread::sleep_for(400ms);
+  auto claimed = alive->read("analytics", 10);
+  ASSERT_EQ(claimed.size(), 3u);
+  alive->ack("analytics", {claimed[0].id, claimed[1].id, claimed[2].id});
+  std::this_thread::sleep_for(400ms);
+  EXPECT_TRUE(alive->read("analytics", 10).empty());
+  auto pending = raw({"XPENDING", "hype:events:voice", "analytics"});
+  EXPECT_EQ(pending.elements.at(0).integer, 0);
+}
+
+TEST_F(RedisLog, UndecodableEntriesAreSkippedAndAcknowledged) {
+  auto l = log("node-1");
+  raw({"XADD", "hype:events:voice", "*", "type", "join", "id", "not-a-number"});
+  raw({"XADD", "hype:events:voice", "*", "odd"});
+  l->append(sample(7));
+  auto got = l->read("analytics", 10);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 7u);
+  l->ack("analytics", {7});
+  EXPECT_TRUE(l->read("analytics", 10).empty());
+}
+
+TEST_F(RedisLog, RedisDownThrowsAndRecovers) {
+  auto l = log("node-1");
+  l->append(sample(1));
+  server.stop();
+  for (int i = 0; i < 500 && client->connected(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_THROW(l->append(sample(2)), RedisError);
+  EXPECT_THROW(l->read("analytics", 10), RedisError);
+  ASSERT_TRUE(server.start());  // a fresh, empty server (no persistence in the test)
+  for (int i = 0; i < 500 && !client->connected(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(client->connected());
+  l->append(sample(3));
+  auto got = l->read("analytics2", 10);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 3u);
+}
+
+}  // namespace
+}  // namespace hype::cluster
