@@ -109,6 +109,10 @@ test('rollups match the joins and leaves made, across a kill -9 and restart', as
 });
 
 test('--roles analytics consumes what an api node recorded; without it events wait', async () => {
+  // Under HYPE_TEST_DATABASE_URL every server of this file shares one PostgreSQL database: a
+  // node of the previous test still running (all roles, analytics among them) would consume
+  // this test's events. Stop them first.
+  for (const s of servers) if (s.proc.exitCode === null && s.proc.signalCode === null) await s.stop();
   const secret = { HYPE_AUTH_TOKEN_SECRET: 'analytics-roles-secret-0123456789abcdef' };
   const apiNode = await startServer(secret, { args: ['--roles', 'api,gateway'] });
   servers.push(apiNode);
