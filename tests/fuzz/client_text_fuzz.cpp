@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto tc = telemetry::TraceContext::parse(in); tc && tc->traceparent() != in) __builtin_trap();
   {
     static auto json_log = make_json_log_formatter();
-    spdlog::details::log_msg msg("hype", spdlog::level::info, spdlog::string_view_t(in.data(), in.size()));
+    spdlog::details::log_msg msg("hype", spdlog::level::info,
+                                 spdlog::string_view_t(in.data(), in.size()));
     spdlog::memory_buf_t line;
     json_log->format(msg, line);
     std::string_view text(line.data(), line.size());

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "unit/cluster/redis_server.hpp"
+#include "unit/cluster/redis_fixture.hpp"
 
 namespace hype::cluster {
 namespace {
@@ -26,17 +26,11 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-class Redis : public ::testing::Test {
+class Redis : public test::RedisFixture {
  protected:
-  void SetUp() override {
-    if (!test::RedisServer::installed()) GTEST_SKIP() << "redis-server is not installed";
-    ASSERT_TRUE(server.start());
-    thread = std::thread([this] { io.run(); });
-  }
   void TearDown() override {
     clients.clear();  // their stop() is posted to io
-    guard.reset();
-    if (thread.joinable()) thread.join();
+    RedisFixture::TearDown();
   }
 
   RedisClient& client(RedisOptions o = {}) {
@@ -78,10 +72,6 @@ class Redis : public ::testing::Test {
     return true;
   }
 
-  test::RedisServer server;
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread;
   std::vector<std::unique_ptr<RedisClient>> clients;
 };
 

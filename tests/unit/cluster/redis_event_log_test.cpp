@@ -12,7 +12,7 @@
 #include <chrono>
 #include <thread>
 
-#include "unit/cluster/redis_server.hpp"
+#include "unit/cluster/redis_fixture.hpp"
 
 namespace hype::cluster {
 namespace {
@@ -20,11 +20,11 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-class RedisLog : public ::testing::Test {
+class RedisLog : public test::RedisFixture {
  protected:
   void SetUp() override {
-    if (!test::RedisServer::installed()) GTEST_SKIP() << "redis-server is not installed";
-    ASSERT_TRUE(server.start());
+    RedisFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     RedisOptions o;
     o.port = server.port();
     o.min_backoff = 20ms;
@@ -32,14 +32,12 @@ class RedisLog : public ::testing::Test {
     o.command_timeout = 2s;
     client = std::make_unique<RedisClient>(io.get_executor(), o);
     client->start();
-    thread = std::thread([this] { io.run(); });
     for (int i = 0; i < 500 && !client->connected(); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(client->connected());
   }
   void TearDown() override {
     client.reset();
-    guard.reset();
-    if (thread.joinable()) thread.join();
+    RedisFixture::TearDown();
   }
   std::unique_ptr<EventLog> log(const std::string& consumer, std::chrono::milliseconds idle = 60s) {
     return make_redis_event_log(*client, {.consumer = consumer, .claim_idle = idle});
@@ -51,10 +49,6 @@ class RedisLog : public ::testing::Test {
         .get();
   }
 
-  test::RedisServer server;
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread;
   std::unique_ptr<RedisClient> client;
 };
 
