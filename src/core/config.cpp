@@ -221,6 +221,9 @@ const std::vector<KeyDef>& defs() {
                [](const std::string& k, const std::string& v) {
                  if (v.empty()) throw ConfigError(k, "must not be empty");
                }),
+      make_int("sfu", "announced_port", &C::sfu, &C::Sfu::announced_port, 0, 65535,
+               "UDP port put in ICE candidates, e.g. a relay's or a NAT's forwarded port (0: "
+               "the worker's bound port; only with sfu.workers = 1)"),
       make_str("sfu", "bind_ip", &C::sfu, &C::Sfu::bind_ip, "address SFU UDP sockets bind to"),
       make_str("turn", "secret", &C::turn, &C::Turn::secret,
                "coturn static-auth-secret for TURN REST credentials (empty: no TURN)"),
@@ -315,6 +318,9 @@ Config finish(const toml::table& tbl, const std::function<const char*(const char
     std::string env = env_name(d);
     if (const char* v = getenv(env.c_str())) d.set(c, v);
   }
+  // Every worker has its own port, so one announced port can only name one worker.
+  if (c.sfu.announced_port != 0 && c.sfu.workers != 1)
+    throw ConfigError("sfu.announced_port", "needs sfu.workers = 1 (one port names one worker)");
   return c;
 }
 

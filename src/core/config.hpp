@@ -83,6 +83,7 @@ struct Config {
     int workers = 0;                         // media worker threads; 0: one per core
     int port = 0;                            // first worker's UDP port, +1 per worker; 0: ephemeral
     std::string announced_ip = "127.0.0.1";  // address put in ICE candidates
+    int announced_port = 0;  // port put in ICE candidates; 0: the worker's bound port
     std::string bind_ip = "0.0.0.0";
   } sfu;
   struct Turn {

@@ -260,6 +260,8 @@ void SfuService::start() {
   impl_->dtls = ctx.value();
   int n = impl_->opts.workers;
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (impl_->opts.announced_port != 0 && n != 1)
+    throw std::runtime_error("sfu: announced_port needs exactly one worker");
   impl_->placement =
       impl_->make_placement ? impl_->make_placement(n) : std::make_unique<LeastLoadedPlacement>(n);
   std::weak_ptr<Impl> weak = impl_;
@@ -276,8 +278,9 @@ void SfuService::start() {
                    [s, e = std::move(e)]() mutable { s->on_worker_event(std::move(e)); });
     });
     w->start();
-    spdlog::info("sfu worker {} on udp {}:{} (announced {})", i, wo.bind_ip, w->port(),
-                 wo.announced_ip);
+    spdlog::info("sfu worker {} on udp {}:{} (announced {}:{})", i, wo.bind_ip, w->port(),
+                 wo.announced_ip,
+                 impl_->opts.announced_port != 0 ? impl_->opts.announced_port : w->port());
     impl_->workers.push_back(std::move(w));
   }
   asio::post(impl_->strand, [s = impl_] { s->arm_sweep(); });

@@ -58,6 +58,9 @@ struct SfuOptions {
   int workers = 0;  // 0: one per core
   std::uint16_t port = 0;
   std::string announced_ip = "127.0.0.1";
+  // Port put in ICE candidates instead of the worker's own (a relay or forwarded port in
+  // front of it); 0: the worker's port. Needs workers = 1: one port names one worker.
+  std::uint16_t announced_port = 0;
   std::string bind_ip = "0.0.0.0";
   int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times

@@ -340,7 +340,7 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
   cand.foundation = "1";
   cand.priority = 2130706431;
   cand.address = host.options().announced_ip;
-  cand.port = w.port();
+  cand.port = host.options().announced_port != 0 ? host.options().announced_port : w.port();
   ao.candidates.push_back(cand);
   ao.session_id = random_u64() >> 2;
   auto ans = rtc::sdp::create_answer(*offer, ao);

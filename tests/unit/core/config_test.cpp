@@ -125,6 +125,19 @@ TEST(Config, SfuSection) {
   EXPECT_EQ(error_key("", {{"HYPE_SFU_WORKERS", "-1"}}), "sfu.workers");
 }
 
+TEST(Config, SfuAnnouncedPortNeedsOneWorker) {
+  EXPECT_EQ(load_config_text("", env_of({})).sfu.announced_port, 0);
+  Config c = load_config_text("[sfu]\nworkers = 1\nannounced_port = 40100\n", env_of({}));
+  EXPECT_EQ(c.sfu.announced_port, 40100);
+  Config e = load_config_text(
+      "", env_of({{"HYPE_SFU_WORKERS", "1"}, {"HYPE_SFU_ANNOUNCED_PORT", "40200"}}));
+  EXPECT_EQ(e.sfu.announced_port, 40200);
+  // One announced port cannot name several workers (0 is one per core).
+  EXPECT_EQ(error_key("[sfu]\nannounced_port = 40100\n"), "sfu.announced_port");
+  EXPECT_EQ(error_key("[sfu]\nworkers = 2\nannounced_port = 40100\n"), "sfu.announced_port");
+  EXPECT_EQ(error_key("[sfu]\nworkers = 1\nannounced_port = 70000\n"), "sfu.announced_port");
+}
+
 TEST(Config, ConnectionLimitKeys) {
   Config d = load_config_text("", env_of({}));
   EXPECT_EQ(d.server.max_connections, 0);
