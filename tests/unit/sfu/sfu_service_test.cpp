@@ -155,6 +155,7 @@ class SfuSignaling : public ::testing::Test {
     sfu::SfuOptions o;
     o.workers = 1;
     o.bind_ip = "127.0.0.1";
+    o.announced_port = announced_port;
     o.max_forwarded_speakers = 2;
     o.quality = &quality;
     o.on_stream = [this](std::uint64_t, std::uint64_t user, bool live,
@@ -248,7 +249,17 @@ class SfuSignaling : public ::testing::Test {
     bool live;
     std::vector<std::uint64_t> viewers;
   };
-  std::vector<Report> reports;  // what the SFU reported for STREAM_UPDATE
+  std::vector<Report> reports;       // what the SFU reported for STREAM_UPDATE
+  std::uint16_t announced_port = 0;  // set before SetUp by fixtures that need it
+};
+
+// ICE candidates name a relay in front of the SFU (hype-netlab) when sfu.announced_port is set.
+class SfuAnnouncedPort : public SfuSignaling {
+ protected:
+  void SetUp() override {
+    announced_port = 40123;
+    SfuSignaling::SetUp();
+  }
 };
 
 }  // namespace
@@ -411,6 +422,28 @@ TEST_F(SfuSignaling, OfferWithoutFingerprintIsRefusedAndACorrectedOneConnects) {
   EXPECT_EQ(c.ws->frames("error").size(), 1u);
   EXPECT_EQ(svc->stats().error_sdp, 1u);  // voice_errors_total{kind="invalid_sdp"}
   EXPECT_EQ(svc->stats().funnel_signaled, 1u);
+}
+
+TEST_F(SfuAnnouncedPort, AnswerCandidateNamesTheAnnouncedPort) {
+  Client& c = join(1);
+  ASSERT_TRUE(until([&] { return !c.ws->frames("answer").empty(); }));
+  std::string sdp(c.ws->frames("answer").back().at("sdp").as_string());
+  EXPECT_NE(sdp.find(" 127.0.0.1 40123 typ host"), std::string::npos) << sdp;
+}
+
+TEST(SfuServiceOptions, AnnouncedPortNeedsOneWorker) {
+  boost::asio::io_context io;
+  sfu::SfuOptions o;
+  o.workers = 2;
+  o.bind_ip = "127.0.0.1";
+  o.announced_port = 40123;
+  sfu::SfuService svc(
+      io.get_executor(), o,
+      [](const std::string&, std::string&) -> std::optional<sfu::VoiceIdentity> {
+        return std::nullopt;
+      },
+      [](const sfu::VoiceIdentity&) -> std::optional<sfu::SessionGrant> { return std::nullopt; });
+  EXPECT_THROW(svc.start(), std::runtime_error);
 }
 
 // ---- quality reports and the join funnel ----
