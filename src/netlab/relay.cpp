@@ -100,8 +100,8 @@ struct Relay::Impl {
     std::int64_t release_us;
     std::uint64_t seq;  // FIFO among equal release times
     std::uint32_t slot;
-    bool operator>(const Pending& o) const {
-      return release_us != o.release_us ? release_us > o.release_us : seq > o.seq;
+    bool operator>(const Pending& other) const {
+      return release_us != other.release_us ? release_us > other.release_us : seq > other.seq;
     }
   };
   struct SlotMeta {
