@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 #include <map>
 #include <mutex>
@@ -66,6 +69,26 @@ std::optional<VoiceEvent> decode(const RedisReply& fields) {
   }
 }
 
+// True when the calling thread runs the client's strand or the io_context / thread_pool under
+// it: a blocking call there would wait for a reply only that thread could deliver. Executors
+// of other kinds are not recognised (no guard then, as before).
+bool on_client_thread(const asio::any_io_executor& ex) {
+  const auto* strand = ex.target<asio::strand<asio::any_io_executor>>();
+  if (strand == nullptr) return false;
+  if (strand->running_in_this_thread()) return true;
+  const auto& inner = strand->get_inner_executor();
+  if (const auto* io = inner.target<asio::io_context::executor_type>())
+    return io->running_in_this_thread();
+  if (const auto* pool = inner.target<asio::thread_pool::executor_type>())
+    return pool->running_in_this_thread();
+  return false;
+}
+
+// XAUTOCLAIM calls per read at most: each scans up to 10 * COUNT pending entries, so a long
+// pending list of live consumers ahead of a dead one's entries is crossed over a few reads
+// (the scan cursor is kept per group) rather than in one unbounded loop.
+constexpr int kClaimRounds = 4;
+
 class RedisEventLog final : public EventLog {
  public:
   RedisEventLog(RedisClient& client, RedisEventLogOptions opts)
@@ -85,9 +108,13 @@ class RedisEventLog final : public EventLog {
   }
 
   std::vector<VoiceEvent> read(const std::string& group, int max) override {
+    // One read at a time per object: they share the consumer's pending list, and step 1
+    // below replaces what this object remembers of it.
+    std::lock_guard read_lock(read_mu_);
     ensure_group(group);
     std::vector<VoiceEvent> out;
-    std::vector<std::string> bad;  // entries that do not decode: acknowledged, skipped
+    std::map<Id, std::string> handed;  // this read's event id -> entry id
+    std::vector<std::string> bad;      // entries that do not decode: acknowledged, skipped
     auto take = [&](const RedisReply& entries) {
       for (const auto& entry : entries.elements) {
         // [entry id, [field, value, ...]]; a deleted entry can come back as nil fields.
@@ -99,28 +126,45 @@ class RedisEventLog final : public EventLog {
           continue;
         }
         if (static_cast<int>(out.size()) >= max) continue;  // read again next time
-        remember(group, e->id, entry_id);
+        handed[e->id] = entry_id;
         out.push_back(std::move(*e));
       }
     };
     auto left = [&] { return std::to_string(std::max(1, max - static_cast<int>(out.size()))); };
-    // 1. Our own pending entries.
-    take(stream_entries(check(call({"XREADGROUP", "GROUP", group, opts_.consumer, "COUNT", left(),
-                                    "STREAMS", opts_.stream, "0"}),
-                              "XREADGROUP")));
+    // 1. Our own pending entries. When they are fewer than asked, that is the whole list:
+    // what this object remembers beyond it was acknowledged, claimed by another consumer or
+    // trimmed, and is forgotten (so the map cannot grow without bound).
+    auto own = stream_entries(check(call({"XREADGROUP", "GROUP", group, opts_.consumer, "COUNT",
+                                          left(), "STREAMS", opts_.stream, "0"}),
+                                    "XREADGROUP"));
+    const bool whole_list = static_cast<int>(own.elements.size()) < std::max(1, max);
+    take(own);
+    if (whole_list) {
+      std::lock_guard lock(mu_);
+      handed_out_[group] = handed;
+    }
     // 2. A dead consumer's entries, pending for longer than claim_idle.
-    if (static_cast<int>(out.size()) < max) {
+    for (int round = 0; round < kClaimRounds && static_cast<int>(out.size()) < max; ++round) {
+      std::string start = claim_cursor(group);
       auto claimed = check(call({"XAUTOCLAIM", opts_.stream, group, opts_.consumer,
-                                 std::to_string(opts_.claim_idle.count()), "0-0", "COUNT", left()}),
+                                 std::to_string(opts_.claim_idle.count()), start, "COUNT", left()}),
                            "XAUTOCLAIM");
-      if (claimed.type == RedisReply::Type::array && claimed.elements.size() >= 2)
-        take(claimed.elements[1]);
+      if (claimed.type != RedisReply::Type::array || claimed.elements.size() < 2) break;
+      std::string next = claimed.elements[0].str;
+      take(claimed.elements[1]);
+      set_claim_cursor(group, next);
+      if (next == "0-0") break;  // reached the end of the pending list
     }
     // 3. New entries.
     if (static_cast<int>(out.size()) < max)
       take(stream_entries(check(call({"XREADGROUP", "GROUP", group, opts_.consumer, "COUNT", left(),
                                       "STREAMS", opts_.stream, ">"}),
                                 "XREADGROUP")));
+    {
+      std::lock_guard lock(mu_);
+      auto& remembered = handed_out_[group];
+      for (auto& [id, entry] : handed) remembered[id] = entry;
+    }
     if (!bad.empty()) {
       spdlog::warn("voice events: {} undecodable entries in {} acknowledged and skipped",
                    bad.size(), opts_.stream);
@@ -153,6 +197,10 @@ class RedisEventLog final : public EventLog {
   // Runs one command on the client's strand and waits for it (the client's own timeout bounds
   // the wait). Throws RedisError when there was no reply.
   RedisReply call(std::vector<std::string> args) {
+    if (on_client_thread(client_.executor()))
+      throw std::logic_error(
+          "redis event log: blocking call on the Redis client's own thread (it would wait for "
+          "itself); call it from the blocking pool");
     return asio::co_spawn(
                client_.executor(),
                [this, a = std::move(args)]() mutable { return client_.command(std::move(a)); },
@@ -186,15 +234,23 @@ class RedisEventLog final : public EventLog {
     groups_.insert(group);
   }
 
-  void remember(const std::string& group, Id id, const std::string& entry) {
+  std::string claim_cursor(const std::string& group) {
     std::lock_guard lock(mu_);
-    handed_out_[group][id] = entry;
+    auto it = claim_cursor_.find(group);
+    return it == claim_cursor_.end() ? "0-0" : it->second;
+  }
+
+  void set_claim_cursor(const std::string& group, const std::string& next) {
+    std::lock_guard lock(mu_);
+    claim_cursor_[group] = next;
   }
 
   RedisClient& client_;
   RedisEventLogOptions opts_;
-  std::mutex mu_;
+  std::mutex read_mu_;  // held for a whole read()
+  std::mutex mu_;       // the maps below
   std::set<std::string> groups_;
+  std::map<std::string, std::string> claim_cursor_;  // group -> where XAUTOCLAIM goes on
   std::map<std::string, std::map<Id, std::string>> handed_out_;  // group -> event id -> entry id
 };
 

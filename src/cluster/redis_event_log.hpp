@@ -6,15 +6,25 @@
 //   the stream, MKSTREAM, on first use), in this order until `max` events:
 //   1. this consumer's own pending entries (read before, not acknowledged: e.g. it crashed
 //      between read and ack and came back under the same name), as the memory log re-delivers;
-//   2. XAUTOCLAIM of other consumers' entries pending longer than `claim_idle` (a dead node's);
+//   2. XAUTOCLAIM of other consumers' entries pending longer than `claim_idle` (a dead node's),
+//      a few bounded calls per read, resuming where the last read's scan stopped (per group),
+//      so a dead consumer's entries behind many live ones are still reached;
 //   3. new entries (XREADGROUP ... >).
-// - ack(group, ids): XACK of the stream entries the given event ids were read from (this
-//   object remembers entry ids of what it handed out; ids it did not hand out are ignored).
+// - ack(group, ids): XACK of the stream entries the given event ids were read from. The event
+//   id -> stream entry id mapping is a map in this object, filled by read (the event id is a
+//   field of the entry, the entry id is Redis's); ids it did not hand out are ignored (a later
+//   read delivers those entries again: at least once). When a read sees this consumer's whole
+//   pending list, entries no longer in it (claimed by another consumer, trimmed) are forgotten.
+//   So ack an event through the same object that read it; after a restart the consumer's old
+//   pending entries come back in step 1 and are remembered again.
 // An entry that does not decode is acknowledged and skipped (logged), so it cannot wedge the
 // group. Every call blocks until Redis answers or the client's command timeout; a Redis error
-// or outage throws cluster::RedisError (append, read and ack alike). The calls are blocking:
-// make them from the blocking pool, never from the thread that runs the RedisClient's executor
-// (that would wait for itself).
+// or outage throws cluster::RedisError (append, read and ack alike; the analytics role logs it
+// and polls again on its next tick). The calls are blocking: make them from the blocking pool,
+// never from the thread that runs the RedisClient's executor (that would wait for itself). That
+// is checked when the executor is a strand over an io_context or thread_pool executor (what
+// RedisClient makes of one): std::logic_error instead of a deadlock. Reads of one object are
+// serialized (they share the consumer's pending list); append and ack may run concurrently.
 #pragma once
 
 #include <chrono>

@@ -8,8 +8,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <chrono>
+#include <future>
+#include <limits>
+#include <stdexcept>
 #include <thread>
 
 #include "unit/cluster/redis_fixture.hpp"
@@ -93,6 +97,34 @@ TEST_F(RedisLog, EveryFieldAndTypeRoundTrips) {
   EXPECT_EQ(got[5].type, VoiceEventType::sfu_node_lost);
 }
 
+TEST_F(RedisLog, EdgeValuesAndBinaryStringsRoundTrip) {
+  auto l = log("node-1");
+  VoiceEvent e{.id = std::numeric_limits<Id>::max(),
+               .type = VoiceEventType::sfu_node_lost,
+               .at = -1,
+               .duration_ms = std::numeric_limits<std::int64_t>::min(),
+               .mode = std::string("p\0\xff", 3),
+               .node_id = std::string("\0\0n\0", 4)};  // guild_users stays -1 (unknown)
+  VoiceEvent empty{.id = 1, .type = VoiceEventType::mode_switch};
+  l->append(e);
+  l->append(empty);
+  auto got = l->read("analytics", 10);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, e.id);
+  EXPECT_EQ(got[0].type, VoiceEventType::sfu_node_lost);
+  EXPECT_EQ(got[0].guild_id, 0);
+  EXPECT_EQ(got[0].channel_id, 0);
+  EXPECT_EQ(got[0].user_id, 0);
+  EXPECT_EQ(got[0].at, -1);
+  EXPECT_EQ(got[0].duration_ms, e.duration_ms);
+  EXPECT_EQ(got[0].mode, e.mode);
+  EXPECT_EQ(got[0].node_id, e.node_id);
+  EXPECT_EQ(got[0].guild_users, -1);
+  EXPECT_EQ(got[1].type, VoiceEventType::mode_switch);
+  EXPECT_EQ(got[1].mode, "");
+  EXPECT_EQ(got[1].node_id, "");
+}
+
 TEST_F(RedisLog, GroupsAreIndependentAndAckEndsDelivery) {
   auto l = log("node-1");
   for (Id id = 1; id <= 5; ++id) l->append(sample(id));
@@ -125,6 +157,49 @@ TEST_F(RedisLog, ADeadConsumersEntriesAreClaimedAfterTheIdleTime) {
   EXPECT_TRUE(alive->read("analytics", 10).empty());
   auto pending = raw({"XPENDING", "hype:events:voice", "analytics"});
   EXPECT_EQ(pending.elements.at(0).integer, 0);
+}
+
+// XAUTOCLAIM scans at most 10 * COUNT pending entries per call: with many entries of a live
+// consumer ahead of a dead one's, the claim goes on from where the previous scan stopped.
+TEST_F(RedisLog, ADeadConsumersEntriesBehindManyLiveOnesAreStillClaimed) {
+  auto live = log("live", 1s);
+  auto dead = log("dead", 1s);
+  auto thief = log("thief", 1s);
+  for (Id id = 1; id <= 61; ++id) live->append(sample(id));
+  ASSERT_EQ(live->read("analytics", 60).size(), 60u);
+  ASSERT_EQ(dead->read("analytics", 10).size(), 1u);  // id 61, then "killed"
+  std::this_thread::sleep_for(1300ms);
+  ASSERT_EQ(live->read("analytics", 60).size(), 60u);  // delivered again: no longer idle
+  std::vector<Id> got;
+  for (int i = 0; i < 3 && got.empty(); ++i)
+    for (auto& e : thief->read("analytics", 1)) got.push_back(e.id);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], 61);
+}
+
+// Blocking on the thread that must deliver the reply would wait forever: refused instead.
+TEST_F(RedisLog, ACallOnTheClientsOwnThreadThrowsInsteadOfDeadlocking) {
+  auto l = log("node-1");
+  auto on = [&](const asio::any_io_executor& ex) {
+    std::promise<std::string> p;
+    asio::post(ex, [&] {
+      try {
+        l->append(sample(1));
+        p.set_value("returned");
+      } catch (const std::logic_error&) {
+        p.set_value("logic_error");
+      } catch (const std::exception& e) {
+        p.set_value(e.what());
+      }
+    });
+    return p.get_future().get();
+  };
+  EXPECT_EQ(on(io.get_executor()), "logic_error");
+  EXPECT_EQ(on(client->executor()), "logic_error");
+  l->append(sample(2));  // from this thread it works
+  auto got = l->read("analytics", 10);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 2);
 }
 
 TEST_F(RedisLog, UndecodableEntriesAreSkippedAndAcknowledged) {
