@@ -134,9 +134,10 @@ class RedisEventLog final : public EventLog {
     // 1. Our own pending entries. When they are fewer than asked, that is the whole list:
     // what this object remembers beyond it was acknowledged, claimed by another consumer or
     // trimmed, and is forgotten (so the map cannot grow without bound).
-    auto own = stream_entries(check(call({"XREADGROUP", "GROUP", group, opts_.consumer, "COUNT",
-                                          left(), "STREAMS", opts_.stream, "0"}),
-                                    "XREADGROUP"));
+    auto own = stream_entries(group_call(group,
+                                         {"XREADGROUP", "GROUP", group, opts_.consumer, "COUNT",
+                                          left(), "STREAMS", opts_.stream, "0"},
+                                         "XREADGROUP"));
     const bool whole_list = static_cast<int>(own.elements.size()) < std::max(1, max);
     take(own);
     if (whole_list) {
@@ -146,9 +147,10 @@ class RedisEventLog final : public EventLog {
     // 2. A dead consumer's entries, pending for longer than claim_idle.
     for (int round = 0; round < kClaimRounds && static_cast<int>(out.size()) < max; ++round) {
       std::string start = claim_cursor(group);
-      auto claimed = check(call({"XAUTOCLAIM", opts_.stream, group, opts_.consumer,
-                                 std::to_string(opts_.claim_idle.count()), start, "COUNT", left()}),
-                           "XAUTOCLAIM");
+      auto claimed = group_call(group,
+                                {"XAUTOCLAIM", opts_.stream, group, opts_.consumer,
+                                 std::to_string(opts_.claim_idle.count()), start, "COUNT", left()},
+                                "XAUTOCLAIM");
       if (claimed.type != RedisReply::Type::array || claimed.elements.size() < 2) break;
       std::string next = claimed.elements[0].str;
       take(claimed.elements[1]);
@@ -157,9 +159,10 @@ class RedisEventLog final : public EventLog {
     }
     // 3. New entries.
     if (static_cast<int>(out.size()) < max)
-      take(stream_entries(check(call({"XREADGROUP", "GROUP", group, opts_.consumer, "COUNT", left(),
-                                      "STREAMS", opts_.stream, ">"}),
-                                "XREADGROUP")));
+      take(stream_entries(group_call(group,
+                                     {"XREADGROUP", "GROUP", group, opts_.consumer, "COUNT", left(),
+                                      "STREAMS", opts_.stream, ">"},
+                                     "XREADGROUP")));
     {
       std::lock_guard lock(mu_);
       auto& remembered = handed_out_[group];
@@ -220,6 +223,25 @@ class RedisEventLog final : public EventLog {
     const auto& s = r.elements[0];
     if (s.type != RedisReply::Type::array || s.elements.size() != 2) return {};
     return s.elements[1];
+  }
+
+  // A command on `group` (XREADGROUP, XAUTOCLAIM). NOGROUP means Redis lost the group (a
+  // restart without persistence, the stream deleted): create it again and retry once.
+  RedisReply group_call(const std::string& group, std::vector<std::string> args, const char* what) {
+    auto r = call(args);
+    if (r.is_error() && r.str.rfind("NOGROUP", 0) == 0) {
+      spdlog::warn("voice events: consumer group {} of {} is gone; creating it again", group,
+                   opts_.stream);
+      {
+        std::lock_guard lock(mu_);
+        groups_.erase(group);
+        claim_cursor_.erase(group);
+        handed_out_.erase(group);
+      }
+      ensure_group(group);
+      r = call(std::move(args));
+    }
+    return check(std::move(r), what);
   }
 
   void ensure_group(const std::string& group) {

@@ -18,13 +18,15 @@
 //   So ack an event through the same object that read it; after a restart the consumer's old
 //   pending entries come back in step 1 and are remembered again.
 // An entry that does not decode is acknowledged and skipped (logged), so it cannot wedge the
-// group. Every call blocks until Redis answers or the client's command timeout; a Redis error
-// or outage throws cluster::RedisError (append, read and ack alike; the analytics role logs it
-// and polls again on its next tick). The calls are blocking: make them from the blocking pool,
-// never from the thread that runs the RedisClient's executor (that would wait for itself). That
-// is checked when the executor is a strand over an io_context or thread_pool executor (what
-// RedisClient makes of one): std::logic_error instead of a deadlock. Reads of one object are
-// serialized (they share the consumer's pending list); append and ack may run concurrently.
+// group. A group Redis lost (NOGROUP: restarted without persistence) is created again, from
+// the start of what the stream now holds. Every call blocks until Redis answers or the client's
+// command timeout; a Redis error or outage throws cluster::RedisError (append, read and ack alike;
+// the analytics role logs it and polls again on its next tick). The calls are blocking: make them
+// from the blocking pool, never from the thread that runs the RedisClient's executor (that would
+// wait for itself). That is checked when the executor is a strand over an io_context or thread_pool
+// executor (what RedisClient makes of one): std::logic_error instead of a deadlock. Reads of one
+// object are serialized (they share the consumer's pending list); append and ack may run
+// concurrently.
 #pragma once
 
 #include <chrono>
