@@ -225,6 +225,9 @@ const std::vector<KeyDef>& defs() {
                "UDP port put in ICE candidates, e.g. a relay's or a NAT's forwarded port (0: "
                "the worker's bound port; only with sfu.workers = 1)"),
       make_str("sfu", "bind_ip", &C::sfu, &C::Sfu::bind_ip, "address SFU UDP sockets bind to"),
+      make_bool("sfu", "audio_red", &C::sfu, &C::Sfu::audio_red,
+                "accept RED (RFC 2198) Opus with redundancy from clients that offer it, forward it "
+                "to listeners that accept it and unwrap it for the others"),
       make_str("turn", "secret", &C::turn, &C::Turn::secret,
                "coturn static-auth-secret for TURN REST credentials (empty: no TURN)"),
       make_str("turn", "urls", &C::turn, &C::Turn::urls,

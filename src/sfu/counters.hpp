@@ -43,6 +43,13 @@ namespace hype::sfu {
   X(rtx_received, counter, "sfu_rtx_received_total", "",                                           \
     "RTX packets from publishers turned back into the media they repair")                          \
   X(rtx_sent, counter, "sfu_rtx_sent_total", "", "subscriber NACKs answered as RTX")               \
+  X(red_unwrapped, counter, "sfu_red_unwrapped_total", "",                                         \
+    "RED audio packets forwarded as plain Opus to subscribers that did not accept RED")            \
+  X(red_recovered, counter, "sfu_red_recovered_total", "",                                         \
+    "audio packets lost from a publisher rebuilt from the RED redundancy of the next one")         \
+  X(dropped_red, counter, "sfu_dropped_packets_total", "reason=red", kSfuDroppedHelp)              \
+  X(dropped_duplicate_audio, counter, "sfu_dropped_packets_total", "reason=duplicate",             \
+    kSfuDroppedHelp)                                                                               \
   X(dropped_malformed, counter, "sfu_dropped_packets_total", "reason=malformed", kSfuDroppedHelp)  \
   X(dropped_unknown, counter, "sfu_dropped_packets_total", "reason=unknown_peer", kSfuDroppedHelp) \
   X(dropped_auth, counter, "sfu_dropped_packets_total", "reason=auth", kSfuDroppedHelp)            \
@@ -76,7 +83,9 @@ inline constexpr std::string_view kSfuDroppedHelp =
     "datagrams dropped, by reason (malformed: unparseable STUN/RTP/RTCP; unknown_peer: no "
     "session for the ufrag or address, or SRTP not up yet; auth: ICE 401/400, SRTP auth or "
     "replay; send: send queue full, socket refused or protect failed; muted: server mute or "
-    "no SPEAK permission; padding: RTX without media, as bandwidth probes send)";
+    "no SPEAK permission; padding: RTX without media, as bandwidth probes send; red: a RED "
+    "audio payload that does not parse; duplicate: an audio packet the SFU already has, a "
+    "retransmission or one rebuilt from RED)";
 
 // A plain snapshot (or a sum over workers).
 struct SfuCounterValues {

@@ -121,6 +121,7 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   t->codec = rtc::video::codec_from_name(spec.codec);
   t->rtx_ssrc = spec.rtx_ssrc;
   t->rtx_payload_type = spec.rtx_payload_type;
+  if (spec.kind == MediaKind::kAudio) t->red_payload_type = spec.red_payload_type;
   // Only microphones compete for slots (a listen-only client never takes one).
   if (spec.kind == MediaKind::kAudio && spec.source == TrackSource::kMic) selector_.add(owner);
   slots_dirty_ = true;
@@ -265,7 +266,22 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
     return;
   }
   rtc::video::PayloadInfo info;
-  if (track->kind == MediaKind::kVideo) {
+  const bool red = track->red_payload_type != 0 && pkt.payload_type() == track->red_payload_type;
+  rtc::RedPayload red_blocks;
+  if (track->kind == MediaKind::kAudio) {
+    // A retransmission, or the original of a packet already rebuilt from RED.
+    if (!track->cache.find(pkt.sequence_number(), now_ms, 2000).empty()) {
+      ++counters_.dropped_duplicate_audio;
+      bump(node_.dropped_duplicate_audio);
+      return;
+    }
+    if (red && (rtc::parse_red(pkt.payload(), red_blocks) != rtc::RedParseStatus::kOk ||
+                red_blocks.primary().payload_type != track->payload_type)) {
+      ++counters_.dropped_red;
+      bump(node_.dropped_red);
+      return;
+    }
+  } else {
     // A packet the SFU already has (an RTX probe repeating old media, a duplicate) or one
     // without payload (padding) goes nowhere.
     if (pkt.payload().empty() || !track->cache.find(pkt.sequence_number(), now_ms, 2000).empty()) {
@@ -281,7 +297,35 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
     if (ext.audio_level && track->source == TrackSource::kMic)
       speakers_.on_level(from.id, ext.audio_level->level_dbov, now_ms);
   }
+  // What subscribers that did not accept RED get of a RED packet: its primary Opus frame
+  // (none when it is empty), after what the SFU lost just before it, rebuilt from it.
+  std::optional<rtc::RtpPacket> plain;
+  if (red) {
+    bool any_plain = false;
+    for (auto& sub : track->subscriptions)
+      any_plain |= sub->subscriber->audio_red_payload_type == 0;
+    for (Subscription* sub : track->slot_feeds)
+      any_plain |= sub->subscriber->audio_red_payload_type == 0;
+    if (any_plain) {
+      recover_from_red(*track, pkt, red_blocks, now_ms, sink);
+      if (!red_blocks.primary().data.empty())
+        plain = plain_copy(pkt, red_blocks.primary().data, *track, plain_);
+    }
+  }
+  if (track->kind == MediaKind::kAudio &&
+      (!track->have_seq ||
+       static_cast<std::int16_t>(pkt.sequence_number() - track->highest_seq) > 0)) {
+    track->have_seq = true;
+    track->highest_seq = pkt.sequence_number();
+  }
   auto forward_to = [&](Subscription& sub) {
+    const rtc::RtpPacket* out_pkt = &pkt;
+    if (red && sub.subscriber->audio_red_payload_type == 0) {
+      if (!plain) return;
+      out_pkt = &*plain;
+      ++counters_.red_unwrapped;
+      bump(node_.red_unwrapped);
+    }
     if (sub.waiting_keyframe) {
       if (!info.keyframe) {
         ++counters_.dropped_before_keyframe;
@@ -294,9 +338,9 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
       ++counters_.dropped_stale;
       return;
     }
-    sink.forward(sub, pkt, ext, out->seq, out->ts);
+    sink.forward(sub, *out_pkt, ext, out->seq, out->ts);
     ++counters_.forwarded_packets;
-    counters_.forwarded_bytes += pkt.size();
+    counters_.forwarded_bytes += out_pkt->size();
   };
   for (auto& sub : track->subscriptions) forward_to(*sub);       // per-publisher (video)
   for (Subscription* sub : track->slot_feeds) forward_to(*sub);  // last-N audio slots
@@ -304,6 +348,56 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
       track->subscriptions.empty() && participants_.size() > 1) {
     ++counters_.dropped_not_selected;
     bump(node_.dropped_not_selected);
+  }
+}
+
+std::optional<rtc::RtpPacket> Room::plain_copy(const rtc::RtpPacket& pkt, rtc::ByteSpan payload,
+                                               const Track& track, std::span<std::uint8_t> buf) {
+  const std::size_t fixed = rtc::kRtpFixedHeaderSize + 4u * pkt.csrc_count();
+  if (fixed + payload.size() > buf.size()) return std::nullopt;
+  std::memcpy(buf.data(), pkt.bytes().data(), fixed);
+  buf[0] &= static_cast<std::uint8_t>(~0x30);  // no padding, no extension block
+  if (!payload.empty()) std::memcpy(buf.data() + fixed, payload.data(), payload.size());
+  rtc::RtpPacket out;
+  if (rtc::RtpPacket::parse(buf.first(fixed + payload.size()), out) != rtc::RtpParseStatus::kOk)
+    return std::nullopt;
+  out.set_payload_type(track.payload_type);
+  return out;
+}
+
+template <class Sink>
+void Room::recover_from_red(Track& track, const rtc::RtpPacket& pkt, const rtc::RedPayload& red,
+                            std::int64_t now_ms, Sink& sink) {
+  if (!track.have_seq || red.count < 2) return;
+  const auto gap = static_cast<std::int16_t>(pkt.sequence_number() - track.highest_seq);
+  if (gap < 2) return;
+  // Block count-1-j is the frame sent j packets before this one (the order Chromium's RED
+  // encoder and NetEq's splitter agree on). Oldest first, so the rewriters see them in order.
+  const std::size_t covered =
+      std::min<std::size_t>(static_cast<std::size_t>(gap) - 1, red.count - 1);
+  for (std::size_t j = covered; j >= 1; --j) {
+    const rtc::RedBlock& b = red.blocks[red.count - 1 - j];
+    if (b.payload_type != track.payload_type || b.data.empty() || b.timestamp_offset == 0) continue;
+    std::optional<rtc::RtpPacket> lost = plain_copy(pkt, b.data, track, recovered_);
+    if (!lost) continue;
+    const auto seq = static_cast<std::uint16_t>(pkt.sequence_number() - j);
+    lost->set_sequence_number(seq);
+    lost->set_timestamp(pkt.timestamp() - b.timestamp_offset);
+    lost->set_marker(false);
+    track.cache.store(seq, lost->bytes(), now_ms);
+    ++counters_.red_recovered;
+    bump(node_.red_recovered);
+    const rtc::PacketExtensions none;
+    auto send = [&](Subscription& sub) {
+      if (sub.subscriber->audio_red_payload_type != 0) return;  // it recovers it itself
+      auto out = sub.rewriter.rewrite(track.ssrc, seq, lost->timestamp(), now_ms);
+      if (!out) return;
+      sink.forward(sub, *lost, none, out->seq, out->ts);
+      ++counters_.forwarded_packets;
+      counters_.forwarded_bytes += lost->size();
+    };
+    for (auto& sub : track.subscriptions) send(*sub);
+    for (Subscription* sub : track.slot_feeds) send(*sub);
   }
 }
 
@@ -327,6 +421,19 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
             rtc::RtpParseStatus::kOk ||
         rtc::index_extensions(pkt, sub->track->owner->ext, ext) != rtc::ExtensionStatus::kOk)
       continue;
+    // A RED packet goes to a subscriber without RED as its primary, as it did the first time.
+    std::optional<rtc::RtpPacket> plain;
+    const Track& t = *sub->track;
+    if (t.red_payload_type != 0 && pkt.payload_type() == t.red_payload_type &&
+        sub->subscriber->audio_red_payload_type == 0) {
+      rtc::RedPayload red;
+      if (rtc::parse_red(pkt.payload(), red) != rtc::RedParseStatus::kOk ||
+          red.primary().data.empty())
+        continue;
+      plain = plain_copy(pkt, red.primary().data, t, plain_);
+      if (!plain) continue;
+      pkt = *plain;
+    }
     // The same numbers as when it was first sent (with a fresh transport-wide sequence
     // number, which every packet put on the wire gets); as RTX where the subscriber takes it.
     if (sub->rtx_ssrc) {

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -25,6 +26,7 @@
 #include "rtc/rtcp/nack_generator.hpp"
 #include "rtc/rtp/extension_rewriter.hpp"
 #include "rtc/rtp/header_extensions.hpp"
+#include "rtc/rtp/red.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "rtc/video/payload.hpp"
 #include "sfu/counters.hpp"
@@ -68,6 +70,9 @@ struct PublishedTrack {
   std::string codec = "opus";         // the primary codec's name, as in rtpmap
   std::uint32_t rtx_ssrc = 0;         // video: a=ssrc-group:FID secondary, 0 when none
   std::uint8_t rtx_payload_type = 0;  // the publisher's rtx payload type for `payload_type`
+  // Audio: the publisher's RED (RFC 2198) payload type over `payload_type`, 0 when it sends
+  // none; its packets come in either type.
+  std::uint8_t red_payload_type = 0;
 };
 
 // A codec a subscriber accepted in its own (answered) video section: what packets of that
@@ -112,6 +117,11 @@ struct Track {
   rtc::video::Codec codec = rtc::video::Codec::kUnknown;
   std::uint32_t rtx_ssrc = 0;
   std::uint8_t rtx_payload_type = 0;
+  std::uint8_t red_payload_type = 0;  // audio: see PublishedTrack
+  // Audio: the highest sequence number received (a gap before a RED packet is rebuilt from
+  // its redundancy for the subscribers that take plain Opus).
+  bool have_seq = false;
+  std::uint16_t highest_seq = 0;
   PacketCache cache;
   PliThrottle pli;
   bool keyframe_pending = false;  // a keyframe request the throttle held back: sent when due
@@ -134,6 +144,9 @@ struct Participant {
   // packets carry, and what the packets forwarded to it must use.
   rtc::ExtensionIds ext;
   std::uint8_t audio_payload_type = 111;   // its answered Opus payload type (for its slots)
+  // Its answered RED payload type over that Opus: RED packets reach it as RED; 0: they reach
+  // it unwrapped to their primary Opus frame.
+  std::uint8_t audio_red_payload_type = 0;
   std::vector<ReceiveCodec> video_codecs;  // what it accepted for video (for watched streams)
   Endpoint* endpoint = nullptr;            // its media connection (nullptr: nothing sent to it)
   std::vector<std::unique_ptr<Track>> tracks;
@@ -159,6 +172,16 @@ class ForwardSink {
   virtual void request_keyframe(const Track& track) = 0;
 };
 
+// The payload type a forwarded copy of `source` carries to `sub`'s subscriber: its RED type
+// for a RED packet (the room hands RED packets only to subscribers that accepted RED), else
+// the subscription's (the subscriber's type for the track's codec).
+inline std::uint8_t forwarded_payload_type(const Subscription& sub, const rtc::RtpPacket& source) {
+  const Track* t = sub.track;
+  if (t && t->red_payload_type != 0 && source.payload_type() == t->red_payload_type)
+    return sub.subscriber->audio_red_payload_type;
+  return sub.out_payload_type;
+}
+
 struct RoomCounters {
   std::uint64_t rtp_in = 0;
   std::uint64_t forwarded_packets = 0;
@@ -176,6 +199,10 @@ struct RoomCounters {
   std::uint64_t dropped_duplicate = 0;        // video packets already received (RTX probes)
   std::uint64_t dropped_before_keyframe = 0;  // video for a subscriber waiting for a keyframe
   std::uint64_t keyframe_requests = 0;        // sent to publishers (throttled, coalesced)
+  std::uint64_t red_unwrapped = 0;            // RED packets sent as their primary Opus frame
+  std::uint64_t red_recovered = 0;            // lost publisher packets rebuilt from RED
+  std::uint64_t dropped_red = 0;              // RED payloads that do not parse
+  std::uint64_t dropped_duplicate_audio = 0;  // audio the SFU already had
 };
 
 class Room {
@@ -314,6 +341,19 @@ class Room {
   std::vector<std::pair<std::uint64_t, Track*>> selected_tracks_;  // primary, then reserve
   // A cached packet re-parsed for a NACK resend (the cache hands out read-only bytes).
   std::array<std::uint8_t, PacketCache::kMaxPacketSize> resend_{};
+  // RED (RFC 2198) for subscribers that take plain Opus: `pkt` (a RED packet of `track`)
+  // with `payload` as its payload in the track's Opus type (fixed header and CSRCs kept, no
+  // extension block or padding) written into `buf`; nullopt when it does not fit.
+  static std::optional<rtc::RtpPacket> plain_copy(const rtc::RtpPacket& pkt, rtc::ByteSpan payload,
+                                                  const Track& track, std::span<std::uint8_t> buf);
+  // Rebuilds the packets lost just before RED packet `pkt` (seq up to `highest_seq`) from its
+  // redundant blocks and forwards them to the subscribers in `plain_subs`; the rebuilt packets
+  // are cached (a late original is then a duplicate).
+  template <class Sink>
+  void recover_from_red(Track& track, const rtc::RtpPacket& pkt, const rtc::RedPayload& red,
+                        std::int64_t now_ms, Sink& sink);
+  std::array<std::uint8_t, PacketCache::kMaxPacketSize> plain_{};
+  std::array<std::uint8_t, PacketCache::kMaxPacketSize> recovered_{};
 };
 
 }  // namespace hype::sfu

@@ -62,6 +62,9 @@ struct SfuOptions {
   // front of it); 0: the worker's port. Needs workers = 1: one port names one worker.
   std::uint16_t announced_port = 0;
   std::string bind_ip = "0.0.0.0";
+  // Answer RED (RFC 2198) over Opus first where a client offers it, so browsers send audio
+  // with redundancy (rtc::sdp::AnswerOptions::audio_red).
+  bool audio_red = true;
   int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
   StreamReport on_stream;          // empty: streams are only announced on /voice

@@ -58,8 +58,16 @@ void describe_publisher(const rtc::sdp::SessionDescription& offer,
         if (c.rtx_apt() == pt) return c.payload_type;
       return 0;
     };
+    // Audio: Opus, maybe with RED listed first (rtc::sdp::create_answer puts it there).
+    const rtc::sdp::Codec* primary = &am.codecs.front();
+    std::uint8_t red_pt = 0;
+    if (om.kind == "audio" && primary->is("red") && am.codecs.size() > 1) {
+      red_pt = primary->payload_type;
+      primary = &am.codecs[1];
+    }
     if (om.kind == "audio") {
-      p.audio_payload_type = am.codecs.front().payload_type;
+      p.audio_payload_type = primary->payload_type;
+      p.audio_red_payload_type = red_pt;
     } else if (!have_video_codecs) {
       have_video_codecs = true;
       for (const auto& c : am.codecs)
@@ -72,7 +80,7 @@ void describe_publisher(const rtc::sdp::SessionDescription& offer,
     if (om.ssrcs.empty()) continue;
     // A voice connection publishes its microphone only; a stream connection its screen.
     if (om.kind == "video" && !stream) continue;
-    const auto& codec = am.codecs.front();
+    const auto& codec = *primary;
     PublishedTrack t;
     t.ssrc = om.ssrcs.front().ssrc;
     t.kind = om.kind == "video" ? MediaKind::kVideo : MediaKind::kAudio;
@@ -81,6 +89,7 @@ void describe_publisher(const rtc::sdp::SessionDescription& offer,
     t.mid = om.mid;
     t.codec = codec.name;
     t.source = stream ? TrackSource::kScreen : TrackSource::kMic;
+    if (t.kind == MediaKind::kAudio) t.red_payload_type = red_pt;
     if (t.kind == MediaKind::kVideo) {
       for (const auto& g : om.ssrc_groups) {
         if (g.semantics != "FID" || g.ssrcs.size() < 2) continue;
@@ -325,6 +334,7 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
   if (!offer) return invalid(offer.error().message);
   Worker& w = host.worker(worker_);
   rtc::sdp::AnswerOptions ao;
+  ao.audio_red = host.options().audio_red;
   // Checked before anything changes: a refused offer leaves the connection as it was, so
   // a corrected offer on the same socket starts from scratch.
   auto check = rtc::sdp::validate_offer(*offer, ao, !stream_conn_);

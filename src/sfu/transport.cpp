@@ -25,6 +25,7 @@ Transport::Transport(SessionParams params, std::unique_ptr<rtc::DtlsSession> dtl
   if (params_.tracer && params_.trace) created_unix_ns_ = telemetry::unix_ns_now();
   participant_.ext = params_.ext;
   participant_.audio_payload_type = params_.audio_payload_type;
+  participant_.audio_red_payload_type = params_.audio_red_payload_type;
   participant_.video_codecs = params_.video_codecs;
   participant_.endpoint = this;
   for (auto& t : params_.tracks) room_.publish(participant_.id, t);
@@ -210,7 +211,7 @@ void Transport::send_rtp(const Subscription& sub, const rtc::RtpPacket& src,
                          const rtc::PacketExtensions& ext, std::uint16_t seq, std::uint32_t ts) {
   // The subscriber's own extension ids and mid; the SFU numbers its transport-wide sequence.
   rtc::ForwardHeader h{
-      sub.rewriter.out_ssrc(),       seq,          ts, sub.out_payload_type, sub.mid,
+      sub.rewriter.out_ssrc(),       seq,          ts, forwarded_payload_type(sub, src), sub.mid,
       params_.ext.transport_cc != 0, twcc_out_seq_};
   forward(sub, src, ext, h);
 }

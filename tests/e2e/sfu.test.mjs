@@ -6,7 +6,7 @@
 // join again by itself when the /voice connection is lost.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until, voiceRow, voiceStats, assertReceiving, assertQualityReported } from './lib/browser.mjs';
+import { api, launch, loginUi, metricValue, myId, openUser, registerApi, setBase, sleep, uniqueName, until, voiceRow, voiceStats, assertReceiving, assertQualityReported } from './lib/browser.mjs';
 import { startHype } from './lib/server.mjs';
 import { botSkip, runBots } from './lib/bots.mjs';
 
@@ -137,6 +137,12 @@ describe('SFU voice in Chromium', { skip }, () => {
     });
     await until(() => page.evaluate(() => window.__hype.rtcService.currentTransport && window.__hype.rtcService.currentTransport !== window.__hypeOldTransport && window.__hype.rtcService.getSnapshot().status === 'connected'), { what: 'rejoined after losing /voice' });
     await assertReceiving(page, botIds, 'browser after rejoining');
+
+    // Chromium sends its microphone as RED (the SFU answers red/48000/2 first; getStats still
+    // names the primary, audio/opus); hype-bot accepts only Opus, so what it hears of the
+    // browser was unwrapped by the SFU.
+    const unwrapped = await metricValue("sfu_red_unwrapped_total");
+    assert.ok(unwrapped > 100, `RED packets unwrapped for the bots: ${unwrapped}`);
 
     const { code, report } = await bots;
     bots = null;

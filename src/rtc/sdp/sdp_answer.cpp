@@ -41,6 +41,22 @@ bool can_answer_codec(std::string_view kind, const Codec& c, const AnswerOptions
   return true;
 }
 
+bool is_red_over(const Codec& red, const Codec& primary) {
+  if (!red.is("red") || red.clock_rate != primary.clock_rate) return false;
+  // fmtp is "PT/PT[/PT...]" (RFC 2198 section 5), every block the primary's payload type.
+  std::string_view f = red.fmtp;
+  if (f.empty()) return false;
+  const std::string pt = std::to_string(primary.payload_type);
+  std::size_t blocks = 0;
+  while (true) {
+    std::size_t slash = f.find('/');
+    if (f.substr(0, slash) != pt || ++blocks > 8) return false;
+    if (slash == std::string_view::npos) break;
+    f.remove_prefix(slash + 1);
+  }
+  return true;
+}
+
 std::vector<std::string> default_header_extensions() {
   return {std::string(ext_uri::kAudioLevel),  std::string(ext_uri::kAbsSendTime),
           std::string(ext_uri::kTransportCc), std::string(ext_uri::kMid),
@@ -94,6 +110,15 @@ Result<SessionDescription> create_answer(const SessionDescription& offer,
         }
         chosen.push_back(c.payload_type);
         m.codecs.push_back(std::move(ac));
+      }
+    }
+    if (om.kind == "audio" && opt.audio_red && !m.codecs.empty() && m.codecs.front().is("opus")) {
+      for (const Codec& c : om.codecs) {
+        if (!is_red_over(c, m.codecs.front())) continue;
+        Codec red = c;
+        red.rtcp_fb.clear();
+        m.codecs.insert(m.codecs.begin(), std::move(red));
+        break;
       }
     }
     if (m.codecs.empty()) {

@@ -1,6 +1,7 @@
 // JSEP answer generation for an ICE-lite SFU answering a browser offer: for each offered
 // m-section pick the supported codecs (keeping the offer's payload types, order and fmtp,
-// plus RTX for the chosen video codecs), keep the header extensions the SFU understands
+// plus RTX for the chosen video codecs, and RED over Opus first where it is offered and
+// wanted), keep the header extensions the SFU understands
 // with the offered ids, mirror the direction and simulcast (send -> recv), and put every
 // accepted section in one BUNDLE group with rtcp-mux. Unsupported sections (data channels,
 // no common codec) are rejected with port 0, as JSEP requires.
@@ -33,6 +34,10 @@ struct AnswerOptions {
   // Ask browsers to use Opus DTX (silence costs ~nothing in a 50-person channel) and keep
   // in-band FEC on.
   bool opus_dtx = true;
+  // Accept RED (RFC 2198, "red/48000/2" with fmtp "<opus>/<opus>...") where an audio section
+  // offers it over the chosen Opus, and list it first: Chromium sends RED only when it is the
+  // answer's preferred codec (RFC 3264 lets the answerer order by its own preference).
+  bool audio_red = true;
   // What a sendrecv offer becomes: the SFU publishes to this participant only when asked.
   Direction answer_to_sendrecv = Direction::kRecvOnly;
 };
@@ -43,6 +48,10 @@ std::vector<std::string> default_header_extensions();
 
 // Whether an offered codec of an m-section of `kind` is one the answer keeps.
 bool can_answer_codec(std::string_view kind, const Codec& codec, const AnswerOptions& options);
+
+// Whether `red` is RED (RFC 2198) carrying only `primary` (fmtp "111/111", 1 to 8 blocks) at
+// its clock rate: the only RED the SFU forwards and unwraps.
+bool is_red_over(const Codec& red, const Codec& primary);
 
 Result<SessionDescription> create_answer(const SessionDescription& offer,
                                          const AnswerOptions& options);

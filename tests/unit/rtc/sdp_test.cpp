@@ -177,15 +177,51 @@ TEST(Sdp, AnswerToAudioOffer) {
   std::string text = write(ans.value());
   expect_well_formed_answer(offer, text);
   const auto& m = ans.value().media[0];
-  ASSERT_EQ(m.codecs.size(), 1u);
-  EXPECT_TRUE(m.codecs[0].is("opus"));
-  EXPECT_EQ(m.codecs[0].fmtp_param("usedtx"), "1");
-  EXPECT_EQ(m.codecs[0].fmtp_param("useinbandfec"), "1");
+  // RED over Opus first (Chromium then sends RED), then Opus with DTX and in-band FEC.
+  ASSERT_EQ(m.codecs.size(), 2u);
+  EXPECT_TRUE(m.codecs[0].is("red"));
+  EXPECT_EQ(m.codecs[0].payload_type, 63);
+  EXPECT_EQ(m.codecs[0].fmtp, "111/111");
+  EXPECT_TRUE(m.codecs[1].is("opus"));
+  EXPECT_EQ(m.codecs[1].fmtp_param("usedtx"), "1");
+  EXPECT_EQ(m.codecs[1].fmtp_param("useinbandfec"), "1");
   EXPECT_EQ(m.direction, Direction::kRecvOnly);
+  EXPECT_NE(text.find("m=audio 9 UDP/TLS/RTP/SAVPF 63 111\r\n"), std::string::npos);
   EXPECT_NE(text.find("a=ice-lite\r\n"), std::string::npos);
   EXPECT_NE(text.find("a=group:BUNDLE 0\r\n"), std::string::npos);
   EXPECT_NE(text.find("a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n"),
             std::string::npos);
+}
+
+TEST(Sdp, RedIsLeftOutWhenNotWantedOrNotOverTheChosenOpus) {
+  auto offer = parse_ok(fixture("chromium_audio_offer.sdp"));
+  auto opt = sfu_options();
+  opt.audio_red = false;
+  auto ans = create_answer(offer, opt);
+  ASSERT_TRUE(ans.ok()) << ans.error().message;
+  ASSERT_EQ(ans.value().media[0].codecs.size(), 1u);
+  EXPECT_TRUE(ans.value().media[0].codecs[0].is("opus"));
+  // RED whose blocks are another codec (G722 here) is not one the SFU can unwrap.
+  for (auto& c : offer.media[0].codecs)
+    if (c.is("red")) c.fmtp = "9/9";
+  ans = create_answer(offer, sfu_options());
+  ASSERT_TRUE(ans.ok()) << ans.error().message;
+  ASSERT_EQ(ans.value().media[0].codecs.size(), 1u);
+  EXPECT_TRUE(ans.value().media[0].codecs[0].is("opus"));
+}
+
+TEST(Sdp, IsRedOver) {
+  Codec opus{111, "opus", 48000, 2, "", {}};
+  EXPECT_TRUE(is_red_over(Codec{63, "red", 48000, 2, "111/111", {}}, opus));
+  EXPECT_TRUE(is_red_over(Codec{63, "RED", 48000, 2, "111", {}}, opus));
+  EXPECT_TRUE(is_red_over(Codec{63, "red", 48000, 2, "111/111/111", {}}, opus));
+  EXPECT_FALSE(is_red_over(Codec{63, "red", 48000, 2, "", {}}, opus));
+  EXPECT_FALSE(is_red_over(Codec{63, "red", 48000, 2, "111/9", {}}, opus));
+  EXPECT_FALSE(is_red_over(Codec{63, "red", 48000, 2, "111/", {}}, opus));
+  EXPECT_FALSE(is_red_over(Codec{63, "red", 8000, 1, "111/111", {}}, opus));
+  EXPECT_FALSE(
+      is_red_over(Codec{63, "red", 48000, 2, "111/111/111/111/111/111/111/111/111", {}}, opus));
+  EXPECT_FALSE(is_red_over(Codec{111, "opus", 48000, 2, "111/111", {}}, opus));
 }
 
 TEST(Sdp, AnswerToSimulcastOffer) {

@@ -132,7 +132,9 @@ TEST(ServerOffer, OffersNothingButTheSubscribersAudioCodecs) {
   ASSERT_TRUE(sd.ok());
   const auto& m = sd->media.back();
   EXPECT_EQ(codec_names(m), codec_names(own.media[0]));
-  EXPECT_EQ(codec_names(m), std::set<std::string>{"opus"});  // no red, G722, PCMU...
+  // RED over Opus (answered first, the SFU forwards it), no G722, PCMU...
+  EXPECT_EQ(codec_names(m), (std::set<std::string>{"red", "opus"}));
+  EXPECT_TRUE(m.codecs.front().is("red"));
   EXPECT_EQ(m.extmaps.size(), own.media[0].extmaps.size());
   for (auto& e : m.extmaps) EXPECT_EQ(own.media[0].find_extmap(e.uri)->id, e.id);
   // It parses back as what the browser gets.
@@ -159,7 +161,7 @@ TEST(ServerOffer, VideoGetsItsOwnSectionWithTheSubscribersVideoCodecsAndRtx) {
   const MediaSection& a = back->media[2];
   const MediaSection& v = back->media[3];
   EXPECT_EQ(a.kind, "audio");
-  EXPECT_EQ(codec_names(a), std::set<std::string>{"opus"});
+  EXPECT_EQ(codec_names(a), (std::set<std::string>{"red", "opus"}));
   EXPECT_EQ(v.kind, "video");
   EXPECT_EQ(v.mid, "s1");
   EXPECT_EQ(v.direction, Direction::kSendOnly);

@@ -79,7 +79,22 @@ TEST(SignalingSession, PublishesTheAudioOfAnAudioVideoOffer) {
   EXPECT_EQ(p.tracks[0].mid, "0");
   EXPECT_EQ(p.tracks[0].ssrc, offer->media[0].ssrcs.front().ssrc);
   EXPECT_EQ(p.tracks[0].payload_type, 111);
+  EXPECT_EQ(p.tracks[0].codec, "opus");
   EXPECT_EQ(p.audio_payload_type, 111);
+  // RED was answered first: the track comes in either type, the subscriber side takes both.
+  ASSERT_TRUE(ans->media[0].codecs.front().is("red"));
+  EXPECT_EQ(p.tracks[0].red_payload_type, 63);
+  EXPECT_EQ(p.audio_red_payload_type, 63);
+
+  o.audio_red = false;
+  ans = rtc::sdp::create_answer(offer.value(), o);
+  ASSERT_TRUE(ans.ok());
+  sfu::SessionParams q;
+  sfu::describe_publisher(offer.value(), ans.value(), q);
+  ASSERT_EQ(q.tracks.size(), 1u);
+  EXPECT_EQ(q.tracks[0].payload_type, 111);
+  EXPECT_EQ(q.tracks[0].red_payload_type, 0);
+  EXPECT_EQ(q.audio_red_payload_type, 0);
 }
 
 namespace {
