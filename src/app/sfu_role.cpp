@@ -23,6 +23,7 @@ sfu::SfuOptions sfu_options(Node& node, voice::StreamReporter& streams) {
   o.announced_port = static_cast<std::uint16_t>(config.sfu.announced_port);
   o.bind_ip = config.sfu.bind_ip;
   o.audio_red = config.sfu.audio_red;
+  o.audio_nack = config.sfu.audio_nack;
   o.max_forwarded_speakers = config.voice.max_forwarded_speakers;
   o.quality = &node.quality;
   o.tracer = node.tracer.get();

@@ -228,6 +228,9 @@ const std::vector<KeyDef>& defs() {
       make_bool("sfu", "audio_red", &C::sfu, &C::Sfu::audio_red,
                 "accept RED (RFC 2198) Opus with redundancy from clients that offer it, forward it "
                 "to listeners that accept it and unwrap it for the others"),
+      make_bool("sfu", "audio_nack", &C::sfu, &C::Sfu::audio_nack,
+                "answer generic NACK on audio where a client offers it: the SFU asks publishers "
+                "again for audio it lost and resends what listeners lost"),
       make_str("turn", "secret", &C::turn, &C::Turn::secret,
                "coturn static-auth-secret for TURN REST credentials (empty: no TURN)"),
       make_str("turn", "urls", &C::turn, &C::Turn::urls,

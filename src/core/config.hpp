@@ -85,7 +85,8 @@ struct Config {
     std::string announced_ip = "127.0.0.1";  // address put in ICE candidates
     int announced_port = 0;  // port put in ICE candidates; 0: the worker's bound port
     std::string bind_ip = "0.0.0.0";
-    bool audio_red = true;  // accept RED (RFC 2198) audio from publishers that offer it
+    bool audio_red = true;   // accept RED (RFC 2198) audio from publishers that offer it
+    bool audio_nack = true;  // NACK audio where the client offers it
   } sfu;
   struct Turn {
     std::string secret;  // coturn static-auth-secret; empty: no TURN credentials issued

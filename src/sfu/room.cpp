@@ -10,6 +10,9 @@ namespace {
 constexpr std::size_t kAudioCachePackets = 128;  // ~2.5 s of 20 ms Opus
 constexpr std::size_t kVideoCachePackets = 1024;
 constexpr std::int64_t kNackMaxAgeMs = 1000;  // older than this is useless to a jitter buffer
+// Audio the SFU lost is worth asking for while a jitter buffer (~40-200 ms) can still play
+// it: a few tries, about one round trip of a mobile link apart.
+constexpr rtc::NackOptions kAudioNack{64, 400, 3, 80};
 }  // namespace
 
 std::string slot_mid(int slot) {
@@ -108,8 +111,10 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   Participant* p = participant(owner);
   if (!p || track_by_ssrc(spec.ssrc)) return nullptr;
   if (spec.rtx_ssrc && (spec.rtx_ssrc == spec.ssrc || track_by_ssrc(spec.rtx_ssrc))) return nullptr;
-  auto t = std::make_unique<Track>(
-      spec.kind == MediaKind::kAudio ? kAudioCachePackets : kVideoCachePackets, spec.clock_rate);
+  const bool audio = spec.kind == MediaKind::kAudio;
+  auto t = std::make_unique<Track>(audio ? kAudioCachePackets : kVideoCachePackets,
+                                   spec.clock_rate, audio ? kAudioNack : rtc::NackOptions{});
+  t->nacked = !audio || spec.nack;
   t->owner = p;
   t->ssrc = spec.ssrc;
   t->kind = spec.kind;
@@ -269,6 +274,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
   const bool red = track->red_payload_type != 0 && pkt.payload_type() == track->red_payload_type;
   rtc::RedPayload red_blocks;
   if (track->kind == MediaKind::kAudio) {
+    if (track->nacked) track->nack.on_packet(pkt.sequence_number(), now_ms);
     // A retransmission, or the original of a packet already rebuilt from RED.
     if (!track->cache.find(pkt.sequence_number(), now_ms, 2000).empty()) {
       ++counters_.dropped_duplicate_audio;
@@ -385,6 +391,7 @@ void Room::recover_from_red(Track& track, const rtc::RtpPacket& pkt, const rtc::
     lost->set_timestamp(pkt.timestamp() - b.timestamp_offset);
     lost->set_marker(false);
     track.cache.store(seq, lost->bytes(), now_ms);
+    if (track.nacked) track.nack.on_packet(seq, now_ms);  // no need to ask for it
     ++counters_.red_recovered;
     bump(node_.red_recovered);
     const rtc::PacketExtensions none;

@@ -73,6 +73,9 @@ struct PublishedTrack {
   // Audio: the publisher's RED (RFC 2198) payload type over `payload_type`, 0 when it sends
   // none; its packets come in either type.
   std::uint8_t red_payload_type = 0;
+  // Audio: the publisher accepted generic NACK (a=rtcp-fb nack on its Opus): the SFU asks it
+  // again for audio it lost. Video is always NACKed.
+  bool nack = false;
 };
 
 // A codec a subscriber accepted in its own (answered) video section: what packets of that
@@ -126,11 +129,15 @@ struct Track {
   PliThrottle pli;
   bool keyframe_pending = false;  // a keyframe request the throttle held back: sent when due
   ReceiveStats stats;
-  rtc::NackGenerator nack;  // video: what the SFU itself lost from the publisher
+  // What the SFU itself lost from the publisher and asks for again: video always, audio when
+  // the publisher accepted NACK (`nacked`).
+  bool nacked = false;
+  rtc::NackGenerator nack;
   std::vector<std::unique_ptr<Subscription>> subscriptions;
   std::vector<Subscription*> slot_feeds;  // audio slots this track currently feeds
 
-  Track(std::size_t cache_packets, std::uint32_t rate) : cache(cache_packets), stats(rate) {}
+  Track(std::size_t cache_packets, std::uint32_t rate, rtc::NackOptions nack_options = {})
+      : cache(cache_packets), stats(rate), nack(nack_options) {}
 };
 
 // The mid signaling gives the m-section of audio slot `slot` (one naming rule for both sides).

@@ -65,6 +65,8 @@ struct SfuOptions {
   // Answer RED (RFC 2198) over Opus first where a client offers it, so browsers send audio
   // with redundancy (rtc::sdp::AnswerOptions::audio_red).
   bool audio_red = true;
+  // Keep NACK on audio where offered (rtc::sdp::AnswerOptions::audio_nack).
+  bool audio_nack = true;
   int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
   StreamReport on_stream;          // empty: streams are only announced on /voice

@@ -89,7 +89,10 @@ void describe_publisher(const rtc::sdp::SessionDescription& offer,
     t.mid = om.mid;
     t.codec = codec.name;
     t.source = stream ? TrackSource::kScreen : TrackSource::kMic;
-    if (t.kind == MediaKind::kAudio) t.red_payload_type = red_pt;
+    if (t.kind == MediaKind::kAudio) {
+      t.red_payload_type = red_pt;
+      t.nack = std::find(codec.rtcp_fb.begin(), codec.rtcp_fb.end(), "nack") != codec.rtcp_fb.end();
+    }
     if (t.kind == MediaKind::kVideo) {
       for (const auto& g : om.ssrc_groups) {
         if (g.semantics != "FID" || g.ssrcs.size() < 2) continue;
@@ -335,6 +338,7 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
   Worker& w = host.worker(worker_);
   rtc::sdp::AnswerOptions ao;
   ao.audio_red = host.options().audio_red;
+  ao.audio_nack = host.options().audio_nack;
   // Checked before anything changes: a refused offer leaves the connection as it was, so
   // a corrected offer on the same socket starts from scratch.
   auto check = rtc::sdp::validate_offer(*offer, ao, !stream_conn_);

@@ -330,7 +330,7 @@ void Transport::on_tick(std::int64_t now_us) {
 void Transport::send_nacks(std::int64_t now_ms) {
   std::array<std::uint16_t, 64> seqs{};
   for (auto& t : participant_.tracks) {
-    if (t->kind != MediaKind::kVideo) continue;
+    if (!t->nacked) continue;
     std::size_t k = t->nack.collect(now_ms, seqs);
     if (k == 0) continue;
     rtc::MutableByteSpan slot = out_.slot();

@@ -102,6 +102,7 @@ Result<SessionDescription> create_answer(const SessionDescription& offer,
         Codec ac = c;
         ac.rtcp_fb.clear();
         for (const auto& fb : c.rtcp_fb) {
+          if (om.kind == "audio" && fb == "nack" && !opt.audio_nack) continue;
           if (contains(opt.rtcp_feedback, fb)) ac.rtcp_fb.push_back(fb);
         }
         if (ac.is("opus")) {

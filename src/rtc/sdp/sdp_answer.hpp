@@ -38,6 +38,9 @@ struct AnswerOptions {
   // offers it over the chosen Opus, and list it first: Chromium sends RED only when it is the
   // answer's preferred codec (RFC 3264 lets the answerer order by its own preference).
   bool audio_red = true;
+  // Keep generic NACK on audio where offered (the SFU then asks publishers again for audio it
+  // lost, and answers listeners' NACKs); video keeps it regardless.
+  bool audio_nack = true;
   // What a sendrecv offer becomes: the SFU publishes to this participant only when asked.
   Direction answer_to_sendrecv = Direction::kRecvOnly;
 };

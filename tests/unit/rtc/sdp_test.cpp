@@ -210,6 +210,25 @@ TEST(Sdp, RedIsLeftOutWhenNotWantedOrNotOverTheChosenOpus) {
   EXPECT_TRUE(ans.value().media[0].codecs[0].is("opus"));
 }
 
+TEST(Sdp, AudioNackIsKeptWhereOfferedUnlessTurnedOff) {
+  auto offer = parse_ok(fixture("chromium_audio_offer.sdp"));
+  for (auto& c : offer.media[0].codecs)
+    if (c.is("opus")) c.rtcp_fb.push_back("nack");
+  auto opus_fb = [](const SessionDescription& sd) {
+    for (const auto& c : sd.media[0].codecs)
+      if (c.is("opus")) return c.rtcp_fb;
+    return std::vector<std::string>{};
+  };
+  auto ans = create_answer(offer, sfu_options());
+  ASSERT_TRUE(ans.ok()) << ans.error().message;
+  EXPECT_EQ(opus_fb(ans.value()), (std::vector<std::string>{"transport-cc", "nack"}));
+  auto opt = sfu_options();
+  opt.audio_nack = false;
+  ans = create_answer(offer, opt);
+  ASSERT_TRUE(ans.ok()) << ans.error().message;
+  EXPECT_EQ(opus_fb(ans.value()), (std::vector<std::string>{"transport-cc"}));
+}
+
 TEST(Sdp, IsRedOver) {
   Codec opus{111, "opus", 48000, 2, "", {}};
   EXPECT_TRUE(is_red_over(Codec{63, "red", 48000, 2, "111/111", {}}, opus));

@@ -2,7 +2,8 @@
 // packets in its own RED payload type; one that did not gets each packet's primary Opus frame,
 // plus the frames the SFU lost from the publisher rebuilt from the next packet's redundancy,
 // in order and with continuous outgoing numbers; a late original of a rebuilt packet, and a
-// NACK resend, keep the same rule. Malformed RED is dropped and counted.
+// NACK resend, keep the same rule. Malformed RED is dropped and counted. Audio the SFU lost
+// from a publisher that accepted NACK is asked for again, and the retransmission forwarded.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -69,7 +70,7 @@ struct Fixture {
   RecordingSink sink;
   std::int64_t now_ms = 0;
 
-  Fixture() {
+  explicit Fixture(bool nack = false) {
     for (ParticipantId id : {kPublisher, kRedListener, kPlainListener}) {
       auto& p = room.add_participant(id);
       p.ext.audio_level = kLevelId;
@@ -80,6 +81,7 @@ struct Fixture {
     t.ssrc = 100;
     t.payload_type = kOpus;
     t.red_payload_type = kRed;
+    t.nack = nack;
     t.mid = "0";
     EXPECT_NE(room.publish(kPublisher, t), nullptr);
     for (auto& q : room.participants())
@@ -251,6 +253,44 @@ TEST(RoomRed, ANackResendOfARedPacketToAPlainListenerIsItsPrimary) {
   EXPECT_EQ(f.sink.sent[0].payload, frame(20));
   EXPECT_EQ(f.sink.sent[0].seq, first[0].seq);
   EXPECT_EQ(f.sink.sent[0].ts, first[0].ts);
+}
+
+TEST(RoomAudioNack, AudioLostFromAPublisherThatTakesNackIsAskedForAndTheRepairForwarded) {
+  Fixture f(/*nack=*/true);
+  Track* t = f.room.track_by_ssrc(100);
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(t->nacked);
+  f.send_plain(20);
+  f.now_ms += 20;  // 21 lost
+  f.send_plain(22);
+  std::array<std::uint16_t, 8> asked{};
+  ASSERT_EQ(t->nack.collect(f.now_ms, asked), 1u);
+  EXPECT_EQ(asked[0], 21);
+  // The retransmission comes late: forwarded (a jitter buffer may still play it), and asked
+  // for no more.
+  f.sink.sent.clear();
+  f.send_plain(21);
+  ASSERT_EQ(f.sink.to(kPlainListener).size(), 1u);
+  EXPECT_EQ(f.sink.to(kPlainListener)[0].payload, frame(21));
+  EXPECT_EQ(t->nack.collect(f.now_ms + 500, asked), 0u);
+  // A second copy of it is a duplicate.
+  f.send_plain(21);
+  EXPECT_EQ(f.room.counters().dropped_duplicate_audio, 1u);
+}
+
+TEST(RoomAudioNack, APacketRebuiltFromRedIsNotAskedFor) {
+  Fixture f(/*nack=*/true);
+  f.send_red(20);
+  f.now_ms += 20;
+  f.send_red(22);
+  std::array<std::uint16_t, 8> asked{};
+  EXPECT_EQ(f.room.track_by_ssrc(100)->nack.collect(f.now_ms, asked), 0u);
+  EXPECT_EQ(f.room.counters().red_recovered, 1u);
+}
+
+TEST(RoomAudioNack, NoNackForAPublisherThatDidNotAcceptIt) {
+  Fixture f;
+  EXPECT_FALSE(f.room.track_by_ssrc(100)->nacked);
 }
 
 }  // namespace

@@ -95,6 +95,18 @@ TEST(SignalingSession, PublishesTheAudioOfAnAudioVideoOffer) {
   EXPECT_EQ(q.tracks[0].payload_type, 111);
   EXPECT_EQ(q.tracks[0].red_payload_type, 0);
   EXPECT_EQ(q.audio_red_payload_type, 0);
+  EXPECT_FALSE(q.tracks[0].nack);  // Chromium offers no NACK on Opus by itself
+
+  // The web client adds it to its offer: the track is then NACKed by the SFU.
+  auto with_nack = offer.value();
+  for (auto& c : with_nack.media[0].codecs)
+    if (c.is("opus")) c.rtcp_fb.push_back("nack");
+  ans = rtc::sdp::create_answer(with_nack, o);
+  ASSERT_TRUE(ans.ok());
+  sfu::SessionParams r;
+  sfu::describe_publisher(with_nack, ans.value(), r);
+  ASSERT_EQ(r.tracks.size(), 1u);
+  EXPECT_TRUE(r.tracks[0].nack);
 }
 
 namespace {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { opusParams, setOpusParams } from './sdp';
+import { addOpusNack, opusParams, setOpusParams } from './sdp';
 import { quality, summarizeStats } from './stats';
 
 const SDP = ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9', 'a=rtpmap:111 opus/48000/2', 'a=rtcp-fb:111 transport-cc', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:63 red/48000/2', 'a=fmtp:63 111/111', 'a=rtpmap:9 G722/8000', ''].join('\r\n');
@@ -45,5 +45,27 @@ describe('summarizeStats', () => {
     expect(quality({ rttMs: 250, jitterMs: 5, lossRate: 0 })).toBe('fair');
     expect(quality({ rttMs: 50, jitterMs: 5, lossRate: 0.2 })).toBe('poor');
     expect(quality(null)).toBe('unknown');
+  });
+});
+
+describe('addOpusNack', () => {
+  const offer = ['m=audio 9 UDP/TLS/RTP/SAVPF 111 63', 'a=rtpmap:111 opus/48000/2', 'a=rtcp-fb:111 transport-cc', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:63 red/48000/2', 'a=fmtp:63 111/111', ''].join('\r\n');
+  it('adds nack after the Opus rtcp-fb lines only, once', () => {
+    const out = addOpusNack(offer);
+    expect(out).toContain('a=rtcp-fb:111 transport-cc\r\na=rtcp-fb:111 nack\r\na=fmtp:111');
+    expect(out.match(/nack/g)?.length).toBe(1);
+    expect(addOpusNack(out)).toBe(out);
+  });
+  it('adds it after the rtpmap when Opus has no feedback', () => {
+    expect(addOpusNack('a=rtpmap:109 opus/48000/2\na=fmtp:109 x=1\n')).toBe('a=rtpmap:109 opus/48000/2\na=rtcp-fb:109 nack\na=fmtp:109 x=1\n');
+  });
+  it('in an answer, only where the offer asked for it', () => {
+    const answer = offer;
+    expect(addOpusNack(answer, offer)).toBe(answer);
+    expect(addOpusNack(answer, addOpusNack(offer))).toContain('a=rtcp-fb:111 nack');
+  });
+  it('leaves video and other codecs alone', () => {
+    const v = 'm=video 9 RTP 96\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\n';
+    expect(addOpusNack(v)).toBe(v);
   });
 });

@@ -60,3 +60,35 @@ export function opusParams(sdp: string): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * Adds generic NACK feedback (`a=rtcp-fb:PT nack`) to every Opus payload type that lacks it,
+ * so the SFU may ask for lost audio again and the sender keeps what it sent to answer it
+ * (Chromium negotiates NACK for audio only when the SDP says so; it offers none itself).
+ * With `remote` (the offer being answered), only the payload types it offered NACK for.
+ */
+export function addOpusNack(sdp: string, remote?: string): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(eol);
+  const opus = new Set<string>();
+  const has = new Set<string>();
+  for (const l of lines) {
+    const m = /^a=rtpmap:(\d+) opus\/48000/i.exec(l);
+    if (m) opus.add(m[1]);
+    const f = /^a=rtcp-fb:(\d+) nack$/.exec(l);
+    if (f) has.add(f[1]);
+  }
+  const wanted = (pt: string) => opus.has(pt) && !has.has(pt) && (remote === undefined || new RegExp(`^a=rtcp-fb:${pt} nack\\r?$`, 'm').test(remote));
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    out.push(lines[i]);
+    // After the payload type's last rtcp-fb line, or its rtpmap when it has none.
+    const m = /^a=(?:rtpmap|rtcp-fb):(\d+) /.exec(lines[i]);
+    if (!m || !wanted(m[1])) continue;
+    const next = lines[i + 1] ?? '';
+    if (new RegExp(`^a=rtcp-fb:${m[1]} `).test(next)) continue;
+    out.push(`a=rtcp-fb:${m[1]} nack`);
+    has.add(m[1]);
+  }
+  return out.join(eol);
+}

@@ -5,6 +5,7 @@
 // again once the server's is answered, and the answer to the abandoned offer is dropped.
 // Every step runs on one serial queue so descriptions never interleave.
 import type { NegotiablePC } from './negotiation';
+import { addOpusNack } from './sdp';
 
 export interface NegotiationCounts {
   offersSent: number;
@@ -78,7 +79,8 @@ export class SfuNegotiation {
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
       hooks.applied?.();
       const answer = await this.pc.createAnswer();
-      await this.pc.setLocalDescription(answer);
+      // Chromium leaves audio NACK out of its answers: keep what the SFU offered.
+      await this.pc.setLocalDescription({ type: 'answer', sdp: addOpusNack(answer.sdp ?? '', sdp) });
       this.counts.answersSent++;
       this.o.send('answer', { sdp: this.pc.localDescription?.sdp ?? answer.sdp ?? '', version });
       hooks.answered?.();
@@ -113,7 +115,8 @@ export class SfuNegotiation {
     if (!this.wantOffer || this.pendingOffer || this.pc.signalingState !== 'stable' || !this.o.canOffer()) return;
     this.wantOffer = false;
     const offer = await this.pc.createOffer();
-    await this.pc.setLocalDescription(offer);
+    // Audio NACK: the SFU asks again for microphone packets it lost (when it answers nack).
+    await this.pc.setLocalDescription({ type: 'offer', sdp: addOpusNack(offer.sdp ?? '') });
     const sdp = this.pc.localDescription?.sdp ?? offer.sdp ?? '';
     this.pendingOffer = { sdp };
     this.counts.offersSent++;
