@@ -127,6 +127,22 @@ TEST(ReceiveStats, LossAndFraction) {
   EXPECT_EQ(rb2.fraction_lost, 0);
 }
 
+// Opus DTX: during silence the sender skips frames (timestamps jump, sequence numbers do
+// not), sending a comfort-noise update every 400 ms. Nothing is lost, and the jitter stays
+// what the network did (here: none), not the silence.
+TEST(ReceiveStats, DtxSilenceIsNeitherLossNorJitter) {
+  ReceiveStats s(48000);
+  std::uint16_t seq = 100;
+  std::uint32_t ts = 0;
+  std::int64_t t = 0;
+  for (int i = 0; i < 50; ++i) s.on_packet(seq++, ts += 960, t += 20000);  // talking
+  for (int i = 0; i < 10; ++i) s.on_packet(seq++, ts += 19200, t += 400000);  // DTX
+  for (int i = 0; i < 50; ++i) s.on_packet(seq++, ts += 960, t += 20000);  // talking again
+  EXPECT_EQ(s.lost(), 0);
+  EXPECT_EQ(s.make_report(1).fraction_lost, 0);
+  EXPECT_LT(s.jitter_ticks(), 1.0);
+}
+
 TEST(RtpRewriter, DetachedSlotResumesWithoutAGapWhenItsSourceComesBack) {
   // Last-N: a slot loses its speaker and gets the same one back a while later. The source's
   // own numbers moved on meanwhile (packets that went to nobody); the slot's must not jump.
