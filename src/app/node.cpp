@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/secrets.hpp"
+#include "core/threads.hpp"
 
 namespace hype::app {
 
@@ -37,9 +38,7 @@ std::string token_secret(const Config& config) {
 }
 
 int io_thread_count(const Config& config) {
-  return config.server.io_threads > 0
-             ? config.server.io_threads
-             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return config.server.io_threads > 0 ? config.server.io_threads : available_cpus();
 }
 
 void register_process_metrics(metrics::Registry& reg) {

@@ -11,6 +11,7 @@
 #include "app/node.hpp"
 #include "app/sfu_role.hpp"
 #include "core/client_address.hpp"
+#include "core/threads.hpp"
 #include "gateway/gateway.hpp"
 #include "net/http_server.hpp"
 #include "store/store.hpp"
@@ -166,7 +167,14 @@ int run_server(const Config& config) {
   });
   // Every part keeps its state on strands, so the event loop can run on several threads.
   std::vector<std::thread> io_pool;
-  for (int i = 1; i < node.io_threads; ++i) io_pool.emplace_back([&node] { node.io.run(); });
+  for (int i = 1; i < node.io_threads; ++i)
+    io_pool.emplace_back([&node] {
+      set_thread_name("hype-io");
+      lower_thread_priority(node.config.server.control_nice);
+      node.io.run();
+    });
+  // After the SFU workers started (they keep their priority).
+  lower_thread_priority(node.config.server.control_nice);
   node.io.run();
   for (auto& t : io_pool) t.join();
   if (domain) {

@@ -147,6 +147,9 @@ const std::vector<KeyDef>& defs() {
                "snowflake node id, unique per process in a cluster"),
       make_int("server", "io_threads", &C::server, &C::Server::io_threads, 0, 64,
                "HTTP/WebSocket event-loop threads (0: one per core)"),
+      make_int("server", "control_nice", &C::server, &C::Server::control_nice, 0, 19,
+               "nice value added to the event-loop threads (REST, gateway, /voice signaling) but "
+               "not to the SFU media workers, so media waits less behind control-plane work"),
       make_int("server", "db_threads", &C::server, &C::Server::db_threads, 1, 64,
                "threads for blocking database calls"),
       make_str("server", "roles", &C::server, &C::Server::roles,

@@ -53,6 +53,9 @@ struct Config {
     int node_id = 0;         // snowflake node id, unique per process in a cluster
     int db_threads = 4;      // bounded pool for blocking database calls
     int io_threads = 0;      // HTTP/WebSocket event-loop threads; 0: one per core
+    // Nice value added to the event-loop threads (REST, gateway, signaling), not to the SFU
+    // workers: on a busy core a packet waits less behind control-plane work.
+    int control_nice = 0;
     std::string roles = "all";
     std::string region = "local";  // where this node runs (metrics labels; cluster placement)
     // Reverse proxies whose X-Forwarded-For / X-Real-IP name the client (core/client_address):

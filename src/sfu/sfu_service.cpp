@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "core/threads.hpp"
 #include "net/ws_envelope.hpp"
 #include "rtc/dtls_session.hpp"
 #include "sfu/signaling_session.hpp"
@@ -259,7 +260,7 @@ void SfuService::start() {
   if (!ctx) throw std::runtime_error("sfu: DTLS context: " + ctx.error().message);
   impl_->dtls = ctx.value();
   int n = impl_->opts.workers;
-  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n <= 0) n = available_cpus();
   if (impl_->opts.announced_port != 0 && n != 1)
     throw std::runtime_error("sfu: announced_port needs exactly one worker");
   impl_->placement =

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/random.hpp"
+#include "core/threads.hpp"
 #include "net/udp_socket.hpp"
 #include "rtc/demux.hpp"
 #include "rtc/ice/ice_common.hpp"
@@ -420,7 +421,10 @@ void Worker::start() {
   port_ = impl_->sock.local_address().port;
   impl_->arm();
   impl_->arm_timer();
-  thread_ = std::thread([this] { impl_->io.run(); });
+  thread_ = std::thread([this] {
+    set_thread_name("hype-sfu-" + std::to_string(index_));
+    impl_->io.run();
+  });
 }
 
 void Worker::stop() {

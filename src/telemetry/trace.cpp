@@ -15,6 +15,7 @@
 
 #include "core/log.hpp"
 #include "core/random.hpp"
+#include "core/threads.hpp"
 
 namespace hype::telemetry {
 
@@ -181,7 +182,10 @@ Tracer::Tracer(TracerOptions options, metrics::Registry& registry)
   if (!parse_endpoint(opts_.endpoint, host_, port_, path_))
     throw std::runtime_error("telemetry.otlp_endpoint: expected http://host:port/path, got " +
                              opts_.endpoint);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    set_thread_name("hype-trace");
+    run();
+  });
 }
 
 Tracer::~Tracer() {
