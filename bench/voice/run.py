@@ -42,6 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plots  # noqa: E402
 import servers  # noqa: E402
 
+# Thread name prefix of each server's media threads (hype names its SFU workers).
+MEDIA_THREADS = {"hype": "hype-sfu-"}
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
@@ -148,6 +150,15 @@ def run_case(kind, scenario, channels, size, speakers, a):
         go = os.path.join(a.out, f".go-{kind}-{os.getpid()}")
         if os.path.exists(go):
             os.unlink(go)
+        # The crowd: every process registers its bots first, then all join at one moment
+        # (the join file), so the join times are those of `users` simultaneous joins and no
+        # registration (Argon2id on the server) overlaps them.
+        join_go = go + "-join"
+        for stale in [join_go] + [p for p in os.listdir(a.out) if p.startswith(os.path.basename(join_go) + ".ready-")]:
+            try:
+                os.unlink(stale if os.path.isabs(stale) else os.path.join(a.out, stale))
+            except OSError:
+                pass
         join_timeout = min(120, max(20, users * 0.1))
         per_proc = max(1, a.bots_per_proc // size)
         groups = [min(per_proc, channels - i) for i in range(0, channels, per_proc)]
@@ -155,9 +166,16 @@ def run_case(kind, scenario, channels, size, speakers, a):
             cmd = pin + [a.bot_bin, "--channels", str(g), "--count", str(size),
                          "--speakers", str(speakers),
                          "--duration", str(a.duration), "--json", "--go-file", go,
-                         "--join-timeout", str(join_timeout), "--warmup", str(a.warmup)
-                         ] + srv.bot_args()
+                         "--join-timeout", str(join_timeout), "--warmup", str(a.warmup),
+                         "--join-file", join_go] + srv.bot_args()
             bots.append(BotProc(cmd))
+        setup_deadline = time.time() + 600
+        while time.time() < setup_deadline:
+            ready = [p for p in os.listdir(a.out) if p.startswith(os.path.basename(join_go) + ".ready-")]
+            if len(ready) >= len(bots) or any(b.proc.poll() is not None for b in bots):
+                break
+            time.sleep(0.05)
+        open(join_go, "w").close()
         # Every process joins, then all start their media at once (the go file), so that
         # no join (DTLS handshakes on the server) overlaps anyone's media.
         deadline = time.time() + join_timeout + 60
@@ -173,6 +191,9 @@ def run_case(kind, scenario, channels, size, speakers, a):
                 break
             time.sleep(0.02)
         os.unlink(go)
+        for p in os.listdir(a.out):
+            if p.startswith(os.path.basename(join_go)):
+                os.unlink(os.path.join(a.out, p))
         starts = [b.media_start for b in bots if b.media_start]
         window = None
         if starts:
@@ -186,15 +207,20 @@ def run_case(kind, scenario, channels, size, speakers, a):
                 time.sleep(max(0, w0 - time.time()))
                 c0 = srv.cpu_seconds()
                 q0 = srv.runqueue_wait_seconds()
+                m0 = srv.runqueue_wait_seconds(MEDIA_THREADS.get(kind))
                 b0 = sum(_cpu(b.proc.pid) for b in bots)
                 t0 = time.time()
                 time.sleep(max(0, w1 - time.time()))
                 c1 = srv.cpu_seconds()
                 q1 = srv.runqueue_wait_seconds()
+                m1 = srv.runqueue_wait_seconds(MEDIA_THREADS.get(kind))
                 b1 = sum(_cpu(b.proc.pid) for b in bots)
                 t1 = time.time()
                 window = {"seconds": t1 - t0, "server_cpu_s": c1 - c0, "bots_cpu_s": b1 - b0,
                           "server_runqueue_wait_s": round(q1 - q0, 4),
+                          # Of that, the media threads' (hype's SFU workers): the time a packet
+                          # could wait because another thread held the core.
+                          "media_runqueue_wait_s": round(m1 - m0, 4) if MEDIA_THREADS.get(kind) else None,
                           "loadavg_1m": os.getloadavg()[0]}
         for b in bots:
             try:
@@ -276,7 +302,7 @@ def line(r):
             f"bots {f(r.get('bots_cpu_pct'), 1)}% rss {r['server_peak_rss_mb']} MB "
             f"lat p50/p99/p99.9 {f(lat['p50'])}/{f(lat['p99'])}/{f(lat['p999'])} ms "
             f"(warm-up max {r['warmup_latency_ms_max']:.1f}) loss {r['loss_pct']:.2f}% "
-            f"rq-wait {f(w.get('server_runqueue_wait_s'), 3)} s load {f(w.get('loadavg_1m'), 1)} "
+            f"rq-wait {f(w.get('server_runqueue_wait_s'), 3)} s (media {f(w.get('media_runqueue_wait_s'), 3)} s) load {f(w.get('loadavg_1m'), 1)} "
             f"join p50/p99 {f(r['join_ms']['p50'], 0)}/"
             f"{f(r['join_ms']['p99'], 0)} ms errors {r['error_count']}")
 

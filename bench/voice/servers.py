@@ -32,12 +32,17 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / tick
 
 
-def proc_runqueue_wait_seconds(pid):
-    """Time the process's threads spent runnable but not running (schedstat): how much
-    the machine's other load stood in the way."""
+def proc_runqueue_wait_seconds(pid, name_prefix=None):
+    """Time the process's threads (those whose name starts with name_prefix, when given)
+    spent runnable but not running (schedstat): how much other load, the machine's or the
+    process's own other threads, stood in the way."""
     total = 0
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
+            if name_prefix is not None:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    if not f.read().startswith(name_prefix):
+                        continue
             with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
                 total += int(f.read().split()[1])
         except OSError:
@@ -82,8 +87,8 @@ class Server:
     def cpu_seconds(self):
         return proc_cpu_seconds(self.proc.pid)
 
-    def runqueue_wait_seconds(self):
-        return proc_runqueue_wait_seconds(self.proc.pid)
+    def runqueue_wait_seconds(self, name_prefix=None):
+        return proc_runqueue_wait_seconds(self.proc.pid, name_prefix)
 
     def peak_rss_mb(self):
         return proc_status_kb(self.proc.pid, "VmHWM") / 1024.0

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -401,6 +402,25 @@ bool setup_bots(const Options& o, RestClient& rest, Fleet& fleet) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "setup failed: %s\n", e.what());
     return false;
+  }
+  return true;
+}
+
+bool wait_join_file(const std::string& file, double timeout_s) {
+  const std::string ready = file + ".ready-" + std::to_string(::getpid());
+  if (FILE* f = std::fopen(ready.c_str(), "w")) {
+    std::fclose(f);
+  } else {
+    std::fprintf(stderr, "--join-file: cannot create %s\n", ready.c_str());
+    return false;
+  }
+  const std::int64_t until = now_us() + static_cast<std::int64_t>(timeout_s * 1e6);
+  while (::access(file.c_str(), F_OK) != 0) {
+    if (g_signaled.load() || now_us() > until) {
+      std::fprintf(stderr, "--join-file: %s did not appear\n", file.c_str());
+      return false;
+    }
+    ::poll(nullptr, 0, 5);
   }
   return true;
 }

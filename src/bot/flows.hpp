@@ -57,6 +57,10 @@ struct HoldResult {
 
 // --hold: voice states only (seats in a channel whose media runs elsewhere, e.g. P2P), for
 // `duration` seconds or until SIGINT/SIGTERM, then left over REST.
+// --join-file: announces the end of setup (FILE.ready-PID) and waits up to `timeout_s` for
+// FILE; false (with a message) on timeout or a signal.
+bool wait_join_file(const std::string& file, double timeout_s);
+
 HoldResult run_hold(Bots& bots, double duration);
 
 // Joins every bot (a signaling thread each), runs the media loop on this thread, stops

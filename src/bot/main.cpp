@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   }
   bot::Fleet fleet;
   if (!bot::setup_bots(o, rest, fleet)) return 1;
+  if (!o.join_file.empty() && !bot::wait_join_file(o.join_file, o.join_timeout + 600)) return 1;
 
   if (o.hold) {
     auto held = bot::run_hold(fleet.bots, o.duration);

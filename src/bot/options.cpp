@@ -29,6 +29,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--go-file", o.go_file,
                  "start media once connected and this file exists (without it, speakers talk "
                  "from the moment they are connected; what counts starts once all are)");
+  app.add_option("--join-file", o.join_file,
+                 "after setup, create FILE.ready-PID and wait for FILE before joining (several "
+                 "bot processes joining at one moment)");
   app.add_option("--join-timeout", o.join_timeout, "seconds to wait for every bot to connect");
   app.add_option("--target", o.target, "server kind: hype, or janus (videoroom plugin)")
       ->check(CLI::IsMember({"hype", "janus"}));

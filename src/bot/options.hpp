@@ -21,6 +21,10 @@ struct Options {
   std::string target = "hype", janus_url = "http://127.0.0.1:8088/janus";
   std::uint64_t janus_room = 0;
   std::string go_file;
+  // Crowd joins (bench/voice): after setup, create join_file + ".ready-" + pid, then join only
+  // once join_file exists, so every process joins at the same moment and no registration
+  // (Argon2id on the server) overlaps anyone's join.
+  std::string join_file;
   double join_timeout = 20, warmup = 0;
   // Video (video.hpp): --stream publishes --video-clip; --watch makes --watchers viewers.
   std::string video_clip, watch;
