@@ -130,10 +130,14 @@ def start_server(kind, a):
     if kind == "hype":
         http = a.port_base or free_port()
         env = dict(kv.split("=", 1) for kv in a.hype_env)
-        return servers.HypeServer(a.hype_bin, http, a.port_base + 10 if a.port_base else 0, pin,
-                                  a.hype_workers, env)
-    http = a.port_base + 8 if a.port_base else free_port()
-    return servers.JanusServer(http, (a.rtp_ports[0], a.rtp_ports[1]), pin, a.janus_event_loops)
+        srv = servers.HypeServer(a.hype_bin, http, a.port_base + 10 if a.port_base else 0, pin,
+                                 a.hype_workers, env)
+    else:
+        http = a.port_base + 8 if a.port_base else free_port()
+        srv = servers.JanusServer(http, (a.rtp_ports[0], a.rtp_ports[1]), pin, a.janus_event_loops)
+    if a.server_cpu_quota:
+        srv.limit_cpu(a.server_cpu_quota)
+    return srv
 
 
 def run_case(kind, scenario, channels, size, speakers, a):
@@ -281,6 +285,7 @@ def summarize(kind, scenario, channels, size, speakers, a, reports, bots, window
         "warmup_latency_ms_max": max([r.get("warmup_latency_ms_max", 0) for r in ok] or [0]),
         "server_peak_rss_mb": round(rss, 1), "server_threads": threads,
         "window": window, "errors": errors[:5], "error_count": len(errors),
+        "server_cpu_quota_pct": a.server_cpu_quota or None,
         "latency_hist_10us": hs,
     }
     if window and window["seconds"] > 0:
@@ -289,7 +294,11 @@ def summarize(kind, scenario, channels, size, speakers, a, reports, bots, window
         res["bots_cpu_pct"] = round(100 * window["bots_cpu_s"] / window["seconds"], 1)
         res["server_cpu_s_per_mpkt"] = (round(util / res["forwarded_pps"] * 1e6, 2)
                                         if res["forwarded_pps"] else None)
-    log(f"{kind}: {line(res)}")
+    if a.server_cpu_quota:
+        # Under a CPU quota: what one whole core would forward at this load.
+        res["forwarded_pps_per_core"] = round(res["forwarded_pps"] / (a.server_cpu_quota / 100), 1)
+    log(f"{kind}: {line(res)}" + (f" per-core {res['forwarded_pps_per_core']:.0f} pkt/s"
+                                   if a.server_cpu_quota else ""))
     return res
 
 
@@ -391,6 +400,9 @@ def main():
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--bots-cpu", type=int, default=1)
     p.add_argument("--no-pin", action="store_true")
+    p.add_argument("--server-cpu-quota", type=float, default=0,
+                   help="limit the server to this %% of one core (cgroup CPU quota, 10 ms period), "
+                        "so the bots can saturate it: capacity per core = rate / (quota/100)")
     p.add_argument("--nice", type=int, default=0,
                    help="nice value for servers and bots alike (e.g. -10 on a shared machine;\n"
                         "negative values need root)")

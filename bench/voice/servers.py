@@ -107,6 +107,48 @@ class Server:
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        if getattr(self, "quota", None):
+            self.quota.release()
+            self.quota = None
+
+    def limit_cpu(self, percent):
+        """Limits the server to `percent` % of one core (CpuQuota)."""
+        self.quota = CpuQuota(self.proc.pid, percent)
+
+
+class CpuQuota:
+    """A CPU bandwidth limit for one process (all its threads): a cgroup with a quota of
+    `percent` % of one core per 10 ms period (short, so a throttled server pauses at most a
+    few ms). Capacity then shows at a fraction of the load one core needs, which the bots on
+    the other core can generate: forwarded packets/s at saturation / (percent / 100) is the
+    packets/s per core, measured. cgroup v1 (cpu controller) or v2 (cpu.max); needs root."""
+
+    PERIOD_US = 10000
+
+    def __init__(self, pid, percent):
+        quota = int(self.PERIOD_US * percent / 100)
+        name = f"hype-voicebench-{pid}"
+        v1 = "/sys/fs/cgroup/cpu"
+        if os.path.isdir(v1) and os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+            self.dir = os.path.join(v1, name)
+            os.makedirs(self.dir, exist_ok=True)
+            self._write("cpu.cfs_period_us", self.PERIOD_US)
+            self._write("cpu.cfs_quota_us", quota)
+        else:
+            self.dir = os.path.join("/sys/fs/cgroup", name)
+            os.makedirs(self.dir, exist_ok=True)
+            self._write("cpu.max", f"{quota} {self.PERIOD_US}")
+        self._write("cgroup.procs", pid)
+
+    def _write(self, f, v):
+        with open(os.path.join(self.dir, f), "w") as fh:
+            fh.write(str(v))
+
+    def release(self):
+        try:
+            os.rmdir(self.dir)  # the process has exited: the group is empty
+        except OSError:
+            pass
 
 
 class HypeServer(Server):
