@@ -4,7 +4,9 @@
 
 namespace hype::rtc {
 
-RedParseStatus parse_red(ByteSpan payload, RedPayload& out) {
+namespace {
+
+RedParseStatus parse_blocks(ByteSpan payload, RedPayload& out) {
   out.count = 0;
   if (payload.empty()) return RedParseStatus::kEmpty;
   std::size_t pos = 0;
@@ -42,6 +44,14 @@ RedParseStatus parse_red(ByteSpan payload, RedPayload& out) {
   }
   out.blocks[out.count - 1].data = payload.subspan(pos);
   return RedParseStatus::kOk;
+}
+
+}  // namespace
+
+RedParseStatus parse_red(ByteSpan payload, RedPayload& out) {
+  const RedParseStatus status = parse_blocks(payload, out);
+  if (status != RedParseStatus::kOk) out.count = 0;  // nothing half-parsed is left behind
+  return status;
 }
 
 std::size_t write_red(std::span<const RedBlock> blocks, MutableByteSpan out) {

@@ -37,7 +37,8 @@ enum class RedParseStatus : std::uint8_t {
   kTooManyBlocks,  // more than kMaxRedBlocks
 };
 
-// Splits `payload` (an RTP payload without padding) into blocks. On kOk, count >= 1.
+// Splits `payload` (an RTP payload without padding) into blocks. On kOk, count >= 1; on
+// any error, count = 0.
 RedParseStatus parse_red(ByteSpan payload, RedPayload& out);
 
 // Writes a RED payload of `blocks` (the last one the primary) into `out`; returns its size,

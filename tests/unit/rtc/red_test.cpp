@@ -71,11 +71,17 @@ TEST(Red, MalformedPayloadsAreRefused) {
   const std::vector<std::uint8_t> long_block = {0xEF, 0x0F, 0x00, 0x09, 0x6F, 1, 2};
   EXPECT_EQ(parse_red(long_block, red), RedParseStatus::kTruncated);
   EXPECT_EQ(red.count, 0u);
+  // Headers that run out after two complete ones: nothing half-parsed is left.
+  const std::vector<std::uint8_t> headers_only = {0xEF, 0x0F, 0x00, 0x9F, 0x96, 0x9C,
+                                                  0x8F, 0x8D, 0x96, 0x98, 0x72, 0x79};
+  EXPECT_EQ(parse_red(headers_only, red), RedParseStatus::kTruncated);
+  EXPECT_EQ(red.count, 0u);
   // Nine blocks: more than the SFU accepts.
   std::vector<std::uint8_t> many;
   for (int i = 0; i < 8; ++i) many.insert(many.end(), {0xEF, 0x00, 0x00, 0x00});
   many.push_back(0x6F);
   EXPECT_EQ(parse_red(many, red), RedParseStatus::kTooManyBlocks);
+  EXPECT_EQ(red.count, 0u);
 }
 
 TEST(Red, WriteRefusesWhatTheHeaderCannotCarry) {
