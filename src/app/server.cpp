@@ -10,6 +10,7 @@
 #include "app/domain.hpp"
 #include "app/node.hpp"
 #include "app/sfu_role.hpp"
+#include "app/web_root.hpp"
 #include "core/client_address.hpp"
 #include "core/threads.hpp"
 #include "gateway/gateway.hpp"
@@ -80,7 +81,14 @@ int run_migrate(const Config& config) {
   return 0;
 }
 
-int run_server(const Config& config) {
+int run_server(const Config& given) {
+  Config config = given;
+  config.server.web_root = resolve_web_root(given.server.web_root, current_executable());
+  if (config.server.web_root.empty())
+    spdlog::info("no web client (server.web_root {}): serving the API only",
+                 given.server.web_root == "none" ? "is none" : "unset and none beside the binary");
+  else
+    spdlog::info("web client from {}", config.server.web_root);
   Node node(config);
   spdlog::info("roles: {}", node.roles.all() ? "all" : node.roles.describe());
 

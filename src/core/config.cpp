@@ -140,7 +140,8 @@ const std::vector<KeyDef>& defs() {
       make_str("server", "data_dir", &C::server, &C::Server::data_dir,
                "directory for the SQLite file and generated secrets"),
       make_str("server", "web_root", &C::server, &C::Server::web_root,
-               "directory of the built web client served at / (empty: API only)"),
+               "directory of the built web client served at / (empty: found beside the binary, "
+               "<prefix>/share/hype/web or the source tree's web/dist; none: API only)"),
       make_str("server", "public_url", &C::server, &C::Server::public_url,
                "URL clients use to reach this server (default http://host:port)"),
       make_int("server", "node_id", &C::server, &C::Server::node_id, 0, 1023,

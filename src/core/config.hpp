@@ -48,7 +48,7 @@ struct Config {
     std::string host = "127.0.0.1";
     int port = 8080;
     std::string data_dir = "./data";
-    std::string web_root;    // built web client (web/dist); empty: API only
+    std::string web_root;    // built web client; empty: found beside the binary; "none": API only
     std::string public_url;  // how clients reach us; default http://host:port
     int node_id = 0;         // snowflake node id, unique per process in a cluster
     int db_threads = 4;      // bounded pool for blocking database calls
