@@ -5,9 +5,10 @@ import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export const NETLAB_BIN = process.env.HYPE_NETLAB_BIN ?? (process.env.HYPE_BIN ? join(dirname(process.env.HYPE_BIN), '..', 'netlab', 'hype-netlab') : '');
+/** The relay binary (read when called: scripts may set HYPE_BIN after importing this). */
+export const netlabBin = () => process.env.HYPE_NETLAB_BIN ?? (process.env.HYPE_BIN ? join(dirname(process.env.HYPE_BIN), '..', 'netlab', 'hype-netlab') : '');
 /** A reason to skip relay tests, or false. */
-export const netlabSkip = !NETLAB_BIN ? 'HYPE_BIN not set' : !existsSync(NETLAB_BIN) ? `hype-netlab not built (${NETLAB_BIN})` : false;
+export const netlabSkip = !netlabBin() ? 'HYPE_BIN not set' : !existsSync(netlabBin()) ? `hype-netlab not built (${netlabBin()})` : false;
 
 /** A UDP port free right now (the kernel's pick); the SFU and the relay need fixed ones. */
 export async function freeUdpPort(avoid = []) {
@@ -26,7 +27,7 @@ export async function freeUdpPort(avoid = []) {
  * relay's `final` stats line (or null when it had already exited).
  */
 export async function startRelay({ listen, upstream, up, down = up, seed = 1 }) {
-  const proc = spawn(NETLAB_BIN, ['--listen', `127.0.0.1:${listen}`, '--upstream', `127.0.0.1:${upstream}`, '--up', up, '--down', down, '--seed', String(seed)], {
+  const proc = spawn(netlabBin(), ['--listen', `127.0.0.1:${listen}`, '--upstream', `127.0.0.1:${upstream}`, '--up', up, '--down', down, '--seed', String(seed)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
