@@ -6,12 +6,13 @@
 //   HYPE_BIN=build/release/src/app/hype node bench/voice/mouth_to_ear.mjs [--duration 60]
 //        [--profiles clean,wifi,mobile,bursty] [--modes sfu,p2p] [--red off,on] [--legs 1]
 //        [--out docs/benchmarks] [--tag NAME]
+//   node bench/voice/mouth_to_ear.mjs --from RESULTS.json [--out DIR]   (table and plots again)
 //
 // Prints the machine and a table (p50/p95/max mouth-to-ear, markers heard, concealed audio);
 // writes the results (every marker's delay) as JSON and one CDF plot per path (gnuplot PNG)
 // into --out. Needs web/dist, tests/e2e/node_modules, coturn (P2P) and hype-netlab built.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +28,7 @@ const { values: opt } = parseArgs({
     legs: { type: 'string', default: '1' },
     out: { type: 'string', default: 'docs/benchmarks' },
     tag: { type: 'string', default: '' },
+    from: { type: 'string', default: '' },
   },
 });
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
@@ -41,43 +43,54 @@ function sh(cmd, args) {
   }
 }
 const model = sh('lscpu', []).match(/Model name:\s*(.*)/)?.[1]?.trim() ?? cpus()[0].model;
-const header = [
+let header = [
   `command: HYPE_BIN=${process.env.HYPE_BIN} node bench/voice/mouth_to_ear.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   `machine: ${cpus().length} cores, ${model}, kernel ${sh('uname', ['-r'])}, ${sh('/usr/bin/chromium', ['--version']).replace(/\s+built.*/, '')}`,
   `git: ${sh('git', ['rev-parse', '--short', 'HEAD'])}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, load at start ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 ];
-console.log(header.join('\n'));
 
 const cases = [];
 for (const legs of list(opt.legs).map(Number))
   for (const mode of list(opt.modes)) for (const profile of list(opt.profiles)) for (const red of list(opt.red)) cases.push({ mode, profile, red, legs });
 
-const results = [];
-const browser = await launch();
-try {
-  for (const c of cases) {
-    const t0 = Date.now();
-    try {
-      const r = await runCase({ browser, ...c, durationS: Number(opt.duration), warmupS: Number(opt.warmup), seed: results.length + 1, log: (m) => console.error(m) });
-      r.load = loadavg()[0];
-      results.push(r);
-      console.error(`${describeCase(r)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-    } catch (e) {
-      console.error(`${c.mode} ${c.profile} red=${c.red} legs=${c.legs}: FAILED ${e.message}`);
-      results.push({ ...c, error: e.message });
+async function run() {
+  const results = [];
+  const browser = await launch();
+  try {
+    for (const c of cases) {
+      const t0 = Date.now();
+      try {
+        const r = await runCase({ browser, ...c, durationS: Number(opt.duration), warmupS: Number(opt.warmup), seed: results.length + 1, log: (m) => console.error(m) });
+        r.load = loadavg()[0];
+        results.push(r);
+        console.error(`${describeCase(r)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      } catch (e) {
+        console.error(`${c.mode} ${c.profile} red=${c.red} legs=${c.legs}: FAILED ${e.message}`);
+        results.push({ ...c, error: e.message });
+      }
     }
+  } finally {
+    await browser.close();
   }
-} finally {
-  await browser.close();
+  return results;
+}
+
+let results;
+if (opt.from) {
+  ({ header, results } = JSON.parse(readFileSync(opt.from, 'utf8')));
+  console.log(header.join('\n'));
+} else {
+  console.log(header.join('\n'));
+  results = await run();
 }
 
 const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 const pctOf = (a, b) => (b ? ((100 * a) / b).toFixed(1) : '-');
 const rows = [
-  '| path | profile | RED | legs | markers heard | p50 ms | p95 ms | max ms | concealed % | concealment events | jitter buffer ms | relay loss up / down % |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| path | profile | RED (codec) | legs | markers heard | p50 ms | p95 ms | max ms | concealed % | concealment events | jitter buffer ms a>b / b>a | relay loss up / down % | load |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const r of results) {
   if (r.error) {
@@ -88,7 +101,7 @@ for (const r of results) {
   const up = r.relay?.up;
   const down = r.relay?.down;
   rows.push(
-    `| ${r.mode.toUpperCase()} | ${r.profile} | ${r.red} (${r.directions[0].sendCodec}) | ${r.legs} | ${r.detected}/${r.emitted} | ${f0(r.p50)} | ${f0(r.p95)} | ${f0(r.max)} | ${r.concealedPct.toFixed(2)} | ${r.concealmentEvents} | ${jb} | ${up ? pctOf(up.lost, up.in) : '-'} / ${down ? pctOf(down.lost, down.in) : '-'} |`,
+    `| ${r.mode.toUpperCase()} | ${r.profile} | ${r.red} (${r.directions[0].sendCodec}) | ${r.legs} | ${r.detected}/${r.emitted} | ${f0(r.p50)} | ${f0(r.p95)} | ${f0(r.max)} | ${r.concealedPct.toFixed(2)} | ${r.concealmentEvents} | ${jb} | ${up ? pctOf(up.lost, up.in) : '-'} / ${down ? pctOf(down.lost, down.in) : '-'} | ${r.load?.toFixed(1) ?? '-'} |`,
   );
 }
 console.log(rows.join('\n'));
@@ -96,9 +109,11 @@ console.log(rows.join('\n'));
 const outDir = resolve(ROOT, opt.out);
 mkdirSync(outDir, { recursive: true });
 const tag = opt.tag ? `-${opt.tag}` : '';
-const jsonPath = join(outDir, `mouth-to-ear${tag}-${new Date().toISOString().slice(0, 10)}.json`);
-writeFileSync(jsonPath, JSON.stringify({ header, results }, null, 1) + '\n');
-console.log(`results: ${jsonPath}`);
+if (!opt.from) {
+  const jsonPath = join(outDir, `mouth-to-ear${tag}-${new Date().toISOString().slice(0, 10)}.json`);
+  writeFileSync(jsonPath, JSON.stringify({ header, results }, null, 1) + '\n');
+  console.log(`results: ${jsonPath}`);
+}
 for (const png of plots(results, outDir, tag)) console.log(`plot: ${png}`);
 
 /** One CDF plot per path and legs: a colour per profile, RED on solid, off dashed. */

@@ -224,6 +224,17 @@ export async function runCase({ browser, mode, profile, red = 'default', legs = 
     const transmitting = await Promise.all(users.map((u) => u.page.evaluate(() => window.__hype.rtcService.getSnapshot().transmitting)));
     const dumps = await Promise.all(users.map((u) => u.page.evaluate(() => window.__m2e.dump())));
     const relayFinal = await relay.stop();
+    // The SFU's own audio counters (RED, NACK, drops), non-zero ones: what the path did.
+    const serverMetrics =
+      mode === 'sfu'
+        ? Object.fromEntries(
+            (await (await fetch(`${server.url}/metrics`)).text())
+              .split('\n')
+              .filter((l) => /^sfu_(red|nack|dropped|forwarded_packets|received_packets|rtx|sent_packets)/.test(l))
+              .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))])
+              .filter(([, v]) => v !== 0),
+          )
+        : undefined;
 
     const dirs = [
       { name: 'a->b', ...matchDirection(dumps[0], dumps[1], { from, to }), ...sumStats(before[1], after[1], dumps[0], dumps[1]) },
@@ -253,6 +264,7 @@ export async function runCase({ browser, mode, profile, red = 'default', legs = 
       transmitting,
       pages: dumps.map((d) => ({ webaudioHopMs: loopHopMs(d), baseLatency: d.baseLatency, outputLatency: d.outputLatency, skewMs: d.skewMs, taps: d.taps, errors: d.errors, clockReports: d.clk.length })),
       relay: relayFinal,
+      serverMetrics,
       timing: { setupS: (t.hearing - t.start) / 1000 },
     };
   } finally {
