@@ -141,6 +141,8 @@ set ylabel 'fraction of markers'
 set grid
 set key bottom right
 set yrange [0:1]
+set arrow from 150, graph 0 to 150, graph 1 nohead dt 3 lw 1 lc rgb '#000000'
+set label 'goal: p95 < 150 ms on mobile' at 152, graph 0.05 font ',9'
 plot ${lines.join(', ')}
 `;
         const r = spawnSync('gnuplot', [], { input: script, encoding: 'utf8' });
