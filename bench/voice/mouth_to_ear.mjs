@@ -132,7 +132,8 @@ function plots(rs, out, suffix) {
           const dash = r.red === 'off' ? 'dt 2' : 'dt 1';
           return `'${dat}' using 1:2 with steps lw 2 ${dash} lc rgb '${colours[r.profile] ?? '#666666'}' title '${r.profile}, RED ${r.red}'`;
         });
-        const png = join(out, `mouth-to-ear-cdf-${mode}${legs === 2 ? '-2legs' : ''}${suffix}.png`);
+        // A tag names the run (e.g. --tag 2legs); without one, legs 2 is named in the file.
+        const png = join(out, `mouth-to-ear-cdf-${mode}${suffix || (legs === 2 ? '-2legs' : '')}.png`);
         const script = `set terminal pngcairo size 800,500
 set output '${png}'
 set title 'Mouth to ear, ${mode === 'sfu' ? 'through the SFU' : 'P2P (TURN)'}, profile on ${legs === 1 ? 'one leg' : 'both legs'} (Chromium ${sh('/usr/bin/chromium', ['--version']).split(' ')[1] ?? ''})'
