@@ -28,9 +28,9 @@ class Fake {
   close() {
     this.closed = true;
   }
-  /** Packets from `user` keep arriving. */
-  hear(user: string) {
-    const t = setInterval(() => (this.packets[user] = (this.packets[user] ?? 0) + 1), 5);
+  /** Packets from `user` keep arriving (every `everyMs`: bursts slower than the polls). */
+  hear(user: string, everyMs = 5) {
+    const t = setInterval(() => (this.packets[user] = (this.packets[user] ?? 0) + 1), everyMs);
     timers.push(t);
   }
 }
@@ -65,7 +65,7 @@ function setup(first: VoiceMode = 'p2p') {
     },
     log: (m) => void logs.push(m),
   };
-  const sw = new ModeSwitcher(host, { pollMs: 10, deadlineMs: 300, lingerMs: 50, retryMs: 20 });
+  const sw = new ModeSwitcher(host, { pollMs: 10, deadlineMs: 300, lingerMs: 50, retryMs: 20, heardWindowMs: 60 });
   return {
     sw,
     made,
@@ -104,6 +104,21 @@ describe('ModeSwitcher', () => {
     await until(() => expect(old.closed).toBe(true));
     expect(h.sw.others()).toEqual([]);
     expect(h.sw.switches).toMatchObject([{ from: 'p2p', to: 'sfu', reason: 'audio flows' }]);
+  });
+
+  it('someone heard in bursts slower than the polls is still waited for (no early cut-over)', async () => {
+    const h = setup();
+    const old = h.current()!;
+    old.hear('2', 35); // most 10 ms polls see no new packet
+    h.sw.request('sfu');
+    await until(() => expect(h.made).toHaveLength(1));
+    const next = h.made[0];
+    next.ready = true;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(h.adopted).toEqual([]); // '2' is heard on the old one, not yet on the new one
+    next.hear('2', 35);
+    await until(() => expect(h.adopted).toEqual([next]));
+    expect(h.sw.switches).toMatchObject([{ reason: 'audio flows' }]);
   });
 
   it('does nothing for the mode we are in, and a request for the other mode replaces one in progress', async () => {

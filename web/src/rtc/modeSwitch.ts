@@ -18,6 +18,12 @@ export const SWITCH_TIMING = {
   lingerMs: 4000,
   /** Wait before trying a failed switch again. */
   retryMs: 2000,
+  /**
+   * A user counts as heard on a transport if its packet counter grew this recently: one poll
+   * interval alone can see no packet from someone who talks (a busy page polls late and
+   * twice in a row; stats are cached), which read as "nobody to wait for".
+   */
+  heardWindowMs: 500,
 };
 export type SwitchTiming = typeof SWITCH_TIMING;
 
@@ -196,23 +202,37 @@ export class ModeSwitcher {
    * (as many as it can carry), or at the deadline. Returns why it stopped waiting.
    */
   private async waitForMedia(next: VoiceTransport, seq: number): Promise<string> {
-    const deadline = performance.now() + this.timing.deadlineMs;
+    const started = performance.now();
+    const deadline = started + this.timing.deadlineMs;
     const none = (): Record<string, InboundAudio> => ({});
     let oldPrev = (await this.host.current()?.inbound().catch(none)) ?? {};
     let nextPrev = await next.inbound().catch(none);
+    const oldHeardAt = new Map<string, number>();
+    const newHeardAt = new Map<string, number>();
+    const recent = (heardAt: Map<string, number>, now: number) =>
+      new Set([...heardAt].filter(([, at]) => now - at <= this.timing.heardWindowMs).map(([u]) => u));
     for (;;) {
       await new Promise((r) => setTimeout(r, this.timing.pollMs));
       const current = this.host.current();
       if (seq !== this.seq || !current) return 'aborted';
-      if (performance.now() > deadline) return 'deadline';
+      const now = performance.now();
+      if (now > deadline) return 'deadline';
       const [o, n] = await Promise.all([current.inbound().catch(none), next.inbound().catch(none)]);
-      const heardOld = flowing(oldPrev, o);
-      const heardNew = flowing(nextPrev, n);
+      for (const u of flowing(oldPrev, o)) oldHeardAt.set(u, now);
+      for (const u of flowing(nextPrev, n)) newHeardAt.set(u, now);
       oldPrev = o;
       nextPrev = n;
       if (!next.mediaReady()) continue;
+      const heardOld = recent(oldHeardAt, now);
+      const heardNew = recent(newHeardAt, now);
       const missing = [...heardOld].filter((u) => !heardNew.has(u));
-      if (missing.length === 0) return heardOld.size ? 'audio flows' : 'connected';
+      // Nobody heard on the old transport means nobody to wait for, once we have listened
+      // for a whole window.
+      if (heardOld.size === 0) {
+        if (now - started >= this.timing.heardWindowMs) return 'connected';
+        continue;
+      }
+      if (missing.length === 0) return 'audio flows';
       // Last-N: the SFU forwards a few speakers; when it carries that many, it is enough.
       if (next.mode === 'sfu' && heardNew.size >= SFU_MIN_STREAMS_FOR_SWITCH) return 'audio flows';
     }
