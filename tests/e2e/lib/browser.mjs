@@ -89,11 +89,32 @@ export async function registerApi(username) {
   return api('POST', '/auth/register', { username, password: PASSWORD });
 }
 
+/** Every page openUser made that is still open: a failure prints what each of them saw. */
+const openPages = new Set();
+
+/** Client logs and P2P negotiation state of every open page (bounded), for failure messages. */
+export async function describePages() {
+  const out = [];
+  for (const page of openPages) {
+    if (page.isClosed()) continue;
+    const d = await page
+      .evaluate(() => {
+        const h = window.__hype;
+        return { me: h.store.getState().me?.id, p2p: h.rtcService.p2pDiagnostics(), logs: h.store.logs.slice(-12) };
+      })
+      .catch((e) => ({ error: String(e) }));
+    out.push(JSON.stringify(d));
+  }
+  return out.join('\n');
+}
+
 /** A user in its own browser context. */
 export async function openUser(browser, { viewport = { width: 1280, height: 720 }, forceRelay = false } = {}) {
   const context = await browser.newContext({ viewport, baseURL: BASE });
   if (forceRelay) await context.addInitScript(() => localStorage.setItem('hype.forceRelay', '1'));
   const page = await context.newPage();
+  openPages.add(page);
+  page.on('close', () => openPages.delete(page));
   page.on('pageerror', (e) => console.error('[pageerror]', e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') console.error('[console]', m.text());
@@ -159,7 +180,7 @@ export async function assertReceiving(page, userIds, label) {
     { timeout: 30_000, what: `${label}: inbound Opus from ${userIds.join(', ')}` },
   ).catch(async (e) => {
     const diag = await page.evaluate(() => window.__hype.store.logs.slice(-20).join('\n')).catch(() => '');
-    throw new Error(`${e.message}\nlast stats: ${JSON.stringify(last)}\nclient log:\n${diag}`);
+    throw new Error(`${e.message}\nlast stats: ${JSON.stringify(last)}\nclient log:\n${diag}\nevery page:\n${await describePages()}`);
   });
   await sleep(2000);
   const second = await voiceStats(page);

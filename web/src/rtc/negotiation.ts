@@ -38,7 +38,19 @@ export class Negotiator {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   /** Counters for diagnostics and tests. */
-  readonly counts = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0, errors: 0, retries: 0, stalls: 0 };
+  readonly counts = {
+    offersSent: 0,
+    answersSent: 0,
+    offersIgnored: 0,
+    rollbacks: 0,
+    errors: 0,
+    retries: 0,
+    stalls: 0,
+    staleAnswers: 0,
+    candidatesSent: 0,
+    candidatesReceived: 0,
+    candidatesRejected: 0,
+  };
   /** When a description was last applied (or the negotiator was created). */
   private lastProgressAt = Date.now();
 
@@ -105,7 +117,9 @@ export class Negotiator {
 
   /** Hook for pc.onicecandidate. */
   localCandidate(candidate: RTCIceCandidateInit | null) {
-    if (candidate && candidate.candidate) this.send({ candidate }); // end-of-candidates is implied
+    if (!candidate || !candidate.candidate) return; // end-of-candidates is implied
+    this.counts.candidatesSent++;
+    this.send({ candidate });
   }
 
   /** An incoming signal from the peer. */
@@ -123,7 +137,10 @@ export class Negotiator {
         if (offerCollision) this.counts.rollbacks++;
         this.isSettingRemoteAnswerPending = description.type === 'answer';
         try {
-          if (description.type === 'answer' && this.pc.signalingState !== 'have-local-offer') return; // stale
+          if (description.type === 'answer' && this.pc.signalingState !== 'have-local-offer') {
+            this.counts.staleAnswers++;
+            return;
+          }
           await this.pc.setRemoteDescription(description); // implicit rollback when polite
           this.lastProgressAt = Date.now();
         } finally {
@@ -137,9 +154,11 @@ export class Negotiator {
           this.send({ description: this.pc.localDescription ?? undefined });
         }
       } else if (p.candidate !== undefined) {
+        this.counts.candidatesReceived++;
         try {
           await this.pc.addIceCandidate(p.candidate ?? undefined);
         } catch (e) {
+          this.counts.candidatesRejected++;
           if (!this.ignoreOffer) throw e;
         }
       }

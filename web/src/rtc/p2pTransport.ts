@@ -38,9 +38,15 @@ export class P2PTransport implements VoiceTransport {
     else this.drop(vs.user_id);
   }
 
+  /** Signals dropped on arrival, by reason (diagnostics). */
+  readonly dropped = { earlierJoin: 0, strayCandidate: 0 };
+
   signal(from: string, raw: unknown) {
     const p = (raw ?? {}) as WireSignal;
-    if (p.to_sid && p.to_sid !== this.sessionId) return; // meant for an earlier join of ours
+    if (p.to_sid && p.to_sid !== this.sessionId) {
+      this.dropped.earlierJoin++; // meant for an earlier join of ours
+      return;
+    }
     let link = this.links.get(from);
     if (link && p.sid && link.remoteSession && link.remoteSession !== p.sid) {
       this.ctx.log(`peer ${from} rejoined: new connection`);
@@ -48,7 +54,10 @@ export class P2PTransport implements VoiceTransport {
       link = undefined;
     }
     if (!link) {
-      if (!p.description) return; // a stray candidate of a connection that no longer exists
+      if (!p.description) {
+        this.dropped.strayCandidate++; // a candidate of a connection that no longer exists
+        return;
+      }
       link = this.ensure(from);
     }
     if (p.sid) link.remoteSession = p.sid;
@@ -153,6 +162,12 @@ export class P2PTransport implements VoiceTransport {
       iceRestarts: l.iceRestarts,
       stats: l.stats,
     }));
+  }
+
+  diagnostics() {
+    const links: Record<string, ReturnType<PeerLink['diagnostics']>> = {};
+    for (const [uid, l] of this.links) links[uid] = l.diagnostics();
+    return { sessionId: this.sessionId, dropped: { ...this.dropped }, links };
   }
 
   link(userId: string): PeerLink | undefined {

@@ -182,6 +182,23 @@ export class PeerLink {
     return this.stats;
   }
 
+  /** Negotiation state for diagnostics (tests print it when a pair does not connect). */
+  diagnostics() {
+    const ufrag = (sdp?: string) => /a=ice-ufrag:(\S+)/.exec(sdp ?? '')?.[1] ?? null;
+    return {
+      polite: this.polite,
+      signalingState: this.pc.signalingState,
+      iceConnectionState: this.pc.iceConnectionState,
+      iceGatheringState: this.pc.iceGatheringState,
+      connectionState: this.pc.connectionState,
+      localUfrag: ufrag(this.pc.localDescription?.sdp),
+      remoteUfrag: ufrag(this.pc.remoteDescription?.sdp),
+      remoteSession: this.remoteSession,
+      iceRestarts: this.iceRestarts,
+      ...this.negotiator.counts,
+    };
+  }
+
   restartIce() {
     if (this.closed) return;
     this.iceRestarts++;

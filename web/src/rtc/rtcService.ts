@@ -443,13 +443,32 @@ export class RtcService {
   onSignal(from: string, channelId: string | undefined, payload: unknown) {
     if (!this.transport) {
       if (this.snap.status === 'joining' && this.early.length < 200) this.early.push({ from, channelId, payload });
+      else this.signalsDropped.noCall++;
       return;
     }
-    if (channelId && channelId !== this.snap.channelId) return;
+    if (channelId && channelId !== this.snap.channelId) {
+      this.signalsDropped.otherChannel++;
+      return;
+    }
     // Gateway signals are P2P signals: during a switch the mesh may be the new transport
     // or the one we are leaving.
     const p2p = [this.transport, ...this.switcher.others()].find((t) => t?.mode === 'p2p');
-    p2p?.signal(from, payload);
+    if (p2p) p2p.signal(from, payload);
+    else this.signalsDropped.noMesh++;
+  }
+
+  /** Gateway signals dropped before reaching a mesh, by reason (diagnostics). */
+  readonly signalsDropped = { noCall: 0, otherChannel: 0, noMesh: 0 };
+
+  /** For tests and diagnostics: the mesh's negotiation state per peer, and dropped signals. */
+  p2pDiagnostics() {
+    const p2p = [this.transport, ...this.switcher.others()].find((t) => t instanceof P2PTransport);
+    return {
+      status: this.snap.status,
+      mode: this.transport?.mode ?? null,
+      signalsDropped: { ...this.signalsDropped },
+      mesh: p2p instanceof P2PTransport ? p2p.diagnostics() : null,
+    };
   }
 
   /** A fresh gateway session (not a resume): the server may have dropped us from voice. */
