@@ -165,6 +165,46 @@ describe('stuck offers', () => {
   });
 });
 
+describe('answers are matched to offers', () => {
+  it('an answer to an offer we rolled back (a retry) is dropped; the answer to the one we have out is applied', async () => {
+    const pcA = new FakePC('A');
+    const origSLD = pcA.setLocalDescription.bind(pcA);
+    pcA.setLocalDescription = async (d) => {
+      if (d?.type === 'rollback') {
+        pcA.signalingState = 'stable';
+        return;
+      }
+      return origSLD(d);
+    };
+    const pcB = new FakePC('B');
+    // B's answer names the offer it answers (in the SDP too, to see which one A applied).
+    pcB.createAnswer = async () => ({ type: 'answer' as const, sdp: `v=0 answer to ${pcB.remoteDescription?.sdp?.split('\r\n')[0]}\r\n` });
+    const toB: SignalPayload[] = [];
+    const toA: SignalPayload[] = [];
+    const a = new Negotiator(pcA, false, (p) => toB.push(JSON.parse(JSON.stringify(p))));
+    const b = new Negotiator(pcB, true, (p) => toA.push(JSON.parse(JSON.stringify(p))));
+    await a.negotiationNeeded(); // offer #1: delayed on the way
+    await a.retryIfStuck(Date.now() + 9000); // rolled back, offer #2 sent
+    expect(toB.map((p) => p.offerId)).toEqual([1, 2]);
+    await b.receive(toB[0]); // B answers #1 late...
+    await b.receive(toB[1]); // ...and then #2 (a renegotiation, for B)
+    expect(toA.map((p) => p.answerTo)).toEqual([1, 2]);
+    await a.receive(toA[0]);
+    expect(a.counts.staleAnswers).toBe(1);
+    expect(pcA.signalingState).toBe('have-local-offer');
+    await a.receive(toA[1]);
+    expect(pcA.signalingState).toBe('stable');
+    expect(pcA.remoteDescription?.sdp).toContain('A#2');
+  });
+
+  it('answers without a number (an older client) are still taken', async () => {
+    const { pcA, a } = pair({ latency: 10_000 });
+    await a.negotiationNeeded();
+    await a.receive({ description: { type: 'answer', sdp: 'v=0 answer\r\n' } });
+    expect(pcA.signalingState).toBe('stable');
+  });
+});
+
 describe('stalled pairs', () => {
   it('a pair where nobody offered is reported stalled once per interval, and an offer then connects it', async () => {
     const { pcA, pcB, a, b, errors } = pair();

@@ -8,6 +8,9 @@ import { setOpusParams } from './sdp';
 export interface SignalPayload {
   description?: { type: RTCSdpType; sdp?: string };
   candidate?: RTCIceCandidateInit | null;
+  /** An offer's number (per sender); its answer names it in `answerTo`. */
+  offerId?: number;
+  answerTo?: number;
 }
 
 /** The subset of RTCPeerConnection the negotiation needs (a fake implements it in tests). */
@@ -77,7 +80,8 @@ export class Negotiator {
         await this.pc.setLocalDescription({ type: 'offer', sdp: this.munge(offer.sdp ?? '') });
         this.counts.offersSent++;
         this.offerSentAt = this.lastProgressAt = Date.now();
-        this.send({ description: this.pc.localDescription ?? undefined });
+        this.outstandingOffer = ++this.offerSeq;
+        this.send({ description: this.pc.localDescription ?? undefined, offerId: this.outstandingOffer });
       } finally {
         this.makingOffer = false;
       }
@@ -85,6 +89,9 @@ export class Negotiator {
   }
 
   private offerSentAt = 0;
+  private offerSeq = 0;
+  /** The number of the offer we wait an answer for (0: none). */
+  private outstandingOffer = 0;
 
   /**
    * Our offer got no answer (the peer never saw it, e.g. it was not yet in the channel):
@@ -97,6 +104,7 @@ export class Negotiator {
       if (this.pc.signalingState !== 'have-local-offer') return;
       this.counts.retries++;
       await this.pc.setLocalDescription({ type: 'rollback' });
+      this.outstandingOffer = 0;
     }).then(() => this.negotiationNeeded());
   }
 
@@ -137,12 +145,16 @@ export class Negotiator {
         if (offerCollision) this.counts.rollbacks++;
         this.isSettingRemoteAnswerPending = description.type === 'answer';
         try {
-          if (description.type === 'answer' && this.pc.signalingState !== 'have-local-offer') {
+          // An answer must answer the offer we have out: one to an offer we rolled back (a
+          // retry, or glare) would pair our new offer with ICE credentials the peer replaced.
+          const stale = p.answerTo !== undefined && p.answerTo !== this.outstandingOffer;
+          if (description.type === 'answer' && (this.pc.signalingState !== 'have-local-offer' || stale)) {
             this.counts.staleAnswers++;
             return;
           }
           await this.pc.setRemoteDescription(description); // implicit rollback when polite
           this.lastProgressAt = Date.now();
+          this.outstandingOffer = 0; // answered, or rolled back for the peer's offer
         } finally {
           this.isSettingRemoteAnswerPending = false;
         }
@@ -151,7 +163,7 @@ export class Negotiator {
           if (this.closed) return;
           await this.pc.setLocalDescription({ type: 'answer', sdp: this.munge(answer.sdp ?? '') });
           this.counts.answersSent++;
-          this.send({ description: this.pc.localDescription ?? undefined });
+          this.send({ description: this.pc.localDescription ?? undefined, answerTo: p.offerId });
         }
       } else if (p.candidate !== undefined) {
         this.counts.candidatesReceived++;

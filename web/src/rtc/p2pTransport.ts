@@ -1,7 +1,9 @@
 // P2P mesh: one PeerLink per other participant. Connections are made for the participants
 // listed at join and for users who join later (VOICE_STATE_UPDATE), and lazily for a user
-// whose signal arrives first. Signals carry our join session id (sid) and the peer's (to_sid)
-// so that messages from or to a previous join of the same user are recognized and dropped.
+// whose signal arrives first. Signals carry the sending connection's id (sid) and, once
+// known, the receiving one's (to_sid): messages from or to an earlier connection between the
+// two users (an earlier join, or a connection one side replaced because it never came up)
+// are recognized and dropped, and a new sid from the peer replaces our connection too.
 import type { VoiceState } from '../api/types';
 import type { KeyedStats } from './qualityReport';
 import type { SignalPayload } from './negotiation';
@@ -16,7 +18,6 @@ interface WireSignal extends SignalPayload {
 export class P2PTransport implements VoiceTransport {
   readonly mode = 'p2p' as const;
   private readonly links = new Map<string, PeerLink>();
-  readonly sessionId = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
   private playback = { volumes: {} as Record<string, number>, deafened: false, sinkId: '' };
   /** What we send, by source: every link sends the same, including links made later. */
   private readonly published = new Map<TrackSource, MediaStreamTrack | null>();
@@ -40,16 +41,18 @@ export class P2PTransport implements VoiceTransport {
 
   /** Signals dropped on arrival, by reason (diagnostics). */
   readonly dropped = { earlierJoin: 0, strayCandidate: 0 };
+  /** Connections replaced because they never came up. */
+  resets = 0;
 
   signal(from: string, raw: unknown) {
     const p = (raw ?? {}) as WireSignal;
-    if (p.to_sid && p.to_sid !== this.sessionId) {
-      this.dropped.earlierJoin++; // meant for an earlier join of ours
+    let link = this.links.get(from);
+    if (p.to_sid && p.to_sid !== link?.localSession) {
+      this.dropped.earlierJoin++; // meant for an earlier connection of ours
       return;
     }
-    let link = this.links.get(from);
     if (link && p.sid && link.remoteSession && link.remoteSession !== p.sid) {
-      this.ctx.log(`peer ${from} rejoined: new connection`);
+      this.ctx.log(`peer ${from} made a new connection: replacing ours`);
       this.drop(from);
       link = undefined;
     }
@@ -61,7 +64,7 @@ export class P2PTransport implements VoiceTransport {
       link = this.ensure(from);
     }
     if (p.sid) link.remoteSession = p.sid;
-    void link.receive({ description: p.description, candidate: p.candidate });
+    void link.receive({ description: p.description, candidate: p.candidate, offerId: p.offerId, answerTo: p.answerTo });
   }
 
   private ensure(userId: string): PeerLink {
@@ -75,9 +78,16 @@ export class P2PTransport implements VoiceTransport {
       localTrack: this.published.get('mic') ?? null,
       localStream: this.ctx.localStream,
       send: (payload) => {
-        const wire: WireSignal = { ...payload, sid: this.sessionId };
+        const wire: WireSignal = { ...payload, sid: created.localSession };
         if (created.remoteSession) wire.to_sid = created.remoteSession;
         this.ctx.sendSignal(userId, wire);
+      },
+      onReset: () => {
+        if (this.links.get(userId) !== created) return;
+        this.ctx.log(`connection with ${userId} never came up: replacing it`);
+        this.resets++;
+        this.drop(userId);
+        this.ensure(userId);
       },
       onChange: () => this.ctx.onChange(),
       log: this.ctx.log,
@@ -167,7 +177,7 @@ export class P2PTransport implements VoiceTransport {
   diagnostics() {
     const links: Record<string, ReturnType<PeerLink['diagnostics']>> = {};
     for (const [uid, l] of this.links) links[uid] = l.diagnostics();
-    return { sessionId: this.sessionId, dropped: { ...this.dropped }, links };
+    return { dropped: { ...this.dropped }, resets: this.resets, links };
   }
 
   link(userId: string): PeerLink | undefined {

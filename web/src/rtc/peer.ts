@@ -19,9 +19,14 @@ export interface PeerLinkOptions {
   localStream: MediaStream | null;
   send: (payload: SignalPayload) => void;
   onChange: () => void;
+  /** The connection never came up, even after an ICE restart: the owner replaces it. */
+  onReset?: () => void;
   log?: (msg: string, e?: unknown) => void;
 }
 
+
+/** A connection that has not connected this long after it was made is replaced. */
+export const REPLACE_AFTER_MS = 25_000;
 
 export class PeerLink {
   readonly pc: RTCPeerConnection;
@@ -37,6 +42,8 @@ export class PeerLink {
   private closed = false;
   iceRestarts = 0;
   stats: PeerStats | null = null;
+  /** This connection's id (signals carry it as `sid`); the peer's connection's, once known. */
+  readonly localSession = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
   remoteSession: string | null = null;
 
   constructor(private readonly o: PeerLinkOptions) {
@@ -72,11 +79,22 @@ export class PeerLink {
   }
 
   private watchdog: ReturnType<typeof setInterval>;
+  private readonly createdAt = Date.now();
+  private everConnected = false;
 
   /** Offers that got no answer are retried; a pair that never got going restarts ICE. */
   private checkStuck() {
     const now = Date.now();
     void this.negotiator.retryIfStuck(now);
+    if (this.pc.connectionState === 'connected') this.everConnected = true;
+    // A connection that never came up in REPLACE_AFTER_MS (through retries and an ICE restart)
+    // is replaced: a new RTCPeerConnection with a new sid, which makes the peer replace its
+    // side too. What is left of an earlier negotiation (an answer paired with the wrong
+    // offer, candidates lost) cannot hold the new one back.
+    if (!this.everConnected && now - this.createdAt > REPLACE_AFTER_MS && this.o.onReset) {
+      this.o.onReset();
+      return;
+    }
     if (this.negotiator.stalled(now, this.pc.connectionState)) {
       this.o.log?.(`connection with ${this.o.peerId} stalled in "new": ICE restart offer`);
       this.restartIce();
@@ -193,6 +211,7 @@ export class PeerLink {
       connectionState: this.pc.connectionState,
       localUfrag: ufrag(this.pc.localDescription?.sdp),
       remoteUfrag: ufrag(this.pc.remoteDescription?.sdp),
+      localSession: this.localSession,
       remoteSession: this.remoteSession,
       iceRestarts: this.iceRestarts,
       ...this.negotiator.counts,
@@ -208,6 +227,7 @@ export class PeerLink {
 
   private onState() {
     if (this.closed) return;
+    if (this.pc.connectionState === 'connected') this.everConnected = true;
     this.iceWatchdog.update();
     this.o.onChange();
   }
