@@ -108,13 +108,18 @@ export async function describePages() {
   return out.join('\n');
 }
 
+/** Includes `page` in describePages() while it is open. */
+export function trackPage(page) {
+  openPages.add(page);
+  page.on('close', () => openPages.delete(page));
+  return page;
+}
+
 /** A user in its own browser context. */
 export async function openUser(browser, { viewport = { width: 1280, height: 720 }, forceRelay = false } = {}) {
   const context = await browser.newContext({ viewport, baseURL: BASE });
   if (forceRelay) await context.addInitScript(() => localStorage.setItem('hype.forceRelay', '1'));
-  const page = await context.newPage();
-  openPages.add(page);
-  page.on('close', () => openPages.delete(page));
+  const page = trackPage(await context.newPage());
   page.on('pageerror', (e) => console.error('[pageerror]', e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') console.error('[console]', m.text());

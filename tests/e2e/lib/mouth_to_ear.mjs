@@ -12,7 +12,7 @@
 // With legs 1, A -> B takes the relay's "up" link and B -> A its "down" link: the profile
 // applies once per direction, as the issue's one-way figures mean.
 // See docs/design/mouth_to_ear.md for what the figure includes.
-import { api, launch, loginUi, myId, registerApi, setBase, sleep, uniqueName, until, BASE } from './browser.mjs';
+import { api, describePages, launch, loginUi, myId, registerApi, setBase, sleep, trackPage, uniqueName, until, BASE } from './browser.mjs';
 import { startHype } from './server.mjs';
 import { freeUdpPort, startRelay } from './netlab.mjs';
 import { installMouthToEar } from './m2e_page.mjs';
@@ -138,7 +138,7 @@ async function openPage(browser, hookOpts, forceRelay) {
   const context = await browser.newContext({ baseURL: BASE });
   await context.addInitScript(installMouthToEar, hookOpts);
   if (forceRelay) await context.addInitScript(() => localStorage.setItem('hype.forceRelay', '1'));
-  const page = await context.newPage();
+  const page = trackPage(await context.newPage());
   page.on('pageerror', (e) => console.error('[pageerror]', e.message));
   await page.goto('/');
   return { context, page };
@@ -207,7 +207,7 @@ export async function runCase({ browser, mode, profile, red = 'default', legs = 
     for (const u of users)
       await until(() => u.page.evaluate(() => window.__m2e.remote.length >= 2), { timeout: 40_000, interval: 200, what: `${mode}: markers heard (${profile})` }).catch(async (e) => {
         const d = await u.page.evaluate(() => ({ errors: window.__m2e.errors, taps: window.__m2e.taps.length, remote: window.__m2e.remote.length, local: window.__m2e.local.length, logs: window.__hype.store.logs.slice(-10) }));
-        throw new Error(`${e.message}: ${JSON.stringify(d)}`);
+        throw new Error(`${e.message}: ${JSON.stringify(d)}\nevery page:\n${await describePages()}`);
       });
     t.hearing = Date.now();
     log(`${mode} ${profile} red=${red}: connected in ${((t.hearing - t.start) / 1000).toFixed(1)} s, warming up ${warmupS} s`);
