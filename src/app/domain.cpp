@@ -61,7 +61,7 @@ Domain::Domain(Node& n)
            {n.config.auth.access_ttl, n.config.auth.refresh_ttl, n.config.auth.argon2_ops,
             n.config.auth.argon2_mem_kib}),
       chat(*store, ids, *n.bus, *n.coord, wire::encode_event_body),
-      voice(chat, *n.coord, *n.placement, *n.modes, n.signer, voice_options(n.config),
+      voice(chat, *n.coord, *n.placement, *n.modes, *n.voice_signer, voice_options(n.config),
             {events.get(), &ids}),
       pool(n.config.server.db_threads),
       ticker_(asio::make_strand(n.io)),

@@ -1,4 +1,4 @@
-// The `hype` command: serve, migrate, version.
+// The `hype` command: serve, migrate, keys, version.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   auto* migrate = app.add_subcommand("migrate", "apply database migrations and exit");
   migrate->add_option("--config,-c", config_path, "TOML configuration file");
   migrate->footer(hype::config_help());
+  auto* keys = app.add_subcommand(
+      "keys", "print the voice-token public key SFU nodes need (auth.voice_public_key)");
+  keys->add_option("--config,-c", config_path, "TOML configuration file");
+  keys->footer(hype::config_help());
   app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -48,6 +52,7 @@ int main(int argc, char** argv) {
   hype::init_logging(config.log.level, config.log.format);
   try {
     if (app.got_subcommand("migrate")) return hype::app::run_migrate(config);
+    if (app.got_subcommand("keys")) return hype::app::run_keys(config);
     return hype::app::run_server(config);
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());

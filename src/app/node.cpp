@@ -37,6 +37,24 @@ std::string token_secret(const Config& config) {
              : config.auth.token_secret;
 }
 
+bool mints_voice_tokens(const Config& config) {
+  Roles r = parse_roles(config.server.roles);
+  return r.api || r.gateway || r.analytics || config.auth.voice_public_key.empty();
+}
+
+// The configured public key, which must be the signer's own when this node has both.
+auth::VoiceTokenVerifier make_voice_verifier(const Config& config,
+                                        const std::unique_ptr<auth::VoiceTokenSigner>& signer) {
+  if (config.auth.voice_public_key.empty()) return signer->verifier();
+  auto key = auth::VoiceTokenVerifier::parse_key(config.auth.voice_public_key);
+  if (!key) throw ConfigError("auth.voice_public_key", "must be 32 bytes in base64url");
+  auth::VoiceTokenVerifier v(*key);
+  if (signer && signer->verifier().key_text() != v.key_text())
+    throw ConfigError("auth.voice_public_key",
+                      "is not the public key of auth.voice_key (run `hype keys` on this node)");
+  return v;
+}
+
 int io_thread_count(const Config& config) {
   return config.server.io_threads > 0 ? config.server.io_threads : available_cpus();
 }
@@ -57,6 +75,15 @@ void register_process_metrics(metrics::Registry& reg) {
 
 }  // namespace
 
+std::unique_ptr<auth::VoiceTokenSigner> make_voice_signer(const Config& config) {
+  if (!mints_voice_tokens(config)) return nullptr;
+  std::string secret = config.auth.voice_key.empty()
+                           ? load_or_create_secret(config.server.data_dir, "voice_key")
+                           : config.auth.voice_key;
+  return std::make_unique<auth::VoiceTokenSigner>(
+      auth::VoiceTokenSigner::seed_from_secret(secret));
+}
+
 Node::Node(const Config& c)
     : config(c),
       roles(parse_roles(c.server.roles)),
@@ -69,6 +96,8 @@ Node::Node(const Config& c)
           {c.voice.mode, c.voice.p2p_max_users,
            static_cast<std::int64_t>(c.voice.sfu_return_delay) * 1000})),
       signer(token_secret(c)),
+      voice_signer(make_voice_signer(c)),
+      voice_verifier(make_voice_verifier(c, voice_signer)),
       io_threads(io_thread_count(c)),
       io(io_threads) {
   register_process_metrics(registry);

@@ -35,10 +35,19 @@ struct Node {
   std::unique_ptr<cluster::Coordinator> coord;
   std::unique_ptr<cluster::Placement> placement;
   std::unique_ptr<cluster::ModeCoordinator> modes;
-  auth::TokenSigner signer;
+  auth::TokenSigner signer;  // access tokens (HS256)
+  // Mints voice tokens: every node that builds a Domain (api, gateway, analytics); null on an
+  // SFU-only node given auth.voice_public_key (it holds no private key).
+  std::unique_ptr<auth::VoiceTokenSigner> voice_signer;
+  // Verifies voice tokens (the sfu role): auth.voice_public_key, or voice_signer's own key.
+  auth::VoiceTokenVerifier voice_verifier;
   int io_threads;
   boost::asio::io_context io;
 };
+
+// The voice-token signer of this configuration (auth.voice_key, else the key kept in data_dir,
+// created if missing), or null on an SFU-only node given auth.voice_public_key.
+std::unique_ptr<auth::VoiceTokenSigner> make_voice_signer(const Config& config);
 
 // Open HTTP/WebSocket connections this process accepts, under its descriptor limit.
 int connection_cap(const Config& config, long fd_limit);

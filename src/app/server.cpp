@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
+#include <cstdio>
 #include <optional>
 #include <thread>
 
@@ -78,6 +79,21 @@ int run_migrate(const Config& config) {
   auto store = store::open_store(config.effective_database_url(), 1);
   int n = store->migrate();
   spdlog::info("migrations applied: {} (schema version {})", n, store->schema_version());
+  return 0;
+}
+
+int run_keys(const Config& config) {
+  auto signer = make_voice_signer(config);
+  if (!signer) {
+    std::fprintf(stderr,
+                 "hype keys: this configuration has only auth.voice_public_key (an SFU node); run "
+                 "it on an API node\n");
+    return 2;
+  }
+  std::printf("# Voice tokens: API nodes sign with auth.voice_key (kept secret), SFU nodes verify\n"
+              "# with this public key. Put it in the SFU nodes' configuration:\n"
+              "[auth]\nvoice_public_key = \"%s\"\n",
+              signer->verifier().key_text().c_str());
   return 0;
 }
 

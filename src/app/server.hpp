@@ -10,5 +10,7 @@ namespace hype::app {
 
 int run_server(const Config& config);
 int run_migrate(const Config& config);
+// `hype keys`: prints the voice-token public key SFU nodes verify with (auth.voice_public_key).
+int run_keys(const Config& config);
 
 }  // namespace hype::app

@@ -43,11 +43,17 @@ SfuRole::SfuRole(Node& node)
       streams_(node.io.get_executor(), *node.coord, *node.bus, wire::encode_event_body),
       sfu_(
           node.io.get_executor(), sfu_options(node, streams_),
-          [&signer = node.signer](const std::string& token,
-                                  std::string& error) -> std::optional<sfu::VoiceIdentity> {
-            auto check = signer.verify(token, "voice", std::time(nullptr));
+          // Ed25519 voice tokens (this node holds at most the public key), minted for this
+          // node: a token placed on another node does not open a session here.
+          [&verifier = node.voice_verifier, &me = node.node_id](
+              const std::string& token, std::string& error) -> std::optional<sfu::VoiceIdentity> {
+            auto check = verifier.verify(token, "voice", std::time(nullptr));
             if (!check.claims) {
               error = check.error == auth::TokenError::expired ? "expired" : "invalid";
+              return std::nullopt;
+            }
+            if (check.claims->node != me) {
+              error = "is for another SFU node";
               return std::nullopt;
             }
             return sfu::VoiceIdentity{static_cast<std::uint64_t>(check.claims->user_id),

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/client_address.hpp"
+#include "core/random.hpp"
 
 namespace hype {
 
@@ -190,10 +191,25 @@ const std::vector<KeyDef>& defs() {
                    throw ConfigError(k, "must start with sqlite:// or postgres://");
                }),
       make_str("auth", "token_secret", &C::auth, &C::Auth::token_secret,
-               "HMAC key for access and voice tokens (empty: generated into data_dir)",
+               "HMAC key for access tokens (empty: generated into data_dir)",
                [](const std::string& k, const std::string& v) {
                  if (!v.empty() && v.size() < 32)
                    throw ConfigError(k, "must be at least 32 characters");
+               }),
+      make_str("auth", "voice_key", &C::auth, &C::Auth::voice_key,
+               "secret the Ed25519 voice-token key is derived from (empty: generated into "
+               "data_dir)",
+               [](const std::string& k, const std::string& v) {
+                 if (!v.empty() && v.size() < 32)
+                   throw ConfigError(k, "must be at least 32 characters");
+               }),
+      make_str("auth", "voice_public_key", &C::auth, &C::Auth::voice_public_key,
+               "Ed25519 public key (base64url) SFU nodes verify voice tokens with; `hype keys` "
+               "prints it (empty: derived from voice_key)",
+               [](const std::string& k, const std::string& v) {
+                 std::string raw;
+                 if (!v.empty() && (!base64url_decode(v, raw) || raw.size() != 32))
+                   throw ConfigError(k, "must be 32 bytes in base64url (what `hype keys` prints)");
                }),
       make_int("auth", "access_ttl", &C::auth, &C::Auth::access_ttl, 30, 86400,
                "access token lifetime, seconds"),

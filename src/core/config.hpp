@@ -69,7 +69,13 @@ struct Config {
     std::string url;  // "sqlite:///path.db" (default: <data_dir>/hype.db) or "postgres://..."
   } database;
   struct Auth {
-    std::string token_secret;  // HS256 key; empty: generated once and kept in data_dir
+    std::string token_secret;  // HS256 key of access tokens; empty: generated into data_dir
+    // Ed25519 key of voice tokens, as a secret of >= 32 characters the key is derived from;
+    // empty: generated once into data_dir. API nodes mint voice tokens with it.
+    std::string voice_key;
+    // Ed25519 public key (base64url) SFU nodes verify voice tokens with (`hype keys` on an API
+    // node prints it); empty: derived from voice_key (one machine or a shared data_dir).
+    std::string voice_public_key;
     int access_ttl = 900;      // seconds
     int refresh_ttl = 30 * 86400;
     int argon2_ops = 2;          // libsodium opslimit (interactive = 2)

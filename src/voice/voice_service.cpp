@@ -12,7 +12,7 @@ namespace hype::voice {
 
 VoiceService::VoiceService(chat::ChatService& chat, cluster::Coordinator& coord,
                            cluster::Placement& placement, cluster::ModeCoordinator& modes,
-                           const auth::TokenSigner& signer, VoiceOptions opts,
+                           const auth::VoiceTokenSigner& signer, VoiceOptions opts,
                            VoiceEventSink events)
     : chat_(chat),
       coord_(coord),

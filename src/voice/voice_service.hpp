@@ -89,7 +89,7 @@ class VoiceService {
   // Shared state behind the cluster seam: voice states (coord), channel placement and the
   // mode policy's state. These are blocking calls: the service runs on the blocking pool.
   VoiceService(chat::ChatService& chat, cluster::Coordinator& coord, cluster::Placement& placement,
-               cluster::ModeCoordinator& modes, const auth::TokenSigner& signer, VoiceOptions opts,
+               cluster::ModeCoordinator& modes, const auth::VoiceTokenSigner& signer, VoiceOptions opts,
                VoiceEventSink events = {});
 
   JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf);
@@ -153,7 +153,7 @@ class VoiceService {
   cluster::Coordinator& coord_;
   cluster::Placement& placement_;
   cluster::ModeCoordinator& modes_;
-  const auth::TokenSigner& signer_;
+  const auth::VoiceTokenSigner& signer_;
   VoiceOptions opts_;
   VoiceEventSink events_;
   // Serializes count reads with what they feed (mode policy, placement) on this node, so

@@ -12,6 +12,21 @@ import WebSocket from 'ws';
 import { startServer, api, register, sleep, HYPE_BIN, GatewayClient } from './lib.mjs';
 
 const SECRET = 'roles-test-secret-0123456789abcdef';
+const VOICE_KEY = 'roles-test-voice-key-0123456789abcdef';
+
+// What `hype keys` prints for a voice key: the public key SFU nodes are given.
+function publicKeyOf(voiceKey) {
+  const dir = mkdtempSync(join(tmpdir(), 'hype-keys-'));
+  try {
+    const r = spawnSync(HYPE_BIN, ['keys'], { env: { ...process.env, HYPE_SERVER_DATA_DIR: dir, HYPE_AUTH_VOICE_KEY: voiceKey }, encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 0, r.stderr);
+    const m = /voice_public_key = "([A-Za-z0-9_-]{43})"/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    return m[1];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 // Opens a WebSocket: {ws, frames, closed()} once open, or {refused: status}.
 function openWs(url) {
@@ -62,7 +77,7 @@ test('--roles sfu serves /voice and the node endpoints, no API, no gateway, no d
 });
 
 test('--roles api,gateway without the SFU: chat and gateway work, voice stays peer to peer', async () => {
-  const web = await startServer({ HYPE_AUTH_TOKEN_SECRET: SECRET, HYPE_VOICE_MODE: 'auto', HYPE_LOG_LEVEL: 'info' },
+  const web = await startServer({ HYPE_AUTH_TOKEN_SECRET: SECRET, HYPE_AUTH_VOICE_KEY: VOICE_KEY, HYPE_VOICE_MODE: 'auto', HYPE_LOG_LEVEL: 'info' },
     { args: ['--roles', 'api,gateway'] });
   try {
     const a = await register(web, 'roles');
@@ -82,17 +97,29 @@ test('--roles api,gateway without the SFU: chat and gateway work, voice stays pe
     const voice = await openWs(web.url.replace('http', 'ws') + '/voice');
     assert.equal(await voice.closed(), 1008, 'no /voice without the sfu role');
 
-    // Today each process has its own in-process Coordinator: an SFU-only node beside it (same
-    // token secret) verifies the voice token but knows no voice state for it, so it refuses.
-    // A shared (Redis) Coordinator is what will make this split carry voice.
-    const sfu = await startServer({ HYPE_AUTH_TOKEN_SECRET: SECRET, HYPE_SFU_PORT: '0' }, { args: ['--roles', 'sfu'] });
-    try {
-      const v = await openWs(sfu.url.replace('http', 'ws') + '/voice');
+    // Voice tokens are Ed25519: an SFU-only node holds the API's public key alone. It verifies
+    // this token but refuses it: the token names no SFU node (this deployment placed the
+    // channel nowhere), and a token is only good on the node it names. A node with another
+    // key does not even verify it.
+    assert.equal(join.body.voice_token.split('.')[0], Buffer.from('{"alg":"EdDSA","typ":"JWT"}').toString('base64url'));
+    const identify = async (node) => {
+      const v = await openWs(node.url.replace('http', 'ws') + '/voice');
       v.ws.send(JSON.stringify({ op: 'identify', d: { token: join.body.voice_token, channel_id: voiceChannel.id } }));
-      assert.equal(await v.closed(), 4004, 'refused: no voice state behind the token here');
+      assert.equal(await v.closed(), 4004);
       assert.ok(!v.frames.some((f) => f.op === 'ready'));
+      return v.frames.find((f) => f.op === 'error')?.d?.message;
+    };
+    const sfu = await startServer({ HYPE_AUTH_VOICE_PUBLIC_KEY: publicKeyOf(VOICE_KEY), HYPE_SFU_PORT: '0' }, { args: ['--roles', 'sfu'] });
+    try {
+      assert.equal(await identify(sfu), 'voice token is for another SFU node');
     } finally {
       await sfu.stop();
+    }
+    const stranger = await startServer({ HYPE_AUTH_VOICE_PUBLIC_KEY: publicKeyOf(VOICE_KEY + 'x'), HYPE_SFU_PORT: '0' }, { args: ['--roles', 'sfu'] });
+    try {
+      assert.equal(await identify(stranger), 'voice token invalid');
+    } finally {
+      await stranger.stop();
     }
     gw.close();
   } finally {
@@ -110,6 +137,14 @@ test('an unknown role stops start-up with a clear error', () => {
     const cfg = spawnSync(HYPE_BIN, ['serve'], { env: { ...env, HYPE_SERVER_ROLES: 'api,stream' }, encoding: 'utf8', timeout: 10000 });
     assert.equal(cfg.status, 2);
     assert.match(cfg.stderr, /server\.roles: unknown role 'stream'/);
+    // A node that signs voice tokens with one key but is told to verify with another.
+    const keys = spawnSync(HYPE_BIN, ['serve'], {
+      env: { ...env, HYPE_AUTH_VOICE_KEY: VOICE_KEY, HYPE_AUTH_VOICE_PUBLIC_KEY: publicKeyOf(VOICE_KEY + 'x') },
+      encoding: 'utf8',
+      timeout: 10000,
+    });
+    assert.notEqual(keys.status, 0);
+    assert.match(keys.stdout + keys.stderr, /auth\.voice_public_key: is not the public key of auth\.voice_key/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

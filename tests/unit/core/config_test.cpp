@@ -57,6 +57,10 @@ TEST(Config, BadValuesNameTheKey) {
   EXPECT_EQ(error_key("", {{"HYPE_LIMITS_IP", "10"}}), "limits.ip");
   EXPECT_EQ(error_key("", {{"HYPE_DATABASE_URL", "mysql://x"}}), "database.url");
   EXPECT_EQ(error_key("", {{"HYPE_AUTH_TOKEN_SECRET", "short"}}), "auth.token_secret");
+  EXPECT_EQ(error_key("", {{"HYPE_AUTH_VOICE_KEY", "short"}}), "auth.voice_key");
+  EXPECT_EQ(error_key("", {{"HYPE_AUTH_VOICE_PUBLIC_KEY", "abc"}}), "auth.voice_public_key");
+  EXPECT_EQ(error_key("[auth]\nvoice_public_key = \"" + std::string(43, '*') + "\"\n"),
+            "auth.voice_public_key");
   EXPECT_EQ(error_key("[voice\nmode="), "file");
   EXPECT_EQ(error_key("", {{"HYPE_SERVER_TRUSTED_PROXIES", "10.0.0.0/40"}}),
             "server.trusted_proxies");

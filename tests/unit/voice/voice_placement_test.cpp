@@ -16,7 +16,7 @@ namespace {
 class VoicePlacement : public hype::testing::VoiceWorld {
  protected:
   std::string token_node(const voice::JoinAnswer& ans) {
-    auto check = signer_.verify(ans.voice_token, "voice", 1);
+    auto check = signer_.verifier().verify(ans.voice_token, "voice", 1);
     EXPECT_TRUE(check.claims.has_value());
     return check.claims ? check.claims->node : "?";
   }

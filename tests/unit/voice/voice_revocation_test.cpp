@@ -45,7 +45,7 @@ class VoiceRevocation : public hype::testing::VoiceWorld {
   // Joins and returns the voice token's session (what the SFU checks).
   std::uint64_t join(Id who) {
     auto ans = voice_->join(who, voice_channel_, false, false);
-    auto check = signer_.verify(ans.voice_token, "voice", 1);
+    auto check = signer_.verifier().verify(ans.voice_token, "voice", 1);
     EXPECT_TRUE(check.claims.has_value());
     return check.claims ? check.claims->voice_session : 0;
   }

@@ -62,7 +62,7 @@ class VoiceWorld : public ::testing::Test {
 
   std::filesystem::path dir_;
   SnowflakeGenerator ids_{1};
-  auth::TokenSigner signer_{"0123456789abcdef0123456789abcdef"};
+  auth::VoiceTokenSigner signer_{std::string(32, 'v')};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<cluster::EventBus> bus_;
   std::unique_ptr<cluster::Coordinator> coord_;
