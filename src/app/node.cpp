@@ -43,8 +43,8 @@ bool mints_voice_tokens(const Config& config) {
 }
 
 // The configured public key, which must be the signer's own when this node has both.
-auth::VoiceTokenVerifier make_voice_verifier(const Config& config,
-                                        const std::unique_ptr<auth::VoiceTokenSigner>& signer) {
+auth::VoiceTokenVerifier make_voice_verifier(
+    const Config& config, const std::unique_ptr<auth::VoiceTokenSigner>& signer) {
   if (config.auth.voice_public_key.empty()) return signer->verifier();
   auto key = auth::VoiceTokenVerifier::parse_key(config.auth.voice_public_key);
   if (!key) throw ConfigError("auth.voice_public_key", "must be 32 bytes in base64url");
@@ -80,8 +80,7 @@ std::unique_ptr<auth::VoiceTokenSigner> make_voice_signer(const Config& config) 
   std::string secret = config.auth.voice_key.empty()
                            ? load_or_create_secret(config.server.data_dir, "voice_key")
                            : config.auth.voice_key;
-  return std::make_unique<auth::VoiceTokenSigner>(
-      auth::VoiceTokenSigner::seed_from_secret(secret));
+  return std::make_unique<auth::VoiceTokenSigner>(auth::VoiceTokenSigner::seed_from_secret(secret));
 }
 
 Node::Node(const Config& c)

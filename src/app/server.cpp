@@ -90,10 +90,11 @@ int run_keys(const Config& config) {
                  "it on an API node\n");
     return 2;
   }
-  std::printf("# Voice tokens: API nodes sign with auth.voice_key (kept secret), SFU nodes verify\n"
-              "# with this public key. Put it in the SFU nodes' configuration:\n"
-              "[auth]\nvoice_public_key = \"%s\"\n",
-              signer->verifier().key_text().c_str());
+  std::printf(
+      "# Voice tokens: API nodes sign with auth.voice_key (kept secret), SFU nodes verify\n"
+      "# with this public key. Put it in the SFU nodes' configuration:\n"
+      "[auth]\nvoice_public_key = \"%s\"\n",
+      signer->verifier().key_text().c_str());
   return 0;
 }
 

@@ -5,8 +5,8 @@
 #include <openssl/hmac.h>
 #include <sodium.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <stdexcept>
 
 #include "core/random.hpp"
@@ -181,7 +181,9 @@ std::string VoiceTokenSigner::seed_from_secret(const std::string& secret) {
 VoiceTokenSigner::VoiceTokenSigner(const std::string& seed)
     : verifier_(public_key_of(seed, secret_)) {}
 
-VoiceTokenSigner::~VoiceTokenSigner() { sodium_memzero(secret_.data(), secret_.size()); }
+VoiceTokenSigner::~VoiceTokenSigner() {
+  sodium_memzero(secret_.data(), secret_.size());
+}
 
 std::string VoiceTokenSigner::sign(const TokenClaims& c) const {
   std::string input = signing_input(kEdHeader, c);

@@ -89,8 +89,8 @@ class VoiceService {
   // Shared state behind the cluster seam: voice states (coord), channel placement and the
   // mode policy's state. These are blocking calls: the service runs on the blocking pool.
   VoiceService(chat::ChatService& chat, cluster::Coordinator& coord, cluster::Placement& placement,
-               cluster::ModeCoordinator& modes, const auth::VoiceTokenSigner& signer, VoiceOptions opts,
-               VoiceEventSink events = {});
+               cluster::ModeCoordinator& modes, const auth::VoiceTokenSigner& signer,
+               VoiceOptions opts, VoiceEventSink events = {});
 
   JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf);
   void leave(Id actor, Id channel_id);

@@ -110,7 +110,8 @@ TEST(VoiceTokens, RefusesTamperingAlgorithmConfusionAndBadKeys) {
   const VoiceTokenVerifier& v = api.verifier();
   std::string t = api.sign(voice_claims(7, 99, 100));
   // Another channel in the payload, the signature kept.
-  std::string forged_body = R"({"typ":"voice","sub":"7","iat":0,"exp":100,"ch":"98","node":"node-2"})";
+  std::string forged_body =
+      R"({"typ":"voice","sub":"7","iat":0,"exp":100,"ch":"98","node":"node-2"})";
   std::string forged = t.substr(0, t.find('.')) + "." +
                        base64url_encode(forged_body.data(), forged_body.size()) +
                        t.substr(t.rfind('.'));
