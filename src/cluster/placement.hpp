@@ -26,6 +26,10 @@ struct SfuNode {
   std::string id;      // e.g. "node-3"; voice tokens name it
   std::string url;     // ws(s)://host:port/voice
   std::string region;  // empty: no region
+  // Load, refreshed by the node's heartbeat (async_announce every second in a cluster).
+  int capacity = 0;      // participants it takes at most; 0: no limit
+  int participants = 0;  // participants connected now
+  bool draining = false;  // takes no new channels
 };
 
 struct Placed {
@@ -44,7 +48,8 @@ class Placement {
  public:
   virtual ~Placement() = default;
 
-  // A node that runs the SFU role offers itself (again: updates its url/region).
+  // A node that runs the SFU role offers itself (again: updates its url, region and load; in
+  // a cluster this is its heartbeat).
   virtual Task<void> async_announce(SfuNode node) = 0;
   // The node stops taking channels; its placements are dropped (clients re-place on rejoin).
   virtual Task<void> async_withdraw(std::string node_id) = 0;

@@ -1,0 +1,244 @@
+#include "cluster/redis_placement.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace hype::cluster {
+
+namespace {
+
+// KEYS: 1 nodes (zset: id -> last heartbeat, ms of Redis's clock), 2 info (hash: id ->
+// "url\nregion\ncapacity\nparticipants\ndraining"), 3 counts (hash: id -> channels placed).
+// The clock is Redis's own (TIME), so API and SFU nodes need not agree on the time.
+constexpr const char* kPrelude = R"LUA(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function info(id)
+  local v = redis.call('HGET', KEYS[2], id)
+  if not v then return nil end
+  local f = {}
+  for part in string.gmatch(v .. '\n', '([^\n]*)\n') do f[#f + 1] = part end
+  return {url = f[1] or '', region = f[2] or '', cap = tonumber(f[3]) or 0,
+          load = tonumber(f[4]) or 0, draining = f[5] == '1'}
+end
+)LUA";
+
+// ARGV: 1 id, 2 info.
+constexpr const char* kAnnounce = R"LUA(
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+)LUA";
+
+// ARGV: 1 id.
+constexpr const char* kWithdraw = R"LUA(
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1
+)LUA";
+
+// KEYS 4: the channel (hash: node, epoch), 5: the epoch counter.
+// ARGV: 1 node ttl ms, 2 region ('' any), 3 channel ttl s.
+// Returns {node, epoch, url, region, new (0/1)} or nil when no node can take it.
+constexpr const char* kPlace = R"LUA(
+local ttl = tonumber(ARGV[1])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - ttl))) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('HDEL', KEYS[3], id)
+end
+local cur = redis.call('HMGET', KEYS[4], 'node', 'epoch')
+if cur[1] and redis.call('ZSCORE', KEYS[1], cur[1]) then
+  local n = info(cur[1])
+  if n then
+    redis.call('EXPIRE', KEYS[4], ARGV[3])
+    return {cur[1], cur[2], n.url, n.region, 0}
+  end
+end
+local best, best_n, best_in, best_placed
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local n = info(id)
+  if n and not n.draining and (n.cap <= 0 or n.load < n.cap) then
+    local inr = ARGV[2] ~= '' and n.region == ARGV[2]
+    local placed = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+    local better = best == nil
+    if not better then
+      if inr ~= best_in then better = inr
+      elseif placed ~= best_placed then better = placed < best_placed
+      else better = n.load < best_n.load end
+    end
+    if better then best, best_n, best_in, best_placed = id, n, inr, placed end
+  end
+end
+if not best then return nil end
+local epoch = redis.call('INCR', KEYS[5])
+redis.call('HSET', KEYS[4], 'node', best, 'epoch', epoch)
+redis.call('EXPIRE', KEYS[4], ARGV[3])
+redis.call('HINCRBY', KEYS[3], best, 1)
+return {best, tostring(epoch), best_n.url, best_n.region, 1}
+)LUA";
+
+// KEYS 4: the channel. Returns {node, epoch, url, region} or nil.
+constexpr const char* kLookup = R"LUA(
+local cur = redis.call('HMGET', KEYS[4], 'node', 'epoch')
+if not cur[1] then return nil end
+local n = info(cur[1]) or {url = '', region = ''}
+return {cur[1], cur[2], n.url, n.region}
+)LUA";
+
+// KEYS 4: the channel. ARGV: 1 epoch. Returns 1 when released.
+constexpr const char* kRelease = R"LUA(
+local cur = redis.call('HMGET', KEYS[4], 'node', 'epoch')
+if not cur[1] or cur[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[4])
+if redis.call('HEXISTS', KEYS[3], cur[1]) == 1 then redis.call('HINCRBY', KEYS[3], cur[1], -1) end
+return 1
+)LUA";
+
+std::string encode_info(const SfuNode& n) {
+  auto clean = [](std::string s) {
+    std::erase(s, '\n');
+    return s;
+  };
+  return clean(n.url) + "\n" + clean(n.region) + "\n" + std::to_string(n.capacity) + "\n" +
+         std::to_string(n.participants) + "\n" + (n.draining ? "1" : "0");
+}
+
+std::optional<Placed> decode_placed(Id channel, const RedisReply& r) {
+  if (r.type != RedisReply::Type::array || r.elements.size() < 4) return std::nullopt;
+  Placed p;
+  p.channel_id = channel;
+  p.node.id = r.elements[0].str;
+  try {
+    p.epoch = std::stoull(r.elements[1].str);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  p.node.url = r.elements[2].str;
+  p.node.region = r.elements[3].str;
+  return p;
+}
+
+class RedisPlacement final : public Placement {
+ public:
+  RedisPlacement(RedisClient& redis, RedisPlacementOptions o) : redis_(redis), o_(std::move(o)) {}
+
+  Task<void> async_announce(SfuNode node) override {
+    // (Arguments built before co_await: GCC 12 miscompiles braced lists in a co_await.)
+    std::vector<std::string> argv{node.id, encode_info(node)};
+    co_await run(kAnnounce, std::string(), std::move(argv));
+  }
+
+  Task<void> async_withdraw(std::string node_id) override {
+    std::vector<std::string> argv{node_id};
+    co_await run(kWithdraw, std::string(), std::move(argv));
+    std::lock_guard lock(mu_);
+    std::erase_if(cache_, [&](const auto& kv) { return kv.second.node.id == node_id; });
+  }
+
+  Task<std::optional<Placed>> async_place(Id channel_id,
+                                          std::optional<std::string> region) override {
+    RedisReply r;
+    std::string down;
+    try {
+      std::vector<std::string> argv{std::to_string(o_.node_ttl.count()), region.value_or(""),
+                                    std::to_string(o_.channel_ttl.count())};
+      r = co_await run(kPlace, channel_key(channel_id), std::move(argv));
+    } catch (const RedisError& e) {
+      down = e.what();
+    }
+    // Redis unreachable: a channel placed before keeps its node (its clients hold tokens naming
+    // it); a new one cannot be decided.
+    if (!down.empty()) co_return cached(channel_id, down);
+    if (r.is_error()) throw PlacementError("placement script failed: " + r.str);
+    auto p = decode_placed(channel_id, r);
+    std::lock_guard lock(mu_);
+    if (!p) {
+      cache_.erase(channel_id);
+      co_return std::nullopt;
+    }
+    cache_[channel_id] = *p;
+    co_return p;
+  }
+
+  Task<std::optional<Placed>> async_lookup(Id channel_id) override {
+    RedisReply r;
+    std::string down;
+    try {
+      r = co_await run(kLookup, channel_key(channel_id), std::vector<std::string>());
+    } catch (const RedisError& e) {
+      down = e.what();
+    }
+    if (!down.empty()) co_return cached(channel_id, down);
+    if (r.is_error()) throw PlacementError("placement script failed: " + r.str);
+    co_return decode_placed(channel_id, r);
+  }
+
+  Task<bool> async_release(Id channel_id, std::uint64_t epoch) override {
+    RedisReply r;
+    std::string down;
+    try {
+      std::vector<std::string> argv{std::to_string(epoch)};
+      r = co_await run(kRelease, channel_key(channel_id), std::move(argv));
+    } catch (const RedisError& e) {
+      down = e.what();
+    }
+    if (!down.empty()) {
+      // The record expires by itself (channel_ttl); a later join may still find it, which is
+      // harmless: its node is checked then.
+      spdlog::warn("placement release of channel {} failed: {}", channel_id, down);
+      co_return false;
+    }
+    bool released = r.type == RedisReply::Type::integer && r.integer == 1;
+    if (released) {
+      std::lock_guard lock(mu_);
+      if (auto it = cache_.find(channel_id); it != cache_.end() && it->second.epoch == epoch)
+        cache_.erase(it);
+    }
+    co_return released;
+  }
+
+ private:
+  Placed cached(Id channel_id, const std::string& why) {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(channel_id); it != cache_.end()) return it->second;
+    throw PlacementError("placement unavailable: " + why);
+  }
+
+  std::string channel_key(Id channel) const { return o_.prefix + "ch:" + std::to_string(channel); }
+
+  // EVAL of prelude + body with the registry keys (and the channel's, when given).
+  Task<RedisReply> run(const char* body, std::string channel_key, std::vector<std::string> argv) {
+    std::vector<std::string> args;
+    args.emplace_back("EVAL");
+    args.push_back(std::string(kPrelude) + body);
+    args.emplace_back(channel_key.empty() ? "3" : "5");
+    args.push_back(o_.prefix + "nodes");
+    args.push_back(o_.prefix + "info");
+    args.push_back(o_.prefix + "counts");
+    if (!channel_key.empty()) {
+      args.push_back(std::move(channel_key));
+      args.push_back(o_.prefix + "epoch");
+    }
+    for (auto& a : argv) args.push_back(std::move(a));
+    co_return co_await redis_.command(std::move(args));
+  }
+
+  RedisClient& redis_;
+  RedisPlacementOptions o_;
+  std::mutex mu_;
+  std::unordered_map<Id, Placed> cache_;  // what this process placed or looked up last
+};
+
+}  // namespace
+
+std::unique_ptr<Placement> make_redis_placement(RedisClient& redis, RedisPlacementOptions options) {
+  return std::make_unique<RedisPlacement>(redis, std::move(options));
+}
+
+}  // namespace hype::cluster

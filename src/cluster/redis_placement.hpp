@@ -1,0 +1,37 @@
+// Placement on Redis: the SFU node registry and channel -> node decisions shared by every API
+// node of a cluster (ARCHITECTURE.md "Cluster", docs/design/cluster.md "Placement on Redis").
+//
+// - Registry: each SFU node announces itself every second (a heartbeat: url, region, capacity,
+//   participants, draining). A node whose last heartbeat is older than `node_ttl` (3 s) is
+//   gone: the next placement forgets it, and channels placed on it are placed again.
+// - Placement: one Lua script, so two API nodes racing for one channel agree: the channel's
+//   record if its node is alive, else the least-loaded live node (fewest placed channels, then
+//   fewest participants) of the requested region, else of any region; nodes at capacity or
+//   draining take no new channels. Every new decision takes a fresh epoch (a counter in Redis).
+// - Release is compare-and-set on the epoch; a channel record also expires (`channel_ttl`)
+//   if nobody releases it.
+// - Redis down: place() answers a channel placed before from this process's cache (joins to
+//   running channels keep working), and throws PlacementError for a new one; the heartbeat
+//   and release fail quietly and are retried by their callers' next tick.
+// Keys share the hash tag {sfu} (one slot: the scripts stay valid on Redis Cluster).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cluster/placement.hpp"
+#include "cluster/redis_client.hpp"
+
+namespace hype::cluster {
+
+struct RedisPlacementOptions {
+  std::string prefix = "hype:{sfu}:";
+  std::chrono::milliseconds node_ttl{3000};
+  std::chrono::seconds channel_ttl{86400};
+};
+
+std::unique_ptr<Placement> make_redis_placement(RedisClient& redis,
+                                                RedisPlacementOptions options = {});
+
+}  // namespace hype::cluster

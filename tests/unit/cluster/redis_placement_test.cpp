@@ -1,0 +1,178 @@
+// cluster::Placement on Redis, against a real redis-server: channels spread over the live
+// nodes by load, region preference and its fallback, capacity and draining, idempotent and
+// race-free placement from two API nodes, a node that stops heartbeating loses its channels
+// (new epoch; the stale epoch cannot release), and Redis down keeps placed channels joinable
+// while refusing new placements with PlacementError, until it is back.
+#include "cluster/redis_placement.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "unit/cluster/redis_fixture.hpp"
+
+namespace hype::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RedisPlacementTest : public test::RedisFixture {
+ protected:
+  void SetUp() override {
+    RedisFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    for (int i = 0; i < 2; ++i) {
+      RedisOptions o;
+      o.port = server.port();
+      o.min_backoff = 20ms;
+      o.max_backoff = 100ms;
+      o.command_timeout = 2s;
+      clients.push_back(std::make_unique<RedisClient>(io.get_executor(), o));
+      clients.back()->start();
+    }
+    for (int i = 0; i < 500 && !(clients[0]->connected() && clients[1]->connected()); ++i)
+      std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(clients[0]->connected() && clients[1]->connected());
+    RedisPlacementOptions po;
+    po.node_ttl = 400ms;
+    // Two API nodes, each with its own connection and cache.
+    a = make_redis_placement(*clients[0], po);
+    b = make_redis_placement(*clients[1], po);
+  }
+  void TearDown() override {
+    a.reset();
+    b.reset();
+    clients.clear();
+    RedisFixture::TearDown();
+  }
+  static SfuNode node(const std::string& id, const std::string& region, int cap = 0,
+                      int participants = 0, bool draining = false) {
+    return {id, "ws://" + id + "/voice", region, cap, participants, draining};
+  }
+
+  std::vector<std::unique_ptr<RedisClient>> clients;
+  std::unique_ptr<Placement> a, b;
+};
+
+TEST_F(RedisPlacementTest, SpreadsChannelsOverLiveNodesAndIsIdempotent) {
+  for (const char* id : {"n1", "n2", "n3"}) a->announce(node(id, "eu"));
+  std::map<std::string, int> per_node;
+  std::map<Id, Placed> first;
+  for (Id ch = 1; ch <= 30; ++ch) {
+    auto p = (ch % 2 ? a : b)->place(ch);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->node.url, "ws://" + p->node.id + "/voice");
+    EXPECT_EQ(p->node.region, "eu");
+    per_node[p->node.id]++;
+    first[ch] = *p;
+  }
+  // Fewest placed channels first: an even spread.
+  EXPECT_EQ(per_node, (std::map<std::string, int>{{"n1", 10}, {"n2", 10}, {"n3", 10}}));
+  // Asking again (either API node) answers the same decision, epoch included.
+  for (Id ch = 1; ch <= 30; ++ch) {
+    auto p = (ch % 2 ? b : a)->place(ch);
+    EXPECT_EQ(p->node.id, first[ch].node.id);
+    EXPECT_EQ(p->epoch, first[ch].epoch);
+    EXPECT_EQ(a->lookup(ch)->epoch, first[ch].epoch);
+  }
+  std::set<std::uint64_t> epochs;
+  for (auto& [ch, p] : first) epochs.insert(p.epoch);
+  EXPECT_EQ(epochs.size(), 30u);  // every decision has its own epoch
+  EXPECT_FALSE(a->lookup(99));
+}
+
+TEST_F(RedisPlacementTest, TwoApiNodesRacingForOneChannelAgree) {
+  for (const char* id : {"n1", "n2", "n3"}) a->announce(node(id, ""));
+  for (Id ch = 100; ch < 120; ++ch) {
+    auto fa = std::async(std::launch::async, [&] { return a->place(ch); });
+    auto fb = std::async(std::launch::async, [&] { return b->place(ch); });
+    auto pa = fa.get(), pb = fb.get();
+    ASSERT_TRUE(pa && pb);
+    EXPECT_EQ(pa->node.id, pb->node.id) << ch;
+    EXPECT_EQ(pa->epoch, pb->epoch) << ch;
+  }
+}
+
+TEST_F(RedisPlacementTest, RegionFirstThenAnyRegionWithCapacity) {
+  a->announce(node("eu1", "eu"));
+  a->announce(node("us1", "us", 10, 3));
+  a->announce(node("us2", "us", 10, 10));  // full
+  for (Id ch = 1; ch <= 4; ++ch) EXPECT_EQ(a->place(ch, "us")->node.id, "us1");
+  EXPECT_EQ(a->place(5, "eu")->node.id, "eu1");
+  EXPECT_EQ(a->place(6)->node.id, "eu1");  // no preference: fewest channels (eu1 has 1)
+  // us1 fills up (its heartbeat says so): "us" channels go to another region.
+  a->announce(node("us1", "us", 10, 10));
+  EXPECT_EQ(a->place(7, "us")->node.id, "eu1");
+  // A draining node takes no new channels; its placed ones stay until they are released.
+  a->announce(node("eu1", "eu", 0, 0, true));
+  EXPECT_FALSE(a->place(8, "eu"));
+  EXPECT_EQ(a->place(5, "eu")->node.id, "eu1");
+}
+
+TEST_F(RedisPlacementTest, ANodeThatStopsHeartbeatingLosesItsChannels) {
+  a->announce(node("n1", ""));
+  auto p = a->place(1);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->node.id, "n1");
+  b->announce(node("n2", ""));
+  // n2 keeps heartbeating, n1 does not.
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(100ms);
+    b->announce(node("n2", ""));
+  }
+  auto q = b->place(1);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->node.id, "n2");
+  EXPECT_GT(q->epoch, p->epoch);
+  // n1 back from the dead with its old decision cannot drop the new one.
+  EXPECT_FALSE(a->release(1, p->epoch));
+  EXPECT_EQ(a->lookup(1)->node.id, "n2");
+  EXPECT_TRUE(a->release(1, q->epoch));
+  EXPECT_FALSE(a->lookup(1));
+  EXPECT_FALSE(a->release(1, q->epoch));  // once
+}
+
+TEST_F(RedisPlacementTest, WithdrawnNodeTakesNothingAndItsChannelsMove) {
+  a->announce(node("n1", ""));
+  a->announce(node("n2", ""));
+  auto p = a->place(1);
+  a->withdraw(p->node.id);
+  for (Id ch = 2; ch < 6; ++ch) EXPECT_NE(a->place(ch)->node.id, p->node.id);
+  auto q = b->place(1);
+  EXPECT_NE(q->node.id, p->node.id);
+  EXPECT_GT(q->epoch, p->epoch);
+  b->withdraw("n1");
+  b->withdraw("n2");
+  EXPECT_FALSE(b->place(10));  // no node at all: voice stays peer to peer
+}
+
+TEST_F(RedisPlacementTest, RedisDownKeepsPlacedChannelsAndRefusesNewOnes) {
+  a->announce(node("n1", ""));
+  auto p = a->place(1);
+  ASSERT_TRUE(p);
+  server.stop();
+  for (int i = 0; i < 200 && clients[0]->connected(); ++i) std::this_thread::sleep_for(10ms);
+  auto again = a->place(1);  // from this API node's cache
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->node.id, "n1");
+  EXPECT_EQ(again->epoch, p->epoch);
+  EXPECT_EQ(a->lookup(1)->epoch, p->epoch);
+  EXPECT_THROW(a->place(2), PlacementError);
+  EXPECT_THROW(b->place(1), PlacementError);  // b never saw channel 1
+  EXPECT_FALSE(a->release(1, p->epoch));       // fails quietly
+  // Redis back (empty: no persistence): new placements work again once the node heartbeats.
+  ASSERT_TRUE(server.start());
+  for (int i = 0; i < 500 && !(clients[0]->connected() && clients[1]->connected()); ++i)
+    std::this_thread::sleep_for(10ms);
+  a->announce(node("n1", ""));
+  auto q = b->place(2);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->node.id, "n1");
+}
+
+}  // namespace
+}  // namespace hype::cluster
