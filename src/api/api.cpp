@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "api/static_files.hpp"
+#include "cluster/placement.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 
@@ -114,6 +115,15 @@ HttpResponse Api::run_route(const Route& route, Context& ctx, bool bad_param) {
   } catch (const StoreError& e) {
     spdlog::error("store error on {} {}: {}", ctx.request().method, route.pattern, e.what());
     return error_response(500, "internal", "internal server error", "");
+  } catch (const cluster::PlacementError& e) {
+    // The cluster's coordination store is unreachable: this one decision fails, it recovers
+    // by itself when Redis is back.
+    spdlog::warn("placement unavailable on {} {}: {}", ctx.request().method, route.pattern,
+                 e.what());
+    auto res = error_response(503, "placement_unavailable",
+                              "no SFU node can be chosen right now; try again shortly", "");
+    res.headers.emplace_back("Retry-After", "2");
+    return res;
   } catch (const std::exception& e) {
     spdlog::error("error on {} {}: {}", ctx.request().method, route.pattern, e.what());
     return error_response(500, "internal", "internal server error", "");

@@ -47,6 +47,7 @@ voice::VoiceOptions voice_options(const Config& config) {
   v.turn_urls = split_list(config.turn.urls);
   v.stun_urls = split_list(config.turn.stun_urls);
   v.turn_ttl = config.turn.ttl;
+  v.region = config.server.region;
   return v;
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/secrets.hpp"
+#include "cluster/redis_placement.hpp"
 #include "core/threads.hpp"
 
 namespace hype::app {
@@ -99,6 +100,16 @@ Node::Node(const Config& c)
       voice_verifier(make_voice_verifier(c, voice_signer)),
       io_threads(io_thread_count(c)),
       io(io_threads) {
+  if (!c.cluster.redis_url.empty()) {
+    auto options = cluster::parse_redis_url(c.cluster.redis_url);
+    if (!options) throw ConfigError("cluster.redis_url", "is not redis://[:password@]host[:port][/db]");
+    redis = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
+    redis->start();
+    placement = cluster::make_redis_placement(*redis);
+    spdlog::info("cluster: SFU placement on redis {}:{} (voice states, events and voice mode are "
+                 "still per process)",
+                 options->host, options->port);
+  }
   register_process_metrics(registry);
   tracer = std::make_unique<telemetry::Tracer>(
       telemetry::TracerOptions{.endpoint = c.telemetry.otlp_endpoint, .node = node_id}, registry);

@@ -1,7 +1,7 @@
 // What every role of one `hype serve` process shares: the configuration and the roles it
-// selected, the event loop, metrics, the token signer, and the cluster seam (EventBus,
-// Coordinator, Placement, ModeCoordinator): in-process implementations here, since this build
-// has no Redis backend; a cluster build swaps them behind the same interfaces.
+// selected, the event loop, metrics, the token signers, and the cluster seam (EventBus,
+// Coordinator, Placement, ModeCoordinator): in-process implementations, except the Placement,
+// which is on Redis when cluster.redis_url is set.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +13,7 @@
 #include "cluster/event_bus.hpp"
 #include "cluster/mode_coordinator.hpp"
 #include "cluster/placement.hpp"
+#include "cluster/redis_client.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "telemetry/quality_metrics.hpp"
@@ -43,6 +44,9 @@ struct Node {
   auth::VoiceTokenVerifier voice_verifier;
   int io_threads;
   boost::asio::io_context io;
+  // cluster.redis_url: the connection the shared seams use (today the SFU placement; the
+  // Coordinator, EventBus and ModeCoordinator are still in-process). Null without Redis.
+  std::unique_ptr<cluster::RedisClient> redis;
 };
 
 // The voice-token signer of this configuration (auth.voice_key, else the key kept in data_dir,

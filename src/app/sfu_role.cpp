@@ -3,6 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <ctime>
 
 #include "sfu/sfu_metrics.hpp"
@@ -40,6 +45,7 @@ sfu::SfuOptions sfu_options(Node& node, voice::StreamReporter& streams) {
 
 SfuRole::SfuRole(Node& node)
     : node_(node),
+      heartbeat_strand_(boost::asio::make_strand(node.io)),
       streams_(node.io.get_executor(), *node.coord, *node.bus, wire::encode_event_body),
       sfu_(
           node.io.get_executor(), sfu_options(node, streams_),
@@ -86,16 +92,54 @@ void SfuRole::start() {
 }
 
 void SfuRole::announce(const std::string& url) {
-  node_.placement->announce({node_.node_id, url, ""});
+  url_ = url;
+  // On the event loop, never blocking (a Redis placement answers there): the first heartbeat
+  // now, then one a second with this node's load.
+  heartbeat_ = std::make_unique<boost::asio::steady_timer>(heartbeat_strand_);
+  boost::asio::co_spawn(heartbeat_strand_, heartbeats(), boost::asio::detached);
   spdlog::info("sfu node {} takes channels at {}", node_.node_id, url);
+}
+
+cluster::SfuNode SfuRole::describe() const {
+  return {node_.node_id, url_, node_.config.server.region, node_.config.sfu.capacity,
+          static_cast<int>(sfu_.stats().participants), false};
+}
+
+boost::asio::awaitable<void> SfuRole::heartbeats() {
+  using namespace std::chrono_literals;
+  auto last_warning = std::chrono::steady_clock::time_point{};
+  while (!stopping_) {
+    std::string failed;
+    try {
+      co_await node_.placement->async_announce(describe());
+    } catch (const std::exception& e) {
+      failed = e.what();
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!failed.empty() && now - last_warning > 10s) {
+      spdlog::warn("sfu node {}: heartbeat failed: {}", node_.node_id, failed);
+      last_warning = now;
+    }
+    if (stopping_) break;
+    heartbeat_->expires_after(1s);
+    boost::system::error_code ec;
+    co_await heartbeat_->async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  }
+  // After the last heartbeat, so that none lands after it and registers the node again.
+  co_await node_.placement->async_withdraw(node_.node_id);
 }
 
 void SfuRole::stop() {
   if (health_) health_->set(0);
   node_.bus->unsubscribe(sub_);
-  // Called on the event loop (shutdown): the withdrawal is awaited there, not waited for.
-  boost::asio::co_spawn(node_.io, node_.placement->async_withdraw(node_.node_id),
-                        boost::asio::detached);
+  stopping_ = true;
+  // Called on the event loop (shutdown): the withdrawal is awaited there, not waited for. The
+  // heartbeat loop withdraws the node when it ends; without one, withdraw here.
+  if (heartbeat_)
+    boost::asio::post(heartbeat_strand_, [t = heartbeat_.get()] { t->cancel(); });
+  else
+    boost::asio::co_spawn(node_.io, node_.placement->async_withdraw(node_.node_id),
+                          boost::asio::detached);
   sfu_.stop();
 }
 

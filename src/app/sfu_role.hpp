@@ -4,6 +4,10 @@
 // database. The SFU's stream reports become STREAM_UPDATE through a voice::StreamReporter.
 #pragma once
 
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <memory>
 #include <string>
 
@@ -26,7 +30,15 @@ class SfuRole {
                                         const net::HttpRequest& r);
 
  private:
+  cluster::SfuNode describe() const;  // this node and its load, for the registry
+  boost::asio::awaitable<void> heartbeats();
+
   Node& node_;
+  std::string url_;
+  // The heartbeat loop and its timer run on this strand (stop() cancels through it).
+  boost::asio::strand<boost::asio::io_context::executor_type> heartbeat_strand_;
+  std::unique_ptr<boost::asio::steady_timer> heartbeat_;  // one beat a second, from announce()
+  std::atomic<bool> stopping_{false};
   voice::StreamReporter streams_;  // before sfu_, whose stream reports it publishes
   sfu::SfuService sfu_;
   int sub_ = 0;

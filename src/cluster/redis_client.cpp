@@ -306,6 +306,40 @@ void RedisClient::stop() {
   asio::post(impl_->strand, [impl = impl_] { impl->shutdown(); });
 }
 
+std::optional<RedisOptions> parse_redis_url(const std::string& url) {
+  static constexpr std::string_view kScheme = "redis://";
+  if (url.rfind(kScheme, 0) != 0) return std::nullopt;
+  std::string rest = url.substr(kScheme.size());
+  RedisOptions o;
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    std::string auth = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    auto colon = auth.find(':');
+    o.password = colon == std::string::npos ? auth : auth.substr(colon + 1);
+  }
+  std::string hostport = rest;
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    hostport = rest.substr(0, slash);
+    std::string db = rest.substr(slash + 1);
+    if (!db.empty()) {
+      if (db.size() > 2 || db.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+      o.db = std::stoi(db);
+    }
+  }
+  if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+    std::string port = hostport.substr(colon + 1);
+    hostport = hostport.substr(0, colon);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    o.port = std::stoi(port);
+    if (o.port < 1 || o.port > 65535) return std::nullopt;
+  }
+  if (hostport.empty()) return std::nullopt;
+  o.host = hostport;
+  return o;
+}
+
 asio::awaitable<RedisReply> RedisClient::command(std::vector<std::string> args) {
   // Runs on the strand; the caller resumes on its own executor. Not a coroutine itself: GCC 12
   // destroys a coroutine parameter moved into a lambda capture twice.

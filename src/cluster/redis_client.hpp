@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,6 +40,10 @@ struct RedisOptions {
   std::chrono::milliseconds max_backoff{5000};
   std::size_t max_pending = 10000;
 };
+
+// redis://[:password@]host[:port][/db] (or [user:password@]: the user is ignored); nullopt
+// when malformed.
+std::optional<RedisOptions> parse_redis_url(const std::string& url);
 
 // One reply, converted from hiredis's tree (which is freed after the callback).
 struct RedisReply {

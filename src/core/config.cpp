@@ -245,6 +245,9 @@ const std::vector<KeyDef>& defs() {
                "UDP port put in ICE candidates, e.g. a relay's or a NAT's forwarded port (0: "
                "the worker's bound port; only with sfu.workers = 1)"),
       make_str("sfu", "bind_ip", &C::sfu, &C::Sfu::bind_ip, "address SFU UDP sockets bind to"),
+      make_int("sfu", "capacity", &C::sfu, &C::Sfu::capacity, 0, 1000000,
+               "participants this SFU node takes; at it, cluster placement sends new channels "
+               "elsewhere (0: no limit)"),
       make_bool("sfu", "audio_red", &C::sfu, &C::Sfu::audio_red,
                 "accept RED (RFC 2198) Opus with redundancy from clients that offer it, forward it "
                 "to listeners that accept it and unwrap it for the others"),
@@ -304,6 +307,13 @@ const std::vector<KeyDef>& defs() {
                "text (one line per event) or json (one JSON object per line)",
                [](const std::string& k, const std::string& v) {
                  check_one_of(k, v, {"text", "json"});
+               }),
+      make_str("cluster", "redis_url", &C::cluster, &C::Cluster::redis_url,
+               "redis://[:password@]host[:port][/db] shared by the nodes of a cluster (SFU "
+               "placement); empty: one process",
+               [](const std::string& k, const std::string& v) {
+                 if (!v.empty() && v.rfind("redis://", 0) != 0)
+                   throw ConfigError(k, "must start with redis://");
                }),
       make_str("telemetry", "otlp_endpoint", &C::telemetry, &C::Telemetry::otlp_endpoint,
                "OTLP/HTTP JSON traces endpoint (http://host:port/v1/traces); empty: no traces",

@@ -95,6 +95,7 @@ struct Config {
     int announced_port = 0;  // port put in ICE candidates; 0: the worker's bound port
     std::string bind_ip = "0.0.0.0";
     bool audio_red = true;   // accept RED (RFC 2198) audio from publishers that offer it
+    int capacity = 0;        // participants this node takes before refusing new channels; 0: none
     bool audio_nack = true;  // NACK audio where the client offers it
   } sfu;
   struct Turn {
@@ -134,6 +135,11 @@ struct Config {
   struct Telemetry {
     std::string otlp_endpoint;  // traces over OTLP/HTTP JSON; empty: off
   } telemetry;
+  struct Cluster {
+    // redis://[:password@]host[:port][/db]: nodes share SFU placement through it; empty: one
+    // process, in-process coordination.
+    std::string redis_url;
+  } cluster;
 
   std::string effective_public_url() const;
   std::string effective_database_url() const;

@@ -113,7 +113,7 @@ VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild
     publish_mode(u->channel_id, u->guild_id, u->mode);
   out.mode = modes_.mode(channel_id);
   if (count > 0) {
-    out.placed = placement_.place(channel_id);
+    out.placed = placement_.place(channel_id, preferred_region());
   } else if (auto p = placement_.lookup(channel_id)) {
     placement_.release(channel_id, p->epoch);  // a newer decision (other epoch) stays
   }
@@ -348,7 +348,7 @@ std::optional<cluster::Placed> VoiceService::sfu_node(Id actor, Id channel_id) {
   if (!placed) {
     std::lock_guard lock(mode_mu_);
     if (!(placed = placement_.lookup(channel_id))) {
-      placed = placement_.place(channel_id);
+      placed = placement_.place(channel_id, preferred_region());
       if (placed && coord_.channel_voice_states(channel_id).empty())
         placement_.release(channel_id, placed->epoch);
     }

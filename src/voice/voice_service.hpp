@@ -33,6 +33,9 @@ struct VoiceOptions {
   std::vector<std::string> turn_urls;
   std::vector<std::string> stun_urls;
   int turn_ttl = 86400;
+  // Region preferred when placing a channel on an SFU node (this API node's server.region);
+  // empty: any.
+  std::string region;
   // Only for the constructor without a Placement: the one SFU node it announces (empty id:
   // none, voice stays peer to peer). Wired servers announce nodes to their Placement instead.
   std::string sfu_node_id;
@@ -105,6 +108,9 @@ class VoiceService {
   std::vector<cluster::VoiceState> states(Id actor, Id channel_id);
   // The channel's SFU node, or where it would go now; none without SFU nodes.
   std::optional<cluster::Placed> sfu_node(Id actor, Id channel_id);
+  std::optional<std::string> preferred_region() const {
+    return opts_.region.empty() ? std::nullopt : std::optional<std::string>(opts_.region);
+  }
   // The channel's current transport.
   ChannelMode channel_mode(Id actor, Id channel_id);
   // Periodic (about once a second, from the ticker src/app runs): channels whose SFU return

@@ -135,7 +135,7 @@ json::array ice_servers_json(const std::vector<voice::IceServer>& servers) {
 
 json::value node_json(const std::optional<cluster::Placed>& p) {
   if (!p) return nullptr;
-  return json::object{{"id", p->node.id}, {"url", p->node.url}};
+  return json::object{{"id", p->node.id}, {"region", p->node.region}, {"url", p->node.url}};
 }
 
 json::object join_answer_json(const voice::JoinAnswer& a) {
