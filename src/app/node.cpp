@@ -102,13 +102,15 @@ Node::Node(const Config& c)
       io(io_threads) {
   if (!c.cluster.redis_url.empty()) {
     auto options = cluster::parse_redis_url(c.cluster.redis_url);
-    if (!options) throw ConfigError("cluster.redis_url", "is not redis://[:password@]host[:port][/db]");
+    if (!options)
+      throw ConfigError("cluster.redis_url", "is not redis://[:password@]host[:port][/db]");
     redis = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
     redis->start();
     placement = cluster::make_redis_placement(*redis);
-    spdlog::info("cluster: SFU placement on redis {}:{} (voice states, events and voice mode are "
-                 "still per process)",
-                 options->host, options->port);
+    spdlog::info(
+        "cluster: SFU placement on redis {}:{} (voice states, events and voice mode are "
+        "still per process)",
+        options->host, options->port);
   }
   register_process_metrics(registry);
   tracer = std::make_unique<telemetry::Tracer>(

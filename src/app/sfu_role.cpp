@@ -101,8 +101,12 @@ void SfuRole::announce(const std::string& url) {
 }
 
 cluster::SfuNode SfuRole::describe() const {
-  return {node_.node_id, url_, node_.config.server.region, node_.config.sfu.capacity,
-          static_cast<int>(sfu_.stats().participants), false};
+  return {node_.node_id,
+          url_,
+          node_.config.server.region,
+          node_.config.sfu.capacity,
+          static_cast<int>(sfu_.stats().participants),
+          false};
 }
 
 boost::asio::awaitable<void> SfuRole::heartbeats() {

@@ -27,8 +27,8 @@ struct SfuNode {
   std::string url;     // ws(s)://host:port/voice
   std::string region;  // empty: no region
   // Load, refreshed by the node's heartbeat (async_announce every second in a cluster).
-  int capacity = 0;      // participants it takes at most; 0: no limit
-  int participants = 0;  // participants connected now
+  int capacity = 0;       // participants it takes at most; 0: no limit
+  int participants = 0;   // participants connected now
   bool draining = false;  // takes no new channels
 };
 

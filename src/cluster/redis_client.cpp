@@ -330,7 +330,8 @@ std::optional<RedisOptions> parse_redis_url(const std::string& url) {
   if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
     std::string port = hostport.substr(colon + 1);
     hostport = hostport.substr(0, colon);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos)
       return std::nullopt;
     o.port = std::stoi(port);
     if (o.port < 1 || o.port > 65535) return std::nullopt;

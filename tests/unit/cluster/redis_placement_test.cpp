@@ -163,7 +163,7 @@ TEST_F(RedisPlacementTest, RedisDownKeepsPlacedChannelsAndRefusesNewOnes) {
   EXPECT_EQ(a->lookup(1)->epoch, p->epoch);
   EXPECT_THROW(a->place(2), PlacementError);
   EXPECT_THROW(b->place(1), PlacementError);  // b never saw channel 1
-  EXPECT_FALSE(a->release(1, p->epoch));       // fails quietly
+  EXPECT_FALSE(a->release(1, p->epoch));      // fails quietly
   // Redis back (empty: no persistence): new placements work again once the node heartbeats.
   ASSERT_TRUE(server.start());
   for (int i = 0; i < 500 && !(clients[0]->connected() && clients[1]->connected()); ++i)

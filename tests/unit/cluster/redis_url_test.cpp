@@ -25,8 +25,9 @@ TEST(RedisUrl, HostPortPasswordAndDatabase) {
 }
 
 TEST(RedisUrl, MalformedOnesAreRefused) {
-  for (const char* bad : {"", "http://h:6379", "redis://", "redis://:6379", "redis://h:", "redis://h:0",
-                          "redis://h:65536", "redis://h:63x9", "redis://h/abc", "redis://h/123"})
+  for (const char* bad :
+       {"", "http://h:6379", "redis://", "redis://:6379", "redis://h:", "redis://h:0",
+        "redis://h:65536", "redis://h:63x9", "redis://h/abc", "redis://h/123"})
     EXPECT_FALSE(parse_redis_url(bad)) << bad;
 }
 
