@@ -97,8 +97,9 @@ TEST(Wire, JoinAnswerIceServersAndNodes) {
   EXPECT_EQ(keys, (std::vector<std::string>{"mode", "channel_id", "guild_id", "participants",
                                             "ice_servers", "voice_token", "voice_token_expires_at",
                                             "bitrate", "sfu"}));
-  a.sfu = cluster::Placed{6, {"node-1", "ws://n1/voice", ""}, 1};
-  EXPECT_EQ(s(wire::join_answer_json(a).at("sfu")), R"({"id":"node-1","url":"ws://n1/voice"})");
+  a.sfu = cluster::Placed{6, {"node-1", "ws://n1/voice", "eu"}, 1};
+  EXPECT_EQ(s(wire::join_answer_json(a).at("sfu")),
+            R"({"id":"node-1","region":"eu","url":"ws://n1/voice"})");
   EXPECT_EQ(s(wire::channel_mode_json({6, voice::Mode::p2p})),
             R"({"channel_id":"6","mode":"p2p"})");
 }
