@@ -1,4 +1,4 @@
-// The `hype` command: serve, migrate, keys, version.
+// The `hype` command: serve, migrate, keys, cluster status, version.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
       "keys", "print the voice-token public key SFU nodes need (auth.voice_public_key)");
   keys->add_option("--config,-c", config_path, "TOML configuration file");
   keys->footer(hype::config_help());
+  auto* cluster_cmd = app.add_subcommand("cluster", "inspect the cluster (cluster.redis_url)");
+  cluster_cmd->require_subcommand(1);
+  auto* status = cluster_cmd->add_subcommand(
+      "status", "list the SFU nodes in the registry: region, load, channels, last heartbeat");
+  status->add_option("--config,-c", config_path, "TOML configuration file");
   app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -53,6 +58,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("migrate")) return hype::app::run_migrate(config);
     if (app.got_subcommand("keys")) return hype::app::run_keys(config);
+    if (app.got_subcommand("cluster")) return hype::app::run_cluster_status(config);
     return hype::app::run_server(config);
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());

@@ -12,6 +12,7 @@
 #include "app/node.hpp"
 #include "app/sfu_role.hpp"
 #include "app/web_root.hpp"
+#include "cluster/redis_placement.hpp"
 #include "core/client_address.hpp"
 #include "core/threads.hpp"
 #include "gateway/gateway.hpp"
@@ -95,6 +96,53 @@ int run_keys(const Config& config) {
       "# with this public key. Put it in the SFU nodes' configuration:\n"
       "[auth]\nvoice_public_key = \"%s\"\n",
       signer->verifier().key_text().c_str());
+  return 0;
+}
+
+int run_cluster_status(const Config& config) {
+  auto options = cluster::parse_redis_url(config.cluster.redis_url);
+  if (!options) {
+    std::fprintf(stderr, "hype cluster status: cluster.redis_url is %s\n",
+                 config.cluster.redis_url.empty() ? "not set (one process, no cluster)"
+                                                  : "not redis://[:password@]host[:port][/db]");
+    return 2;
+  }
+  asio::io_context io;
+  cluster::RedisClient redis(io.get_executor(), *options);
+  redis.start();
+  std::optional<std::vector<cluster::NodeStatus>> nodes;
+  std::string error;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer t(io);
+        for (int i = 0; i < 30 && !redis.connected(); ++i) {
+          t.expires_after(std::chrono::milliseconds(100));
+          co_await t.async_wait(asio::use_awaitable);
+        }
+        try {
+          nodes = co_await cluster::registry_status(redis);
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        redis.stop();
+      },
+      asio::detached);
+  io.run();
+  if (!nodes) {
+    std::fprintf(stderr, "hype cluster status: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("%-12s %-8s %-36s %12s %9s %9s %10s  %s\n", "node", "region", "url", "participants",
+              "capacity", "channels", "last beat", "state");
+  for (const auto& n : *nodes) {
+    const char* state = n.node.draining ? "draining" : n.age_ms > 3000 ? "gone" : "live";
+    std::printf("%-12s %-8s %-36s %12d %9s %9d %8.1f s  %s\n", n.node.id.c_str(),
+                n.node.region.c_str(), n.node.url.c_str(), n.node.participants,
+                n.node.capacity > 0 ? std::to_string(n.node.capacity).c_str() : "-", n.channels,
+                static_cast<double>(n.age_ms) / 1000.0, state);
+  }
+  std::printf("%zu node(s)\n", nodes->size());
   return 0;
 }
 

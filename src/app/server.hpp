@@ -12,5 +12,7 @@ int run_server(const Config& config);
 int run_migrate(const Config& config);
 // `hype keys`: prints the voice-token public key SFU nodes verify with (auth.voice_public_key).
 int run_keys(const Config& config);
+// `hype cluster status`: the SFU nodes in the registry (cluster.redis_url), with load and channels.
+int run_cluster_status(const Config& config);
 
 }  // namespace hype::app

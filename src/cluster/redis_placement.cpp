@@ -100,6 +100,19 @@ if redis.call('HEXISTS', KEYS[3], cur[1]) == 1 then redis.call('HINCRBY', KEYS[3
 return 1
 )LUA";
 
+// Returns {id, age_ms, info, channels} for every node, flattened.
+constexpr const char* kStatus = R"LUA(
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local beat = tonumber(redis.call('ZSCORE', KEYS[1], id))
+  out[#out + 1] = id
+  out[#out + 1] = tostring(now - beat)
+  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
+  out[#out + 1] = redis.call('HGET', KEYS[3], id) or '0'
+end
+return out
+)LUA";
+
 std::string encode_info(const SfuNode& n) {
   auto clean = [](std::string s) {
     std::erase(s, '\n');
@@ -235,7 +248,53 @@ class RedisPlacement final : public Placement {
   std::unordered_map<Id, Placed> cache_;  // what this process placed or looked up last
 };
 
+int to_int(const std::string& s) {
+  try {
+    return std::stoi(s);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 }  // namespace
+
+Task<std::vector<NodeStatus>> registry_status(RedisClient& redis) {
+  const RedisPlacementOptions o;
+  std::vector<std::string> args;
+  args.emplace_back("EVAL");
+  args.push_back(std::string(kPrelude) + kStatus);
+  args.emplace_back("3");
+  args.push_back(o.prefix + "nodes");
+  args.push_back(o.prefix + "info");
+  args.push_back(o.prefix + "counts");
+  RedisReply r = co_await redis.command(std::move(args));
+  if (r.is_error()) throw RedisError("script", r.str);
+  std::vector<NodeStatus> out;
+  for (std::size_t i = 0; i + 4 <= r.elements.size(); i += 4) {
+    NodeStatus st;
+    st.node.id = r.elements[i].str;
+    st.age_ms = to_int(r.elements[i + 1].str);
+    std::vector<std::string> f;
+    std::string cur;
+    for (char ch : r.elements[i + 2].str + "\n") {
+      if (ch == '\n') {
+        f.push_back(cur);
+        cur.clear();
+      } else {
+        cur += ch;
+      }
+    }
+    f.resize(5);
+    st.node.url = f[0];
+    st.node.region = f[1];
+    st.node.capacity = to_int(f[2]);
+    st.node.participants = to_int(f[3]);
+    st.node.draining = f[4] == "1";
+    st.channels = to_int(r.elements[i + 3].str);
+    out.push_back(std::move(st));
+  }
+  co_return out;
+}
 
 std::unique_ptr<Placement> make_redis_placement(RedisClient& redis, RedisPlacementOptions options) {
   return std::make_unique<RedisPlacement>(redis, std::move(options));

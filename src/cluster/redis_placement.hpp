@@ -19,6 +19,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cluster/placement.hpp"
 #include "cluster/redis_client.hpp"
@@ -33,5 +34,15 @@ struct RedisPlacementOptions {
 
 std::unique_ptr<Placement> make_redis_placement(RedisClient& redis,
                                                 RedisPlacementOptions options = {});
+
+// One registered SFU node as the registry sees it (`hype cluster status`).
+struct NodeStatus {
+  SfuNode node;
+  int channels = 0;        // channels placed on it
+  long long age_ms = 0;    // since its last heartbeat
+};
+// Every node in the registry (default prefix), live or not yet expired, by id. Throws
+// RedisError.
+Task<std::vector<NodeStatus>> registry_status(RedisClient& redis);
 
 }  // namespace hype::cluster

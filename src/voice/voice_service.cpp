@@ -112,10 +112,16 @@ VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild
   if (auto u = modes_.on_count(channel_id, guild_id, count, steady_ms()))
     publish_mode(u->channel_id, u->guild_id, u->mode);
   out.mode = modes_.mode(channel_id);
-  if (count > 0) {
-    out.placed = placement_.place(channel_id, preferred_region());
-  } else if (auto p = placement_.lookup(channel_id)) {
-    placement_.release(channel_id, p->epoch);  // a newer decision (other epoch) stays
+  // After the change is made, a placement that fails (Redis down) is logged, not thrown: the
+  // join checked it could be placed before changing anything (join()).
+  try {
+    if (count > 0) {
+      out.placed = placement_.place(channel_id, preferred_region());
+    } else if (auto p = placement_.lookup(channel_id)) {
+      placement_.release(channel_id, p->epoch);  // a newer decision (other epoch) stays
+    }
+  } catch (const cluster::PlacementError& e) {
+    spdlog::warn("voice channel {}: placement unavailable: {}", channel_id, e.what());
   }
   return out;
 }
@@ -144,6 +150,14 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
   st.self_deaf = self_deaf;
   st.joined_at = unix_ms();
   st.session = (random_u64() >> 2) | 1;  // positive and non-zero: it travels as an id string
+  // The SFU node is chosen before anything changes: a channel that needs the SFU and cannot be
+  // placed now (the cluster's Redis is unreachable) refuses the join with 503 and leaves the
+  // user where they were. A peer-to-peer channel joins anyway, placed later.
+  try {
+    (void)placement_.place(channel_id, preferred_region());
+  } catch (const cluster::PlacementError&) {
+    if (modes_.mode(channel_id) == cluster::VoiceMode::sfu) throw;
+  }
   auto r = coord_.voice_join(st, c.user_limit);
   if (r.full) throw ApiError(403, "channel_full", "this voice channel is full");
   if (r.previous) {

@@ -96,11 +96,19 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     const registered = () => redis.cli('ZRANGE', 'hype:{sfu}:nodes', '0', '-1').stdout.trim().split('\n').filter(Boolean).sort();
     for (let i = 0; i < 100 && registered().length < 3; i++) await sleep(50);
     assert.deepEqual(registered(), ['node-1', 'node-2', 'node-3']);
+    const status = () => {
+      const r = spawnSync(HYPE_BIN, ['cluster', 'status'], { env: { ...process.env, HYPE_CLUSTER_REDIS_URL: url }, encoding: 'utf8', timeout: 10000 });
+      assert.equal(r.status, 0, r.stderr);
+      return Object.fromEntries(r.stdout.trim().split('\n').slice(1, -1).map((l) => { const f = l.split(/\s+/); return [f[0], { region: f[1], url: f[2], channels: Number(f[5]), state: f.at(-1) }]; }));
+    };
 
-    const [a, b] = [await register(web, 'cl'), await register(web, 'cl')];
+    // One user per channel (a user is in one voice channel at a time), so all six stay placed.
+    const users = [];
+    for (let i = 0; i < 7; i++) users.push(await register(web, 'cl'));
+    const [a, b] = users;
     const guild = (await api(web, 'POST', '/guilds', { token: a.token, body: { name: 'Cluster' } })).body;
     const invite = (await api(web, 'POST', `/guilds/${guild.id}/invites`, { token: a.token, body: {} })).body;
-    await api(web, 'POST', `/invites/${invite.code}`, { token: b.token });
+    for (const u of users.slice(1)) await api(web, 'POST', `/invites/${invite.code}`, { token: u.token });
     const channels = [];
     for (let i = 0; i < 6; i++) channels.push((await api(web, 'POST', `/guilds/${guild.id}/channels`, { token: a.token, body: { name: `v${i}`, kind: 'voice' } })).body);
 
@@ -108,7 +116,7 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     // token names the node the join answer points at.
     const placed = {};
     for (const [i, ch] of channels.entries()) {
-      const user = i % 2 ? b : a;
+      const user = users[i];
       const j = await api(web, 'POST', `/voice/join/${ch.id}`, { token: user.token, body: {} });
       assert.equal(j.status, 200, JSON.stringify(j.body));
       assert.equal(tokenNode(j.body.voice_token), j.body.sfu.id);
@@ -120,6 +128,13 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     const count = (id) => Object.values(placed).filter((n) => n === id).length;
     assert.equal(count('node-1'), 3, JSON.stringify(placed));
     assert.equal(count('node-2'), 3, JSON.stringify(placed));
+    // `hype cluster status` shows the same registry: regions, urls, channels, all live.
+    const st = status();
+    assert.deepEqual(Object.keys(st).sort(), ['node-1', 'node-2', 'node-3']);
+    assert.deepEqual([st['node-1'].region, st['node-3'].region], ['eu', 'us']);
+    assert.equal(st['node-1'].url, sfu['node-1'].url.replace('http', 'ws') + '/voice');
+    assert.deepEqual([st['node-1'].channels, st['node-2'].channels, st['node-3'].channels], [3, 3, 0]);
+    for (const n of Object.values(st)) assert.equal(n.state, 'live');
 
     // SIGKILL the node of channel 0: 3 s after its last heartbeat, a join there is placed on
     // the other eu node, and the new token names that node.
@@ -130,7 +145,7 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     await killed;
     servers.splice(servers.indexOf(sfu[victim]), 1);
     await sleep(3500);
-    const moved = await api(web, 'POST', `/voice/join/${channels[0].id}`, { token: b.token, body: {} });
+    const moved = await api(web, 'POST', `/voice/join/${channels[0].id}`, { token: users[6].token, body: {} });
     assert.equal(moved.status, 200);
     assert.equal(moved.body.sfu.id, survivor);
     assert.equal(tokenNode(moved.body.voice_token), survivor);
@@ -139,7 +154,8 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     // SIGTERM withdraws at once (no 3 s wait): with no eu node left, the us node takes over.
     await sfu[survivor].stop();
     assert.ok(!registered().includes(survivor), registered().join(','));
-    const fallback = await api(web, 'POST', `/voice/join/${channels[1].id}`, { token: a.token, body: {} });
+    const onSurvivor = channels.find((c) => placed[c.id] === survivor);
+    const fallback = await api(web, 'POST', `/voice/join/${onSurvivor.id}`, { token: users[6].token, body: {} });
     assert.equal(fallback.status, 200);
     assert.equal(fallback.body.sfu.id, 'node-3');
     assert.equal(fallback.body.sfu.region, 'us');
@@ -149,19 +165,24 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     const fresh = (await api(web, 'POST', `/guilds/${guild.id}/channels`, { token: a.token, body: { name: 'fresh', kind: 'voice' } })).body;
     await redis.stop();
     await sleep(200);
-    const again = await api(web, 'POST', `/voice/join/${channels[1].id}`, { token: b.token, body: {} });
+    const again = await api(web, 'POST', `/voice/join/${onSurvivor.id}`, { token: users[6].token, body: {} });
     assert.equal(again.status, 200, JSON.stringify(again.body));
     assert.equal(again.body.sfu.id, 'node-3');
-    const refused = await api(web, 'POST', `/voice/join/${fresh.id}`, { token: a.token, body: {} });
+    const refused = await api(web, 'POST', `/voice/join/${fresh.id}`, { token: users[5].token, body: {} });
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'placement_unavailable');
     assert.ok(refused.headers.get('retry-after'));
+    // The refused join changed nothing: users[5] is still in its channel, nobody in the new one.
+    const inFresh = await api(web, 'GET', `/voice/states/${fresh.id}`, { token: a.token });
+    assert.deepEqual(inFresh.body, [], JSON.stringify(inFresh.body));
+    const inOld = await api(web, 'GET', `/voice/states/${channels[5].id}`, { token: a.token });
+    assert.deepEqual(inOld.body.map((v) => v.user_id), [users[5].id]);
     assert.equal((await api(web, 'GET', `/guilds/${guild.id}/channels`, { token: a.token })).status, 200);
 
     // Redis back (empty): the node's next heartbeats register it again and placement works.
     await redis.start();
     for (let i = 0; i < 100 && !registered().includes('node-3'); i++) await sleep(50);
-    const back = await api(web, 'POST', `/voice/join/${fresh.id}`, { token: a.token, body: {} });
+    const back = await api(web, 'POST', `/voice/join/${fresh.id}`, { token: users[5].token, body: {} });
     assert.equal(back.status, 200, JSON.stringify(back.body));
     assert.equal(back.body.sfu.id, 'node-3');
   } finally {
