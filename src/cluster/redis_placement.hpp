@@ -38,8 +38,8 @@ std::unique_ptr<Placement> make_redis_placement(RedisClient& redis,
 // One registered SFU node as the registry sees it (`hype cluster status`).
 struct NodeStatus {
   SfuNode node;
-  int channels = 0;        // channels placed on it
-  long long age_ms = 0;    // since its last heartbeat
+  int channels = 0;      // channels placed on it
+  long long age_ms = 0;  // since its last heartbeat
 };
 // Every node in the registry (default prefix), live or not yet expired, by id. Throws
 // RedisError.
