@@ -19,6 +19,9 @@
 // - Test hooks on RTCPeerConnection (no product change): TURN URLs rewritten to go through
 //   the relay (P2P), SFU candidates rewritten to the SFU's own port (the leg that bypasses
 //   the relay), and codec preferences for RED on/off.
+// - Latency levers to compare (tests/bench only, off by default): `jitterBufferTarget` (ms)
+//   set on every audio receiver, `ptime` (ms) added as a=ptime to the audio sections of
+//   every remote description, so the senders packetize that many ms per packet.
 export function installMouthToEar(opts) {
   // Init scripts also run in the initial about:blank, which has no audio worklet.
   if (!location.protocol.startsWith('http') || !window.AudioWorkletNode) return;
@@ -35,6 +38,9 @@ export function installMouthToEar(opts) {
     red: 'default', // 'on' | 'off' | 'default'
     urlRewrite: null, // [from, to]: substrings of ICE server URLs (TURN through the relay)
     candidatePortRewrite: null, // [from, to]: ports in remote candidates (bypass the relay)
+    jitterBufferTarget: null, // ms: RTCRtpReceiver.jitterBufferTarget of every audio receiver
+    ptime: null, // ms: a=ptime in the audio sections of remote descriptions (what we send)
+    audioContext: null, // options forced on every AudioContext the client creates (e.g. {sampleRate: 48000})
     ...opts,
   };
   const WORKLET = `
@@ -168,8 +174,9 @@ registerProcessor('m2e-det', M2eDet);
   };
   // One context per page: the generator, its local detector and the remote taps share one
   // frame counter, so one clock map serves all of them.
+  const RealAudioContext = window.AudioContext;
   const setup = async () => {
-    const ctx = (M.ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' }));
+    const ctx = (M.ctx = new RealAudioContext({ sampleRate: 48000, latencyHint: 'interactive' }));
     const url = URL.createObjectURL(new Blob([WORKLET], { type: 'application/javascript' }));
     await ctx.audioWorklet.addModule(url);
     const sr = ctx.sampleRate;
@@ -201,6 +208,14 @@ registerProcessor('m2e-det', M2eDet);
     M.errors.push(String(e));
     throw e;
   });
+  if (o.audioContext) {
+    window.AudioContext = class extends RealAudioContext {
+      constructor(options) {
+        super({ ...options, ...o.audioContext });
+        M.clientContexts = [...(M.clientContexts ?? []), { sampleRate: this.sampleRate, baseLatency: this.baseLatency }];
+      }
+    };
+  }
 
   const realGum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async (constraints) => {
@@ -217,6 +232,14 @@ registerProcessor('m2e-det', M2eDet);
     src.connect(detector('remote'));
     M.taps.push({ id: track.id, src });
   };
+  /** Detects onsets on any track as `label` (bench/voice/m2e_floor.mjs). */
+  M.listen = async (track, label) => {
+    await M.ready;
+    M[label] ??= [];
+    const src = M.ctx.createMediaStreamSource(new MediaStream([track]));
+    src.connect(detector(label));
+    M.taps.push({ id: track.id, src, label });
+  };
 
   const codecPrefs = (pc) => {
     if (o.red === 'default' || !globalThis.RTCRtpReceiver?.getCapabilities) return;
@@ -232,6 +255,13 @@ registerProcessor('m2e-det', M2eDet);
         M.errors.push('setCodecPreferences: ' + e);
       }
     }
+  };
+  const addPtime = (sdp) => {
+    const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+    return sdp
+      .split(new RegExp(`${eol}(?=m=)`))
+      .map((sec) => (sec.startsWith('m=audio') ? sec.replace(/(\r?\n)a=ptime:\d+/g, '').replace(/(\r?\n)(a=rtpmap:)/, `$1a=ptime:${o.ptime}$1$2`) : sec))
+      .join(eol);
   };
   const rewriteCandidates = (text) => {
     if (!o.candidatePortRewrite || !text) return text;
@@ -250,7 +280,15 @@ registerProcessor('m2e-det', M2eDet);
       super(cfg, ...rest);
       M.pcs.push(this);
       this.addEventListener('track', (ev) => {
-        if (ev.track.kind === 'audio') void tap(ev.track).catch((e) => M.errors.push('tap: ' + e));
+        if (ev.track.kind !== 'audio') return;
+        if (o.jitterBufferTarget !== null) {
+          try {
+            ev.receiver.jitterBufferTarget = o.jitterBufferTarget;
+          } catch (e) {
+            M.errors.push('jitterBufferTarget: ' + e);
+          }
+        }
+        void tap(ev.track).catch((e) => M.errors.push('tap: ' + e));
       });
     }
     createOffer(...a) {
@@ -263,6 +301,7 @@ registerProcessor('m2e-det', M2eDet);
     }
     setRemoteDescription(d, ...rest) {
       if (d?.sdp && o.candidatePortRewrite) d = { type: d.type, sdp: rewriteCandidates(d.sdp) };
+      if (d?.sdp && o.ptime) d = { type: d.type, sdp: addPtime(d.sdp) };
       return super.setRemoteDescription(d, ...rest);
     }
     addIceCandidate(c, ...rest) {
@@ -294,10 +333,12 @@ registerProcessor('m2e-det', M2eDet);
             jitterBufferDelay: s.jitterBufferDelay,
             jitterBufferTargetDelay: s.jitterBufferTargetDelay,
             jitterBufferEmittedCount: s.jitterBufferEmittedCount,
+            jitterBufferMinimumDelay: s.jitterBufferMinimumDelay,
+            receiverJitterBufferTarget: pc.getReceivers().find((r) => r.track?.id === s.trackIdentifier)?.jitterBufferTarget ?? null,
             nackCount: s.nackCount,
           });
         if (s.type === 'outbound-rtp' && s.packetsSent > 0)
-          out.outbound.push({ codec: codec(s.codecId), packetsSent: s.packetsSent, retransmittedPacketsSent: s.retransmittedPacketsSent });
+          out.outbound.push({ codec: codec(s.codecId), packetsSent: s.packetsSent, retransmittedPacketsSent: s.retransmittedPacketsSent, timestamp: s.timestamp });
       });
     }
     return out;
