@@ -41,6 +41,7 @@ export function installMouthToEar(opts) {
     jitterBufferTarget: null, // ms: RTCRtpReceiver.jitterBufferTarget of every audio receiver
     ptime: null, // ms: a=ptime in the audio sections of remote descriptions (what we send)
     audioContext: null, // options forced on every AudioContext the client creates (e.g. {sampleRate: 48000})
+    directMic: false, // send the "microphone" track itself instead of the client's graph output (see below)
     ...opts,
   };
   const WORKLET = `
@@ -269,6 +270,21 @@ registerProcessor('m2e-det', M2eDet);
     return text.replace(new RegExp(`(candidate:\\S+ \\d+ udp \\d+ \\S+ )${from}( typ)`, 'gi'), `$1${to}$2`);
   };
 
+  // directMic: every audio track the client hands to a connection (its microphone graph's
+  // MediaStreamDestination track) is replaced by a clone of the "microphone" track itself,
+  // what sending getUserMedia's track directly would do (the client's gain and gate are
+  // bypassed; the marker train never pauses, so the gate stays open anyway).
+  const sendable = (track) => {
+    if (!o.directMic || !track || track.kind !== 'audio' || !M.dest) return track;
+    M.directTrack ??= M.dest.stream.getAudioTracks()[0].clone();
+    return M.directTrack;
+  };
+  if (o.directMic) {
+    const realReplace = RTCRtpSender.prototype.replaceTrack;
+    RTCRtpSender.prototype.replaceTrack = function (track) {
+      return realReplace.call(this, sendable(track));
+    };
+  }
   const Real = window.RTCPeerConnection;
   class HarnessPeerConnection extends Real {
     constructor(config, ...rest) {
@@ -290,6 +306,12 @@ registerProcessor('m2e-det', M2eDet);
         }
         void tap(ev.track).catch((e) => M.errors.push('tap: ' + e));
       });
+    }
+    addTrack(track, ...streams) {
+      return super.addTrack(sendable(track), ...streams);
+    }
+    addTransceiver(trackOrKind, ...rest) {
+      return super.addTransceiver(typeof trackOrKind === 'string' ? trackOrKind : sendable(trackOrKind), ...rest);
     }
     createOffer(...a) {
       codecPrefs(this);

@@ -27,6 +27,7 @@ export { launch };
  *   ptime10  a=ptime:10 in every remote description (10 ms Opus packets both ways)
  *   sr48     the client's AudioContexts (its microphone graph) at 48 kHz
  *   lh0      the client's AudioContexts with latencyHint 0
+ *   direct   the "microphone" track sent as it is, not the client's graph output (m2e_page.mjs)
  */
 export const LEVERS = {
   base: {},
@@ -34,6 +35,7 @@ export const LEVERS = {
   ptime10: { ptime: 10 },
   sr48: { audioContext: { sampleRate: 48000 } },
   lh0: { audioContext: { latencyHint: 0 } },
+  direct: { directMic: true },
 };
 export function leverOptions(name) {
   const out = {};
