@@ -42,6 +42,7 @@ export function installMouthToEar(opts) {
     ptime: null, // ms: a=ptime in the audio sections of remote descriptions (what we send)
     audioContext: null, // options forced on every AudioContext the client creates (e.g. {sampleRate: 48000})
     directMic: false, // send the "microphone" track itself instead of the client's graph output (see below)
+    settings: null, // voice settings merged into the client's stored ones (localStorage hype.settings)
     ...opts,
   };
   const WORKLET = `
@@ -139,6 +140,13 @@ class M2eDet extends AudioWorkletProcessor {
 registerProcessor('m2e-gen', M2eGen);
 registerProcessor('m2e-det', M2eDet);
 `;
+  if (o.settings) {
+    let stored = {};
+    try {
+      stored = JSON.parse(localStorage.getItem('hype.settings') ?? '{}') ?? {};
+    } catch {}
+    localStorage.setItem('hype.settings', JSON.stringify({ ...stored, ...o.settings }));
+  }
   const now = () => performance.timeOrigin + performance.now();
   const M = {
     opts: o,

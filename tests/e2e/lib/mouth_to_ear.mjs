@@ -28,6 +28,8 @@ export { launch };
  *   sr48     the client's AudioContexts (its microphone graph) at 48 kHz
  *   lh0      the client's AudioContexts with latencyHint 0
  *   direct   the "microphone" track sent as it is, not the client's graph output (m2e_page.mjs)
+ *   vol99    the client's input volume at 99 %: its graph output is sent, not the microphone
+ *            track (web/src/rtc/localAudio.ts sends the microphone's own track at 100 %)
  */
 export const LEVERS = {
   base: {},
@@ -36,6 +38,7 @@ export const LEVERS = {
   sr48: { audioContext: { sampleRate: 48000 } },
   lh0: { audioContext: { latencyHint: 0 } },
   direct: { directMic: true },
+  vol99: { settings: { inputVolume: 99 } },
 };
 export function leverOptions(name) {
   const out = {};
