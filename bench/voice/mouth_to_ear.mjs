@@ -5,7 +5,7 @@
 //
 //   HYPE_BIN=build/release/src/app/hype node bench/voice/mouth_to_ear.mjs [--duration 60]
 //        [--profiles clean,wifi,mobile,bursty] [--modes sfu,p2p] [--red off,on] [--legs 1]
-//        [--out docs/benchmarks] [--tag NAME]
+//        [--levers base,jbt0,ptime10,sr48,lh0,ptime10+jbt0] [--out docs/benchmarks] [--tag NAME]
 //   node bench/voice/mouth_to_ear.mjs --from RESULTS.json [--out DIR]   (table and plots again)
 //
 // Prints the machine and a table (p50/p95/max mouth-to-ear, markers heard, concealed audio);
@@ -26,6 +26,8 @@ const { values: opt } = parseArgs({
     modes: { type: 'string', default: 'sfu,p2p' },
     red: { type: 'string', default: 'off,on' },
     legs: { type: 'string', default: '1' },
+    // Client-side latency levers (LEVERS in tests/e2e/lib/mouth_to_ear.mjs), interleaved per path and profile.
+    levers: { type: 'string', default: 'base' },
     out: { type: 'string', default: 'docs/benchmarks' },
     tag: { type: 'string', default: '' },
     from: { type: 'string', default: '' },
@@ -53,21 +55,25 @@ let header = [
 
 const cases = [];
 for (const legs of list(opt.legs).map(Number))
-  for (const mode of list(opt.modes)) for (const profile of list(opt.profiles)) for (const red of list(opt.red)) cases.push({ mode, profile, red, legs });
+  for (const mode of list(opt.modes))
+    for (const profile of list(opt.profiles)) for (const red of list(opt.red)) for (const lever of list(opt.levers)) cases.push({ mode, profile, red, legs, lever });
 
 async function run() {
   const results = [];
   const browser = await launch();
   try {
+    const seeds = new Map(); // one loss/jitter seed per path, profile and RED: the levers of a case see the same network
     for (const c of cases) {
       const t0 = Date.now();
+      const key = `${c.legs} ${c.mode} ${c.profile} ${c.red}`;
+      if (!seeds.has(key)) seeds.set(key, seeds.size + 1);
       try {
-        const r = await runCase({ browser, ...c, durationS: Number(opt.duration), warmupS: Number(opt.warmup), seed: results.length + 1, log: (m) => console.error(m) });
+        const r = await runCase({ browser, ...c, durationS: Number(opt.duration), warmupS: Number(opt.warmup), seed: seeds.get(key), log: (m) => console.error(m) });
         r.load = loadavg()[0];
         results.push(r);
         console.error(`${describeCase(r)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       } catch (e) {
-        console.error(`${c.mode} ${c.profile} red=${c.red} legs=${c.legs}: FAILED ${e.message}`);
+        console.error(`${c.mode} ${c.profile} red=${c.red} legs=${c.legs} lever=${c.lever}: FAILED ${e.message}`);
         results.push({ ...c, error: e.message });
       }
     }
@@ -89,19 +95,19 @@ if (opt.from) {
 const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 const pctOf = (a, b) => (b ? ((100 * a) / b).toFixed(1) : '-');
 const rows = [
-  '| path | profile | RED (codec) | legs | markers heard | p50 ms | p95 ms | max ms | concealed % | concealment events | jitter buffer ms a>b / b>a | relay loss up / down % | load |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| path | profile | RED (codec) | legs | lever | markers heard | p50 ms | p95 ms | max ms | concealed % | concealment events | jitter buffer ms a>b / b>a | relay loss up / down % | load |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const r of results) {
   if (r.error) {
-    rows.push(`| ${r.mode.toUpperCase()} | ${r.profile} | ${r.red} | ${r.legs} | failed: ${r.error.split('\n')[0].slice(0, 80)} |||||||`);
+    rows.push(`| ${r.mode.toUpperCase()} | ${r.profile} | ${r.red} | ${r.legs} | ${r.lever ?? 'base'} | failed: ${r.error.split('\n')[0].slice(0, 80)} |||||||`);
     continue;
   }
   const jb = r.directions.map((d) => f0(d.jitterBufferMs)).join(' / ');
   const up = r.relay?.up;
   const down = r.relay?.down;
   rows.push(
-    `| ${r.mode.toUpperCase()} | ${r.profile} | ${r.red} (${r.directions[0].sendCodec}) | ${r.legs} | ${r.detected}/${r.emitted} | ${f0(r.p50)} | ${f0(r.p95)} | ${f0(r.max)} | ${r.concealedPct.toFixed(2)} | ${r.concealmentEvents} | ${jb} | ${up ? pctOf(up.lost, up.in) : '-'} / ${down ? pctOf(down.lost, down.in) : '-'} | ${r.load?.toFixed(1) ?? '-'} |`,
+    `| ${r.mode.toUpperCase()} | ${r.profile} | ${r.red} (${r.directions[0].sendCodec}) | ${r.legs} | ${r.lever ?? 'base'} | ${r.detected}/${r.emitted} | ${f0(r.p50)} | ${f0(r.p95)} | ${f0(r.max)} | ${r.concealedPct.toFixed(2)} | ${r.concealmentEvents} | ${jb} | ${up ? pctOf(up.lost, up.in) : '-'} / ${down ? pctOf(down.lost, down.in) : '-'} | ${r.load?.toFixed(1) ?? '-'} |`,
   );
 }
 console.log(rows.join('\n'));
@@ -130,7 +136,7 @@ function plots(rs, out, suffix) {
           const dat = join(tmp, `${i}.dat`);
           writeFileSync(dat, r.delays.map((d, j) => `${d.toFixed(2)} ${((j + 1) / r.delays.length).toFixed(4)}`).join('\n') + '\n');
           const dash = r.red === 'off' ? 'dt 2' : 'dt 1';
-          return `'${dat}' using 1:2 with steps lw 2 ${dash} lc rgb '${colours[r.profile] ?? '#666666'}' title '${r.profile}, RED ${r.red}'`;
+          return `'${dat}' using 1:2 with steps lw 2 ${dash} lc rgb '${colours[r.profile] ?? '#666666'}' title '${r.profile}, RED ${r.red}${r.lever && r.lever !== 'base' ? `, ${r.lever}` : ''}'`;
         });
         // A tag names the run (e.g. --tag 2legs); without one, legs 2 is named in the file.
         const png = join(out, `mouth-to-ear-cdf-${mode}${suffix || (legs === 2 ? '-2legs' : '')}.png`);

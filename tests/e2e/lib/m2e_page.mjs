@@ -19,6 +19,9 @@
 // - Test hooks on RTCPeerConnection (no product change): TURN URLs rewritten to go through
 //   the relay (P2P), SFU candidates rewritten to the SFU's own port (the leg that bypasses
 //   the relay), and codec preferences for RED on/off.
+// - Latency levers to compare (tests/bench only, off by default): `jitterBufferTarget` (ms)
+//   set on every audio receiver, `ptime` (ms) added as a=ptime to the audio sections of
+//   every remote description, so the senders packetize that many ms per packet.
 export function installMouthToEar(opts) {
   // Init scripts also run in the initial about:blank, which has no audio worklet.
   if (!location.protocol.startsWith('http') || !window.AudioWorkletNode) return;
@@ -35,6 +38,11 @@ export function installMouthToEar(opts) {
     red: 'default', // 'on' | 'off' | 'default'
     urlRewrite: null, // [from, to]: substrings of ICE server URLs (TURN through the relay)
     candidatePortRewrite: null, // [from, to]: ports in remote candidates (bypass the relay)
+    jitterBufferTarget: null, // ms: RTCRtpReceiver.jitterBufferTarget of every audio receiver
+    ptime: null, // ms: a=ptime in the audio sections of remote descriptions (what we send)
+    audioContext: null, // options forced on every AudioContext the client creates (e.g. {sampleRate: 48000})
+    directMic: false, // send the "microphone" track itself instead of the client's graph output (see below)
+    settings: null, // voice settings merged into the client's stored ones (localStorage hype.settings)
     ...opts,
   };
   const WORKLET = `
@@ -132,6 +140,13 @@ class M2eDet extends AudioWorkletProcessor {
 registerProcessor('m2e-gen', M2eGen);
 registerProcessor('m2e-det', M2eDet);
 `;
+  if (o.settings) {
+    let stored = {};
+    try {
+      stored = JSON.parse(localStorage.getItem('hype.settings') ?? '{}') ?? {};
+    } catch {}
+    localStorage.setItem('hype.settings', JSON.stringify({ ...stored, ...o.settings }));
+  }
   const now = () => performance.timeOrigin + performance.now();
   const M = {
     opts: o,
@@ -168,8 +183,9 @@ registerProcessor('m2e-det', M2eDet);
   };
   // One context per page: the generator, its local detector and the remote taps share one
   // frame counter, so one clock map serves all of them.
+  const RealAudioContext = window.AudioContext;
   const setup = async () => {
-    const ctx = (M.ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' }));
+    const ctx = (M.ctx = new RealAudioContext({ sampleRate: 48000, latencyHint: 'interactive' }));
     const url = URL.createObjectURL(new Blob([WORKLET], { type: 'application/javascript' }));
     await ctx.audioWorklet.addModule(url);
     const sr = ctx.sampleRate;
@@ -201,6 +217,14 @@ registerProcessor('m2e-det', M2eDet);
     M.errors.push(String(e));
     throw e;
   });
+  if (o.audioContext) {
+    window.AudioContext = class extends RealAudioContext {
+      constructor(options) {
+        super({ ...options, ...o.audioContext });
+        M.clientContexts = [...(M.clientContexts ?? []), { sampleRate: this.sampleRate, baseLatency: this.baseLatency }];
+      }
+    };
+  }
 
   const realGum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async (constraints) => {
@@ -216,6 +240,14 @@ registerProcessor('m2e-det', M2eDet);
     const src = M.ctx.createMediaStreamSource(new MediaStream([track]));
     src.connect(detector('remote'));
     M.taps.push({ id: track.id, src });
+  };
+  /** Detects onsets on any track as `label` (bench/voice/m2e_floor.mjs). */
+  M.listen = async (track, label) => {
+    await M.ready;
+    M[label] ??= [];
+    const src = M.ctx.createMediaStreamSource(new MediaStream([track]));
+    src.connect(detector(label));
+    M.taps.push({ id: track.id, src, label });
   };
 
   const codecPrefs = (pc) => {
@@ -233,12 +265,34 @@ registerProcessor('m2e-det', M2eDet);
       }
     }
   };
+  const addPtime = (sdp) => {
+    const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+    return sdp
+      .split(new RegExp(`${eol}(?=m=)`))
+      .map((sec) => (sec.startsWith('m=audio') ? sec.replace(/(\r?\n)a=ptime:\d+/g, '').replace(/(\r?\n)(a=rtpmap:)/, `$1a=ptime:${o.ptime}$1$2`) : sec))
+      .join(eol);
+  };
   const rewriteCandidates = (text) => {
     if (!o.candidatePortRewrite || !text) return text;
     const [from, to] = o.candidatePortRewrite;
     return text.replace(new RegExp(`(candidate:\\S+ \\d+ udp \\d+ \\S+ )${from}( typ)`, 'gi'), `$1${to}$2`);
   };
 
+  // directMic: every audio track the client hands to a connection (its microphone graph's
+  // MediaStreamDestination track) is replaced by a clone of the "microphone" track itself,
+  // what sending getUserMedia's track directly would do (the client's gain and gate are
+  // bypassed; the marker train never pauses, so the gate stays open anyway).
+  const sendable = (track) => {
+    if (!o.directMic || !track || track.kind !== 'audio' || !M.dest) return track;
+    M.directTrack ??= M.dest.stream.getAudioTracks()[0].clone();
+    return M.directTrack;
+  };
+  if (o.directMic) {
+    const realReplace = RTCRtpSender.prototype.replaceTrack;
+    RTCRtpSender.prototype.replaceTrack = function (track) {
+      return realReplace.call(this, sendable(track));
+    };
+  }
   const Real = window.RTCPeerConnection;
   class HarnessPeerConnection extends Real {
     constructor(config, ...rest) {
@@ -250,8 +304,22 @@ registerProcessor('m2e-det', M2eDet);
       super(cfg, ...rest);
       M.pcs.push(this);
       this.addEventListener('track', (ev) => {
-        if (ev.track.kind === 'audio') void tap(ev.track).catch((e) => M.errors.push('tap: ' + e));
+        if (ev.track.kind !== 'audio') return;
+        if (o.jitterBufferTarget !== null) {
+          try {
+            ev.receiver.jitterBufferTarget = o.jitterBufferTarget;
+          } catch (e) {
+            M.errors.push('jitterBufferTarget: ' + e);
+          }
+        }
+        void tap(ev.track).catch((e) => M.errors.push('tap: ' + e));
       });
+    }
+    addTrack(track, ...streams) {
+      return super.addTrack(sendable(track), ...streams);
+    }
+    addTransceiver(trackOrKind, ...rest) {
+      return super.addTransceiver(typeof trackOrKind === 'string' ? trackOrKind : sendable(trackOrKind), ...rest);
     }
     createOffer(...a) {
       codecPrefs(this);
@@ -263,6 +331,7 @@ registerProcessor('m2e-det', M2eDet);
     }
     setRemoteDescription(d, ...rest) {
       if (d?.sdp && o.candidatePortRewrite) d = { type: d.type, sdp: rewriteCandidates(d.sdp) };
+      if (d?.sdp && o.ptime) d = { type: d.type, sdp: addPtime(d.sdp) };
       return super.setRemoteDescription(d, ...rest);
     }
     addIceCandidate(c, ...rest) {
@@ -294,10 +363,12 @@ registerProcessor('m2e-det', M2eDet);
             jitterBufferDelay: s.jitterBufferDelay,
             jitterBufferTargetDelay: s.jitterBufferTargetDelay,
             jitterBufferEmittedCount: s.jitterBufferEmittedCount,
+            jitterBufferMinimumDelay: s.jitterBufferMinimumDelay,
+            receiverJitterBufferTarget: pc.getReceivers().find((r) => r.track?.id === s.trackIdentifier)?.jitterBufferTarget ?? null,
             nackCount: s.nackCount,
           });
         if (s.type === 'outbound-rtp' && s.packetsSent > 0)
-          out.outbound.push({ codec: codec(s.codecId), packetsSent: s.packetsSent, retransmittedPacketsSent: s.retransmittedPacketsSent });
+          out.outbound.push({ codec: codec(s.codecId), packetsSent: s.packetsSent, retransmittedPacketsSent: s.retransmittedPacketsSent, timestamp: s.timestamp });
       });
     }
     return out;

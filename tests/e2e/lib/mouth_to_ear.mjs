@@ -19,6 +19,37 @@ import { installMouthToEar } from './m2e_page.mjs';
 
 export { launch };
 
+/**
+ * Client-side latency levers the page hook (m2e_page.mjs) applies in both pages, by name;
+ * combine with '+' (e.g. 'ptime10+jbt0'):
+ *   base     nothing changed
+ *   jbt0     RTCRtpReceiver.jitterBufferTarget = 0 on every audio receiver
+ *   ptime10  a=ptime:10 in every remote description (10 ms Opus packets both ways)
+ *   sr48     the client's AudioContexts (its microphone graph) at 48 kHz
+ *   lh0      the client's AudioContexts with latencyHint 0
+ *   direct   the "microphone" track sent as it is, not the client's graph output (m2e_page.mjs)
+ *   vol99    the client's input volume at 99 %: its graph output is sent, not the microphone
+ *            track (web/src/rtc/localAudio.ts sends the microphone's own track at 100 %)
+ */
+export const LEVERS = {
+  base: {},
+  jbt0: { jitterBufferTarget: 0 },
+  ptime10: { ptime: 10 },
+  sr48: { audioContext: { sampleRate: 48000 } },
+  lh0: { audioContext: { latencyHint: 0 } },
+  direct: { directMic: true },
+  vol99: { settings: { inputVolume: 99 } },
+};
+export function leverOptions(name) {
+  const out = {};
+  for (const part of name.split('+')) {
+    const l = LEVERS[part];
+    if (!l) throw new Error(`unknown lever ${part} (${Object.keys(LEVERS).join(', ')})`);
+    for (const [k, v] of Object.entries(l)) out[k] = typeof v === 'object' && v ? { ...out[k], ...v } : v;
+  }
+  return out;
+}
+
 /** Nearest-rank percentile of a sorted array. */
 export function percentile(sorted, p) {
   if (!sorted.length) return NaN;
@@ -153,8 +184,9 @@ async function openPage(browser, hookOpts, forceRelay) {
  *   legs        1 (the profile once per direction) | 2 (once on each user's link)
  *   durationS   measured time; warmupS before it (the jitter buffer settles)
  *   log         progress lines (e.g. console.error or t.diagnostic)
+ *   lever       a name from LEVERS (client-side latency settings applied by the page hook)
  */
-export async function runCase({ browser, mode, profile, red = 'default', legs = 1, durationS = 10, warmupS = 3, seed = 1, periodMs = 500, log = () => {} }) {
+export async function runCase({ browser, mode, profile, red = 'default', legs = 1, durationS = 10, warmupS = 3, seed = 1, periodMs = 500, lever = 'base', log = () => {} }) {
   if (!['sfu', 'p2p'].includes(mode)) throw new Error(`mode ${mode}`);
   const cleanup = [];
   const t = { start: Date.now() };
@@ -162,7 +194,7 @@ export async function runCase({ browser, mode, profile, red = 'default', legs = 
     const relayPort = await freeUdpPort();
     let upstream;
     let server;
-    const hook = [{ red, periodMs }, { red, periodMs }];
+    const hook = [0, 1].map(() => ({ red, periodMs, ...leverOptions(lever) }));
     if (mode === 'sfu') {
       upstream = await freeUdpPort([relayPort]);
       const env = { HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(upstream), HYPE_SFU_ANNOUNCED_PORT: String(relayPort) };
@@ -249,6 +281,7 @@ export async function runCase({ browser, mode, profile, red = 'default', legs = 
       profile,
       red,
       legs,
+      lever,
       durationS,
       emitted,
       detected: delays.length,
@@ -276,5 +309,5 @@ export async function runCase({ browser, mode, profile, red = 'default', legs = 
 export function describeCase(r) {
   const f = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
   const codecs = r.directions.map((d) => `${d.sendCodec}>${d.recvCodec}`).join(' ');
-  return `${r.mode.padEnd(3)} ${r.profile.padEnd(7)} red=${r.red.padEnd(7)} legs=${r.legs} markers ${r.detected}/${r.emitted} m2e p50 ${f(r.p50)} p95 ${f(r.p95)} max ${f(r.max)} ms, concealed ${r.concealedPct.toFixed(2)} % (${r.concealmentEvents} events), codecs ${codecs}`;
+  return `${r.mode.padEnd(3)} ${r.profile.padEnd(7)} red=${r.red.padEnd(7)} legs=${r.legs}${r.lever && r.lever !== 'base' ? ` lever=${r.lever}` : ''} markers ${r.detected}/${r.emitted} m2e p50 ${f(r.p50)} p95 ${f(r.p95)} max ${f(r.max)} ms, concealed ${r.concealedPct.toFixed(2)} % (${r.concealmentEvents} events), codecs ${codecs}`;
 }
