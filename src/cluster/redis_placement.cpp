@@ -113,6 +113,17 @@ end
 return out
 )LUA";
 
+// Every script with the prelude in front, built once.
+struct Scripts {
+  std::string announce, withdraw, place, lookup, release, status;
+};
+const Scripts& scripts() {
+  auto with_prelude = [](const char* body) { return std::string(kPrelude) + body; };
+  static const Scripts s{with_prelude(kAnnounce), with_prelude(kWithdraw), with_prelude(kPlace),
+                         with_prelude(kLookup),   with_prelude(kRelease),  with_prelude(kStatus)};
+  return s;
+}
+
 std::string encode_info(const SfuNode& n) {
   auto clean = [](std::string s) {
     std::erase(s, '\n');
@@ -120,6 +131,31 @@ std::string encode_info(const SfuNode& n) {
   };
   return clean(n.url) + "\n" + clean(n.region) + "\n" + std::to_string(n.capacity) + "\n" +
          std::to_string(n.participants) + "\n" + (n.draining ? "1" : "0");
+}
+
+int to_int(const std::string& s) {
+  try {
+    return std::stoi(s);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// The inverse of encode_info (the scripts read the same fields in Lua).
+void decode_info(const std::string& info, SfuNode& n) {
+  std::vector<std::string> f(1);
+  for (char ch : info) {
+    if (ch == '\n')
+      f.emplace_back();
+    else
+      f.back() += ch;
+  }
+  f.resize(5);
+  n.url = f[0];
+  n.region = f[1];
+  n.capacity = to_int(f[2]);
+  n.participants = to_int(f[3]);
+  n.draining = f[4] == "1";
 }
 
 std::optional<Placed> decode_placed(Id channel, const RedisReply& r) {
@@ -144,12 +180,12 @@ class RedisPlacement final : public Placement {
   Task<void> async_announce(SfuNode node) override {
     // (Arguments built before co_await: GCC 12 miscompiles braced lists in a co_await.)
     std::vector<std::string> argv{node.id, encode_info(node)};
-    co_await run(kAnnounce, std::string(), std::move(argv));
+    co_await run(scripts().announce, std::string(), std::move(argv));
   }
 
   Task<void> async_withdraw(std::string node_id) override {
     std::vector<std::string> argv{node_id};
-    co_await run(kWithdraw, std::string(), std::move(argv));
+    co_await run(scripts().withdraw, std::string(), std::move(argv));
     std::lock_guard lock(mu_);
     std::erase_if(cache_, [&](const auto& kv) { return kv.second.node.id == node_id; });
   }
@@ -161,7 +197,7 @@ class RedisPlacement final : public Placement {
     try {
       std::vector<std::string> argv{std::to_string(o_.node_ttl.count()), region.value_or(""),
                                     std::to_string(o_.channel_ttl.count())};
-      r = co_await run(kPlace, channel_key(channel_id), std::move(argv));
+      r = co_await run(scripts().place, channel_key(channel_id), std::move(argv));
     } catch (const RedisError& e) {
       down = e.what();
     }
@@ -183,7 +219,7 @@ class RedisPlacement final : public Placement {
     RedisReply r;
     std::string down;
     try {
-      r = co_await run(kLookup, channel_key(channel_id), std::vector<std::string>());
+      r = co_await run(scripts().lookup, channel_key(channel_id), std::vector<std::string>());
     } catch (const RedisError& e) {
       down = e.what();
     }
@@ -197,7 +233,7 @@ class RedisPlacement final : public Placement {
     std::string down;
     try {
       std::vector<std::string> argv{std::to_string(epoch)};
-      r = co_await run(kRelease, channel_key(channel_id), std::move(argv));
+      r = co_await run(scripts().release, channel_key(channel_id), std::move(argv));
     } catch (const RedisError& e) {
       down = e.what();
     }
@@ -225,11 +261,13 @@ class RedisPlacement final : public Placement {
 
   std::string channel_key(Id channel) const { return o_.prefix + "ch:" + std::to_string(channel); }
 
-  // EVAL of prelude + body with the registry keys (and the channel's, when given).
-  Task<RedisReply> run(const char* body, std::string channel_key, std::vector<std::string> argv) {
+  // EVAL of a script with the registry keys (and the channel's, when given).
+  // `script` is one of scripts(): static, so a reference outlives the coroutine.
+  Task<RedisReply> run(const std::string& script, std::string channel_key,
+                       std::vector<std::string> argv) {
     std::vector<std::string> args;
     args.emplace_back("EVAL");
-    args.push_back(std::string(kPrelude) + body);
+    args.push_back(script);
     args.emplace_back(channel_key.empty() ? "3" : "5");
     args.push_back(o_.prefix + "nodes");
     args.push_back(o_.prefix + "info");
@@ -248,21 +286,13 @@ class RedisPlacement final : public Placement {
   std::unordered_map<Id, Placed> cache_;  // what this process placed or looked up last
 };
 
-int to_int(const std::string& s) {
-  try {
-    return std::stoi(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
 }  // namespace
 
 Task<std::vector<NodeStatus>> registry_status(RedisClient& redis) {
   const RedisPlacementOptions o;
   std::vector<std::string> args;
   args.emplace_back("EVAL");
-  args.push_back(std::string(kPrelude) + kStatus);
+  args.push_back(scripts().status);
   args.emplace_back("3");
   args.push_back(o.prefix + "nodes");
   args.push_back(o.prefix + "info");
@@ -274,22 +304,7 @@ Task<std::vector<NodeStatus>> registry_status(RedisClient& redis) {
     NodeStatus st;
     st.node.id = r.elements[i].str;
     st.age_ms = to_int(r.elements[i + 1].str);
-    std::vector<std::string> f;
-    std::string cur;
-    for (char ch : r.elements[i + 2].str + "\n") {
-      if (ch == '\n') {
-        f.push_back(cur);
-        cur.clear();
-      } else {
-        cur += ch;
-      }
-    }
-    f.resize(5);
-    st.node.url = f[0];
-    st.node.region = f[1];
-    st.node.capacity = to_int(f[2]);
-    st.node.participants = to_int(f[3]);
-    st.node.draining = f[4] == "1";
+    decode_info(r.elements[i + 2].str, st.node);
     st.channels = to_int(r.elements[i + 3].str);
     out.push_back(std::move(st));
   }

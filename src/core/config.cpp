@@ -124,6 +124,11 @@ KeyDef make_rate(const char* sec, const char* key, Section Config::*s, RateBudge
           }};
 }
 
+// A secret given in the configuration: empty (generated) or at least 32 characters.
+void check_secret(const std::string& key, const std::string& v) {
+  if (!v.empty() && v.size() < 32) throw ConfigError(key, "must be at least 32 characters");
+}
+
 void check_one_of(const std::string& key, const std::string& v,
                   std::initializer_list<const char*> allowed) {
   for (auto* a : allowed)
@@ -192,17 +197,11 @@ const std::vector<KeyDef>& defs() {
                }),
       make_str("auth", "token_secret", &C::auth, &C::Auth::token_secret,
                "HMAC key for access tokens (empty: generated into data_dir)",
-               [](const std::string& k, const std::string& v) {
-                 if (!v.empty() && v.size() < 32)
-                   throw ConfigError(k, "must be at least 32 characters");
-               }),
+               check_secret),
       make_str("auth", "voice_key", &C::auth, &C::Auth::voice_key,
                "secret the Ed25519 voice-token key is derived from (empty: generated into "
                "data_dir)",
-               [](const std::string& k, const std::string& v) {
-                 if (!v.empty() && v.size() < 32)
-                   throw ConfigError(k, "must be at least 32 characters");
-               }),
+               check_secret),
       make_str("auth", "voice_public_key", &C::auth, &C::Auth::voice_public_key,
                "Ed25519 public key (base64url) SFU nodes verify voice tokens with; `hype keys` "
                "prints it (empty: derived from voice_key)",

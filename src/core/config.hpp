@@ -76,7 +76,7 @@ struct Config {
     // Ed25519 public key (base64url) SFU nodes verify voice tokens with (`hype keys` on an API
     // node prints it); empty: derived from voice_key (one machine or a shared data_dir).
     std::string voice_public_key;
-    int access_ttl = 900;      // seconds
+    int access_ttl = 900;  // seconds
     int refresh_ttl = 30 * 86400;
     int argon2_ops = 2;          // libsodium opslimit (interactive = 2)
     int argon2_mem_kib = 65536;  // libsodium memlimit in KiB (interactive = 64 MiB)

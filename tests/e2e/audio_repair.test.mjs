@@ -6,55 +6,12 @@
 // the browser NACKs what it lost of the bots and the SFU answers from its cache.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { api, launch, loginUi, metricValue, myId, openUser, registerApi, setBase, uniqueName, until } from './lib/browser.mjs';
 import { startHype } from './lib/server.mjs';
 import { botSkip, runBots } from './lib/bots.mjs';
+import { freeUdpPort, netlabSkip, startRelay } from './lib/netlab.mjs';
 
-const NETLAB_BIN = process.env.HYPE_NETLAB_BIN ?? (process.env.HYPE_BIN ? join(dirname(process.env.HYPE_BIN), '..', 'netlab', 'hype-netlab') : '');
-const skip = botSkip || (!existsSync(NETLAB_BIN) && `hype-netlab not built (${NETLAB_BIN})`);
-
-async function freeUdpPort() {
-  const s = createSocket('udp4');
-  await new Promise((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function startRelay(listen, upstream, spec) {
-  const proc = spawn(NETLAB_BIN, ['--listen', `127.0.0.1:${listen}`, '--upstream', `127.0.0.1:${upstream}`, '--up', spec, '--down', spec, '--seed', '11'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr.on('data', (d) => (err += d));
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('hype-netlab did not start: ' + err)), 10_000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('"listening"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`hype-netlab exited ${code}: ${err}`));
-    });
-  });
-  return {
-    ready,
-    async stop() {
-      if (proc.exitCode !== null) return null;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-      return out.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'final') ?? null;
-    },
-  };
-}
+const skip = botSkip || netlabSkip;
 
 /** Chromium's own audio counters: what it retransmitted, NACKed and concealed. */
 function audioStats(page) {
@@ -85,11 +42,8 @@ describe('Audio repair through a lossy link', { skip }, () => {
 
   before(async () => {
     const sfuPort = await freeUdpPort();
-    let relayPort;
-    do relayPort = await freeUdpPort();
-    while (relayPort === sfuPort);
-    relay = startRelay(relayPort, sfuPort, 'clean,loss=0.05');
-    await relay.ready;
+    const relayPort = await freeUdpPort([sfuPort]);
+    relay = await startRelay({ listen: relayPort, upstream: sfuPort, up: 'clean,loss=0.05', seed: 11 });
     server = await startHype({ own: true, env: { HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(sfuPort), HYPE_SFU_ANNOUNCED_PORT: String(relayPort) } });
     setBase(server.url);
     browser = await launch();

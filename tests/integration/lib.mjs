@@ -7,6 +7,21 @@ import WebSocket from 'ws';
 
 export const HYPE_BIN = process.env.HYPE_BIN ?? new URL('../../build/release/src/app/hype', import.meta.url).pathname;
 
+// The voice-token public key `hype keys` prints for a voice key (what SFU-only nodes are given
+// as HYPE_AUTH_VOICE_PUBLIC_KEY).
+export function voicePublicKeyOf(voiceKey) {
+  const dir = mkdtempSync(join(tmpdir(), 'hype-keys-'));
+  try {
+    const r = spawnSync(HYPE_BIN, ['keys'], { env: { ...process.env, HYPE_SERVER_DATA_DIR: dir, HYPE_AUTH_VOICE_KEY: voiceKey }, encoding: 'utf8', timeout: 10000 });
+    if (r.status !== 0) throw new Error(`hype keys exited ${r.status}: ${r.stderr}`);
+    const m = /voice_public_key = "([A-Za-z0-9_-]{43})"/.exec(r.stdout);
+    if (!m) throw new Error(`hype keys printed no key: ${r.stdout}`);
+    return m[1];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // Starts a server on a free port with its own data dir; resolves once /readyz answers.
 // `nofile` runs it under that descriptor limit (soft and hard, via prlimit).
 export async function startServer(env = {}, { nofile, args: extraArgs = [] } = {}) {
@@ -51,7 +66,8 @@ export async function startServer(env = {}, { nofile, args: extraArgs = [] } = {
     proc,
     stderr: () => stderr,
     async stop() {
-      if (proc.exitCode === null) {
+      // A process killed by a signal has signalCode set and exitCode null: already stopped.
+      if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');
         await new Promise((r) => proc.once('exit', r));
       }

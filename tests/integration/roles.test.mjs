@@ -9,24 +9,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startServer, api, register, sleep, HYPE_BIN, GatewayClient } from './lib.mjs';
+import { startServer, api, register, sleep, HYPE_BIN, GatewayClient, voicePublicKeyOf } from './lib.mjs';
 
 const SECRET = 'roles-test-secret-0123456789abcdef';
 const VOICE_KEY = 'roles-test-voice-key-0123456789abcdef';
-
-// What `hype keys` prints for a voice key: the public key SFU nodes are given.
-function publicKeyOf(voiceKey) {
-  const dir = mkdtempSync(join(tmpdir(), 'hype-keys-'));
-  try {
-    const r = spawnSync(HYPE_BIN, ['keys'], { env: { ...process.env, HYPE_SERVER_DATA_DIR: dir, HYPE_AUTH_VOICE_KEY: voiceKey }, encoding: 'utf8', timeout: 10000 });
-    assert.equal(r.status, 0, r.stderr);
-    const m = /voice_public_key = "([A-Za-z0-9_-]{43})"/.exec(r.stdout);
-    assert.ok(m, r.stdout);
-    return m[1];
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 // Opens a WebSocket: {ws, frames, closed()} once open, or {refused: status}.
 function openWs(url) {
@@ -109,13 +95,13 @@ test('--roles api,gateway without the SFU: chat and gateway work, voice stays pe
       assert.ok(!v.frames.some((f) => f.op === 'ready'));
       return v.frames.find((f) => f.op === 'error')?.d?.message;
     };
-    const sfu = await startServer({ HYPE_AUTH_VOICE_PUBLIC_KEY: publicKeyOf(VOICE_KEY), HYPE_SFU_PORT: '0' }, { args: ['--roles', 'sfu'] });
+    const sfu = await startServer({ HYPE_AUTH_VOICE_PUBLIC_KEY: voicePublicKeyOf(VOICE_KEY), HYPE_SFU_PORT: '0' }, { args: ['--roles', 'sfu'] });
     try {
       assert.equal(await identify(sfu), 'voice token is for another SFU node');
     } finally {
       await sfu.stop();
     }
-    const stranger = await startServer({ HYPE_AUTH_VOICE_PUBLIC_KEY: publicKeyOf(VOICE_KEY + 'x'), HYPE_SFU_PORT: '0' }, { args: ['--roles', 'sfu'] });
+    const stranger = await startServer({ HYPE_AUTH_VOICE_PUBLIC_KEY: voicePublicKeyOf(VOICE_KEY + 'x'), HYPE_SFU_PORT: '0' }, { args: ['--roles', 'sfu'] });
     try {
       assert.equal(await identify(stranger), 'voice token invalid');
     } finally {
@@ -139,7 +125,7 @@ test('an unknown role stops start-up with a clear error', () => {
     assert.match(cfg.stderr, /server\.roles: unknown role 'stream'/);
     // A node that signs voice tokens with one key but is told to verify with another.
     const keys = spawnSync(HYPE_BIN, ['serve'], {
-      env: { ...env, HYPE_AUTH_VOICE_KEY: VOICE_KEY, HYPE_AUTH_VOICE_PUBLIC_KEY: publicKeyOf(VOICE_KEY + 'x') },
+      env: { ...env, HYPE_AUTH_VOICE_KEY: VOICE_KEY, HYPE_AUTH_VOICE_PUBLIC_KEY: voicePublicKeyOf(VOICE_KEY + 'x') },
       encoding: 'utf8',
       timeout: 10000,
     });

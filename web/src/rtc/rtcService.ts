@@ -452,9 +452,14 @@ export class RtcService {
     }
     // Gateway signals are P2P signals: during a switch the mesh may be the new transport
     // or the one we are leaving.
-    const p2p = [this.transport, ...this.switcher.others()].find((t) => t?.mode === 'p2p');
+    const p2p = this.mesh();
     if (p2p) p2p.signal(from, payload);
     else this.signalsDropped.noMesh++;
+  }
+
+  /** The mesh among our transports (current, pending or lingering), if any. */
+  private mesh(): VoiceTransport | undefined {
+    return [this.transport, ...this.switcher.others()].find((t): t is VoiceTransport => t?.mode === 'p2p');
   }
 
   /** Gateway signals dropped before reaching a mesh, by reason (diagnostics). */
@@ -462,7 +467,7 @@ export class RtcService {
 
   /** For tests and diagnostics: the mesh's negotiation state per peer, and dropped signals. */
   p2pDiagnostics() {
-    const p2p = [this.transport, ...this.switcher.others()].find((t) => t instanceof P2PTransport);
+    const p2p = this.mesh();
     return {
       status: this.snap.status,
       mode: this.transport?.mode ?? null,
