@@ -8,6 +8,7 @@
 
 #include "api/static_files.hpp"
 #include "cluster/placement.hpp"
+#include "cluster/redis_client.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 
@@ -122,6 +123,15 @@ HttpResponse Api::run_route(const Route& route, Context& ctx, bool bad_param) {
                  e.what());
     auto res = error_response(503, "placement_unavailable",
                               "no SFU node can be chosen right now; try again shortly", "");
+    res.headers.emplace_back("Retry-After", "2");
+    return res;
+  } catch (const cluster::RedisError& e) {
+    // Shared state (voice states, in a cluster) cannot be read or changed now: nothing was
+    // decided; Redis comes back by itself.
+    spdlog::warn("coordination unavailable on {} {}: {}", ctx.request().method, route.pattern,
+                 e.what());
+    auto res = error_response(503, "coordination_unavailable",
+                              "the cluster's shared state is unreachable; try again shortly", "");
     res.headers.emplace_back("Retry-After", "2");
     return res;
   } catch (const std::exception& e) {

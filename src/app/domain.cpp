@@ -105,6 +105,7 @@ void Domain::tick() {
   if (stopped_) return;
   asio::post(pool.executor(), [this] {
     try {
+      node.coord->keepalive();  // this node's gateway sessions keep counting (presence)
       voice.tick();
       voice_users_.set(node.coord->active_voice_users());
       voice_channels_.set(node.coord->active_voice_channels());

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/secrets.hpp"
+#include "cluster/redis_coordinator.hpp"
 #include "cluster/redis_placement.hpp"
 #include "core/threads.hpp"
 
@@ -107,9 +108,10 @@ Node::Node(const Config& c)
     redis = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
     redis->start();
     placement = cluster::make_redis_placement(*redis);
+    coord = cluster::make_redis_coordinator(*redis, {node_id});
     spdlog::info(
-        "cluster: SFU placement on redis {}:{} (voice states, events and voice mode are "
-        "still per process)",
+        "cluster: SFU placement, voice states, presence and rate limits on redis {}:{} (events "
+        "and voice mode are still per process)",
         options->host, options->port);
   }
   register_process_metrics(registry);

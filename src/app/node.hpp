@@ -1,7 +1,7 @@
 // What every role of one `hype serve` process shares: the configuration and the roles it
 // selected, the event loop, metrics, the token signers, and the cluster seam (EventBus,
-// Coordinator, Placement, ModeCoordinator): in-process implementations, except the Placement,
-// which is on Redis when cluster.redis_url is set.
+// Coordinator, Placement, ModeCoordinator): in-process implementations, except the Placement
+// and the Coordinator, which are on Redis when cluster.redis_url is set.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -44,8 +44,8 @@ struct Node {
   auth::VoiceTokenVerifier voice_verifier;
   int io_threads;
   boost::asio::io_context io;
-  // cluster.redis_url: the connection the shared seams use (today the SFU placement; the
-  // Coordinator, EventBus and ModeCoordinator are still in-process). Null without Redis.
+  // cluster.redis_url: the connection the shared seams use (the SFU placement and the
+  // Coordinator; the EventBus and ModeCoordinator are still in-process). Null without Redis.
   std::unique_ptr<cluster::RedisClient> redis;
 };
 

@@ -66,16 +66,24 @@ SfuRole::SfuRole(Node& node)
                                       static_cast<std::uint64_t>(check.claims->channel_id),
                                       check.claims->voice_session};
           },
-          // LEFT SYNCHRONOUS: SfuService asks this on its signaling strand (identify, recheck,
-          // a sweep each second), and its CheckVoiceGrant hook is a plain function. The
-          // in-process Coordinator answers inline; before a Redis Coordinator goes in, the
-          // hook must become awaitable (or read a per-node mirror fed by VOICE_STATE_UPDATE).
-          [&coord =
-               *node.coord](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
-            auto g = voice::voice_grant(coord, static_cast<Id>(who.user),
-                                        static_cast<Id>(who.channel), who.session);
-            if (!g) return std::nullopt;
-            return sfu::SessionGrant{g->may_speak, g->may_stream};
+          // Asked on the signaling strand (identify, recheck, the sweep each second): awaited
+          // on the event loop, never blocking it (with Redis it is a round trip). A state
+          // that cannot be read is `unknown`: identify says try again, a session keeps going.
+          [&coord = *node.coord, ex = node.io.get_executor()](const sfu::VoiceIdentity& who,
+                                                              sfu::GrantDone done) {
+            boost::asio::co_spawn(
+                ex,
+                voice::async_voice_grant(coord, static_cast<Id>(who.user),
+                                         static_cast<Id>(who.channel), who.session),
+                [done = std::move(done)](std::exception_ptr e,
+                                         std::optional<voice::VoiceGrant> g) {
+                  sfu::GrantAnswer answer;
+                  if (e)
+                    answer.unknown = true;
+                  else if (g)
+                    answer.grant = sfu::SessionGrant{g->may_speak, g->may_stream};
+                  done(std::move(answer));
+                });
           }) {}
 
 SfuRole::~SfuRole() = default;

@@ -101,6 +101,10 @@ class Coordinator {
   virtual Task<int> async_active_voice_channels() = 0;
   virtual Task<int> async_active_voice_users() = 0;
 
+  // This node is alive: a shared backend keeps counting its sessions (presence) only while it
+  // hears this. The app calls it once a second; in-process there is nothing to do.
+  virtual Task<void> async_keepalive() { co_return; }
+
   // Blocking forms, for the blocking pool (see the top of this file).
   RateDecision take(const std::string& key, const RateBudget& budget, double cost = 1) {
     return wait(async_take(key, budget, cost));
@@ -139,6 +143,7 @@ class Coordinator {
   }
   int active_voice_channels() { return wait(async_active_voice_channels()); }
   int active_voice_users() { return wait(async_active_voice_users()); }
+  void keepalive() { wait(async_keepalive()); }
 };
 
 std::unique_ptr<Coordinator> make_local_coordinator();

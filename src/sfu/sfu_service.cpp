@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -34,7 +35,7 @@ std::string id_str(std::uint64_t id) {
 // The room table, the workers and the routing of their events to sessions; the per-connection
 // protocol is SignalingSession's.
 struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuService::Impl> {
-  Impl(asio::any_io_executor ex, SfuOptions o, VerifyVoiceToken v, CheckVoiceGrant g,
+  Impl(asio::any_io_executor ex, SfuOptions o, VerifyVoiceToken v, CheckVoiceGrantAsync g,
        MakePlacement mp)
       : strand(asio::make_strand(ex)),
         opts(std::move(o)),
@@ -46,7 +47,7 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
   asio::strand<asio::any_io_executor> strand;
   SfuOptions opts;
   VerifyVoiceToken verify;
-  CheckVoiceGrant grant;
+  CheckVoiceGrantAsync grant;
   MakePlacement make_placement;
   asio::steady_timer sweep_timer;
   bool stopping = false;
@@ -67,9 +68,15 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
   std::optional<VoiceIdentity> verify_token(const std::string& token, std::string& error) override {
     return verify(token, error);
   }
-  std::optional<SessionGrant> check_grant(const VoiceIdentity& who) override {
-    if (!grant) return SessionGrant{};
-    return grant(who);
+  void check_grant(const VoiceIdentity& who, GrantDone done) override {
+    if (!grant) return done(GrantAnswer{SessionGrant{}});
+    // Back on the strand: inline when the check answered there at once, posted otherwise.
+    grant(who, [weak = weak_from_this(), done = std::move(done)](GrantAnswer answer) mutable {
+      if (auto s = weak.lock())
+        asio::dispatch(s->strand, [done = std::move(done), answer = std::move(answer)] {
+          done(answer);
+        });
+    });
   }
   void count_rejected_token() override {
     service_counters.rejected_tokens.fetch_add(1, std::memory_order_relaxed);
@@ -245,9 +252,19 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
 };
 
 SfuService::SfuService(asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify,
-                       CheckVoiceGrant grant, MakePlacement placement)
+                       CheckVoiceGrantAsync grant, MakePlacement placement)
     : impl_(std::make_shared<Impl>(std::move(ex), std::move(options), std::move(verify),
                                    std::move(grant), std::move(placement))) {}
+
+SfuService::SfuService(asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify,
+                       CheckVoiceGrant grant, MakePlacement placement)
+    : SfuService(std::move(ex), std::move(options), std::move(verify),
+                 grant ? CheckVoiceGrantAsync([grant = std::move(grant)](
+                                                  const VoiceIdentity& who, GrantDone done) {
+                   done(GrantAnswer{grant(who)});
+                 })
+                       : CheckVoiceGrantAsync(),
+                 std::move(placement)) {}
 
 SfuService::~SfuService() {
   stop();

@@ -52,6 +52,16 @@ struct SessionGrant {
 using StreamReport = std::function<void(std::uint64_t channel, std::uint64_t user, bool live,
                                         std::vector<std::uint64_t> viewers)>;
 using CheckVoiceGrant = std::function<std::optional<SessionGrant>(const VoiceIdentity&)>;
+// A grant check that may wait for shared state (the Coordinator on Redis). `unknown`: the state
+// could not be read (Redis unreachable): identify is refused with "try again" (4007), a session
+// already in progress keeps the grant it had (media never stops because Redis did).
+struct GrantAnswer {
+  std::optional<SessionGrant> grant;
+  bool unknown = false;
+};
+using GrantDone = std::function<void(GrantAnswer)>;
+// Calls `done` once, on any thread, inline or later; the service takes it back to its strand.
+using CheckVoiceGrantAsync = std::function<void(const VoiceIdentity&, GrantDone done)>;
 
 struct SfuOptions {
   std::string node_id = "local";
@@ -91,6 +101,9 @@ class SfuService {
   // An empty `grant` trusts a verified token for its lifetime (tests of signaling alone).
   SfuService(boost::asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify,
              CheckVoiceGrant grant = {}, MakePlacement placement = {});
+  // The same with a grant check that answers asynchronously.
+  SfuService(boost::asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify,
+             CheckVoiceGrantAsync grant, MakePlacement placement = {});
   ~SfuService();
 
   void start();  // binds worker sockets (throws std::system_error) and starts their threads

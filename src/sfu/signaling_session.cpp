@@ -24,6 +24,8 @@ constexpr int kCloseNotIdentified = 4003;
 constexpr int kCloseAuthFailed = 4004;
 constexpr int kCloseReplaced = 4005;
 constexpr int kCloseVoiceStateEnded = 4006;
+constexpr int kCloseTryAgain = 4012;  // the voice state could not be read now (Redis down)
+constexpr std::size_t kMaxHeldFrames = 16;  // frames sent before identify's answer
 
 std::string id_str(std::uint64_t id) {
   return std::to_string(id);
@@ -155,6 +157,12 @@ void SignalingSession::handle(SignalingHost& host, const std::string& text) {
   const json::object& d = env->d_object();
   if (op == "heartbeat") return send("heartbeat_ack", nullptr);
   if (op == "identify") return identify(host, d);
+  if (identifying_) {
+    if (held_.size() >= kMaxHeldFrames)
+      return fail(kCloseDecode, "decode_error", "too many frames before ready");
+    held_.push_back(text);
+    return;
+  }
   if (!identified_) return fail(kCloseNotIdentified, "not_identified", "identify first");
   if (op == "offer") return on_offer(host, d);
   if (op == "watch" || op == "unwatch") return watch(host, d, op == "watch");
@@ -186,7 +194,8 @@ void SignalingSession::quality(SignalingHost& host, const json::object& d) {
 }
 
 void SignalingSession::identify(SignalingHost& host, const json::object& d) {
-  if (identified_) return fail(kCloseAuthFailed, "already_identified", "already identified");
+  if (identified_ || identifying_)
+    return fail(kCloseAuthFailed, "already_identified", "already identified");
   const std::int64_t identify_started_ns = telemetry::unix_ns_now();
   if (auto* kind = d.if_contains("kind"); kind && !kind->is_null()) {
     if (!kind->is_string() || (kind->as_string() != "voice" && kind->as_string() != "stream"))
@@ -206,26 +215,46 @@ void SignalingSession::identify(SignalingHost& host, const json::object& d) {
       error = "wrong_channel";
     }
   }
-  std::optional<SessionGrant> granted;
-  if (who && !(granted = host.check_grant(*who))) {
-    who.reset();
-    error = "does not match your voice state (left, removed or superseded)";
-  }
   if (!who) {
     host.count_rejected_token();
     return fail(kCloseAuthFailed, "auth_failed", "voice token " + error);
   }
+  std::string traceparent;
+  if (auto* tp = d.if_contains("traceparent"); tp && tp->is_string())
+    traceparent = std::string(tp->as_string());
+  identifying_ = true;
+  host.check_grant(*who, [self = shared_from_this(), who = *who, identify_started_ns,
+                          traceparent = std::move(traceparent)](GrantAnswer answer) {
+    self->identify_granted(who, answer, identify_started_ns, traceparent);
+  });
+}
+
+void SignalingSession::identify_granted(const VoiceIdentity& who, const GrantAnswer& answer,
+                                        std::int64_t started_ns, const std::string& traceparent) {
+  auto h = host_.lock();
+  if (!h || closed_) return;
+  SignalingHost& host = *h;
+  identifying_ = false;
+  if (!answer.grant) {
+    held_.clear();
+    host.count_rejected_token();
+    if (answer.unknown)
+      return fail(kCloseTryAgain, "voice_state_unavailable",
+                  "your voice state cannot be read right now; try again");
+    return fail(kCloseAuthFailed, "auth_failed",
+                "voice token does not match your voice state (left, removed or superseded)");
+  }
+  const SessionGrant* granted = &*answer.grant;
   identified_ = true;
   ws_->set_authenticated();  // ends the identify deadline and the unauthenticated cap
-  who_ = *who;
+  who_ = who;
   // W3C trace context: a valid `traceparent` (the join answer's) links this connection to the
   // REST join; anything else starts a new trace (never an error).
   if (auto* tracer = host.options().tracer; tracer && tracer->enabled()) {
     std::optional<telemetry::TraceContext> parent;
-    if (auto* tp = d.if_contains("traceparent"); tp && tp->is_string())
-      parent = telemetry::TraceContext::parse(tp->as_string());
+    if (!traceparent.empty()) parent = telemetry::TraceContext::parse(traceparent);
     auto span = telemetry::start_span("sfu.identify", parent, 2);
-    span.start_unix_ns = identify_started_ns;
+    span.start_unix_ns = started_ns;
     span.attributes = {{"hype.connection", stream_conn_ ? "stream" : "voice"},
                        {"hype.node", host.options().node_id}};
     trace_ = span.ctx;
@@ -244,12 +273,24 @@ void SignalingSession::identify(SignalingHost& host, const json::object& d) {
                              {"kind", stream_conn_ ? "stream" : "voice"},
                              {"participants", std::move(others)}});
   send_frame(host.streams_frame(who_.channel));
-  if (stream_conn_) return;  // not a participant: nobody hears of it
-  host.broadcast(who_.channel,
-                 net::frame("participant_join", json::object{{"user_id", id_str(who_.user)}}),
-                 this);
-  for (std::uint64_t u : admission.speaking)
-    if (u != who_.user) send("speaking", json::object{{"user_id", id_str(u)}, {"speaking", true}});
+  if (!stream_conn_) {  // a stream connection is not a participant: nobody hears of it
+    host.broadcast(who_.channel,
+                   net::frame("participant_join", json::object{{"user_id", id_str(who_.user)}}),
+                   this);
+    for (std::uint64_t u : admission.speaking)
+      if (u != who_.user)
+        send("speaking", json::object{{"user_id", id_str(u)}, {"speaking", true}});
+  }
+  replay_held(host);
+}
+
+void SignalingSession::replay_held(SignalingHost& host) {
+  auto held = std::move(held_);
+  held_.clear();
+  for (const auto& text : held) {
+    if (closed_) return;
+    handle(host, text);
+  }
 }
 
 void SignalingSession::watch(SignalingHost& host, const json::object& d, bool on) {
@@ -565,8 +606,17 @@ void SignalingSession::closed_by_peer(SignalingHost& host) {
 void SignalingSession::recheck() {
   auto h = host_.lock();
   if (!h || !identified_ || closed_ || replaced_) return;
-  auto g = h->check_grant(who_);
-  if (!g) return revoke(*h);
+  h->check_grant(who_, [self = shared_from_this()](GrantAnswer answer) {
+    self->apply_grant(answer);
+  });
+}
+
+void SignalingSession::apply_grant(const GrantAnswer& answer) {
+  auto h = host_.lock();
+  if (!h || !identified_ || closed_ || replaced_) return;
+  if (answer.unknown) return;  // the state cannot be read now: keep what was granted
+  if (!answer.grant) return revoke(*h);
+  const SessionGrant* g = &*answer.grant;
   if (g->may_stream != may_stream_) {
     may_stream_ = g->may_stream;
     if (!may_stream_ && streaming_)

@@ -46,8 +46,9 @@ class SignalingHost {
   virtual std::string dtls_fingerprint() const = 0;
   virtual std::optional<VoiceIdentity> verify_token(const std::string& token,
                                                     std::string& error) = 0;
-  // The session's grant now; SessionGrant{} (full access) when the service checks none.
-  virtual std::optional<SessionGrant> check_grant(const VoiceIdentity& who) = 0;
+  // The session's grant now, to `done` on the signaling strand (inline when the check answers
+  // at once); SessionGrant{} (full access) when the service checks none.
+  virtual void check_grant(const VoiceIdentity& who, GrantDone done) = 0;
   virtual void count_rejected_token() = 0;
   // The service's own counters (join funnel, signaling errors), written on the strand only.
   virtual SfuCounters& counters() = 0;
@@ -148,6 +149,12 @@ class SignalingSession : public net::WsListener,
   void handle(SignalingHost& host, const std::string& text);
   void fail(int code, std::string_view err, std::string_view message);
   void identify(SignalingHost& host, const boost::json::object& d);
+  // The second half of identify, once the voice grant is known (inline, or after a Redis
+  // round trip): admits the session, or refuses it.
+  void identify_granted(const VoiceIdentity& who, const GrantAnswer& answer,
+                        std::int64_t started_ns, const std::string& traceparent);
+  void apply_grant(const GrantAnswer& answer);
+  void replay_held(SignalingHost& host);
   void watch(SignalingHost& host, const boost::json::object& d, bool on);
   void end_stream(SignalingHost& host, std::string_view code, std::string_view message);
   void on_offer(SignalingHost& host, const boost::json::object& d);
@@ -164,6 +171,10 @@ class SignalingSession : public net::WsListener,
   boost::asio::any_io_executor strand_;
   boost::asio::steady_timer batch_timer_;
   bool identified_ = false;
+  // Between identify and its grant's answer: frames that arrive meanwhile wait here (bounded)
+  // and are handled, in order, once the session is admitted.
+  bool identifying_ = false;
+  std::vector<std::string> held_;
   bool replaced_ = false;
   bool closed_ = false;
   bool torn_down_ = false;  // its media session and room membership are gone

@@ -327,11 +327,23 @@ std::optional<cluster::VoiceState> VoiceService::stop_stream(Id actor, Id channe
   return now;
 }
 
-std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id channel,
-                                      std::uint64_t session) {
-  auto s = coord.voice_state(user);
+namespace {
+std::optional<VoiceGrant> grant_of(const std::optional<cluster::VoiceState>& s, Id channel,
+                                   std::uint64_t session) {
   if (!s || s->channel_id != channel || s->session != session) return std::nullopt;
   return VoiceGrant{!s->suppress, s->self_stream};
+}
+}  // namespace
+
+std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id channel,
+                                      std::uint64_t session) {
+  return grant_of(coord.voice_state(user), channel, session);
+}
+
+cluster::Task<std::optional<VoiceGrant>> async_voice_grant(cluster::Coordinator& coord, Id user,
+                                                           Id channel, std::uint64_t session) {
+  auto s = co_await coord.async_voice_state(user);
+  co_return grant_of(s, channel, session);
 }
 
 void VoiceService::leave_any(Id actor) {

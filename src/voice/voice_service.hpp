@@ -86,6 +86,10 @@ struct VoiceGrant {
 // the Coordinator, so an SFU-only node can answer it without the database.
 std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id channel,
                                       std::uint64_t session);
+// The same, awaited (the SFU asks it on the event loop; with Redis it is a round trip, and it
+// throws cluster::RedisError when the state cannot be read).
+cluster::Task<std::optional<VoiceGrant>> async_voice_grant(cluster::Coordinator& coord, Id user,
+                                                           Id channel, std::uint64_t session);
 
 class VoiceService {
  public:

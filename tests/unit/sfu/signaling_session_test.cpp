@@ -173,7 +173,7 @@ TEST(SignalingSession, TheServiceAsksItsPlacementAndReleasesAnEmptiedChannel) {
         auto user = std::stoull(token);
         return sfu::VoiceIdentity{user, user < 10 ? 7u : 8u, 1};
       },
-      {},
+      sfu::CheckVoiceGrant{},
       [&](int workers) {
         workers_seen = workers;
         return std::make_unique<RecordingPlacement>(&log);
