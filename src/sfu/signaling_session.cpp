@@ -144,6 +144,7 @@ void SignalingSession::fail(int code, std::string_view err, std::string_view mes
   if (auto h = host_.lock(); h && code == kCloseDecode) bump(h->counters().error_signaling);
   ws_->send(net::error_frame(err, message));
   ws_->close(code, std::string(message));
+  closed_ = true;  // nothing more is handled (frames behind it, a grant answered later)
 }
 
 void SignalingSession::handle(SignalingHost& host, const std::string& text) {

@@ -4,6 +4,7 @@
 // conditions with generous deadlines, never on fixed sleeps.
 #include <gtest/gtest.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -45,6 +46,13 @@ class FakeWs : public net::WsConnection {
   }
   const std::string& remote_ip() const override { return ip_; }
 
+  // Position of the first frame of `op` among all frames sent (npos: none).
+  std::size_t index_of(std::string_view op) const {
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < frames_.size(); ++i)
+      if (frames_[i].at("op").as_string() == op) return i;
+    return std::string::npos;
+  }
   std::vector<json::object> frames(std::string_view op) const {
     std::lock_guard lock(mu_);
     std::vector<json::object> out;
@@ -162,15 +170,32 @@ class SfuSignaling : public ::testing::Test {
                          std::vector<std::uint64_t> viewers) {
       reports.push_back({user, live, std::move(viewers)});
     };
-    svc = std::make_unique<sfu::SfuService>(
-        io.get_executor(), o,
-        [](const std::string& token, std::string&) -> std::optional<sfu::VoiceIdentity> {
-          return sfu::VoiceIdentity{std::stoull(token), kChannel, 1};
-        },
-        [this](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
-          if (revoked.count(who.user)) return std::nullopt;
-          return sfu::SessionGrant{!silenced.count(who.user), !not_live.count(who.user)};
-        });
+    auto verify = [](const std::string& token,
+                     std::string&) -> std::optional<sfu::VoiceIdentity> {
+      return sfu::VoiceIdentity{std::stoull(token), kChannel, 1};
+    };
+    auto grant = [this](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
+      if (revoked.count(who.user)) return std::nullopt;
+      return sfu::SessionGrant{!silenced.count(who.user), !not_live.count(who.user)};
+    };
+    if (!async_grant) {
+      svc = std::make_unique<sfu::SfuService>(io.get_executor(), o, verify, grant);
+    } else {
+      // As the Coordinator on Redis answers: later (a timer here), or `unknown` while the
+      // store is unreachable.
+      svc = std::make_unique<sfu::SfuService>(
+          io.get_executor(), o, verify,
+          sfu::CheckVoiceGrantAsync([this, grant](const sfu::VoiceIdentity& who,
+                                                  sfu::GrantDone done) {
+            ++grant_checks;
+            sfu::GrantAnswer answer{grant(who), unreachable};
+            if (unreachable) answer.grant.reset();
+            auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(30));
+            t->async_wait([t, done = std::move(done), answer](boost::system::error_code) {
+              done(answer);
+            });
+          }));
+    }
     svc->start();
     cert = rtc::DtlsCertificate::generate("test").value();
   }
@@ -251,7 +276,71 @@ class SfuSignaling : public ::testing::Test {
   };
   std::vector<Report> reports;       // what the SFU reported for STREAM_UPDATE
   std::uint16_t announced_port = 0;  // set before SetUp by fixtures that need it
+  bool async_grant = false;          // set before SetUp: grants answered later
+  bool unreachable = false;          // async grants: the store cannot be read
+  int grant_checks = 0;
 };
+
+// The voice grant answered asynchronously (the Coordinator on Redis, in a cluster).
+class SfuAsyncGrant : public SfuSignaling {
+ protected:
+  void SetUp() override {
+    async_grant = true;
+    SfuSignaling::SetUp();
+  }
+};
+
+TEST_F(SfuAsyncGrant, FramesSentBeforeReadyWaitForTheGrantAndAreHandledInOrder) {
+  Client& a = join(1);  // identify and offer back to back, before the grant's answer
+  ASSERT_TRUE(until([&] { return !a.ws->frames("answer").empty(); }));
+  EXPECT_EQ(a.ws->closed_code(), 0);
+  EXPECT_EQ(errors(a), std::vector<std::string>{});
+  ASSERT_FALSE(a.ws->frames("ready").empty());
+  // ready came before the answer to the held offer.
+  EXPECT_LT(a.ws->index_of("ready"), a.ws->index_of("answer"));
+  Client& b = join(2);
+  ASSERT_TRUE(until([&] { return a.slot_of().count("2") == 1; }));
+  EXPECT_EQ(b.ws->closed_code(), 0);
+}
+
+TEST_F(SfuAsyncGrant, AStateThatCannotBeReadRefusesIdentifyWithTryAgain) {
+  unreachable = true;
+  Client& c = join(5);
+  ASSERT_TRUE(until([&] { return c.ws->closed_code() != 0; }));
+  EXPECT_EQ(c.ws->closed_code(), 4012);
+  EXPECT_EQ(errors(c), std::vector<std::string>{"voice_state_unavailable"});
+  EXPECT_TRUE(c.ws->frames("ready").empty());
+  EXPECT_TRUE(c.ws->frames("answer").empty()) << "the held offer is dropped with it";
+}
+
+TEST_F(SfuAsyncGrant, ARunningSessionKeepsItsGrantWhileTheStateCannotBeRead) {
+  Client& a = join(1);
+  Client& b = join(2);
+  ASSERT_TRUE(until([&] { return a.slot_of().count("2") == 1; }));
+  unreachable = true;
+  revoked.insert(2);  // not readable: nothing may be concluded from it
+  int before = grant_checks;
+  svc->recheck_user(2);
+  // Two sweeps (one a second) and the recheck come and go; b stays.
+  ASSERT_TRUE(until([&] { return grant_checks >= before + 5; }));
+  EXPECT_EQ(b.ws->closed_code(), 0);
+  EXPECT_EQ(a.ws->closed_code(), 0);
+  // Readable again: the revocation now ends b's session.
+  unreachable = false;
+  ASSERT_TRUE(until([&] { return b.ws->closed_code() == 4006; }));
+}
+
+TEST_F(SfuAsyncGrant, TooManyFramesBeforeReadyCloseTheConnection) {
+  Client c;
+  c.user = 7;
+  c.ws = std::make_shared<FakeWs>();
+  c.listener = svc->open(c.ws, net::HttpRequest{});
+  c.send("identify", {{"token", "7"}, {"channel_id", std::to_string(kChannel)}});
+  for (int i = 0; i < 17; ++i) c.send("quality", {{"interval_s", 10}});
+  clients[7] = c;
+  ASSERT_TRUE(until([&] { return clients[7].ws->closed_code() != 0; }));
+  EXPECT_EQ(clients[7].ws->closed_code(), 4002);
+}
 
 // ICE candidates name a relay in front of the SFU (hype-netlab) when sfu.announced_port is set.
 class SfuAnnouncedPort : public SfuSignaling {
