@@ -75,8 +75,7 @@ SfuRole::SfuRole(Node& node)
                 ex,
                 voice::async_voice_grant(coord, static_cast<Id>(who.user),
                                          static_cast<Id>(who.channel), who.session),
-                [done = std::move(done)](std::exception_ptr e,
-                                         std::optional<voice::VoiceGrant> g) {
+                [done = std::move(done)](std::exception_ptr e, std::optional<voice::VoiceGrant> g) {
                   sfu::GrantAnswer answer;
                   if (e)
                     answer.unknown = true;

@@ -179,16 +179,18 @@ struct Scripts {
 const Scripts& scripts() {
   auto p = [](const char* body) { return std::string(kPresencePrelude) + body; };
   auto v = [](const char* body) { return std::string(kVoicePrelude) + body; };
-  static const Scripts s{kBucket,         p(kPresenceChange), p(kPresenceOnline),
-                         p(kPresenceKeepalive), v(kVoiceJoin), v(kVoiceLeave),
-                         v(kVoiceSet),    v(kVoiceList),       v(kVoiceCounts)};
+  static const Scripts s{
+      kBucket,        p(kPresenceChange), p(kPresenceOnline), p(kPresenceKeepalive), v(kVoiceJoin),
+      v(kVoiceLeave), v(kVoiceSet),       v(kVoiceList),      v(kVoiceCounts)};
   return s;
 }
 
 const std::string kPresenceNodes = "hype:{presence}:nodes";
 const std::string kVoiceUsers = "hype:{voice}:users";
 
-std::string b(bool v) { return v ? "1" : "0"; }
+std::string b(bool v) {
+  return v ? "1" : "0";
+}
 
 // A reply that is not what the script returns: a bug or a foreign key, never user input.
 [[noreturn]] void bad_reply(const char* what, const RedisReply& r) {
@@ -293,11 +295,16 @@ class RedisCoordinator final : public Coordinator {
 
   // ---- voice states ----
   Task<VoiceJoin> async_voice_join(VoiceState s, int user_limit) override {
-    std::vector<std::string> argv{std::to_string(s.user_id),   std::to_string(s.channel_id),
-                                  std::to_string(s.guild_id),  b(s.self_mute),
-                                  b(s.self_deaf),              b(s.suppress),
-                                  std::to_string(s.joined_at), std::to_string(s.session),
-                                  b(s.self_stream),            std::to_string(user_limit)};
+    std::vector<std::string> argv{std::to_string(s.user_id),
+                                  std::to_string(s.channel_id),
+                                  std::to_string(s.guild_id),
+                                  b(s.self_mute),
+                                  b(s.self_deaf),
+                                  b(s.suppress),
+                                  std::to_string(s.joined_at),
+                                  std::to_string(s.session),
+                                  b(s.self_stream),
+                                  std::to_string(user_limit)};
     RedisReply r = co_await run(scripts().voice_join, kVoiceUsers, std::move(argv));
     if (r.type != RedisReply::Type::array || r.elements.size() != 4) bad_reply("join", r);
     VoiceJoin out;
@@ -388,8 +395,7 @@ class RedisCoordinator final : public Coordinator {
   }
 
   Task<int> presence_change(Id user_id, int delta) {
-    std::vector<std::string> argv{ttl_, o_.node_id, std::to_string(user_id),
-                                  std::to_string(delta)};
+    std::vector<std::string> argv{ttl_, o_.node_id, std::to_string(user_id), std::to_string(delta)};
     try {
       RedisReply r = co_await run(scripts().presence_change, kPresenceNodes, std::move(argv));
       if (r.type != RedisReply::Type::integer) bad_reply("presence", r);
@@ -430,8 +436,7 @@ class RedisCoordinator final : public Coordinator {
     auto last = last_warning_us_.load(std::memory_order_relaxed);
     if (now - last < 10'000'000) return;
     if (!last_warning_us_.compare_exchange_strong(last, now)) return;
-    spdlog::warn("coordinator: {} on redis failed ({}); falling back where it can", what,
-                 e.what());
+    spdlog::warn("coordinator: {} on redis failed ({}); falling back where it can", what, e.what());
   }
 
   RedisClient& redis_;

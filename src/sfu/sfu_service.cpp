@@ -73,9 +73,8 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
     // Back on the strand: inline when the check answered there at once, posted otherwise.
     grant(who, [weak = weak_from_this(), done = std::move(done)](GrantAnswer answer) mutable {
       if (auto s = weak.lock())
-        asio::dispatch(s->strand, [done = std::move(done), answer = std::move(answer)] {
-          done(answer);
-        });
+        asio::dispatch(s->strand,
+                       [done = std::move(done), answer = std::move(answer)] { done(answer); });
     });
   }
   void count_rejected_token() override {
@@ -259,10 +258,10 @@ SfuService::SfuService(asio::any_io_executor ex, SfuOptions options, VerifyVoice
 SfuService::SfuService(asio::any_io_executor ex, SfuOptions options, VerifyVoiceToken verify,
                        CheckVoiceGrant grant, MakePlacement placement)
     : SfuService(std::move(ex), std::move(options), std::move(verify),
-                 grant ? CheckVoiceGrantAsync([grant = std::move(grant)](
-                                                  const VoiceIdentity& who, GrantDone done) {
-                   done(GrantAnswer{grant(who)});
-                 })
+                 grant ? CheckVoiceGrantAsync(
+                             [grant = std::move(grant)](const VoiceIdentity& who, GrantDone done) {
+                               done(GrantAnswer{grant(who)});
+                             })
                        : CheckVoiceGrantAsync(),
                  std::move(placement)) {}
 

@@ -24,7 +24,7 @@ constexpr int kCloseNotIdentified = 4003;
 constexpr int kCloseAuthFailed = 4004;
 constexpr int kCloseReplaced = 4005;
 constexpr int kCloseVoiceStateEnded = 4006;
-constexpr int kCloseTryAgain = 4012;  // the voice state could not be read now (Redis down)
+constexpr int kCloseTryAgain = 4012;        // the voice state could not be read now (Redis down)
 constexpr std::size_t kMaxHeldFrames = 16;  // frames sent before identify's answer
 
 std::string id_str(std::uint64_t id) {
@@ -607,9 +607,8 @@ void SignalingSession::closed_by_peer(SignalingHost& host) {
 void SignalingSession::recheck() {
   auto h = host_.lock();
   if (!h || !identified_ || closed_ || replaced_) return;
-  h->check_grant(who_, [self = shared_from_this()](GrantAnswer answer) {
-    self->apply_grant(answer);
-  });
+  h->check_grant(who_,
+                 [self = shared_from_this()](GrantAnswer answer) { self->apply_grant(answer); });
 }
 
 void SignalingSession::apply_grant(const GrantAnswer& answer) {

@@ -4,9 +4,9 @@
 // conditions with generous deadlines, never on fixed sleeps.
 #include <gtest/gtest.h>
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <map>
@@ -170,8 +170,7 @@ class SfuSignaling : public ::testing::Test {
                          std::vector<std::uint64_t> viewers) {
       reports.push_back({user, live, std::move(viewers)});
     };
-    auto verify = [](const std::string& token,
-                     std::string&) -> std::optional<sfu::VoiceIdentity> {
+    auto verify = [](const std::string& token, std::string&) -> std::optional<sfu::VoiceIdentity> {
       return sfu::VoiceIdentity{std::stoull(token), kChannel, 1};
     };
     auto grant = [this](const sfu::VoiceIdentity& who) -> std::optional<sfu::SessionGrant> {
@@ -191,9 +190,8 @@ class SfuSignaling : public ::testing::Test {
             sfu::GrantAnswer answer{grant(who), unreachable};
             if (unreachable) answer.grant.reset();
             auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(30));
-            t->async_wait([t, done = std::move(done), answer](boost::system::error_code) {
-              done(answer);
-            });
+            t->async_wait(
+                [t, done = std::move(done), answer](boost::system::error_code) { done(answer); });
           }));
     }
     svc->start();
