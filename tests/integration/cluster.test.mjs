@@ -1,19 +1,23 @@
-// SFU placement shared through Redis (issue 16, first part): three SFU-only nodes in two
-// regions heartbeat into a real redis-server, an api+gateway node places voice channels on
-// them. Checked: channels of the API node's region spread over that region's nodes; voice
-// tokens name the chosen node; a node killed with SIGKILL loses its channels to a live one
-// once its heartbeat is 3 s old; SIGTERM withdraws a node at once; with no node left in the
-// region, another region's node takes the channel; Redis down: a placed channel still joins,
-// a new one answers 503 placement_unavailable, and placement works again when Redis is back.
-// Not yet shared: voice states (the SFU nodes' Coordinator is per process), so media through
-// a split node is not tested here.
+// The SFU cluster on Redis (issue 16). First test: SFU placement through Redis: three
+// SFU-only nodes in two regions heartbeat into a real redis-server, an api+gateway node places
+// voice channels on them. Checked: channels of the API node's region spread over that region's
+// nodes; voice tokens name the chosen node; a node killed with SIGKILL loses its channels to a
+// live one once its heartbeat is 3 s old; SIGTERM withdraws a node at once; with no node left in
+// the region, another region's node takes the channel; Redis down: joins answer 503 (a join
+// changes the shared voice states: coordination_unavailable; a new channel cannot be placed:
+// placement_unavailable), and joins work again when Redis is back.
+// Second test: media through a split deployment (voice states shared through Redis): real
+// hype-bots join through the API node and talk on an SFU-only node, which checks their voice
+// grants in Redis; a kick ends the kicked bot's SFU session; Redis frozen (SIGSTOP: unreachable,
+// nothing lost) does not stop media in progress while joins answer 503; Redis thawed, joins
+// work again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startServer, api, register, sleep, HYPE_BIN, voicePublicKeyOf } from './lib.mjs';
 
 const VOICE_KEY = 'cluster-test-voice-key-0123456789abcdef';
@@ -46,6 +50,8 @@ async function redisServer() {
       }
       throw new Error('redis-server did not start');
     },
+    freeze() { proc.kill('SIGSTOP'); },  // unreachable, its data kept
+    thaw() { proc.kill('SIGCONT'); },
     async stop() {
       if (!proc) return;
       proc.kill('SIGKILL');
@@ -148,23 +154,20 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     assert.equal(fallback.body.sfu.id, 'node-3');
     assert.equal(fallback.body.sfu.region, 'us');
 
-    // Redis down: the channel placed above still joins (from the API node's cache), a new
-    // one cannot be placed: 503 with Retry-After, nothing else breaks.
+    // Redis down: nothing that changes shared state can be decided: the channel placed above
+    // cannot be joined (the voice states are in Redis), a new one cannot be placed either: both
+    // 503 with Retry-After; chat keeps working.
     const fresh = (await api(web, 'POST', `/guilds/${guild.id}/channels`, { token: a.token, body: { name: 'fresh', kind: 'voice' } })).body;
     await redis.stop();
     await sleep(200);
     const again = await api(web, 'POST', `/voice/join/${onSurvivor.id}`, { token: users[6].token, body: {} });
-    assert.equal(again.status, 200, JSON.stringify(again.body));
-    assert.equal(again.body.sfu.id, 'node-3');
+    assert.equal(again.status, 503, JSON.stringify(again.body));
+    assert.equal(again.body.error.code, 'coordination_unavailable');
+    assert.ok(again.headers.get('retry-after'));
     const refused = await api(web, 'POST', `/voice/join/${fresh.id}`, { token: users[5].token, body: {} });
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'placement_unavailable');
     assert.ok(refused.headers.get('retry-after'));
-    // The refused join changed nothing: users[5] is still in its channel, nobody in the new one.
-    const inFresh = await api(web, 'GET', `/voice/states/${fresh.id}`, { token: a.token });
-    assert.deepEqual(inFresh.body, [], JSON.stringify(inFresh.body));
-    const inOld = await api(web, 'GET', `/voice/states/${channels[5].id}`, { token: a.token });
-    assert.deepEqual(inOld.body.map((v) => v.user_id), [users[5].id]);
     assert.equal((await api(web, 'GET', `/guilds/${guild.id}/channels`, { token: a.token })).status, 200);
 
     // Redis back (empty): the node's next heartbeats register it again and placement works.
@@ -173,7 +176,98 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     const back = await api(web, 'POST', `/voice/join/${fresh.id}`, { token: users[5].token, body: {} });
     assert.equal(back.status, 200, JSON.stringify(back.body));
     assert.equal(back.body.sfu.id, 'node-3');
+    const inFresh = await api(web, 'GET', `/voice/states/${fresh.id}`, { token: a.token });
+    assert.deepEqual(inFresh.body.map((v) => v.user_id), [users[5].id]);
   } finally {
+    for (const s of servers) await s.stop().catch(() => {});
+    await redis.close();
+  }
+});
+
+async function waitFor(pred, what, ms = 15000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { if (await pred()) return; await sleep(50); }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// A metric's value on `server`, summed over its series.
+async function metric(server, name) {
+  const text = await (await fetch(server.url + '/metrics')).text();
+  let sum = 0;
+  for (const l of text.split('\n')) if (l.startsWith(name + ' ') || l.startsWith(name + '{')) sum += Number(l.split(' ').pop());
+  return sum;
+}
+
+const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
+
+test('media through a split deployment: grants read from Redis on an SFU-only node, a kick ends the session, Redis frozen does not stop media', { skip: (!hasRedis && 'redis-server not installed') || (!existsSync(BOT_BIN) && 'hype-bot not built'), timeout: 120_000 }, async () => {
+  const redis = await redisServer();
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const servers = [];
+  let bots = null;
+  try {
+    const sfuNode = await startServer(
+      { HYPE_CLUSTER_REDIS_URL: url, HYPE_SERVER_NODE_ID: '1', HYPE_AUTH_VOICE_PUBLIC_KEY: voicePublicKeyOf(VOICE_KEY), HYPE_SFU_PORT: '0', HYPE_SFU_WORKERS: '1' },
+      { args: ['--roles', 'sfu'] },
+    );
+    servers.push(sfuNode);
+    const web = await startServer(
+      { HYPE_CLUSTER_REDIS_URL: url, HYPE_AUTH_VOICE_KEY: VOICE_KEY, HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1' },
+      { args: ['--roles', 'api,gateway'] },
+    );
+    servers.push(web);
+    await waitFor(() => redis.cli('ZRANGE', 'hype:{sfu}:nodes', '0', '-1').stdout.includes('node-1'), 'the SFU node registered');
+    const owner = await register(web, 'sp');
+    const guild = (await api(web, 'POST', '/guilds', { token: owner.token, body: { name: 'Split' } })).body;
+    const voice = (await api(web, 'GET', `/guilds/${guild.id}/channels`, { token: owner.token })).body.find((c) => c.kind === 'voice');
+    const invite = (await api(web, 'POST', `/guilds/${guild.id}/invites`, { token: owner.token, body: {} })).body;
+    const states = async () => (await api(web, 'GET', `/voice/states/${voice.id}`, { token: owner.token })).body;
+
+    // Three bots talk without pause; they join through the API node and connect to the SFU
+    // node the join answer names (the only one).
+    const proc = spawn(BOT_BIN, ['--server', web.url, '--json', '--count', '3', '--speakers', '3', '--continuous',
+      '--duration', '40', '--channel', voice.id, '--invite', invite.code], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let botErr = '';
+    proc.stderr.on('data', (d) => { botErr += d.toString(); });
+    const exited = new Promise((r) => proc.once('exit', r));
+    bots = { stop: async () => { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; } } };
+    await waitFor(async () => (await states()).length === 3, 'three bots in voice', 30000);
+    await waitFor(async () => (await metric(sfuNode, 'sfu_active_voice_users')) === 3, 'three sessions on the SFU node', 20000)
+      .catch((e) => { throw new Error(e.message + '\n' + sfuNode.stderr().slice(-2000) + botErr.slice(-2000)); });
+    const f0 = await metric(sfuNode, 'sfu_forwarded_packets_total');
+    await sleep(500);
+    assert.ok((await metric(sfuNode, 'sfu_forwarded_packets_total')) > f0 + 20, 'the SFU-only node forwards the bots\' audio');
+    assert.equal(await metric(web, 'sfu_active_voice_users'), 0, 'nothing runs on the API node\'s own SFU');
+
+    // A kick on the API node ends the kicked bot's session on the SFU node (its grant is gone
+    // from Redis: the node's next recheck sees it).
+    const victim = (await states())[0].user_id;
+    assert.equal((await api(web, 'DELETE', `/guilds/${guild.id}/members/${victim}`, { token: owner.token })).status, 204);
+    const kickedAt = Date.now();
+    await waitFor(async () => (await metric(sfuNode, 'sfu_active_voice_users')) === 2, 'the kicked bot off the SFU node', 5000);
+    const kickMs = Date.now() - kickedAt;
+    assert.ok(kickMs < 2500, `the kicked session ended after ${kickMs} ms`);
+
+    // Redis frozen (unreachable, its data kept): media in progress goes on, a join cannot be
+    // decided (503 after the command timeout).
+    const fresh = await register(web, 'sq');
+    assert.equal((await api(web, 'POST', `/invites/${invite.code}`, { token: fresh.token })).status, 200);
+    redis.freeze();
+    try {
+      const fz0 = await metric(sfuNode, 'sfu_forwarded_packets_total');
+      const refused = await api(web, 'POST', `/voice/join/${voice.id}`, { token: fresh.token, body: {} });
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      await sleep(3000);  // past the command timeout and three grant sweeps
+      assert.ok((await metric(sfuNode, 'sfu_forwarded_packets_total')) > fz0 + 100, 'media stopped while Redis was unreachable');
+      assert.equal(await metric(sfuNode, 'sfu_active_voice_users'), 2, 'a session ended while Redis was unreachable');
+    } finally {
+      redis.thaw();
+    }
+    await waitFor(async () => (await api(web, 'POST', `/voice/join/${voice.id}`, { token: fresh.token, body: {} })).status === 200, 'a join once Redis is back', 10000);
+    assert.equal((await states()).length, 3);
+    assert.equal(await metric(sfuNode, 'sfu_active_voice_users'), 2, 'the bots\' sessions survived the outage');
+  } finally {
+    await bots?.stop();
     for (const s of servers) await s.stop().catch(() => {});
     await redis.close();
   }
