@@ -1,4 +1,6 @@
 #include <boost/json.hpp>
+#include <algorithm>
+#include <cctype>
 
 #include "api/api.hpp"
 #include "core/errors.hpp"
@@ -19,11 +21,18 @@ void Api::add_voice_routes() {
               [&voice, &joins, &denied](Context& c) {
                 bool mute = c.boolean("self_mute").value_or(false);
                 bool deaf = c.boolean("self_deaf").value_or(false);
+                // The SFU node this client just lost (a rejoin after a failure): a node id.
+                std::string lost = c.str("sfu_failed", false).value_or("");
+                if (lost.size() > 64 ||
+                    !std::all_of(lost.begin(), lost.end(), [](unsigned char ch) {
+                      return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+                    }))
+                  throw bad_request("sfu_failed must be a node id", "sfu_failed");
                 try {
                   // The join's placement (checks, SFU node, voice token) as a child span.
                   std::optional<telemetry::Span> place;
                   if (c.tracer) place = telemetry::start_span("voice.place", c.trace);
-                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf);
+                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost);
                   joins.inc();
                   auto out = wire::join_answer_json(answer);
                   if (place) {

@@ -98,12 +98,20 @@ struct ModeChange {  // VOICE_MODE_UPDATE
   Id channel_id = 0;
   cluster::VoiceMode mode = cluster::VoiceMode::p2p;
 };
+struct ServerChange {  // VOICE_SERVER_UPDATE: the channel moved to another SFU node
+  Id guild_id = 0;
+  Id channel_id = 0;
+  std::string node_id;
+  std::string url;
+  std::string region;
+};
 
 // The payload of an event, typed; an EventEncoder (wire/, injected by the app) serializes it
 // into cluster::Event::data.
 using EventBody = std::variant<GuildSnapshot, store::Guild, GuildGone, store::Member, MemberGone,
                                RoleChange, RoleGone, store::Channel, MessageView, MessageGone,
-                               Typing, Presence, cluster::VoiceState, ModeChange, StreamChange>;
+                               Typing, Presence, cluster::VoiceState, ModeChange, StreamChange,
+                               ServerChange>;
 using EventEncoder = std::function<std::string(const EventBody&)>;
 
 }  // namespace hype::chat

@@ -48,6 +48,8 @@ const char* event_type_name(EventType t) {
       return "VOICE_MODE_UPDATE";
     case EventType::stream_update:
       return "STREAM_UPDATE";
+    case EventType::voice_server_update:
+      return "VOICE_SERVER_UPDATE";
   }
   return kUnknown;  // a value past the last enumerator
 }

@@ -43,6 +43,7 @@ enum class EventType {
   voice_state_update,
   voice_mode_update,
   stream_update,
+  voice_server_update,
 };
 
 // The dispatch name on the wire ("MESSAGE_CREATE"), and back (nullopt for an unknown name).

@@ -67,6 +67,8 @@ class LocalPlacement final : public Placement {
     placed_.erase(it);
     co_return true;
   }
+  // One process: the node is this process itself, alive by definition.
+  Task<bool> async_report_unreachable(std::string) override { co_return false; }
 
  private:
   const SfuNode* node_locked(const std::string& id) const {

@@ -36,6 +36,9 @@ struct Placed {
   Id channel_id = 0;
   SfuNode node;
   std::uint64_t epoch = 0;
+  // This call moved the channel: it was placed on `moved_from`, which is gone (dead, withdrawn
+  // or reported unreachable). Its clients on that node must be told (VOICE_SERVER_UPDATE).
+  std::string moved_from;
 };
 
 // The placement could not be decided now (coordination store unreachable); retry later.
@@ -62,6 +65,11 @@ class Placement {
   // Forgets the channel's placement if it still has `epoch` (compare-and-set); false if a
   // newer decision (or none) is there.
   virtual Task<bool> async_release(Id channel_id, std::uint64_t epoch) = 0;
+  // A client lost its connection to `node_id` (the fast failure signal, before its heartbeat
+  // is 3 s old): when the node is provably gone (in Redis: the node's own Redis connection is
+  // closed, as after kill -9), it leaves the registry now and true is returned; the next
+  // place() of its channels moves them. A node that is alive is left alone (false).
+  virtual Task<bool> async_report_unreachable(std::string node_id) = 0;
 
   // Blocking forms for the blocking pool (see coordinator.hpp).
   void announce(SfuNode node) { wait(async_announce(std::move(node))); }
@@ -72,6 +80,9 @@ class Placement {
   std::optional<Placed> lookup(Id channel_id) { return wait(async_lookup(channel_id)); }
   bool release(Id channel_id, std::uint64_t epoch) {
     return wait(async_release(channel_id, epoch));
+  }
+  bool report_unreachable(const std::string& node_id) {
+    return wait(async_report_unreachable(node_id));
   }
 };
 

@@ -12,7 +12,8 @@ namespace hype::cluster {
 namespace {
 
 // KEYS: 1 nodes (zset: id -> last heartbeat, ms of Redis's clock), 2 info (hash: id ->
-// "url\nregion\ncapacity\nparticipants\ndraining"), 3 counts (hash: id -> channels placed).
+// "url\nregion\ncapacity\nparticipants\ndraining\nclient", client: the id of the connection
+// the node heartbeats on), 3 counts (hash: id -> channels placed).
 // The clock is Redis's own (TIME), so API and SFU nodes need not agree on the time.
 constexpr const char* kPrelude = R"LUA(
 local t = redis.call('TIME')
@@ -23,7 +24,7 @@ local function info(id)
   local f = {}
   for part in string.gmatch(v .. '\n', '([^\n]*)\n') do f[#f + 1] = part end
   return {url = f[1] or '', region = f[2] or '', cap = tonumber(f[3]) or 0,
-          load = tonumber(f[4]) or 0, draining = f[5] == '1'}
+          load = tonumber(f[4]) or 0, draining = f[5] == '1', client = f[6] or ''}
 end
 )LUA";
 
@@ -36,6 +37,24 @@ return 1
 
 // ARGV: 1 id.
 constexpr const char* kWithdraw = R"LUA(
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1
+)LUA";
+
+// ARGV: 1 id. Returns the id of the Redis connection the node last heartbeat on ('' if none).
+constexpr const char* kClientOf = R"LUA(
+local n = info(ARGV[1])
+if not n then return '' end
+return n.client
+)LUA";
+
+// ARGV: 1 id, 2 client id found closed. Withdraws the node if it still heartbeats on that
+// connection (not if it came back on a new one meanwhile). Returns 1 when withdrawn.
+constexpr const char* kWithdrawIfClient = R"LUA(
+local n = info(ARGV[1])
+if not n or n.client ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
@@ -57,9 +76,10 @@ if cur[1] and redis.call('ZSCORE', KEYS[1], cur[1]) then
   local n = info(cur[1])
   if n then
     redis.call('EXPIRE', KEYS[4], ARGV[3])
-    return {cur[1], cur[2], n.url, n.region, 0}
+    return {cur[1], cur[2], n.url, n.region, 0, ''}
   end
 end
+local prev = cur[1] or ''
 local best, best_n, best_in, best_placed
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local n = info(id)
@@ -80,7 +100,7 @@ local epoch = redis.call('INCR', KEYS[5])
 redis.call('HSET', KEYS[4], 'node', best, 'epoch', epoch)
 redis.call('EXPIRE', KEYS[4], ARGV[3])
 redis.call('HINCRBY', KEYS[3], best, 1)
-return {best, tostring(epoch), best_n.url, best_n.region, 1}
+return {best, tostring(epoch), best_n.url, best_n.region, 1, prev}
 )LUA";
 
 // KEYS 4: the channel. Returns {node, epoch, url, region} or nil.
@@ -115,22 +135,26 @@ return out
 
 // Every script with the prelude in front, built once.
 struct Scripts {
-  std::string announce, withdraw, place, lookup, release, status;
+  std::string announce, withdraw, place, lookup, release, status, client_of, withdraw_if_client;
 };
 const Scripts& scripts() {
   auto with_prelude = [](const char* body) { return std::string(kPrelude) + body; };
-  static const Scripts s{with_prelude(kAnnounce), with_prelude(kWithdraw), with_prelude(kPlace),
-                         with_prelude(kLookup),   with_prelude(kRelease),  with_prelude(kStatus)};
+  static const Scripts s{with_prelude(kAnnounce),       with_prelude(kWithdraw),
+                         with_prelude(kPlace),          with_prelude(kLookup),
+                         with_prelude(kRelease),        with_prelude(kStatus),
+                         with_prelude(kClientOf),       with_prelude(kWithdrawIfClient)};
   return s;
 }
 
-std::string encode_info(const SfuNode& n) {
+// `client`: the id of the Redis connection the node heartbeats on (CLIENT ID).
+std::string encode_info(const SfuNode& n, long long client) {
   auto clean = [](std::string s) {
     std::erase(s, '\n');
     return s;
   };
   return clean(n.url) + "\n" + clean(n.region) + "\n" + std::to_string(n.capacity) + "\n" +
-         std::to_string(n.participants) + "\n" + (n.draining ? "1" : "0");
+         std::to_string(n.participants) + "\n" + (n.draining ? "1" : "0") + "\n" +
+         std::to_string(client);
 }
 
 int to_int(const std::string& s) {
@@ -150,7 +174,7 @@ void decode_info(const std::string& info, SfuNode& n) {
     else
       f.back() += ch;
   }
-  f.resize(5);
+  f.resize(6);
   n.url = f[0];
   n.region = f[1];
   n.capacity = to_int(f[2]);
@@ -170,6 +194,7 @@ std::optional<Placed> decode_placed(Id channel, const RedisReply& r) {
   }
   p.node.url = r.elements[2].str;
   p.node.region = r.elements[3].str;
+  if (r.elements.size() >= 6 && r.elements[4].integer == 1) p.moved_from = r.elements[5].str;
   return p;
 }
 
@@ -178,9 +203,35 @@ class RedisPlacement final : public Placement {
   RedisPlacement(RedisClient& redis, RedisPlacementOptions o) : redis_(redis), o_(std::move(o)) {}
 
   Task<void> async_announce(SfuNode node) override {
+    // The connection's id goes with the heartbeat: report_unreachable asks Redis whether that
+    // connection is still open (a killed process's is closed at once). Asked every beat: the
+    // id changes with every reconnect. Both commands go out pipelined on the one connection.
+    std::vector<std::string> id_cmd{"CLIENT", "ID"};
+    RedisReply id = co_await redis_.command(std::move(id_cmd));
     // (Arguments built before co_await: GCC 12 miscompiles braced lists in a co_await.)
-    std::vector<std::string> argv{node.id, encode_info(node)};
+    std::vector<std::string> argv{node.id, encode_info(node, id.integer)};
     co_await run(scripts().announce, std::string(), std::move(argv));
+  }
+
+  Task<bool> async_report_unreachable(std::string node_id) override {
+    std::vector<std::string> argv{node_id};
+    RedisReply client = co_await run(scripts().client_of, std::string(), std::move(argv));
+    if (client.is_error() || client.str.empty() || client.str == "0") co_return false;
+    // CLIENT LIST ID answers one line per connection still open among those named.
+    std::vector<std::string> list{"CLIENT", "LIST", "ID", client.str};
+    RedisReply open = co_await redis_.command(std::move(list));
+    if (open.is_error() || !open.str.empty()) co_return false;
+    std::vector<std::string> argv2{node_id, client.str};
+    RedisReply r = co_await run(scripts().withdraw_if_client, std::string(), std::move(argv2));
+    bool gone = r.type == RedisReply::Type::integer && r.integer == 1;
+    if (gone) {
+      spdlog::warn("sfu node {} reported unreachable and its redis connection is closed: "
+                   "withdrawn before its heartbeat expired",
+                   node_id);
+      std::lock_guard lock(mu_);
+      std::erase_if(cache_, [&](const auto& kv) { return kv.second.node.id == node_id; });
+    }
+    co_return gone;
   }
 
   Task<void> async_withdraw(std::string node_id) override {

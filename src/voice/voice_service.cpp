@@ -117,6 +117,7 @@ VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild
   try {
     if (count > 0) {
       out.placed = placement_.place(channel_id, preferred_region());
+      if (out.placed) announce_move(*out.placed, guild_id);
     } else if (auto p = placement_.lookup(channel_id)) {
       placement_.release(channel_id, p->epoch);  // a newer decision (other epoch) stays
     }
@@ -136,7 +137,23 @@ ChannelMode VoiceService::channel_mode(Id actor, Id channel_id) {
   return {channel_id, modes_.mode(channel_id)};
 }
 
-JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf) {
+void VoiceService::announce_move(const cluster::Placed& placed, Id guild_id) {
+  if (placed.moved_from.empty()) return;
+  std::vector<Id> users;
+  for (auto& s : coord_.channel_voice_states(placed.channel_id)) users.push_back(s.user_id);
+  spdlog::warn("voice channel {} moved from sfu node {} (gone) to {} (epoch {}), {} users told",
+               placed.channel_id, placed.moved_from, placed.node.id, placed.epoch, users.size());
+  if (users.empty()) return;
+  chat_.publish({.type = cluster::EventType::voice_server_update,
+                 .guild_id = guild_id,
+                 .user_ids = std::move(users),
+                 .channel_id = placed.channel_id},
+                chat::ServerChange{guild_id, placed.channel_id, placed.node.id, placed.node.url,
+                                   placed.node.region});
+}
+
+JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf,
+                              const std::string& sfu_unreachable) {
   auto [c, a] = chat_.visible_channel(actor, channel_id);
   if (c.kind != store::ChannelKind::voice) throw bad_request("not a voice channel", "channel_id");
   if (!chat::has_permissions(a.permissions, chat::perm::kConnect))
@@ -153,8 +170,18 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
   // The SFU node is chosen before anything changes: a channel that needs the SFU and cannot be
   // placed now (the cluster's Redis is unreachable) refuses the join with 503 and leaves the
   // user where they were. A peer-to-peer channel joins anyway, placed later.
+  if (!sfu_unreachable.empty()) {
+    try {
+      placement_.report_unreachable(sfu_unreachable);
+    } catch (const std::exception& e) {  // Redis down: the heartbeat TTL decides later
+      spdlog::warn("voice join: sfu node {} reported unreachable, not checked: {}",
+                   sfu_unreachable, e.what());
+    }
+  }
+  std::optional<cluster::Placed> moved;
   try {
-    (void)placement_.place(channel_id, preferred_region());
+    auto first = placement_.place(channel_id, preferred_region());
+    if (first && !first->moved_from.empty()) moved = first;
   } catch (const cluster::PlacementError&) {
     if (modes_.mode(channel_id) == cluster::VoiceMode::sfu) throw;
   }
@@ -169,6 +196,7 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
   }
   publish_state(r.state);
   auto [mode, placed] = update_channel(channel_id, c.guild_id);
+  if (moved) announce_move(*moved, c.guild_id);
   // Joining the channel one is already in keeps the stay (its session): not a new join.
   if (r.state.session == st.session)
     emit({.type = cluster::VoiceEventType::join,
@@ -259,6 +287,7 @@ void VoiceService::on_event(const cluster::Event& e) {
     case ET::voice_state_update:
     case ET::voice_mode_update:
     case ET::stream_update:
+    case ET::voice_server_update:
       return;
   }
 }

@@ -99,7 +99,11 @@ class VoiceService {
                cluster::ModeCoordinator& modes, const auth::VoiceTokenSigner& signer,
                VoiceOptions opts, VoiceEventSink events = {});
 
-  JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf);
+  // `sfu_unreachable`: the SFU node the client just lost its connection to (a rejoin after a
+  // failure): checked first (Placement::report_unreachable), so a dead node's channel moves
+  // now rather than once its heartbeat is 3 s old.
+  JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf,
+                  const std::string& sfu_unreachable = {});
   void leave(Id actor, Id channel_id);
   // Leaves whatever channel the user is in (gateway gone for good).
   void leave_any(Id actor);
@@ -156,6 +160,9 @@ class VoiceService {
   // returns both.
   ChannelUpdate update_channel(Id channel_id, Id guild_id);
   void publish_mode(Id channel_id, Id guild_id, Mode m);
+  // The channel was moved off a node that is gone: VOICE_SERVER_UPDATE to its users in voice,
+  // who reconnect to the new node (no-op when `placed` did not move it).
+  void announce_move(const cluster::Placed& placed, Id guild_id);
 
   // Set by the short constructor only: what it owns.
 

@@ -60,6 +60,12 @@ struct PayloadJson {
                         {"channel_id", id_to_string(m.channel_id)},
                         {"mode", cluster::mode_name(m.mode)}};
   }
+  json::value operator()(const chat::ServerChange& m) const {
+    return json::object{
+        {"guild_id", id_to_string(m.guild_id)},
+        {"channel_id", id_to_string(m.channel_id)},
+        {"sfu", json::object{{"id", m.node_id}, {"url", m.url}, {"region", m.region}}}};
+  }
 };
 
 }  // namespace

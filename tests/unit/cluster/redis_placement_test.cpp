@@ -174,5 +174,48 @@ TEST_F(RedisPlacementTest, RedisDownKeepsPlacedChannelsAndRefusesNewOnes) {
   EXPECT_EQ(q->node.id, "n1");
 }
 
+// The fast failure signal: a client lost node n1. While n1's own Redis connection is open
+// (n1 alive) the report changes nothing; once it is closed (a killed process's is, at once),
+// n1 leaves the registry without waiting for its heartbeat to age, and the next place() moves
+// the channel, saying where from.
+TEST_F(RedisPlacementTest, AReportedNodeWhoseConnectionIsClosedIsWithdrawnAtOnce) {
+  RedisOptions o;
+  o.port = server.port();
+  auto n1_conn = std::make_unique<RedisClient>(io.get_executor(), o);
+  n1_conn->start();
+  for (int i = 0; i < 500 && !n1_conn->connected(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(n1_conn->connected());
+  auto n1 = make_redis_placement(*n1_conn);  // n1 heartbeats on its own connection
+  n1->announce(node("n1", ""));
+  a->announce(node("n2", ""));
+  auto p = a->place(7, "");
+  ASSERT_TRUE(p);
+  if (p->node.id != "n1") {  // put channel 7 on n1 for the test
+    a->withdraw("n2");
+    a->release(7, p->epoch);
+    p = a->place(7, "");
+    a->announce(node("n2", ""));
+  }
+  ASSERT_EQ(p->node.id, "n1");
+  EXPECT_TRUE(p->moved_from.empty()) << "a first placement moves nothing";
+  EXPECT_FALSE(b->report_unreachable("n1")) << "n1 is alive: its connection is open";
+  EXPECT_FALSE(b->report_unreachable("nobody"));
+  EXPECT_EQ(b->place(7)->node.id, "n1");
+  n1.reset();
+  n1_conn.reset();  // the process is gone: Redis closes its connection
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    gone = b->report_unreachable("n1");
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(gone);
+  auto q = a->place(7);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->node.id, "n2");
+  EXPECT_EQ(q->moved_from, "n1");
+  EXPECT_GT(q->epoch, p->epoch);
+  EXPECT_TRUE(b->place(7)->moved_from.empty()) << "only the call that moved it says so";
+}
+
 }  // namespace
 }  // namespace hype::cluster
