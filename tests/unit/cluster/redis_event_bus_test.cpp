@@ -167,6 +167,7 @@ TEST_F(RedisEventBusTest, ThousandEventsArriveInOrder) {
 TEST_F(RedisEventBusTest, EventsFromManyThreadsKeepEachThreadsOrder) {
   constexpr int kThreads = 4, kEach = 200;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
@@ -188,7 +189,7 @@ TEST_F(RedisEventBusTest, EventsFromManyThreadsKeepEachThreadsOrder) {
 TEST_F(RedisEventBusTest, GarbageIsCountedAndSkipped) {
   a->publish(event(1));
   ASSERT_TRUE(eventually([&] { return seen_b.size() == 1; }));
-  for (std::string junk : {std::string("garbage"), std::string(), std::string("HB\x01", 3),
+  for (const std::string& junk : {std::string("garbage"), std::string(), std::string("HB\x01", 3),
                            std::string("HB\x01\x06node-a\x01\x02\x0EMESSAGE_CREATE", 27)}) {
     std::vector<std::string> args{"PUBLISH", "hype:{bus}:events", junk};
     EXPECT_EQ(wait(raw().command(std::move(args))).integer, 2);
