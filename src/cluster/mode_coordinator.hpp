@@ -1,8 +1,8 @@
 // ModeCoordinator: the state behind the voice mode rule (mode_policy.hpp), per channel: which
 // transport the channel uses and since when its count has been low. In a cluster the joins and
 // leaves of one channel arrive on several API nodes, so this is shared state like the voice
-// states themselves: LocalModeCoordinator in memory for one process, Redis later behind this
-// same interface.
+// states themselves: LocalModeCoordinator in memory for one process, the Redis one
+// (redis_mode_coordinator.hpp) for a cluster.
 //
 // The return delay needs a clock that runs without joins or leaves: whoever wires the voice
 // service runs a ticker (src/app, once a second) that calls async_tick. A shared backend hands
