@@ -10,6 +10,8 @@
 
 #include "app/secrets.hpp"
 #include "cluster/redis_coordinator.hpp"
+#include "cluster/redis_event_bus.hpp"
+#include "cluster/redis_mode_coordinator.hpp"
 #include "cluster/redis_placement.hpp"
 #include "core/threads.hpp"
 
@@ -75,7 +77,43 @@ void register_process_metrics(metrics::Registry& reg) {
   });
 }
 
+// The Redis event bus's counters: events this node could not send to the others, and events
+// of other nodes it never received (pub/sub drops them while a connection is down).
+void register_bus_metrics(metrics::Registry& reg, cluster::RedisEventBus& bus) {
+  auto& published =
+      reg.counter("cluster_events_published_total", "events sent to the other nodes").get();
+  auto& failed = reg.counter("cluster_events_publish_failed_total",
+                             "events not sent to the other nodes (Redis down or slow)")
+                     .get();
+  auto& received =
+      reg.counter("cluster_events_received_total", "other nodes' events delivered here").get();
+  auto& gaps = reg.counter("cluster_events_missed_total",
+                           "other nodes' events this node never received (sequence gaps)")
+                   .get();
+  auto& bad = reg.counter("cluster_events_undecodable_total",
+                          "records on the event channel that did not decode")
+                  .get();
+  reg.on_collect([&, b = &bus] {
+    auto s = b->stats();
+    published.set_total(static_cast<double>(s.published));
+    failed.set_total(static_cast<double>(s.publish_failed));
+    received.set_total(static_cast<double>(s.received));
+    gaps.set_total(static_cast<double>(s.gaps));
+    bad.set_total(static_cast<double>(s.undecodable));
+  });
+}
+
 }  // namespace
+
+Node::~Node() {
+  // The backends use the Redis clients: they go first (members die in reverse order).
+  bus.reset();
+  modes.reset();
+  placement.reset();
+  coord.reset();
+  redis_events.reset();
+  redis.reset();
+}
 
 std::unique_ptr<auth::VoiceTokenSigner> make_voice_signer(const Config& config) {
   if (!mints_voice_tokens(config)) return nullptr;
@@ -107,11 +145,20 @@ Node::Node(const Config& c)
       throw ConfigError("cluster.redis_url", "is not redis://[:password@]host[:port][/db]");
     redis = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
     redis->start();
+    // Events arrive on a connection of their own (pub/sub allows nothing else on it).
+    redis_events = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
+    redis_events->start();
     placement = cluster::make_redis_placement(*redis);
     coord = cluster::make_redis_coordinator(*redis, {node_id});
+    modes = cluster::make_redis_mode_coordinator(
+        *redis, {c.voice.mode, c.voice.p2p_max_users,
+                 static_cast<std::int64_t>(c.voice.sfu_return_delay) * 1000});
+    auto redis_bus = cluster::make_redis_event_bus(*redis, *redis_events, node_id);
+    register_bus_metrics(registry, *redis_bus);
+    bus = std::move(redis_bus);
     spdlog::info(
-        "cluster: SFU placement, voice states, presence and rate limits on redis {}:{} (events "
-        "and voice mode are still per process)",
+        "cluster: events, SFU placement, voice states, voice mode, presence and rate limits "
+        "on redis {}:{}",
         options->host, options->port);
   }
   register_process_metrics(registry);

@@ -1,7 +1,7 @@
 // What every role of one `hype serve` process shares: the configuration and the roles it
 // selected, the event loop, metrics, the token signers, and the cluster seam (EventBus,
-// Coordinator, Placement, ModeCoordinator): in-process implementations, except the Placement
-// and the Coordinator, which are on Redis when cluster.redis_url is set.
+// Coordinator, Placement, ModeCoordinator): in-process implementations, or all four on Redis
+// when cluster.redis_url is set.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -23,6 +23,9 @@ namespace hype::app {
 
 struct Node {
   explicit Node(const Config& config);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
   const Config& config;
   Roles roles;
@@ -44,9 +47,10 @@ struct Node {
   auth::VoiceTokenVerifier voice_verifier;
   int io_threads;
   boost::asio::io_context io;
-  // cluster.redis_url: the connection the shared seams use (the SFU placement and the
-  // Coordinator; the EventBus and ModeCoordinator are still in-process). Null without Redis.
+  // cluster.redis_url: the connection every shared seam uses (events, placement, Coordinator,
+  // ModeCoordinator), and the event bus's subscription. Null without Redis.
   std::unique_ptr<cluster::RedisClient> redis;
+  std::unique_ptr<cluster::RedisClient> redis_events;
 };
 
 // The voice-token signer of this configuration (auth.voice_key, else the key kept in data_dir,

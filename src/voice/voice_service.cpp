@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/permissions.hpp"
+#include "cluster/redis_client.hpp"
 #include "core/clock.hpp"
 #include "core/errors.hpp"
 #include "core/random.hpp"
@@ -59,11 +60,17 @@ void VoiceService::emit_ended(const cluster::VoiceState& s, Mode mode) {
 
 void VoiceService::emit_stream(const cluster::VoiceState& s, bool live) {
   if (!events_.log) return;
+  Mode mode = Mode::p2p;
+  try {
+    mode = modes_.mode(s.channel_id);
+  } catch (const cluster::RedisError& e) {  // the event still counts; its mode is unknown
+    spdlog::warn("voice channel {}: mode unknown for a stream event: {}", s.channel_id, e.what());
+  }
   emit({.type = live ? cluster::VoiceEventType::stream_start : cluster::VoiceEventType::stream_stop,
         .guild_id = s.guild_id,
         .channel_id = s.channel_id,
         .user_id = s.user_id,
-        .mode = mode_name(modes_.mode(s.channel_id))});
+        .mode = mode_name(mode)});
 }
 
 void VoiceService::sfu_node_lost(const std::string& node_id) {
@@ -109,9 +116,17 @@ VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild
   // The count is read under the lock so concurrent joins and leaves feed it in order.
   int count = static_cast<int>(coord_.channel_voice_states(channel_id).size());
   ChannelUpdate out;
-  if (auto u = modes_.on_count(channel_id, guild_id, count, steady_ms()))
-    publish_mode(u->channel_id, u->guild_id, u->mode);
-  out.mode = modes_.mode(channel_id);
+  // The mode's state may be in Redis: unreachable, the change already made stands and the
+  // channel's next count brings the mode in line (the rule needs only the current count).
+  // Wall-clock time: in a cluster the return delay is judged by several nodes' clocks.
+  try {
+    if (auto u = modes_.on_count(channel_id, guild_id, count, unix_ms()))
+      publish_mode(u->channel_id, u->guild_id, u->mode);
+    out.mode = modes_.mode(channel_id);
+  } catch (const cluster::RedisError& e) {
+    spdlog::warn("voice channel {}: mode not updated: {}", channel_id, e.what());
+    out.mode = count > opts_.p2p_max_users ? Mode::sfu : Mode::p2p;  // the rule, no hysteresis
+  }
   // After the change is made, a placement that fails (Redis down) is logged, not thrown: the
   // join checked it could be placed before changing anything (join()).
   try {
@@ -129,7 +144,7 @@ VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild
 
 void VoiceService::tick() {
   std::lock_guard lock(mode_mu_);
-  for (auto& u : modes_.tick(steady_ms())) publish_mode(u.channel_id, u.guild_id, u.mode);
+  for (auto& u : modes_.tick(unix_ms())) publish_mode(u.channel_id, u.guild_id, u.mode);
 }
 
 ChannelMode VoiceService::channel_mode(Id actor, Id channel_id) {
