@@ -30,6 +30,7 @@ export interface GatewayEvents {
   PRESENCE_UPDATE: Presence;
   VOICE_STATE_UPDATE: VoiceState;
   VOICE_MODE_UPDATE: { guild_id: Id; channel_id: Id; mode: 'p2p' | 'sfu' };
+  VOICE_SERVER_UPDATE: { guild_id: Id; channel_id: Id; sfu: { id: string; url: string; region: string } };
   VOICE_SIGNAL: { from: Id; channel_id?: Id; payload: unknown };
   STREAM_UPDATE: { guild_id: Id; channel_id: Id; user_id: Id; live: boolean; viewer_ids: Id[]; viewer_count: number };
 }
@@ -65,6 +66,7 @@ const NAMES: Record<GatewayEventName, true> = {
   PRESENCE_UPDATE: true,
   VOICE_STATE_UPDATE: true,
   VOICE_MODE_UPDATE: true,
+  VOICE_SERVER_UPDATE: true,
   VOICE_SIGNAL: true,
   STREAM_UPDATE: true,
 };

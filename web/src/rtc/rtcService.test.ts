@@ -259,3 +259,78 @@ describe('RtcService quality reports', () => {
     }
   });
 });
+
+describe('RtcService SFU failover', () => {
+  function cluster() {
+    const made: FakeTransport[] = [];
+    const bodies: Record<string, unknown>[] = [];
+    let node = 'node-1';
+    let refuse = 0; // the next N joins answer an error (the cluster's Redis away)
+    const svc = new RtcService({
+      api: {
+        post: async (_path: string, body?: Record<string, unknown>) => {
+          bodies.push(body ?? {});
+          if (refuse > 0) {
+            refuse--;
+            throw new Error('503 coordination_unavailable');
+          }
+          return { mode: 'sfu', channel_id: '10', guild_id: '1', participants: [], voice_token: 't', sfu: { id: node, url: `ws://${node}` } };
+        },
+        get: async () => [],
+      } as never,
+      sendGateway: () => {},
+      myId: () => '1',
+      settings: () => DEFAULT_SETTINGS,
+      voiceState: () => undefined,
+      storage: null,
+      transportFactory: (m, ctx) => {
+        const t = new FakeTransport(m, ctx);
+        made.push(t);
+        return t;
+      },
+    });
+    return { svc, made, bodies, moveTo: (n: string) => (node = n), refuseNext: (n: number) => (refuse = n) };
+  }
+
+  it('a lost SFU connection rejoins at once, naming the node it lost', async () => {
+    const { svc, made, bodies, moveTo } = cluster();
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    expect(bodies[0].sfu_failed).toBeUndefined();
+    moveTo('node-2'); // the server moves the channel off the dead node
+    made[0].ctx.onFailed?.('sfu signaling closed (1006)');
+    await until(() => expect(made).toHaveLength(2));
+    expect(made[0].closed).toBe(true);
+    expect(bodies[1].sfu_failed).toBe('node-1');
+    expect((made[1].ctx.join.sfu as { id: string }).id).toBe('node-2');
+    expect(svc.getSnapshot().status).toBe('connected');
+  });
+
+  it('a rejoin refused while the cluster cannot decide is tried again after a pause', async () => {
+    const { svc, made, bodies, refuseNext } = cluster();
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    refuseNext(1);
+    made[0].ctx.onFailed?.('sfu signaling closed (1006)');
+    await until(() => expect(made).toHaveLength(2));
+    expect(bodies).toHaveLength(3); // the join, the refused rejoin, the one that worked
+    expect(bodies[2].sfu_failed).toBe('node-1');
+    expect(svc.getSnapshot().status).toBe('connected');
+  });
+
+  it('VOICE_SERVER_UPDATE for our channel moves us to the new node; for our own node or another channel, nothing', async () => {
+    const { svc, made, bodies, moveTo } = cluster();
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    svc.onServerUpdate({ channel_id: '10', sfu: { id: 'node-1' } });
+    svc.onServerUpdate({ channel_id: '11', sfu: { id: 'node-2' } });
+    await sleep(50);
+    expect(made).toHaveLength(1);
+    moveTo('node-2');
+    svc.onServerUpdate({ channel_id: '10', sfu: { id: 'node-2' } });
+    await until(() => expect(made).toHaveLength(2));
+    expect(made[0].closed).toBe(true);
+    expect(bodies[1].sfu_failed).toBe('node-1');
+    expect((made[1].ctx.join.sfu as { id: string }).id).toBe('node-2');
+  });
+});

@@ -74,6 +74,7 @@ export class RtcService {
   private readonly switcher: ModeSwitcher;
   private joinSeq = 0;
   private rejoins = 0;
+  private joinedAt = 0; // when the latest join answered (a call that lasted resets the rejoin budget)
   /** The latest join answer of the call (its voice token and SFU serve the stream connection). */
   private answer: VoiceJoinAnswer | null = null;
   localLevel = 0;
@@ -153,7 +154,11 @@ export class RtcService {
     }
   }
 
-  async join(channelId: string): Promise<void> {
+  /**
+   * Joins `channelId`. `opts.sfuFailed`: the SFU node this client just lost (a rejoin after a
+   * failure): the server checks it first and moves the channel off it if it is gone.
+   */
+  async join(channelId: string, opts: { sfuFailed?: string } = {}): Promise<void> {
     const myId = this.deps.myId();
     if (!myId) throw new Error('not signed in');
     if (this.snap.channelId === channelId && this.snap.status !== 'error' && this.snap.status !== 'idle') return;
@@ -174,7 +179,7 @@ export class RtcService {
     );
     let answer: VoiceJoinAnswer;
     try {
-      answer = await this.postJoin(channelId);
+      answer = await this.postJoin(channelId, opts.sfuFailed);
     } catch (e) {
       await mic;
       if (seq !== this.joinSeq) return;
@@ -209,8 +214,11 @@ export class RtcService {
     this.startTimers();
   }
 
-  private async postJoin(channelId: string): Promise<VoiceJoinAnswer> {
-    const answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, { self_mute: this.snap.selfMute, self_deaf: this.snap.selfDeaf });
+  private async postJoin(channelId: string, sfuFailed?: string): Promise<VoiceJoinAnswer> {
+    const body: Record<string, unknown> = { self_mute: this.snap.selfMute, self_deaf: this.snap.selfDeaf };
+    if (sfuFailed) body.sfu_failed = sfuFailed;
+    const answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, body);
+    this.joinedAt = Date.now();
     // A join of the channel we are in (a mode switch) refreshes the token of the same stay.
     this.answer = answer;
     return answer;
@@ -400,16 +408,57 @@ export class RtcService {
     }
   }
 
-  /** The transport gave up (SFU signaling lost): rejoin the channel, a few times at most. */
+  /**
+   * The transport gave up (SFU signaling lost, its node dead or restarting): rejoin the
+   * channel, naming the SFU node we lost so the server can move the channel off it at once
+   * (failover). A few tries with growing pauses (a node cut off without dying is only known
+   * gone once its heartbeat is 3 s old); a call that had lasted starts a fresh budget.
+   */
   private async transportFailed(transport: VoiceTransport, reason: string) {
     if (this.switcher.failed(transport, reason)) return; // the switch's, not the call's
     const channelId = this.snap.channelId;
     if (this.transport !== transport || !channelId) return;
+    const lost = transport.mode === 'sfu' ? sfuNodeId(this.answer) : undefined;
+    if (Date.now() - this.joinedAt > REJOIN.budgetResetMs) this.rejoins = 0;
     this.log(`voice transport failed (${reason}): rejoining`);
     this.teardown();
     this.update({ status: 'idle', channelId: null, speaking: {}, peers: {} });
-    if (this.rejoins++ < 3) await this.join(channelId).catch((e) => this.log('rejoin failed', e));
-    else this.update({ status: 'error', error: reason });
+    await this.rejoin(channelId, reason, lost);
+  }
+
+  private async rejoin(channelId: string, reason: string, sfuFailed?: string) {
+    const attempt = this.rejoins++;
+    if (attempt >= REJOIN.pausesMs.length) {
+      this.update({ status: 'error', error: reason });
+      return;
+    }
+    const seq = this.joinSeq;
+    const pause = REJOIN.pausesMs[attempt];
+    if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+    if (seq !== this.joinSeq || this.snap.channelId) return; // the user went elsewhere meanwhile
+    await this.join(channelId, { sfuFailed }).catch((e) => this.log('rejoin failed', e));
+    // A join refused outright (503 while the cluster's Redis is away) leaves status 'error':
+    // try again with the next pause.
+    if (this.snap.status === 'error' && !this.snap.channelId && seq + 1 === this.joinSeq) {
+      this.update({ status: 'idle', error: null });
+      await this.rejoin(channelId, reason, sfuFailed);
+    }
+  }
+
+  /**
+   * VOICE_SERVER_UPDATE: our channel was moved to another SFU node (its node died). Connect
+   * there; clients that noticed the loss themselves have already rejoined (then the node is
+   * the one we are on and this changes nothing).
+   */
+  onServerUpdate(d: { channel_id?: string; sfu?: { id?: string } }) {
+    const channelId = this.snap.channelId;
+    if (!this.transport || this.snap.status !== 'connected' || d.channel_id !== channelId || !channelId) return;
+    if (this.transport.mode !== 'sfu' || !d.sfu?.id || d.sfu.id === sfuNodeId(this.answer)) return;
+    const lost = sfuNodeId(this.answer);
+    this.log(`voice channel moved to sfu node ${d.sfu.id}: reconnecting`);
+    this.teardown();
+    this.update({ status: 'idle', channelId: null, speaking: {}, peers: {} });
+    void this.join(channelId, { sfuFailed: lost }).catch((e) => this.log('reconnect failed', e));
   }
 
   /** The server ended our voice session (access removed): leave without rejoining. */
@@ -602,4 +651,12 @@ export class RtcService {
   get currentTransport(): VoiceTransport | null {
     return this.transport;
   }
+}
+
+/** Pauses before each rejoin after a transport failure (then give up: status 'error'). */
+export const REJOIN = { pausesMs: [0, 500, 1500, 3000, 5000], budgetResetMs: 30_000 };
+
+function sfuNodeId(answer: VoiceJoinAnswer | null): string | undefined {
+  const id = (answer?.sfu as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' && id ? id : undefined;
 }

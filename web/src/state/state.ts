@@ -239,6 +239,7 @@ export function applyEvent(s: AppState, ev: GatewayDispatch, now = Date.now()): 
     }
     case 'RESUMED':
     case 'VOICE_MODE_UPDATE':
+    case 'VOICE_SERVER_UPDATE':
     case 'VOICE_SIGNAL':
     case 'STREAM_UPDATE':
       return s; // session and voice plumbing (gateway client, RtcService): no state here

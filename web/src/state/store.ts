@@ -264,6 +264,9 @@ export class Store {
       case 'VOICE_MODE_UPDATE':
         this.rtc.onModeUpdate(ev.d);
         break;
+      case 'VOICE_SERVER_UPDATE':
+        this.rtc.onServerUpdate(ev.d);
+        break;
       case 'STREAM_UPDATE':
         this.rtc.streams.onStreamUpdate(ev.d);
         break;
