@@ -230,13 +230,31 @@ int run_server(const Config& given) {
   std::fflush(stdout);
 
   asio::signal_set signals(node.io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int sig) {
-    spdlog::info("signal {}: shutting down", sig);
+  bool shutting_down = false;
+  auto shut_down = [&] {
+    if (shutting_down) return;
+    shutting_down = true;
     http.stop();
     stop_roles();
     // Give open connections a moment to receive their close frames.
     auto t = std::make_shared<asio::steady_timer>(node.io, std::chrono::milliseconds(300));
     t->async_wait([&node, t](boost::system::error_code) { node.io.stop(); });
+  };
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    // An SFU node of a cluster drains first (make before break: its channels move to other
+    // nodes, their clients follow), then stops; a second signal stops it at once.
+    if (sfu && node.redis && config.sfu.drain_timeout > 0) {
+      spdlog::info("signal {}: draining this SFU node (up to {} s; signal again to stop now)",
+                   sig, config.sfu.drain_timeout);
+      signals.async_wait([&](boost::system::error_code, int again) {
+        spdlog::info("signal {}: shutting down without waiting for the drain", again);
+        shut_down();
+      });
+      sfu->drain(std::chrono::seconds(config.sfu.drain_timeout), shut_down);
+      return;
+    }
+    spdlog::info("signal {}: shutting down", sig);
+    shut_down();
   });
   // Every part keeps its state on strands, so the event loop can run on several threads.
   std::vector<std::thread> io_pool;

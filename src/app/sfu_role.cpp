@@ -113,7 +113,75 @@ cluster::SfuNode SfuRole::describe() const {
           node_.config.server.region,
           node_.config.sfu.capacity,
           static_cast<int>(sfu_.stats().participants),
-          false};
+          draining_.load()};
+}
+
+void SfuRole::drain(std::chrono::milliseconds limit, std::function<void()> done) {
+  draining_ = true;
+  boost::asio::co_spawn(heartbeat_strand_, drain_rooms(limit, std::move(done)),
+                        boost::asio::detached);
+}
+
+// (Written plainly for GCC 12's coroutines: no temporaries or structured bindings across a
+// co_await, no try block holding one, the timer a member.)
+boost::asio::awaitable<void> SfuRole::drain_rooms(std::chrono::milliseconds limit,
+                                                  std::function<void()> done) {
+  using namespace std::chrono_literals;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  co_await move_rooms();
+  // Clients connect to the new node, then close this one's connections (after their linger).
+  drain_timer_ = std::make_unique<boost::asio::steady_timer>(heartbeat_strand_);
+  while (std::chrono::steady_clock::now() < deadline && participants() > 0) {
+    drain_timer_->expires_after(200ms);
+    boost::system::error_code ec;
+    co_await drain_timer_->async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  }
+  spdlog::info("sfu node {} drained ({} participants left)", node_.node_id, participants());
+  boost::asio::post(node_.io, std::move(done));
+}
+
+std::uint64_t SfuRole::participants() const {
+  return sfu_.stats().participants;
+}
+
+boost::asio::awaitable<void> SfuRole::move_rooms() {
+  std::string failed;
+  try {
+    // Draining: no new channels here.
+    cluster::SfuNode me = describe();
+    co_await node_.placement->async_announce(std::move(me));
+  } catch (const std::exception& e) {
+    failed = e.what();
+  }
+  if (!failed.empty()) spdlog::warn("sfu node {} drain: {}", node_.node_id, failed);
+  std::map<std::uint64_t, std::vector<std::uint64_t>> rooms = co_await sfu_.rooms();
+  std::vector<std::uint64_t> channels;
+  for (const auto& room : rooms) channels.push_back(room.first);
+  int moved = 0;
+  for (std::uint64_t channel : channels) {
+    std::optional<cluster::Placed> to;
+    try {
+      std::optional<std::string> region = node_.config.server.region;
+      std::string from = node_.node_id;
+      to = co_await node_.placement->async_move(static_cast<Id>(channel), std::move(from),
+                                                std::move(region));
+    } catch (const std::exception& e) {
+      spdlog::warn("sfu node {} drain: channel {} not moved: {}", node_.node_id, channel,
+                   e.what());
+    }
+    if (!to) continue;  // no other node: it stays here until the deadline
+    ++moved;
+    const std::vector<std::uint64_t>& users = rooms[channel];
+    cluster::Event e;
+    e.type = cluster::EventType::voice_server_update;
+    e.channel_id = static_cast<Id>(channel);
+    e.user_ids.assign(users.begin(), users.end());
+    e.data = wire::encode_event_body(
+        chat::ServerChange{0, to->channel_id, to->node.id, to->node.url, to->node.region});
+    node_.bus->publish(e);
+  }
+  spdlog::info("sfu node {} draining: {} of {} channels moved to other nodes", node_.node_id,
+               moved, channels.size());
 }
 
 boost::asio::awaitable<void> SfuRole::heartbeats() {

@@ -8,6 +8,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +27,11 @@ class SfuRole {
   void start();  // binds the media ports (throws std::system_error)
   // The node can take channels now: `url` is its /voice endpoint.
   void announce(const std::string& url);
+  // Make before break (SIGTERM in a cluster): takes no new channels, moves each of its channels
+  // to another node and tells their users (VOICE_SERVER_UPDATE: clients connect to the new
+  // node before leaving this one), then calls `done` on the event loop once its rooms are empty
+  // or after `limit`. Without another node, the rooms stay until the limit.
+  void drain(std::chrono::milliseconds limit, std::function<void()> done);
   void stop();
   std::shared_ptr<net::WsListener> open(std::shared_ptr<net::WsConnection> c,
                                         const net::HttpRequest& r);
@@ -32,13 +39,19 @@ class SfuRole {
  private:
   cluster::SfuNode describe() const;  // this node and its load, for the registry
   boost::asio::awaitable<void> heartbeats();
+  boost::asio::awaitable<void> drain_rooms(std::chrono::milliseconds limit,
+                                           std::function<void()> done);
+  boost::asio::awaitable<void> move_rooms();  // to other nodes, telling their users
+  std::uint64_t participants() const;
 
   Node& node_;
   std::string url_;
   // The heartbeat loop and its timer run on this strand (stop() cancels through it).
   boost::asio::strand<boost::asio::io_context::executor_type> heartbeat_strand_;
   std::unique_ptr<boost::asio::steady_timer> heartbeat_;  // one beat a second, from announce()
+  std::unique_ptr<boost::asio::steady_timer> drain_timer_;  // drain(): polls the rooms
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
   voice::StreamReporter streams_;  // before sfu_, whose stream reports it publishes
   sfu::SfuService sfu_;
   int sub_ = 0;

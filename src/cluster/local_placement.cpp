@@ -69,6 +69,10 @@ class LocalPlacement final : public Placement {
   }
   // One process: the node is this process itself, alive by definition.
   Task<bool> async_report_unreachable(std::string) override { co_return false; }
+  // One node: nowhere to move to.
+  Task<std::optional<Placed>> async_move(Id, std::string, std::optional<std::string>) override {
+    co_return std::nullopt;
+  }
 
  private:
   const SfuNode* node_locked(const std::string& id) const {

@@ -70,6 +70,11 @@ class Placement {
   // closed, as after kill -9), it leaves the registry now and true is returned; the next
   // place() of its channels moves them. A node that is alive is left alone (false).
   virtual Task<bool> async_report_unreachable(std::string node_id) = 0;
+  // Drain: moves the channel off `from_node` (which is leaving) to another node, preferring
+  // `region`, with a new epoch (moved_from = from_node). nullopt when the channel is not on
+  // that node or no other node can take it. Throws RedisError when Redis is unreachable.
+  virtual Task<std::optional<Placed>> async_move(Id channel_id, std::string from_node,
+                                                 std::optional<std::string> region) = 0;
 
   // Blocking forms for the blocking pool (see coordinator.hpp).
   void announce(SfuNode node) { wait(async_announce(std::move(node))); }
@@ -80,6 +85,10 @@ class Placement {
   std::optional<Placed> lookup(Id channel_id) { return wait(async_lookup(channel_id)); }
   bool release(Id channel_id, std::uint64_t epoch) {
     return wait(async_release(channel_id, epoch));
+  }
+  std::optional<Placed> move(Id channel_id, const std::string& from_node,
+                             std::optional<std::string> region = std::nullopt) {
+    return wait(async_move(channel_id, from_node, std::move(region)));
   }
   bool report_unreachable(const std::string& node_id) {
     return wait(async_report_unreachable(node_id));

@@ -26,6 +26,34 @@ local function info(id)
   return {url = f[1] or '', region = f[2] or '', cap = tonumber(f[3]) or 0,
           load = tonumber(f[4]) or 0, draining = f[5] == '1', client = f[6] or ''}
 end
+-- The live node for a new decision: not draining, under capacity, not `exclude`; of `region`
+-- first, then the fewest placed channels, then the fewest participants.
+local function choose(region, exclude)
+  local best, best_n, best_in, best_placed
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local n = info(id)
+    if id ~= exclude and n and not n.draining and (n.cap <= 0 or n.load < n.cap) then
+      local inr = region ~= '' and n.region == region
+      local placed = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+      local better = best == nil
+      if not better then
+        if inr ~= best_in then better = inr
+        elseif placed ~= best_placed then better = placed < best_placed
+        else better = n.load < best_n.load end
+      end
+      if better then best, best_n, best_in, best_placed = id, n, inr, placed end
+    end
+  end
+  return best, best_n
+end
+-- Records a new decision for the channel (KEYS 4) with a fresh epoch (KEYS 5).
+local function assign(best, best_n, prev, channel_ttl)
+  local epoch = redis.call('INCR', KEYS[5])
+  redis.call('HSET', KEYS[4], 'node', best, 'epoch', epoch)
+  redis.call('EXPIRE', KEYS[4], channel_ttl)
+  redis.call('HINCRBY', KEYS[3], best, 1)
+  return {best, tostring(epoch), best_n.url, best_n.region, 1, prev}
+end
 )LUA";
 
 // ARGV: 1 id, 2 info.
@@ -79,28 +107,21 @@ if cur[1] and redis.call('ZSCORE', KEYS[1], cur[1]) then
     return {cur[1], cur[2], n.url, n.region, 0, ''}
   end
 end
-local prev = cur[1] or ''
-local best, best_n, best_in, best_placed
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local n = info(id)
-  if n and not n.draining and (n.cap <= 0 or n.load < n.cap) then
-    local inr = ARGV[2] ~= '' and n.region == ARGV[2]
-    local placed = tonumber(redis.call('HGET', KEYS[3], id) or '0')
-    local better = best == nil
-    if not better then
-      if inr ~= best_in then better = inr
-      elseif placed ~= best_placed then better = placed < best_placed
-      else better = n.load < best_n.load end
-    end
-    if better then best, best_n, best_in, best_placed = id, n, inr, placed end
-  end
-end
+local best, best_n = choose(ARGV[2], '')
 if not best then return nil end
-local epoch = redis.call('INCR', KEYS[5])
-redis.call('HSET', KEYS[4], 'node', best, 'epoch', epoch)
-redis.call('EXPIRE', KEYS[4], ARGV[3])
-redis.call('HINCRBY', KEYS[3], best, 1)
-return {best, tostring(epoch), best_n.url, best_n.region, 1, prev}
+return assign(best, best_n, cur[1] or '', ARGV[3])
+)LUA";
+
+// KEYS 4: the channel, 5: the epoch counter. ARGV: 1 the node it leaves (draining), 2 region
+// preferred, 3 channel ttl s. Moves the channel off that node if it is there: returns the new
+// decision like kPlace, or nil (not on that node, or no other node can take it).
+constexpr const char* kMove = R"LUA(
+local cur = redis.call('HMGET', KEYS[4], 'node', 'epoch')
+if cur[1] ~= ARGV[1] then return nil end
+local best, best_n = choose(ARGV[2], ARGV[1])
+if not best then return nil end
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[3], ARGV[1], -1) end
+return assign(best, best_n, ARGV[1], ARGV[3])
 )LUA";
 
 // KEYS 4: the channel. Returns {node, epoch, url, region} or nil.
@@ -135,14 +156,16 @@ return out
 
 // Every script with the prelude in front, built once.
 struct Scripts {
-  std::string announce, withdraw, place, lookup, release, status, client_of, withdraw_if_client;
+  std::string announce, withdraw, place, lookup, release, status, client_of, withdraw_if_client,
+      move;
 };
 const Scripts& scripts() {
   auto with_prelude = [](const char* body) { return std::string(kPrelude) + body; };
   static const Scripts s{with_prelude(kAnnounce),       with_prelude(kWithdraw),
                          with_prelude(kPlace),          with_prelude(kLookup),
                          with_prelude(kRelease),        with_prelude(kStatus),
-                         with_prelude(kClientOf),       with_prelude(kWithdrawIfClient)};
+                         with_prelude(kClientOf),       with_prelude(kWithdrawIfClient),
+                         with_prelude(kMove)};
   return s;
 }
 
@@ -211,6 +234,20 @@ class RedisPlacement final : public Placement {
     // (Arguments built before co_await: GCC 12 miscompiles braced lists in a co_await.)
     std::vector<std::string> argv{node.id, encode_info(node, id.integer)};
     co_await run(scripts().announce, std::string(), std::move(argv));
+  }
+
+  Task<std::optional<Placed>> async_move(Id channel_id, std::string from_node,
+                                         std::optional<std::string> region) override {
+    std::vector<std::string> argv{from_node, region.value_or(""),
+                                  std::to_string(o_.channel_ttl.count())};
+    RedisReply r = co_await run(scripts().move, channel_key(channel_id), std::move(argv));
+    if (r.is_error()) throw PlacementError("placement script failed: " + r.str);
+    auto p = decode_placed(channel_id, r);
+    if (p) {
+      std::lock_guard lock(mu_);
+      cache_[channel_id] = *p;
+    }
+    co_return p;
   }
 
   Task<bool> async_report_unreachable(std::string node_id) override {

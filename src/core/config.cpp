@@ -247,6 +247,10 @@ const std::vector<KeyDef>& defs() {
       make_int("sfu", "capacity", &C::sfu, &C::Sfu::capacity, 0, 1000000,
                "participants this SFU node takes; at it, cluster placement sends new channels "
                "elsewhere (0: no limit)"),
+      make_int("sfu", "drain_timeout", &C::sfu, &C::Sfu::drain_timeout, 0, 3600,
+               "seconds an SFU node of a cluster (cluster.redis_url) drains on SIGTERM: its "
+               "channels move to other nodes and their clients follow before it stops (0: stop "
+               "at once)"),
       make_bool("sfu", "audio_red", &C::sfu, &C::Sfu::audio_red,
                 "accept RED (RFC 2198) Opus with redundancy from clients that offer it, forward it "
                 "to listeners that accept it and unwrap it for the others"),

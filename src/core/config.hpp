@@ -96,6 +96,7 @@ struct Config {
     std::string bind_ip = "0.0.0.0";
     bool audio_red = true;   // accept RED (RFC 2198) audio from publishers that offer it
     int capacity = 0;        // participants this node takes before refusing new channels; 0: none
+    int drain_timeout = 30;  // s a cluster SFU node drains on SIGTERM before it stops; 0: none
     bool audio_nack = true;  // NACK audio where the client offers it
   } sfu;
   struct Turn {

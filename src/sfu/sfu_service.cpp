@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -330,6 +332,21 @@ void SfuService::set_server_mute(std::uint64_t channel, std::uint64_t user, bool
     s->broadcast(channel, net::frame("mute", json::object{{"user_id", id_str(user)},
                                                           {"server_mute", muted}}));
   });
+}
+
+// Runs on the signaling strand (co_spawned there by rooms()).
+asio::awaitable<SfuService::RoomMap> SfuService::list_rooms(std::shared_ptr<Impl> impl) {
+  RoomMap out;
+  for (auto& room : impl->rooms)
+    for (auto& c : room.second)
+      if (!c->replaced() && !c->stream_connection()) out[room.first].push_back(c->who().user);
+  co_return out;
+}
+
+asio::awaitable<SfuService::RoomMap> SfuService::rooms() const {
+  auto strand = impl_->strand;
+  RoomMap out = co_await asio::co_spawn(strand, list_rooms(impl_), asio::use_awaitable);
+  co_return out;
 }
 
 SfuStats SfuService::stats() const {

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <map>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -117,12 +119,17 @@ class SfuService {
   // The user's voice state changed: their sessions are checked against the grant at once
   // (ended with close 4006 when it no longer stands, server-muted when SPEAK is gone).
   void recheck_user(std::uint64_t user);
+  // The channels with participants on this node and who is in each (voice connections, not
+  // stream connections), read on the signaling strand.
+  boost::asio::awaitable<std::map<std::uint64_t, std::vector<std::uint64_t>>> rooms() const;
 
   SfuStats stats() const;
   std::vector<std::uint16_t> worker_ports() const;
   const std::string& node_id() const;
 
   struct Impl;
+  using RoomMap = std::map<std::uint64_t, std::vector<std::uint64_t>>;
+  static boost::asio::awaitable<RoomMap> list_rooms(std::shared_ptr<Impl> impl);
 
  private:
   std::shared_ptr<Impl> impl_;

@@ -104,7 +104,7 @@ export async function startHype({ bin = process.env.HYPE_BIN, withTurn = false, 
   for (let i = 0; i < 300; i++) {
     try {
       const r = await fetch(`${url}/readyz`);
-      if (r.ok) return { url, turn, stop, pid: srv.pid };
+      if (r.ok) return { url, turn, stop, pid: srv.pid, log: () => readFileSync(join(dir, 'server.log'), 'utf8') };
     } catch {
       /* not up yet */
     }

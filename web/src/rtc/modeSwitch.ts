@@ -98,6 +98,17 @@ export class ModeSwitcher {
   }
 
   /**
+   * The channel moved from SFU node `from` to another (VOICE_SERVER_UPDATE: `from` drains or
+   * died): the same make-before-break switch, from the SFU on `from` to the SFU the channel's
+   * join now names.
+   */
+  moveNode(from: string) {
+    const current = this.host.current();
+    if (!current || current.mode !== 'sfu' || this.pending) return;
+    void this.switchTo('sfu', from);
+  }
+
+  /**
    * A transport failed. Returns true when it was one of ours (pending or lingering): then
    * the current call goes on and the caller must not rejoin.
    */
@@ -131,7 +142,8 @@ export class ModeSwitcher {
     this.lingering.clear();
   }
 
-  private async switchTo(target: VoiceMode) {
+  /** `leaving`: an SFU node move (moveNode), which the join's answer must not name again. */
+  private async switchTo(target: VoiceMode, leaving?: string) {
     const seq = ++this.seq;
     const call = this.host.callSeq();
     const channelId = this.host.channelId();
@@ -150,6 +162,7 @@ export class ModeSwitcher {
     }
     if (seq !== this.seq || call !== this.host.callSeq() || !this.host.current()) return;
     if (answer.mode !== target) return; // changed again; its own update follows
+    if (leaving !== undefined && sfuNodeOf(answer) === leaving) return; // not moved after all
     const next = this.host.createTransport(myId, answer);
     if (!next) return;
     this.pending = next;
@@ -242,4 +255,9 @@ export class ModeSwitcher {
 /** Users whose packet counter grew between two inbound samples. */
 export function flowing(before: Record<string, InboundAudio>, after: Record<string, InboundAudio>): Set<string> {
   return new Set(Object.keys(after).filter((u) => (after[u]?.packetsReceived ?? 0) > (before[u]?.packetsReceived ?? 0)));
+}
+
+function sfuNodeOf(answer: VoiceJoinAnswer): string | undefined {
+  const id = (answer.sfu as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
 }

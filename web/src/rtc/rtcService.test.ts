@@ -288,6 +288,7 @@ describe('RtcService SFU failover', () => {
         made.push(t);
         return t;
       },
+      switchTiming: { pollMs: 20, deadlineMs: 5000, lingerMs: LINGER_MS, retryMs: 50 },
     });
     return { svc, made, bodies, moveTo: (n: string) => (node = n), refuseNext: (n: number) => (refuse = n) };
   }
@@ -318,19 +319,28 @@ describe('RtcService SFU failover', () => {
     expect(svc.getSnapshot().status).toBe('connected');
   });
 
-  it('VOICE_SERVER_UPDATE for our channel moves us to the new node; for our own node or another channel, nothing', async () => {
-    const { svc, made, bodies, moveTo } = cluster();
+  it('VOICE_SERVER_UPDATE moves us to the new node make before break; for our own node or another channel, nothing', async () => {
+    const { svc, made, moveTo } = cluster();
     cleanup = () => void svc.leave();
     await svc.join('10');
+    made[0].ready = true;
+    made[0].hear('2');
     svc.onServerUpdate({ channel_id: '10', sfu: { id: 'node-1' } });
     svc.onServerUpdate({ channel_id: '11', sfu: { id: 'node-2' } });
     await sleep(50);
     expect(made).toHaveLength(1);
-    moveTo('node-2');
+    moveTo('node-2'); // the draining node-1 moved the channel
     svc.onServerUpdate({ channel_id: '10', sfu: { id: 'node-2' } });
     await until(() => expect(made).toHaveLength(2));
-    expect(made[0].closed).toBe(true);
-    expect(bodies[1].sfu_failed).toBe('node-1');
-    expect((made[1].ctx.join.sfu as { id: string }).id).toBe('node-2');
+    const next = made[1];
+    expect((next.ctx.join.sfu as { id: string }).id).toBe('node-2');
+    expect(next.audible).toBe(false); // the old node still carries the audio
+    expect(made[0].closed).toBe(false);
+    next.ready = true;
+    next.hear('2');
+    await until(() => expect(svc.currentTransport).toBe(next));
+    expect(next.audible).toBe(true);
+    await until(() => expect(made[0].closed).toBe(true)); // after the linger
+    expect(svc.switches.at(-1)).toMatchObject({ from: 'sfu', to: 'sfu', reason: 'audio flows' });
   });
 });

@@ -74,6 +74,8 @@ export class RtcService {
   private readonly switcher: ModeSwitcher;
   private joinSeq = 0;
   private rejoins = 0;
+  /** The SFU node each SFU transport was made for (its join answer's). */
+  private readonly nodeOf = new WeakMap<VoiceTransport, string>();
   private joinedAt = 0; // when the latest join answered (a call that lasted resets the rejoin budget)
   /** The latest join answer of the call (its voice token and SFU serve the stream connection). */
   private answer: VoiceJoinAnswer | null = null;
@@ -254,6 +256,8 @@ export class RtcService {
     if (this.deps.transportFactory) transport = this.deps.transportFactory(answer.mode, ctx);
     else if (answer.mode === 'sfu') transport = new SfuTransport(ctx);
     else transport = new P2PTransport(ctx);
+    const node = sfuNodeId(answer);
+    if (transport && answer.mode === 'sfu' && node) this.nodeOf.set(transport, node);
     return transport;
   }
 
@@ -418,7 +422,7 @@ export class RtcService {
     if (this.switcher.failed(transport, reason)) return; // the switch's, not the call's
     const channelId = this.snap.channelId;
     if (this.transport !== transport || !channelId) return;
-    const lost = transport.mode === 'sfu' ? sfuNodeId(this.answer) : undefined;
+    const lost = this.nodeOf.get(transport);
     if (Date.now() - this.joinedAt > REJOIN.budgetResetMs) this.rejoins = 0;
     this.log(`voice transport failed (${reason}): rejoining`);
     this.teardown();
@@ -446,19 +450,23 @@ export class RtcService {
   }
 
   /**
-   * VOICE_SERVER_UPDATE: our channel was moved to another SFU node (its node died). Connect
-   * there; clients that noticed the loss themselves have already rejoined (then the node is
-   * the one we are on and this changes nothing).
+   * VOICE_SERVER_UPDATE: our channel was moved to another SFU node (its node drains, or died).
+   * Connect there before leaving the old one (the mode switch's make before break: a draining
+   * node still carries the audio meanwhile). Clients that noticed a dead node themselves have
+   * already rejoined: then the node named is the one we are on and this changes nothing.
    */
   onServerUpdate(d: { channel_id?: string; sfu?: { id?: string } }) {
     const channelId = this.snap.channelId;
     if (!this.transport || this.snap.status !== 'connected' || d.channel_id !== channelId || !channelId) return;
-    if (this.transport.mode !== 'sfu' || !d.sfu?.id || d.sfu.id === sfuNodeId(this.answer)) return;
-    const lost = sfuNodeId(this.answer);
-    this.log(`voice channel moved to sfu node ${d.sfu.id}: reconnecting`);
-    this.teardown();
-    this.update({ status: 'idle', channelId: null, speaking: {}, peers: {} });
-    void this.join(channelId, { sfuFailed: lost }).catch((e) => this.log('reconnect failed', e));
+    const current = this.transportNode;
+    if (this.transport.mode !== 'sfu' || !d.sfu?.id || !current || d.sfu.id === current) return;
+    this.log(`voice channel moved from sfu node ${current} to ${d.sfu.id}: connecting there first`);
+    this.switcher.moveNode(current);
+  }
+
+  /** The SFU node the audible transport is connected to. */
+  private get transportNode(): string | undefined {
+    return this.transport ? this.nodeOf.get(this.transport) : undefined;
   }
 
   /** The server ended our voice session (access removed): leave without rejoining. */
