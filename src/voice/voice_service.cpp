@@ -187,7 +187,7 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
   // user where they were. A peer-to-peer channel joins anyway, placed later.
   if (!sfu_unreachable.empty()) {
     try {
-      placement_.report_unreachable(sfu_unreachable);
+      if (placement_.report_unreachable(sfu_unreachable)) sfu_node_lost(sfu_unreachable);
     } catch (const std::exception& e) {  // Redis down: the heartbeat TTL decides later
       spdlog::warn("voice join: sfu node {} reported unreachable, not checked: {}",
                    sfu_unreachable, e.what());

@@ -135,9 +135,9 @@ class VoiceService {
   // now: no membership, VIEW_CHANNEL or CONNECT ends the state, no SPEAK suppresses it, no
   // STREAM ends the stream (self_stream).
   void revalidate(Id guild_id, Id user_id);
-  // An SFU node stopped serving: records sfu_node_lost. Nothing calls it on a single node yet
-  // (its one SFU goes down with the process); the cluster's node-expiry sweep will (see
-  // docs/design/analytics.md).
+  // An SFU node stopped serving: records sfu_node_lost. Called by join when a client's report
+  // (sfu_failed) proves the node gone; a node that only stops heartbeating is not recorded
+  // yet (that needs a node-expiry sweep; see docs/design/analytics.md).
   void sfu_node_lost(const std::string& node_id);
 
  private:

@@ -217,5 +217,29 @@ TEST_F(RedisPlacementTest, AReportedNodeWhoseConnectionIsClosedIsWithdrawnAtOnce
   EXPECT_TRUE(b->place(7)->moved_from.empty()) << "only the call that moved it says so";
 }
 
+// Drain: a node moves its channels away (compare-and-set on the node), to a node that is not
+// draining, preferring the region; the old node's count goes down, the new one's up.
+TEST_F(RedisPlacementTest, ADrainingNodeMovesItsChannelsToAnother) {
+  a->announce(node("n1", "eu"));
+  auto p = a->place(1, "eu");
+  ASSERT_EQ(p->node.id, "n1");
+  EXPECT_FALSE(a->move(1, "n1", "eu")) << "no other node to take it";
+  b->announce(node("n2", "us"));
+  b->announce(node("n3", "eu", 0, 0, true));  // draining too: takes nothing
+  EXPECT_FALSE(b->move(1, "n2")) << "channel 1 is not on n2";
+  a->announce(node("n1", "eu", 0, 0, true));  // n1 drains
+  auto q = a->move(1, "n1", "eu");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->node.id, "n2");
+  EXPECT_EQ(q->moved_from, "n1");
+  EXPECT_GT(q->epoch, p->epoch);
+  EXPECT_EQ(b->place(1)->node.id, "n2") << "every API node sees the move";
+  EXPECT_FALSE(a->move(1, "n1")) << "once";
+  std::map<std::string, int> channels;
+  for (auto& st : wait(registry_status(*clients[0]))) channels[st.node.id] = st.channels;
+  EXPECT_EQ(channels["n1"], 0);
+  EXPECT_EQ(channels["n2"], 1);
+}
+
 }  // namespace
 }  // namespace hype::cluster
