@@ -1,5 +1,5 @@
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 
 #include "api/api.hpp"

@@ -244,8 +244,8 @@ int run_server(const Config& given) {
     // An SFU node of a cluster drains first (make before break: its channels move to other
     // nodes, their clients follow), then stops; a second signal stops it at once.
     if (sfu && node.redis && config.sfu.drain_timeout > 0) {
-      spdlog::info("signal {}: draining this SFU node (up to {} s; signal again to stop now)",
-                   sig, config.sfu.drain_timeout);
+      spdlog::info("signal {}: draining this SFU node (up to {} s; signal again to stop now)", sig,
+                   config.sfu.drain_timeout);
       signals.async_wait([&](boost::system::error_code, int again) {
         spdlog::info("signal {}: shutting down without waiting for the drain", again);
         shut_down();

@@ -166,8 +166,7 @@ boost::asio::awaitable<void> SfuRole::move_rooms() {
       to = co_await node_.placement->async_move(static_cast<Id>(channel), std::move(from),
                                                 std::move(region));
     } catch (const std::exception& e) {
-      spdlog::warn("sfu node {} drain: channel {} not moved: {}", node_.node_id, channel,
-                   e.what());
+      spdlog::warn("sfu node {} drain: channel {} not moved: {}", node_.node_id, channel, e.what());
     }
     if (!to) continue;  // no other node: it stays here until the deadline
     ++moved;
@@ -180,8 +179,8 @@ boost::asio::awaitable<void> SfuRole::move_rooms() {
         chat::ServerChange{0, to->channel_id, to->node.id, to->node.url, to->node.region});
     node_.bus->publish(e);
   }
-  spdlog::info("sfu node {} draining: {} of {} channels moved to other nodes", node_.node_id,
-               moved, channels.size());
+  spdlog::info("sfu node {} draining: {} of {} channels moved to other nodes", node_.node_id, moved,
+               channels.size());
 }
 
 boost::asio::awaitable<void> SfuRole::heartbeats() {

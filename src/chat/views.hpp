@@ -108,10 +108,10 @@ struct ServerChange {  // VOICE_SERVER_UPDATE: the channel moved to another SFU 
 
 // The payload of an event, typed; an EventEncoder (wire/, injected by the app) serializes it
 // into cluster::Event::data.
-using EventBody = std::variant<GuildSnapshot, store::Guild, GuildGone, store::Member, MemberGone,
-                               RoleChange, RoleGone, store::Channel, MessageView, MessageGone,
-                               Typing, Presence, cluster::VoiceState, ModeChange, StreamChange,
-                               ServerChange>;
+using EventBody =
+    std::variant<GuildSnapshot, store::Guild, GuildGone, store::Member, MemberGone, RoleChange,
+                 RoleGone, store::Channel, MessageView, MessageGone, Typing, Presence,
+                 cluster::VoiceState, ModeChange, StreamChange, ServerChange>;
 using EventEncoder = std::function<std::string(const EventBody&)>;
 
 }  // namespace hype::chat

@@ -161,11 +161,10 @@ struct Scripts {
 };
 const Scripts& scripts() {
   auto with_prelude = [](const char* body) { return std::string(kPrelude) + body; };
-  static const Scripts s{with_prelude(kAnnounce),       with_prelude(kWithdraw),
-                         with_prelude(kPlace),          with_prelude(kLookup),
-                         with_prelude(kRelease),        with_prelude(kStatus),
-                         with_prelude(kClientOf),       with_prelude(kWithdrawIfClient),
-                         with_prelude(kMove)};
+  static const Scripts s{
+      with_prelude(kAnnounce), with_prelude(kWithdraw),         with_prelude(kPlace),
+      with_prelude(kLookup),   with_prelude(kRelease),          with_prelude(kStatus),
+      with_prelude(kClientOf), with_prelude(kWithdrawIfClient), with_prelude(kMove)};
   return s;
 }
 
@@ -262,9 +261,10 @@ class RedisPlacement final : public Placement {
     RedisReply r = co_await run(scripts().withdraw_if_client, std::string(), std::move(argv2));
     bool gone = r.type == RedisReply::Type::integer && r.integer == 1;
     if (gone) {
-      spdlog::warn("sfu node {} reported unreachable and its redis connection is closed: "
-                   "withdrawn before its heartbeat expired",
-                   node_id);
+      spdlog::warn(
+          "sfu node {} reported unreachable and its redis connection is closed: "
+          "withdrawn before its heartbeat expired",
+          node_id);
       std::lock_guard lock(mu_);
       std::erase_if(cache_, [&](const auto& kv) { return kv.second.node.id == node_id; });
     }

@@ -196,8 +196,7 @@ const std::vector<KeyDef>& defs() {
                    throw ConfigError(k, "must start with sqlite:// or postgres://");
                }),
       make_str("auth", "token_secret", &C::auth, &C::Auth::token_secret,
-               "HMAC key for access tokens (empty: generated into data_dir)",
-               check_secret),
+               "HMAC key for access tokens (empty: generated into data_dir)", check_secret),
       make_str("auth", "voice_key", &C::auth, &C::Auth::voice_key,
                "secret the Ed25519 voice-token key is derived from (empty: generated into "
                "data_dir)",

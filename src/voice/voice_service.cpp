@@ -189,8 +189,8 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
     try {
       if (placement_.report_unreachable(sfu_unreachable)) sfu_node_lost(sfu_unreachable);
     } catch (const std::exception& e) {  // Redis down: the heartbeat TTL decides later
-      spdlog::warn("voice join: sfu node {} reported unreachable, not checked: {}",
-                   sfu_unreachable, e.what());
+      spdlog::warn("voice join: sfu node {} reported unreachable, not checked: {}", sfu_unreachable,
+                   e.what());
     }
   }
   std::optional<cluster::Placed> moved;

@@ -190,7 +190,7 @@ TEST_F(RedisEventBusTest, GarbageIsCountedAndSkipped) {
   a->publish(event(1));
   ASSERT_TRUE(eventually([&] { return seen_b.size() == 1; }));
   for (const std::string& junk : {std::string("garbage"), std::string(), std::string("HB\x01", 3),
-                           std::string("HB\x01\x06node-a\x01\x02\x0EMESSAGE_CREATE", 27)}) {
+                                  std::string("HB\x01\x06node-a\x01\x02\x0EMESSAGE_CREATE", 27)}) {
     std::vector<std::string> args{"PUBLISH", "hype:{bus}:events", junk};
     EXPECT_EQ(wait(raw().command(std::move(args))).integer, 2);
   }
