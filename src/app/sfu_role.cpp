@@ -75,13 +75,14 @@ SfuRole::SfuRole(Node& node)
                 ex,
                 voice::async_voice_grant(coord, static_cast<Id>(who.user),
                                          static_cast<Id>(who.channel), who.session),
-                [done = std::move(done)](std::exception_ptr e, std::optional<voice::VoiceGrant> g) {
+                [done = std::move(done)](const std::exception_ptr& e,
+                                         std::optional<voice::VoiceGrant> g) {
                   sfu::GrantAnswer answer;
                   if (e)
                     answer.unknown = true;
                   else if (g)
                     answer.grant = sfu::SessionGrant{g->may_speak, g->may_stream};
-                  done(std::move(answer));
+                  done(answer);
                 });
           }) {}
 
@@ -156,6 +157,7 @@ boost::asio::awaitable<void> SfuRole::move_rooms() {
   if (!failed.empty()) spdlog::warn("sfu node {} drain: {}", node_.node_id, failed);
   std::map<std::uint64_t, std::vector<std::uint64_t>> rooms = co_await sfu_.rooms();
   std::vector<std::uint64_t> channels;
+  channels.reserve(rooms.size());
   for (const auto& room : rooms) channels.push_back(room.first);
   int moved = 0;
   for (std::uint64_t channel : channels) {
