@@ -75,13 +75,15 @@ SfuRole::SfuRole(Node& node)
                 ex,
                 voice::async_voice_grant(coord, static_cast<Id>(who.user),
                                          static_cast<Id>(who.channel), who.session),
-                [done = std::move(done)](const std::exception_ptr& e,
-                                         std::optional<voice::VoiceGrant> g) {
+                [done = std::move(done)](const std::exception_ptr& e, voice::VoiceGrantCheck g) {
                   sfu::GrantAnswer answer;
-                  if (e)
+                  if (e) {
                     answer.unknown = true;
-                  else if (g)
-                    answer.grant = sfu::SessionGrant{g->may_speak, g->may_stream};
+                  } else {
+                    if (g.grant)
+                      answer.grant = sfu::SessionGrant{g.grant->may_speak, g.grant->may_stream};
+                    answer.generation = std::move(g.generation);
+                  }
                   done(answer);
                 });
           }) {}
@@ -155,7 +157,16 @@ boost::asio::awaitable<void> SfuRole::move_rooms() {
     failed = e.what();
   }
   if (!failed.empty()) spdlog::warn("sfu node {} drain: {}", node_.node_id, failed);
-  std::map<std::uint64_t, std::vector<std::uint64_t>> rooms = co_await sfu_.rooms();
+  sfu::SfuService::RoomMap rooms = co_await boost::asio::async_initiate<
+      decltype(boost::asio::use_awaitable), void(sfu::SfuService::RoomMap)>(
+      [this](auto handler) {
+        // The coroutine resumes on its own strand, not on the SFU's signaling strand.
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        sfu_.rooms([h, strand = heartbeat_strand_](sfu::SfuService::RoomMap m) {
+          boost::asio::post(strand, [h, m = std::move(m)]() mutable { (*h)(std::move(m)); });
+        });
+      },
+      boost::asio::use_awaitable);
   std::vector<std::uint64_t> channels;
   channels.reserve(rooms.size());
   for (const auto& room : rooms) channels.push_back(room.first);

@@ -64,6 +64,16 @@ struct VoiceJoin {
   VoiceState state;                    // as stored (session kept when already there)
 };
 
+// A voice state read together with the generation of the store it was read from. A shared
+// store that restarted empty has a new generation (none until the next join), so "this user
+// left" can be told apart from "the store forgot everyone": the SFU asks the sessions of a
+// forgotten generation to rejoin (which writes their state again) instead of ending them.
+// In-process: no generation ("").
+struct VoiceLookup {
+  std::optional<VoiceState> state;
+  std::string generation;
+};
+
 class Coordinator {
  public:
   virtual ~Coordinator() = default;
@@ -93,6 +103,11 @@ class Coordinator {
   // Sets `suppress` (and self_mute with it when suppressing); nullopt when not in voice.
   virtual Task<std::optional<VoiceState>> async_voice_suppress(Id user_id, bool suppress) = 0;
   virtual Task<std::optional<VoiceState>> async_voice_state(Id user_id) = 0;
+  virtual Task<VoiceLookup> async_voice_lookup(Id user_id) {
+    VoiceLookup out;
+    out.state = co_await async_voice_state(user_id);
+    co_return out;
+  }
   // Sets `self_stream`; nullopt when the user is not in `channel_id`.
   virtual Task<std::optional<VoiceState>> async_voice_set_stream(Id user_id, Id channel_id,
                                                                  bool live) = 0;

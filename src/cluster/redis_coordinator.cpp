@@ -10,6 +10,7 @@
 
 #include "cluster/rate_limiter.hpp"
 #include "core/clock.hpp"
+#include "core/random.hpp"
 
 namespace hype::cluster {
 
@@ -109,13 +110,15 @@ end
 )LUA";
 
 // ARGV: 1 user, 2 channel, 3 guild, 4 mute, 5 deaf, 6 suppress, 7 joined_at, 8 session,
-// 9 stream, 10 user limit. Returns {full (0/1), count, state, previous state or {}}.
+// 9 stream, 10 user limit, 11 a new generation (set if the store has none: it is empty, or
+// restarted empty). Returns {full (0/1), count, state, previous state or {}}.
 constexpr const char* kVoiceJoin = R"LUA(
 local u, ch = ARGV[1], ARGV[2]
 local ck = V .. 'c:' .. ch
 local cur = state(u)
 local here = cur ~= nil and cur[3] == ch
 local limit = tonumber(ARGV[10])
+if redis.call('EXISTS', V .. 'gen') == 0 then redis.call('SET', V .. 'gen', ARGV[11]) end
 if not here and limit > 0 and redis.call('SCARD', ck) >= limit then
   return {1, redis.call('SCARD', ck), {}, {}}
 end
@@ -167,6 +170,11 @@ if ARGV[1] == 'channel' then return members(V .. 'c:' .. ARGV[2], 3, ARGV[2]) en
 return members(V .. 'g:' .. ARGV[2], 2, ARGV[2])
 )LUA";
 
+// ARGV: 1 user. Returns {state or {}, the store's generation or ''}.
+constexpr const char* kVoiceLookup = R"LUA(
+return {state(ARGV[1]) or {}, redis.call('GET', V .. 'gen') or ''}
+)LUA";
+
 // Returns {channels with users, users in voice}.
 constexpr const char* kVoiceCounts = R"LUA(
 return {redis.call('SCARD', V .. 'channels'), redis.call('SCARD', KEYS[1])}
@@ -174,14 +182,15 @@ return {redis.call('SCARD', V .. 'channels'), redis.call('SCARD', KEYS[1])}
 
 struct Scripts {
   std::string bucket, presence_change, presence_online, presence_keepalive;
-  std::string voice_join, voice_leave, voice_set, voice_list, voice_counts;
+  std::string voice_join, voice_leave, voice_set, voice_list, voice_counts, voice_lookup;
 };
 const Scripts& scripts() {
   auto p = [](const char* body) { return std::string(kPresencePrelude) + body; };
   auto v = [](const char* body) { return std::string(kVoicePrelude) + body; };
-  static const Scripts s{
-      kBucket,        p(kPresenceChange), p(kPresenceOnline), p(kPresenceKeepalive), v(kVoiceJoin),
-      v(kVoiceLeave), v(kVoiceSet),       v(kVoiceList),      v(kVoiceCounts)};
+  static const Scripts s{kBucket,         p(kPresenceChange), p(kPresenceOnline),
+                         p(kPresenceKeepalive), v(kVoiceJoin), v(kVoiceLeave),
+                         v(kVoiceSet),    v(kVoiceList),       v(kVoiceCounts),
+                         v(kVoiceLookup)};
   return s;
 }
 
@@ -304,7 +313,8 @@ class RedisCoordinator final : public Coordinator {
                                   std::to_string(s.joined_at),
                                   std::to_string(s.session),
                                   b(s.self_stream),
-                                  std::to_string(user_limit)};
+                                  std::to_string(user_limit),
+                                  std::to_string(random_u64())};
     RedisReply r = co_await run(scripts().voice_join, kVoiceUsers, std::move(argv));
     if (r.type != RedisReply::Type::array || r.elements.size() != 4) bad_reply("join", r);
     VoiceJoin out;
@@ -333,6 +343,15 @@ class RedisCoordinator final : public Coordinator {
   Task<std::optional<VoiceState>> async_voice_state(Id user_id) override {
     std::vector<std::string> argv{std::to_string(user_id), "get"};
     co_return decode_state(co_await run(scripts().voice_set, kVoiceUsers, std::move(argv)));
+  }
+  Task<VoiceLookup> async_voice_lookup(Id user_id) override {
+    std::vector<std::string> argv{std::to_string(user_id)};
+    RedisReply r = co_await run(scripts().voice_lookup, kVoiceUsers, std::move(argv));
+    if (r.type != RedisReply::Type::array || r.elements.size() != 2) bad_reply("lookup", r);
+    VoiceLookup out;
+    out.state = decode_state(r.elements[0]);
+    out.generation = r.elements[1].str;
+    co_return out;
   }
   Task<std::optional<VoiceState>> async_voice_set_stream(Id user_id, Id channel_id,
                                                          bool live) override {

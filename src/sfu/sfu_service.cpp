@@ -2,12 +2,10 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <map>
 #include <set>
@@ -334,19 +332,14 @@ void SfuService::set_server_mute(std::uint64_t channel, std::uint64_t user, bool
   });
 }
 
-// Runs on the signaling strand (co_spawned there by rooms()).
-asio::awaitable<SfuService::RoomMap> SfuService::list_rooms(std::shared_ptr<Impl> impl) {
-  RoomMap out;
-  for (auto& room : impl->rooms)
-    for (auto& c : room.second)
-      if (!c->replaced() && !c->stream_connection()) out[room.first].push_back(c->who().user);
-  co_return out;
-}
-
-asio::awaitable<SfuService::RoomMap> SfuService::rooms() const {
-  auto strand = impl_->strand;
-  RoomMap out = co_await asio::co_spawn(strand, list_rooms(impl_), asio::use_awaitable);
-  co_return out;
+void SfuService::rooms(std::function<void(RoomMap)> done) const {
+  asio::post(impl_->strand, [s = impl_, done = std::move(done)] {
+    RoomMap out;
+    for (auto& room : s->rooms)
+      for (auto& c : room.second)
+        if (!c->replaced() && !c->stream_connection()) out[room.first].push_back(c->who().user);
+    done(std::move(out));
+  });
 }
 
 SfuStats SfuService::stats() const {

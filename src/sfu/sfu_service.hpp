@@ -15,7 +15,6 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,9 +56,13 @@ using CheckVoiceGrant = std::function<std::optional<SessionGrant>(const VoiceIde
 // A grant check that may wait for shared state (the Coordinator on Redis). `unknown`: the state
 // could not be read (Redis unreachable): identify is refused with "try again" (4007), a session
 // already in progress keeps the grant it had (media never stops because Redis did).
+// `generation`: of the store the state was read from (cluster::VoiceLookup; "" in process). A
+// session whose state is gone from a store of another generation than the one it was granted
+// under is asked to rejoin (4012) rather than ended: the store restarted empty, nobody left.
 struct GrantAnswer {
   std::optional<SessionGrant> grant;
   bool unknown = false;
+  std::string generation;
 };
 using GrantDone = std::function<void(GrantAnswer)>;
 // Calls `done` once, on any thread, inline or later; the service takes it back to its strand.
@@ -120,16 +123,16 @@ class SfuService {
   // (ended with close 4006 when it no longer stands, server-muted when SPEAK is gone).
   void recheck_user(std::uint64_t user);
   // The channels with participants on this node and who is in each (voice connections, not
-  // stream connections), read on the signaling strand.
-  boost::asio::awaitable<std::map<std::uint64_t, std::vector<std::uint64_t>>> rooms() const;
+  // stream connections), read on the signaling strand and given to `done` there. (A callback,
+  // not a coroutine: clang 14's fuzzer instrumentation cannot build coroutines in this file.)
+  using RoomMap = std::map<std::uint64_t, std::vector<std::uint64_t>>;
+  void rooms(std::function<void(RoomMap)> done) const;
 
   SfuStats stats() const;
   std::vector<std::uint16_t> worker_ports() const;
   const std::string& node_id() const;
 
   struct Impl;
-  using RoomMap = std::map<std::uint64_t, std::vector<std::uint64_t>>;
-  static boost::asio::awaitable<RoomMap> list_rooms(std::shared_ptr<Impl> impl);
 
  private:
   std::shared_ptr<Impl> impl_;

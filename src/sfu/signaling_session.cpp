@@ -247,6 +247,7 @@ void SignalingSession::identify_granted(const VoiceIdentity& who, const GrantAns
   }
   const SessionGrant* granted = &*answer.grant;
   identified_ = true;
+  generation_ = answer.generation;
   ws_->set_authenticated();  // ends the identify deadline and the unauthenticated cap
   who_ = who;
   // W3C trace context: a valid `traceparent` (the join answer's) links this connection to the
@@ -615,6 +616,7 @@ void SignalingSession::apply_grant(const GrantAnswer& answer) {
   auto h = host_.lock();
   if (!h || !identified_ || closed_ || replaced_) return;
   if (answer.unknown) return;  // the state cannot be read now: keep what was granted
+  if (!answer.grant && answer.generation != generation_) return ask_rejoin(*h);
   if (!answer.grant) return revoke(*h);
   const SessionGrant* g = &*answer.grant;
   if (g->may_stream != may_stream_) {
@@ -636,6 +638,17 @@ void SignalingSession::revoke(SignalingHost& host) {
   spdlog::info("sfu session ended user={} channel={}: voice state ended", who_.user, who_.channel);
   ws_->send(net::error_frame("voice_state_ended", "you are no longer in this voice channel"));
   ws_->close(kCloseVoiceStateEnded, "voice state ended");
+  closed_ = true;
+  teardown(host);
+}
+
+// The voice-state store restarted empty (another generation): nobody took the right away, the
+// state is simply gone. The client joins again (4012), which writes its state back.
+void SignalingSession::ask_rejoin(SignalingHost& host) {
+  spdlog::info("sfu session user={} channel={}: voice state store was reset, asking to rejoin",
+               who_.user, who_.channel);
+  ws_->send(net::error_frame("voice_state_lost", "the cluster lost your voice state; join again"));
+  ws_->close(kCloseTryAgain, "voice state lost: join again");
   closed_ = true;
   teardown(host);
 }

@@ -163,6 +163,7 @@ class SignalingSession : public net::WsListener,
   void send_offer();
   void send_slots();
   void revoke(SignalingHost& host);
+  void ask_rejoin(SignalingHost& host);
   void teardown(SignalingHost& host);
   void closed_by_peer(SignalingHost& host);
 
@@ -171,6 +172,7 @@ class SignalingSession : public net::WsListener,
   boost::asio::any_io_executor strand_;
   boost::asio::steady_timer batch_timer_;
   bool identified_ = false;
+  std::string generation_;  // of the voice-state store its grant was read from (GrantAnswer)
   // Between identify and its grant's answer: frames that arrive meanwhile wait here (bounded)
   // and are handled, in order, once the session is admitted.
   bool identifying_ = false;

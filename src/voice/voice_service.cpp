@@ -194,12 +194,20 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
     }
   }
   std::optional<cluster::Placed> moved;
+  bool placed_now = false;
   try {
     auto first = placement_.place(channel_id, preferred_region());
+    placed_now = first.has_value();
     if (first && !first->moved_from.empty()) moved = first;
   } catch (const cluster::PlacementError&) {
     if (modes_.mode(channel_id) == cluster::VoiceMode::sfu) throw;
+    placed_now = true;  // a P2P channel joins anyway
   }
+  // An SFU channel with no SFU node to run on (none registered yet, e.g. right after the
+  // cluster's Redis restarted empty): a clear 503 the client retries, not an answer without a
+  // node that leaves it connected to nothing.
+  if (!placed_now && modes_.mode(channel_id) == cluster::VoiceMode::sfu)
+    throw cluster::PlacementError("no SFU node can take this channel now");
   auto r = coord_.voice_join(st, c.user_limit);
   if (r.full) throw ApiError(403, "channel_full", "this voice channel is full");
   if (r.previous) {
@@ -384,10 +392,13 @@ std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id c
   return grant_of(coord.voice_state(user), channel, session);
 }
 
-cluster::Task<std::optional<VoiceGrant>> async_voice_grant(cluster::Coordinator& coord, Id user,
-                                                           Id channel, std::uint64_t session) {
-  auto s = co_await coord.async_voice_state(user);
-  co_return grant_of(s, channel, session);
+cluster::Task<VoiceGrantCheck> async_voice_grant(cluster::Coordinator& coord, Id user, Id channel,
+                                                 std::uint64_t session) {
+  cluster::VoiceLookup found = co_await coord.async_voice_lookup(user);
+  VoiceGrantCheck out;
+  out.grant = grant_of(found.state, channel, session);
+  out.generation = std::move(found.generation);
+  co_return out;
 }
 
 void VoiceService::leave_any(Id actor) {

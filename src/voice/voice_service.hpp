@@ -87,9 +87,14 @@ struct VoiceGrant {
 std::optional<VoiceGrant> voice_grant(cluster::Coordinator& coord, Id user, Id channel,
                                       std::uint64_t session);
 // The same, awaited (the SFU asks it on the event loop; with Redis it is a round trip, and it
-// throws cluster::RedisError when the state cannot be read).
-cluster::Task<std::optional<VoiceGrant>> async_voice_grant(cluster::Coordinator& coord, Id user,
-                                                           Id channel, std::uint64_t session);
+// throws cluster::RedisError when the state cannot be read), with the generation of the store
+// it was read from (cluster::VoiceLookup).
+struct VoiceGrantCheck {
+  std::optional<VoiceGrant> grant;
+  std::string generation;
+};
+cluster::Task<VoiceGrantCheck> async_voice_grant(cluster::Coordinator& coord, Id user, Id channel,
+                                                 std::uint64_t session);
 
 class VoiceService {
  public:

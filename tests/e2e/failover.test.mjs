@@ -12,6 +12,10 @@
 //    while still hearing through the old node, cuts over once the new one carries the audio,
 //    and the old node exits by itself once its rooms are empty. Asserted: no audio hole over
 //    400 ms (sampled every ~40 ms).
+// 3. Redis crashes and comes back empty mid-call: every voice state and placement is gone. The
+//    SFU node sees its sessions' states missing from a store of another generation and asks
+//    the clients to rejoin (4012) instead of ending their sessions; they rejoin (writing their
+//    states back) and hear each other again. Reported: the audio gap; asserted: it comes back.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -193,5 +197,25 @@ describe('SFU failover in Chromium', { skip: !hasRedis && 'redis-server not inst
     t.diagnostic(`${other} exited ${Date.now() - termAt} ms after SIGTERM`);
     await assertReceiving(alice.page, [bob.id], 'alice (after the drain)');
     await assertReceiving(bob.page, [alice.id], 'bob (after the drain)');
+
+    // ---- 3. Redis restarts empty mid-call ----
+    await startSampler(alice.page, bob.id);
+    await startSampler(bob.page, alice.id);
+    await sleep(500);
+    const crashedAt = Date.now();
+    await cluster.redis.restart();
+    await until(async () => (await api('GET', `/voice/states/${channelId}`, undefined, ownerToken)).length === 2, { timeout: 30_000, what: 'both voice states written back by the rejoins' });
+    for (const [name, u] of Object.entries(users)) {
+      await until(async () => (await u.page.evaluate(() => window.__hype.rtcService.getSnapshot().status)) === 'connected', { timeout: 30_000, what: `${name} connected after the Redis restart` });
+    }
+    await assertReceiving(alice.page, [bob.id], 'alice (after the Redis restart)');
+    await assertReceiving(bob.page, [alice.id], 'bob (after the Redis restart)');
+    for (const [name, u] of Object.entries(users)) {
+      const samples = await stopSampler(u.page);
+      const gap = gapAfterKill(samples, crashedAt);
+      const log = await u.page.evaluate(() => window.__hype.store.logs.slice(-6).join('\n'));
+      t.diagnostic(`${name}: audio gap after Redis restarted empty: ${gap} ms\n${log}`);
+      assert.ok(gap !== null && gap < 20_000, `${name}: audio back after the Redis restart (${gap} ms)`);
+    }
   });
 });

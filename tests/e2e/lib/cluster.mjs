@@ -12,14 +12,28 @@ export const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).statu
 export async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hype-e2e-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
   const cli = (...args) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 });
-  for (let i = 0; i < 100 && cli('PING').stdout.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 50));
+  let proc;
+  const start = async () => {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && cli('PING').stdout.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  const kill = async () => {
+    const gone = new Promise((r) => (proc.exitCode !== null || proc.signalCode ? r() : proc.once('exit', r)));
+    proc.kill('SIGKILL');
+    await gone;
+  };
+  await start();
   return {
     url: `redis://127.0.0.1:${port}`,
     cli,
+    /** Killed and started again on the same port, empty (no persistence): a crash. */
+    async restart() {
+      await kill();
+      await start();
+    },
     async stop() {
-      proc.kill('SIGKILL');
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -229,6 +229,42 @@ TEST_P(RedisOnlyCoordinatorTest, RedisDownDegradesAndRecovers) {
   EXPECT_EQ(a->channel_voice_states(10).size(), 1u);
 }
 
+// The store's generation: set by the first join, kept while the store lives, gone with a store
+// that restarted empty (and a new one from the next join), so the SFU can tell "left" from
+// "forgotten".
+TEST_P(RedisOnlyCoordinatorTest, TheStoreGenerationTellsLeftFromForgotten) {
+  a->voice_join(vs(1, 10), 0);
+  auto first = wait(b->async_voice_lookup(1));
+  ASSERT_TRUE(first.state);
+  EXPECT_FALSE(first.generation.empty());
+  a->voice_join(vs(2, 10), 0);
+  a->voice_leave(1, 0);
+  auto left = wait(b->async_voice_lookup(1));
+  EXPECT_FALSE(left.state);
+  EXPECT_EQ(left.generation, first.generation) << "a leave: same store";
+  server.stop();
+  ASSERT_TRUE(server.start());  // empty
+  bool back = false;
+  for (int i = 0; i < 500 && !back; ++i) {
+    std::this_thread::sleep_for(10ms);
+    back = clients[0]->connected() && clients[1]->connected();
+  }
+  ASSERT_TRUE(back);
+  auto forgotten = wait(b->async_voice_lookup(2));
+  EXPECT_FALSE(forgotten.state);
+  EXPECT_NE(forgotten.generation, first.generation) << "the store forgot: another generation";
+  a->voice_join(vs(2, 10), 0);
+  auto again = wait(b->async_voice_lookup(2));
+  ASSERT_TRUE(again.state);
+  EXPECT_FALSE(again.generation.empty());
+  EXPECT_NE(again.generation, first.generation);
+  // In process: no generation.
+  auto local = make_local_coordinator();
+  local->voice_join(vs(1, 10), 0);
+  EXPECT_EQ(wait(local->async_voice_lookup(1)).generation, "");
+  EXPECT_TRUE(wait(local->async_voice_lookup(1)).state);
+}
+
 INSTANTIATE_TEST_SUITE_P(Redis, RedisOnlyCoordinatorTest, ::testing::Values(true),
                          [](const auto&) { return "Redis"; });
 

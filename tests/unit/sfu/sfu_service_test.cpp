@@ -187,7 +187,7 @@ class SfuSignaling : public ::testing::Test {
           sfu::CheckVoiceGrantAsync([this, grant](const sfu::VoiceIdentity& who,
                                                   sfu::GrantDone done) {
             ++grant_checks;
-            sfu::GrantAnswer answer{grant(who), unreachable};
+            sfu::GrantAnswer answer{grant(who), unreachable, generation};
             if (unreachable) answer.grant.reset();
             auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(30));
             t->async_wait(
@@ -276,6 +276,7 @@ class SfuSignaling : public ::testing::Test {
   std::uint16_t announced_port = 0;  // set before SetUp by fixtures that need it
   bool async_grant = false;          // set before SetUp: grants answered later
   bool unreachable = false;          // async grants: the store cannot be read
+  std::string generation = "g1";     // async grants: the store's generation
   int grant_checks = 0;
 };
 
@@ -326,6 +327,28 @@ TEST_F(SfuAsyncGrant, ARunningSessionKeepsItsGrantWhileTheStateCannotBeRead) {
   // Readable again: the revocation now ends b's session.
   unreachable = false;
   ASSERT_TRUE(until([&] { return b.ws->closed_code() == 4006; }));
+}
+
+// The store restarted empty (another generation): the state is gone but nobody took the right
+// away, so the session is asked to rejoin (4012) rather than ended (4006).
+TEST_F(SfuAsyncGrant, AStateForgottenByAResetStoreAsksToRejoinInsteadOfEnding) {
+  Client& a = join(1);
+  Client& b = join(2);
+  ASSERT_TRUE(until([&] { return a.slot_of().count("2") == 1; }));
+  generation = "g2";
+  revoked.insert(2);
+  svc->recheck_user(2);
+  ASSERT_TRUE(until([&] { return b.ws->closed_code() != 0; }));
+  EXPECT_EQ(b.ws->closed_code(), 4012);
+  EXPECT_EQ(errors(b), std::vector<std::string>{"voice_state_lost"});
+  ASSERT_TRUE(until([&] { return !a.ws->frames("participant_leave").empty(); }));
+  // Gone from the store of its own generation: a real revocation.
+  Client& c = join(3);
+  ASSERT_TRUE(until([&] { return !c.ws->frames("ready").empty(); }));
+  revoked.insert(3);
+  svc->recheck_user(3);
+  ASSERT_TRUE(until([&] { return c.ws->closed_code() != 0; }));
+  EXPECT_EQ(c.ws->closed_code(), 4006);
 }
 
 TEST_F(SfuAsyncGrant, TooManyFramesBeforeReadyCloseTheConnection) {
