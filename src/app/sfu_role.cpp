@@ -157,16 +157,17 @@ boost::asio::awaitable<void> SfuRole::move_rooms() {
     failed = e.what();
   }
   if (!failed.empty()) spdlog::warn("sfu node {} drain: {}", node_.node_id, failed);
-  sfu::SfuService::RoomMap rooms = co_await boost::asio::async_initiate<
-      decltype(boost::asio::use_awaitable), void(sfu::SfuService::RoomMap)>(
-      [this](auto handler) {
-        // The coroutine resumes on its own strand, not on the SFU's signaling strand.
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        sfu_.rooms([h, strand = heartbeat_strand_](sfu::SfuService::RoomMap m) {
-          boost::asio::post(strand, [h, m = std::move(m)]() mutable { (*h)(std::move(m)); });
-        });
-      },
-      boost::asio::use_awaitable);
+  sfu::SfuService::RoomMap rooms =
+      co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                           void(sfu::SfuService::RoomMap)>(
+          [this](auto handler) {
+            // The coroutine resumes on its own strand, not on the SFU's signaling strand.
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            sfu_.rooms([h, strand = heartbeat_strand_](sfu::SfuService::RoomMap m) {
+              boost::asio::post(strand, [h, m = std::move(m)]() mutable { (*h)(std::move(m)); });
+            });
+          },
+          boost::asio::use_awaitable);
   std::vector<std::uint64_t> channels;
   channels.reserve(rooms.size());
   for (const auto& room : rooms) channels.push_back(room.first);

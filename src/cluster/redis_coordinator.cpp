@@ -187,10 +187,10 @@ struct Scripts {
 const Scripts& scripts() {
   auto p = [](const char* body) { return std::string(kPresencePrelude) + body; };
   auto v = [](const char* body) { return std::string(kVoicePrelude) + body; };
-  static const Scripts s{kBucket,         p(kPresenceChange), p(kPresenceOnline),
-                         p(kPresenceKeepalive), v(kVoiceJoin), v(kVoiceLeave),
-                         v(kVoiceSet),    v(kVoiceList),       v(kVoiceCounts),
-                         v(kVoiceLookup)};
+  static const Scripts s{
+      kBucket,         p(kPresenceChange), p(kPresenceOnline), p(kPresenceKeepalive),
+      v(kVoiceJoin),   v(kVoiceLeave),     v(kVoiceSet),       v(kVoiceList),
+      v(kVoiceCounts), v(kVoiceLookup)};
   return s;
 }
 
