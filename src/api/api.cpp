@@ -26,6 +26,17 @@ HttpResponse error_response(int status, const std::string& code, const std::stri
   return HttpResponse::json(status, json::serialize(json::object{{"error", std::move(e)}}));
 }
 
+namespace {
+// 503 with Retry-After: the cluster cannot decide this request now; it recovers by itself.
+HttpResponse unavailable(const Context& ctx, const Route& route, const std::string& code,
+                         const std::string& message, const std::exception& why) {
+  spdlog::warn("{} on {} {}: {}", code, ctx.request().method, route.pattern, why.what());
+  auto res = error_response(503, code, message, "");
+  res.headers.emplace_back("Retry-After", "2");
+  return res;
+}
+}  // namespace
+
 Api::Api(ApiDeps deps)
     : d_(deps),
       static_(std::make_unique<StaticFiles>(deps.config.server.web_root)),
@@ -117,23 +128,15 @@ HttpResponse Api::run_route(const Route& route, Context& ctx, bool bad_param) {
     spdlog::error("store error on {} {}: {}", ctx.request().method, route.pattern, e.what());
     return error_response(500, "internal", "internal server error", "");
   } catch (const cluster::PlacementError& e) {
-    // The cluster's coordination store is unreachable: this one decision fails, it recovers
-    // by itself when Redis is back.
-    spdlog::warn("placement unavailable on {} {}: {}", ctx.request().method, route.pattern,
-                 e.what());
-    auto res = error_response(503, "placement_unavailable",
-                              "no SFU node can be chosen right now; try again shortly", "");
-    res.headers.emplace_back("Retry-After", "2");
-    return res;
+    // No SFU node can be chosen now (Redis unreachable, none registered): this one decision
+    // fails, it recovers by itself.
+    return unavailable(ctx, route, "placement_unavailable",
+                       "no SFU node can be chosen right now; try again shortly", e);
   } catch (const cluster::RedisError& e) {
     // Shared state (voice states, in a cluster) cannot be read or changed now: nothing was
     // decided; Redis comes back by itself.
-    spdlog::warn("coordination unavailable on {} {}: {}", ctx.request().method, route.pattern,
-                 e.what());
-    auto res = error_response(503, "coordination_unavailable",
-                              "the cluster's shared state is unreachable; try again shortly", "");
-    res.headers.emplace_back("Retry-After", "2");
-    return res;
+    return unavailable(ctx, route, "coordination_unavailable",
+                       "the cluster's shared state is unreachable; try again shortly", e);
   } catch (const std::exception& e) {
     spdlog::error("error on {} {}: {}", ctx.request().method, route.pattern, e.what());
     return error_response(500, "internal", "internal server error", "");

@@ -11,6 +11,15 @@ namespace hype::api {
 
 namespace json = boost::json;
 
+namespace {
+// An SFU node id as placements name them ("node-3"): short, letters, digits, - _ .
+bool is_node_id(const std::string& s) {
+  return s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char ch) {
+           return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+         });
+}
+}  // namespace
+
 void Api::add_voice_routes() {
   auto& voice = d_.voice;
   auto& joins =
@@ -23,10 +32,7 @@ void Api::add_voice_routes() {
                 bool deaf = c.boolean("self_deaf").value_or(false);
                 // The SFU node this client just lost (a rejoin after a failure): a node id.
                 std::string lost = c.str("sfu_failed", false).value_or("");
-                if (lost.size() > 64 ||
-                    !std::all_of(lost.begin(), lost.end(), [](unsigned char ch) {
-                      return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
-                    }))
+                if (!is_node_id(lost))
                   throw bad_request("sfu_failed must be a node id", "sfu_failed");
                 try {
                   // The join's placement (checks, SFU node, voice token) as a child span.

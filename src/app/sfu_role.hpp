@@ -48,7 +48,7 @@ class SfuRole {
   std::string url_;
   // The heartbeat loop and its timer run on this strand (stop() cancels through it).
   boost::asio::strand<boost::asio::io_context::executor_type> heartbeat_strand_;
-  std::unique_ptr<boost::asio::steady_timer> heartbeat_;  // one beat a second, from announce()
+  std::unique_ptr<boost::asio::steady_timer> heartbeat_;    // one beat a second, from announce()
   std::unique_ptr<boost::asio::steady_timer> drain_timer_;  // drain(): polls the rooms
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};

@@ -26,6 +26,12 @@ local function info(id)
   return {url = f[1] or '', region = f[2] or '', cap = tonumber(f[3]) or 0,
           load = tonumber(f[4]) or 0, draining = f[5] == '1', client = f[6] or ''}
 end
+-- The node leaves the registry (its channels are placed again on their next place()).
+local function forget(id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('HDEL', KEYS[3], id)
+end
 -- The live node for a new decision: not draining, under capacity, not `exclude`; of `region`
 -- first, then the fewest placed channels, then the fewest participants.
 local function choose(region, exclude)
@@ -65,9 +71,7 @@ return 1
 
 // ARGV: 1 id.
 constexpr const char* kWithdraw = R"LUA(
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
+forget(ARGV[1])
 return 1
 )LUA";
 
@@ -83,9 +87,7 @@ return n.client
 constexpr const char* kWithdrawIfClient = R"LUA(
 local n = info(ARGV[1])
 if not n or n.client ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
+forget(ARGV[1])
 return 1
 )LUA";
 
@@ -95,9 +97,7 @@ return 1
 constexpr const char* kPlace = R"LUA(
 local ttl = tonumber(ARGV[1])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - ttl))) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('HDEL', KEYS[3], id)
+  forget(id)
 end
 local cur = redis.call('HMGET', KEYS[4], 'node', 'epoch')
 if cur[1] and redis.call('ZSCORE', KEYS[1], cur[1]) then
@@ -226,12 +226,19 @@ class RedisPlacement final : public Placement {
 
   Task<void> async_announce(SfuNode node) override {
     // The connection's id goes with the heartbeat: report_unreachable asks Redis whether that
-    // connection is still open (a killed process's is closed at once). Asked every beat: the
-    // id changes with every reconnect. Both commands go out pipelined on the one connection.
-    std::vector<std::string> id_cmd{"CLIENT", "ID"};
-    RedisReply id = co_await redis_.command(std::move(id_cmd));
+    // connection is still open (a killed process's is closed at once). The id changes with
+    // every reconnect, so it is asked again after one, not every beat.
+    std::uint64_t connects = redis_.connects();
+    if (connects != client_id_of_connect_) {
+      std::vector<std::string> id_cmd{"CLIENT", "ID"};
+      RedisReply id = co_await redis_.command(std::move(id_cmd));
+      if (id.type == RedisReply::Type::integer) {
+        client_id_ = id.integer;
+        client_id_of_connect_ = connects;
+      }
+    }
     // (Arguments built before co_await: GCC 12 miscompiles braced lists in a co_await.)
-    std::vector<std::string> argv{node.id, encode_info(node, id.integer)};
+    std::vector<std::string> argv{node.id, encode_info(node, client_id_)};
     co_await run(scripts().announce, std::string(), std::move(argv));
   }
 
@@ -372,6 +379,9 @@ class RedisPlacement final : public Placement {
   RedisPlacementOptions o_;
   std::mutex mu_;
   std::unordered_map<Id, Placed> cache_;  // what this process placed or looked up last
+  // This connection's CLIENT ID and the connect it was read on (the heartbeat's strand only).
+  long long client_id_ = 0;
+  std::uint64_t client_id_of_connect_ = 0;
 };
 
 }  // namespace

@@ -39,18 +39,8 @@ class RedisCoordinatorTest : public test::RedisFixture, public ::testing::WithPa
     }
     RedisFixture::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    for (int i = 0; i < 2; ++i) {
-      RedisOptions o;
-      o.port = server.port();
-      o.min_backoff = 20ms;
-      o.max_backoff = 100ms;
-      o.command_timeout = 2s;
-      clients.push_back(std::make_unique<RedisClient>(io.get_executor(), o));
-      clients.back()->start();
-    }
-    for (int i = 0; i < 500 && !(clients[0]->connected() && clients[1]->connected()); ++i)
-      std::this_thread::sleep_for(10ms);
-    ASSERT_TRUE(clients[0]->connected() && clients[1]->connected());
+    for (int i = 0; i < 2; ++i) clients.push_back(started_client());
+    ASSERT_TRUE(eventually([&] { return clients[0]->connected() && clients[1]->connected(); }));
     a = make_redis_coordinator(*clients[0], {"node-a", 400ms});
     b = make_redis_coordinator(*clients[1], {"node-b", 400ms});
   }

@@ -21,16 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Polls `done` until it holds or ~5 s passed.
-bool eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 // What one node's subscriber saw (handlers run on other threads).
 struct Seen {
   std::mutex mu;
@@ -54,14 +44,7 @@ class RedisEventBusTest : public test::RedisFixture {
   void SetUp() override {
     RedisFixture::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    RedisOptions o;
-    o.port = server.port();
-    o.min_backoff = 20ms;
-    o.max_backoff = 100ms;
-    for (int i = 0; i < 5; ++i) {
-      clients.push_back(std::make_unique<RedisClient>(io.get_executor(), o));
-      clients.back()->start();
-    }
+    for (int i = 0; i < 5; ++i) clients.push_back(started_client());
     ASSERT_TRUE(all_connected());
     a = make_redis_event_bus(*clients[0], *clients[1], "node-a");
     b = make_redis_event_bus(*clients[2], *clients[3], "node-b");

@@ -25,23 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-RedisOptions client_options(int port) {
-  RedisOptions o;
-  o.port = port;
-  o.min_backoff = 20ms;
-  o.max_backoff = 100ms;
-  return o;
-}
-
-bool eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 // Param: "local" or "redis". Only the Redis one starts a server.
 class ModeBackendTest : public test::RedisFixture,
                         public ::testing::WithParamInterface<std::string> {
@@ -50,8 +33,7 @@ class ModeBackendTest : public test::RedisFixture,
     if (GetParam() != "redis") return;
     RedisFixture::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    client = std::make_unique<RedisClient>(io.get_executor(), client_options(server.port()));
-    client->start();
+    client = started_client();
     ASSERT_TRUE(eventually([&] { return client->connected(); }));
   }
   void TearDown() override {
@@ -266,11 +248,7 @@ class RedisModeTest : public test::RedisFixture {
   void SetUp() override {
     RedisFixture::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    for (int i = 0; i < 3; ++i) {
-      clients.push_back(
-          std::make_unique<RedisClient>(io.get_executor(), client_options(server.port())));
-      clients.back()->start();
-    }
+    for (int i = 0; i < 3; ++i) clients.push_back(started_client());
     ASSERT_TRUE(eventually([&] {
       for (auto& c : clients)
         if (!c->connected()) return false;

@@ -25,18 +25,8 @@ class RedisPlacementTest : public test::RedisFixture {
   void SetUp() override {
     RedisFixture::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    for (int i = 0; i < 2; ++i) {
-      RedisOptions o;
-      o.port = server.port();
-      o.min_backoff = 20ms;
-      o.max_backoff = 100ms;
-      o.command_timeout = 2s;
-      clients.push_back(std::make_unique<RedisClient>(io.get_executor(), o));
-      clients.back()->start();
-    }
-    for (int i = 0; i < 500 && !(clients[0]->connected() && clients[1]->connected()); ++i)
-      std::this_thread::sleep_for(10ms);
-    ASSERT_TRUE(clients[0]->connected() && clients[1]->connected());
+    for (int i = 0; i < 2; ++i) clients.push_back(started_client());
+    ASSERT_TRUE(eventually([&] { return clients[0]->connected() && clients[1]->connected(); }));
     RedisPlacementOptions po;
     po.node_ttl = 400ms;
     // Two API nodes, each with its own connection and cache.
@@ -179,12 +169,8 @@ TEST_F(RedisPlacementTest, RedisDownKeepsPlacedChannelsAndRefusesNewOnes) {
 // n1 leaves the registry without waiting for its heartbeat to age, and the next place() moves
 // the channel, saying where from.
 TEST_F(RedisPlacementTest, AReportedNodeWhoseConnectionIsClosedIsWithdrawnAtOnce) {
-  RedisOptions o;
-  o.port = server.port();
-  auto n1_conn = std::make_unique<RedisClient>(io.get_executor(), o);
-  n1_conn->start();
-  for (int i = 0; i < 500 && !n1_conn->connected(); ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(n1_conn->connected());
+  auto n1_conn = started_client();
+  ASSERT_TRUE(eventually([&] { return n1_conn->connected(); }));
   auto n1 = make_redis_placement(*n1_conn);  // n1 heartbeats on its own connection
   n1->announce(node("n1", ""));
   a->announce(node("n2", ""));

@@ -162,7 +162,7 @@ export class ModeSwitcher {
     }
     if (seq !== this.seq || call !== this.host.callSeq() || !this.host.current()) return;
     if (answer.mode !== target) return; // changed again; its own update follows
-    if (leaving !== undefined && sfuNodeOf(answer) === leaving) return; // not moved after all
+    if (leaving !== undefined && sfuNodeId(answer) === leaving) return; // not moved after all
     const next = this.host.createTransport(myId, answer);
     if (!next) return;
     this.pending = next;
@@ -257,7 +257,8 @@ export function flowing(before: Record<string, InboundAudio>, after: Record<stri
   return new Set(Object.keys(after).filter((u) => (after[u]?.packetsReceived ?? 0) > (before[u]?.packetsReceived ?? 0)));
 }
 
-function sfuNodeOf(answer: VoiceJoinAnswer): string | undefined {
-  const id = (answer.sfu as { id?: unknown } | undefined)?.id;
-  return typeof id === 'string' ? id : undefined;
+/** The SFU node a join answer names (its `sfu.id`), if any. */
+export function sfuNodeId(answer: VoiceJoinAnswer | null): string | undefined {
+  const id = (answer?.sfu as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' && id ? id : undefined;
 }

@@ -5,7 +5,7 @@ import type { ApiClient } from '../api/http';
 import type { VoiceJoinAnswer, VoiceState } from '../api/types';
 import type { VoiceSettings } from '../settings/settings';
 import { LocalAudio } from './localAudio';
-import { ModeSwitcher, type SwitchRecord, type SwitchTiming } from './modeSwitch';
+import { ModeSwitcher, sfuNodeId, type SwitchRecord, type SwitchTiming } from './modeSwitch';
 import { P2PTransport } from './p2pTransport';
 import { SfuTransport } from './sfuTransport';
 import { RemoteLevels, sameSpeakers, SpeakingDetector } from './speaking';
@@ -663,8 +663,3 @@ export class RtcService {
 
 /** Pauses before each rejoin after a transport failure (then give up: status 'error'). */
 export const REJOIN = { pausesMs: [0, 500, 1500, 3000, 5000], budgetResetMs: 30_000 };
-
-function sfuNodeId(answer: VoiceJoinAnswer | null): string | undefined {
-  const id = (answer?.sfu as { id?: unknown } | undefined)?.id;
-  return typeof id === 'string' && id ? id : undefined;
-}
