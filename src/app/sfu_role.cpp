@@ -192,6 +192,7 @@ boost::asio::awaitable<void> SfuRole::move_rooms() {
     e.data = wire::encode_event_body(
         chat::ServerChange{0, to->channel_id, to->node.id, to->node.url, to->node.region});
     node_.bus->publish(e);
+    sfu_.server_update(channel, {to->node.id, to->node.url, to->node.region});
   }
   spdlog::info("sfu node {} draining: {} of {} channels moved to other nodes", node_.node_id, moved,
                channels.size());

@@ -65,6 +65,17 @@ struct Stream {
   std::uint64_t rep_expected = 0, rep_received = 0, rep_bytes = 0;
 };
 
+// One media transport to one server (an SFU node, or a Janus PeerConnection): ICE, DTLS,
+// SRTP and the address ICE selected. `ready` once connect_media set it up.
+struct Link {
+  rtc::ice::IceCredentials remote;
+  std::unique_ptr<rtc::ice::IceAgent> ice;
+  std::unique_ptr<rtc::DtlsSession> dtls;
+  std::unique_ptr<rtc::SrtpSession> srtp;
+  std::optional<SocketAddress> peer;
+  bool ready = false, dtls_started = false;
+};
+
 struct Bot {
   int index = 0;
   bool speaker = false;
@@ -72,13 +83,19 @@ struct Bot {
   net::UdpSocket sock;
   std::string user_id, token;
   RestClient* rest = nullptr;
-  VoiceSocket ws;
-  rtc::ice::IceCredentials local, remote;
-  std::unique_ptr<rtc::ice::IceAgent> ice;
-  std::unique_ptr<rtc::DtlsSession> dtls;
-  std::unique_ptr<rtc::SrtpSession> srtp;
-  std::optional<SocketAddress> peer;
-  bool ready = false, dtls_started = false;
+  // The /voice connection. Replaced (under `mu`) when the bot moves to another SFU node; the
+  // media thread copies the pointer under `mu` to send quality reports.
+  std::shared_ptr<VoiceSocket> ws = std::make_shared<VoiceSocket>();
+  rtc::ice::IceCredentials local;
+  Link link;
+  // Moving to another SFU node (its node drains, `server_update`), make before break: the old
+  // link keeps carrying audio both ways until the new one has SRTP and `old_until_us` passed
+  // (0: not yet connected); then the media thread drops it and aborts `old_ws`.
+  std::unique_ptr<Link> old;
+  std::shared_ptr<VoiceSocket> old_ws;
+  std::int64_t old_until_us = 0;
+  std::string node;              // hype: the SFU node the current link goes to
+  int reconnects = 0, moves = 0;  // joins again after a lost node; moves after a drain
   std::string channel;  // hype: the voice channel this bot joins
   std::unordered_map<std::uint32_t, std::string> ssrc_user;  // per-publisher streams
   std::unordered_map<std::uint32_t, std::string> ssrc_mid;   // slot streams
@@ -86,6 +103,9 @@ struct Bot {
   std::unordered_map<std::uint32_t, Stream> streams;
   std::map<std::string, std::uint64_t> from_user;  // packets by publisher at receipt
   std::map<std::string, std::int64_t> last_from_user;
+  // The longest wait between two packets of one publisher within the window (a failover's or
+  // a drain's audio gap; with --continuous speakers nothing else makes one).
+  std::map<std::string, std::int64_t> max_gap_from_user;
   std::size_t audio_slots = 0;
   bool joined = false;  // holds a REST voice state
   std::atomic<bool> signaling_done{false};

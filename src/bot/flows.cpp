@@ -25,86 +25,223 @@ namespace hype::bot {
 
 namespace {
 
+// Pauses before each join again after losing the SFU node, as the web client's
+// REJOIN.pausesMs; after the last, that pause until the run ends.
+constexpr int kRejoinPausesMs[] = {0, 500, 1500, 3000, 5000};
+
+// Sleeps `ms`, or less when the run stops. False when it stopped.
+bool pause_unless_stopped(int ms, const std::atomic<bool>& stop) {
+  for (int left = ms; left > 0 && !stop.load(); left -= 20) ::poll(nullptr, 0, std::min(left, 20));
+  return !stop.load();
+}
+
+// Where one /voice connection left off.
+struct Served {
+  enum class End { kMoved, kLost, kEnded } end;
+  std::string why;
+  int code = 0;  // the close code, when the connection closed
+};
+
+// Reads one /voice connection until it ends or its channel moves to another node
+// (`server_update`): ready -> our offer, the server's answer -> the media link, server offers
+// answered, `slots` mapped. Slot mids are named per node ("node/a0"): during a move the old
+// node's slots and the new node's carry different users.
+Served serve(Bot& b, VoiceSocket& ws, const std::string& channel,
+             const std::shared_ptr<rtc::DtlsContext>& ctx, int& attempt) {
+  for (;;) {
+    json::value f;
+    try {
+      f = ws.receive();
+    } catch (const VoiceClosed& e) {
+      // 4004 refused, 4005 replaced, 4006 the voice state ended: not ours to retry (as the web
+      // client). 4012 asks for a join again; anything else is a lost node.
+      if (e.code == 4004 || e.code == 4005 || e.code == 4006)
+        return {Served::End::kEnded, e.what(), e.code};
+      return {Served::End::kLost, e.what(), e.code};
+    }
+    auto& fo = f.as_object();
+    std::string op(fo.at("op").as_string());
+    if (op == "ready") {
+      attempt = 0;
+      std::lock_guard lock(b.mu);
+      ws.send(json::object{{"op", "offer"},
+                           {"d", json::object{{"sdp", offer_sdp(b, ctx->certificate())}}}});
+    } else if (op == "answer") {
+      auto sd = rtc::sdp::parse(std::string(fo.at("d").at("sdp").as_string()));
+      if (!sd || sd->media.empty()) throw std::runtime_error("bad answer");
+      connect_media(b, sd->media.front(), ctx, rtc::DtlsRole::kClient);
+    } else if (op == "offer") {
+      auto& d = fo.at("d").as_object();
+      {
+        std::lock_guard lock(b.mu);
+        std::size_t slots = 0;
+        for (auto& sv : d.at("streams").as_array()) {
+          auto& st = sv.as_object();
+          auto ssrc = static_cast<std::uint32_t>(st.at("ssrc").to_number<std::uint64_t>());
+          if (auto* u = st.if_contains("user_id"); u && u->is_string())
+            b.ssrc_user[ssrc] = std::string(u->as_string());
+          if (st.contains("slot")) {
+            b.ssrc_mid[ssrc] = b.node + "/" + std::string(st.at("mid").as_string());
+            ++slots;
+          }
+        }
+        b.audio_slots = std::max(b.audio_slots, slots);
+      }
+      ws.send(json::object{{"op", "answer"},
+                           {"d", json::object{{"sdp", answer_sdp(std::string(d.at("sdp").as_string()),
+                                                                 b, ctx->certificate())},
+                                              {"version", d.at("version")}}}});
+    } else if (op == "slots") {
+      std::lock_guard lock(b.mu);
+      for (auto& sv : fo.at("d").at("slots").as_array()) {
+        auto& sl = sv.as_object();
+        auto& u = sl.at("user_id");
+        b.mid_user[b.node + "/" + std::string(sl.at("mid").as_string())] =
+            u.is_string() ? std::string(u.as_string()) : std::string();
+      }
+    } else if (op == "server_update") {
+      auto& d = fo.at("d").as_object();
+      const json::value* to = d.at("sfu").as_object().if_contains("id");
+      if (d.at("channel_id").as_string() == channel && to && to->is_string() &&
+          to->as_string() != b.node)
+        return {Served::End::kMoved, "moved to sfu node " + std::string(to->as_string())};
+    } else if (op == "error") {
+      const json::value* code = fo.at("d").as_object().if_contains("code");
+      if (code && code->is_string() &&
+          (code->as_string() == "rate_limited" || code->as_string() == "invalid_report")) {
+        ++b.reports_refused;  // a quality report the server refused: counted, not fatal
+        continue;
+      }
+      // Errors the server closes the connection after: the close code decides (4004, 4006:
+      // refused or ended; 4012: the cluster could not read or had lost our voice state).
+      if (code && code->is_string() &&
+          (code->as_string() == "auth_failed" || code->as_string() == "voice_state_ended" ||
+           code->as_string() == "voice_state_unavailable" ||
+           code->as_string() == "voice_state_lost"))
+        continue;
+      throw std::runtime_error("server: " + json::serialize(fo.at("d")));
+    }
+  }
+}
+
+// POST /voice/join (naming the node we lost, if any), then the /voice connection to the node
+// the answer names, identified. Moving (a drain): the current link becomes the old one, kept
+// until the new one is connected; an answer naming our current node (not moved after all)
+// keeps the current connection. Throws when the join is refused or the node cannot be reached
+// (then `failed` names it, for the next join).
+std::shared_ptr<VoiceSocket> join_and_connect(Bot& b, const std::string& channel,
+                                              std::string& failed, bool moving) {
+  json::object body;
+  if (!failed.empty()) body["sfu_failed"] = failed;
+  auto j = b.rest->call("POST", "/voice/join/" + channel, body, b.token);
+  if (j.status != 200) throw std::runtime_error("voice join: HTTP " + std::to_string(j.status));
+  auto& jo = j.body.as_object();
+  {
+    std::lock_guard lock(b.mu);
+    b.joined = true;
+  }
+  if (!jo.at("sfu").is_object()) throw std::runtime_error("no SFU node for this channel");
+  failed.clear();
+  std::string node(jo.at("sfu").at("id").as_string());
+  std::string url(jo.at("sfu").at("url").as_string()), host, port, path;
+  split_url(url, host, port, path);
+  if (moving && node == b.node) {
+    std::lock_guard lock(b.mu);
+    return b.ws;
+  }
+  auto ws = std::make_shared<VoiceSocket>();
+  try {
+    ws->connect(host, port, path);
+  } catch (const std::exception& e) {
+    if (!moving) failed = node;
+    throw std::runtime_error("sfu node " + node + ": " + e.what());
+  }
+  {
+    std::lock_guard lock(b.mu);
+    if (moving) {
+      b.old = std::make_unique<Link>(std::move(b.link));
+      if (b.old_ws) b.old_ws->abort();
+      b.old_ws = b.ws;
+      b.old_until_us = 0;  // until the new link has SRTP, then a linger
+      ++b.moves;
+    }
+    b.link = Link{};
+    b.ws = ws;
+    b.node = node;
+  }
+  json::object identify{{"token", jo.at("voice_token")}, {"channel_id", channel}};
+  // The join's trace context: the SFU's join spans continue the REST join's trace.
+  if (auto* tp = jo.if_contains("traceparent")) identify["traceparent"] = *tp;
+  ws->send(json::object{{"op", "identify"}, {"d", std::move(identify)}});
+  return ws;
+}
+
+// The voice join and the SFU connection, like the web client. When the node is lost (its
+// connection drops: killed, cut off) the bot joins again at once with `sfu_failed` naming
+// it, which moves the channel to a live node, then with pauses while joins are refused. When
+// the node drains (`server_update`) the bot moves make before break: the old link carries
+// audio both ways until the new one is connected (a move that fails leaves the bot on the
+// draining node until it goes). The first join's failure ends the bot (an error in the
+// report); later ones are retried until the run ends.
 void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc::DtlsContext>& ctx,
                    std::atomic<bool>& stop) {
   // Below the media thread: hundreds of signaling threads woken at once by a broadcast
   // (speaking events) must not delay the packets the media thread sends.
   ::setpriority(PRIO_PROCESS, 0, 10);
-  try {
-    b.join_start_us = now_us();
-    auto j = b.rest->call("POST", "/voice/join/" + channel, json::object{}, b.token);
-    if (j.status != 200) throw std::runtime_error("voice join: HTTP " + std::to_string(j.status));
-    {
+  std::string failed;   // the node we lost: the next join names it
+  bool moving = false;  // the channel moved: the current link carries audio meanwhile
+  bool resume = false;  // a move failed: go on with the current connection
+  int attempt = 0;      // joins since the last `ready`
+  std::string last_error;
+  b.join_start_us = now_us();
+  while (!stop.load()) {
+    const bool first = !b.joined;
+    try {
+      std::shared_ptr<VoiceSocket> ws;
+      if (resume) {
+        resume = false;
+        std::lock_guard lock(b.mu);
+        ws = b.ws;
+      } else {
+        const std::size_t i =
+            std::min(static_cast<std::size_t>(attempt), std::size(kRejoinPausesMs) - 1);
+        if (!first && !pause_unless_stopped(kRejoinPausesMs[i], stop)) break;
+        ++attempt;
+        ws = join_and_connect(b, channel, failed, moving);
+        moving = false;
+      }
+      Served end = serve(b, *ws, channel, ctx, attempt);
+      if (stop.load()) break;
+      if (end.end == Served::End::kEnded) {
+        last_error = end.why;
+        break;
+      }
+      if (end.end == Served::End::kMoved) {
+        moving = true;
+        attempt = 0;
+        continue;
+      }
+      // Lost: asked to join again (4012, the node is fine), or the node itself is gone.
+      failed = end.code == 4012 ? std::string() : b.node;
       std::lock_guard lock(b.mu);
-      b.joined = true;
-    }
-    auto& jo = j.body.as_object();
-    if (!jo.at("sfu").is_object()) throw std::runtime_error("no SFU node for this channel");
-    std::string url(jo.at("sfu").at("url").as_string()), host, port, path;
-    split_url(url, host, port, path);
-    b.ws.connect(host, port, path);
-    json::object identify{{"token", jo.at("voice_token")}, {"channel_id", channel}};
-    // The join's trace context: the SFU's join spans continue the REST join's trace.
-    if (auto* tp = jo.if_contains("traceparent")) identify["traceparent"] = *tp;
-    b.ws.send(json::object{{"op", "identify"}, {"d", std::move(identify)}});
-    for (;;) {
-      auto f = b.ws.receive();
-      auto& fo = f.as_object();
-      std::string op(fo.at("op").as_string());
-      if (op == "ready") {
-        std::lock_guard lock(b.mu);
-        b.ws.send(json::object{{"op", "offer"},
-                               {"d", json::object{{"sdp", offer_sdp(b, ctx->certificate())}}}});
-      } else if (op == "answer") {
-        auto sd = rtc::sdp::parse(std::string(fo.at("d").at("sdp").as_string()));
-        if (!sd || sd->media.empty()) throw std::runtime_error("bad answer");
-        connect_media(b, sd->media.front(), ctx, rtc::DtlsRole::kClient);
-      } else if (op == "offer") {
-        auto& d = fo.at("d").as_object();
-        {
-          std::lock_guard lock(b.mu);
-          std::size_t slots = 0;
-          for (auto& sv : d.at("streams").as_array()) {
-            auto& s = sv.as_object();
-            auto ssrc = static_cast<std::uint32_t>(s.at("ssrc").to_number<std::uint64_t>());
-            if (auto* u = s.if_contains("user_id"); u && u->is_string())
-              b.ssrc_user[ssrc] = std::string(u->as_string());
-            if (s.contains("slot")) {
-              b.ssrc_mid[ssrc] = std::string(s.at("mid").as_string());
-              ++slots;
-            }
-          }
-          b.audio_slots = std::max(b.audio_slots, slots);
-        }
-        b.ws.send(
-            json::object{{"op", "answer"},
-                         {"d", json::object{{"sdp", answer_sdp(std::string(d.at("sdp").as_string()),
-                                                               b, ctx->certificate())},
-                                            {"version", d.at("version")}}}});
-      } else if (op == "slots") {
-        std::lock_guard lock(b.mu);
-        for (auto& sv : fo.at("d").at("slots").as_array()) {
-          auto& s = sv.as_object();
-          auto& u = s.at("user_id");
-          b.mid_user[std::string(s.at("mid").as_string())] =
-              u.is_string() ? std::string(u.as_string()) : std::string();
-        }
-      } else if (op == "error") {
-        const json::value* code = fo.at("d").as_object().if_contains("code");
-        if (code && code->is_string() &&
-            (code->as_string() == "rate_limited" || code->as_string() == "invalid_report")) {
-          ++b.reports_refused;  // a quality report the server refused: counted, not fatal
-          continue;
-        }
-        throw std::runtime_error("server: " + json::serialize(fo.at("d")));
+      b.link = Link{};
+      b.old.reset();
+      if (b.old_ws) b.old_ws->abort();
+      b.old_ws.reset();
+      ++b.reconnects;
+    } catch (const std::exception& e) {
+      if (stop.load()) break;
+      last_error = e.what();
+      if (first) break;
+      if (moving) {
+        moving = false;
+        resume = true;
       }
     }
-  } catch (const std::exception& e) {
-    if (!stop.load()) {
-      std::lock_guard lock(b.mu);
-      b.error = e.what();
-    }
   }
+  std::lock_guard lock(b.mu);
+  if (!last_error.empty() && (!stop.load() || !b.link.srtp))
+    b.error = stop.load() ? "not connected again: " + last_error : last_error;
   b.signaling_done = true;
 }
 
@@ -162,7 +299,7 @@ void run_janus_signaling(Bot& b, JanusRoom& jr, const std::shared_ptr<rtc::DtlsC
           m.setup == rtc::sdp::Setup::kActive ? rtc::DtlsRole::kServer : rtc::DtlsRole::kClient);
       // Janus accepts subscribers to a feed only once its PeerConnection is up.
       for (int i = 0; i < 2000 && !stop.load(); ++i) {
-        if (std::lock_guard l(p.mu); p.srtp) break;
+        if (std::lock_guard l(p.mu); p.link.srtp) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       std::lock_guard lock(jr.mu);
@@ -259,7 +396,7 @@ void run_janus_stream_signaling(Bot& b, JanusRoom& jr, const std::shared_ptr<rtc
           m.setup == rtc::sdp::Setup::kActive ? rtc::DtlsRole::kServer : rtc::DtlsRole::kClient);
       // Janus accepts subscribers to a feed only once its PeerConnection is up.
       for (int i = 0; i < 2000 && !stop.load(); ++i) {
-        if (std::lock_guard l(b.mu); b.srtp) break;
+        if (std::lock_guard l(b.mu); b.link.srtp) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       std::lock_guard lock(jr.mu);
@@ -484,7 +621,8 @@ std::optional<MediaWindow> run_voice(Fleet& fleet, const Options& o,
     all_done = true;
     for (auto& b : bots)
       if (!b->pub_only && !b->signaling_done.load()) {
-        b->ws.abort();
+        std::lock_guard lock(b->mu);
+        b->ws->abort();
         all_done = false;
       }
   }

@@ -33,49 +33,62 @@ void send_to(const net::UdpSocket& sock, const SocketAddress& to, const std::uin
   sock.send_to(to, d, n);
 }
 
-void flush_ice(Bot& b) {
+// How long a bot moving to another SFU node keeps its old link once the new one has SRTP:
+// the other participants move at about the same moment, and until they have, some of them
+// are heard only on the old node.
+constexpr std::int64_t kMoveLingerUs = 1'500'000;
+
+void flush_ice(Bot& b, Link& l) {
   rtc::ice::Transmit t;
-  while (b.ice->poll_transmit(t)) send_to(b.sock, t.to, t.data.data(), t.size);
+  while (l.ice->poll_transmit(t)) send_to(b.sock, t.to, t.data.data(), t.size);
   rtc::ice::IceEvent e;
-  while (b.ice->poll_event(e)) {
+  while (l.ice->poll_event(e)) {
     if (e.type == rtc::ice::IceEvent::Type::kSelectedPairChanged) {
-      b.peer = e.selected;
-      if (!b.dtls_started) {
-        b.dtls_started = true;
-        b.dtls->start();
+      l.peer = e.selected;
+      if (!l.dtls_started) {
+        l.dtls_started = true;
+        l.dtls->start();
       }
     }
   }
-  if (b.peer)
-    while (auto dg = b.dtls->pop_datagram()) send_to(b.sock, *b.peer, dg->data(), dg->size());
+  if (l.peer)
+    while (auto dg = l.dtls->pop_datagram()) send_to(b.sock, *l.peer, dg->data(), dg->size());
+}
+
+// The link a datagram belongs to: the old one (a move in progress) for packets from its
+// peer, else the current one.
+Link* link_of(Bot& b, const SocketAddress& from) {
+  if (b.old && b.old->peer && *b.old->peer == from) return b.old.get();
+  return b.link.ready ? &b.link : nullptr;
 }
 
 // Packets stamped (by a bot) before `window_us` only count for the join time; packets of
 // other clients (a browser) carry no stamp: counted, without a latency sample.
-void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& from,
+void on_datagram(Bot& b, Link& l, std::uint8_t* buf, std::size_t n, const SocketAddress& from,
                  std::int64_t now, std::int64_t window_us) {
   rtc::MutableByteSpan d(buf, n);
   switch (rtc::classify_packet(d)) {
     case rtc::PacketKind::kStun: {
       rtc::stun::StunMessage m;
       if (rtc::stun::StunMessage::parse(d, m) == rtc::stun::ParseStatus::kOk)
-        b.ice->handle_stun(m, from, now / 1000);
-      flush_ice(b);
+        l.ice->handle_stun(m, from, now / 1000);
+      flush_ice(b, l);
       return;
     }
     case rtc::PacketKind::kDtls:
-      b.dtls->handle_datagram(d);
-      flush_ice(b);
-      if (b.dtls->state() == rtc::DtlsState::kConnected && !b.srtp && b.dtls->srtp_keys()) {
-        auto s = rtc::SrtpSession::create(*b.dtls->srtp_keys());
-        if (s) b.srtp = std::move(s.value());
-        b.join_done_us = now;
+      l.dtls->handle_datagram(d);
+      flush_ice(b, l);
+      if (l.dtls->state() == rtc::DtlsState::kConnected && !l.srtp && l.dtls->srtp_keys()) {
+        auto s = rtc::SrtpSession::create(*l.dtls->srtp_keys());
+        if (s) l.srtp = std::move(s.value());
+        if (b.join_done_us < 0) b.join_done_us = now;  // the first connection's
+        if (&l == &b.link && b.old) b.old_until_us = now + kMoveLingerUs;
       }
       return;
     case rtc::PacketKind::kRtp: {
-      if (!b.srtp) return;
+      if (!l.srtp) return;
       std::size_t len = n;
-      if (b.srtp->unprotect_rtp(rtc::MutableByteSpan(buf, 1600), len) != rtc::SrtpStatus::kOk)
+      if (l.srtp->unprotect_rtp(rtc::MutableByteSpan(buf, 1600), len) != rtc::SrtpStatus::kOk)
         return;
       if (b.vpub || b.vrx) return video_on_rtp(b, rtc::MutableByteSpan(buf, len), now);
       rtc::RtpPacket p;
@@ -104,7 +117,12 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& 
       }
       if (!user.empty()) {
         ++b.from_user[user];
-        b.last_from_user[user] = now;
+        auto [last, first] = b.last_from_user.try_emplace(user, now);
+        if (!first) {
+          std::int64_t& gap = b.max_gap_from_user[user];
+          gap = std::max(gap, now - last->second);
+          last->second = std::max(last->second, now);
+        }
       }
       return;
     }
@@ -112,7 +130,7 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& 
       // Voice: receiver reports and TWCC feedback are not needed for the report. Video: the
       // publisher answers PLI/FIR and NACK.
       std::size_t len = n;
-      if (!b.vpub || !b.srtp || b.srtp->unprotect_rtcp(d, len) != rtc::SrtpStatus::kOk) return;
+      if (!b.vpub || !l.srtp || l.srtp->unprotect_rtcp(d, len) != rtc::SrtpStatus::kOk) return;
       return video_on_rtcp(b, rtc::MutableByteSpan(buf, len), now);
     }
     default:
@@ -125,14 +143,29 @@ void on_datagram(Bot& b, std::uint8_t* buf, std::size_t n, const SocketAddress& 
 // SFU's join funnel sees its first_packet. No report blocks: the bot keeps no reception
 // statistics per stream in RTCP form (its quality reports carry them).
 void send_receiver_report(Bot& b, std::int64_t now) {
-  if (!b.srtp || !b.peer || now < b.next_rr_us) return;
+  if (!b.link.srtp || !b.link.peer || now < b.next_rr_us) return;
   b.next_rr_us = now + 1'000'000;
   std::array<std::uint8_t, 1600> buf{};
   rtc::ByteWriter w(buf);
   if (!rtc::rtcp::write_receiver_report(w, b.ssrc, {})) return;
   std::size_t n = w.size();
-  if (b.srtp->protect_rtcp(buf, n) != rtc::SrtpStatus::kOk) return;
-  send_to(b.sock, *b.peer, buf.data(), n);
+  if (b.link.srtp->protect_rtcp(buf, n) != rtc::SrtpStatus::kOk) return;
+  send_to(b.sock, *b.link.peer, buf.data(), n);
+}
+
+// An RTP packet (plaintext, `n` bytes of `plain`) on every connected link: the current one
+// and, during a move, the old one too, each with its own SRTP context.
+bool send_rtp(Bot& b, const std::array<std::uint8_t, 1600>& plain, std::size_t n) {
+  bool any = false;
+  for (Link* l : {&b.link, b.old.get()}) {
+    if (!l || !l->srtp || !l->peer) continue;
+    std::array<std::uint8_t, 1600> buf = plain;
+    std::size_t len = n;
+    if (l->srtp->protect_rtp(buf, len) != rtc::SrtpStatus::kOk) continue;
+    send_to(b.sock, *l->peer, buf.data(), len);
+    any = true;
+  }
+  return any;
 }
 
 void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
@@ -164,8 +197,7 @@ void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
       .add_extension(kExtSendTime, st)
       .payload(rtc::ByteSpan(payload.data(), static_cast<std::size_t>(len)));
   std::size_t n = rb.finish();
-  if (n == 0 || b.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return;
-  send_to(b.sock, *b.peer, buf.data(), n);
+  if (n == 0 || !send_rtp(b, buf, n)) return;
   ++b.sent;
 }
 
@@ -218,20 +250,21 @@ std::string answer_sdp(const std::string& offer, Bot& b, const rtc::DtlsCertific
 void connect_media(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc::DtlsContext> ctx,
                    rtc::DtlsRole role) {
   std::lock_guard lock(t.mu);
-  if (t.ready) return;  // a repeated answer
-  t.remote = {m.ice_ufrag, m.ice_pwd};
+  Link& l = t.link;
+  if (l.ready) return;  // a repeated answer
+  l.remote = {m.ice_ufrag, m.ice_pwd};
   rtc::ice::IceAgentConfig ic;
   ic.local = t.local;
-  ic.remote = t.remote;
-  t.ice = std::make_unique<rtc::ice::IceAgent>(ic);
+  ic.remote = l.remote;
+  l.ice = std::make_unique<rtc::ice::IceAgent>(ic);
   for (auto& c : m.candidates)
     if (auto a = SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
-      t.ice->add_remote_candidate(*a, c.priority);
+      l.ice->add_remote_candidate(*a, c.priority);
   auto d = rtc::DtlsSession::create(std::move(ctx), role, m.fingerprint);
   if (!d) throw std::runtime_error("dtls: " + d.error().message);
-  t.dtls = std::move(d.value());
-  t.ice->start(now_us() / 1000);
-  t.ready = true;
+  l.dtls = std::move(d.value());
+  l.ice->start(now_us() / 1000);
+  l.ready = true;
 }
 
 bool prepare_media(Bots& bots, const Options& o, OpusLoops& loops) {
@@ -269,9 +302,11 @@ void send_reports(Bots& bots, const Options& o, std::int64_t now) {
   for (auto& b : bots) {
     if (b->vpub || b->vrx || b->pub_only) continue;
     boost::json::object d;
+    std::shared_ptr<VoiceSocket> ws;
     {
       std::lock_guard lock(b->mu);
-      if (!b->srtp) continue;
+      if (!b->link.srtp) continue;
+      ws = b->ws;
       if (b->next_report_us == 0) {  // connected: the first report after one to two intervals
         b->next_report_us =
             now + every +
@@ -289,7 +324,7 @@ void send_reports(Bots& bots, const Options& o, std::int64_t now) {
       ++b->reports_sent;
     }
     try {
-      b->ws.send(boost::json::object{{"op", "quality"}, {"d", std::move(d)}});
+      ws->send(boost::json::object{{"op", "quality"}, {"d", std::move(d)}});
     } catch (const std::exception&) {
       // The socket is gone: the signaling thread reports the error.
     }
@@ -334,8 +369,12 @@ MediaWindow run_media(Bots& bots, const Options& o) {
       if (!sweep && !readable[i]) continue;
       Bot& b = *bots[i];
       std::lock_guard lock(b.mu);
-      if (!b.ready) {
-        all_connected = false;
+      if (!b.link.srtp) all_connected = false;
+      if (!b.link.ready && !b.old) {
+        // Not connected (yet, or again after losing its node): drop what arrives meanwhile.
+        while (readable[i] && rx.receive(b.sock) > 0) {
+        }
+        readable[i] = 0;
         continue;
       }
       while (readable[i]) {
@@ -346,13 +385,24 @@ MediaWindow run_media(Bots& bots, const Options& o) {
         }
         // The kernel's arrival time: latency excludes this loop's delay.
         for (std::size_t k = 0; k < n; ++k)
-          on_datagram(b, rx.data(k), rx.size(k), rx.from(k), rx.arrival_us(k, now), window_us);
+          if (Link* l = link_of(b, rx.from(k)))
+            on_datagram(b, *l, rx.data(k), rx.size(k), rx.from(k), rx.arrival_us(k, now),
+                        window_us);
       }
-      std::int64_t t = b.ice->next_timeout_ms();
-      if (t >= 0 && t <= now / 1000) b.ice->handle_timeout(now / 1000);
-      if (b.dtls->timeout_ms() == 0) b.dtls->handle_timeout();
-      flush_ice(b);
-      if (!b.srtp) all_connected = false;
+      for (Link* l : {&b.link, b.old.get()}) {
+        if (!l || !l->ready) continue;
+        std::int64_t t = l->ice->next_timeout_ms();
+        if (t >= 0 && t <= now / 1000) l->ice->handle_timeout(now / 1000);
+        if (l->dtls->timeout_ms() == 0) l->dtls->handle_timeout();
+        flush_ice(b, *l);
+      }
+      if (b.old && b.old_until_us != 0 && now >= b.old_until_us) {
+        // Moved: the old node's connection ends (it counts us gone, its drain goes on).
+        b.old.reset();
+        b.old_until_us = 0;
+        if (b.old_ws) b.old_ws->abort();
+        b.old_ws.reset();
+      }
     }
     if (media_start < 0 && !connected_said && sweep &&
         (all_connected || now - start > join_timeout_us)) {
@@ -383,13 +433,16 @@ MediaWindow run_media(Bots& bots, const Options& o) {
         if (!b->speaker || b->pub) continue;  // Janus: the pub_only transport sends
         if (b->next_frame_us == 0) {          // talking early: from the bot's connection on
           std::lock_guard lock(b->mu);
-          if (!b->srtp || !b->peer) continue;
+          if (!b->link.srtp || !b->link.peer) continue;
           b->next_frame_us = now + static_cast<std::int64_t>(random_u64() % 20'000);
         }
         if (now < b->next_frame_us) continue;  // only this thread touches next_frame_us
         b->next_frame_us += 20'000;
         std::lock_guard lock(b->mu);
-        if (!b->srtp || !b->peer) continue;
+        if (!(b->link.srtp && b->link.peer) && !(b->old && b->old->srtp)) {
+          b->ts += 960;  // reconnecting: the frame is lost, the clock goes on
+          continue;
+        }
         std::int64_t stamp = now_us();  // a fresh stamp: not the poll's
         std::uint64_t before = b->sent;
         send_frame(*b, (now - talk_epoch) / 1000, stamp);

@@ -169,7 +169,8 @@ json::object video_report(const Bots& bots, bool& ok) {
 Report voice_report(const Bots& bots, const Options& o, const std::string& channel_id,
                     const MediaWindow& window) {
   std::uint64_t sent = 0, received = 0, expected = 0, reports_sent = 0, reports_refused = 0;
-  std::vector<std::int64_t> lat, join, connect;
+  std::vector<std::int64_t> lat, join, connect, gaps;
+  int reconnects = 0, moves = 0;
   std::int64_t warmup_max = 0;
   int heard_all = 0, connected = 0;
   std::size_t max_streams = 0;
@@ -195,6 +196,17 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
       if (b->last_from_user[user] >= window.end_us - 1'000'000)
         heard_at_end.push_back(json::value(user));
     }
+    // The longest audio gap from any publisher this bot heard: between two packets, or from
+    // the last one to the end of the window (audio that never came back).
+    std::int64_t gap = 0;
+    for (auto& [user, last] : b->last_from_user) {
+      gap = std::max(gap, window.end_us - last);
+      if (auto g = b->max_gap_from_user.find(user); g != b->max_gap_from_user.end())
+        gap = std::max(gap, g->second);
+    }
+    if (!b->last_from_user.empty()) gaps.push_back(gap);
+    reconnects += b->reconnects;
+    moves += b->moves;
     int should = o.speakers - (b->speaker ? 1 : 0);
     if (b->audio_slots > 0) should = std::min(should, static_cast<int>(b->audio_slots));
     if (static_cast<int>(heard.size()) >= should) ++heard_all;
@@ -202,7 +214,11 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
                                    {"audio_slots", b->audio_slots},
                                    {"streams", streams},
                                    {"heard", std::move(heard)},
-                                   {"heard_at_end", std::move(heard_at_end)}});
+                                   {"heard_at_end", std::move(heard_at_end)},
+                                   {"max_gap_ms", static_cast<double>(gap) / 1000.0},
+                                   {"reconnects", b->reconnects},
+                                   {"moves", b->moves},
+                                   {"node", b->node}});
     lat.insert(lat.end(), b->latency_us.begin(), b->latency_us.end());
     warmup_max = std::max(warmup_max, b->warmup_max_us);
     connected += b->join_done_us > 0;
@@ -235,6 +251,8 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
                       {"connect_ms_p50", percentile(connect, 0.5) / 1000.0},
                       {"connect_ms_p99", percentile(connect, 0.99) / 1000.0},
                       {"max_streams_per_bot", max_streams},
+                      {"reconnects", reconnects},
+                      {"moves", moves},
                       {"signaled", g_signaled.load()},
                       {"quality_reports_sent", reports_sent},
                       {"quality_reports_refused", reports_refused},
@@ -252,6 +270,13 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
   for (auto v : join) joins.push_back(static_cast<double>(v) / 1000.0);
   for (auto v : connect) connects.push_back(static_cast<double>(v) / 1000.0);
   report["join_ms"] = std::move(joins);
+  // Each bot's longest audio gap (ms): a failover's or a drain's cost, per listener.
+  json::array gap_ms;
+  for (auto v : gaps) gap_ms.push_back(static_cast<double>(v) / 1000.0);
+  report["gap_ms"] = std::move(gap_ms);
+  report["gap_ms_p50"] = percentile(gaps, 0.5) / 1000.0;
+  report["gap_ms_p99"] = percentile(gaps, 0.99) / 1000.0;
+  report["gap_ms_max"] = gaps.empty() ? 0.0 : static_cast<double>(gaps.back()) / 1000.0;
   report["connect_ms"] = std::move(connects);
   json::object by_sender;
   for (auto& [user, n] : from_user) by_sender[user] = n;

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
 
@@ -82,8 +83,20 @@ VoiceSocket::~VoiceSocket() = default;
 void VoiceSocket::connect(const std::string& host, const std::string& port,
                           const std::string& path) {
   tcp::resolver resolver(impl_->io);
-  beast::get_lowest_layer(impl_->ws).connect(resolver.resolve(host, port));
-  impl_->ws.handshake(host + ":" + port, path);
+  auto& tcp_layer = beast::get_lowest_layer(impl_->ws);
+  tcp_layer.expires_after(std::chrono::seconds(5));  // timeouts apply to async operations only
+  beast::error_code ec;
+  tcp_layer.async_connect(resolver.resolve(host, port),
+                          [&ec](beast::error_code e, const tcp::endpoint&) { ec = e; });
+  impl_->io.restart();
+  impl_->io.run();
+  if (!ec) {
+    impl_->ws.async_handshake(host + ":" + port, path, [&ec](beast::error_code e) { ec = e; });
+    impl_->io.restart();
+    impl_->io.run();
+  }
+  tcp_layer.expires_never();
+  if (ec) throw beast::system_error(ec);
   impl_->ws.text(true);
 }
 
@@ -95,7 +108,12 @@ void VoiceSocket::send(const json::value& v) {
 
 json::value VoiceSocket::receive() {
   beast::flat_buffer buf;
-  impl_->ws.read(buf);
+  beast::error_code ec;
+  impl_->ws.read(buf, ec);
+  if (ec == beast::websocket::error::closed)
+    throw VoiceClosed(impl_->ws.reason().code,
+                      "voice connection closed (" + std::to_string(impl_->ws.reason().code) + ")");
+  if (ec) throw VoiceClosed(1006, "voice connection lost: " + ec.message());
   return json::parse(beast::buffers_to_string(buf.data()));
 }
 

@@ -4,6 +4,7 @@
 
 #include <boost/json/value.hpp>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace hype::bot {
@@ -35,13 +36,22 @@ class RestClient {
   std::string host_, port_;
 };
 
+// The /voice connection ended: `code` is the close frame's (4006: the voice state ended,
+// 4012: join again, docs/protocol.md), 1006 when the connection dropped without one.
+struct VoiceClosed : std::runtime_error {
+  VoiceClosed(int c, const std::string& what) : std::runtime_error(what), code(c) {}
+  int code;
+};
+
 class VoiceSocket {
  public:
   VoiceSocket();
   ~VoiceSocket();
+  // TCP connect and WebSocket handshake, 5 s at most (a node cut from the network must not
+  // hold a rejoin for TCP's two minutes); throws on failure.
   void connect(const std::string& host, const std::string& port, const std::string& path);
   void send(const boost::json::value& v);
-  // Blocks for the next frame; throws on close.
+  // Blocks for the next frame; throws VoiceClosed when the connection ends.
   boost::json::value receive();
   void close();
   // Unblocks a receive() waiting in another thread (shutdown of the TCP socket).

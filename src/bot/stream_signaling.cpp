@@ -29,7 +29,7 @@ void maybe_watch(Bot& b, const std::vector<std::string>& live) {
   {
     std::lock_guard lock(b.mu);
     VideoReceiver& r = *b.vrx;
-    if (!r.watching.empty() || !b.srtp) return;
+    if (!r.watching.empty() || !b.link.srtp) return;
     for (auto& u : live)
       if ((r.target == "any" && u != b.user_id) || u == r.target) {
         user = u;
@@ -39,7 +39,7 @@ void maybe_watch(Bot& b, const std::vector<std::string>& live) {
     r.watching = user;
     r.watch_sent_us = now_us();
   }
-  b.ws.send(json::object{{"op", "watch"}, {"d", json::object{{"user_id", user}}}});
+  b.ws->send(json::object{{"op", "watch"}, {"d", json::object{{"user_id", user}}}});
 }
 
 }  // namespace
@@ -66,20 +66,20 @@ void run_stream_signaling(Bot& b, const std::shared_ptr<rtc::DtlsContext>& ctx,
     if (!jo.at("sfu").is_object()) throw std::runtime_error("no SFU node for this channel");
     std::string url(jo.at("sfu").at("url").as_string()), host, port, path;
     split_url(url, host, port, path);
-    b.ws.connect(host, port, path);
-    b.ws.send(json::object{{"op", "identify"},
+    b.ws->connect(host, port, path);
+    b.ws->send(json::object{{"op", "identify"},
                            {"d", json::object{{"token", jo.at("voice_token")},
                                               {"channel_id", b.channel},
                                               {"kind", "stream"}}}});
     std::vector<std::string> live;  // users streaming now, from the latest `streams` event
     for (;;) {
-      auto f = b.ws.receive();
+      auto f = b.ws->receive();
       auto& fo = f.as_object();
       std::string op(fo.at("op").as_string());
       if (op == "ready") {
         std::lock_guard lock(b.mu);
         const auto& cert = ctx->certificate();
-        b.ws.send(
+        b.ws->send(
             json::object{{"op", "offer"},
                          {"d", json::object{{"sdp", publisher ? publisher_offer_sdp(b, cert)
                                                               : watcher_offer_sdp(b, cert)}}}});
@@ -93,7 +93,7 @@ void run_stream_signaling(Bot& b, const std::shared_ptr<rtc::DtlsContext>& ctx,
           // The SFU's `connected` comes too; this also covers a server that does not send it.
           const auto until = now_us() + static_cast<std::int64_t>(connect_timeout * 1e6);
           while (!stop.load() && now_us() < until) {
-            if (std::lock_guard l(b.mu); b.srtp) break;
+            if (std::lock_guard l(b.mu); b.link.srtp) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
           }
         }
@@ -108,7 +108,7 @@ void run_stream_signaling(Bot& b, const std::shared_ptr<rtc::DtlsContext>& ctx,
               b.ssrc_user[ssrc] = std::string(u->as_string());
           }
         }
-        b.ws.send(
+        b.ws->send(
             json::object{{"op", "answer"},
                          {"d", json::object{{"sdp", answer_sdp(std::string(d.at("sdp").as_string()),
                                                                b, ctx->certificate())},

@@ -44,13 +44,13 @@ bool is_keyframe(rtc::ByteSpan frame) {
 }
 
 void send_rtp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
-  if (n == 0 || !b.srtp || !b.peer || b.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return;
-  b.sock.send_to(*b.peer, buf.data(), n);
+  if (n == 0 || !b.link.srtp || !b.link.peer || b.link.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return;
+  b.sock.send_to(*b.link.peer, buf.data(), n);
 }
 
 void send_rtcp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
-  if (n == 0 || !b.srtp || !b.peer || b.srtp->protect_rtcp(buf, n) != rtc::SrtpStatus::kOk) return;
-  b.sock.send_to(*b.peer, buf.data(), n);
+  if (n == 0 || !b.link.srtp || !b.link.peer || b.link.srtp->protect_rtcp(buf, n) != rtc::SrtpStatus::kOk) return;
+  b.sock.send_to(*b.link.peer, buf.data(), n);
 }
 
 // One RTP packet of the publisher's video (media or RTX) with mid and transport-cc.
@@ -479,7 +479,7 @@ void video_on_rtcp(Bot& b, rtc::MutableByteSpan packet, std::int64_t now) {
 }
 
 void video_tick(Bot& b, std::int64_t now, bool sending) {
-  if (!b.srtp || !b.peer) return;
+  if (!b.link.srtp || !b.link.peer) return;
   if (b.vpub && b.vpub->clip && !b.vpub->clip->frames.empty()) {
     if (sending && b.vpub->stream_error.empty())
       publisher_tick(b, *b.vpub, now);

@@ -342,6 +342,17 @@ void SfuService::rooms(std::function<void(RoomMap)> done) const {
   });
 }
 
+void SfuService::server_update(std::uint64_t channel, NodeRef to) {
+  asio::post(impl_->strand, [s = impl_, channel, to = std::move(to)] {
+    s->broadcast(channel,
+                 net::frame("server_update",
+                            json::object{{"channel_id", id_str(channel)},
+                                         {"sfu", json::object{{"id", to.id},
+                                                              {"url", to.url},
+                                                              {"region", to.region}}}}));
+  });
+}
+
 SfuStats SfuService::stats() const {
   SfuStats st;
   impl_->service_counters.add_to(st);

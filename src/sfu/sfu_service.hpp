@@ -127,6 +127,14 @@ class SfuService {
   // not a coroutine: clang 14's fuzzer instrumentation cannot build coroutines in this file.)
   using RoomMap = std::map<std::uint64_t, std::vector<std::uint64_t>>;
   void rooms(std::function<void(RoomMap)> done) const;
+  // The channel moved to another SFU node (this one drains): every connection in it, voice and
+  // stream, gets `server_update` naming the new node, so a client connects there before it
+  // leaves this one (the gateway's VOICE_SERVER_UPDATE says the same; this reaches clients
+  // without a gateway, and sooner).
+  struct NodeRef {
+    std::string id, url, region;
+  };
+  void server_update(std::uint64_t channel, NodeRef to);
 
   SfuStats stats() const;
   std::vector<std::uint16_t> worker_ports() const;

@@ -75,8 +75,8 @@ struct PublisherRig {
 
   explicit PublisherRig(const std::string& clip, int drop_every = 0, double pace = 0) {
     bot.sock = net::UdpSocket::bind(SocketAddress::v4(INADDR_LOOPBACK, 0));
-    bot.srtp = rtc::SrtpSession::create(keys(false)).value();
-    bot.peer = far.local_address();
+    bot.link.srtp = rtc::SrtpSession::create(keys(false)).value();
+    bot.link.peer = far.local_address();
     bot.ssrc = 1234;
     o.stream = true;
     o.video_clip = clip;
@@ -126,7 +126,7 @@ struct PublisherRig {
     ASSERT_TRUE(write(w));
     std::size_t n = w.size();
     ASSERT_EQ(far_srtp->protect_rtcp(buf, n), rtc::SrtpStatus::kOk);
-    ASSERT_EQ(bot.srtp->unprotect_rtcp(buf, n), rtc::SrtpStatus::kOk);
+    ASSERT_EQ(bot.link.srtp->unprotect_rtcp(buf, n), rtc::SrtpStatus::kOk);
     video_on_rtcp(bot, rtc::MutableByteSpan(buf.data(), n), now);
   }
 };
@@ -311,9 +311,9 @@ TEST(BotVideo, WatcherTracksGapsAndRtxFillsThem) {
   w.frame(false, 3, 66'000, {2});
   w.frame(false, 1, 99'000);
   ASSERT_EQ(r.missing.size(), 1u);
-  w.bot.srtp = rtc::SrtpSession::create(keys(false)).value();
+  w.bot.link.srtp = rtc::SrtpSession::create(keys(false)).value();
   w.bot.sock = net::UdpSocket::bind(SocketAddress::v4(INADDR_LOOPBACK, 0));
-  w.bot.peer = w.bot.sock.local_address();
+  w.bot.link.peer = w.bot.sock.local_address();
   video_tick(w.bot, 100'000, false);
   EXPECT_EQ(r.nacks_sent, 1u);
   EXPECT_EQ(r.nacked_packets, 1u);

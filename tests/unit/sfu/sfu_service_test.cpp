@@ -484,6 +484,34 @@ TEST_F(SfuSignaling, TheSweepEndsASessionWhoseEventWasLost) {
   ASSERT_TRUE(until([&] { return !a.ws->frames("participant_leave").empty(); }));
 }
 
+// A draining node tells every connection of a moved channel where it went, voice and stream
+// connections alike, and ends none of them (the client connects there first).
+TEST_F(SfuSignaling, AMovedChannelTellsEveryConnectionItsNewNode) {
+  Client& a = join(1);
+  Client& b = join(2);
+  Client& s = join_stream(1, false);
+  ASSERT_TRUE(until([&] {
+    return !a.ws->frames("ready").empty() && !b.ws->frames("ready").empty() &&
+           !s.ws->frames("ready").empty();
+  }));
+  svc->server_update(kChannel + 1, {"node-x", "ws://x/voice", "eu"});  // another channel
+  svc->server_update(kChannel, {"node-2", "ws://10.0.0.2:8080/voice", "us"});
+  ASSERT_TRUE(until([&] {
+    return !a.ws->frames("server_update").empty() && !b.ws->frames("server_update").empty() &&
+           !s.ws->frames("server_update").empty();
+  }));
+  for (Client* c : {&a, &b, &s}) {
+    auto frames = c->ws->frames("server_update");
+    ASSERT_EQ(frames.size(), 1U);
+    auto& u = frames.front();
+    EXPECT_EQ(u.at("channel_id").as_string(), std::to_string(kChannel));
+    EXPECT_EQ(u.at("sfu").at("id").as_string(), "node-2");
+    EXPECT_EQ(u.at("sfu").at("url").as_string(), "ws://10.0.0.2:8080/voice");
+    EXPECT_EQ(u.at("sfu").at("region").as_string(), "us");
+    EXPECT_EQ(c->ws->closed_code(), 0);
+  }
+}
+
 TEST_F(SfuSignaling, LosingSpeakServerMutesAndGettingItBackUnmutes) {
   Client& a = join(1);
   join(2);

@@ -343,4 +343,21 @@ describe('RtcService SFU failover', () => {
     await until(() => expect(made[0].closed).toBe(true)); // after the linger
     expect(svc.switches.at(-1)).toMatchObject({ from: 'sfu', to: 'sfu', reason: 'audio flows' });
   });
+
+  it("the node's own server_update and the gateway's VOICE_SERVER_UPDATE make one move between them", async () => {
+    const { svc, made, moveTo } = cluster();
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    made[0].ready = true;
+    made[0].hear('2');
+    moveTo('node-2');
+    made[0].ctx.onServerUpdate?.({ channel_id: '10', sfu: { id: 'node-2' } }); // on /voice, first
+    await until(() => expect(made).toHaveLength(2));
+    svc.onServerUpdate({ channel_id: '10', sfu: { id: 'node-2' } }); // the gateway's, while moving
+    made[1].ready = true;
+    made[1].hear('2');
+    await until(() => expect(svc.currentTransport).toBe(made[1]));
+    await sleep(50);
+    expect(made).toHaveLength(2);
+  });
 });

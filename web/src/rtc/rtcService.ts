@@ -250,6 +250,8 @@ export class RtcService {
       onEnded: (reason: string) => {
         if (transport) this.transportEnded(transport, reason);
       },
+      // The same move the gateway's VOICE_SERVER_UPDATE announces; whichever comes first acts.
+      onServerUpdate: (d) => this.onServerUpdate(d),
     };
     let transport: VoiceTransport | null;
     if (answer.mode !== 'sfu' && answer.mode !== 'p2p') return null;

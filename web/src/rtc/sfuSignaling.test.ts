@@ -8,6 +8,7 @@ function setup(extra: { traceparent?: string } = {}) {
   const speaking: [string, boolean][] = [];
   let changes = 0;
   let disconnects = 0;
+  const updates: unknown[] = [];
   const sig = new SfuSignaling(pc, {
     token: 'tok',
     channelId: '42',
@@ -15,9 +16,10 @@ function setup(extra: { traceparent?: string } = {}) {
     onChange: () => changes++,
     onSpeaking: (u, s) => speaking.push([u, s]),
     onDisconnected: () => disconnects++,
+    onServerUpdate: (d) => updates.push(d),
     ...extra,
   });
-  return { pc, sig, sent, speaking, changes: () => changes, disconnects: () => disconnects };
+  return { pc, sig, sent, speaking, updates, changes: () => changes, disconnects: () => disconnects };
 }
 
 const ops = (sent: { op: string }[]) => sent.map((s) => s.op);
@@ -159,6 +161,17 @@ describe('SfuSignaling', () => {
     expect(disconnects()).toBe(1);
     sig.handle({ op: 'error', d: { code: 'invalid_sdp' } });
     expect(sig.counts.errors).toBe(1);
+  });
+
+  it('server_update (the node drains) is passed on with the channel and the new node, nothing sent', () => {
+    const { sig, sent, updates } = setup();
+    sig.open();
+    sig.handle({ op: 'ready', d: { user_id: '1', channel_id: '42', participants: [] } });
+    const before = sent.length;
+    sig.handle({ op: 'server_update', d: { channel_id: '42', sfu: { id: 'node-2', url: 'ws://b/voice', region: 'eu' } } });
+    expect(updates).toEqual([{ channel_id: '42', sfu: { id: 'node-2' } }]);
+    expect(sent.length).toBe(before);
+    expect(sig.state).not.toBe('closed');
   });
 
   it('does nothing after close', async () => {

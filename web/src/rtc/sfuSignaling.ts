@@ -35,6 +35,8 @@ export interface SfuSignalingOptions {
   onSpeaking?: (userId: string, speaking: boolean) => void;
   /** The SFU lost ICE consent or DTLS for us: restart ICE. */
   onDisconnected?: () => void;
+  /** `server_update`: the channel moved to another SFU node (this one drains). */
+  onServerUpdate?: (d: { channel_id?: string; sfu?: { id?: string } }) => void;
   log?: (msg: string, e?: unknown) => void;
 }
 
@@ -128,6 +130,9 @@ export class SfuSignaling {
         this.mediaConnected = false;
         this.o.onChange();
         this.o.onDisconnected?.();
+        return;
+      case 'server_update':
+        this.o.onServerUpdate?.({ channel_id: String(d.channel_id ?? ''), sfu: { id: String(d.sfu?.id ?? '') } });
         return;
       case 'error':
         this.counts.errors++;

@@ -77,6 +77,7 @@ export class SfuTransport implements VoiceTransport {
         this.sfuSpeaking = { ...this.sfuSpeaking, [uid]: on };
       },
       onDisconnected: () => this.restartIce(),
+      onServerUpdate: (d) => this.ctx.onServerUpdate?.(d),
       log: this.ctx.log,
     });
   }

@@ -39,6 +39,8 @@ export interface TransportContext {
   /** The server ended our voice session for good (we left, were removed from the guild or
    * channel, or lost a permission): do not rejoin. */
   onEnded?: (reason: string) => void;
+  /** The SFU node says our channel moved to another node (it drains): `server_update`. */
+  onServerUpdate?: (d: { channel_id?: string; sfu?: { id?: string } }) => void;
 }
 
 export interface VoiceTransport {
