@@ -106,6 +106,10 @@ struct Bot {
   // The longest wait between two packets of one publisher within the window (a failover's or
   // a drain's audio gap; with --continuous speakers nothing else makes one).
   std::map<std::string, std::int64_t> max_gap_from_user;
+  // Gaps longer than kGapEventUs: {start (the last packet before it), length}, so a test can
+  // tell which event caused which gap.
+  static constexpr std::int64_t kGapEventUs = 100'000;
+  std::vector<std::pair<std::int64_t, std::int64_t>> gap_events;
   std::size_t audio_slots = 0;
   bool joined = false;  // holds a REST voice state
   std::atomic<bool> signaling_done{false};

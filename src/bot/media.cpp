@@ -121,6 +121,8 @@ void on_datagram(Bot& b, Link& l, std::uint8_t* buf, std::size_t n, const Socket
         if (!first) {
           std::int64_t& gap = b.max_gap_from_user[user];
           gap = std::max(gap, now - last->second);
+          if (now - last->second > Bot::kGapEventUs)
+            b.gap_events.emplace_back(last->second, now - last->second);
           last->second = std::max(last->second, now);
         }
       }

@@ -205,6 +205,16 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
         gap = std::max(gap, g->second);
     }
     if (!b->last_from_user.empty()) gaps.push_back(gap);
+    // [start, length] in ms from the media start: per publisher, so one outage may be listed
+    // once per publisher heard.
+    json::array gap_list;
+    for (auto& [at, len] : b->gap_events)
+      gap_list.push_back(json::array{static_cast<double>(at - window.start_us) / 1000.0,
+                                     static_cast<double>(len) / 1000.0});
+    for (auto& [user, last] : b->last_from_user)
+      if (window.end_us - last > Bot::kGapEventUs)
+        gap_list.push_back(json::array{static_cast<double>(last - window.start_us) / 1000.0,
+                                       static_cast<double>(window.end_us - last) / 1000.0});
     reconnects += b->reconnects;
     moves += b->moves;
     int should = o.speakers - (b->speaker ? 1 : 0);
@@ -216,6 +226,7 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
                                    {"heard", std::move(heard)},
                                    {"heard_at_end", std::move(heard_at_end)},
                                    {"max_gap_ms", static_cast<double>(gap) / 1000.0},
+                                   {"gaps", std::move(gap_list)},
                                    {"reconnects", b->reconnects},
                                    {"moves", b->moves},
                                    {"node", b->node}});
