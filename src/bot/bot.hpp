@@ -103,9 +103,10 @@ struct Bot {
   std::unordered_map<std::uint32_t, Stream> streams;
   std::map<std::string, std::uint64_t> from_user;  // packets by publisher at receipt
   std::map<std::string, std::int64_t> last_from_user;
-  // The longest wait between two packets of one publisher within the window (a failover's or
-  // a drain's audio gap; with --continuous speakers nothing else makes one).
-  std::map<std::string, std::int64_t> max_gap_from_user;
+  // Per publisher (its SSRC, from the Opus stamp): the last packet and the longest wait
+  // between two of its packets within the window (a failover's or a drain's audio gap; with
+  // --continuous speakers nothing else makes one).
+  std::map<std::uint32_t, std::int64_t> last_from_sender, max_gap_from_sender;
   // Gaps longer than kGapEventUs: {start (the last packet before it), length}, so a test can
   // tell which event caused which gap.
   static constexpr std::int64_t kGapEventUs = 100'000;

@@ -180,9 +180,9 @@ std::shared_ptr<VoiceSocket> join_and_connect(Bot& b, const std::string& channel
 // connection drops: killed, cut off) the bot joins again at once with `sfu_failed` naming
 // it, which moves the channel to a live node, then with pauses while joins are refused. When
 // the node drains (`server_update`) the bot moves make before break: the old link carries
-// audio both ways until the new one is connected (a move that fails leaves the bot on the
-// draining node until it goes). The first join's failure ends the bot (an error in the
-// report); later ones are retried until the run ends.
+// audio both ways until the new one is connected (a move that fails is tried again after a
+// pause, the old link still carrying the audio). The first join's failure ends the bot (an
+// error in the report); later ones are retried until the run ends.
 void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc::DtlsContext>& ctx,
                    std::atomic<bool>& stop) {
   // Below the media thread: hundreds of signaling threads woken at once by a broadcast
@@ -190,26 +190,18 @@ void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc
   ::setpriority(PRIO_PROCESS, 0, 10);
   std::string failed;   // the node we lost: the next join names it
   bool moving = false;  // the channel moved: the current link carries audio meanwhile
-  bool resume = false;  // a move failed: go on with the current connection
   int attempt = 0;      // joins since the last `ready`
   std::string last_error;
   b.join_start_us = now_us();
   while (!stop.load()) {
     const bool first = !b.joined;
     try {
-      std::shared_ptr<VoiceSocket> ws;
-      if (resume) {
-        resume = false;
-        std::lock_guard lock(b.mu);
-        ws = b.ws;
-      } else {
-        const std::size_t i =
-            std::min(static_cast<std::size_t>(attempt), std::size(kRejoinPausesMs) - 1);
-        if (!first && !pause_unless_stopped(kRejoinPausesMs[i], stop)) break;
-        ++attempt;
-        ws = join_and_connect(b, channel, failed, moving);
-        moving = false;
-      }
+      const std::size_t i =
+          std::min(static_cast<std::size_t>(attempt), std::size(kRejoinPausesMs) - 1);
+      if (!first && !pause_unless_stopped(kRejoinPausesMs[i], stop)) break;
+      ++attempt;
+      std::shared_ptr<VoiceSocket> ws = join_and_connect(b, channel, failed, moving);
+      moving = false;
       Served end = serve(b, *ws, channel, ctx, attempt);
       if (stop.load()) break;
       if (end.end == Served::End::kEnded) {
@@ -217,10 +209,14 @@ void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc
         break;
       }
       if (end.end == Served::End::kMoved) {
+        std::fprintf(stderr, "hype-bot: bot %d: %s (from %s)\n", b.index, end.why.c_str(),
+                     b.node.c_str());
         moving = true;
         attempt = 0;
         continue;
       }
+      std::fprintf(stderr, "hype-bot: bot %d: sfu node %s: %s; joining again\n", b.index,
+                   b.node.c_str(), end.why.c_str());
       // Lost: asked to join again (4012, the node is fine), or the node itself is gone.
       failed = end.code == 4012 ? std::string() : b.node;
       std::lock_guard lock(b.mu);
@@ -233,10 +229,10 @@ void run_signaling(Bot& b, const std::string& channel, const std::shared_ptr<rtc
       if (stop.load()) break;
       last_error = e.what();
       if (first) break;
-      if (moving) {
-        moving = false;
-        resume = true;
-      }
+      // A move that failed is tried again after a pause (the old link carries the audio
+      // meanwhile), as is a join again.
+      std::fprintf(stderr, "hype-bot: bot %d: %s%s\n", b.index, e.what(),
+                   moving ? " (moving: trying again)" : "");
     }
   }
   std::lock_guard lock(b.mu);

@@ -96,8 +96,11 @@ void on_datagram(Bot& b, Link& l, std::uint8_t* buf, std::size_t n, const Socket
         return;
       if (b.first_rx_us < 0) b.first_rx_us = now;
       std::int64_t sent_at = -1;
-      if (auto t = opus_read_stamp(p.payload().data(), p.payload().size()))
-        sent_at = static_cast<std::int64_t>(*t);
+      std::optional<std::uint32_t> sender;
+      if (auto t = opus_read_stamp(p.payload().data(), p.payload().size())) {
+        sent_at = static_cast<std::int64_t>(t->t_us);
+        sender = t->sender;
+      }
       else if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
         sent_at = static_cast<std::int64_t>(rtc::load_be64(v->data()));
       note_for_report(b, p, len, now, sent_at);
@@ -117,9 +120,12 @@ void on_datagram(Bot& b, Link& l, std::uint8_t* buf, std::size_t n, const Socket
       }
       if (!user.empty()) {
         ++b.from_user[user];
-        auto [last, first] = b.last_from_user.try_emplace(user, now);
+        b.last_from_user[user] = now;
+      }
+      if (sender) {
+        auto [last, first] = b.last_from_sender.try_emplace(*sender, now);
         if (!first) {
-          std::int64_t& gap = b.max_gap_from_user[user];
+          std::int64_t& gap = b.max_gap_from_sender[*sender];
           gap = std::max(gap, now - last->second);
           if (now - last->second > Bot::kGapEventUs)
             b.gap_events.emplace_back(last->second, now - last->second);
@@ -185,7 +191,8 @@ void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
   std::array<std::uint8_t, 1500> payload{};
   std::copy(fr.data.begin(), fr.data.end(), payload.begin());
   int len =
-      opus_stamp(payload.data(), static_cast<int>(fr.data.size()), static_cast<std::uint64_t>(now));
+      opus_stamp(payload.data(), static_cast<int>(fr.data.size()), static_cast<std::uint64_t>(now),
+                 b.ssrc);
   std::array<std::uint8_t, 1> level{fr.level};
   std::array<std::uint8_t, 2> tw{};
   rtc::store_be16(tw.data(), b.twcc_seq++);

@@ -199,19 +199,19 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
     // The longest audio gap from any publisher this bot heard: between two packets, or from
     // the last one to the end of the window (audio that never came back).
     std::int64_t gap = 0;
-    for (auto& [user, last] : b->last_from_user) {
+    for (auto& [sender, last] : b->last_from_sender) {
       gap = std::max(gap, window.end_us - last);
-      if (auto g = b->max_gap_from_user.find(user); g != b->max_gap_from_user.end())
+      if (auto g = b->max_gap_from_sender.find(sender); g != b->max_gap_from_sender.end())
         gap = std::max(gap, g->second);
     }
-    if (!b->last_from_user.empty()) gaps.push_back(gap);
+    if (!b->last_from_sender.empty()) gaps.push_back(gap);
     // [start, length] in ms from the media start: per publisher, so one outage may be listed
     // once per publisher heard.
     json::array gap_list;
     for (auto& [at, len] : b->gap_events)
       gap_list.push_back(json::array{static_cast<double>(at - window.start_us) / 1000.0,
                                      static_cast<double>(len) / 1000.0});
-    for (auto& [user, last] : b->last_from_user)
+    for (auto& [sender, last] : b->last_from_sender)
       if (window.end_us - last > Bot::kGapEventUs)
         gap_list.push_back(json::array{static_cast<double>(last - window.start_us) / 1000.0,
                                        static_cast<double>(window.end_us - last) / 1000.0});
@@ -221,6 +221,8 @@ Report voice_report(const Bots& bots, const Options& o, const std::string& chann
     if (b->audio_slots > 0) should = std::min(should, static_cast<int>(b->audio_slots));
     if (static_cast<int>(heard.size()) >= should) ++heard_all;
     per_bot.push_back(json::object{{"user_id", b->user_id},
+                                   {"channel", b->group},
+                                   {"speaker", b->speaker},
                                    {"audio_slots", b->audio_slots},
                                    {"streams", streams},
                                    {"heard", std::move(heard)},

@@ -28,11 +28,13 @@ TEST(OpusStamp, RoundTripsAndStaysDecodable) {
   ASSERT_LT(fr.data.size(), 1400u);
   std::array<std::uint8_t, 1500> buf{};
   std::memcpy(buf.data(), fr.data.data(), fr.data.size());
-  int n = opus_stamp(buf.data(), static_cast<int>(fr.data.size()), 0x0123456789abcdefULL);
+  int n = opus_stamp(buf.data(), static_cast<int>(fr.data.size()), 0x0123456789abcdefULL,
+                     0xfedcba98U);
   ASSERT_EQ(n, static_cast<int>(fr.data.size()) + kOpusStampBytes);
   auto t = opus_read_stamp(buf.data(), static_cast<std::size_t>(n));
   ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(*t, 0x0123456789abcdefULL);
+  EXPECT_EQ(t->t_us, 0x0123456789abcdefULL);
+  EXPECT_EQ(t->sender, 0xfedcba98U);
   // Still one 20 ms Opus frame for a decoder, padding and all.
   EXPECT_EQ(decoded_samples(buf.data(), n), 960);
   EXPECT_EQ(decoded_samples(fr.data.data(), static_cast<int>(fr.data.size())), 960);
@@ -42,7 +44,7 @@ TEST(OpusStamp, UnstampedOrForeignPacketsHaveNoStamp) {
   OpusLoop loop(0);
   const OpusFrame& fr = loop.at(0);
   EXPECT_FALSE(opus_read_stamp(fr.data.data(), fr.data.size()).has_value());
-  std::array<std::uint8_t, 16> code3_zero_padding{0x03, 0x41, 0x0a};  // padded, no "HT"
+  std::array<std::uint8_t, 20> code3_zero_padding{0x03, 0x41, 0x0e};  // padded, no "HS"
   EXPECT_FALSE(opus_read_stamp(code3_zero_padding.data(), code3_zero_padding.size()));
   EXPECT_FALSE(opus_read_stamp(nullptr, 0));
 }

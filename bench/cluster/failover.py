@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""SFU cluster failover and rolling restart, measured with hype-bots (issue 16).
+
+    bench/cluster/failover.py [--participants 50,200,500] [--channel-size 5] [--speakers 2]
+                              [--bots-per-process 250] [--loopback] [--json FILE]
+
+For each size P: a fresh cluster (scripts/cluster: Redis, PostgreSQL, an api+gateway node in
+region eu, SFU nodes node-1 and node-2 in eu and node-3 in us, each in its own network
+namespace as root), then about 2P bots in channels of --channel-size (2 speakers talking
+without pause, the rest listening), so that the busier eu node carries about P of them.
+Then, while they talk:
+  1. kill -9 of the node with the most channels; the bots join again (sfu_failed) and
+     reconnect wherever the channel went; the killed node is started again;
+  2. a rolling restart: each node in turn drained (SIGTERM), started again.
+Every bot reports each gap over 100 ms in what it hears, with its start; a gap belongs to
+the event it starts near. Printed per event: bots affected, and p50/p99/max of the per-bot
+longest gap. Also: how the channels spread over the nodes (placement by load, region
+preference), the Redis commands per join, and the machine.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CLUSTER = os.path.join(REPO, "scripts", "cluster")
+BOT = os.environ.get("HYPE_BOT_BIN", os.path.join(REPO, "build", "release", "src", "bot", "hype-bot"))
+
+
+def log(*a):
+    print(f"[clusterbench {time.strftime('%H:%M:%S')}]", *a, file=sys.stderr, flush=True)
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip()
+    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "git_rev": rev, "date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%SZ")}
+
+
+def pct(values, p):
+    if not values:
+        return None
+    v = sorted(values)
+    return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
+
+
+class Cluster:
+    def __init__(self, d, loopback):
+        self.dir = d
+        self.loopback = loopback
+
+    def run(self, *args, check=True):
+        r = subprocess.run([CLUSTER, *args, "--dir", self.dir], capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise SystemExit(f"scripts/cluster {' '.join(args)} failed:\n{r.stderr}")
+        return r
+
+    def up(self):
+        self.run("down", check=False)
+        self.run("up", "--log-level", "warn", *(["--loopback"] if self.loopback else []))
+        with open(os.path.join(self.dir, "cluster.json")) as f:
+            self.state = json.load(f)
+
+    def status(self):
+        """{node: {"channels": n, "participants": n, "region": r, "state": s}} from hype cluster status."""
+        out = self.run("status", check=False).stdout
+        nodes = {}
+        for line in out.splitlines()[1:]:
+            f = line.split()
+            if len(f) >= 9 and f[0].startswith("node-"):
+                nodes[f[0]] = {"region": f[1], "participants": int(f[3]), "channels": int(f[5]),
+                               "state": f[-1]}
+        return nodes
+
+    def redis(self, *args):
+        s = self.state
+        return subprocess.run(["redis-cli", "-p", str(s["redis"]["port"]), "--no-auth-warning",
+                               "-a", s["redis_password"], *args], capture_output=True,
+                              text=True).stdout
+
+
+class BotProc:
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.media_start = None
+        self.connected = None
+        self.stderr = []
+        self.stdout = ""
+        threading.Thread(target=self._read_err, daemon=True).start()
+        self.t_out = threading.Thread(target=self._read_out, daemon=True)
+        self.t_out.start()
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            if "hype-bot: connected" in line and self.connected is None:
+                self.connected = time.time()
+            elif "media start" in line and self.media_start is None:
+                self.media_start = time.time() + 0.3  # the window starts 300 ms after the line
+            else:
+                self.stderr.append(line)
+
+    def _read_out(self):
+        self.stdout = self.proc.stdout.read()
+
+    def report(self):
+        self.proc.wait()
+        self.t_out.join()
+        try:
+            return json.loads(self.stdout.strip().splitlines()[-1])
+        except Exception:
+            return None
+
+
+def run_size(a, participants):
+    c = Cluster(a.dir, a.loopback)
+    c.up()
+    api = c.state["api"]["url"]
+    bots_total = 2 * participants
+    channels = max(2, round(bots_total / a.channel_size))
+    # The schedule (seconds after the bots' media start): settle, kill, then one drain per node.
+    settle, after_kill, per_drain = 4.0, 8.0, 7.0
+    nodes = list(c.state["sfu"])
+    duration = settle + after_kill + per_drain * len(nodes) + 3
+    log(f"P={participants}: {channels} channels of {a.channel_size} ({bots_total} bots), "
+        f"{duration:.0f} s of media")
+    c.redis("CONFIG", "RESETSTAT")
+    procs = []
+    left = channels
+    per_proc = max(1, a.bots_per_process // a.channel_size)
+    while left > 0:
+        n = min(per_proc, left)
+        left -= n
+        procs.append(BotProc([BOT, "--server", api, "--json", "--channels", str(n), "--count",
+                              str(a.channel_size), "--speakers", str(a.speakers), "--continuous",
+                              "--duration", f"{duration:.0f}", "--join-timeout", "60",
+                              "--report-every", "0"]))
+    end = time.time() + 180
+    while any(p.media_start is None for p in procs) and time.time() < end:
+        if any(p.proc.poll() is not None for p in procs):
+            break
+        time.sleep(0.1)
+    if any(p.media_start is None for p in procs):
+        for p in procs:
+            p.proc.kill()
+        raise SystemExit("bots did not start media:\n" + "".join(sum((p.stderr for p in procs), [])[-20:]))
+    t0 = max(p.media_start for p in procs)
+    stats = c.redis("INFO", "commandstats")
+    calls = sum(int(l.split("calls=")[1].split(",")[0]) for l in stats.splitlines() if "calls=" in l)
+    joins = bots_total
+
+    time.sleep(max(0, t0 + settle - time.time()))
+    before = c.status()
+    eu = {k: v for k, v in before.items() if v["region"] == "eu"}
+    mean_eu = sum(v["channels"] for v in eu.values()) / max(1, len(eu))
+    spread = {k: v["channels"] for k, v in before.items()}
+    victim = max(eu, key=lambda k: eu[k]["channels"])
+    events = [("kill", time.time(), victim, before[victim]["participants"])]
+    c.run("kill", victim)
+    log(f"killed {victim} ({before[victim]['participants']} participants, {before[victim]['channels']} channels)")
+    time.sleep(2)
+    c.run("start", victim)
+    time.sleep(max(0, events[0][1] + after_kill - time.time()))
+    for node in nodes:
+        st = c.status()
+        events.append(("drain", time.time(), node, st.get(node, {}).get("participants", 0)))
+        t = time.time()
+        c.run("drain", node)
+        log(f"drained {node} ({st.get(node, {}).get('participants', 0)} participants) in {time.time() - t:.1f} s")
+        c.run("start", node)
+        time.sleep(max(0, events[-1][1] + per_drain - time.time()))
+
+    reports = [(p, p.report()) for p in procs]
+    with open(os.path.join(a.dir, f"bots-{participants}.json"), "w") as f:  # the raw reports
+        json.dump([{"media_start": p.media_start, "events": events, "report": r, "stderr": p.stderr[-50:]}
+                   for p, r in reports], f)
+    after = c.status()
+    c.run("down")
+    errors = []
+    per_event = [{"event": e, "node": n, "participants_on_node": np, "gaps": []} for e, _, n, np in events]
+    connected = reconnects = moves = 0
+    for p, r in reports:
+        if r is None:
+            errors.append("a bot process printed no report: " + "".join(p.stderr[-5:]))
+            continue
+        errors += r["errors"]
+        connected += r["connected"]
+        reconnects += r["reconnects"]
+        moves += r["moves"]
+        for b in r["per_bot"]:
+            worst = [0.0] * len(events)
+            for at_ms, ms in b["gaps"]:
+                start = p.media_start + at_ms / 1000
+                for i, (_, t, _, _) in enumerate(events):
+                    if t - 0.3 <= start <= t + 5:
+                        worst[i] = max(worst[i], ms)
+            for i, w in enumerate(worst):
+                if w > 0:
+                    per_event[i]["gaps"].append(w)
+    for e in per_event:
+        g = e.pop("gaps")
+        e.update({"bots_with_gap_over_100ms": len(g), "gap_ms_p50": pct(g, 0.5),
+                  "gap_ms_p99": pct(g, 0.99), "gap_ms_max": max(g) if g else None})
+    return {"participants_target": participants, "bots": bots_total, "channels": channels,
+            "connected": connected, "reconnects": reconnects, "moves": moves,
+            "spread_before_kill": spread, "eu_max_over_mean": max(eu[k]["channels"] for k in eu) / mean_eu if mean_eu else None,
+            "us_channels": sum(v["channels"] for v in before.values() if v["region"] != "eu"),
+            "redis_calls_per_join": round(calls / joins, 1),
+            "events": per_event, "status_at_end": after, "errors": errors[:10]}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--participants", default="50,200,500")
+    p.add_argument("--channel-size", type=int, default=5)
+    p.add_argument("--speakers", type=int, default=2)
+    p.add_argument("--bots-per-process", type=int, default=250)
+    p.add_argument("--dir", default="/tmp/hype-cluster-bench")
+    p.add_argument("--loopback", action="store_true", help="no network namespaces")
+    p.add_argument("--json", help="also write the results here")
+    a = p.parse_args()
+    out = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+           "machine": machine(), "runs": []}
+    for n in [int(x) for x in a.participants.split(",") if x]:
+        out["runs"].append(run_size(a, n))
+        r = out["runs"][-1]
+        log(f"P={n}: " + "; ".join(
+            f"{e['event']} {e['node']} ({e['participants_on_node']} on it): {e['bots_with_gap_over_100ms']} bots "
+            f"with a gap > 100 ms, p50 {e['gap_ms_p50']} p99 {e['gap_ms_p99']} max {e['gap_ms_max']} ms"
+            for e in r["events"]))
+    text = json.dumps(out, indent=2)
+    print(text)
+    if a.json:
+        with open(a.json, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
