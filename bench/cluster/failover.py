@@ -126,6 +126,13 @@ class BotProc:
 def run_size(a, participants):
     c = Cluster(a.dir, a.loopback)
     c.up()
+    try:
+        return run_on(c, a, participants)
+    finally:
+        c.run("down", check=False)
+
+
+def run_on(c, a, participants):
     api = c.state["api"]["url"]
     bots_total = 2 * participants
     channels = max(2, round(bots_total / a.channel_size))
@@ -154,7 +161,8 @@ def run_size(a, participants):
     if any(p.media_start is None for p in procs):
         for p in procs:
             p.proc.kill()
-        raise SystemExit("bots did not start media:\n" + "".join(sum((p.stderr for p in procs), [])[-20:]))
+        raise SystemExit("bots did not start media:\n" + "".join(sum((p.stderr for p in procs), [])[-20:]) +
+                         "\n".join(str(p.proc.returncode) + " " + p.stdout[-500:] for p in procs))
     t0 = max(p.media_start for p in procs)
     stats = c.redis("INFO", "commandstats")
     calls = sum(int(l.split("calls=")[1].split(",")[0]) for l in stats.splitlines() if "calls=" in l)
@@ -186,7 +194,6 @@ def run_size(a, participants):
         json.dump([{"media_start": p.media_start, "events": events, "report": r, "stderr": p.stderr[-50:]}
                    for p, r in reports], f)
     after = c.status()
-    c.run("down")
     errors = []
     per_event = [{"event": e, "node": n, "participants_on_node": np, "gaps": []} for e, _, n, np in events]
     connected = reconnects = moves = 0

@@ -94,6 +94,11 @@ void SfuRole::start() {
   sfu_.start();
   health_ = &sfu::register_sfu_metrics(node_.registry, [&sfu = sfu_] { return sfu.stats(); });
   health_->set(1);
+  lease_lost_ = &node_.registry
+                     .counter("sfu_leases_lost_total",
+                              "rooms this node released because their channel was placed on "
+                              "another node while this one was cut off")
+                     .get();
   // A voice state change re-checks that user's SFU sessions at once.
   sub_ = node_.bus->subscribe([this](const cluster::Event& e) {
     if (e.type == cluster::EventType::voice_state_update && e.subject_user_id)
@@ -157,17 +162,7 @@ boost::asio::awaitable<void> SfuRole::move_rooms() {
     failed = e.what();
   }
   if (!failed.empty()) spdlog::warn("sfu node {} drain: {}", node_.node_id, failed);
-  sfu::SfuService::RoomMap rooms =
-      co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
-                                           void(sfu::SfuService::RoomMap)>(
-          [this](auto handler) {
-            // The coroutine resumes on its own strand, not on the SFU's signaling strand.
-            auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            sfu_.rooms([h, strand = heartbeat_strand_](sfu::SfuService::RoomMap m) {
-              boost::asio::post(strand, [h, m = std::move(m)]() mutable { (*h)(std::move(m)); });
-            });
-          },
-          boost::asio::use_awaitable);
+  sfu::SfuService::RoomMap rooms = co_await rooms_now();
   std::vector<std::uint64_t> channels;
   channels.reserve(rooms.size());
   for (const auto& room : rooms) channels.push_back(room.first);
@@ -198,6 +193,45 @@ boost::asio::awaitable<void> SfuRole::move_rooms() {
                channels.size());
 }
 
+boost::asio::awaitable<sfu::SfuService::RoomMap> SfuRole::rooms_now() {
+  co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                                 void(sfu::SfuService::RoomMap)>(
+      [this](auto handler) {
+        // The coroutine resumes on its own strand, not on the SFU's signaling strand.
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        sfu_.rooms([h, strand = heartbeat_strand_](sfu::SfuService::RoomMap m) {
+          boost::asio::post(strand, [h, m = std::move(m)]() mutable { (*h)(std::move(m)); });
+        });
+      },
+      boost::asio::use_awaitable);
+}
+
+// (Written plainly for GCC 12's coroutines, as drain_rooms.)
+boost::asio::awaitable<void> SfuRole::check_leases() {
+  using namespace std::chrono_literals;
+  sfu::SfuService::RoomMap rooms = co_await rooms_now();
+  if (rooms.empty()) co_return;
+  std::vector<Id> channels;
+  channels.reserve(rooms.size());
+  for (const auto& room : rooms) channels.push_back(static_cast<Id>(room.first));
+  std::vector<cluster::Placed> lost;
+  std::string failed;
+  try {
+    std::string me = node_.node_id;
+    lost = co_await node_.placement->async_claim(std::move(me), std::move(channels));
+  } catch (const std::exception& e) {
+    failed = e.what();  // Redis unreachable: nothing can have moved either; media goes on
+  }
+  if (!failed.empty()) co_return;
+  for (const cluster::Placed& p : lost) {
+    spdlog::warn("sfu node {}: channel {} is on node {} now (epoch {}): releasing it here",
+                 node_.node_id, p.channel_id, p.node.id, p.epoch);
+    if (lease_lost_) lease_lost_->inc();
+    sfu_.release_room(static_cast<std::uint64_t>(p.channel_id),
+                      {p.node.id, p.node.url, p.node.region}, 2s);
+  }
+}
+
 boost::asio::awaitable<void> SfuRole::heartbeats() {
   using namespace std::chrono_literals;
   auto last_warning = std::chrono::steady_clock::time_point{};
@@ -213,6 +247,7 @@ boost::asio::awaitable<void> SfuRole::heartbeats() {
       spdlog::warn("sfu node {}: heartbeat failed: {}", node_.node_id, failed);
       last_warning = now;
     }
+    if (failed.empty() && !stopping_ && !draining_) co_await check_leases();
     if (stopping_) break;
     heartbeat_->expires_after(1s);
     boost::system::error_code ec;

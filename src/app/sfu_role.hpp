@@ -42,6 +42,11 @@ class SfuRole {
   boost::asio::awaitable<void> drain_rooms(std::chrono::milliseconds limit,
                                            std::function<void()> done);
   boost::asio::awaitable<void> move_rooms();  // to other nodes, telling their users
+  // The rooms on this node (channel -> users), read on the SFU's signaling strand.
+  boost::asio::awaitable<sfu::SfuService::RoomMap> rooms_now();
+  // The lease check after a heartbeat (Placement::async_claim): rooms whose channel moved to
+  // another node while this one was cut off are released to it.
+  boost::asio::awaitable<void> check_leases();
   std::uint64_t participants() const;
 
   Node& node_;
@@ -56,6 +61,8 @@ class SfuRole {
   sfu::SfuService sfu_;
   int sub_ = 0;
   metrics::Gauge* health_ = nullptr;  // sfu_node_health
+  // sfu_leases_lost_total: rooms released because their channel moved to another node.
+  metrics::Counter* lease_lost_ = nullptr;
 };
 
 }  // namespace hype::app

@@ -154,7 +154,9 @@ std::shared_ptr<VoiceSocket> join_and_connect(Bot& b, const std::string& channel
     ws->connect(host, port, path);
   } catch (const std::exception& e) {
     if (!moving) failed = node;
-    throw std::runtime_error("sfu node " + node + ": " + e.what());
+    std::string why = e.what();
+    why = why.substr(0, why.find(" ["));  // Beast appends the source location
+    throw std::runtime_error("sfu node " + node + ": " + why);
   }
   {
     std::lock_guard lock(b.mu);

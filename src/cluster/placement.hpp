@@ -76,6 +76,15 @@ class Placement {
   virtual Task<std::optional<Placed>> async_move(Id channel_id, std::string from_node,
                                                  std::optional<std::string> region) = 0;
 
+  // The lease check of a node that serves `channels` (it has participants in each), after
+  // each heartbeat: a channel placed on it keeps its record alive; one with no record (the
+  // store restarted empty, or forgot it) is placed on it again, so joins keep landing where
+  // the call runs; one placed on another node meanwhile (this node was cut off and its
+  // channels moved) is returned with that node: this node must stop serving it. Throws
+  // RedisError when Redis is unreachable (then nothing can have moved either).
+  virtual Task<std::vector<Placed>> async_claim(std::string node_id,
+                                                std::vector<Id> channels) = 0;
+
   // Blocking forms for the blocking pool (see coordinator.hpp).
   void announce(SfuNode node) { wait(async_announce(std::move(node))); }
   void withdraw(const std::string& node_id) { wait(async_withdraw(node_id)); }
@@ -92,6 +101,9 @@ class Placement {
   }
   bool report_unreachable(const std::string& node_id) {
     return wait(async_report_unreachable(node_id));
+  }
+  std::vector<Placed> claim(const std::string& node_id, std::vector<Id> channels) {
+    return wait(async_claim(node_id, std::move(channels)));
   }
 };
 

@@ -124,6 +124,37 @@ if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[
 return assign(best, best_n, ARGV[1], ARGV[3])
 )LUA";
 
+// KEYS 4: the epoch counter, 5...: the channels the node serves. ARGV: 1 node id, 2 channel
+// ttl s. A channel placed on the node has its record kept alive; one with no record is placed
+// on it again (unless it drains); one placed on another node is returned. Returns
+// {position of the channel among KEYS 5..., node, epoch, url, region} for each, flattened.
+constexpr const char* kClaim = R"LUA(
+local me = ARGV[1]
+local mine = info(me)
+local out = {}
+for i = 5, #KEYS do
+  local cur = redis.call('HMGET', KEYS[i], 'node', 'epoch')
+  if not cur[1] then
+    if mine and not mine.draining then
+      local epoch = redis.call('INCR', KEYS[4])
+      redis.call('HSET', KEYS[i], 'node', me, 'epoch', epoch)
+      redis.call('EXPIRE', KEYS[i], ARGV[2])
+      redis.call('HINCRBY', KEYS[3], me, 1)
+    end
+  elseif cur[1] == me then
+    redis.call('EXPIRE', KEYS[i], ARGV[2])
+  else
+    local n = info(cur[1]) or {url = '', region = ''}
+    out[#out + 1] = tostring(i - 4)
+    out[#out + 1] = cur[1]
+    out[#out + 1] = cur[2]
+    out[#out + 1] = n.url
+    out[#out + 1] = n.region
+  end
+end
+return out
+)LUA";
+
 // KEYS 4: the channel. Returns {node, epoch, url, region} or nil.
 constexpr const char* kLookup = R"LUA(
 local cur = redis.call('HMGET', KEYS[4], 'node', 'epoch')
@@ -157,14 +188,15 @@ return out
 // Every script with the prelude in front, built once.
 struct Scripts {
   std::string announce, withdraw, place, lookup, release, status, client_of, withdraw_if_client,
-      move;
+      move, claim;
 };
 const Scripts& scripts() {
   auto with_prelude = [](const char* body) { return std::string(kPrelude) + body; };
   static const Scripts s{
       with_prelude(kAnnounce), with_prelude(kWithdraw),         with_prelude(kPlace),
       with_prelude(kLookup),   with_prelude(kRelease),          with_prelude(kStatus),
-      with_prelude(kClientOf), with_prelude(kWithdrawIfClient), with_prelude(kMove)};
+      with_prelude(kClientOf), with_prelude(kWithdrawIfClient), with_prelude(kMove),
+      with_prelude(kClaim)};
   return s;
 }
 
@@ -308,6 +340,40 @@ class RedisPlacement final : public Placement {
     }
     cache_[channel_id] = *p;
     co_return p;
+  }
+
+  Task<std::vector<Placed>> async_claim(std::string node_id, std::vector<Id> channels) override {
+    std::vector<Placed> lost;
+    if (channels.empty()) co_return lost;
+    std::vector<std::string> args;
+    args.emplace_back("EVAL");
+    args.push_back(scripts().claim);
+    args.push_back(std::to_string(4 + channels.size()));
+    args.push_back(o_.prefix + "nodes");
+    args.push_back(o_.prefix + "info");
+    args.push_back(o_.prefix + "counts");
+    args.push_back(o_.prefix + "epoch");
+    for (Id c : channels) args.push_back(channel_key(c));
+    args.push_back(std::move(node_id));
+    args.push_back(std::to_string(o_.channel_ttl.count()));
+    RedisReply r = co_await redis_.command(std::move(args));
+    if (r.is_error()) throw PlacementError("placement script failed: " + r.str);
+    for (std::size_t i = 0; i + 5 <= r.elements.size(); i += 5) {
+      const std::size_t at = static_cast<std::size_t>(to_int(r.elements[i].str));
+      if (at < 1 || at > channels.size()) continue;
+      Placed p;
+      p.channel_id = channels[at - 1];
+      p.node.id = r.elements[i + 1].str;
+      try {
+        p.epoch = std::stoull(r.elements[i + 2].str);
+      } catch (const std::exception&) {
+        p.epoch = 0;
+      }
+      p.node.url = r.elements[i + 3].str;
+      p.node.region = r.elements[i + 4].str;
+      lost.push_back(std::move(p));
+    }
+    co_return lost;
   }
 
   Task<std::optional<Placed>> async_lookup(Id channel_id) override {

@@ -353,6 +353,20 @@ void SfuService::server_update(std::uint64_t channel, NodeRef to) {
   });
 }
 
+void SfuService::release_room(std::uint64_t channel, NodeRef to, std::chrono::milliseconds grace) {
+  server_update(channel, to);
+  asio::post(impl_->strand, [s = impl_, channel, grace] {
+    auto timer = std::make_shared<asio::steady_timer>(s->strand, grace);
+    timer->async_wait([s, channel, timer](boost::system::error_code ec) {
+      if (ec || s->stopping) return;
+      auto it = s->rooms.find(channel);
+      if (it == s->rooms.end()) return;
+      auto conns = it->second;  // end_moved() leaves the room: iterate over a copy
+      for (auto& c : conns) c->end_moved(*s);
+    });
+  });
+}
+
 SfuStats SfuService::stats() const {
   SfuStats st;
   impl_->service_counters.add_to(st);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -135,6 +136,10 @@ class SfuService {
     std::string id, url, region;
   };
   void server_update(std::uint64_t channel, NodeRef to);
+  // The channel is another node's now (this one lost it while cut off): `server_update` to its
+  // connections at once, and after `grace` (their time to connect there) every connection
+  // still in it is ended (`channel_moved`, close 4012: join again).
+  void release_room(std::uint64_t channel, NodeRef to, std::chrono::milliseconds grace);
 
   SfuStats stats() const;
   std::vector<std::uint16_t> worker_ports() const;

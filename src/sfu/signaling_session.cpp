@@ -653,6 +653,16 @@ void SignalingSession::ask_rejoin(SignalingHost& host) {
   teardown(host);
 }
 
+void SignalingSession::end_moved(SignalingHost& host) {
+  if (closed_) return;
+  spdlog::info("sfu session user={} channel={}: the channel moved to another node, ending it here",
+               who_.user, who_.channel);
+  ws_->send(net::error_frame("channel_moved", "the channel moved to another SFU node; join again"));
+  ws_->close(kCloseTryAgain, "channel moved: join again");
+  closed_ = true;
+  teardown(host);
+}
+
 void SignalingSession::teardown(SignalingHost& host) {
   if (torn_down_) return;
   torn_down_ = true;

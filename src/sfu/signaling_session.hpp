@@ -136,6 +136,9 @@ class SignalingSession : public net::WsListener,
   // Applies the voice grant as it stands now: ends the session (close 4006) when it no
   // longer stands, server-mutes or unmutes it when SPEAK changed.
   void recheck();
+  // The channel is no longer this node's (it moved while this node was cut off): the client is
+  // told to join again (`channel_moved`, close 4012) and the session ends.
+  void end_moved(SignalingHost& host);
 
   void send(std::string_view op, const boost::json::value& d);
   void send_frame(const std::string& frame);

@@ -227,5 +227,45 @@ TEST_F(RedisPlacementTest, ADrainingNodeMovesItsChannelsToAnother) {
   EXPECT_EQ(channels["n2"], 1);
 }
 
+// The lease check (item 6: no split brain): a node that was cut off while its channel moved
+// learns at its next claim that the channel is another node's; a channel it still holds has its
+// record kept; one the store forgot is placed on it again; a draining node reclaims nothing.
+TEST_F(RedisPlacementTest, AClaimReturnsChannelsThatMovedAndReplacesForgottenOnes) {
+  a->announce(node("n1", ""));
+  ASSERT_EQ(a->place(1)->node.id, "n1");
+  ASSERT_EQ(a->place(2)->node.id, "n1");
+  EXPECT_TRUE(a->claim("n1", {1, 2}).empty()) << "both still n1's";
+  // n1 is cut off: its heartbeat expires, n2 takes channel 1 when someone joins it.
+  b->announce(node("n2", ""));
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(100ms);
+    b->announce(node("n2", ""));
+  }
+  auto moved = b->place(1);
+  ASSERT_EQ(moved->node.id, "n2");
+  // n1 is back: its heartbeat, then its claim of the rooms it still runs.
+  a->announce(node("n1", ""));
+  auto lost = a->claim("n1", {1, 2});
+  ASSERT_EQ(lost.size(), 1U);
+  EXPECT_EQ(lost[0].channel_id, 1);
+  EXPECT_EQ(lost[0].node.id, "n2");
+  EXPECT_EQ(lost[0].node.url, "ws://n2/voice");
+  EXPECT_EQ(lost[0].epoch, moved->epoch);
+  EXPECT_EQ(b->lookup(1)->node.id, "n2") << "a claim moves nothing back";
+  // Channel 2 was never taken (nobody joined it meanwhile): it is n1's again.
+  EXPECT_EQ(b->place(2)->node.id, "n1");
+  // A store that forgot channel 3 (restarted empty) gets it back, on the node that runs it.
+  auto lost3 = a->claim("n1", {3});
+  EXPECT_TRUE(lost3.empty());
+  auto three = b->lookup(3);
+  ASSERT_TRUE(three);
+  EXPECT_EQ(three->node.id, "n1");
+  // A draining node does not take a forgotten channel back.
+  a->announce(node("n1", "", 0, 0, true));
+  EXPECT_TRUE(a->claim("n1", {4}).empty());
+  EXPECT_FALSE(b->lookup(4));
+  EXPECT_TRUE(a->claim("n1", {}).empty());
+}
+
 }  // namespace
 }  // namespace hype::cluster

@@ -512,6 +512,29 @@ TEST_F(SfuSignaling, AMovedChannelTellsEveryConnectionItsNewNode) {
   }
 }
 
+// A node that lost its channel while cut off (the lease check found it on another node) tells
+// its connections where the channel is now, gives them a moment to connect there, then ends
+// them with "join again" (4012): the channel never runs on two nodes for long.
+TEST_F(SfuSignaling, ARoomReleasedToAnotherNodeTellsItsConnectionsThenEndsThem) {
+  Client& a = join(1);
+  Client& b = join(2);
+  ASSERT_TRUE(until([&] { return svc->stats().participants == 2; }));
+  svc->release_room(kChannel, {"node-2", "ws://n2/voice", "eu"}, std::chrono::milliseconds(300));
+  ASSERT_TRUE(until([&] {
+    return !a.ws->frames("server_update").empty() && !b.ws->frames("server_update").empty();
+  }));
+  EXPECT_EQ(a.ws->closed_code(), 0) << "not before the grace";
+  EXPECT_EQ(a.ws->frames("server_update").front().at("sfu").at("id").as_string(), "node-2");
+  ASSERT_TRUE(until([&] { return a.ws->closed_code() != 0 && b.ws->closed_code() != 0; }));
+  for (Client* c : {&a, &b}) {
+    EXPECT_EQ(c->ws->closed_code(), 4012);
+    auto err = c->ws->frames("error");
+    ASSERT_FALSE(err.empty());
+    EXPECT_EQ(err.back().at("code").as_string(), "channel_moved");
+  }
+  ASSERT_TRUE(until([&] { return svc->stats().participants == 0; }));
+}
+
 TEST_F(SfuSignaling, LosingSpeakServerMutesAndGettingItBackUnmutes) {
   Client& a = join(1);
   join(2);
