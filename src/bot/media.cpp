@@ -43,6 +43,13 @@ void flush_ice(Bot& b, Link& l) {
   while (l.ice->poll_transmit(t)) send_to(b.sock, t.to, t.data.data(), t.size);
   rtc::ice::IceEvent e;
   while (l.ice->poll_event(e)) {
+    if (e.type == rtc::ice::IceEvent::Type::kStateChanged && &l == &b.link &&
+        (e.state == rtc::ice::IceState::kDisconnected || e.state == rtc::ice::IceState::kFailed)) {
+      // The node stopped answering (cut off, or its machine is gone without closing its
+      // sockets): end its /voice connection here, so the signaling thread joins again naming
+      // it, as the web client's ICE watchdog does.
+      b.ws->abort();
+    }
     if (e.type == rtc::ice::IceEvent::Type::kSelectedPairChanged) {
       l.peer = e.selected;
       if (!l.dtls_started) {
@@ -265,6 +272,11 @@ void connect_media(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc:
   rtc::ice::IceAgentConfig ic;
   ic.local = t.local;
   ic.remote = l.remote;
+  // Consent checks every second, and no answer for 4 s counts as a lost node (a browser's
+  // ICE "disconnected" comes after about 5 s); the RFC 7675 30 s would leave a cut-off node's
+  // listeners in silence for half a minute.
+  ic.consent_interval_ms = 1000;
+  ic.consent_timeout_ms = 4000;
   l.ice = std::make_unique<rtc::ice::IceAgent>(ic);
   for (auto& c : m.candidates)
     if (auto a = SocketAddress::parse_ip(c.address, c.port); a && a->is_v4())
