@@ -15,7 +15,8 @@ Then, while they talk:
 Every bot reports each gap over 100 ms in what it hears, with its start; a gap belongs to
 the event it starts near. Printed per event: bots affected, and p50/p99/max of the per-bot
 longest gap. Also: how the channels spread over the nodes (placement by load, region
-preference), the Redis commands per join, and the machine.
+preference), the Redis commands and REST time of one join on the idle cluster (first into
+a channel: placement; second), and the machine.
 """
 import argparse
 import datetime
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CLUSTER = os.path.join(REPO, "scripts", "cluster")
@@ -123,6 +125,60 @@ class BotProc:
             return None
 
 
+def call(api, method, path, body=None, token=None):
+    req = urllib.request.Request(api + "/api/v1" + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode())
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read()
+        return json.loads(text) if text else None
+
+
+def join_costs(c, channels=20):
+    """Redis commands and REST time of a voice join: the first into a channel (which places
+    it) and the second (placed already), each over `channels` fresh channels, on the idle
+    cluster. Commands counted with INFO commandstats around each join alone."""
+    api = c.state["api"]["url"]
+    users = []
+    for i in range(2):
+        r = call(api, "POST", "/auth/register", {"username": f"cost{i}_{int(time.time())}",
+                                                 "password": "cluster-bench-password"})
+        users.append(r["access_token"])
+    g = call(api, "POST", "/guilds", {"name": "costs"}, users[0])
+    inv = call(api, "POST", f"/guilds/{g['id']}/invites", {}, users[0])
+    call(api, "POST", f"/invites/{inv['code']}", {}, users[1])
+    chans = [call(api, "POST", f"/guilds/{g['id']}/channels", {"name": f"v{i}", "kind": "voice"},
+                  users[0])["id"] for i in range(channels)]
+
+    def calls():
+        """(EVALs, every command): a script's own redis.call()s count as commands too."""
+        out = c.redis("INFO", "commandstats")
+        per = {l.split(":")[0]: int(l.split("calls=")[1].split(",")[0])
+               for l in out.splitlines() if "calls=" in l}
+        return per.get("cmdstat_eval", 0), sum(per.values())
+
+    res = {"first": {"calls": [], "evals": [], "ms": []},
+           "second": {"calls": [], "evals": [], "ms": []}}
+    for ch in chans:
+        for kind, tok in (("first", users[0]), ("second", users[1])):
+            e0, c0 = calls()
+            t = time.time()
+            call(api, "POST", f"/voice/join/{ch}", {}, tok)
+            res[kind]["ms"].append((time.time() - t) * 1000)
+            e1, c1 = calls()
+            res[kind]["evals"].append(e1 - e0)
+            res[kind]["calls"].append(c1 - c0 - 1)  # the INFO itself counts once
+    for tok in users:  # (each user is in the last channel only)
+        call(api, "POST", f"/voice/leave/{chans[-1]}", {}, tok)
+    # (Heartbeats and lease checks of the three nodes land in some windows: the p50 is the join.)
+    return {k: {"redis_evals_p50": pct(v["evals"], 0.5),
+                "redis_commands_p50": pct(v["calls"], 0.5), "redis_commands_max": max(v["calls"]),
+                "rest_ms_p50": round(pct(v["ms"], 0.5), 2), "rest_ms_p99": round(pct(v["ms"], 0.99), 2)}
+            for k, v in res.items()}
+
+
 def run_size(a, participants):
     c = Cluster(a.dir, a.loopback)
     c.up()
@@ -140,9 +196,10 @@ def run_on(c, a, participants):
     settle, after_kill, per_drain = 4.0, 8.0, 7.0
     nodes = list(c.state["sfu"])
     duration = settle + after_kill + per_drain * len(nodes) + 3
+    costs = join_costs(c)
+    log(f"join costs on the idle cluster: {costs}")
     log(f"P={participants}: {channels} channels of {a.channel_size} ({bots_total} bots), "
         f"{duration:.0f} s of media")
-    c.redis("CONFIG", "RESETSTAT")
     procs = []
     left = channels
     per_proc = max(1, a.bots_per_process // a.channel_size)
@@ -164,9 +221,6 @@ def run_on(c, a, participants):
         raise SystemExit("bots did not start media:\n" + "".join(sum((p.stderr for p in procs), [])[-20:]) +
                          "\n".join(str(p.proc.returncode) + " " + p.stdout[-500:] for p in procs))
     t0 = max(p.media_start for p in procs)
-    stats = c.redis("INFO", "commandstats")
-    calls = sum(int(l.split("calls=")[1].split(",")[0]) for l in stats.splitlines() if "calls=" in l)
-    joins = bots_total
 
     time.sleep(max(0, t0 + settle - time.time()))
     before = c.status()
@@ -223,7 +277,7 @@ def run_on(c, a, participants):
             "connected": connected, "reconnects": reconnects, "moves": moves,
             "spread_before_kill": spread, "eu_max_over_mean": max(eu[k]["channels"] for k in eu) / mean_eu if mean_eu else None,
             "us_channels": sum(v["channels"] for v in before.values() if v["region"] != "eu"),
-            "redis_calls_per_join": round(calls / joins, 1),
+            "join_costs": costs,
             "events": per_event, "status_at_end": after, "errors": errors[:10]}
 
 
