@@ -87,10 +87,11 @@ Served serve(Bot& b, VoiceSocket& ws, const std::string& channel,
         }
         b.audio_slots = std::max(b.audio_slots, slots);
       }
-      ws.send(json::object{{"op", "answer"},
-                           {"d", json::object{{"sdp", answer_sdp(std::string(d.at("sdp").as_string()),
-                                                                 b, ctx->certificate())},
-                                              {"version", d.at("version")}}}});
+      ws.send(
+          json::object{{"op", "answer"},
+                       {"d", json::object{{"sdp", answer_sdp(std::string(d.at("sdp").as_string()),
+                                                             b, ctx->certificate())},
+                                          {"version", d.at("version")}}}});
     } else if (op == "slots") {
       std::lock_guard lock(b.mu);
       for (auto& sv : fo.at("d").at("slots").as_array()) {

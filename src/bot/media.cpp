@@ -107,8 +107,7 @@ void on_datagram(Bot& b, Link& l, std::uint8_t* buf, std::size_t n, const Socket
       if (auto t = opus_read_stamp(p.payload().data(), p.payload().size())) {
         sent_at = static_cast<std::int64_t>(t->t_us);
         sender = t->sender;
-      }
-      else if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
+      } else if (auto v = p.find_extension(kExtSendTime); v && v->size() == 8)
         sent_at = static_cast<std::int64_t>(rtc::load_be64(v->data()));
       note_for_report(b, p, len, now, sent_at);
       if (sent_at >= 0 && sent_at < window_us) return;
@@ -197,9 +196,8 @@ void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
   }
   std::array<std::uint8_t, 1500> payload{};
   std::copy(fr.data.begin(), fr.data.end(), payload.begin());
-  int len =
-      opus_stamp(payload.data(), static_cast<int>(fr.data.size()), static_cast<std::uint64_t>(now),
-                 b.ssrc);
+  int len = opus_stamp(payload.data(), static_cast<int>(fr.data.size()),
+                       static_cast<std::uint64_t>(now), b.ssrc);
   std::array<std::uint8_t, 1> level{fr.level};
   std::array<std::uint8_t, 2> tw{};
   rtc::store_be16(tw.data(), b.twcc_seq++);

@@ -68,9 +68,9 @@ void run_stream_signaling(Bot& b, const std::shared_ptr<rtc::DtlsContext>& ctx,
     split_url(url, host, port, path);
     b.ws->connect(host, port, path);
     b.ws->send(json::object{{"op", "identify"},
-                           {"d", json::object{{"token", jo.at("voice_token")},
-                                              {"channel_id", b.channel},
-                                              {"kind", "stream"}}}});
+                            {"d", json::object{{"token", jo.at("voice_token")},
+                                               {"channel_id", b.channel},
+                                               {"kind", "stream"}}}});
     std::vector<std::string> live;  // users streaming now, from the latest `streams` event
     for (;;) {
       auto f = b.ws->receive();

@@ -44,12 +44,16 @@ bool is_keyframe(rtc::ByteSpan frame) {
 }
 
 void send_rtp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
-  if (n == 0 || !b.link.srtp || !b.link.peer || b.link.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return;
+  if (n == 0 || !b.link.srtp || !b.link.peer ||
+      b.link.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk)
+    return;
   b.sock.send_to(*b.link.peer, buf.data(), n);
 }
 
 void send_rtcp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
-  if (n == 0 || !b.link.srtp || !b.link.peer || b.link.srtp->protect_rtcp(buf, n) != rtc::SrtpStatus::kOk) return;
+  if (n == 0 || !b.link.srtp || !b.link.peer ||
+      b.link.srtp->protect_rtcp(buf, n) != rtc::SrtpStatus::kOk)
+    return;
   b.sock.send_to(*b.link.peer, buf.data(), n);
 }
 

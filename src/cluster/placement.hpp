@@ -82,8 +82,7 @@ class Placement {
   // the call runs; one placed on another node meanwhile (this node was cut off and its
   // channels moved) is returned with that node: this node must stop serving it. Throws
   // RedisError when Redis is unreachable (then nothing can have moved either).
-  virtual Task<std::vector<Placed>> async_claim(std::string node_id,
-                                                std::vector<Id> channels) = 0;
+  virtual Task<std::vector<Placed>> async_claim(std::string node_id, std::vector<Id> channels) = 0;
 
   // Blocking forms for the blocking pool (see coordinator.hpp).
   void announce(SfuNode node) { wait(async_announce(std::move(node))); }

@@ -192,11 +192,11 @@ struct Scripts {
 };
 const Scripts& scripts() {
   auto with_prelude = [](const char* body) { return std::string(kPrelude) + body; };
-  static const Scripts s{
-      with_prelude(kAnnounce), with_prelude(kWithdraw),         with_prelude(kPlace),
-      with_prelude(kLookup),   with_prelude(kRelease),          with_prelude(kStatus),
-      with_prelude(kClientOf), with_prelude(kWithdrawIfClient), with_prelude(kMove),
-      with_prelude(kClaim)};
+  static const Scripts s{with_prelude(kAnnounce), with_prelude(kWithdraw),
+                         with_prelude(kPlace),    with_prelude(kLookup),
+                         with_prelude(kRelease),  with_prelude(kStatus),
+                         with_prelude(kClientOf), with_prelude(kWithdrawIfClient),
+                         with_prelude(kMove),     with_prelude(kClaim)};
   return s;
 }
 

@@ -344,12 +344,11 @@ void SfuService::rooms(std::function<void(RoomMap)> done) const {
 
 void SfuService::server_update(std::uint64_t channel, NodeRef to) {
   asio::post(impl_->strand, [s = impl_, channel, to = std::move(to)] {
-    s->broadcast(channel,
-                 net::frame("server_update",
-                            json::object{{"channel_id", id_str(channel)},
-                                         {"sfu", json::object{{"id", to.id},
-                                                              {"url", to.url},
-                                                              {"region", to.region}}}}));
+    s->broadcast(channel, net::frame("server_update",
+                                     json::object{{"channel_id", id_str(channel)},
+                                                  {"sfu", json::object{{"id", to.id},
+                                                                       {"url", to.url},
+                                                                       {"region", to.region}}}}));
   });
 }
 

@@ -28,8 +28,8 @@ TEST(OpusStamp, RoundTripsAndStaysDecodable) {
   ASSERT_LT(fr.data.size(), 1400u);
   std::array<std::uint8_t, 1500> buf{};
   std::memcpy(buf.data(), fr.data.data(), fr.data.size());
-  int n = opus_stamp(buf.data(), static_cast<int>(fr.data.size()), 0x0123456789abcdefULL,
-                     0xfedcba98U);
+  int n =
+      opus_stamp(buf.data(), static_cast<int>(fr.data.size()), 0x0123456789abcdefULL, 0xfedcba98U);
   ASSERT_EQ(n, static_cast<int>(fr.data.size()) + kOpusStampBytes);
   auto t = opus_read_stamp(buf.data(), static_cast<std::size_t>(n));
   ASSERT_TRUE(t.has_value());
