@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "core/threads.hpp"
 #include "net/ws_envelope.hpp"
@@ -353,7 +354,7 @@ void SfuService::server_update(std::uint64_t channel, NodeRef to) {
 }
 
 void SfuService::release_room(std::uint64_t channel, NodeRef to, std::chrono::milliseconds grace) {
-  server_update(channel, to);
+  server_update(channel, std::move(to));
   asio::post(impl_->strand, [s = impl_, channel, grace] {
     auto timer = std::make_shared<asio::steady_timer>(s->strand, grace);
     timer->async_wait([s, channel, timer](boost::system::error_code ec) {
