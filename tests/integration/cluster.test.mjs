@@ -360,9 +360,10 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
       assert.equal(b.node, third);
       assert.ok(b.heard_at_end.length >= 1, `bot ${b.user_id} hears nobody at the end`);
       const gapsNear = (t, from, to) => b.gaps.filter(([at]) => at >= t + from && at <= t + to).map(([, ms]) => ms);
+      // A gap under 100 ms is not listed (the bot's max_gap_ms bounds it then): the kill's
+      // can be that short, since each bot joined again at once (reconnects >= 1 above).
       const k = gapsNear(killedAt, -300, 300);
-      assert.ok(k.length >= 1, `bot ${b.user_id}: no gap at the kill (${JSON.stringify(b.gaps)}, killed at ${killedAt})`);
-      killGaps.push(Math.max(...k));
+      killGaps.push(k.length ? Math.max(...k) : b.max_gap_ms);
       drainGaps.push(Math.max(0, ...gapsNear(drainedAt, -300, 5000)));
       // Nothing else: no gap outside the two events.
       const other = b.gaps.filter(([at]) => !(at >= killedAt - 300 && at <= killedAt + 300) && !(at >= drainedAt - 300 && at <= drainedAt + 5000));
