@@ -96,7 +96,7 @@ struct Bot {
   std::int64_t old_until_us = 0;
   std::string node;               // hype: the SFU node the current link goes to
   int reconnects = 0, moves = 0;  // joins again after a lost node; moves after a drain
-  std::string channel;  // hype: the voice channel this bot joins
+  std::string channel;            // hype: the voice channel this bot joins
   std::unordered_map<std::uint32_t, std::string> ssrc_user;  // per-publisher streams
   std::unordered_map<std::uint32_t, std::string> ssrc_mid;   // slot streams
   std::unordered_map<std::string, std::string> mid_user;     // from the latest slots event

@@ -167,19 +167,24 @@ void send_receiver_report(Bot& b, std::int64_t now) {
   send_to(b.sock, *b.link.peer, buf.data(), n);
 }
 
-// An RTP packet (plaintext, `n` bytes of `plain`) on every connected link: the current one
-// and, during a move, the old one too, each with its own SRTP context.
-bool send_rtp(Bot& b, const std::array<std::uint8_t, 1600>& plain, std::size_t n) {
-  bool any = false;
-  for (Link* l : {&b.link, b.old.get()}) {
-    if (!l || !l->srtp || !l->peer) continue;
-    std::array<std::uint8_t, 1600> buf = plain;
-    std::size_t len = n;
-    if (l->srtp->protect_rtp(buf, len) != rtc::SrtpStatus::kOk) continue;
-    send_to(b.sock, *l->peer, buf.data(), len);
-    any = true;
+// Protects and sends one RTP packet on a link.
+bool send_on(Bot& b, Link& l, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
+  if (!l.srtp || !l.peer || l.srtp->protect_rtp(buf, n) != rtc::SrtpStatus::kOk) return false;
+  send_to(b.sock, *l.peer, buf.data(), n);
+  return true;
+}
+
+// An RTP packet (plaintext, `n` bytes of `buf`, protected in place) on every connected link:
+// the current one and, only during a move, the old one too, each with its own SRTP context
+// (the old one gets a plaintext copy).
+bool send_rtp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
+  bool sent = false;
+  if (b.old) {
+    std::array<std::uint8_t, 1600> copy{};
+    std::copy_n(buf.begin(), n, copy.begin());
+    sent = send_on(b, *b.old, copy, n);
   }
-  return any;
+  return send_on(b, b.link, buf, n) || sent;
 }
 
 void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {

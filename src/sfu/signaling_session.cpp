@@ -647,18 +647,22 @@ void SignalingSession::revoke(SignalingHost& host) {
 void SignalingSession::ask_rejoin(SignalingHost& host) {
   spdlog::info("sfu session user={} channel={}: voice state store was reset, asking to rejoin",
                who_.user, who_.channel);
-  ws_->send(net::error_frame("voice_state_lost", "the cluster lost your voice state; join again"));
-  ws_->close(kCloseTryAgain, "voice state lost: join again");
-  closed_ = true;
-  teardown(host);
+  end_join_again(host, "voice_state_lost", "the cluster lost your voice state; join again",
+                 "voice state lost: join again");
 }
 
 void SignalingSession::end_moved(SignalingHost& host) {
   if (closed_) return;
   spdlog::info("sfu session user={} channel={}: the channel moved to another node, ending it here",
                who_.user, who_.channel);
-  ws_->send(net::error_frame("channel_moved", "the channel moved to another SFU node; join again"));
-  ws_->close(kCloseTryAgain, "channel moved: join again");
+  end_join_again(host, "channel_moved", "the channel moved to another SFU node; join again",
+                 "channel moved: join again");
+}
+
+void SignalingSession::end_join_again(SignalingHost& host, std::string_view code,
+                                      std::string_view message, std::string_view reason) {
+  ws_->send(net::error_frame(code, message));
+  ws_->close(kCloseTryAgain, std::string(reason));
   closed_ = true;
   teardown(host);
 }

@@ -167,6 +167,9 @@ class SignalingSession : public net::WsListener,
   void send_slots();
   void revoke(SignalingHost& host);
   void ask_rejoin(SignalingHost& host);
+  // `error` `code` (with `message`), close 4012 (`reason`): the client joins again.
+  void end_join_again(SignalingHost& host, std::string_view code, std::string_view message,
+                      std::string_view reason);
   void teardown(SignalingHost& host);
   void closed_by_peer(SignalingHost& host);
 

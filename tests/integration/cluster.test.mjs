@@ -17,8 +17,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { startServer, api, register, sleep, HYPE_BIN, voicePublicKeyOf } from './lib.mjs';
+import { join } from 'node:path';
+import { startServer, api, register, sleep, runBots, BOT_BIN, HYPE_BIN, voicePublicKeyOf } from './lib.mjs';
 
 const VOICE_KEY = 'cluster-test-voice-key-0123456789abcdef';
 const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
@@ -198,7 +198,6 @@ async function metric(server, name) {
   return sum;
 }
 
-const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
 
 test('media through a split deployment: grants read from Redis on an SFU-only node, a kick ends the session, Redis frozen does not stop media', { skip: (!hasRedis && 'redis-server not installed') || (!existsSync(BOT_BIN) && 'hype-bot not built'), timeout: 120_000 }, async () => {
   const redis = await redisServer();
@@ -307,19 +306,10 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
     const nodeOf = async () => (await api(web, 'GET', `/voice/sfu-node/${voice.id}`, { token: owner.token })).body.node?.id;
     const users = async (id) => metric(sfu[id], 'sfu_active_voice_users').catch(() => 0);
 
-    const proc = spawn(BOT_BIN, ['--server', web.url, '--json', '--count', '4', '--speakers', '2', '--continuous',
-      '--duration', '16', '--channel', voice.id, '--invite', invite.code], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let mediaStart = 0;
-    proc.stdout.on('data', (d) => { out += d.toString(); });
-    proc.stderr.on('data', (d) => {
-      err += d.toString();
-      if (!mediaStart && err.includes('hype-bot: media start')) mediaStart = Date.now() + 300; // the bot's window starts 300 ms after
-    });
-    const exited = new Promise((r) => proc.once('exit', r));
-    bots = { stop: async () => { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; } } };
-    await waitFor(() => mediaStart > 0, 'the bots\' media start', 30000).catch((e) => { throw new Error(e.message + '\n' + err.slice(-2000)); });
+    bots = runBots(['--server', web.url, '--count', '4', '--speakers', '2', '--continuous',
+      '--duration', '16', '--channel', voice.id, '--invite', invite.code]);
+    await waitFor(() => bots.mediaStart() > 0, 'the bots\' media start', 30000).catch((e) => { throw new Error(e.message + '\n' + bots.stderr().slice(-2000)); });
+    const mediaStart = bots.mediaStart();
     const first = await nodeOf();
     assert.equal(await users(first), 4);
     // Every listener hears both speakers before the kill (on a loaded machine the last
@@ -348,8 +338,7 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
     await Promise.race([drainExit, sleep(10000).then(() => { throw new Error('the drained node did not exit'); })]);
     assert.equal(await nodeOf(), third);
 
-    await exited;
-    const report = JSON.parse(out.trim().split('\n').pop());
+    const report = await bots.report();
     assert.deepEqual(report.errors, []);
     assert.equal(report.connected, 4);
     const killGaps = [];

@@ -14,11 +14,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { api, sleep, HYPE_BIN } from './lib.mjs';
+import { api, sleep, runBots, BOT_BIN, HYPE_BIN } from './lib.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLUSTER = join(REPO, 'scripts', 'cluster');
-const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
 const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
 const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
 const skip = (!canNetns && 'needs root and ip netns') || (!hasRedis && 'redis-server not installed') || (!existsSync(BOT_BIN) && 'hype-bot not built');
@@ -62,19 +61,10 @@ test('an SFU node cut off for 5 s while its channel moves serves none of it once
     const nodeOf = async () => (await api(web, 'GET', `/voice/sfu-node/${voice.id}`, { token: owner.access_token })).body.node?.id;
 
     // Four bots talk (two speakers, without pause) on the channel's node.
-    const proc = spawn(BOT_BIN, ['--server', web.url, '--json', '--count', '4', '--speakers', '2', '--continuous',
-      '--duration', '24', '--channel', voice.id, '--invite', invite.code], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let mediaStart = 0;
-    proc.stdout.on('data', (d) => { out += d.toString(); });
-    proc.stderr.on('data', (d) => {
-      err += d.toString();
-      if (!mediaStart && err.includes('hype-bot: media start')) mediaStart = Date.now() + 300;
-    });
-    const exited = new Promise((r) => proc.once('exit', r));
-    bots = { stop: async () => { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; } } };
-    await waitFor(() => mediaStart > 0, 'the bots\' media start', 30000).catch((e) => { throw new Error(e.message + '\n' + err.slice(-2000)); });
+    bots = runBots(['--server', web.url, '--count', '4', '--speakers', '2', '--continuous',
+      '--duration', '24', '--channel', voice.id, '--invite', invite.code]);
+    await waitFor(() => bots.mediaStart() > 0, 'the bots\' media start', 30000).catch((e) => { throw new Error(e.message + '\n' + bots.stderr().slice(-2000)); });
+    const mediaStart = bots.mediaStart();
     const cut = await nodeOf();
     const other = Object.keys(state.sfu).find((n) => n !== cut);
 
@@ -120,8 +110,7 @@ test('an SFU node cut off for 5 s while its channel moves serves none of it once
     assert.ok((await metric(nodeUrl(cut), 'sfu_leases_lost_total')) >= 1);
     assert.equal(await nodeOf(), other, 'the channel stays on the node that took it');
 
-    await exited;
-    const report = JSON.parse(out.trim().split('\n').pop());
+    const report = await bots.report();
     assert.deepEqual(report.errors, []);
     const gaps = [];
     for (const b of report.per_bot) {

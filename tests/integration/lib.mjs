@@ -2,10 +2,38 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
 
 export const HYPE_BIN = process.env.HYPE_BIN ?? new URL('../../build/release/src/app/hype', import.meta.url).pathname;
+export const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
+
+// A hype-bot run with --json: `mediaStart()` is the wall time its media window starts (the bot
+// says "media start" 300 ms before), `report()` its JSON report once it exits, `stop()` ends it.
+export function runBots(args) {
+  const proc = spawn(BOT_BIN, ['--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let mediaStart = 0;
+  proc.stdout.on('data', (d) => { out += d.toString(); });
+  proc.stderr.on('data', (d) => {
+    err += d.toString();
+    if (!mediaStart && err.includes('hype-bot: media start')) mediaStart = Date.now() + 300;
+  });
+  const exited = new Promise((r) => proc.once('exit', r));
+  return {
+    proc,
+    stderr: () => err,
+    mediaStart: () => mediaStart,
+    async report() {
+      await exited;
+      return JSON.parse(out.trim().split('\n').pop());
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; }
+    },
+  };
+}
 
 // The voice-token public key `hype keys` prints for a voice key (what SFU-only nodes are given
 // as HYPE_AUTH_VOICE_PUBLIC_KEY).
