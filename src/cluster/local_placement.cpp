@@ -69,11 +69,12 @@ class LocalPlacement final : public Placement {
   }
   // One process: the node is this process itself, alive by definition.
   Task<bool> async_report_unreachable(std::string) override { co_return false; }
-  // One node: nowhere to move to.
   // One node: nothing can move elsewhere.
   Task<std::vector<Placed>> async_claim(std::string, std::vector<Id>) override {
     co_return std::vector<Placed>{};
   }
+
+  Task<Swept> async_sweep(int) override { co_return Swept{}; }
 
   Task<std::optional<Placed>> async_move(Id, std::string, std::optional<std::string>) override {
     co_return std::nullopt;

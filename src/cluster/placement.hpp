@@ -16,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cluster/coordinator.hpp"
 #include "core/ids.hpp"
@@ -57,7 +58,8 @@ class Placement {
   // The node stops taking channels; its placements are dropped (clients re-place on rejoin).
   virtual Task<void> async_withdraw(std::string node_id) = 0;
   // The channel's node: the existing placement if its node is still there, else a new one
-  // (preferring `region`) with a higher epoch. nullopt when no SFU node is known at all
+  // with a higher epoch, preferring `region` (regions nearest first, comma-separated: "eu,us"
+  // tries eu, then us, then any other). nullopt when no SFU node is known at all
   // (a deployment without the SFU role: voice stays peer to peer).
   virtual Task<std::optional<Placed>> async_place(Id channel_id,
                                                   std::optional<std::string> region) = 0;
@@ -84,6 +86,18 @@ class Placement {
   // RedisError when Redis is unreachable (then nothing can have moved either).
   virtual Task<std::vector<Placed>> async_claim(std::string node_id, std::vector<Id> channels) = 0;
 
+  // The node-expiry sweep (each API node, every second): nodes whose heartbeat expired leave
+  // the registry, and channels still placed on nodes that left (expired, withdrawn, or
+  // reported unreachable) move to live nodes, at most `max` per call, without waiting for
+  // someone to join them. Each move comes back with `moved_from`: its clients must be told.
+  // `expired`: the nodes this call found with an expired heartbeat (each reported once). Throws
+  // RedisError when Redis is unreachable.
+  struct Swept {
+    std::vector<std::string> expired;
+    std::vector<Placed> moved;
+  };
+  virtual Task<Swept> async_sweep(int max) = 0;
+
   // Blocking forms for the blocking pool (see coordinator.hpp).
   void announce(SfuNode node) { wait(async_announce(std::move(node))); }
   void withdraw(const std::string& node_id) { wait(async_withdraw(node_id)); }
@@ -104,6 +118,7 @@ class Placement {
   std::vector<Placed> claim(const std::string& node_id, std::vector<Id> channels) {
     return wait(async_claim(node_id, std::move(channels)));
   }
+  Swept sweep(int max = 200) { return wait(async_sweep(max)); }
 };
 
 // This process's node only: every channel is placed on the one announced node (or on none,

@@ -14,10 +14,16 @@ namespace {
 // KEYS: 1 nodes (zset: id -> last heartbeat, ms of Redis's clock), 2 info (hash: id ->
 // "url\nregion\ncapacity\nparticipants\ndraining\nclient", client: the id of the connection
 // the node heartbeats on), 3 counts (hash: id -> channels placed).
+// Two more keys are derived from the prefix of KEYS[1] (same hash tag, so the same slot):
+// nch:<id> (set: the channel keys placed on node id) and gone (hash: id -> region of a node
+// that left the registry while channels were placed on it; the sweep moves them).
 // The clock is Redis's own (TIME), so API and SFU nodes need not agree on the time.
 constexpr const char* kPrelude = R"LUA(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local P = string.sub(KEYS[1], 1, -6)
+local GONE = P .. 'gone'
+local function nch(id) return P .. 'nch:' .. id end
 local function info(id)
   local v = redis.call('HGET', KEYS[2], id)
   if not v then return nil end
@@ -26,38 +32,57 @@ local function info(id)
   return {url = f[1] or '', region = f[2] or '', cap = tonumber(f[3]) or 0,
           load = tonumber(f[4]) or 0, draining = f[5] == '1', client = f[6] or ''}
 end
--- The node leaves the registry (its channels are placed again on their next place()).
+-- The node leaves the registry. Its channels are placed again on their next place(), or by the
+-- sweep, which finds them through `gone`.
 local function forget(id)
+  local n = info(id)
   redis.call('ZREM', KEYS[1], id)
   redis.call('HDEL', KEYS[2], id)
   redis.call('HDEL', KEYS[3], id)
+  if redis.call('SCARD', nch(id)) > 0 then
+    redis.call('HSET', GONE, id, n and n.region or '')
+  end
 end
--- The live node for a new decision: not draining, under capacity, not `exclude`; of `region`
--- first, then the fewest placed channels, then the fewest participants.
-local function choose(region, exclude)
-  local best, best_n, best_in, best_placed
+-- `regions`: the preferred regions, nearest first, comma-separated ('' none).
+local function ranks(regions)
+  local r, i = {}, 0
+  for part in string.gmatch(regions, '[^,]+') do
+    i = i + 1
+    if r[part] == nil then r[part] = i end
+  end
+  return r
+end
+-- The live node for a new decision: not draining, under capacity, not `exclude`; of the
+-- nearest preferred region first (any other region last), then the fewest placed channels,
+-- then the fewest participants.
+local function choose(regions, exclude)
+  local rank = ranks(regions)
+  local best, best_n, best_rank, best_placed
   for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     local n = info(id)
     if id ~= exclude and n and not n.draining and (n.cap <= 0 or n.load < n.cap) then
-      local inr = region ~= '' and n.region == region
+      local r = rank[n.region] or 1000000
       local placed = tonumber(redis.call('HGET', KEYS[3], id) or '0')
       local better = best == nil
       if not better then
-        if inr ~= best_in then better = inr
+        if r ~= best_rank then better = r < best_rank
         elseif placed ~= best_placed then better = placed < best_placed
         else better = n.load < best_n.load end
       end
-      if better then best, best_n, best_in, best_placed = id, n, inr, placed end
+      if better then best, best_n, best_rank, best_placed = id, n, r, placed end
     end
   end
   return best, best_n
 end
--- Records a new decision for the channel (KEYS 4) with a fresh epoch (KEYS 5).
-local function assign(best, best_n, prev, channel_ttl)
-  local epoch = redis.call('INCR', KEYS[5])
-  redis.call('HSET', KEYS[4], 'node', best, 'epoch', epoch)
-  redis.call('EXPIRE', KEYS[4], channel_ttl)
+-- Records a new decision for the channel `ck` (its key) with a fresh epoch (counter `ek`);
+-- `prev`: the node it was on ('' none).
+local function assign(best, best_n, prev, channel_ttl, ck, ek)
+  local epoch = redis.call('INCR', ek)
+  redis.call('HSET', ck, 'node', best, 'epoch', epoch)
+  redis.call('EXPIRE', ck, channel_ttl)
   redis.call('HINCRBY', KEYS[3], best, 1)
+  redis.call('SADD', nch(best), ck)
+  if prev ~= '' and prev ~= best then redis.call('SREM', nch(prev), ck) end
   return {best, tostring(epoch), best_n.url, best_n.region, 1, prev}
 end
 )LUA";
@@ -66,6 +91,7 @@ end
 constexpr const char* kAnnounce = R"LUA(
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HDEL', GONE, ARGV[1])  -- back before the sweep moved its channels: they stay
 return 1
 )LUA";
 
@@ -92,7 +118,7 @@ return 1
 )LUA";
 
 // KEYS 4: the channel (hash: node, epoch), 5: the epoch counter.
-// ARGV: 1 node ttl ms, 2 region ('' any), 3 channel ttl s.
+// ARGV: 1 node ttl ms, 2 preferred regions (comma-separated, '' any), 3 channel ttl s.
 // Returns {node, epoch, url, region, new (0/1)} or nil when no node can take it.
 constexpr const char* kPlace = R"LUA(
 local ttl = tonumber(ARGV[1])
@@ -109,10 +135,10 @@ if cur[1] and redis.call('ZSCORE', KEYS[1], cur[1]) then
 end
 local best, best_n = choose(ARGV[2], '')
 if not best then return nil end
-return assign(best, best_n, cur[1] or '', ARGV[3])
+return assign(best, best_n, cur[1] or '', ARGV[3], KEYS[4], KEYS[5])
 )LUA";
 
-// KEYS 4: the channel, 5: the epoch counter. ARGV: 1 the node it leaves (draining), 2 region
+// KEYS 4: the channel, 5: the epoch counter. ARGV: 1 the node it leaves (draining), 2 regions
 // preferred, 3 channel ttl s. Moves the channel off that node if it is there: returns the new
 // decision like kPlace, or nil (not on that node, or no other node can take it).
 constexpr const char* kMove = R"LUA(
@@ -121,7 +147,7 @@ if cur[1] ~= ARGV[1] then return nil end
 local best, best_n = choose(ARGV[2], ARGV[1])
 if not best then return nil end
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[3], ARGV[1], -1) end
-return assign(best, best_n, ARGV[1], ARGV[3])
+return assign(best, best_n, ARGV[1], ARGV[3], KEYS[4], KEYS[5])
 )LUA";
 
 // KEYS 4: the epoch counter, 5...: the channels the node serves. ARGV: 1 node id, 2 channel
@@ -140,9 +166,11 @@ for i = 5, #KEYS do
       redis.call('HSET', KEYS[i], 'node', me, 'epoch', epoch)
       redis.call('EXPIRE', KEYS[i], ARGV[2])
       redis.call('HINCRBY', KEYS[3], me, 1)
+      redis.call('SADD', nch(me), KEYS[i])
     end
   elseif cur[1] == me then
     redis.call('EXPIRE', KEYS[i], ARGV[2])
+    redis.call('SADD', nch(me), KEYS[i])
   else
     local n = info(cur[1]) or {url = '', region = ''}
     out[#out + 1] = tostring(i - 4)
@@ -150,6 +178,50 @@ for i = 5, #KEYS do
     out[#out + 1] = cur[2]
     out[#out + 1] = n.url
     out[#out + 1] = n.region
+  end
+end
+return out
+)LUA";
+
+// KEYS 4: the epoch counter. ARGV: 1 node ttl ms, 2 channel ttl s, 3 most channels to move.
+// The node-expiry sweep: forgets nodes whose heartbeat expired, then moves the channels still
+// placed on forgotten nodes to live ones (the gone node's region first). Returns {channel key,
+// node, epoch, url, region, gone node} per move, flattened. A gone node whose channels all
+// moved (or could not be placed for lack of nodes: they are tried again next time) leaves
+// `gone` once none is left.
+constexpr const char* kSweep = R"LUA(
+local ttl = tonumber(ARGV[1])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - ttl))
+local out = {tostring(#expired)}
+for _, id in ipairs(expired) do
+  forget(id)
+  out[#out + 1] = id
+end
+local budget = tonumber(ARGV[3])
+for _, id in ipairs(redis.call('HKEYS', GONE)) do
+  local region = redis.call('HGET', GONE, id) or ''
+  local left = 0
+  for _, ck in ipairs(redis.call('SMEMBERS', nch(id))) do
+    if redis.call('HGET', ck, 'node') ~= id then
+      redis.call('SREM', nch(id), ck)  -- moved by a join meanwhile, released or expired
+    elseif budget <= 0 then
+      left = left + 1
+    else
+      local best, best_n = choose(region, id)
+      if best then
+        local r = assign(best, best_n, id, ARGV[2], ck, KEYS[4])
+        out[#out + 1] = ck
+        for j = 1, 4 do out[#out + 1] = r[j] end
+        out[#out + 1] = id
+        budget = budget - 1
+      else
+        left = left + 1
+      end
+    end
+  end
+  if left == 0 then
+    redis.call('HDEL', GONE, id)
+    redis.call('DEL', nch(id))
   end
 end
 return out
@@ -168,6 +240,7 @@ constexpr const char* kRelease = R"LUA(
 local cur = redis.call('HMGET', KEYS[4], 'node', 'epoch')
 if not cur[1] or cur[2] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[4])
+redis.call('SREM', nch(cur[1]), KEYS[4])
 if redis.call('HEXISTS', KEYS[3], cur[1]) == 1 then redis.call('HINCRBY', KEYS[3], cur[1], -1) end
 return 1
 )LUA";
@@ -188,7 +261,7 @@ return out
 // Every script with the prelude in front, built once.
 struct Scripts {
   std::string announce, withdraw, place, lookup, release, status, client_of, withdraw_if_client,
-      move, claim;
+      move, claim, sweep;
 };
 const Scripts& scripts() {
   auto with_prelude = [](const char* body) { return std::string(kPrelude) + body; };
@@ -196,7 +269,8 @@ const Scripts& scripts() {
                          with_prelude(kPlace),    with_prelude(kLookup),
                          with_prelude(kRelease),  with_prelude(kStatus),
                          with_prelude(kClientOf), with_prelude(kWithdrawIfClient),
-                         with_prelude(kMove),     with_prelude(kClaim)};
+                         with_prelude(kMove),     with_prelude(kClaim),
+                         with_prelude(kSweep)};
   return s;
 }
 
@@ -374,6 +448,51 @@ class RedisPlacement final : public Placement {
       lost.push_back(std::move(p));
     }
     co_return lost;
+  }
+
+  Task<Swept> async_sweep(int max) override {
+    std::vector<std::string> args;
+    args.emplace_back("EVAL");
+    args.push_back(scripts().sweep);
+    args.emplace_back("4");
+    args.push_back(o_.prefix + "nodes");
+    args.push_back(o_.prefix + "info");
+    args.push_back(o_.prefix + "counts");
+    args.push_back(o_.prefix + "epoch");
+    args.push_back(std::to_string(o_.node_ttl.count()));
+    args.push_back(std::to_string(o_.channel_ttl.count()));
+    args.push_back(std::to_string(max));
+    RedisReply r = co_await redis_.command(std::move(args));
+    if (r.is_error()) throw PlacementError("placement script failed: " + r.str);
+    Swept out;
+    std::size_t i = 0;
+    if (!r.elements.empty()) {
+      const std::size_t n = static_cast<std::size_t>(to_int(r.elements[0].str));
+      for (i = 1; i <= n && i < r.elements.size(); ++i) out.expired.push_back(r.elements[i].str);
+    }
+    auto& moved = out.moved;
+    const std::string key_prefix = o_.prefix + "ch:";
+    for (; i + 6 <= r.elements.size(); i += 6) {
+      const std::string& key = r.elements[i].str;
+      if (!key.starts_with(key_prefix)) continue;
+      Placed p;
+      try {
+        p.channel_id = std::stoll(key.substr(key_prefix.size()));
+        p.epoch = std::stoull(r.elements[i + 2].str);
+      } catch (const std::exception&) {
+        continue;
+      }
+      p.node.id = r.elements[i + 1].str;
+      p.node.url = r.elements[i + 3].str;
+      p.node.region = r.elements[i + 4].str;
+      p.moved_from = r.elements[i + 5].str;
+      moved.push_back(std::move(p));
+    }
+    if (!moved.empty()) {
+      std::lock_guard lock(mu_);
+      for (auto& p : moved) cache_[p.channel_id] = p;
+    }
+    co_return out;
   }
 
   Task<std::optional<Placed>> async_lookup(Id channel_id) override {

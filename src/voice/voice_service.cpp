@@ -145,6 +145,29 @@ VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild
 void VoiceService::tick() {
   std::lock_guard lock(mode_mu_);
   for (auto& u : modes_.tick(unix_ms())) publish_mode(u.channel_id, u.guild_id, u.mode);
+  sweep_nodes();
+}
+
+void VoiceService::sweep_nodes() {
+  cluster::Placement::Swept swept;
+  try {
+    swept = placement_.sweep();
+  } catch (const std::exception& e) {  // Redis unreachable: nothing can move meanwhile
+    spdlog::debug("sfu node sweep skipped: {}", e.what());
+    return;
+  }
+  for (auto& id : swept.expired) {
+    spdlog::warn("sfu node {} stopped heartbeating: left the registry", id);
+    sfu_node_lost(id);
+  }
+  for (auto& p : swept.moved) {
+    auto states = coord_.channel_voice_states(p.channel_id);
+    if (states.empty()) {  // nobody left to follow it: no need to keep the new decision
+      placement_.release(p.channel_id, p.epoch);
+      continue;
+    }
+    announce_move(p, states.front().guild_id, states);
+  }
 }
 
 ChannelMode VoiceService::channel_mode(Id actor, Id channel_id) {
@@ -154,8 +177,13 @@ ChannelMode VoiceService::channel_mode(Id actor, Id channel_id) {
 
 void VoiceService::announce_move(const cluster::Placed& placed, Id guild_id) {
   if (placed.moved_from.empty()) return;
+  announce_move(placed, guild_id, coord_.channel_voice_states(placed.channel_id));
+}
+
+void VoiceService::announce_move(const cluster::Placed& placed, Id guild_id,
+                                 const std::vector<cluster::VoiceState>& states) {
   std::vector<Id> users;
-  for (auto& s : coord_.channel_voice_states(placed.channel_id)) users.push_back(s.user_id);
+  for (auto& s : states) users.push_back(s.user_id);
   spdlog::warn("voice channel {} moved from sfu node {} (gone) to {} (epoch {}), {} users told",
                placed.channel_id, placed.moved_from, placed.node.id, placed.epoch, users.size());
   if (users.empty()) return;

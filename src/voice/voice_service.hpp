@@ -127,7 +127,7 @@ class VoiceService {
   // The channel's current transport.
   ChannelMode channel_mode(Id actor, Id channel_id);
   // Periodic (about once a second, from the ticker src/app runs): channels whose SFU return
-  // delay ran out go back to P2P.
+  // delay ran out go back to P2P, and the node-expiry sweep runs (sweep_nodes).
   void tick();
   // The channel both users are in, or 0 when they are not in the same one. Awaitable: the
   // gateway asks on its event loop for every P2P signal.
@@ -141,8 +141,7 @@ class VoiceService {
   // STREAM ends the stream (self_stream).
   void revalidate(Id guild_id, Id user_id);
   // An SFU node stopped serving: records sfu_node_lost. Called by join when a client's report
-  // (sfu_failed) proves the node gone; a node that only stops heartbeating is not recorded
-  // yet (that needs a node-expiry sweep; see docs/design/analytics.md).
+  // (sfu_failed) proves the node gone, and by the sweep for a node whose heartbeat expired.
   void sfu_node_lost(const std::string& node_id);
 
  private:
@@ -168,6 +167,13 @@ class VoiceService {
   // The channel was moved off a node that is gone: VOICE_SERVER_UPDATE to its users in voice,
   // who reconnect to the new node (no-op when `placed` did not move it).
   void announce_move(const cluster::Placed& placed, Id guild_id);
+  void announce_move(const cluster::Placed& placed, Id guild_id,
+                     const std::vector<cluster::VoiceState>& states);
+  // The node-expiry sweep (Placement::sweep): the channels of SFU nodes that left the registry
+  // move to live nodes and their users are told (VOICE_SERVER_UPDATE) without waiting for
+  // anyone to rejoin; a moved channel nobody is in any more is released. Skipped while the
+  // store is unreachable (nothing can be placed anywhere then).
+  void sweep_nodes();
 
   // Set by the short constructor only: what it owns.
 

@@ -1,8 +1,9 @@
 // The SFU cluster on Redis (issue 16). First test: SFU placement through Redis: three
 // SFU-only nodes in two regions heartbeat into a real redis-server, an api+gateway node places
 // voice channels on them. Checked: channels of the API node's region spread over that region's
-// nodes; voice tokens name the chosen node; a node killed with SIGKILL loses its channels to a
-// live one once its heartbeat is 3 s old; SIGTERM withdraws a node at once; with no node left in
+// nodes; voice tokens name the chosen node; a frozen node (SIGSTOP) loses its channels to a
+// live one once its heartbeat is 3 s old, moved by the API's sweep with nobody joining, and
+// their users are told (VOICE_SERVER_UPDATE); a join after SIGKILL lands on the live node; SIGTERM withdraws a node at once; with no node left in
 // the region, another region's node takes the channel; Redis down: joins answer 503 (a join
 // changes the shared voice states: coordination_unavailable; a new channel cannot be placed:
 // placement_unavailable), and joins work again when Redis is back.
@@ -18,7 +19,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, api, register, sleep, runBots, BOT_BIN, HYPE_BIN, voicePublicKeyOf } from './lib.mjs';
+import { startServer, api, register, sleep, runBots, BOT_BIN, HYPE_BIN, voicePublicKeyOf, GatewayClient } from './lib.mjs';
 
 const VOICE_KEY = 'cluster-test-voice-key-0123456789abcdef';
 const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
@@ -69,7 +70,7 @@ async function redisServer() {
 
 const tokenNode = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).node;
 
-test('SFU placement through Redis: spread by region, failover of a killed node, drain on SIGTERM, Redis down', { skip: !hasRedis && 'redis-server not installed', timeout: 120_000 }, async () => {
+test('SFU placement through Redis: spread by region, a frozen node\'s channels moved by the sweep, failover of a killed node, drain on SIGTERM, Redis down', { skip: !hasRedis && 'redis-server not installed', timeout: 120_000 }, async () => {
   const redis = await redisServer();
   const url = `redis://127.0.0.1:${redis.port}`;
   const servers = [];
@@ -131,14 +132,32 @@ test('SFU placement through Redis: spread by region, failover of a killed node, 
     assert.deepEqual([st['node-1'].channels, st['node-2'].channels, st['node-3'].channels], [3, 3, 0]);
     for (const n of Object.values(st)) assert.equal(n.state, 'live');
 
-    // SIGKILL the node of channel 0: 3 s after its last heartbeat, a join there is placed on
-    // the other eu node, and the new token names that node.
+    // The node of channel 0 freezes (SIGSTOP: a power-off, its connections stay open, nobody
+    // reports it): the API's node-expiry sweep moves its channels once its heartbeat is 3 s
+    // old, without anyone joining, and tells their users (VOICE_SERVER_UPDATE) where to go.
     const victim = placed[channels[0].id];
     const survivor = victim === 'node-1' ? 'node-2' : 'node-1';
+    const gw = new GatewayClient(web, a.token);
+    await gw.connect();
+    const frozenAt = Date.now();
+    sfu[victim].proc.kill('SIGSTOP');
+    const update = await gw.waitFor((f) => f.t === 'VOICE_SERVER_UPDATE', 15000);
+    const toldAfter = Date.now() - frozenAt;
+    console.log(`# node frozen: its channel moved and its user was told after ${toldAfter} ms`);
+    assert.equal(update.d.channel_id, channels[0].id);
+    assert.equal(update.d.sfu.id, survivor);
+    assert.ok(toldAfter >= 1800, `not before the heartbeat (1 s beats, 3 s TTL) expired (${toldAfter} ms)`);
+    assert.ok(toldAfter < 8000, `within the TTL plus a sweep or two (${toldAfter} ms)`);
+    for (const ch of channels.filter((c) => placed[c.id] === victim)) {
+      const now = await api(web, 'GET', `/voice/sfu-node/${ch.id}`, { token: a.token });
+      assert.equal(now.body.node.id, survivor, 'every channel of the frozen node moved');
+    }
+    gw.close();
+    // Then it dies (kill -9): a join there is placed on the other eu node, and the new token
+    // names that node.
     const killed = new Promise((res) => sfu[victim].proc.once('exit', res));
     sfu[victim].proc.kill('SIGKILL');
     await killed;
-    await sleep(3500);
     const moved = await api(web, 'POST', `/voice/join/${channels[0].id}`, { token: users[6].token, body: {} });
     assert.equal(moved.status, 200);
     assert.equal(moved.body.sfu.id, survivor);

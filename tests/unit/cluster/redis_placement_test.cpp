@@ -269,3 +269,110 @@ TEST_F(RedisPlacementTest, AClaimReturnsChannelsThatMovedAndReplacesForgottenOne
 
 }  // namespace
 }  // namespace hype::cluster
+
+namespace hype::cluster {
+namespace {
+
+// The node-expiry sweep: a node that stops heartbeating leaves the registry at the next sweep
+// (reported once) and its channels move to live nodes, its own region first, without anyone
+// joining them; at most `max` per sweep; a released channel is not moved; a withdrawn node's
+// channels move the same way.
+TEST_F(RedisPlacementTest, ASweepMovesTheChannelsOfANodeThatLeftTheRegistry) {
+  a->announce(node("n1", "eu"));
+  std::map<Id, Placed> first;
+  for (Id ch = 1; ch <= 3; ++ch) first[ch] = *a->place(ch, "eu");
+  for (auto& [ch, p] : first) ASSERT_EQ(p.node.id, "n1");
+  a->release(3, first[3].epoch);  // channel 3 emptied before n1 died
+  auto beat = [&] {
+    b->announce(node("us1", "us"));
+    b->announce(node("eu2", "eu"));
+  };
+  beat();
+  EXPECT_TRUE(a->sweep().moved.empty()) << "n1 is alive";
+  for (int i = 0; i < 6; ++i) {  // n1 stops heartbeating (node_ttl 400 ms)
+    std::this_thread::sleep_for(100ms);
+    beat();
+  }
+  auto s1 = b->sweep(1);
+  EXPECT_EQ(s1.expired, std::vector<std::string>{"n1"});
+  ASSERT_EQ(s1.moved.size(), 1U) << "one move per sweep at most 1";
+  auto s2 = a->sweep(1);
+  EXPECT_TRUE(s2.expired.empty()) << "an expiry is reported once";
+  ASSERT_EQ(s2.moved.size(), 1U);
+  std::set<Id> moved_channels;
+  for (auto* s : {&s1, &s2}) {
+    const Placed& m = s->moved[0];
+    moved_channels.insert(m.channel_id);
+    EXPECT_EQ(m.node.id, "eu2") << "the lost node's region first";
+    EXPECT_EQ(m.node.url, "ws://eu2/voice");
+    EXPECT_EQ(m.moved_from, "n1");
+    EXPECT_GT(m.epoch, first[m.channel_id].epoch);
+    EXPECT_EQ(b->lookup(m.channel_id)->node.id, "eu2") << "every API node sees the move";
+    EXPECT_TRUE(b->place(m.channel_id)->moved_from.empty()) << "a join finds it moved already";
+  }
+  EXPECT_EQ(moved_channels, (std::set<Id>{1, 2}));
+  EXPECT_FALSE(a->lookup(3)) << "a released channel stays released";
+  auto s3 = b->sweep();
+  EXPECT_TRUE(s3.expired.empty());
+  EXPECT_TRUE(s3.moved.empty()) << "nothing left to move";
+
+  // A withdrawn node with channels: they move at the next sweep too.
+  beat();
+  auto p = a->place(7, "us");
+  ASSERT_EQ(p->node.id, "us1");
+  a->withdraw("us1");
+  auto s4 = a->sweep();
+  EXPECT_TRUE(s4.expired.empty()) << "withdrawn, not expired";
+  ASSERT_EQ(s4.moved.size(), 1U);
+  EXPECT_EQ(s4.moved[0].channel_id, 7);
+  EXPECT_EQ(s4.moved[0].node.id, "eu2") << "no us node left: any other region";
+  EXPECT_EQ(s4.moved[0].moved_from, "us1");
+}
+
+// A channel moved by a join before the sweep got to it is not moved again; a node that
+// heartbeats again before the sweep keeps its channels.
+TEST_F(RedisPlacementTest, ASweepLeavesChannelsAJoinMovedAndNodesThatCameBack) {
+  a->announce(node("n1", ""));
+  ASSERT_EQ(a->place(1)->node.id, "n1");
+  ASSERT_EQ(a->place(2)->node.id, "n1");
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(100ms);
+    b->announce(node("n2", ""));
+  }
+  auto joined = b->place(1);  // a join finds n1 expired: channel 1 moves now
+  ASSERT_EQ(joined->node.id, "n2");
+  EXPECT_EQ(joined->moved_from, "n1");
+  auto s = a->sweep();
+  ASSERT_EQ(s.moved.size(), 1U);
+  EXPECT_EQ(s.moved[0].channel_id, 2);
+  EXPECT_EQ(b->lookup(1)->epoch, joined->epoch) << "not moved twice";
+
+  // n3 is forgotten by a join's place() (expired), then heartbeats again before any sweep:
+  // its channel stays with it.
+  a->announce(node("n3", ""));
+  a->withdraw("n2");
+  auto on3 = a->place(5);
+  ASSERT_EQ(on3->node.id, "n3");
+  a->withdraw("n3");
+  a->announce(node("n3", ""));  // back
+  for (auto& m : a->sweep().moved) EXPECT_NE(m.channel_id, 5) << "n2's channels move, not n3's";
+  EXPECT_EQ(b->lookup(5)->node.id, "n3");
+  EXPECT_EQ(b->lookup(5)->epoch, on3->epoch);
+}
+
+// Region preference is a list, nearest first: the first listed region with a live node wins,
+// then any other region.
+TEST_F(RedisPlacementTest, PreferredRegionsAreTriedNearestFirst) {
+  a->announce(node("us1", "us"));
+  a->announce(node("eu1", "eu"));
+  a->announce(node("ap1", "ap"));
+  EXPECT_EQ(a->place(1, "sa,eu,us")->node.id, "eu1");
+  EXPECT_EQ(a->place(2, "us,eu")->node.id, "us1");
+  a->withdraw("eu1");
+  EXPECT_EQ(a->place(3, "sa,eu,us")->node.id, "us1");
+  a->withdraw("us1");
+  EXPECT_EQ(a->place(4, "sa,eu,us")->node.id, "ap1") << "then any region";
+}
+
+}  // namespace
+}  // namespace hype::cluster
