@@ -8,6 +8,18 @@ namespace hype::api {
 
 namespace json = boost::json;
 
+namespace {
+
+// The body's rtc_region: absent -> nullopt (unchanged); null or "auto" -> "" (automatic).
+std::optional<std::string> rtc_region(Context& c) {
+  if (!c.body().contains("rtc_region")) return std::nullopt;
+  std::string r = c.str("rtc_region", false).value_or("");
+  if (r == "auto") r.clear();
+  return r;
+}
+
+}  // namespace
+
 void Api::add_channel_routes() {
   auto& chat = d_.chat;
   router_.add("GET", "/api/v1/guilds/:id/channels", true, RateClass::none, [&chat](Context& c) {
@@ -27,6 +39,7 @@ void Api::add_channel_routes() {
     ch.topic = c.str("topic", false).value_or("");
     ch.user_limit = c.integer("user_limit", false, 0, 99).value_or(0);
     ch.bitrate = c.integer("bitrate", false, 8000, 384000).value_or(64000);
+    ch.rtc_region = rtc_region(c).value_or("");
     c.status = 201;
     return json::value(
         wire::channel_json(chat.create_channel(c.user, c.id_param(0, "guild"), std::move(ch))));
@@ -60,6 +73,7 @@ void Api::add_channel_routes() {
     p.position = c.integer("position", false, 0, 10000);
     p.user_limit = c.integer("user_limit", false, 0, 99);
     p.bitrate = c.integer("bitrate", false, 8000, 384000);
+    p.rtc_region = rtc_region(c);
     return json::value(
         wire::channel_json(chat.update_channel(c.user, c.id_param(0, "channel"), p)));
   });

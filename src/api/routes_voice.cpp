@@ -34,11 +34,16 @@ void Api::add_voice_routes() {
                 std::string lost = c.str("sfu_failed", false).value_or("");
                 if (!is_node_id(lost))
                   throw bad_request("sfu_failed must be a node id", "sfu_failed");
+                // The region the client says it is near: where a new placement goes when the
+                // channel has no rtc_region of its own.
+                std::string near = c.str("region", false).value_or("");
+                if (!near.empty() && !chat::is_region_name(near))
+                  throw bad_request("region must be a region name (a-z, 0-9, -)", "region");
                 try {
                   // The join's placement (checks, SFU node, voice token) as a child span.
                   std::optional<telemetry::Span> place;
                   if (c.tracer) place = telemetry::start_span("voice.place", c.trace);
-                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost);
+                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost, near);
                   joins.inc();
                   auto out = wire::join_answer_json(answer);
                   if (place) {

@@ -48,6 +48,7 @@ voice::VoiceOptions voice_options(const Config& config) {
   v.stun_urls = split_list(config.turn.stun_urls);
   v.turn_ttl = config.turn.ttl;
   v.region = config.server.region;
+  v.nearby_regions = parse_nearby_regions("cluster.nearby_regions", config.cluster.nearby_regions);
   return v;
 }
 

@@ -148,7 +148,10 @@ Node::Node(const Config& c)
     // Events arrive on a connection of their own (pub/sub allows nothing else on it).
     redis_events = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
     redis_events->start();
-    placement = cluster::make_redis_placement(*redis);
+    cluster::RedisPlacementOptions po;
+    po.nearby_regions = format_nearby_regions(
+        parse_nearby_regions("cluster.nearby_regions", c.cluster.nearby_regions));
+    placement = cluster::make_redis_placement(*redis, po);
     coord = cluster::make_redis_coordinator(*redis, {node_id});
     modes = cluster::make_redis_mode_coordinator(
         *redis, {c.voice.mode, c.voice.p2p_max_users,

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <unordered_set>
 
 #include "auth/validation.hpp"
@@ -15,13 +16,23 @@ namespace {
 
 constexpr int kMaxChannels = 500;
 
-void validate_voice_settings(int user_limit, int bitrate) {
+void validate_voice_settings(int user_limit, int bitrate, const std::string& rtc_region) {
   if (user_limit < 0 || user_limit > 99) throw bad_request("user_limit must be 0-99", "user_limit");
   if (bitrate < 8000 || bitrate > 384000)
     throw bad_request("bitrate must be 8000-384000", "bitrate");
+  if (!is_region_name(rtc_region) && !rtc_region.empty())
+    throw bad_request("rtc_region must be null or a region name (a-z, 0-9, -; at most 32)",
+                      "rtc_region");
 }
 
 }  // namespace
+
+bool is_region_name(const std::string& s) {
+  if (s.empty() || s.size() > 32) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
 
 std::string normalize_text_channel_name(const std::string& name) {
   std::string out;
@@ -59,7 +70,7 @@ store::Channel ChatService::create_channel(Id actor, Id guild_id, NewChannel in)
   require(a, perm::kManageChannels, "MANAGE_CHANNELS");
   auth::validate_text(in.name, "name", 1, 100, false);
   auth::validate_text(in.topic, "topic", 0, 1024, true);
-  validate_voice_settings(in.user_limit, in.bitrate);
+  validate_voice_settings(in.user_limit, in.bitrate, in.rtc_region);
   auto existing = store_.list_channels(guild_id);
   if (existing.size() >= kMaxChannels)
     throw bad_request("a guild has at most 500 channels", "name");
@@ -71,6 +82,7 @@ store::Channel ChatService::create_channel(Id actor, Id guild_id, NewChannel in)
   c.topic = in.topic;
   c.user_limit = in.user_limit;
   c.bitrate = in.bitrate;
+  c.rtc_region = in.rtc_region;
   int max_pos = -1;
   for (auto& e : existing) max_pos = std::max(max_pos, e.position);
   c.position = max_pos + 1;
@@ -106,7 +118,8 @@ store::Channel ChatService::update_channel(Id actor, Id channel_id, const Channe
   }
   if (p.user_limit) c.user_limit = *p.user_limit;
   if (p.bitrate) c.bitrate = *p.bitrate;
-  validate_voice_settings(c.user_limit, c.bitrate);
+  if (p.rtc_region) c.rtc_region = *p.rtc_region;
+  validate_voice_settings(c.user_limit, c.bitrate, c.rtc_region);
   store_.update_channel(c);
   publish({.type = ET::channel_update,
            .guild_id = c.guild_id,

@@ -29,6 +29,7 @@ struct Access {
 struct ChannelPatch {
   std::optional<std::string> name, topic;
   std::optional<int> position, user_limit, bitrate;
+  std::optional<std::string> rtc_region;  // "" = automatic
 };
 
 struct NewChannel {
@@ -37,6 +38,7 @@ struct NewChannel {
   std::string topic;
   int user_limit = 0;
   int bitrate = 64000;
+  std::string rtc_region;  // "" = automatic
 };
 
 struct RolePatch {
@@ -124,5 +126,7 @@ class ChatService {
 };
 
 std::string normalize_text_channel_name(const std::string& name);
+// A region label as nodes and channels use it: 1-32 of a-z, 0-9 and '-'.
+bool is_region_name(const std::string& s);
 
 }  // namespace hype::chat

@@ -183,9 +183,10 @@ end
 return out
 )LUA";
 
-// KEYS 4: the epoch counter. ARGV: 1 node ttl ms, 2 channel ttl s, 3 most channels to move.
+// KEYS 4: the epoch counter. ARGV: 1 node ttl ms, 2 channel ttl s, 3 most channels to move,
+// 4 nearby regions ("eu=us,ap;us=eu").
 // The node-expiry sweep: forgets nodes whose heartbeat expired, then moves the channels still
-// placed on forgotten nodes to live ones (the gone node's region first). Returns {channel key,
+// placed on forgotten nodes to live ones (the gone node's region first, then its nearby ones). Returns {channel key,
 // node, epoch, url, region, gone node} per move, flattened. A gone node whose channels all
 // moved (or could not be placed for lack of nodes: they are tried again next time) leaves
 // `gone` once none is left.
@@ -198,8 +199,11 @@ for _, id in ipairs(expired) do
   out[#out + 1] = id
 end
 local budget = tonumber(ARGV[3])
+local near = {}
+for r, list in string.gmatch(ARGV[4] or '', '([^=;]+)=([^;]*)') do near[r] = list end
 for _, id in ipairs(redis.call('HKEYS', GONE)) do
   local region = redis.call('HGET', GONE, id) or ''
+  region = region .. ',' .. (near[region] or '')
   local left = 0
   for _, ck in ipairs(redis.call('SMEMBERS', nch(id))) do
     if redis.call('HGET', ck, 'node') ~= id then
@@ -462,6 +466,7 @@ class RedisPlacement final : public Placement {
     args.push_back(std::to_string(o_.node_ttl.count()));
     args.push_back(std::to_string(o_.channel_ttl.count()));
     args.push_back(std::to_string(max));
+    args.push_back(o_.nearby_regions);
     RedisReply r = co_await redis_.command(std::move(args));
     if (r.is_error()) throw PlacementError("placement script failed: " + r.str);
     Swept out;

@@ -30,6 +30,9 @@ struct RedisPlacementOptions {
   std::string prefix = "hype:{sfu}:";
   std::chrono::milliseconds node_ttl{3000};
   std::chrono::seconds channel_ttl{86400};
+  // Each region's nearest others for the sweep's moves: "eu=us,ap;us=eu" (cluster.
+  // nearby_regions as format_nearby_regions writes it). Empty: the same region, then any.
+  std::string nearby_regions;
 };
 
 std::unique_ptr<Placement> make_redis_placement(RedisClient& redis,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -125,6 +126,12 @@ KeyDef make_rate(const char* sec, const char* key, Section Config::*s, RateBudge
 }
 
 // A secret given in the configuration: empty (generated) or at least 32 characters.
+bool is_region_label(const std::string& s) {
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
 void check_secret(const std::string& key, const std::string& v) {
   if (!v.empty() && v.size() < 32) throw ConfigError(key, "must be at least 32 characters");
 }
@@ -317,6 +324,10 @@ const std::vector<KeyDef>& defs() {
                  if (!v.empty() && v.rfind("redis://", 0) != 0)
                    throw ConfigError(k, "must start with redis://");
                }),
+      make_str("cluster", "nearby_regions", &C::cluster, &C::Cluster::nearby_regions,
+               "each region's nearest other regions, nearest first (\"eu=us,ap; us=eu,ap\"): "
+               "where a channel goes when its own region has no SFU node with room",
+               [](const std::string& k, const std::string& v) { parse_nearby_regions(k, v); }),
       make_str("telemetry", "otlp_endpoint", &C::telemetry, &C::Telemetry::otlp_endpoint,
                "OTLP/HTTP JSON traces endpoint (http://host:port/v1/traces); empty: no traces",
                [](const std::string& k, const std::string& v) {
@@ -363,6 +374,52 @@ Config finish(const toml::table& tbl, const std::function<const char*(const char
 }
 
 }  // namespace
+
+std::map<std::string, std::vector<std::string>> parse_nearby_regions(const std::string& key,
+                                                                    const std::string& s) {
+  auto trim = [](std::string v) {
+    while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+    while (!v.empty() && v.back() == ' ') v.pop_back();
+    return v;
+  };
+  auto split = [](const std::string& v, char sep) {
+    std::vector<std::string> parts(1);
+    for (char c : v) {
+      if (c == sep)
+        parts.emplace_back();
+      else
+        parts.back() += c;
+    }
+    return parts;
+  };
+  std::map<std::string, std::vector<std::string>> out;
+  for (const std::string& entry : split(s, ';')) {
+    if (trim(entry).empty()) continue;
+    auto eq = entry.find('=');
+    std::string region = trim(entry.substr(0, eq));
+    if (eq == std::string::npos || !is_region_label(region))
+      throw ConfigError(key, fmt::format("expected region=near,nearer...; got \"{}\"", entry));
+    if (out.contains(region)) throw ConfigError(key, fmt::format("region {} twice", region));
+    auto& near = out[region];
+    for (const std::string& n : split(entry.substr(eq + 1), ',')) {
+      std::string r = trim(n);
+      if (!is_region_label(r) || r == region)
+        throw ConfigError(key, fmt::format("\"{}\" is not another region's name", r));
+      near.push_back(r);
+    }
+  }
+  return out;
+}
+
+std::string format_nearby_regions(const std::map<std::string, std::vector<std::string>>& m) {
+  std::string out;
+  for (const auto& [region, near] : m) {
+    if (!out.empty()) out += ';';
+    out += region + '=';
+    for (std::size_t i = 0; i < near.size(); ++i) out += (i ? "," : "") + near[i];
+  }
+  return out;
+}
 
 RateBudget parse_rate_budget(const std::string& key, const std::string& s) {
   auto slash = s.find('/');

@@ -140,6 +140,9 @@ struct Config {
     // redis://[:password@]host[:port][/db]: nodes share SFU placement through it; empty: one
     // process, in-process coordination.
     std::string redis_url;
+    // Each region's nearest other regions, nearest first: "eu=us,ap; us=eu,ap". A channel
+    // whose region has no SFU node with room goes to these before any other region.
+    std::string nearby_regions;
   } cluster;
 
   std::string effective_public_url() const;
@@ -162,5 +165,11 @@ Config load_config_text(const std::string& toml_text,
 std::vector<ConfigKeyInfo> config_keys();
 std::string config_help();
 RateBudget parse_rate_budget(const std::string& key, const std::string& s);
+// cluster.nearby_regions: "eu=us,ap; us=eu" -> {eu: [us, ap], us: [eu]}. Region names are
+// 1-32 of a-z, 0-9, '-'. Throws ConfigError (naming `key`) on anything else.
+std::map<std::string, std::vector<std::string>> parse_nearby_regions(const std::string& key,
+                                                                    const std::string& s);
+// The inverse, without spaces: "eu=us,ap;us=eu".
+std::string format_nearby_regions(const std::map<std::string, std::vector<std::string>>& m);
 
 }  // namespace hype

@@ -185,9 +185,9 @@ void SqlStore::create_guild(const Guild& g, const Role& everyone,
       copy.guild_id = g.id;
       run(c,
           "INSERT INTO channels (id, guild_id, name, kind, position, topic, user_limit, "
-          "bitrate, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          "bitrate, created_at, rtc_region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
           {copy.id, copy.guild_id, copy.name, static_cast<int>(copy.kind), copy.position,
-           copy.topic, copy.user_limit, copy.bitrate, copy.created_at});
+           copy.topic, copy.user_limit, copy.bitrate, copy.created_at, copy.rtc_region});
     }
   });
 }

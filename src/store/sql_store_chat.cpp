@@ -18,6 +18,7 @@ Channel make_channel(const Row& r) {
   c.user_limit = r.i32(6);
   c.bitrate = r.i32(7);
   c.created_at = r.i64(8);
+  c.rtc_region = r.text(9);
   return c;
 }
 
@@ -30,8 +31,8 @@ Message make_message(const Row& r) {
 }
 
 #define HYPE_CHANNEL_COLS                                                                   \
-  "SELECT id, guild_id, name, kind, position, topic, user_limit, bitrate, created_at FROM " \
-  "channels "
+  "SELECT id, guild_id, name, kind, position, topic, user_limit, bitrate, created_at, "     \
+  "rtc_region FROM channels "
 #define HYPE_MESSAGE_COLS \
   "SELECT id, channel_id, guild_id, author_id, content, created_at, edited_at FROM messages "
 
@@ -42,9 +43,9 @@ Message make_message(const Row& r) {
 void SqlStore::create_channel(const Channel& c) {
   exec(Access::write,
        "INSERT INTO channels (id, guild_id, name, kind, position, topic, user_limit, bitrate, "
-       "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+       "created_at, rtc_region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
        {c.id, c.guild_id, c.name, static_cast<int>(c.kind), c.position, c.topic, c.user_limit,
-        c.bitrate, c.created_at});
+        c.bitrate, c.created_at, c.rtc_region});
 }
 
 std::optional<Channel> SqlStore::find_channel(Id id) {
@@ -53,9 +54,9 @@ std::optional<Channel> SqlStore::find_channel(Id id) {
 
 void SqlStore::update_channel(const Channel& c) {
   exec(Access::write,
-       "UPDATE channels SET name = $2, topic = $3, position = $4, user_limit = $5, bitrate = $6 "
-       "WHERE id = $1",
-       {c.id, c.name, c.topic, c.position, c.user_limit, c.bitrate});
+       "UPDATE channels SET name = $2, topic = $3, position = $4, user_limit = $5, bitrate = $6, "
+       "rtc_region = $7 WHERE id = $1",
+       {c.id, c.name, c.topic, c.position, c.user_limit, c.bitrate, c.rtc_region});
 }
 
 bool SqlStore::delete_channel(Id id) {

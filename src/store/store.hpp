@@ -64,7 +64,8 @@ class Store {
   // channels
   virtual void create_channel(const Channel& c) = 0;
   virtual std::optional<Channel> find_channel(Id id) = 0;
-  virtual void update_channel(const Channel& c) = 0;  // name, topic, position, user_limit, bitrate
+  // name, topic, position, user_limit, bitrate, rtc_region
+  virtual void update_channel(const Channel& c) = 0;
   virtual bool delete_channel(Id id) = 0;             // and its messages
   virtual std::vector<Channel> list_channels(Id guild_id) = 0;  // by position, then id
   // Sets positions of several channels of one guild in one transaction.

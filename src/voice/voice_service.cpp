@@ -111,7 +111,17 @@ void VoiceService::publish_mode(Id channel_id, Id guild_id, Mode m) {
         .mode = mode_name(m)});
 }
 
-VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild_id) {
+std::optional<std::string> VoiceService::placement_regions(const std::string& region) const {
+  const std::string& r = region.empty() ? opts_.region : region;
+  if (r.empty()) return std::nullopt;
+  std::string out = r;
+  if (auto it = opts_.nearby_regions.find(r); it != opts_.nearby_regions.end())
+    for (const auto& n : it->second) out += "," + n;
+  return out;
+}
+
+VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild_id,
+                                                         std::optional<std::string> regions) {
   std::lock_guard lock(mode_mu_);
   // The count is read under the lock so concurrent joins and leaves feed it in order.
   int count = static_cast<int>(coord_.channel_voice_states(channel_id).size());
@@ -131,7 +141,7 @@ VoiceService::ChannelUpdate VoiceService::update_channel(Id channel_id, Id guild
   // join checked it could be placed before changing anything (join()).
   try {
     if (count > 0) {
-      out.placed = placement_.place(channel_id, preferred_region());
+      out.placed = placement_.place(channel_id, std::move(regions));
       if (out.placed) announce_move(*out.placed, guild_id);
     } else if (auto p = placement_.lookup(channel_id)) {
       placement_.release(channel_id, p->epoch);  // a newer decision (other epoch) stays
@@ -196,7 +206,8 @@ void VoiceService::announce_move(const cluster::Placed& placed, Id guild_id,
 }
 
 JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf,
-                              const std::string& sfu_unreachable) {
+                              const std::string& sfu_unreachable,
+                              const std::string& region_hint) {
   auto [c, a] = chat_.visible_channel(actor, channel_id);
   if (c.kind != store::ChannelKind::voice) throw bad_request("not a voice channel", "channel_id");
   if (!chat::has_permissions(a.permissions, chat::perm::kConnect))
@@ -221,10 +232,12 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
                    e.what());
     }
   }
+  // Where a new placement goes: the channel's own region, else the joiner's hint, else ours.
+  const auto regions = placement_regions(!c.rtc_region.empty() ? c.rtc_region : region_hint);
   std::optional<cluster::Placed> moved;
   bool placed_now = false;
   try {
-    auto first = placement_.place(channel_id, preferred_region());
+    auto first = placement_.place(channel_id, regions);
     placed_now = first.has_value();
     if (first && !first->moved_from.empty()) moved = first;
   } catch (const cluster::PlacementError&) {
@@ -242,11 +255,11 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
     cluster::VoiceState gone = *r.previous;
     gone.channel_id = 0;
     publish_state(gone);
-    auto prev = update_channel(r.previous->channel_id, r.previous->guild_id);
+    auto prev = update_channel(r.previous->channel_id, r.previous->guild_id, placement_regions());
     emit_ended(*r.previous, prev.mode);
   }
   publish_state(r.state);
-  auto [mode, placed] = update_channel(channel_id, c.guild_id);
+  auto [mode, placed] = update_channel(channel_id, c.guild_id, regions);
   if (moved) announce_move(*moved, c.guild_id);
   // Joining the channel one is already in keeps the stay (its session): not a new join.
   if (r.state.session == st.session)
@@ -287,7 +300,7 @@ bool VoiceService::end_state(Id user_id, Id channel_id) {
   cluster::VoiceState ended = *old;
   old->channel_id = 0;
   publish_state(*old);
-  auto after = update_channel(ended.channel_id, ended.guild_id);
+  auto after = update_channel(ended.channel_id, ended.guild_id, placement_regions());
   emit_ended(ended, after.mode);
   return true;
 }
@@ -450,14 +463,14 @@ std::vector<cluster::VoiceState> VoiceService::states(Id actor, Id channel_id) {
 }
 
 std::optional<cluster::Placed> VoiceService::sfu_node(Id actor, Id channel_id) {
-  chat_.visible_channel(actor, channel_id);
+  auto [c, a] = chat_.visible_channel(actor, channel_id);
   // The channel's node while it has people; for an empty one, where it would go now (asking
   // does not place it: only joins do, and the last leave releases it).
   auto placed = placement_.lookup(channel_id);
   if (!placed) {
     std::lock_guard lock(mode_mu_);
     if (!(placed = placement_.lookup(channel_id))) {
-      placed = placement_.place(channel_id, preferred_region());
+      placed = placement_.place(channel_id, placement_regions(c.rtc_region));
       if (placed && coord_.channel_voice_states(channel_id).empty())
         placement_.release(channel_id, placed->epoch);
     }

@@ -8,6 +8,7 @@
 // suppressed. The SFU asks voice_grant() (by token session) whether a session may go on.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,9 +34,12 @@ struct VoiceOptions {
   std::vector<std::string> turn_urls;
   std::vector<std::string> stun_urls;
   int turn_ttl = 86400;
-  // Region preferred when placing a channel on an SFU node (this API node's server.region);
-  // empty: any.
+  // Region preferred when placing a channel on an SFU node (this API node's server.region),
+  // unless the channel has its own (rtc_region) or its first joiner hints one; empty: any.
   std::string region;
+  // Each region's nearest others (cluster.nearby_regions): tried, nearest first, before any
+  // other region when a channel's region has no SFU node with room.
+  std::map<std::string, std::vector<std::string>> nearby_regions;
   // Only for the constructor without a Placement: the one SFU node it announces (empty id:
   // none, voice stays peer to peer). Wired servers announce nodes to their Placement instead.
   std::string sfu_node_id;
@@ -106,9 +110,11 @@ class VoiceService {
 
   // `sfu_unreachable`: the SFU node the client just lost its connection to (a rejoin after a
   // failure): checked first (Placement::report_unreachable), so a dead node's channel moves
-  // now rather than once its heartbeat is 3 s old.
+  // now rather than once its heartbeat is 3 s old. `region_hint`: the region the client says
+  // it is near (a region name, or empty): where a channel without rtc_region is placed when
+  // this join places it.
   JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf,
-                  const std::string& sfu_unreachable = {});
+                  const std::string& sfu_unreachable = {}, const std::string& region_hint = {});
   void leave(Id actor, Id channel_id);
   // Leaves whatever channel the user is in (gateway gone for good).
   void leave_any(Id actor);
@@ -121,9 +127,10 @@ class VoiceService {
   std::vector<cluster::VoiceState> states(Id actor, Id channel_id);
   // The channel's SFU node, or where it would go now; none without SFU nodes.
   std::optional<cluster::Placed> sfu_node(Id actor, Id channel_id);
-  std::optional<std::string> preferred_region() const {
-    return opts_.region.empty() ? std::nullopt : std::optional<std::string>(opts_.region);
-  }
+  // The regions to place a channel in, nearest first, as Placement takes them ("eu,us,ap"):
+  // `region` (the channel's rtc_region or a joiner's hint; empty: this API node's region),
+  // then its nearby regions. nullopt: no preference.
+  std::optional<std::string> placement_regions(const std::string& region = {}) const;
   // The channel's current transport.
   ChannelMode channel_mode(Id actor, Id channel_id);
   // Periodic (about once a second, from the ticker src/app runs): channels whose SFU return
@@ -162,7 +169,8 @@ class VoiceService {
   // Feeds the channel's current participant count to the mode policy, announces a change with
   // VOICE_MODE_UPDATE, places the channel on an SFU node (or releases it when empty) and
   // returns both.
-  ChannelUpdate update_channel(Id channel_id, Id guild_id);
+  // `regions`: where to place it if it needs a new node (placement_regions()).
+  ChannelUpdate update_channel(Id channel_id, Id guild_id, std::optional<std::string> regions);
   void publish_mode(Id channel_id, Id guild_id, Mode m);
   // The channel was moved off a node that is gone: VOICE_SERVER_UPDATE to its users in voice,
   // who reconnect to the new node (no-op when `placed` did not move it).

@@ -37,7 +37,8 @@ json::object channel_json(const store::Channel& c) {
           {"position", c.position},
           {"topic", c.topic},
           {"user_limit", c.user_limit},
-          {"bitrate", c.bitrate}};
+          {"bitrate", c.bitrate},
+          {"rtc_region", c.rtc_region.empty() ? json::value() : json::value(c.rtc_region)}};
 }
 
 json::object role_json(const store::Role& r) {

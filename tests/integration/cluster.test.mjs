@@ -1,7 +1,8 @@
 // The SFU cluster on Redis (issue 16). First test: SFU placement through Redis: three
 // SFU-only nodes in two regions heartbeat into a real redis-server, an api+gateway node places
 // voice channels on them. Checked: channels of the API node's region spread over that region's
-// nodes; voice tokens name the chosen node; a frozen node (SIGSTOP) loses its channels to a
+// nodes; voice tokens name the chosen node; a channel's rtc_region, a first joiner's region
+// hint and cluster.nearby_regions decide where a new channel goes; a frozen node (SIGSTOP) loses its channels to a
 // live one once its heartbeat is 3 s old, moved by the API's sweep with nobody joining, and
 // their users are told (VOICE_SERVER_UPDATE); a join after SIGKILL lands on the live node; SIGTERM withdraws a node at once; with no node left in
 // the region, another region's node takes the channel; Redis down: joins answer 503 (a join
@@ -85,7 +86,7 @@ test('SFU placement through Redis: spread by region, a frozen node\'s channels m
       servers.push(sfu[`node-${id}`]);
     }
     const web = await startServer(
-      { HYPE_CLUSTER_REDIS_URL: url, HYPE_SERVER_REGION: 'eu', HYPE_AUTH_VOICE_KEY: VOICE_KEY, HYPE_VOICE_MODE: 'sfu' },
+      { HYPE_CLUSTER_REDIS_URL: url, HYPE_SERVER_REGION: 'eu', HYPE_AUTH_VOICE_KEY: VOICE_KEY, HYPE_VOICE_MODE: 'sfu', HYPE_CLUSTER_NEARBY_REGIONS: 'ap=eu,us' },
       { args: ['--roles', 'api,gateway'] },
     );
     servers.push(web);
@@ -131,6 +132,36 @@ test('SFU placement through Redis: spread by region, a frozen node\'s channels m
     assert.equal(st['node-1'].url, sfu['node-1'].url.replace('http', 'ws') + '/voice');
     assert.deepEqual([st['node-1'].channels, st['node-2'].channels, st['node-3'].channels], [3, 3, 0]);
     for (const n of Object.values(st)) assert.equal(n.state, 'live');
+
+    // Where a new channel goes besides the API node's region: its own rtc_region, else its
+    // first joiner's region hint; a region with no node falls back to its nearby regions
+    // (cluster.nearby_regions "ap=eu,us") before the least loaded of any (node-3 has none).
+    const more = [];
+    for (let i = 0; i < 3; i++) more.push(await register(web, 'rg'));
+    for (const u of more) await api(web, 'POST', `/invites/${invite.code}`, { token: u.token });
+    const mk = async (body) => (await api(web, 'POST', `/guilds/${guild.id}/channels`, { token: a.token, body: { kind: 'voice', ...body } }));
+    const badRegion = await mk({ name: 'bad', rtc_region: 'EU West' });
+    assert.equal(badRegion.status, 400);
+    assert.equal(badRegion.body.error.field, 'rtc_region');
+    const usCh = (await mk({ name: 'in-us', rtc_region: 'us' })).body;
+    assert.equal(usCh.rtc_region, 'us');
+    const hinted = (await mk({ name: 'hinted' })).body;
+    assert.equal(hinted.rtc_region, null, 'automatic');
+    const apCh = (await mk({ name: 'in-ap', rtc_region: 'ap' })).body;
+    const joinIn = (u, ch, body = {}) => api(web, 'POST', `/voice/join/${ch.id}`, { token: u.token, body });
+    assert.equal((await joinIn(more[0], usCh)).body.sfu.id, 'node-3', 'rtc_region beats the API node\'s region');
+    assert.equal((await joinIn(more[1], hinted, { region: 'us' })).body.sfu.id, 'node-3', 'the first joiner\'s hint');
+    assert.equal((await joinIn(more[1], hinted, { region: 'Not A Region' })).status, 400);
+    const apNode = (await joinIn(more[2], apCh)).body.sfu;
+    assert.equal(apNode.region, 'eu', `no ap node: the nearest region, not the least loaded node (${apNode.id})`);
+    // rtc_region back to automatic (null); the channels emptied release their nodes.
+    const patched = await api(web, 'PATCH', `/channels/${apCh.id}`, { token: a.token, body: { rtc_region: null } });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.body.rtc_region, null);
+    const patchedUs = await api(web, 'PATCH', `/channels/${usCh.id}`, { token: a.token, body: { rtc_region: 'auto' } });
+    assert.equal(patchedUs.body.rtc_region, null);
+    for (const [u, ch] of [[more[0], usCh], [more[1], hinted], [more[2], apCh]])
+      assert.equal((await api(web, 'POST', `/voice/leave/${ch.id}`, { token: u.token })).status, 204);
 
     // The node of channel 0 freezes (SIGSTOP: a power-off, its connections stay open, nobody
     // reports it): the API's node-expiry sweep moves its channels once its heartbeat is 3 s

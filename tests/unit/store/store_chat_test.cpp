@@ -41,10 +41,12 @@ TYPED_TEST(StoreTest, ChannelsReorderUpdateAndDelete) {
 
   Channel c = *this->s().find_channel(103);
   EXPECT_EQ(c.kind, ChannelKind::voice);
+  EXPECT_EQ(c.rtc_region, "") << "automatic unless set";
   c.name = "Lounge";
   c.topic = "talk";
   c.user_limit = 25;
   c.bitrate = 96000;
+  c.rtc_region = "eu-west";
   c.kind = ChannelKind::text;  // not updatable
   this->s().update_channel(c);
   auto got = this->s().find_channel(103);
@@ -53,6 +55,7 @@ TYPED_TEST(StoreTest, ChannelsReorderUpdateAndDelete) {
   EXPECT_EQ(got->topic, "talk");
   EXPECT_EQ(got->user_limit, 25);
   EXPECT_EQ(got->bitrate, 96000);
+  EXPECT_EQ(got->rtc_region, "eu-west");
   EXPECT_EQ(got->kind, ChannelKind::voice);
   EXPECT_EQ(got->guild_id, 100);
   EXPECT_EQ(got->created_at, 5103);

@@ -13,7 +13,7 @@
 namespace hype::store::testing {
 
 // Migrations in src/store/migrations/<dialect>/ (each dialect has the same versions).
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 template <typename Backend>
 class StoreTest : public ::testing::Test {

@@ -25,6 +25,7 @@ export interface Channel {
   topic?: string | null;
   user_limit?: number;
   bitrate?: number;
+  rtc_region?: string | null; // the SFU region of a voice channel; null = automatic
 }
 
 export interface Role {
