@@ -39,11 +39,19 @@ void Api::add_voice_routes() {
                 std::string near = c.str("region", false).value_or("");
                 if (!near.empty() && !chat::is_region_name(near))
                   throw bad_request("region must be a region name (a-z, 0-9, -)", "region");
+                // The stay to keep when the cluster lost this user's voice state (/voice said
+                // state_lost): an id string.
+                std::int64_t resume = 0;
+                if (auto s = c.str("session", false)) {
+                  auto id = parse_id(*s);
+                  if (!id || *id <= 0) throw bad_request("session must be an id string", "session");
+                  resume = *id;
+                }
                 try {
                   // The join's placement (checks, SFU node, voice token) as a child span.
                   std::optional<telemetry::Span> place;
                   if (c.tracer) place = telemetry::start_span("voice.place", c.trace);
-                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost, near);
+                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost, near, resume);
                   joins.inc();
                   auto out = wire::join_answer_json(answer);
                   if (place) {

@@ -106,6 +106,26 @@ Served serve(Bot& b, VoiceSocket& ws, const std::string& channel,
       if (d.at("channel_id").as_string() == channel && to && to->is_string() &&
           to->as_string() != b.node)
         return {Served::End::kMoved, "moved to sfu node " + std::string(to->as_string())};
+    } else if (op == "state_lost") {
+      // The cluster's store lost our voice state (Redis restarted empty): write it back keeping
+      // the stay, as the web client does; the node finds our grant again and media goes on. A
+      // channel placed elsewhere meanwhile is a move.
+      auto& d = fo.at("d").as_object();
+      if (d.at("channel_id").as_string() != channel) continue;
+      json::object body{{"session", d.at("session")}};
+      auto j = b.rest->call("POST", "/voice/join/" + channel, body, b.token);
+      if (j.status != 200) {
+        std::fprintf(stderr, "hype-bot: bot %d: voice state not written back: HTTP %d\n", b.index,
+                     j.status);
+        continue;  // the node asks us to join again (4012) after its grace
+      }
+      const json::value* sfu = j.body.as_object().if_contains("sfu");
+      std::string to = sfu && sfu->is_object() && sfu->as_object().at("id").is_string()
+                           ? std::string(sfu->as_object().at("id").as_string())
+                           : std::string();
+      std::fprintf(stderr, "hype-bot: bot %d: voice state written back (sfu node %s)\n", b.index,
+                   to.c_str());
+      if (!to.empty() && to != b.node) return {Served::End::kMoved, "moved to sfu node " + to};
     } else if (op == "error") {
       const json::value* code = fo.at("d").as_object().if_contains("code");
       if (code && code->is_string() &&

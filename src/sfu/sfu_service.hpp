@@ -90,6 +90,10 @@ struct SfuOptions {
   telemetry::QualityMetrics* quality = nullptr;
   // Join spans (sfu.identify, sfu.ice_connected, sfu.first_packet); null: none.
   telemetry::Tracer* tracer = nullptr;
+  // How long a session whose voice state a reset store lost keeps going after `state_lost`
+  // while its client writes the state back (one REST join, then the next grant check within a
+  // second) before it is asked to rejoin (4012).
+  std::chrono::milliseconds state_repair_grace{5000};
 };
 
 // The node's counters for /metrics: HYPE_SFU_COUNTERS summed over the workers and the

@@ -27,6 +27,7 @@ constexpr int kCloseVoiceStateEnded = 4006;
 constexpr int kCloseTryAgain = 4012;        // the voice state could not be read now (Redis down)
 constexpr std::size_t kMaxHeldFrames = 16;  // frames sent before identify's answer
 
+
 std::string id_str(std::uint64_t id) {
   return std::to_string(id);
 }
@@ -616,8 +617,13 @@ void SignalingSession::apply_grant(const GrantAnswer& answer) {
   auto h = host_.lock();
   if (!h || !identified_ || closed_ || replaced_) return;
   if (answer.unknown) return;  // the state cannot be read now: keep what was granted
-  if (!answer.grant && answer.generation != generation_) return ask_rejoin(*h);
+  if (!answer.grant && answer.generation != generation_) return state_lost(*h);
   if (!answer.grant) return revoke(*h);
+  if (state_lost_at_)
+    spdlog::info("sfu session user={} channel={}: voice state written back, media never stopped",
+                 who_.user, who_.channel);
+  state_lost_at_.reset();
+  generation_ = answer.generation;  // a state written back lives in the new store
   const SessionGrant* g = &*answer.grant;
   if (g->may_stream != may_stream_) {
     may_stream_ = g->may_stream;
@@ -643,7 +649,26 @@ void SignalingSession::revoke(SignalingHost& host) {
 }
 
 // The voice-state store restarted empty (another generation): nobody took the right away, the
-// state is simply gone. The client joins again (4012), which writes its state back.
+// state is simply gone. First the client is asked to write it back without leaving
+// (`state_lost`: a join naming this session keeps the stay, and this connection's grant is
+// found again at the next check); a client that does not within the grace joins again (4012).
+// The frame is repeated at every check (about once a second) while the state is missing: a
+// write-back refused meanwhile (the cluster not yet able to place the channel again right
+// after Redis came back) is simply tried again.
+void SignalingSession::state_lost(SignalingHost& host) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!state_lost_at_) {
+    state_lost_at_ = now;
+    spdlog::info("sfu session user={} channel={}: voice state store was reset, asking the client "
+                 "to write its state back",
+                 who_.user, who_.channel);
+  } else if (now - *state_lost_at_ >= host.options().state_repair_grace) {
+    return ask_rejoin(host);
+  }
+  ws_->send(net::frame("state_lost", json::object{{"channel_id", id_str(who_.channel)},
+                                                  {"session", id_str(who_.session)}}));
+}
+
 void SignalingSession::ask_rejoin(SignalingHost& host) {
   spdlog::info("sfu session user={} channel={}: voice state store was reset, asking to rejoin",
                who_.user, who_.channel);

@@ -166,6 +166,11 @@ class SignalingSession : public net::WsListener,
   void send_offer();
   void send_slots();
   void revoke(SignalingHost& host);
+  // The state is missing from a store of another generation (the store restarted empty):
+  // `state_lost` to the client (at each check while missing), which writes it back (a join
+  // resuming its session) while media keeps flowing; a state still missing
+  // SfuOptions::state_repair_grace after the first: ask_rejoin.
+  void state_lost(SignalingHost& host);
   void ask_rejoin(SignalingHost& host);
   // `error` `code` (with `message`), close 4012 (`reason`): the client joins again.
   void end_join_again(SignalingHost& host, std::string_view code, std::string_view message,
@@ -179,6 +184,8 @@ class SignalingSession : public net::WsListener,
   boost::asio::steady_timer batch_timer_;
   bool identified_ = false;
   std::string generation_;  // of the voice-state store its grant was read from (GrantAnswer)
+  // When `state_lost` was sent (the repair under way), while the state is missing.
+  std::optional<std::chrono::steady_clock::time_point> state_lost_at_;
   // Between identify and its grant's answer: frames that arrive meanwhile wait here (bounded)
   // and are handled, in order, once the session is admitted.
   bool identifying_ = false;

@@ -112,9 +112,12 @@ class VoiceService {
   // failure): checked first (Placement::report_unreachable), so a dead node's channel moves
   // now rather than once its heartbeat is 3 s old. `region_hint`: the region the client says
   // it is near (a region name, or empty): where a channel without rtc_region is placed when
-  // this join places it.
+  // this join places it. `resume_session`: the stay to keep when the user has no voice state
+  // (the store lost it: the SFU said `state_lost`); the SFU connection granted under that
+  // session then finds its grant again and its media never stops. 0: a new stay.
   JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf,
-                  const std::string& sfu_unreachable = {}, const std::string& region_hint = {});
+                  const std::string& sfu_unreachable = {}, const std::string& region_hint = {},
+                  std::int64_t resume_session = 0);
   void leave(Id actor, Id channel_id);
   // Leaves whatever channel the user is in (gateway gone for good).
   void leave_any(Id actor);

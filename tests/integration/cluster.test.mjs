@@ -328,8 +328,9 @@ test('media through a split deployment: grants read from Redis on an SFU-only no
 // hype-bots follow their channel like the web client: kill -9 of the channel's node, every bot
 // joins again with sfu_failed and hears again within 2 s (the issue's goal); SIGTERM of the node
 // the channel moved to drains it, every bot moves to the third node make before break (the old
-// node carries the audio until the new one is connected) and the drained node exits.
-test('hype-bots follow their channel: a killed node is rejoined within 2 s, a draining node is left make before break', { skip: (!hasRedis && 'redis-server not installed') || (!existsSync(BOT_BIN) && 'hype-bot not built'), timeout: 120_000 }, async () => {
+// node carries the audio until the new one is connected) and the drained node exits; Redis
+// restarted empty: the bots write their voice states back (state_lost) with no audio gap.
+test('hype-bots follow their channel: a killed node is rejoined within 2 s, a draining node is left make before break, Redis restarted empty stops nothing', { skip: (!hasRedis && 'redis-server not installed') || (!existsSync(BOT_BIN) && 'hype-bot not built'), timeout: 120_000 }, async () => {
   const redis = await redisServer();
   const url = `redis://127.0.0.1:${redis.port}`;
   const servers = [];
@@ -357,7 +358,7 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
     const users = async (id) => metric(sfu[id], 'sfu_active_voice_users').catch(() => 0);
 
     bots = runBots(['--server', web.url, '--count', '4', '--speakers', '2', '--continuous',
-      '--duration', '16', '--channel', voice.id, '--invite', invite.code]);
+      '--duration', '22', '--channel', voice.id, '--invite', invite.code]);
     await waitFor(() => bots.mediaStart() > 0, 'the bots\' media start', 30000).catch((e) => { throw new Error(e.message + '\n' + bots.stderr().slice(-2000)); });
     const mediaStart = bots.mediaStart();
     const first = await nodeOf();
@@ -388,6 +389,27 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
     await Promise.race([drainExit, sleep(10000).then(() => { throw new Error('the drained node did not exit'); })]);
     assert.equal(await nodeOf(), third);
 
+    // Redis crashes and comes back empty: every voice state and placement is gone. The node
+    // says state_lost, each bot writes its state back keeping its session, and media never
+    // stops (no gap over 100 ms below); the node claims its channel back.
+    await sleep(1000);
+    const states = async () => (await api(web, 'GET', `/voice/states/${voice.id}`, { token: owner.token })).body;
+    assert.equal((await states()).length, 4);
+    const restartedAt = Date.now() - mediaStart;
+    await redis.stop();
+    await redis.start();
+    const restartWall = Date.now();
+    await waitFor(async () => (await states()).length === 4, 'the bots\' voice states written back', 10000)
+      .catch((e) => { throw new Error(e.message + '\n' + bots.stderr().slice(-2000)); });
+    const backAfter = Date.now() - restartWall;
+    await waitFor(async () => (await nodeOf()) === third, 'the channel placed on its node again', 10000);
+    assert.equal(await users(third), 4, 'no session ended');
+    await sleep(1500);
+    const rewritten = bots.stderr().split('\n').filter((l) => l.includes('voice state written back')).length;
+    assert.ok(rewritten >= 4, `every bot wrote its state back (${rewritten})`);
+    const refusedWrites = bots.stderr().split('\n').filter((l) => l.includes('not written back')).length;
+    console.log(`# Redis restarted empty: the 4 voice states back after ${backAfter} ms (${refusedWrites} write-backs refused and retried)`);
+
     const report = await bots.report();
     assert.deepEqual(report.errors, []);
     assert.equal(report.connected, 4);
@@ -404,9 +426,9 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
       const k = gapsNear(killedAt, -300, 300);
       killGaps.push(k.length ? Math.max(...k) : b.max_gap_ms);
       drainGaps.push(Math.max(0, ...gapsNear(drainedAt, -300, 5000)));
-      // Nothing else: no gap outside the two events.
+      // Nothing else: no gap outside the two events (none around the Redis restart either).
       const other = b.gaps.filter(([at]) => !(at >= killedAt - 300 && at <= killedAt + 300) && !(at >= drainedAt - 300 && at <= drainedAt + 5000));
-      assert.deepEqual(other, [], `bot ${b.user_id}: gaps outside the kill and the drain`);
+      assert.deepEqual(other, [], `bot ${b.user_id}: gaps outside the kill and the drain (Redis restarted at ${restartedAt} ms)`);
     }
     console.log(`# kill -9: per-bot audio gap ${killGaps.map((g) => g.toFixed(0)).join(', ')} ms; drain: ${drainGaps.map((g) => g.toFixed(0)).join(', ')} ms (0: none over 100 ms)`);
     for (const g of killGaps) assert.ok(g < 2000, `audio back after ${g} ms (goal < 2 s)`);

@@ -166,6 +166,7 @@ class SfuSignaling : public ::testing::Test {
     o.announced_port = announced_port;
     o.max_forwarded_speakers = 2;
     o.quality = &quality;
+    o.state_repair_grace = std::chrono::milliseconds(300);
     o.on_stream = [this](std::uint64_t, std::uint64_t user, bool live,
                          std::vector<std::uint64_t> viewers) {
       reports.push_back({user, live, std::move(viewers)});
@@ -251,6 +252,11 @@ class SfuSignaling : public ::testing::Test {
     }
     return true;
   }
+  // Runs the io_context (as until() does) for `d`.
+  void run_for(std::chrono::milliseconds d) {
+    const auto end = std::chrono::steady_clock::now() + d;
+    until([&] { return std::chrono::steady_clock::now() >= end; });
+  }
   void answer_new_offers(Client& c) {
     auto offers = c.ws->frames("offer");
     for (; c.answered < offers.size(); ++c.answered)
@@ -330,18 +336,51 @@ TEST_F(SfuAsyncGrant, ARunningSessionKeepsItsGrantWhileTheStateCannotBeRead) {
 }
 
 // The store restarted empty (another generation): the state is gone but nobody took the right
-// away, so the session is asked to rejoin (4012) rather than ended (4006).
-TEST_F(SfuAsyncGrant, AStateForgottenByAResetStoreAsksToRejoinInsteadOfEnding) {
+// away. The session goes on and its client is asked to write the state back (`state_lost`);
+// written back (same session), the session keeps going under the new generation, where a real
+// revocation ends it (4006). Not written back within the grace: asked to rejoin (4012), never
+// ended as revoked.
+TEST_F(SfuAsyncGrant, AStateForgottenByAResetStoreIsWrittenBackWhileMediaGoesOn) {
   Client& a = join(1);
   Client& b = join(2);
   ASSERT_TRUE(until([&] { return a.slot_of().count("2") == 1; }));
   generation = "g2";
   revoked.insert(2);
   svc->recheck_user(2);
+  ASSERT_TRUE(until([&] { return !b.ws->frames("state_lost").empty(); }));
+  auto lost = b.ws->frames("state_lost").front();
+  EXPECT_EQ(lost.at("channel_id").as_string(), std::to_string(kChannel));
+  EXPECT_EQ(lost.at("session").as_string(), "1");
+  revoked.erase(2);  // the client's join wrote the state back under its session
+  svc->recheck_user(2);
+  run_for(std::chrono::milliseconds(600));  // past the grace: checks found the state again
+  svc->recheck_user(2);
+  run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(b.ws->closed_code(), 0) << "media never stopped";
+  EXPECT_TRUE(errors(b).empty());
+  EXPECT_GE(b.ws->frames("state_lost").size(), 1U);
+  const auto repeats = b.ws->frames("state_lost").size();
+  svc->recheck_user(2);
+  run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(b.ws->frames("state_lost").size(), repeats) << "written back: no more asking";
+  EXPECT_TRUE(a.ws->frames("participant_leave").empty());
+  revoked.insert(2);  // now removed from the new store: a revocation
+  svc->recheck_user(2);
   ASSERT_TRUE(until([&] { return b.ws->closed_code() != 0; }));
-  EXPECT_EQ(b.ws->closed_code(), 4012);
-  EXPECT_EQ(errors(b), std::vector<std::string>{"voice_state_lost"});
-  ASSERT_TRUE(until([&] { return !a.ws->frames("participant_leave").empty(); }));
+  EXPECT_EQ(b.ws->closed_code(), 4006);
+
+  // Forgotten again (another reset) and never written back: after the grace, join again.
+  Client& d = join(4);
+  ASSERT_TRUE(until([&] { return !d.ws->frames("ready").empty(); }));
+  generation = "g3";
+  revoked.insert(4);
+  svc->recheck_user(4);
+  ASSERT_TRUE(until([&] { return !d.ws->frames("state_lost").empty(); }));
+  EXPECT_EQ(d.ws->closed_code(), 0);
+  ASSERT_TRUE(until([&] { return d.ws->closed_code() != 0; }));  // the sweep, past the grace
+  EXPECT_EQ(d.ws->closed_code(), 4012);
+  EXPECT_EQ(errors(d), std::vector<std::string>{"voice_state_lost"});
+  ASSERT_TRUE(until([&] { return a.ws->frames("participant_leave").size() == 2; }));
   // Gone from the store of its own generation: a real revocation.
   Client& c = join(3);
   ASSERT_TRUE(until([&] { return !c.ws->frames("ready").empty(); }));

@@ -70,3 +70,41 @@ TEST_F(VoicePlacement, ModeTickerAnnouncesInTheChannelsGuild) {
   EXPECT_EQ(events, std::vector<std::string>{"sfu"});
   bus_->unsubscribe(sub);
 }
+
+// A state the store lost is written back under the session the client names (its SFU
+// connection keeps its grant); a user who still has a state keeps theirs whatever it names.
+TEST_F(VoicePlacement, AJoinNamingASessionWritesALostStateBackUnderIt) {
+  auto session_of = [&](const voice::JoinAnswer& ans) {
+    auto check = signer_.verifier().verify(ans.voice_token, "voice", 1);
+    EXPECT_TRUE(check.claims.has_value());
+    return check.claims ? check.claims->voice_session : 0;
+  };
+  auto first = voice_->join(owner_, voice_channel_, false, false);
+  const auto s1 = session_of(first);
+  ASSERT_GT(s1, 0U);
+  auto again = voice_->join(owner_, voice_channel_, false, false, {}, {}, 12345);
+  EXPECT_EQ(session_of(again), s1) << "still in the channel: the stay is kept";
+  voice_->leave(owner_, voice_channel_);  // as if the store forgot it
+  auto back = voice_->join(owner_, voice_channel_, false, false, {}, {}, static_cast<Id>(s1));
+  EXPECT_EQ(session_of(back), s1);
+  ASSERT_EQ(back.participants.size(), 1U);
+  EXPECT_EQ(back.participants[0].session, s1);
+  voice_->leave(owner_, voice_channel_);
+  auto fresh = voice_->join(owner_, voice_channel_, false, false);
+  EXPECT_NE(session_of(fresh), s1) << "no session named: a new stay";
+}
+
+// The channel's own region decides where it is placed, before a joiner's hint and the API
+// node's region.
+TEST_F(VoicePlacement, ChannelRegionThenHintThenOwnRegion) {
+  voice::VoiceOptions o;
+  o.region = "eu";
+  o.nearby_regions = {{"ap", {"us", "eu"}}};
+  voice::VoiceService v(*chat_, *coord_, *placement_, *modes_, signer_, o);
+  EXPECT_EQ(v.placement_regions(), "eu");
+  EXPECT_EQ(v.placement_regions("us"), "us");
+  EXPECT_EQ(v.placement_regions("ap"), "ap,us,eu");
+  voice::VoiceOptions none;
+  voice::VoiceService n(*chat_, *coord_, *placement_, *modes_, signer_, none);
+  EXPECT_FALSE(n.placement_regions());
+}

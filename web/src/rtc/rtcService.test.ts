@@ -360,4 +360,29 @@ describe('RtcService SFU failover', () => {
     await sleep(50);
     expect(made).toHaveLength(2);
   });
+
+  it('state_lost writes our voice state back keeping the session, and the call goes on; a new node is moved to', async () => {
+    const { svc, made, bodies, moveTo } = cluster();
+    cleanup = () => void svc.leave();
+    await svc.join('10');
+    made[0].ready = true;
+    made[0].hear('2');
+    made[0].ctx.onStateLost?.({ channel_id: '11', session: '77' }); // another channel: nothing
+    await sleep(30);
+    expect(bodies).toHaveLength(1);
+    made[0].ctx.onStateLost?.({ channel_id: '10', session: '77' });
+    await until(() => expect(bodies).toHaveLength(2));
+    expect(bodies[1].session).toBe('77');
+    expect(bodies[1].sfu_failed).toBeUndefined();
+    await sleep(50);
+    expect(made).toHaveLength(1); // the same node: the connection stays, media never stopped
+    expect(made[0].closed).toBe(false);
+    expect(svc.getSnapshot().status).toBe('connected');
+    // The channel was placed on another node meanwhile: move there, make before break.
+    moveTo('node-2');
+    made[0].ctx.onStateLost?.({ channel_id: '10', session: '77' });
+    await until(() => expect(made).toHaveLength(2));
+    expect((made[1].ctx.join.sfu as { id: string }).id).toBe('node-2');
+    expect(made[0].closed).toBe(false);
+  });
 });

@@ -216,9 +216,10 @@ export class RtcService {
     this.startTimers();
   }
 
-  private async postJoin(channelId: string, sfuFailed?: string): Promise<VoiceJoinAnswer> {
+  private async postJoin(channelId: string, sfuFailed?: string, session?: string): Promise<VoiceJoinAnswer> {
     const body: Record<string, unknown> = { self_mute: this.snap.selfMute, self_deaf: this.snap.selfDeaf };
     if (sfuFailed) body.sfu_failed = sfuFailed;
+    if (session) body.session = session;
     const answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, body);
     this.joinedAt = Date.now();
     // A join of the channel we are in (a mode switch) refreshes the token of the same stay.
@@ -252,6 +253,7 @@ export class RtcService {
       },
       // The same move the gateway's VOICE_SERVER_UPDATE announces; whichever comes first acts.
       onServerUpdate: (d) => this.onServerUpdate(d),
+      onStateLost: (d) => void this.onStateLost(d),
     };
     let transport: VoiceTransport | null;
     if (answer.mode !== 'sfu' && answer.mode !== 'p2p') return null;
@@ -465,6 +467,37 @@ export class RtcService {
     this.log(`voice channel moved from sfu node ${current} to ${d.sfu.id}: connecting there first`);
     this.switcher.moveNode(current);
   }
+
+  /**
+   * `state_lost` from our SFU node: the cluster's Redis restarted empty and our voice state is
+   * gone, though nobody removed us. Join again keeping the same stay (`session`): the node finds
+   * our grant again and the call never stops. If the channel is now placed elsewhere, move
+   * there make before break. Without this the node asks us to rejoin (4012) a few seconds later.
+   */
+  async onStateLost(d: { channel_id: string; session: string }) {
+    const channelId = this.snap.channelId;
+    if (!this.transport || this.snap.status !== 'connected' || d.channel_id !== channelId || !channelId) return;
+    const current = this.transportNode;
+    if (this.transport.mode !== 'sfu' || !current || !d.session || this.repairing) return;
+    const seq = this.joinSeq;
+    let answer: VoiceJoinAnswer;
+    this.repairing = true;
+    try {
+      answer = await this.postJoin(channelId, undefined, d.session);
+    } catch (e) {
+      this.log('voice state not written back yet (the node asks again each second)', e);
+      return;
+    } finally {
+      this.repairing = false;
+    }
+    if (seq !== this.joinSeq || this.snap.channelId !== channelId) return;
+    const node = sfuNodeId(answer);
+    this.log(`voice state written back after the cluster lost it (sfu node ${node ?? '?'})`);
+    if (node && node !== current) this.switcher.moveNode(current);
+  }
+
+  /** A `state_lost` write-back is in flight (the node repeats the frame each second). */
+  private repairing = false;
 
   /** The SFU node the audible transport is connected to. */
   private get transportNode(): string | undefined {

@@ -37,6 +37,8 @@ export interface SfuSignalingOptions {
   onDisconnected?: () => void;
   /** `server_update`: the channel moved to another SFU node (this one drains). */
   onServerUpdate?: (d: { channel_id?: string; sfu?: { id?: string } }) => void;
+  /** `state_lost`: the cluster's voice-state store lost our state; write it back (media goes on). */
+  onStateLost?: (d: { channel_id: string; session: string }) => void;
   log?: (msg: string, e?: unknown) => void;
 }
 
@@ -133,6 +135,9 @@ export class SfuSignaling {
         return;
       case 'server_update':
         this.o.onServerUpdate?.({ channel_id: String(d.channel_id ?? ''), sfu: { id: String(d.sfu?.id ?? '') } });
+        return;
+      case 'state_lost':
+        this.o.onStateLost?.({ channel_id: String(d.channel_id ?? ''), session: String(d.session ?? '') });
         return;
       case 'error':
         this.counts.errors++;

@@ -78,6 +78,7 @@ export class SfuTransport implements VoiceTransport {
       },
       onDisconnected: () => this.restartIce(),
       onServerUpdate: (d) => this.ctx.onServerUpdate?.(d),
+      onStateLost: (d) => this.ctx.onStateLost?.(d),
       log: this.ctx.log,
     });
   }

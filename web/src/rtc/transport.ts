@@ -41,6 +41,8 @@ export interface TransportContext {
   onEnded?: (reason: string) => void;
   /** The SFU node says our channel moved to another node (it drains): `server_update`. */
   onServerUpdate?: (d: { channel_id?: string; sfu?: { id?: string } }) => void;
+  /** The SFU node says the cluster lost our voice state (`state_lost`): write it back. */
+  onStateLost?: (d: { channel_id: string; session: string }) => void;
 }
 
 export interface VoiceTransport {
