@@ -24,6 +24,21 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local P = string.sub(KEYS[1], 1, -6)
 local GONE = P .. 'gone'
 local function nch(id) return P .. 'nch:' .. id end
+-- A pause of over 1.5 s with no script at all (Redis frozen, or cut off from every node:
+-- heartbeats and API sweeps run several times a second otherwise) does not count against the
+-- nodes: their heartbeat ages are shifted by it, so they do not all look expired the moment
+-- Redis is back (every channel would move at once). Called by the scripts that judge or renew
+-- liveness.
+local function settle()
+  local last = tonumber(redis.call('GET', P .. 'clock') or '0')
+  local idle = now - last
+  if last > 0 and idle > 1500 then
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+      redis.call('ZINCRBY', KEYS[1], idle, id)
+    end
+  end
+  redis.call('SET', P .. 'clock', now)
+end
 local function info(id)
   local v = redis.call('HGET', KEYS[2], id)
   if not v then return nil end
@@ -89,6 +104,7 @@ end
 
 // ARGV: 1 id, 2 info.
 constexpr const char* kAnnounce = R"LUA(
+settle()
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HDEL', GONE, ARGV[1])  -- back before the sweep moved its channels: they stay
@@ -121,6 +137,7 @@ return 1
 // ARGV: 1 node ttl ms, 2 preferred regions (comma-separated, '' any), 3 channel ttl s.
 // Returns {node, epoch, url, region, new (0/1)} or nil when no node can take it.
 constexpr const char* kPlace = R"LUA(
+settle()
 local ttl = tonumber(ARGV[1])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - ttl))) do
   forget(id)
@@ -191,6 +208,7 @@ return out
 // moved (or could not be placed for lack of nodes: they are tried again next time) leaves
 // `gone` once none is left.
 constexpr const char* kSweep = R"LUA(
+settle()
 local ttl = tonumber(ARGV[1])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - ttl))
 local out = {tostring(#expired)}

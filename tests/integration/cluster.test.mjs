@@ -358,7 +358,7 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
     const users = async (id) => metric(sfu[id], 'sfu_active_voice_users').catch(() => 0);
 
     bots = runBots(['--server', web.url, '--count', '4', '--speakers', '2', '--continuous',
-      '--duration', '22', '--channel', voice.id, '--invite', invite.code]);
+      '--duration', '32', '--channel', voice.id, '--invite', invite.code]);
     await waitFor(() => bots.mediaStart() > 0, 'the bots\' media start', 30000).catch((e) => { throw new Error(e.message + '\n' + bots.stderr().slice(-2000)); });
     const mediaStart = bots.mediaStart();
     const first = await nodeOf();
@@ -409,6 +409,29 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
     assert.ok(rewritten >= 4, `every bot wrote its state back (${rewritten})`);
     const refusedWrites = bots.stderr().split('\n').filter((l) => l.includes('not written back')).length;
     console.log(`# Redis restarted empty: the 4 voice states back after ${backAfter} ms (${refusedWrites} write-backs refused and retried)`);
+
+    // Redis unreachable for 8 s (frozen: longer than the nodes' 3 s heartbeat TTL): media goes
+    // on, and once it is back no node counts as expired: nothing moves (the bots' moves and
+    // reconnects stay as they were; no gap below).
+    // A second live node, where a false expiry after the outage would move the channel to.
+    sfu['node-4'] = await startServer(
+      { HYPE_CLUSTER_REDIS_URL: url, HYPE_SERVER_NODE_ID: '4', HYPE_AUTH_VOICE_PUBLIC_KEY: voicePublicKeyOf(VOICE_KEY), HYPE_SFU_PORT: '0', HYPE_SFU_WORKERS: '1' },
+      { args: ['--roles', 'sfu'] },
+    );
+    servers.push(sfu['node-4']);
+    await waitFor(() => redis.cli('ZRANGE', 'hype:{sfu}:nodes', '0', '-1').stdout.includes('node-4'), 'node-4 registered');
+    const logBefore = bots.stderr().length;
+    redis.freeze();
+    try {
+      await sleep(8000);
+    } finally {
+      redis.thaw();
+    }
+    await sleep(3000);  // sweeps and heartbeats after the thaw
+    assert.equal(await nodeOf(), third, 'the channel stayed on its node');
+    assert.equal(await users(third), 4);
+    const afterFreeze = bots.stderr().slice(logBefore);
+    assert.ok(!/moved to sfu node|joining again/.test(afterFreeze), `a bot moved or rejoined after Redis came back:\n${afterFreeze}`);
 
     const report = await bots.report();
     assert.deepEqual(report.errors, []);

@@ -374,5 +374,33 @@ TEST_F(RedisPlacementTest, PreferredRegionsAreTriedNearestFirst) {
   EXPECT_EQ(a->place(4, "sa,eu,us")->node.id, "ap1") << "then any region";
 }
 
+// Redis frozen for longer than the node TTL (unreachable for everyone: no heartbeat, no
+// sweep): once it is back, the nodes have not expired and nothing moves; a node that really
+// stopped still expires one TTL of live time later.
+TEST_F(RedisPlacementTest, TimeRedisWasFrozenDoesNotExpireTheNodes) {
+  a->announce(node("n1", ""));
+  a->announce(node("n2", ""));
+  auto p1 = a->place(1);
+  auto p2 = a->place(2);
+  ASSERT_NE(p1->node.id, p2->node.id);
+  server.freeze();
+  std::this_thread::sleep_for(2000ms);  // 5x the test's node TTL (400 ms)
+  server.thaw();
+  ASSERT_TRUE(eventually([&] { return clients[0]->connected() && clients[1]->connected(); }));
+  auto s = b->sweep();  // the first script after the pause
+  EXPECT_TRUE(s.expired.empty());
+  EXPECT_TRUE(s.moved.empty());
+  EXPECT_EQ(b->place(1)->epoch, p1->epoch) << "not moved";
+  // n2 keeps heartbeating, n1 does not: n1 expires after the TTL as usual.
+  for (int i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(100ms);
+    a->announce(node("n2", ""));
+  }
+  auto later = b->sweep();
+  EXPECT_EQ(later.expired, std::vector<std::string>{"n1"});
+  ASSERT_EQ(later.moved.size(), 1U);
+  EXPECT_EQ(later.moved[0].channel_id, p1->node.id == "n1" ? 1 : 2);
+}
+
 }  // namespace
 }  // namespace hype::cluster

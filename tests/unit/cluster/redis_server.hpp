@@ -15,6 +15,9 @@ class RedisServer {
   static bool installed();
   bool start();  // false when it did not come up within 5 s
   void stop();   // SIGKILL: the clients see the connection drop
+  // SIGSTOP / SIGCONT: unreachable (commands time out) with its data and clock kept.
+  void freeze();
+  void thaw();
   int port() const { return port_; }
 
  private:
