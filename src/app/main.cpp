@@ -1,4 +1,4 @@
-// The `hype` command: serve, migrate, keys, cluster status, version.
+// The `hype` command: serve, migrate, keys, cluster status, sfu drain, version.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -32,6 +32,18 @@ int main(int argc, char** argv) {
   auto* status = cluster_cmd->add_subcommand(
       "status", "list the SFU nodes in the registry: region, load, channels, last heartbeat");
   status->add_option("--config,-c", config_path, "TOML configuration file");
+  auto* sfu_cmd = app.add_subcommand("sfu", "operate the SFU nodes of a cluster");
+  sfu_cmd->require_subcommand(1);
+  auto* drain = sfu_cmd->add_subcommand(
+      "drain",
+      "drain an SFU node as SIGTERM does: its channels move to other nodes make before break, "
+      "then it exits");
+  std::string drain_node;
+  int drain_wait = 60;
+  drain->add_option("node", drain_node, "the node id (hype cluster status)")->required();
+  drain->add_option("--wait", drain_wait, "seconds to wait for it to leave (0: do not wait)")
+      ->check(CLI::Range(0, 3600));
+  drain->add_option("--config,-c", config_path, "TOML configuration file");
   app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -59,6 +71,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("migrate")) return hype::app::run_migrate(config);
     if (app.got_subcommand("keys")) return hype::app::run_keys(config);
     if (app.got_subcommand("cluster")) return hype::app::run_cluster_status(config);
+    if (app.got_subcommand("sfu")) return hype::app::run_sfu_drain(config, drain_node, drain_wait);
     return hype::app::run_server(config);
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());

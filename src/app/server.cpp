@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <cstdio>
+#include <functional>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "api/api.hpp"
@@ -99,18 +101,23 @@ int run_keys(const Config& config) {
   return 0;
 }
 
-int run_cluster_status(const Config& config) {
+namespace {
+
+// Runs `work` against the cluster's Redis (one connection, waited for up to 3 s) and returns
+// the error it threw ("" when none). nullopt: cluster.redis_url is unusable (said on stderr).
+std::optional<std::string> with_cluster_redis(
+    const Config& config, const char* command,
+    const std::function<asio::awaitable<void>(cluster::RedisClient&)>& work) {
   auto options = cluster::parse_redis_url(config.cluster.redis_url);
   if (!options) {
-    std::fprintf(stderr, "hype cluster status: cluster.redis_url is %s\n",
+    std::fprintf(stderr, "hype %s: cluster.redis_url is %s\n", command,
                  config.cluster.redis_url.empty() ? "not set (one process, no cluster)"
                                                   : "not redis://[:password@]host[:port][/db]");
-    return 2;
+    return std::nullopt;
   }
   asio::io_context io;
   cluster::RedisClient redis(io.get_executor(), *options);
   redis.start();
-  std::optional<std::vector<cluster::NodeStatus>> nodes;
   std::string error;
   asio::co_spawn(
       io,
@@ -121,7 +128,7 @@ int run_cluster_status(const Config& config) {
           co_await t.async_wait(asio::use_awaitable);
         }
         try {
-          nodes = co_await cluster::registry_status(redis);
+          co_await work(redis);
         } catch (const std::exception& e) {
           error = e.what();
         }
@@ -129,8 +136,75 @@ int run_cluster_status(const Config& config) {
       },
       asio::detached);
   io.run();
+  return error;
+}
+
+}  // namespace
+
+int run_sfu_drain(const Config& config, const std::string& node_id, int wait_seconds) {
+  bool known = false;
+  bool gone = false;
+  bool draining = false;
+  auto error = with_cluster_redis(
+      config, "sfu drain", [&](cluster::RedisClient& redis) -> asio::awaitable<void> {
+        auto nodes = co_await cluster::registry_status(redis);
+        for (const auto& n : nodes) known = known || n.node.id == node_id;
+        if (!known) co_return;
+        co_await cluster::request_drain(redis, node_id);
+        std::printf("drain of %s requested: its channels move to other nodes, then it exits\n",
+                    node_id.c_str());
+        std::fflush(stdout);
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+        while (std::chrono::steady_clock::now() < end) {
+          t.expires_after(std::chrono::milliseconds(250));
+          co_await t.async_wait(asio::use_awaitable);
+          auto now = co_await cluster::registry_status(redis);
+          const cluster::NodeStatus* me = nullptr;
+          for (const auto& n : now)
+            if (n.node.id == node_id) me = &n;
+          if (!me) {
+            gone = true;
+            break;
+          }
+          if (me->node.draining && !draining) {
+            draining = true;
+            std::printf("%s is draining (%d participants, %d channels left)\n", node_id.c_str(),
+                        me->node.participants, me->channels);
+            std::fflush(stdout);
+          }
+        }
+      });
+  if (!error) return 2;
+  if (!error->empty()) {
+    std::fprintf(stderr, "hype sfu drain: %s\n", error->c_str());
+    return 1;
+  }
+  if (!known) {
+    std::fprintf(stderr, "hype sfu drain: no node %s in the registry (hype cluster status)\n",
+                 node_id.c_str());
+    return 2;
+  }
+  if (gone) {
+    std::printf("%s drained and left the cluster\n", node_id.c_str());
+    return 0;
+  }
+  if (wait_seconds > 0)
+    std::fprintf(stderr, "hype sfu drain: %s still in the registry after %d s%s\n",
+                 node_id.c_str(), wait_seconds,
+                 draining ? " (draining)" : " (its drain did not start: sfu.drain_timeout 0?)");
+  return wait_seconds > 0 ? 1 : 0;
+}
+
+int run_cluster_status(const Config& config) {
+  std::optional<std::vector<cluster::NodeStatus>> nodes;
+  auto error = with_cluster_redis(config, "cluster status",
+                                  [&](cluster::RedisClient& redis) -> asio::awaitable<void> {
+                                    nodes = co_await cluster::registry_status(redis);
+                                  });
+  if (!error) return 2;
   if (!nodes) {
-    std::fprintf(stderr, "hype cluster status: %s\n", error.c_str());
+    std::fprintf(stderr, "hype cluster status: %s\n", error->c_str());
     return 1;
   }
   std::printf("%-12s %-8s %-36s %12s %9s %9s %10s  %s\n", "node", "region", "url", "participants",
@@ -240,22 +314,31 @@ int run_server(const Config& given) {
     auto t = std::make_shared<asio::steady_timer>(node.io, std::chrono::milliseconds(300));
     t->async_wait([&node, t](boost::system::error_code) { node.io.stop(); });
   };
-  signals.async_wait([&](boost::system::error_code, int sig) {
-    // An SFU node of a cluster drains first (make before break: its channels move to other
-    // nodes, their clients follow), then stops; a second signal stops it at once.
-    if (sfu && node.redis && config.sfu.drain_timeout > 0) {
-      spdlog::info("signal {}: draining this SFU node (up to {} s; signal again to stop now)", sig,
-                   config.sfu.drain_timeout);
-      signals.async_wait([&](boost::system::error_code, int again) {
-        spdlog::info("signal {}: shutting down without waiting for the drain", again);
+  // An SFU node of a cluster drains first (make before break: its channels move to other
+  // nodes, their clients follow), then stops: on SIGTERM/SIGINT, or when an operator asks
+  // through the cluster (`hype sfu drain`). A signal during the drain stops it at once.
+  bool draining = false;
+  auto drain = [&](const std::string& why) {
+    if (draining || shutting_down) return;
+    draining = true;
+    spdlog::info("{}: draining this SFU node (up to {} s; signal again to stop now)", why,
+                 config.sfu.drain_timeout);
+    sfu->drain(std::chrono::seconds(config.sfu.drain_timeout), shut_down);
+  };
+  const bool can_drain = sfu && node.redis && config.sfu.drain_timeout > 0;
+  if (can_drain) sfu->on_drain_requested([&] { drain("drain requested"); });
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code, int sig) {
+        if (can_drain && !draining) {
+          drain("signal " + std::to_string(sig));
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("signal {}: shutting down{}", sig,
+                     draining ? " without waiting for the drain" : "");
         shut_down();
-      });
-      sfu->drain(std::chrono::seconds(config.sfu.drain_timeout), shut_down);
-      return;
-    }
-    spdlog::info("signal {}: shutting down", sig);
-    shut_down();
-  });
+      };
+  signals.async_wait(on_signal);
   // Every part keeps its state on strands, so the event loop can run on several threads.
   std::vector<std::thread> io_pool;
   for (int i = 1; i < node.io_threads; ++i)

@@ -237,10 +237,16 @@ boost::asio::awaitable<void> SfuRole::heartbeats() {
   auto last_warning = std::chrono::steady_clock::time_point{};
   while (!stopping_) {
     std::string failed;
+    bool drain_asked = false;
     try {
-      co_await node_.placement->async_announce(describe());
+      drain_asked = co_await node_.placement->async_announce(describe());
     } catch (const std::exception& e) {
       failed = e.what();
+    }
+    if (drain_asked && !draining_ && drain_requested_) {
+      spdlog::info("sfu node {}: drain requested through the cluster (hype sfu drain)",
+                   node_.node_id);
+      boost::asio::post(node_.io, drain_requested_);
     }
     auto now = std::chrono::steady_clock::now();
     if (!failed.empty() && now - last_warning > 10s) {

@@ -32,6 +32,9 @@ class SfuRole {
   // node before leaving this one), then calls `done` on the event loop once its rooms are empty
   // or after `limit`. Without another node, the rooms stay until the limit.
   void drain(std::chrono::milliseconds limit, std::function<void()> done);
+  // Called (on the event loop, once) when an operator asks this node to drain through the
+  // cluster (`hype sfu drain`): the server starts the same drain as on SIGTERM.
+  void on_drain_requested(std::function<void()> f) { drain_requested_ = std::move(f); }
   void stop();
   std::shared_ptr<net::WsListener> open(std::shared_ptr<net::WsConnection> c,
                                         const net::HttpRequest& r);
@@ -57,6 +60,7 @@ class SfuRole {
   std::unique_ptr<boost::asio::steady_timer> drain_timer_;  // drain(): polls the rooms
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};
+  std::function<void()> drain_requested_;
   voice::StreamReporter streams_;  // before sfu_, whose stream reports it publishes
   sfu::SfuService sfu_;
   int sub_ = 0;

@@ -13,14 +13,15 @@ namespace {
 // process announces one node.
 class LocalPlacement final : public Placement {
  public:
-  Task<void> async_announce(SfuNode node) override {
+  Task<bool> async_announce(SfuNode node) override {
     std::lock_guard lock(mu_);
     for (auto& n : nodes_)
       if (n.id == node.id) {
         n = std::move(node);
-        co_return;
+        co_return false;
       }
     nodes_.push_back(std::move(node));
+    co_return false;
   }
 
   Task<void> async_withdraw(std::string node_id) override {

@@ -53,8 +53,9 @@ class Placement {
   virtual ~Placement() = default;
 
   // A node that runs the SFU role offers itself (again: updates its url, region and load; in
-  // a cluster this is its heartbeat).
-  virtual Task<void> async_announce(SfuNode node) = 0;
+  // a cluster this is its heartbeat). True when an operator asked this node to drain
+  // (`hype sfu drain`, request_drain): said once, the node then drains as on SIGTERM.
+  virtual Task<bool> async_announce(SfuNode node) = 0;
   // The node stops taking channels; its placements are dropped (clients re-place on rejoin).
   virtual Task<void> async_withdraw(std::string node_id) = 0;
   // The channel's node: the existing placement if its node is still there, else a new one
@@ -99,7 +100,7 @@ class Placement {
   virtual Task<Swept> async_sweep(int max) = 0;
 
   // Blocking forms for the blocking pool (see coordinator.hpp).
-  void announce(SfuNode node) { wait(async_announce(std::move(node))); }
+  bool announce(SfuNode node) { return wait(async_announce(std::move(node))); }
   void withdraw(const std::string& node_id) { wait(async_withdraw(node_id)); }
   std::optional<Placed> place(Id channel_id, std::optional<std::string> region = std::nullopt) {
     return wait(async_place(channel_id, std::move(region)));

@@ -102,12 +102,13 @@ local function assign(best, best_n, prev, channel_ttl, ck, ek)
 end
 )LUA";
 
-// ARGV: 1 id, 2 info.
+// ARGV: 1 id, 2 info. Returns 2 when a drain of the node was requested (taken: said once), else 1.
 constexpr const char* kAnnounce = R"LUA(
 settle()
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HDEL', GONE, ARGV[1])  -- back before the sweep moved its channels: they stay
+if redis.call('HDEL', P .. 'drain', ARGV[1]) == 1 then return 2 end
 return 1
 )LUA";
 
@@ -352,7 +353,7 @@ class RedisPlacement final : public Placement {
  public:
   RedisPlacement(RedisClient& redis, RedisPlacementOptions o) : redis_(redis), o_(std::move(o)) {}
 
-  Task<void> async_announce(SfuNode node) override {
+  Task<bool> async_announce(SfuNode node) override {
     // The connection's id goes with the heartbeat: report_unreachable asks Redis whether that
     // connection is still open (a killed process's is closed at once). The id changes with
     // every reconnect, so it is asked again after one, not every beat.
@@ -367,7 +368,8 @@ class RedisPlacement final : public Placement {
     }
     // (Arguments built before co_await: GCC 12 miscompiles braced lists in a co_await.)
     std::vector<std::string> argv{node.id, encode_info(node, client_id_)};
-    co_await run(scripts().announce, std::string(), std::move(argv));
+    RedisReply r = co_await run(scripts().announce, std::string(), std::move(argv));
+    co_return r.type == RedisReply::Type::integer && r.integer == 2;
   }
 
   Task<std::optional<Placed>> async_move(Id channel_id, std::string from_node,
@@ -615,6 +617,13 @@ Task<std::vector<NodeStatus>> registry_status(RedisClient& redis) {
     out.push_back(std::move(st));
   }
   co_return out;
+}
+
+Task<void> request_drain(RedisClient& redis, std::string node_id) {
+  const RedisPlacementOptions o;
+  std::vector<std::string> args{"HSET", o.prefix + "drain", std::move(node_id), "1"};
+  RedisReply r = co_await redis.command(std::move(args));
+  if (r.is_error()) throw RedisError("HSET", r.str);
 }
 
 std::unique_ptr<Placement> make_redis_placement(RedisClient& redis, RedisPlacementOptions options) {

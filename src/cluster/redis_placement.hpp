@@ -47,5 +47,8 @@ struct NodeStatus {
 // Every node in the registry (default prefix), live or not yet expired, by id. Throws
 // RedisError.
 Task<std::vector<NodeStatus>> registry_status(RedisClient& redis);
+// Asks the node to drain (`hype sfu drain`): its next heartbeat takes the request and it drains
+// as on SIGTERM (its channels move make before break, then it exits). Throws RedisError.
+Task<void> request_drain(RedisClient& redis, std::string node_id);
 
 }  // namespace hype::cluster

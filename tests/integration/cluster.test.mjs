@@ -228,6 +228,27 @@ test('SFU placement through Redis: spread by region, a frozen node\'s channels m
     assert.equal(back.body.sfu.id, 'node-3');
     const inFresh = await api(web, 'GET', `/voice/states/${fresh.id}`, { token: a.token });
     assert.deepEqual(inFresh.body.map((v) => v.user_id), [users[5].id]);
+
+    // `hype sfu drain NODE`: the operator's drain through the cluster, as SIGTERM: the node
+    // takes the request with its next heartbeat, drains and exits by itself; the command waits
+    // for it to leave the registry. An unknown node is refused (exit 2).
+    const hypeCli = (...args) => new Promise((res) => {
+      const p = spawn(HYPE_BIN, args, { env: { ...process.env, HYPE_CLUSTER_REDIS_URL: url } });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => { out += d; });
+      p.stderr.on('data', (d) => { err += d; });
+      p.once('exit', (code) => res({ code, out, err }));
+    });
+    const unknown = await hypeCli('sfu', 'drain', 'node-9', '--wait', '1');
+    assert.equal(unknown.code, 2, unknown.err);
+    assert.match(unknown.err, /no node node-9/);
+    const exited3 = new Promise((res) => sfu['node-3'].proc.once('exit', (code, signal) => res({ code, signal })));
+    const drained = await hypeCli('sfu', 'drain', 'node-3', '--wait', '20');
+    assert.equal(drained.code, 0, drained.out + drained.err);
+    assert.match(drained.out, /node-3 drained and left the cluster/);
+    assert.deepEqual(await exited3, { code: 0, signal: null }, 'node-3 exited by itself');
+    assert.ok(!registered().includes('node-3'));
   } finally {
     for (const s of servers) await s.stop().catch(() => {});
     await redis.close();
