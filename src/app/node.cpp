@@ -12,6 +12,7 @@
 #include "cluster/redis_coordinator.hpp"
 #include "cluster/redis_event_bus.hpp"
 #include "cluster/redis_mode_coordinator.hpp"
+#include "cluster/metered_placement.hpp"
 #include "cluster/redis_placement.hpp"
 #include "core/threads.hpp"
 
@@ -164,6 +165,7 @@ Node::Node(const Config& c)
         "on redis {}:{}",
         options->host, options->port);
   }
+  placement = cluster::make_metered_placement(std::move(placement), registry);
   register_process_metrics(registry);
   tracer = std::make_unique<telemetry::Tracer>(
       telemetry::TracerOptions{.endpoint = c.telemetry.otlp_endpoint, .node = node_id}, registry);

@@ -51,6 +51,7 @@ class LocalPlacement final : public Placement {
     if (!pick) co_return std::nullopt;
     Placed p{channel_id, *pick, ++epoch_};
     placed_[channel_id] = p;
+    p.decided = true;
     co_return p;
   }
 

@@ -40,6 +40,7 @@ struct Placed {
   // This call moved the channel: it was placed on `moved_from`, which is gone (dead, withdrawn
   // or reported unreachable). Its clients on that node must be told (VOICE_SERVER_UPDATE).
   std::string moved_from;
+  bool decided = false;  // this call made a new decision (not the channel's existing one)
 };
 
 // The placement could not be decided now (coordination store unreachable); retry later.

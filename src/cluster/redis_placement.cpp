@@ -345,7 +345,8 @@ std::optional<Placed> decode_placed(Id channel, const RedisReply& r) {
   }
   p.node.url = r.elements[2].str;
   p.node.region = r.elements[3].str;
-  if (r.elements.size() >= 6 && r.elements[4].integer == 1) p.moved_from = r.elements[5].str;
+  p.decided = r.elements.size() >= 6 && r.elements[4].integer == 1;
+  if (p.decided) p.moved_from = r.elements[5].str;
   return p;
 }
 

@@ -5,6 +5,8 @@
 // while refusing new placements with PlacementError, until it is back.
 #include "cluster/redis_placement.hpp"
 
+#include "cluster/metered_placement.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -400,6 +402,44 @@ TEST_F(RedisPlacementTest, TimeRedisWasFrozenDoesNotExpireTheNodes) {
   EXPECT_EQ(later.expired, std::vector<std::string>{"n1"});
   ASSERT_EQ(later.moved.size(), 1U);
   EXPECT_EQ(later.moved[0].channel_id, p1->node.id == "n1" ? 1 : 2);
+}
+
+// The metrics decorator counts what the placement decided: kept, placed, moved, none,
+// unavailable; the sweep's moves and expired nodes; the time of each decision.
+TEST_F(RedisPlacementTest, MeteredPlacementCountsDecisionsMovesAndLostNodes) {
+  metrics::Registry reg;
+  RedisPlacementOptions po;
+  po.node_ttl = 400ms;
+  auto m = make_metered_placement(make_redis_placement(*clients[0], po), reg);
+  auto decisions = [&](const char* outcome) {
+    return reg.counter("placement_decisions_total", "", {"outcome"}).with({outcome}).value();
+  };
+  EXPECT_FALSE(m->place(1)) << "no node yet";
+  m->announce(node("n1", ""));
+  ASSERT_TRUE(m->place(1));
+  ASSERT_TRUE(m->place(1));
+  ASSERT_TRUE(m->place(2));
+  for (int i = 0; i < 6; ++i) {  // n1 stops heartbeating, n2 beats
+    std::this_thread::sleep_for(100ms);
+    b->announce(node("n2", ""));
+  }
+  auto moved = m->place(1);  // a join finds n1 expired
+  ASSERT_EQ(moved->moved_from, "n1");
+  auto swept = m->sweep();  // channel 2 moves
+  ASSERT_EQ(swept.moved.size(), 1U);
+  server.freeze();
+  EXPECT_THROW(m->place(50), PlacementError);
+  server.thaw();
+  EXPECT_EQ(decisions("none"), 1);
+  EXPECT_EQ(decisions("placed"), 2);
+  EXPECT_EQ(decisions("kept"), 1);
+  EXPECT_EQ(decisions("moved"), 1);
+  EXPECT_EQ(decisions("unavailable"), 1);
+  EXPECT_EQ(reg.counter("placement_moves_total", "", {"reason"}).with({"sweep"}).value(), 1);
+  EXPECT_EQ(reg.histogram("placement_decision_seconds", "", {}).get().count(), 6U);
+  const std::string text = reg.render();
+  EXPECT_NE(text.find("placement_decisions_total{outcome=\"placed\"} 2"), std::string::npos)
+      << text;
 }
 
 }  // namespace
