@@ -3,6 +3,7 @@
 
     bench/cluster/failover.py [--participants 50,200,500] [--channel-size 5] [--speakers 2]
                               [--bots-per-process 250] [--loopback] [--json FILE]
+                              [--redis-restart] [--redis-outage SECONDS] [--no-kill-drain]
 
 For each size P: a fresh cluster (scripts/cluster: Redis, PostgreSQL, an api+gateway node in
 region eu, SFU nodes node-1 and node-2 in eu and node-3 in us, each in its own network
@@ -11,7 +12,12 @@ without pause, the rest listening), so that the busier eu node carries about P o
 Then, while they talk:
   1. kill -9 of the node with the most channels; the bots join again (sfu_failed) and
      reconnect wherever the channel went; the killed node is started again;
-  2. a rolling restart: each node in turn drained (SIGTERM), started again.
+  2. a rolling restart: each node in turn drained (SIGTERM), started again;
+  3. with --redis-restart: Redis killed and started again empty (the nodes ask their clients
+     to write their voice states back: no gap expected);
+  4. with --redis-outage S: Redis frozen (unreachable, its data kept) for S seconds, while a
+     probe asks for a join into a new channel (503 expected) and again once it is back (the
+     time until it works is reported).
 Every bot reports each gap over 100 ms in what it hears, with its start; a gap belongs to
 the event it starts near. Printed per event: bots affected, and p50/p99/max of the per-bot
 longest gap. Also: how the channels spread over the nodes (placement by load, region
@@ -27,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -159,8 +166,20 @@ def join_costs(c, channels=20):
                for l in out.splitlines() if "calls=" in l}
         return per.get("cmdstat_eval", 0), sum(per.values())
 
+    def decisions():
+        """(count, sum s) of the API node's placement_decision_seconds histogram."""
+        with urllib.request.urlopen(api + "/metrics", timeout=10) as r:
+            text = r.read().decode()
+        vals = {}
+        for line in text.splitlines():
+            for k in ("placement_decision_seconds_count", "placement_decision_seconds_sum"):
+                if line.startswith(k + " "):
+                    vals[k] = float(line.split()[-1])
+        return vals.get("placement_decision_seconds_count", 0), vals.get("placement_decision_seconds_sum", 0)
+
     res = {"first": {"calls": [], "evals": [], "ms": []},
            "second": {"calls": [], "evals": [], "ms": []}}
+    d0 = decisions()
     for ch in chans:
         for kind, tok in (("first", users[0]), ("second", users[1])):
             e0, c0 = calls()
@@ -170,13 +189,19 @@ def join_costs(c, channels=20):
             e1, c1 = calls()
             res[kind]["evals"].append(e1 - e0)
             res[kind]["calls"].append(c1 - c0 - 1)  # the INFO itself counts once
+    d1 = decisions()
     for tok in users:  # (each user is in the last channel only)
         call(api, "POST", f"/voice/leave/{chans[-1]}", {}, tok)
     # (Heartbeats and lease checks of the three nodes land in some windows: the p50 is the join.)
-    return {k: {"redis_evals_p50": pct(v["evals"], 0.5),
-                "redis_commands_p50": pct(v["calls"], 0.5), "redis_commands_max": max(v["calls"]),
-                "rest_ms_p50": round(pct(v["ms"], 0.5), 2), "rest_ms_p99": round(pct(v["ms"], 0.99), 2)}
-            for k, v in res.items()}
+    out = {k: {"redis_evals_p50": pct(v["evals"], 0.5),
+               "redis_commands_p50": pct(v["calls"], 0.5), "redis_commands_max": max(v["calls"]),
+               "rest_ms_p50": round(pct(v["ms"], 0.5), 2), "rest_ms_p99": round(pct(v["ms"], 0.99), 2)}
+           for k, v in res.items()}
+    # Every join makes two decisions (checked before the state changes, then under the mode lock).
+    n = d1[0] - d0[0]
+    out["placement_decisions"] = int(n)
+    out["placement_decision_ms_mean"] = round((d1[1] - d0[1]) / n * 1000, 3) if n else None
+    return out
 
 
 def run_size(a, participants):
@@ -195,7 +220,11 @@ def run_on(c, a, participants):
     # The schedule (seconds after the bots' media start): settle, kill, then one drain per node.
     settle, after_kill, per_drain = 4.0, 8.0, 7.0
     nodes = list(c.state["sfu"])
-    duration = settle + after_kill + per_drain * len(nodes) + 3
+    # Then Redis: restarted empty, and frozen (unreachable) for --redis-outage seconds.
+    redis_phases = (7.0 if a.redis_restart else 0) + (a.redis_outage + 7.0 if a.redis_outage else 0)
+    if a.no_kill_drain:
+        after_kill, per_drain = 0.0, 0.0
+    duration = settle + after_kill + per_drain * len(nodes) + redis_phases + 3
     costs = join_costs(c)
     log(f"join costs on the idle cluster: {costs}")
     log(f"P={participants}: {channels} channels of {a.channel_size} ({bots_total} bots), "
@@ -228,13 +257,15 @@ def run_on(c, a, participants):
     mean_eu = sum(v["channels"] for v in eu.values()) / max(1, len(eu))
     spread = {k: v["channels"] for k, v in before.items()}
     victim = max(eu, key=lambda k: eu[k]["channels"])
-    events = [("kill", time.time(), victim, before[victim]["participants"])]
-    c.run("kill", victim)
-    log(f"killed {victim} ({before[victim]['participants']} participants, {before[victim]['channels']} channels)")
-    time.sleep(2)
-    c.run("start", victim)
-    time.sleep(max(0, events[0][1] + after_kill - time.time()))
-    for node in nodes:
+    events = []
+    if not a.no_kill_drain:
+        events.append(("kill", time.time(), victim, before[victim]["participants"]))
+        c.run("kill", victim)
+        log(f"killed {victim} ({before[victim]['participants']} participants, {before[victim]['channels']} channels)")
+        time.sleep(2)
+        c.run("start", victim)
+        time.sleep(max(0, events[0][1] + after_kill - time.time()))
+    for node in ([] if a.no_kill_drain else nodes):
         st = c.status()
         events.append(("drain", time.time(), node, st.get(node, {}).get("participants", 0)))
         t = time.time()
@@ -242,6 +273,55 @@ def run_on(c, a, participants):
         log(f"drained {node} ({st.get(node, {}).get('participants', 0)} participants) in {time.time() - t:.1f} s")
         c.run("start", node)
         time.sleep(max(0, events[-1][1] + per_drain - time.time()))
+    if a.redis_restart:
+        st = c.status()
+        events.append(("redis_restart", time.time(), "redis", sum(v["participants"] for v in st.values())))
+        c.run("redis", "restart")
+        log("redis restarted empty")
+        time.sleep(max(0, events[-1][1] + 7.0 - time.time()))
+    if a.redis_outage:
+        st = c.status()
+        events.append(("redis_outage", time.time(), "redis", sum(v["participants"] for v in st.values())))
+        refused = []
+        stop_probe = threading.Event()
+
+        def probe():  # a join into a new channel during the outage: 503 expected
+            try:
+                g = call(api, "POST", "/auth/register", {"username": f"probe{int(time.time())}",
+                                                         "password": "cluster-bench-password"})
+                tok = g["access_token"]
+                guild = call(api, "POST", "/guilds", {"name": "probe"}, tok)
+                ch = [x for x in call(api, "GET", f"/guilds/{guild['id']}/channels", None, tok)
+                      if x["kind"] == "voice"][0]["id"]
+            except Exception as e:  # registering needs no Redis; if it fails, say so
+                refused.append(f"probe setup failed: {e}")
+                return
+            time.sleep(2)
+            try:
+                call(api, "POST", f"/voice/join/{ch}", {}, tok)
+                refused.append("joined during the outage")
+            except urllib.error.HTTPError as e:
+                refused.append(e.code)
+            stop_probe.wait()
+            t = time.time()
+            while time.time() - t < 20:
+                try:
+                    call(api, "POST", f"/voice/join/{ch}", {}, tok)
+                    refused.append(f"joined {time.time() - t:.1f} s after Redis came back")
+                    call(api, "POST", f"/voice/leave/{ch}", {}, tok)
+                    return
+                except urllib.error.HTTPError:
+                    time.sleep(0.2)
+            refused.append("no join within 20 s after Redis came back")
+
+        th = threading.Thread(target=probe, daemon=True)
+        th.start()
+        c.run("redis", "freeze", str(a.redis_outage))
+        stop_probe.set()
+        th.join()
+        log(f"redis unreachable for {a.redis_outage} s; probe join: {refused}")
+        events[-1] = events[-1] + (refused,)
+        time.sleep(7.0)
 
     reports = [(p, p.report()) for p in procs]
     with open(os.path.join(a.dir, f"bots-{participants}.json"), "w") as f:  # the raw reports
@@ -249,7 +329,10 @@ def run_on(c, a, participants):
                    for p, r in reports], f)
     after = c.status()
     errors = []
-    per_event = [{"event": e, "node": n, "participants_on_node": np, "gaps": []} for e, _, n, np in events]
+    per_event = [{"event": e[0], "node": e[2], "participants_on_node": e[3], "gaps": []} for e in events]
+    for e, pe in zip(events, per_event):
+        if len(e) > 4:
+            pe["probe_join"] = e[4]
     connected = reconnects = moves = 0
     for p, r in reports:
         if r is None:
@@ -263,8 +346,11 @@ def run_on(c, a, participants):
             worst = [0.0] * len(events)
             for at_ms, ms in b["gaps"]:
                 start = p.media_start + at_ms / 1000
-                for i, (_, t, _, _) in enumerate(events):
-                    if t - 0.3 <= start <= t + 5:
+                for i, e in enumerate(events):
+                    t = e[1]
+                    # An outage's window is the outage itself plus 5 s.
+                    span = 5 + (a.redis_outage if e[0] == "redis_outage" else 0)
+                    if t - 0.3 <= start <= t + span:
                         worst[i] = max(worst[i], ms)
             for i, w in enumerate(worst):
                 if w > 0:
@@ -290,6 +376,11 @@ def main():
     p.add_argument("--dir", default="/tmp/hype-cluster-bench")
     p.add_argument("--loopback", action="store_true", help="no network namespaces")
     p.add_argument("--json", help="also write the results here")
+    p.add_argument("--redis-restart", action="store_true",
+                   help="after the drains: Redis killed and restarted empty")
+    p.add_argument("--redis-outage", type=float, default=0,
+                   help="after the drains: Redis frozen (unreachable) for this many seconds")
+    p.add_argument("--no-kill-drain", action="store_true", help="skip the kill and the drains")
     a = p.parse_args()
     out = {"command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
            "machine": machine(), "runs": []}

@@ -42,6 +42,10 @@ void Api::add_voice_routes() {
                 // The stay to keep when the cluster lost this user's voice state (/voice said
                 // state_lost): an id string.
                 std::int64_t resume = 0;
+                // With it, the SFU node the client is connected to (its call stays there).
+                std::string current = c.str("sfu_node", false).value_or("");
+                if (!is_node_id(current))
+                  throw bad_request("sfu_node must be a node id", "sfu_node");
                 if (auto s = c.str("session", false)) {
                   auto id = parse_id(*s);
                   if (!id || *id <= 0) throw bad_request("session must be an id string", "session");
@@ -51,7 +55,8 @@ void Api::add_voice_routes() {
                   // The join's placement (checks, SFU node, voice token) as a child span.
                   std::optional<telemetry::Span> place;
                   if (c.tracer) place = telemetry::start_span("voice.place", c.trace);
-                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost, near, resume);
+                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost, near, resume,
+                                           current);
                   joins.inc();
                   auto out = wire::join_answer_json(answer);
                   if (place) {

@@ -112,7 +112,8 @@ Served serve(Bot& b, VoiceSocket& ws, const std::string& channel,
       // channel placed elsewhere meanwhile is a move.
       auto& d = fo.at("d").as_object();
       if (d.at("channel_id").as_string() != channel) continue;
-      json::object body{{"session", d.at("session")}};
+      // Naming our node: the channel the store forgot is placed there again (no move).
+      json::object body{{"session", d.at("session")}, {"sfu_node", b.node}};
       auto j = b.rest->call("POST", "/voice/join/" + channel, body, b.token);
       if (j.status != 200) {
         std::fprintf(stderr, "hype-bot: bot %d: voice state not written back: HTTP %d\n", b.index,

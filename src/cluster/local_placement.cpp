@@ -31,8 +31,9 @@ class LocalPlacement final : public Placement {
     co_return;
   }
 
-  Task<std::optional<Placed>> async_place(Id channel_id,
-                                          std::optional<std::string> region) override {
+  // One process announces one node: `prefer_node` is that node or unknown.
+  Task<std::optional<Placed>> async_place(Id channel_id, std::optional<std::string> region,
+                                          std::string) override {
     std::lock_guard lock(mu_);
     auto it = placed_.find(channel_id);
     if (it != placed_.end()) {

@@ -39,13 +39,13 @@ class MeteredPlacement final : public Placement {
   Task<void> async_withdraw(std::string node_id) override {
     co_await inner_->async_withdraw(std::move(node_id));
   }
-  Task<std::optional<Placed>> async_place(Id channel_id,
-                                          std::optional<std::string> region) override {
+  Task<std::optional<Placed>> async_place(Id channel_id, std::optional<std::string> region,
+                                          std::string prefer_node) override {
     const auto start = std::chrono::steady_clock::now();
     std::optional<Placed> p;
     std::exception_ptr error;
     try {
-      p = co_await inner_->async_place(channel_id, std::move(region));
+      p = co_await inner_->async_place(channel_id, std::move(region), std::move(prefer_node));
     } catch (...) {
       error = std::current_exception();
     }

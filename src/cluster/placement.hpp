@@ -63,8 +63,11 @@ class Placement {
   // with a higher epoch, preferring `region` (regions nearest first, comma-separated: "eu,us"
   // tries eu, then us, then any other). nullopt when no SFU node is known at all
   // (a deployment without the SFU role: voice stays peer to peer).
-  virtual Task<std::optional<Placed>> async_place(Id channel_id,
-                                                  std::optional<std::string> region) = 0;
+  // `prefer_node`: a channel with no live placement goes there, or nowhere (nullopt) while that
+  // node cannot take it (not registered again yet, draining, full). A client writing back a
+  // voice state a reset store lost names the node its call runs on, so the call is not moved.
+  virtual Task<std::optional<Placed>> async_place(Id channel_id, std::optional<std::string> region,
+                                                  std::string prefer_node = {}) = 0;
   virtual Task<std::optional<Placed>> async_lookup(Id channel_id) = 0;
   // Forgets the channel's placement if it still has `epoch` (compare-and-set); false if a
   // newer decision (or none) is there.
@@ -103,8 +106,9 @@ class Placement {
   // Blocking forms for the blocking pool (see coordinator.hpp).
   bool announce(SfuNode node) { return wait(async_announce(std::move(node))); }
   void withdraw(const std::string& node_id) { wait(async_withdraw(node_id)); }
-  std::optional<Placed> place(Id channel_id, std::optional<std::string> region = std::nullopt) {
-    return wait(async_place(channel_id, std::move(region)));
+  std::optional<Placed> place(Id channel_id, std::optional<std::string> region = std::nullopt,
+                              std::string prefer_node = {}) {
+    return wait(async_place(channel_id, std::move(region), std::move(prefer_node)));
   }
   std::optional<Placed> lookup(Id channel_id) { return wait(async_lookup(channel_id)); }
   bool release(Id channel_id, std::uint64_t epoch) {

@@ -135,7 +135,8 @@ return 1
 )LUA";
 
 // KEYS 4: the channel (hash: node, epoch), 5: the epoch counter.
-// ARGV: 1 node ttl ms, 2 preferred regions (comma-separated, '' any), 3 channel ttl s.
+// ARGV: 1 node ttl ms, 2 preferred regions (comma-separated, '' any), 3 channel ttl s, 4 the
+// only node a new decision may take ('' any): nil when it cannot take the channel now.
 // Returns {node, epoch, url, region, new (0/1)} or nil when no node can take it.
 constexpr const char* kPlace = R"LUA(
 settle()
@@ -150,6 +151,16 @@ if cur[1] and redis.call('ZSCORE', KEYS[1], cur[1]) then
     redis.call('EXPIRE', KEYS[4], ARGV[3])
     return {cur[1], cur[2], n.url, n.region, 0, ''}
   end
+end
+local want = ARGV[4] or ''
+if want ~= '' then
+  -- Only there (the call runs there): not yet registered again (right after an empty
+  -- restart) or unable to take it, no decision now; the caller retries.
+  local n = redis.call('ZSCORE', KEYS[1], want) and info(want)
+  if n and not n.draining and (n.cap <= 0 or n.load < n.cap) then
+    return assign(want, n, cur[1] or '', ARGV[3], KEYS[4], KEYS[5])
+  end
+  return nil
 end
 local best, best_n = choose(ARGV[2], '')
 if not best then return nil end
@@ -416,13 +427,13 @@ class RedisPlacement final : public Placement {
     std::erase_if(cache_, [&](const auto& kv) { return kv.second.node.id == node_id; });
   }
 
-  Task<std::optional<Placed>> async_place(Id channel_id,
-                                          std::optional<std::string> region) override {
+  Task<std::optional<Placed>> async_place(Id channel_id, std::optional<std::string> region,
+                                          std::string prefer_node) override {
     RedisReply r;
     std::string down;
     try {
       std::vector<std::string> argv{std::to_string(o_.node_ttl.count()), region.value_or(""),
-                                    std::to_string(o_.channel_ttl.count())};
+                                    std::to_string(o_.channel_ttl.count()), prefer_node};
       r = co_await run(scripts().place, channel_key(channel_id), std::move(argv));
     } catch (const RedisError& e) {
       down = e.what();

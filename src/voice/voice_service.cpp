@@ -207,7 +207,8 @@ void VoiceService::announce_move(const cluster::Placed& placed, Id guild_id,
 
 JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf,
                               const std::string& sfu_unreachable,
-                              const std::string& region_hint, std::int64_t resume_session) {
+                              const std::string& region_hint, std::int64_t resume_session,
+                              const std::string& sfu_current) {
   auto [c, a] = chat_.visible_channel(actor, channel_id);
   if (c.kind != store::ChannelKind::voice) throw bad_request("not a voice channel", "channel_id");
   if (!chat::has_permissions(a.permissions, chat::perm::kConnect))
@@ -238,10 +239,14 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
   // Where a new placement goes: the channel's own region, else the joiner's hint, else ours.
   const auto regions = placement_regions(!c.rtc_region.empty() ? c.rtc_region : region_hint);
   std::optional<cluster::Placed> moved;
+  bool first_node = false;  // the first place() named a node
   bool placed_now = false;
   try {
-    auto first = placement_.place(channel_id, regions);
+    // Only a write-back steers the placement to the client's node (a fresh join cannot pick).
+    auto first =
+        placement_.place(channel_id, regions, resume_session > 0 ? sfu_current : std::string());
     placed_now = first.has_value();
+    first_node = first.has_value();
     if (first && !first->moved_from.empty()) moved = first;
   } catch (const cluster::PlacementError&) {
     if (modes_.mode(channel_id) == cluster::VoiceMode::sfu) throw;
@@ -252,6 +257,11 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
   // node that leaves it connected to nothing.
   if (!placed_now && modes_.mode(channel_id) == cluster::VoiceMode::sfu)
     throw cluster::PlacementError("no SFU node can take this channel now");
+  // A write-back whose node cannot take the channel yet (not registered again after an empty
+  // restart): nothing changes now, the client retries at the node's next state_lost. (A live
+  // placement on another node stands: the answer names it and the client moves there.)
+  if (resume_session > 0 && !sfu_current.empty() && !first_node)
+    throw cluster::PlacementError("the SFU node of this call is not registered yet");
   auto r = coord_.voice_join(st, c.user_limit);
   if (r.full) throw ApiError(403, "channel_full", "this voice channel is full");
   if (r.previous) {

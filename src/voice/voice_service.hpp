@@ -115,9 +115,11 @@ class VoiceService {
   // this join places it. `resume_session`: the stay to keep when the user has no voice state
   // (the store lost it: the SFU said `state_lost`); the SFU connection granted under that
   // session then finds its grant again and its media never stops. 0: a new stay.
+  // `sfu_current`: the SFU node the client is connected to (with a write-back): a channel the
+  // store forgot is placed there again rather than anywhere, so the call is not moved.
   JoinAnswer join(Id actor, Id channel_id, bool self_mute, bool self_deaf,
                   const std::string& sfu_unreachable = {}, const std::string& region_hint = {},
-                  std::int64_t resume_session = 0);
+                  std::int64_t resume_session = 0, const std::string& sfu_current = {});
   void leave(Id actor, Id channel_id);
   // Leaves whatever channel the user is in (gateway gone for good).
   void leave_any(Id actor);

@@ -442,5 +442,25 @@ TEST_F(RedisPlacementTest, MeteredPlacementCountsDecisionsMovesAndLostNodes) {
       << text;
 }
 
+// A write-back after the store forgot a channel names the node the call runs on: a channel
+// with no live placement goes there (not to the least loaded node), or nowhere while that node
+// cannot take it; a live placement elsewhere stands.
+TEST_F(RedisPlacementTest, APreferredNodeTakesAChannelWithNoLivePlacement) {
+  a->announce(node("n1", "eu"));
+  a->announce(node("n2", "eu"));
+  for (Id ch = 1; ch <= 4; ++ch) a->place(ch);  // two each
+  a->announce(node("n3", "eu"));                 // empty: the least loaded
+  auto p = a->place(10, "eu", "n1");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->node.id, "n1") << "the preferred node, not the least loaded n3";
+  EXPECT_TRUE(p->decided);
+  EXPECT_EQ(b->place(10, "eu", "n2")->node.id, "n1") << "a live placement stands";
+  EXPECT_FALSE(a->place(11, "eu", "nobody")) << "not registered (yet): no decision, retried";
+  EXPECT_FALSE(a->lookup(11));
+  a->announce(node("n2", "eu", 0, 0, true));
+  EXPECT_FALSE(a->place(12, "eu", "n2")) << "draining: takes nothing";
+  EXPECT_EQ(a->place(12, "eu")->node.id, "n3") << "without a preference: as usual";
+}
+
 }  // namespace
 }  // namespace hype::cluster

@@ -373,6 +373,7 @@ describe('RtcService SFU failover', () => {
     made[0].ctx.onStateLost?.({ channel_id: '10', session: '77' });
     await until(() => expect(bodies).toHaveLength(2));
     expect(bodies[1].session).toBe('77');
+    expect(bodies[1].sfu_node).toBe('node-1'); // placed where our call runs
     expect(bodies[1].sfu_failed).toBeUndefined();
     await sleep(50);
     expect(made).toHaveLength(1); // the same node: the connection stays, media never stopped

@@ -216,10 +216,13 @@ export class RtcService {
     this.startTimers();
   }
 
-  private async postJoin(channelId: string, sfuFailed?: string, session?: string): Promise<VoiceJoinAnswer> {
+  private async postJoin(channelId: string, sfuFailed?: string, writeBack?: { session: string; node: string }): Promise<VoiceJoinAnswer> {
     const body: Record<string, unknown> = { self_mute: this.snap.selfMute, self_deaf: this.snap.selfDeaf };
     if (sfuFailed) body.sfu_failed = sfuFailed;
-    if (session) body.session = session;
+    if (writeBack) {
+      body.session = writeBack.session;
+      body.sfu_node = writeBack.node; // the channel the store forgot is placed here again
+    }
     const answer = await this.deps.api.post<VoiceJoinAnswer>(`/voice/join/${channelId}`, body);
     this.joinedAt = Date.now();
     // A join of the channel we are in (a mode switch) refreshes the token of the same stay.
@@ -483,7 +486,7 @@ export class RtcService {
     let answer: VoiceJoinAnswer;
     this.repairing = true;
     try {
-      answer = await this.postJoin(channelId, undefined, d.session);
+      answer = await this.postJoin(channelId, undefined, { session: d.session, node: current });
     } catch (e) {
       this.log('voice state not written back yet (the node asks again each second)', e);
       return;
