@@ -55,8 +55,8 @@ void Api::add_voice_routes() {
                   // The join's placement (checks, SFU node, voice token) as a child span.
                   std::optional<telemetry::Span> place;
                   if (c.tracer) place = telemetry::start_span("voice.place", c.trace);
-                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost, near, resume,
-                                           current);
+                  auto answer = voice.join(c.user, c.id_param(0, "channel"), mute, deaf, lost, near,
+                                           resume, current);
                   joins.inc();
                   auto out = wire::join_answer_json(answer);
                   if (place) {

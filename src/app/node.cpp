@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "app/secrets.hpp"
+#include "cluster/metered_placement.hpp"
 #include "cluster/redis_coordinator.hpp"
 #include "cluster/redis_event_bus.hpp"
 #include "cluster/redis_mode_coordinator.hpp"
-#include "cluster/metered_placement.hpp"
 #include "cluster/redis_placement.hpp"
 #include "core/threads.hpp"
 

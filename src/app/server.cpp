@@ -190,8 +190,8 @@ int run_sfu_drain(const Config& config, const std::string& node_id, int wait_sec
     return 0;
   }
   if (wait_seconds > 0)
-    std::fprintf(stderr, "hype sfu drain: %s still in the registry after %d s%s\n",
-                 node_id.c_str(), wait_seconds,
+    std::fprintf(stderr, "hype sfu drain: %s still in the registry after %d s%s\n", node_id.c_str(),
+                 wait_seconds,
                  draining ? " (draining)" : " (its drain did not start: sfu.drain_timeout 0?)");
   return wait_seconds > 0 ? 1 : 0;
 }
@@ -327,17 +327,17 @@ int run_server(const Config& given) {
   };
   const bool can_drain = sfu && node.redis && config.sfu.drain_timeout > 0;
   if (can_drain) sfu->on_drain_requested([&] { drain("drain requested"); });
-  std::function<void(boost::system::error_code, int)> on_signal =
-      [&](boost::system::error_code, int sig) {
-        if (can_drain && !draining) {
-          drain("signal " + std::to_string(sig));
-          signals.async_wait(on_signal);
-          return;
-        }
-        spdlog::info("signal {}: shutting down{}", sig,
-                     draining ? " without waiting for the drain" : "");
-        shut_down();
-      };
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code,
+                                                                      int sig) {
+    if (can_drain && !draining) {
+      drain("signal " + std::to_string(sig));
+      signals.async_wait(on_signal);
+      return;
+    }
+    spdlog::info("signal {}: shutting down{}", sig,
+                 draining ? " without waiting for the drain" : "");
+    shut_down();
+  };
   signals.async_wait(on_signal);
   // Every part keeps its state on strands, so the event loop can run on several threads.
   std::vector<std::thread> io_pool;

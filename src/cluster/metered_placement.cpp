@@ -27,8 +27,7 @@ class MeteredPlacement final : public Placement {
                         "SFU nodes that left the registry without withdrawing: heartbeat "
                         "expired, or reported by a client with their connection closed",
                         {"how"})) {
-    for (const char* o : {"kept", "placed", "moved", "none", "unavailable"})
-      decisions_.with({o});
+    for (const char* o : {"kept", "placed", "moved", "none", "unavailable"}) decisions_.with({o});
     for (const char* m : {"sweep", "drain"}) moves_.with({m});
     for (const char* h : {"expired", "reported"}) lost_.with({h});
   }

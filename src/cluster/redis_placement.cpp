@@ -215,10 +215,10 @@ return out
 // KEYS 4: the epoch counter. ARGV: 1 node ttl ms, 2 channel ttl s, 3 most channels to move,
 // 4 nearby regions ("eu=us,ap;us=eu").
 // The node-expiry sweep: forgets nodes whose heartbeat expired, then moves the channels still
-// placed on forgotten nodes to live ones (the gone node's region first, then its nearby ones). Returns {channel key,
-// node, epoch, url, region, gone node} per move, flattened. A gone node whose channels all
-// moved (or could not be placed for lack of nodes: they are tried again next time) leaves
-// `gone` once none is left.
+// placed on forgotten nodes to live ones (the gone node's region first, then its nearby ones).
+// Returns {channel key, node, epoch, url, region, gone node} per move, flattened. A gone node whose
+// channels all moved (or could not be placed for lack of nodes: they are tried again next time)
+// leaves `gone` once none is left.
 constexpr const char* kSweep = R"LUA(
 settle()
 local ttl = tonumber(ARGV[1])
@@ -381,7 +381,7 @@ class RedisPlacement final : public Placement {
     // (Arguments built before co_await: GCC 12 miscompiles braced lists in a co_await.)
     std::vector<std::string> argv{node.id, encode_info(node, client_id_)};
     RedisReply r = co_await run(scripts().announce, std::string(), std::move(argv));
-    co_return r.type == RedisReply::Type::integer && r.integer == 2;
+    co_return r.type == RedisReply::Type::integer&& r.integer == 2;
   }
 
   Task<std::optional<Placed>> async_move(Id channel_id, std::string from_node,

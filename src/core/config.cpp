@@ -376,7 +376,7 @@ Config finish(const toml::table& tbl, const std::function<const char*(const char
 }  // namespace
 
 std::map<std::string, std::vector<std::string>> parse_nearby_regions(const std::string& key,
-                                                                    const std::string& s) {
+                                                                     const std::string& s) {
   auto trim = [](std::string v) {
     while (!v.empty() && v.front() == ' ') v.erase(v.begin());
     while (!v.empty() && v.back() == ' ') v.pop_back();

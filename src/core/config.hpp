@@ -168,7 +168,7 @@ RateBudget parse_rate_budget(const std::string& key, const std::string& s);
 // cluster.nearby_regions: "eu=us,ap; us=eu" -> {eu: [us, ap], us: [eu]}. Region names are
 // 1-32 of a-z, 0-9, '-'. Throws ConfigError (naming `key`) on anything else.
 std::map<std::string, std::vector<std::string>> parse_nearby_regions(const std::string& key,
-                                                                    const std::string& s);
+                                                                     const std::string& s);
 // The inverse, without spaces: "eu=us,ap;us=eu".
 std::string format_nearby_regions(const std::map<std::string, std::vector<std::string>>& m);
 

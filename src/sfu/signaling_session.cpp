@@ -27,7 +27,6 @@ constexpr int kCloseVoiceStateEnded = 4006;
 constexpr int kCloseTryAgain = 4012;        // the voice state could not be read now (Redis down)
 constexpr std::size_t kMaxHeldFrames = 16;  // frames sent before identify's answer
 
-
 std::string id_str(std::uint64_t id) {
   return std::to_string(id);
 }
@@ -659,9 +658,10 @@ void SignalingSession::state_lost(SignalingHost& host) {
   const auto now = std::chrono::steady_clock::now();
   if (!state_lost_at_) {
     state_lost_at_ = now;
-    spdlog::info("sfu session user={} channel={}: voice state store was reset, asking the client "
-                 "to write its state back",
-                 who_.user, who_.channel);
+    spdlog::info(
+        "sfu session user={} channel={}: voice state store was reset, asking the client "
+        "to write its state back",
+        who_.user, who_.channel);
   } else if (now - *state_lost_at_ >= host.options().state_repair_grace) {
     return ask_rejoin(host);
   }

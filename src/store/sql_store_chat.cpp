@@ -30,8 +30,8 @@ Message make_message(const Row& r) {
   return Message{r.i64(0), r.i64(1), r.i64(2), r.i64(3), r.text(4), r.i64(5), r.i64(6)};
 }
 
-#define HYPE_CHANNEL_COLS                                                                   \
-  "SELECT id, guild_id, name, kind, position, topic, user_limit, bitrate, created_at, "     \
+#define HYPE_CHANNEL_COLS                                                               \
+  "SELECT id, guild_id, name, kind, position, topic, user_limit, bitrate, created_at, " \
   "rtc_region FROM channels "
 #define HYPE_MESSAGE_COLS \
   "SELECT id, channel_id, guild_id, author_id, content, created_at, edited_at FROM messages "

@@ -206,9 +206,8 @@ void VoiceService::announce_move(const cluster::Placed& placed, Id guild_id,
 }
 
 JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self_deaf,
-                              const std::string& sfu_unreachable,
-                              const std::string& region_hint, std::int64_t resume_session,
-                              const std::string& sfu_current) {
+                              const std::string& sfu_unreachable, const std::string& region_hint,
+                              std::int64_t resume_session, const std::string& sfu_current) {
   auto [c, a] = chat_.visible_channel(actor, channel_id);
   if (c.kind != store::ChannelKind::voice) throw bad_request("not a voice channel", "channel_id");
   if (!chat::has_permissions(a.permissions, chat::perm::kConnect))
@@ -223,8 +222,8 @@ JoinAnswer VoiceService::join(Id actor, Id channel_id, bool self_mute, bool self
   st.joined_at = unix_ms();
   // Positive and non-zero: it travels as an id string. A state being written back keeps its
   // session (a user who is still in a channel keeps theirs anyway: see voice_join).
-  st.session = resume_session > 0 ? static_cast<std::uint64_t>(resume_session)
-                                  : (random_u64() >> 2) | 1;
+  st.session =
+      resume_session > 0 ? static_cast<std::uint64_t>(resume_session) : (random_u64() >> 2) | 1;
   // The SFU node is chosen before anything changes: a channel that needs the SFU and cannot be
   // placed now (the cluster's Redis is unreachable) refuses the join with 503 and leaves the
   // user where they were. A peer-to-peer channel joins anyway, placed later.

@@ -449,7 +449,7 @@ TEST_F(RedisPlacementTest, APreferredNodeTakesAChannelWithNoLivePlacement) {
   a->announce(node("n1", "eu"));
   a->announce(node("n2", "eu"));
   for (Id ch = 1; ch <= 4; ++ch) a->place(ch);  // two each
-  a->announce(node("n3", "eu"));                 // empty: the least loaded
+  a->announce(node("n3", "eu"));                // empty: the least loaded
   auto p = a->place(10, "eu", "n1");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->node.id, "n1") << "the preferred node, not the least loaded n3";

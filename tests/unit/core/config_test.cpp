@@ -207,10 +207,11 @@ TEST(Config, LogFormatAndTracesEndpointAreChecked) {
 TEST(Config, NearbyRegionsParseValidateAndFormat) {
   Config d = load_config_text("", env_of({}));
   EXPECT_TRUE(parse_nearby_regions("k", d.cluster.nearby_regions).empty());
-  Config c = load_config_text("[cluster]\nnearby_regions = \" eu = us, ap ; us=eu;\"\n", env_of({}));
+  Config c =
+      load_config_text("[cluster]\nnearby_regions = \" eu = us, ap ; us=eu;\"\n", env_of({}));
   auto m = parse_nearby_regions("cluster.nearby_regions", c.cluster.nearby_regions);
-  EXPECT_EQ(m, (std::map<std::string, std::vector<std::string>>{{"eu", {"us", "ap"}},
-                                                                 {"us", {"eu"}}}));
+  EXPECT_EQ(
+      m, (std::map<std::string, std::vector<std::string>>{{"eu", {"us", "ap"}}, {"us", {"eu"}}}));
   EXPECT_EQ(format_nearby_regions(m), "eu=us,ap;us=eu");
   for (const char* bad : {"eu", "eu=", "eu=eu", "EU=us", "eu=us;eu=ap", "eu=us,,ap", "=us"})
     EXPECT_EQ(error_key("", {{"HYPE_CLUSTER_NEARBY_REGIONS", bad}}), "cluster.nearby_regions")
