@@ -50,6 +50,8 @@ const char* event_type_name(EventType t) {
       return "STREAM_UPDATE";
     case EventType::voice_server_update:
       return "VOICE_SERVER_UPDATE";
+    case EventType::voice_signal:
+      return "VOICE_SIGNAL";
   }
   return kUnknown;  // a value past the last enumerator
 }

@@ -44,6 +44,9 @@ enum class EventType {
   voice_mode_update,
   stream_update,
   voice_server_update,
+  // A P2P call's WebRTC signal from one user to another (user_ids: the target), through the
+  // bus so that it reaches the target on whichever gateway node it is connected to.
+  voice_signal,
 };
 
 // The dispatch name on the wire ("MESSAGE_CREATE"), and back (nullopt for an unknown name).

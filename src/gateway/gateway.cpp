@@ -277,6 +277,7 @@ void Gateway::dispatch_event(const cluster::Event& e) {
     case ET::voice_mode_update:
     case ET::stream_update:
     case ET::voice_server_update:
+    case ET::voice_signal:
       break;
   }
 }

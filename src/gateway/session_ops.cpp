@@ -235,12 +235,14 @@ void Gateway::handle_op(const std::shared_ptr<Conn>& c, const std::string& op,
           }
           json::object out{
               {"from", id_to_string(user)}, {"channel_id", id_to_string(channel)}, {"payload", p}};
-          auto signal =
-              std::make_shared<const Payload>(Payload{"VOICE_SIGNAL", json::serialize(out)});
-          auto it = self->by_user_.find(to_user);
-          if (it != self->by_user_.end())
-            for (Session* t : std::vector<Session*>(it->second.begin(), it->second.end()))
-              self->deliver(*t, signal);
+          // Through the bus: the target may be connected to another gateway node. One
+          // connection's signals keep their order (one publisher, in order, on every bus).
+          cluster::Event e;
+          e.type = cluster::EventType::voice_signal;
+          e.user_ids = {to_user};
+          e.channel_id = channel;
+          e.data = json::serialize(out);
+          self->d_.bus.publish(e);
         });
   } else if (op == "voice_state_update") {
     bool mute = false, deaf = false;

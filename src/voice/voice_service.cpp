@@ -364,6 +364,7 @@ void VoiceService::on_event(const cluster::Event& e) {
     case ET::voice_mode_update:
     case ET::stream_update:
     case ET::voice_server_update:
+    case ET::voice_signal:
       return;
   }
 }

@@ -1,6 +1,7 @@
 // Test helpers: start a real `hype serve`, talk REST and gateway to it.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
@@ -52,7 +53,58 @@ export function voicePublicKeyOf(voiceKey) {
 
 // Starts a server on a free port with its own data dir; resolves once /readyz answers.
 // `nofile` runs it under that descriptor limit (soft and hard, via prlimit).
-export async function startServer(env = {}, { nofile, args: extraArgs = [] } = {}) {
+// HYPE_TEST_CLUSTER=1 (the PostgreSQL pass of scripts/test runs the chat suite so): a plain
+// startServer() (no extra arguments, no Redis of its own) starts two api+gateway nodes that
+// share HYPE_TEST_DATABASE_URL and a throwaway redis-server, as a cluster does. REST goes to
+// the first node; gateway connections alternate between the two (`wsUrl` changes at each
+// read), so a suite's clients sit on different nodes and events cross nodes through Redis.
+export async function startServer(env = {}, opts = {}) {
+  if (process.env.HYPE_TEST_CLUSTER === '1' && process.env.HYPE_TEST_DATABASE_URL && !opts.args && !opts.nofile
+      && !env.HYPE_CLUSTER_REDIS_URL && !env.HYPE_DATABASE_URL) return startTwoNodes(env);
+  return startOneServer(env, opts);
+}
+
+async function startTwoNodes(env) {
+  const dir = mkdtempSync(join(tmpdir(), 'hype-it-redis-'));
+  const port = await new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' }).stdout.trim() === 'PONG') break;
+    await sleep(50);
+  }
+  const shared = {
+    HYPE_CLUSTER_REDIS_URL: `redis://127.0.0.1:${port}`,
+    HYPE_AUTH_TOKEN_SECRET: 'two-node-suite-token-secret-0123456789ab',
+    HYPE_AUTH_VOICE_KEY: 'two-node-suite-voice-key-0123456789abcdef',
+    ...env,
+  };
+  const nodes = [];
+  for (const id of [1, 2]) nodes.push(await startOneServer({ ...shared, HYPE_SERVER_NODE_ID: String(id) }));
+  // Every role runs on both: wait until both SFUs are in the registry (their first heartbeat).
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'ZCARD', 'hype:{sfu}:nodes'], { encoding: 'utf8' }).stdout.trim() === '2') break;
+    await sleep(50);
+  }
+  let next = 0;
+  return {
+    url: nodes[0].url,
+    dataDir: nodes[0].dataDir,
+    proc: nodes[0].proc,
+    nodes,
+    get wsUrl() { return nodes[next++ % 2].wsUrl; },
+    stderr: () => nodes.map((n) => n.stderr()).join('\n'),
+    async stop() {
+      for (const n of nodes) await n.stop();
+      redis.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startOneServer(env = {}, { nofile, args: extraArgs = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hype-it-'));
   const fullEnv = {
     ...process.env,
@@ -137,7 +189,10 @@ export class GatewayClient {
     this.seq = 0;
   }
   async connect({ resume } = {}) {
-    this.ws = new WebSocket(this.server.wsUrl);
+    // One node per client (a two-node suite alternates between clients, not reconnects: a
+    // resume needs the node that holds the session until resume on any node exists).
+    this.wsUrl ??= this.server.wsUrl;
+    this.ws = new WebSocket(this.wsUrl);
     this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     this.ws.on('message', (data) => {
       const f = JSON.parse(data.toString());
