@@ -3,7 +3,8 @@
 // certificate (self-signed, made here with openssl). Both nodes share PostgreSQL (the
 // PostgreSQL pass of scripts/test: HYPE_TEST_DATABASE_URL) and Redis. Checked:
 // - REST and the gateway WebSocket through nginx over TLS;
-// - users on different nodes see each other's messages and typing (the Redis event bus);
+// - users on different nodes see each other's messages, typing, presence and voice states,
+//   and P2P-signal each other (the Redis event bus);
 // - a rate limit of N messages a minute holds across both nodes (buckets in Redis);
 // - kill -9 of one node: every REST call through nginx keeps working (the next node answers),
 //   every message posted meanwhile reaches a member on the surviving node exactly once, and a
@@ -156,6 +157,20 @@ ${siteFor(servers, port, dir)}
     assert.ok(edgeFrames.some((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m2.body.id), 'alice (through nginx) got the message from node 2');
     assert.equal((await api(n1, 'POST', `/channels/${text.id}/typing`, { token: bob.token })).status, 204);
     assert.equal((await gc.waitFor((f) => f.t === 'TYPING_START' && f.d.user_id === bob.id)).d.channel_id, text.id);
+
+    // Presence, voice states and P2P signals across nodes: bob (node 1) and carol (node 2) in
+    // the voice channel, bob's WebRTC offer reaches carol.
+    assert.ok(gc.frames.some((f) => f.t === 'PRESENCE_UPDATE' && f.d.user_id === bob.id) || gb.frames.some((f) => f.t === 'PRESENCE_UPDATE' && f.d.user_id === carol.id),
+      'a presence update crossed nodes');
+    const voiceCh = (await tls('GET', `/guilds/${guild.id}/channels`, { token: alice.token })).body.find((c) => c.kind === 'voice');
+    for (const [u, via] of [[bob, n1], [carol, n2]])
+      assert.equal((await api(via, 'POST', `/voice/join/${voiceCh.id}`, { token: u.token, body: {} })).status, 200);
+    await gc.waitFor((f) => f.t === 'VOICE_STATE_UPDATE' && f.d.user_id === bob.id && f.d.channel_id === voiceCh.id);
+    gb.send({ op: 'voice_signal', d: { to: carol.id, payload: { type: 'offer', sdp: 'v=0 cross-node' } } });
+    const sig = await gc.waitFor((f) => f.t === 'VOICE_SIGNAL');
+    assert.equal(sig.d.from, bob.id);
+    assert.deepEqual(sig.d.payload, { type: 'offer', sdp: 'v=0 cross-node' });
+    for (const [u, via] of [[bob, n1], [carol, n2]]) await api(via, 'POST', `/voice/leave/${voiceCh.id}`, { token: u.token });
 
     // 12 messages a minute per user, on whichever node: 6 on node 1 and 6 on node 2 spend it.
     for (let i = 0; i < 12; i++) assert.equal((await post(dave, 'counted', i % 2 ? n2 : n1)).status, 201);
