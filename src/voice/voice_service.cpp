@@ -193,6 +193,7 @@ void VoiceService::announce_move(const cluster::Placed& placed, Id guild_id) {
 void VoiceService::announce_move(const cluster::Placed& placed, Id guild_id,
                                  const std::vector<cluster::VoiceState>& states) {
   std::vector<Id> users;
+  users.reserve(states.size());
   for (auto& s : states) users.push_back(s.user_id);
   spdlog::warn("voice channel {} moved from sfu node {} (gone) to {} (epoch {}), {} users told",
                placed.channel_id, placed.moved_from, placed.node.id, placed.epoch, users.size());
