@@ -146,7 +146,6 @@ Node::Node(const Config& c)
       throw ConfigError("cluster.redis_url", "is not redis://[:password@]host[:port][/db]");
     redis = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
     redis->start();
-    // Events arrive on a connection of their own (pub/sub allows nothing else on it).
     redis_events = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
     redis_events->start();
     cluster::RedisPlacementOptions po;
@@ -157,7 +156,13 @@ Node::Node(const Config& c)
     modes = cluster::make_redis_mode_coordinator(
         *redis, {c.voice.mode, c.voice.p2p_max_users,
                  static_cast<std::int64_t>(c.voice.sfu_return_delay) * 1000});
-    auto redis_bus = cluster::make_redis_event_bus(*redis, *redis_events, node_id);
+    // Events arrive on a connection of their own (pub/sub, or XREAD BLOCK on the stream).
+    cluster::RedisEventBusOptions bo;
+    if (c.cluster.event_history > 0) {
+      bo.stream = "hype:{bus}:stream";
+      bo.stream_max_len = static_cast<std::size_t>(c.cluster.event_history);
+    }
+    auto redis_bus = cluster::make_redis_event_bus(*redis, *redis_events, node_id, bo);
     register_bus_metrics(registry, *redis_bus);
     bus = std::move(redis_bus);
     spdlog::info(

@@ -42,6 +42,13 @@ namespace hype::cluster {
 
 struct RedisEventBusOptions {
   std::string channel = "hype:{bus}:events";
+  // Non-empty: the bus runs on this bounded Redis stream instead of the channel (see the top).
+  std::string stream;
+  std::size_t stream_max_len = 10'000;  // XADD MAXLEN ~: the resume window, in events
+  // XREAD BLOCK, in ms: keep it under the subscriber client's command_timeout.
+  int read_block_ms = 1000;
+  std::size_t read_count = 512;   // entries per XREAD
+  std::size_t replay_page = 500;  // entries per XRANGE of a replay
   // Events waiting for the sender; more are dropped (counted in publish_failed).
   std::size_t max_queue = 100'000;
   std::size_t max_batch = 256;  // events per EVAL
@@ -55,6 +62,7 @@ struct RedisEventBusStats {
   std::uint64_t own_skipped = 0;     // this bus's own events coming back (not delivered again)
   std::uint64_t undecodable = 0;     // records on the channel that did not decode (dropped)
   std::uint64_t gaps = 0;            // other nodes' events this node never received
+  std::uint64_t read_failed = 0;     // stream mode: XREADs that failed (Redis down, timeout)
 };
 
 class RedisEventBus : public EventBus {
@@ -62,8 +70,10 @@ class RedisEventBus : public EventBus {
   virtual RedisEventBusStats stats() const = 0;
 };
 
-// `publisher` sends, `subscriber` (a second client) receives; both are start()ed by the
-// caller. `node_id` names this node in the records (logs, per-origin counters).
+// `publisher` sends (and answers replays), `subscriber` (a second client) receives; both are
+// start()ed by the caller. In stream mode the subscriber client is not put into pub/sub mode
+// but must still be this bus's own (its XREAD BLOCK holds the connection). `node_id` names this
+// node in the records (logs, per-origin counters).
 std::unique_ptr<RedisEventBus> make_redis_event_bus(RedisClient& publisher, RedisClient& subscriber,
                                                     std::string node_id,
                                                     RedisEventBusOptions options = {});
