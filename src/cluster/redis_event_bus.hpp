@@ -1,5 +1,24 @@
-// EventBus across nodes on Redis pub/sub (event_bus.hpp; ARCHITECTURE.md "Cluster").
+// EventBus across nodes on Redis (event_bus.hpp; ARCHITECTURE.md "Cluster"), in one of two
+// modes: a bounded Redis stream (options.stream set: what a cluster node uses, so gateway
+// clients can resume on any node) or pub/sub (the older mode, described first).
 //
+// Stream mode (options.stream, e.g. hype:{bus}:stream):
+// - publish(e) only queues: the one sender XADDs the same records (field "r") with MAXLEN ~
+//   stream_max_len, one XADD for a single event, one EVAL for a batch, in order.
+// - One reader coroutine on the subscriber client (not in pub/sub mode: XREAD BLOCK holds the
+//   connection) learns where the stream ends at start, then XREADs from the last entry read
+//   and delivers EVERY event, this node's own included, with Event::cursor = its entry id.
+//   So every node delivers in the same global order, and local delivery never jumps ahead
+//   of the stream (which pub/sub mode does). The price: delivery waits for Redis, and while
+//   Redis is down no event is delivered at all, here either. After a failure the reader reads
+//   on from its last entry: nothing still in the stream is lost (a reader that fell more than
+//   stream_max_len behind counts what was trimmed in `gaps`).
+// - position() is the id of the last entry delivered; replay(after, until) answers the
+//   entries in (after, until] from XRANGE pages on the publisher client, or nullopt when XINFO
+//   STREAM shows `after` is newer than anything added or entries after it were deleted or
+//   trimmed (the caller then makes its client start over rather than miss them).
+//
+// Pub/sub mode:
 // - publish(e) delivers to this node's subscribers at once, on the caller's thread, exactly as
 //   LocalEventBus does: a single node keeps working while Redis is down. It also queues the
 //   event for the other nodes and returns; it never blocks (it is called on event-loop threads
