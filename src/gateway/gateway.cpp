@@ -175,6 +175,8 @@ void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
 void Gateway::on_closed(const std::shared_ptr<Conn>& c) {
   c->closed = true;
   conns_.erase(c);
+  // An identify still loading READY keeps recording: its session stays resumable with what
+  // happened meanwhile (finish_identify stops it, as do identify's failures).
   connections_.set(static_cast<double>(conns_.size()));
   if (auto s = c->session) {
     if (s->conn == c) {
@@ -235,6 +237,17 @@ bool Gateway::receives(const Session& s, const cluster::Event& e) const {
 
 void Gateway::dispatch_event(const cluster::Event& e) {
   if (stopped_) return;
+  if (!recording_.empty()) {
+    // Bounded like a session's replay buffer: past it, that identify starts over.
+    auto limit = static_cast<std::size_t>(d_.config.gateway.replay_buffer);
+    auto copy = std::make_shared<const cluster::Event>(e);
+    for (auto& c : recording_) {
+      if (c->recorded.size() < limit)
+        c->recorded.push_back(copy);
+      else
+        c->record_overflow = true;
+    }
+  }
   // Collect receivers first: delivering can change the indexes (slow consumers).
   std::vector<Session*> targets;
   if (!e.user_ids.empty()) {

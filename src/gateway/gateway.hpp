@@ -94,6 +94,8 @@ class Gateway : public std::enable_shared_from_this<Gateway> {
   // Replays the stream (after, position now] to `s` (catching_up), then what was held; then
   // RESUMED when `resumed`. A history that no longer reaches `after` ends the session (4007).
   void catch_up(const std::shared_ptr<Session>& s, std::string after, bool resumed);
+  // Delivers a replayed or recorded event to `s` if it may see it (true then).
+  bool replay_one(Session& s, const cluster::Event& e);
   void finish_catch_up(const std::shared_ptr<Session>& s, const std::string& after,
                        const std::string& until, std::vector<cluster::Event> events, bool resumed);
   void deliver(Session& s, const std::string& type, const std::string& data);
@@ -120,6 +122,8 @@ class Gateway : public std::enable_shared_from_this<Gateway> {
   std::unordered_map<Id, std::unordered_set<Session*>> by_user_;
   std::unordered_map<Id, std::unordered_set<Session*>> by_guild_;
   std::unordered_set<std::shared_ptr<Conn>> conns_;
+  // Identifies loading READY without a stream position: they record every event (READY race).
+  std::unordered_set<std::shared_ptr<Conn>> recording_;
 
   metrics::Gauge& connections_;
   metrics::Gauge& sessions_gauge_;

@@ -47,6 +47,9 @@ struct Gateway::Conn : net::WsListener, std::enable_shared_from_this<Gateway::Co
   std::int64_t last_heartbeat_ms = 0;
   bool identifying = false;
   bool closed = false;
+  // While identify loads READY (Gateway::recording_): the events dispatched meanwhile.
+  std::vector<std::shared_ptr<const cluster::Event>> recorded;
+  bool record_overflow = false;
   int peer_close_code = 0;            // close code the client sent, 0 if it just dropped
   telemetry::ReportGate report_gate;  // at most one quality report per 4 s
 

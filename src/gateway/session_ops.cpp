@@ -25,13 +25,23 @@ std::string string_field(const json::object& d, const char* name) {
 
 void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object& d) {
   std::string token = string_field(d, "token");
+  // READY race: an event published while the snapshot is read must still reach the session.
+  // Without a stream position (single node, pub/sub), every event dispatched from now until
+  // finish_identify is recorded, and those the user may see are delivered after READY. This
+  // runs on the strand before the snapshot is read, so no event slips between.
+  bool record = d_.bus.position().empty();
+  if (record) {
+    c->recorded.clear();
+    c->record_overflow = false;
+    recording_.insert(c);
+  }
   // W3C trace context: identify (loading READY) as a span continuing the client's traceparent.
   std::optional<telemetry::Span> span;
   if (d_.tracer && d_.tracer->enabled())
     span = telemetry::start_span("gateway.identify",
                                  telemetry::TraceContext::parse(string_field(d, "traceparent")), 2);
   auto self = shared_from_this();
-  asio::post(d_.pool.executor(), [self, c, token, span = std::move(span)]() mutable {
+  asio::post(d_.pool.executor(), [self, c, token, span = std::move(span), record]() mutable {
     // Recorded however identify ends (an error status when it failed).
     struct Finish {
       std::optional<telemetry::Span>& span;
@@ -48,15 +58,17 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
     std::vector<std::pair<Id, std::uint64_t>> perms;
     // Where the event stream stands before the snapshot is read (cluster on a stream; empty
     // otherwise): events after it are replayed after READY, so none falls between the two.
-    std::string snapshot_cursor = self->d_.bus.position();
+    std::string snapshot_cursor = record ? std::string() : self->d_.bus.position();
     try {
       user = self->d_.auth.authenticate(token);
       if (self->d_.config.limits.enabled &&
           !self->d_.coord
                .take("gw-identify-user:" + std::to_string(user), self->d_.config.limits.identify)
                .allowed) {
-        asio::post(self->strand_,
-                   [c] { c->close(kRateLimited, "too many identifies for this user"); });
+        asio::post(self->strand_, [self, c] {
+          self->recording_.erase(c);
+          c->close(kRateLimited, "too many identifies for this user");
+        });
         return;
       }
       auto u = self->d_.auth.me(user);
@@ -84,13 +96,17 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
       ready["guilds"] = std::move(guilds);
       ready["presences"] = std::move(presences);
     } catch (const ApiError& e) {
-      asio::post(self->strand_, [c, code = e.code()] {
+      asio::post(self->strand_, [self, c, code = e.code()] {
+        self->recording_.erase(c);
         c->close(kAuthFailed, code == "token_expired" ? "token expired" : "authentication failed");
       });
       return;
     } catch (const std::exception& e) {
       spdlog::error("identify failed: {}", e.what());
-      asio::post(self->strand_, [c] { c->close(kUnknownError, "internal error"); });
+      asio::post(self->strand_, [self, c] {
+        self->recording_.erase(c);
+        c->close(kUnknownError, "internal error");
+      });
       return;
     }
     finish.ok = true;
@@ -106,6 +122,17 @@ void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::obj
                               std::vector<std::pair<Id, std::uint64_t>> perms, bool first_session,
                               std::string snapshot_cursor) {
   c->identifying = false;
+  bool recorded = recording_.erase(c) > 0;
+  std::vector<std::shared_ptr<const cluster::Event>> missed;
+  missed.swap(c->recorded);
+  if (recorded && c->record_overflow) {
+    spawn_on(strand_, "presence undo",
+             [self = shared_from_this(), user]() -> asio::awaitable<void> {
+               co_await self->d_.coord.async_presence_disconnect(user);
+             });
+    c->close(kUnknownError, "too many events while loading READY; identify again");
+    return;
+  }
   if (!make_session_room(user)) {
     // Every session of this user is attached: refuse the newest rather than cut off one in use.
     // Undo handle_identify's presence_connect; the attached sessions keep the user online.
@@ -139,6 +166,7 @@ void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::obj
   deliver(*s, std::make_shared<const Payload>(
                   Payload{"READY", json::serialize(ready), snapshot_cursor}));
   if (s->catching_up) catch_up(s, snapshot_cursor, false);
+  for (auto& e : missed) replay_one(*s, *e);  // may repeat what READY has: upserts by id
   if (first_session) {
     auto self = shared_from_this();
     asio::post(d_.pool.executor(), [self, user] {
@@ -297,29 +325,30 @@ void Gateway::catch_up(const std::shared_ptr<Session>& s, std::string after, boo
                 });
 }
 
+bool Gateway::replay_one(Session& s, const cluster::Event& e) {
+  // The live filter, with the permission cache changes dispatch_event makes for this user
+  // (role changes are not replayed: the cache was loaded after them, it is newer).
+  using ET = cluster::EventType;
+  bool to_me = receives(s, e);
+  if (e.type == ET::guild_create && e.guild_id && to_me)
+    attach_guild(s, e.guild_id, e.subject_permissions);
+  if (to_me)
+    deliver(s, std::make_shared<const Payload>(
+                   Payload{cluster::event_type_name(e.type), e.data, e.cursor}));
+  if (e.type == ET::guild_delete && to_me) detach_guild(s, e.guild_id);
+  if (e.type == ET::guild_member_remove && e.subject_user_id == s.user) detach_guild(s, e.guild_id);
+  return to_me;
+}
+
 void Gateway::finish_catch_up(const std::shared_ptr<Session>& s, const std::string& after,
                               const std::string& until, std::vector<cluster::Event> events,
                               bool resumed) {
   auto it = sessions_.find(s->id);
   if (it == sessions_.end() || it->second != s) return;  // ended meanwhile
   s->catching_up = false;
-  using ET = cluster::EventType;
   int replayed = 0;
-  for (const cluster::Event& e : events) {
-    // The live filter, with the permission cache changes dispatch_event makes for this user
-    // (role changes are not replayed: the cache was loaded now, it is newer than them).
-    bool to_me = receives(*s, e);
-    if (e.type == ET::guild_create && e.guild_id && to_me)
-      attach_guild(*s, e.guild_id, e.subject_permissions);
-    if (to_me) {
-      deliver(*s, std::make_shared<const Payload>(
-                      Payload{cluster::event_type_name(e.type), e.data, e.cursor}));
-      ++replayed;
-    }
-    if (e.type == ET::guild_delete && to_me) detach_guild(*s, e.guild_id);
-    if (e.type == ET::guild_member_remove && e.subject_user_id == s->user)
-      detach_guild(*s, e.guild_id);
-  }
+  for (const cluster::Event& e : events)
+    if (replay_one(*s, e)) ++replayed;
   // Held live events the replay already covered (or the client already had) are dropped.
   std::string last = after;
   if (auto o = cluster::compare_cursors(until, after); o && *o > 0) last = until;
