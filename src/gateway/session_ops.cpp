@@ -314,9 +314,12 @@ void Gateway::catch_up(const std::shared_ptr<Session>& s, std::string after, boo
                                           events = std::move(events), resumed]() mutable {
                     if (!events) {
                       // The history no longer reaches the cursor (or Redis failed): a gap the
-                      // client must not miss silently.
-                      if (s->conn)
+                      // client must not miss silently. A resume identifies again (4007); an
+                      // identify reconnects with its usual backoff (4000: Redis may be down).
+                      if (s->conn && resumed)
                         s->conn->close(kInvalidResume, "missed events are gone; identify again");
+                      else if (s->conn)
+                        s->conn->close(kUnknownError, "events unavailable; reconnect");
                       g->destroy_session(s->id);
                       return;
                     }
