@@ -87,13 +87,18 @@ void register_bus_metrics(metrics::Registry& reg, cluster::RedisEventBus& bus) {
                              "events not sent to the other nodes (Redis down or slow)")
                      .get();
   auto& received =
-      reg.counter("cluster_events_received_total", "other nodes' events delivered here").get();
+      reg.counter("cluster_events_received_total",
+                  "events delivered here from Redis (on the stream: this node's own too)")
+          .get();
   auto& gaps = reg.counter("cluster_events_missed_total",
                            "other nodes' events this node never received (sequence gaps)")
                    .get();
   auto& bad = reg.counter("cluster_events_undecodable_total",
                           "records on the event channel that did not decode")
                   .get();
+  auto& read_failed = reg.counter("cluster_events_read_failed_total",
+                                  "reads of the cluster event stream that failed (retried)")
+                          .get();
   reg.on_collect([&, b = &bus] {
     auto s = b->stats();
     published.set_total(static_cast<double>(s.published));
@@ -101,6 +106,7 @@ void register_bus_metrics(metrics::Registry& reg, cluster::RedisEventBus& bus) {
     received.set_total(static_cast<double>(s.received));
     gaps.set_total(static_cast<double>(s.gaps));
     bad.set_total(static_cast<double>(s.undecodable));
+    read_failed.set_total(static_cast<double>(s.read_failed));
   });
 }
 

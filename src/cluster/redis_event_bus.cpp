@@ -292,6 +292,15 @@ void on_read_reply(Shared& s, const RedisReply& r) {
 // short outage loses nothing that is still in the stream.
 asio::awaitable<void> read_stream(std::shared_ptr<Shared> s) {
   for (;;) {
+    if (!s->subscriber.connected()) {
+      // Not yet connected, or reconnecting: wait for the client rather than count each try as
+      // a failed read (the client logs its own outage).
+      if (s->closed) co_return;
+      s->retry_timer.expires_after(std::chrono::milliseconds(50));
+      boost::system::error_code wait_ec;
+      co_await s->retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+      continue;
+    }
     std::vector<std::string> args;
     bool learning_end = s->last_id.empty();
     if (learning_end) {

@@ -20,7 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startServer, api, register, sleep, GatewayClient } from './lib.mjs';
+import { startServer, api, register, sleep, GatewayClient, promtoolCheck } from './lib.mjs';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
@@ -211,6 +211,14 @@ ${siteFor(servers, port, dir)}
     const fresh = new GatewayClient(n2, dave.token);
     await fresh.connect();
     fresh.close();
+    // The bus's counters on the surviving node: every event came from the stream, the node's
+    // own too, and the exposition stays valid.
+    const metricsText = await (await fetch(n2.url + '/metrics')).text();
+    const value = (name) => Number(metricsText.split('\n').find((l) => l.startsWith(name + ' '))?.split(' ').pop());
+    assert.ok(value('cluster_events_received_total') >= posted.length, 'events delivered from the stream');
+    assert.equal(value('cluster_events_read_failed_total'), 0, 'the reader of node 2 never failed');
+    const lint = promtoolCheck(metricsText);
+    assert.ok(!lint, lint ?? '');
     back.close();
     edgeWs.close();
     gc.close();
