@@ -197,6 +197,7 @@ void Gateway::handle_resume(const std::shared_ptr<Conn>& c, const json::object& 
       !d_.bus.position().empty()) {
     // Not held here (its node died, or the balancer sent the client elsewhere): the stream has
     // what it missed, if it still reaches back to the cursor.
+    c->identifying = true;  // a second identify/resume meanwhile is refused (4005)
     resume_elsewhere(c, user, std::move(sid), static_cast<std::uint64_t>(seq), std::move(cursor));
     return;
   }
@@ -261,6 +262,7 @@ void Gateway::start_resumed_session(const std::shared_ptr<Conn>& c, Id user, std
                                     std::uint64_t seq, std::string cursor,
                                     std::vector<std::pair<Id, std::uint64_t>> perms,
                                     bool first_session) {
+  c->identifying = false;
   // The session id is only a label here: the token authenticated the user, and the stream,
   // not a session registry, holds what they missed. A second resume of the same id that got
   // here first wins; this one identifies again.
