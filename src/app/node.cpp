@@ -87,13 +87,18 @@ void register_bus_metrics(metrics::Registry& reg, cluster::RedisEventBus& bus) {
                              "events not sent to the other nodes (Redis down or slow)")
                      .get();
   auto& received =
-      reg.counter("cluster_events_received_total", "other nodes' events delivered here").get();
+      reg.counter("cluster_events_received_total",
+                  "events delivered here from Redis (on the stream: this node's own too)")
+          .get();
   auto& gaps = reg.counter("cluster_events_missed_total",
                            "other nodes' events this node never received (sequence gaps)")
                    .get();
   auto& bad = reg.counter("cluster_events_undecodable_total",
                           "records on the event channel that did not decode")
                   .get();
+  auto& read_failed = reg.counter("cluster_events_read_failed_total",
+                                  "reads of the cluster event stream that failed (retried)")
+                          .get();
   reg.on_collect([&, b = &bus] {
     auto s = b->stats();
     published.set_total(static_cast<double>(s.published));
@@ -101,6 +106,7 @@ void register_bus_metrics(metrics::Registry& reg, cluster::RedisEventBus& bus) {
     received.set_total(static_cast<double>(s.received));
     gaps.set_total(static_cast<double>(s.gaps));
     bad.set_total(static_cast<double>(s.undecodable));
+    read_failed.set_total(static_cast<double>(s.read_failed));
   });
 }
 
@@ -146,7 +152,6 @@ Node::Node(const Config& c)
       throw ConfigError("cluster.redis_url", "is not redis://[:password@]host[:port][/db]");
     redis = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
     redis->start();
-    // Events arrive on a connection of their own (pub/sub allows nothing else on it).
     redis_events = std::make_unique<cluster::RedisClient>(io.get_executor(), *options);
     redis_events->start();
     cluster::RedisPlacementOptions po;
@@ -157,7 +162,13 @@ Node::Node(const Config& c)
     modes = cluster::make_redis_mode_coordinator(
         *redis, {c.voice.mode, c.voice.p2p_max_users,
                  static_cast<std::int64_t>(c.voice.sfu_return_delay) * 1000});
-    auto redis_bus = cluster::make_redis_event_bus(*redis, *redis_events, node_id);
+    // Events arrive on a connection of their own (pub/sub, or XREAD BLOCK on the stream).
+    cluster::RedisEventBusOptions bo;
+    if (c.cluster.event_history > 0) {
+      bo.stream = "hype:{bus}:stream";
+      bo.stream_max_len = static_cast<std::size_t>(c.cluster.event_history);
+    }
+    auto redis_bus = cluster::make_redis_event_bus(*redis, *redis_events, node_id, bo);
     register_bus_metrics(registry, *redis_bus);
     bus = std::move(redis_bus);
     spdlog::info(

@@ -67,4 +67,30 @@ std::optional<EventType> parse_event_type(std::string_view name) {
   }
 }
 
+namespace {
+// "ms-seq" (Redis stream entry id) -> its two numbers.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_cursor(std::string_view c) {
+  auto dash = c.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == c.size()) return std::nullopt;
+  std::uint64_t parts[2] = {0, 0};
+  std::string_view texts[2] = {c.substr(0, dash), c.substr(dash + 1)};
+  for (int i = 0; i < 2; ++i) {
+    if (texts[i].size() > 19) return std::nullopt;  // no overflow
+    for (char ch : texts[i]) {
+      if (ch < '0' || ch > '9') return std::nullopt;
+      parts[i] = parts[i] * 10 + static_cast<std::uint64_t>(ch - '0');
+    }
+  }
+  return std::pair{parts[0], parts[1]};
+}
+}  // namespace
+
+std::optional<int> compare_cursors(std::string_view a, std::string_view b) {
+  auto x = parse_cursor(a);
+  auto y = parse_cursor(b);
+  if (!x || !y) return std::nullopt;
+  if (*x == *y) return 0;
+  return *x < *y ? -1 : 1;
+}
+
 }  // namespace hype::cluster

@@ -69,7 +69,14 @@ struct Event {
   Id channel_id = 0;
   // GUILD_CREATE: the receivers' permission bits in the new guild (the gateway's cache).
   std::uint64_t subject_permissions = 0;
+  // Set by a bus on a Redis stream when it delivers: the event's stream entry id ("ms-seq"),
+  // one global order for every node. A client that keeps the last one can resume on any node
+  // (EventBus::replay). Empty on a single node (LocalEventBus) and when publishing.
+  std::string cursor;
 };
+
+// Orders two stream cursors ("ms-seq"); nullopt when either is malformed.
+std::optional<int> compare_cursors(std::string_view a, std::string_view b);
 
 class EventBus {
  public:
@@ -80,6 +87,23 @@ class EventBus {
   virtual void publish(const Event& e) = 0;
   virtual int subscribe(Handler h) = 0;
   virtual void unsubscribe(int id) = 0;
+
+  // Replay, for a bus that keeps a bounded history (Redis stream). The default is a bus
+  // without one (single node): position() is empty and replay answers nullopt.
+  //
+  // The cursor of the last event delivered to this node's subscribers; empty before the
+  // first or without history. Events after it reach the subscribers after this call returns.
+  virtual std::string position() const { return {}; }
+  // Calls `done` (on a bus thread) with the events after `after` (exclusive) up to `until`
+  // (inclusive), in order, each with its cursor; nullopt when `after` is malformed, newer
+  // than the history, or older than its first entry (trimmed: events may be missing), or on
+  // a Redis failure. The caller then tells its client to start over.
+  using ReplayDone = std::function<void(std::optional<std::vector<Event>>)>;
+  virtual void replay(std::string after, std::string until, ReplayDone done) {
+    (void)after;
+    (void)until;
+    done(std::nullopt);
+  }
 };
 
 std::unique_ptr<EventBus> make_local_event_bus();

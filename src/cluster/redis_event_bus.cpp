@@ -6,6 +6,10 @@
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -28,6 +32,12 @@ namespace {
 constexpr const char* kPublishBatch = R"LUA(
 for i = 1, #ARGV do redis.call('PUBLISH', KEYS[1], ARGV[i]) end
 return #ARGV
+)LUA";
+
+// KEYS: 1 the stream. ARGV: 1 the MAXLEN ~ cap, then the records, added in order.
+constexpr const char* kAddBatch = R"LUA(
+for i = 2, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'r', ARGV[i]) end
+return #ARGV - 1
 )LUA";
 
 constexpr std::string_view kMagic = "HB\x01";
@@ -137,10 +147,18 @@ std::optional<Record> decode(std::string_view in) {
 // stays registered in the subscriber client after the bus is gone, the sender may still be
 // awaiting a reply.
 struct Shared {
-  Shared(RedisClient& p, std::string id, RedisEventBusOptions o)
-      : publisher(p), node_id(std::move(id)), incarnation(random_u64()), opts(std::move(o)) {}
+  Shared(RedisClient& p, RedisClient& sub, std::string id, RedisEventBusOptions o)
+      : publisher(p),
+        subscriber(sub),
+        node_id(std::move(id)),
+        incarnation(random_u64()),
+        opts(std::move(o)),
+        retry_timer(sub.executor()) {}
+
+  bool stream_mode() const { return !opts.stream.empty(); }
 
   RedisClient& publisher;
+  RedisClient& subscriber;
   const std::string node_id;
   const std::uint64_t incarnation;
   const RedisEventBusOptions opts;
@@ -163,8 +181,20 @@ struct Shared {
   std::unordered_map<std::string, Origin> origins;
 
   std::atomic<std::uint64_t> published{0}, publish_failed{0}, received{0}, own_skipped{0},
-      undecodable{0}, gaps{0};
-  RateLimitedLog bad_log{1}, fail_log{1}, gap_log{1};
+      undecodable{0}, gaps{0}, read_failed{0};
+  RateLimitedLog bad_log{1}, fail_log{1}, gap_log{1}, read_log{1}, replay_log{1};
+
+  // Stream mode (the reader coroutine, on the subscriber's strand): the last entry read, and
+  // the same for other threads (position()).
+  std::string last_id;  // empty until the reader learned where the stream ends
+  mutable std::mutex position_mu;
+  std::string position;
+  asio::steady_timer retry_timer;  // the reader's pause after a failed XREAD
+
+  void set_position(const std::string& id) {
+    std::lock_guard lock(position_mu);
+    position = id;
+  }
 
   void deliver(const Event& e) {
     std::map<int, EventBus::Handler> copy;
@@ -175,7 +205,10 @@ struct Shared {
     for (auto& [id, h] : copy) h(e);
   }
 
-  void on_message(const std::string& payload) {
+  void on_message(const std::string& payload) { on_record(payload, {}); }
+
+  // One record from the channel or (with its entry id as `cursor`) from the stream.
+  void on_record(const std::string& payload, const std::string& cursor) {
     if (closed) return;
     auto rec = decode(payload);
     if (!rec) {
@@ -185,7 +218,9 @@ struct Shared {
                      opts.channel, payload.size(), undecodable.load());
       return;
     }
-    if (rec->origin == node_id && rec->incarnation == incarnation) {
+    // Pub/sub: this node's own events were delivered at publish. Stream: every event comes
+    // from the stream, own ones included, so all nodes deliver in one order.
+    if (!stream_mode() && rec->origin == node_id && rec->incarnation == incarnation) {
       ++own_skipped;
       return;
     }
@@ -205,9 +240,202 @@ struct Shared {
       o.last_seq = rec->seq;
     }
     ++received;
+    rec->event.cursor = cursor;
     deliver(rec->event);
   }
 };
+
+// A command's reply, or nullopt (logged by the caller) when it failed or answered an error.
+// The try block lives here alone (GCC 12 coroutine pitfalls: nothing after it in the caller).
+asio::awaitable<std::optional<RedisReply>> try_command(asio::awaitable<RedisReply> op,
+                                                       std::string* error) {
+  try {
+    RedisReply r = co_await std::move(op);
+    if (!r.is_error()) co_return r;
+    *error = r.str;
+  } catch (const std::exception& e) {
+    *error = e.what();
+  }
+  co_return std::nullopt;
+}
+
+// Sends `args` on `client` unless the bus is closed (then nullopt at once): made under the
+// queue lock so that no command reaches a client the owner destroys right after the bus.
+std::optional<asio::awaitable<RedisReply>> command_if_open(Shared& s, RedisClient& client,
+                                                           std::vector<std::string> args) {
+  std::lock_guard lock(s.queue_mu);
+  if (s.closed) return std::nullopt;
+  return client.command(std::move(args));
+}
+
+// XREAD's reply: [[stream, [[id, [field, value, ...]], ...]]]; delivers each entry's "r".
+void on_read_reply(Shared& s, const RedisReply& r) {
+  for (const RedisReply& stream : r.elements) {
+    if (stream.elements.size() < 2) continue;
+    for (const RedisReply& entry : stream.elements[1].elements) {
+      if (entry.elements.size() < 2) continue;
+      const std::string& id = entry.elements[0].str;
+      const auto& fields = entry.elements[1].elements;
+      std::string payload;
+      for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+        if (fields[i].str == "r") payload = fields[i + 1].str;
+      s.last_id = id;
+      s.set_position(id);
+      s.on_record(payload, id);
+    }
+  }
+}
+
+// Stream mode: the one reader of a bus, on the subscriber client. First learns where the
+// stream ends (events before are history, for replay), then XREAD BLOCKs from the last entry
+// read, for ever; after a failure it waits a little and reads on from the same entry, so a
+// short outage loses nothing that is still in the stream.
+asio::awaitable<void> read_stream(std::shared_ptr<Shared> s) {
+  for (;;) {
+    if (!s->subscriber.connected()) {
+      // Not yet connected, or reconnecting: wait for the client rather than count each try as
+      // a failed read (the client logs its own outage).
+      if (s->closed) co_return;
+      s->retry_timer.expires_after(std::chrono::milliseconds(50));
+      boost::system::error_code wait_ec;
+      co_await s->retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+      continue;
+    }
+    std::vector<std::string> args;
+    bool learning_end = s->last_id.empty();
+    if (learning_end) {
+      args = {"XREVRANGE", s->opts.stream, "+", "-", "COUNT", "1"};
+    } else {
+      args = {"XREAD",
+              "COUNT",
+              std::to_string(std::max<std::size_t>(s->opts.read_count, 1)),
+              "BLOCK",
+              std::to_string(s->opts.read_block_ms),
+              "STREAMS",
+              s->opts.stream,
+              s->last_id};
+    }
+    auto op = command_if_open(*s, s->subscriber, std::move(args));
+    if (!op) co_return;
+    std::string error;
+    std::optional<RedisReply> reply = co_await try_command(std::move(*op), &error);
+    if (s->closed) co_return;
+    if (!reply) {
+      ++s->read_failed;
+      if (s->read_log.allow())
+        spdlog::warn("event bus {}: reading the stream failed: {}", s->opts.stream, error);
+      s->retry_timer.expires_after(std::chrono::milliseconds(100));
+      boost::system::error_code ec;
+      co_await s->retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (learning_end) {
+      bool empty = reply->elements.empty() || reply->elements[0].elements.empty();
+      s->last_id = empty ? "0-0" : reply->elements[0].elements[0].str;
+      s->set_position(s->last_id);
+      continue;
+    }
+    on_read_reply(*s, *reply);  // nil (timed out) has no elements
+  }
+}
+
+// XINFO STREAM's flat [name, value, ...] reply -> the value named `name` (nullptr if none).
+const RedisReply* info_field(const RedisReply& info, std::string_view name) {
+  for (std::size_t i = 0; i + 1 < info.elements.size(); i += 2)
+    if (info.elements[i].str == name) return &info.elements[i + 1];
+  return nullptr;
+}
+
+// Whether every entry after `after` is still in the stream (XINFO STREAM, Redis 7): `after`
+// not newer than the last id ever added, nothing deleted after it, and either nothing ever
+// trimmed or `after` at or past the first entry kept (entries between an older cursor and the
+// first kept one may have been trimmed).
+bool history_complete_after(const RedisReply& info, const std::string& after) {
+  const RedisReply* last = info_field(info, "last-generated-id");
+  const RedisReply* deleted = info_field(info, "max-deleted-entry-id");
+  const RedisReply* added = info_field(info, "entries-added");
+  const RedisReply* length = info_field(info, "length");
+  const RedisReply* first = info_field(info, "first-entry");
+  if (!last || !deleted || !added || !length) return false;
+  auto vs_last = compare_cursors(after, last->str);
+  auto vs_deleted = compare_cursors(after, deleted->str);
+  if (!vs_last || *vs_last > 0 || !vs_deleted || *vs_deleted < 0) return false;
+  if (added->integer == length->integer) return true;
+  if (!first || first->elements.empty()) return false;
+  auto vs_first = compare_cursors(after, first->elements[0].str);
+  return vs_first && *vs_first >= 0;
+}
+
+// Appends XRANGE's entries to `out` (each with its cursor); false if one does not decode.
+bool append_range(Shared& s, const RedisReply& r, std::vector<Event>& out) {
+  for (const RedisReply& entry : r.elements) {
+    if (entry.elements.size() < 2) return false;
+    const auto& fields = entry.elements[1].elements;
+    std::optional<Record> rec;
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+      if (fields[i].str == "r") rec = decode(fields[i + 1].str);
+    if (!rec) {
+      ++s.undecodable;
+      continue;  // dropped live too: skipping it loses nothing a live reader saw
+    }
+    rec->event.cursor = entry.elements[0].str;
+    out.push_back(std::move(rec->event));
+  }
+  return true;
+}
+
+// EventBus::replay on the publisher client: checks the history reaches back to `after`, then
+// pages through XRANGE (after, until].
+asio::awaitable<void> run_replay(std::shared_ptr<Shared> s, std::string after, std::string until,
+                                 EventBus::ReplayDone done) {
+  auto order = compare_cursors(after, until);
+  if (!order) {
+    done(std::nullopt);
+    co_return;
+  }
+  std::vector<std::string> info_args{"XINFO", "STREAM", s->opts.stream};
+  auto info_op = command_if_open(*s, s->publisher, std::move(info_args));
+  if (!info_op) {
+    done(std::nullopt);  // the bus is closing
+    co_return;
+  }
+  std::string error;
+  std::optional<RedisReply> info = co_await try_command(std::move(*info_op), &error);
+  if (!info || !history_complete_after(*info, after)) {
+    if (!info && s->replay_log.allow())
+      spdlog::warn("event bus {}: replay failed: {}", s->opts.stream, error);
+    done(std::nullopt);
+    co_return;
+  }
+  std::vector<Event> events;
+  std::string from = after;
+  while (*order < 0) {
+    std::vector<std::string> args{
+        "XRANGE", s->opts.stream, "(" + from,
+        until,    "COUNT",        std::to_string(std::max<std::size_t>(s->opts.replay_page, 1))};
+    auto op = command_if_open(*s, s->publisher, std::move(args));
+    if (!op) {
+      done(std::nullopt);
+      co_return;
+    }
+    std::optional<RedisReply> page = co_await try_command(std::move(*op), &error);
+    if (!page) {
+      if (s->replay_log.allow())
+        spdlog::warn("event bus {}: replay failed: {}", s->opts.stream, error);
+      done(std::nullopt);
+      co_return;
+    }
+    if (page->elements.empty()) break;
+    if (!append_range(*s, *page, events)) {
+      done(std::nullopt);
+      co_return;
+    }
+    from = page->elements.back().elements[0].str;
+    order = compare_cursors(from, until);
+    if (!order) break;
+  }
+  done(std::move(events));
+}
 
 // The one sender of a bus: sends what is queued, a batch at a time and in order, until the
 // queue is empty; publish starts it again when needed.
@@ -222,7 +450,12 @@ asio::awaitable<void> send_queued(std::shared_ptr<Shared> s) {
         co_return;
       }
       std::vector<std::string> args;
-      if (s->queue.size() == 1) {
+      if (s->stream_mode() && s->queue.size() == 1) {
+        args = {"XADD", s->opts.stream, "MAXLEN", "~", std::to_string(s->opts.stream_max_len), "*",
+                "r"};
+      } else if (s->stream_mode()) {
+        args = {"EVAL", kAddBatch, "1", s->opts.stream, std::to_string(s->opts.stream_max_len)};
+      } else if (s->queue.size() == 1) {
         args.emplace_back("PUBLISH");
         args.push_back(s->opts.channel);
       } else {
@@ -262,7 +495,11 @@ class RedisEventBusImpl final : public RedisEventBus {
  public:
   RedisEventBusImpl(RedisClient& publisher, RedisClient& subscriber, std::string node_id,
                     RedisEventBusOptions o)
-      : s_(std::make_shared<Shared>(publisher, std::move(node_id), std::move(o))) {
+      : s_(std::make_shared<Shared>(publisher, subscriber, std::move(node_id), std::move(o))) {
+    if (s_->stream_mode()) {
+      asio::co_spawn(subscriber.executor(), read_stream(s_), asio::detached);
+      return;
+    }
     subscriber.subscribe(s_->opts.channel,
                          [s = s_](const std::string&, const std::string& p) { s->on_message(p); });
   }
@@ -272,6 +509,8 @@ class RedisEventBusImpl final : public RedisEventBus {
     s_->closed = true;
     s_->publish_failed += s_->queue.size();
     s_->queue.clear();
+    // The reader may be waiting out a failure: wake it so it sees `closed` (on its strand).
+    asio::post(s_->subscriber.executor(), [s = s_] { s->retry_timer.cancel(); });
   }
 
   void publish(const Event& e) override {
@@ -290,7 +529,23 @@ class RedisEventBusImpl final : public RedisEventBus {
       }
     }
     if (start) asio::co_spawn(s_->publisher.executor(), send_queued(s_), asio::detached);
-    s_->deliver(e);
+    // Stream mode: delivered here too, but from the stream, in the order all nodes share.
+    if (!s_->stream_mode()) s_->deliver(e);
+  }
+
+  std::string position() const override {
+    std::lock_guard lock(s_->position_mu);
+    return s_->position;
+  }
+
+  void replay(std::string after, std::string until, ReplayDone done) override {
+    if (!s_->stream_mode()) {
+      done(std::nullopt);
+      return;
+    }
+    asio::co_spawn(s_->publisher.executor(),
+                   run_replay(s_, std::move(after), std::move(until), std::move(done)),
+                   asio::detached);
   }
 
   int subscribe(Handler h) override {
@@ -312,6 +567,7 @@ class RedisEventBusImpl final : public RedisEventBus {
     out.own_skipped = s_->own_skipped;
     out.undecodable = s_->undecodable;
     out.gaps = s_->gaps;
+    out.read_failed = s_->read_failed;
     return out;
   }
 

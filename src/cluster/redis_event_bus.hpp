@@ -1,5 +1,24 @@
-// EventBus across nodes on Redis pub/sub (event_bus.hpp; ARCHITECTURE.md "Cluster").
+// EventBus across nodes on Redis (event_bus.hpp; ARCHITECTURE.md "Cluster"), in one of two
+// modes: a bounded Redis stream (options.stream set: what a cluster node uses, so gateway
+// clients can resume on any node) or pub/sub (the older mode, described first).
 //
+// Stream mode (options.stream, e.g. hype:{bus}:stream):
+// - publish(e) only queues: the one sender XADDs the same records (field "r") with MAXLEN ~
+//   stream_max_len, one XADD for a single event, one EVAL for a batch, in order.
+// - One reader coroutine on the subscriber client (not in pub/sub mode: XREAD BLOCK holds the
+//   connection) learns where the stream ends at start, then XREADs from the last entry read
+//   and delivers EVERY event, this node's own included, with Event::cursor = its entry id.
+//   So every node delivers in the same global order, and local delivery never jumps ahead
+//   of the stream (which pub/sub mode does). The price: delivery waits for Redis, and while
+//   Redis is down no event is delivered at all, here either. After a failure the reader reads
+//   on from its last entry: nothing still in the stream is lost (a reader that fell more than
+//   stream_max_len behind counts what was trimmed in `gaps`).
+// - position() is the id of the last entry delivered; replay(after, until) answers the
+//   entries in (after, until] from XRANGE pages on the publisher client, or nullopt when XINFO
+//   STREAM shows `after` is newer than anything added or entries after it were deleted or
+//   trimmed (the caller then makes its client start over rather than miss them).
+//
+// Pub/sub mode:
 // - publish(e) delivers to this node's subscribers at once, on the caller's thread, exactly as
 //   LocalEventBus does: a single node keeps working while Redis is down. It also queues the
 //   event for the other nodes and returns; it never blocks (it is called on event-loop threads
@@ -42,6 +61,13 @@ namespace hype::cluster {
 
 struct RedisEventBusOptions {
   std::string channel = "hype:{bus}:events";
+  // Non-empty: the bus runs on this bounded Redis stream instead of the channel (see the top).
+  std::string stream;
+  std::size_t stream_max_len = 10'000;  // XADD MAXLEN ~: the resume window, in events
+  // XREAD BLOCK, in ms: keep it under the subscriber client's command_timeout.
+  int read_block_ms = 1000;
+  std::size_t read_count = 512;   // entries per XREAD
+  std::size_t replay_page = 500;  // entries per XRANGE of a replay
   // Events waiting for the sender; more are dropped (counted in publish_failed).
   std::size_t max_queue = 100'000;
   std::size_t max_batch = 256;  // events per EVAL
@@ -55,6 +81,7 @@ struct RedisEventBusStats {
   std::uint64_t own_skipped = 0;     // this bus's own events coming back (not delivered again)
   std::uint64_t undecodable = 0;     // records on the channel that did not decode (dropped)
   std::uint64_t gaps = 0;            // other nodes' events this node never received
+  std::uint64_t read_failed = 0;     // stream mode: XREADs that failed (Redis down, timeout)
 };
 
 class RedisEventBus : public EventBus {
@@ -62,8 +89,10 @@ class RedisEventBus : public EventBus {
   virtual RedisEventBusStats stats() const = 0;
 };
 
-// `publisher` sends, `subscriber` (a second client) receives; both are start()ed by the
-// caller. `node_id` names this node in the records (logs, per-origin counters).
+// `publisher` sends (and answers replays), `subscriber` (a second client) receives; both are
+// start()ed by the caller. In stream mode the subscriber client is not put into pub/sub mode
+// but must still be this bus's own (its XREAD BLOCK holds the connection). `node_id` names this
+// node in the records (logs, per-origin counters).
 std::unique_ptr<RedisEventBus> make_redis_event_bus(RedisClient& publisher, RedisClient& subscriber,
                                                     std::string node_id,
                                                     RedisEventBusOptions options = {});

@@ -328,6 +328,9 @@ const std::vector<KeyDef>& defs() {
                "each region's nearest other regions, nearest first (\"eu=us,ap; us=eu,ap\"): "
                "where a channel goes when its own region has no SFU node with room",
                [](const std::string& k, const std::string& v) { parse_nearby_regions(k, v); }),
+      make_int("cluster", "event_history", &C::cluster, &C::Cluster::event_history, 0, 10'000'000,
+               "events kept in the cluster's Redis event stream: how far back a gateway client "
+               "can resume on another node; 0: events on pub/sub, resume only on the same node"),
       make_str("telemetry", "otlp_endpoint", &C::telemetry, &C::Telemetry::otlp_endpoint,
                "OTLP/HTTP JSON traces endpoint (http://host:port/v1/traces); empty: no traces",
                [](const std::string& k, const std::string& v) {

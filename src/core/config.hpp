@@ -143,6 +143,9 @@ struct Config {
     // Each region's nearest other regions, nearest first: "eu=us,ap; us=eu,ap". A channel
     // whose region has no SFU node with room goes to these before any other region.
     std::string nearby_regions;
+    // Events cross nodes on a Redis stream keeping about this many (the window in which a
+    // gateway client can resume on another node); 0: on pub/sub, no cross-node resume.
+    int event_history = 10000;
   } cluster;
 
   std::string effective_public_url() const;

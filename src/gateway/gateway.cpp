@@ -4,6 +4,8 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "chat/permissions.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
@@ -15,13 +17,19 @@ namespace hype::gateway {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json) {
+std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json,
+                          const std::string& cursor) {
   std::string f;
-  f.reserve(d_json.size() + type.size() + 48);
+  f.reserve(d_json.size() + type.size() + cursor.size() + 56);
   f += "{\"op\":\"dispatch\",\"t\":\"";
   f += type;
   f += "\",\"s\":";
   f += std::to_string(seq);
+  if (!cursor.empty()) {  // a stream id: digits and one '-', nothing to escape
+    f += ",\"c\":\"";
+    f += cursor;
+    f += '"';
+  }
   f += ",\"d\":";
   f += d_json;
   f += '}';
@@ -167,6 +175,8 @@ void Gateway::on_message(const std::shared_ptr<Conn>& c, std::string text) {
 void Gateway::on_closed(const std::shared_ptr<Conn>& c) {
   c->closed = true;
   conns_.erase(c);
+  // An identify still loading READY keeps recording: its session stays resumable with what
+  // happened meanwhile (finish_identify stops it, as do identify's failures).
   connections_.set(static_cast<double>(conns_.size()));
   if (auto s = c->session) {
     if (s->conn == c) {
@@ -214,11 +224,30 @@ void Gateway::deliver(Session& s, const std::shared_ptr<const Payload>& p) {
     return;
   }
   dispatched_.inc();
-  s.conn->ws->send(make_dispatch(p->type, seq, p->data));
+  s.conn->ws->send(make_dispatch(p->type, seq, p->data, p->cursor));
+}
+
+bool Gateway::receives(const Session& s, const cluster::Event& e) const {
+  if (!e.user_ids.empty())
+    return std::find(e.user_ids.begin(), e.user_ids.end(), s.user) != e.user_ids.end();
+  if (!e.guild_id) return false;
+  auto p = s.perms.find(e.guild_id);
+  return p != s.perms.end() && chat::has_permissions(p->second, e.required_permissions);
 }
 
 void Gateway::dispatch_event(const cluster::Event& e) {
   if (stopped_) return;
+  if (!recording_.empty()) {
+    // Bounded like a session's replay buffer: past it, that identify starts over.
+    auto limit = static_cast<std::size_t>(d_.config.gateway.replay_buffer);
+    auto copy = std::make_shared<const cluster::Event>(e);
+    for (auto& c : recording_) {
+      if (c->recorded.size() < limit)
+        c->recorded.push_back(copy);
+      else
+        c->record_overflow = true;
+    }
+  }
   // Collect receivers first: delivering can change the indexes (slow consumers).
   std::vector<Session*> targets;
   if (!e.user_ids.empty()) {
@@ -242,8 +271,14 @@ void Gateway::dispatch_event(const cluster::Event& e) {
     for (Session* s : targets) attach_guild(*s, e.guild_id, e.subject_permissions);
 
   if (!targets.empty()) {
-    auto payload = std::make_shared<const Payload>(Payload{event_type_name(e.type), e.data});
-    for (Session* s : targets) deliver(*s, payload);
+    auto payload =
+        std::make_shared<const Payload>(Payload{event_type_name(e.type), e.data, e.cursor});
+    for (Session* s : targets) {
+      if (s->catching_up)
+        s->held.push_back(payload);  // after the replay (catch_up)
+      else
+        deliver(*s, payload);
+    }
   }
 
   // What the delivered event changes in the permission cache.

@@ -8,6 +8,7 @@
 #include <exception>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "gateway/gateway.hpp"
 
@@ -18,6 +19,7 @@ namespace hype::gateway {
 struct Gateway::Payload {
   std::string type;
   std::string data;
+  std::string cursor;  // the event's stream id (cluster on a stream), sent as "c"; else empty
 };
 
 struct Gateway::Session {
@@ -29,6 +31,11 @@ struct Gateway::Session {
   std::unordered_map<Id, std::uint64_t> perms;  // guild -> permission bits
   std::int64_t detached_at_ms = 0;
   bool voice_checked = false;  // detached long enough that voice was cleaned up
+  // Catching up from the event stream (a resume from another node, or the events between the
+  // READY snapshot and registration): live bus events wait in `held` until the replay is
+  // delivered, so the client sees stream order without a gap.
+  bool catching_up = false;
+  std::vector<std::shared_ptr<const Payload>> held;
 };
 
 struct Gateway::Conn : net::WsListener, std::enable_shared_from_this<Gateway::Conn> {
@@ -40,6 +47,9 @@ struct Gateway::Conn : net::WsListener, std::enable_shared_from_this<Gateway::Co
   std::int64_t last_heartbeat_ms = 0;
   bool identifying = false;
   bool closed = false;
+  // While identify loads READY (Gateway::recording_): the events dispatched meanwhile.
+  std::vector<std::shared_ptr<const cluster::Event>> recorded;
+  bool record_overflow = false;
   int peer_close_code = 0;            // close code the client sent, 0 if it just dropped
   telemetry::ReportGate report_gate;  // at most one quality report per 4 s
 
@@ -67,6 +77,8 @@ void spawn_on(Strand& strand, const char* what, F coroutine) {
     }
   });
 }
-std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json);
+// A dispatch frame; `cursor` (when not empty) goes out as "c", what a client resumes from.
+std::string make_dispatch(const std::string& type, std::uint64_t seq, const std::string& d_json,
+                          const std::string& cursor = {});
 
 }  // namespace hype::gateway

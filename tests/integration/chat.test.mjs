@@ -250,3 +250,33 @@ test('a clean close ends the session at once: offline, not resumable', async () 
   assert.equal((await again.closed).code, 4007);
   await ga.close();
 });
+
+test('READY race: every channel created while sessions identify is in READY or arrives after it', async () => {
+  // A channel created between the READY snapshot and the session's registration used to be in
+  // neither. Channels are created back to back while the same user identifies again and again.
+  const { a, b, guild } = await setupGuild();
+  const created = [];
+  const creator = (async () => {
+    for (let i = 0; i < 60; i++) {
+      const r = await api(server, 'POST', `/guilds/${guild.id}/channels`, { token: a.token, body: { name: `race-${i}`, kind: 'text' } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      created.push(r.body.id);
+    }
+  })();
+  const clients = [];
+  for (let i = 0; i < 18; i++) {  // under gateway.max_sessions_per_user (20)
+    const g = new GatewayClient(server, b.token);
+    await g.connect();
+    clients.push(g);
+  }
+  await creator;
+  const last = created.at(-1);
+  for (const g of clients) {
+    const ready = g.frames.find((f) => f.t === 'READY');
+    const known = new Set(ready.d.guilds.find((x) => x.id === guild.id).channels.map((c) => c.id));
+    if (!known.has(last)) await g.waitFor((f) => f.t === 'CHANNEL_CREATE' && f.d.id === last);
+    for (const f of g.events('CHANNEL_CREATE')) known.add(f.d.id);
+    assert.deepEqual(created.filter((id) => !known.has(id)), [], `session ${g.sessionId} missed channels`);
+  }
+  for (const g of clients) await g.close();
+});

@@ -483,3 +483,62 @@ test('hype-bots follow their channel: a killed node is rejoined within 2 s, a dr
     await redis.close();
   }
 });
+
+// Gateway resume from the cluster's event stream (docs/protocol.md "Gateway"), on one node with
+// Redis: a resume under a session id this node does not hold is what another node sees when
+// the session's own node died. Checked: READY and dispatches carry the cursor "c"; such a
+// resume replays every message posted since the cursor exactly once, seq continuing from the
+// client's, then live events; a cursor the bounded stream has trimmed is refused with 4007.
+test('gateway resume from the event stream under an unknown session id; a trimmed cursor is refused', { skip: !hasRedis && 'redis-server not installed', timeout: 60_000 }, async () => {
+  const redis = await redisServer();  // started
+  const server = await startServer({ HYPE_CLUSTER_REDIS_URL: `redis://127.0.0.1:${redis.port}`, HYPE_CLUSTER_EVENT_HISTORY: '150' });
+  try {
+    const a = await register(server, 'streama');
+    const b = await register(server, 'streamb');
+    const guild = (await api(server, 'POST', '/guilds', { token: a.token, body: { name: 'Stream' } })).body;
+    const invite = (await api(server, 'POST', `/guilds/${guild.id}/invites`, { token: a.token, body: {} })).body;
+    assert.equal((await api(server, 'POST', `/invites/${invite.code}`, { token: b.token })).status, 200);
+    const text = (await api(server, 'GET', `/guilds/${guild.id}/channels`, { token: a.token })).body.find((c) => c.kind === 'text');
+    const post = async (content) => {
+      const r = await api(server, 'POST', `/channels/${text.id}/messages`, { token: a.token, body: { content } });
+      assert.equal(r.status, 201);
+      return r.body.id;
+    };
+
+    const gb = new GatewayClient(server, b.token);
+    const ready = await gb.connect();
+    assert.match(ready.c ?? '', /^\d+-\d+$/, 'READY carries the stream cursor');
+    const m0 = await post('before the drop');
+    const f0 = await gb.waitFor((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m0);
+    assert.match(f0.c ?? '', /^\d+-\d+$/);
+    const { seq, cursor } = gb;
+    await gb.terminate();
+    const missed = [];
+    for (let i = 0; i < 5; i++) missed.push(await post(`missed ${i}`));
+
+    const other = new GatewayClient(server, b.token);
+    other.sessionId = `from-another-node-${process.pid}`;
+    other.cursor = cursor;
+    const resumed = await other.connect({ resume: seq });
+    assert.equal(resumed.d.session_id, other.sessionId, 'the session id is kept as a label');
+    const replayed = other.events('MESSAGE_CREATE').map((f) => f.d.id);
+    assert.deepEqual(replayed, missed, 'every missed message once, in order');
+    const seqs = other.frames.filter((f) => typeof f.s === 'number').map((f) => f.s);
+    assert.deepEqual(seqs, seqs.map((_, i) => seq + 1 + i), 'seq continues from the client\'s');
+    const live = await post('live after the resume');
+    await other.waitFor((f) => f.t === 'MESSAGE_CREATE' && f.d.id === live);
+    assert.equal(other.events('MESSAGE_CREATE').filter((f) => f.d.id === live).length, 1);
+
+    // 400 more events: the stream (about 150 kept, trimmed 100 at a time) drops the old cursor.
+    for (let i = 0; i < 400; i++) await post(`filler ${i}`);
+    const stale = new GatewayClient(server, b.token);
+    stale.sessionId = `stale-${process.pid}`;
+    stale.cursor = cursor;
+    stale.connect({ resume: seq }).catch(() => {});
+    assert.equal((await stale.closed).code, 4007, 'trimmed history: identify again');
+    other.close();
+  } finally {
+    await server.stop();
+    await redis.close();
+  }
+});

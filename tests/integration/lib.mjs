@@ -197,6 +197,7 @@ export class GatewayClient {
     this.ws.on('message', (data) => {
       const f = JSON.parse(data.toString());
       if (typeof f.s === 'number') this.seq = f.s;
+      if (typeof f.c === 'string') this.cursor = f.c;  // the event stream position (cluster)
       this.frames.push(f);
       this.waiters = this.waiters.filter((w) => !w(f));
     });
@@ -204,7 +205,9 @@ export class GatewayClient {
     const hello = await this.waitFor((f) => f.op === 'hello');
     this.heartbeatInterval = hello.d.heartbeat_interval;
     if (resume) {
-      this.send({ op: 'resume', d: { token: this.token, session_id: this.sessionId, seq: resume } });
+      const d = { token: this.token, session_id: this.sessionId, seq: resume };
+      if (this.cursor) d.cursor = this.cursor;
+      this.send({ op: 'resume', d });
       return this.waitFor((f) => f.t === 'RESUMED');
     }
     if (this.token) {

@@ -34,3 +34,16 @@ TEST(EventType, NamesAreTheDispatchNamesAndParseBack) {
   EXPECT_FALSE(parse_event_type("").has_value());
   EXPECT_FALSE(parse_event_type("message_create").has_value());
 }
+
+TEST(EventCursor, ComparesStreamIdsNumericallyAndRefusesMalformedOnes) {
+  using hype::cluster::compare_cursors;
+  EXPECT_EQ(compare_cursors("5-0", "5-0"), 0);
+  EXPECT_EQ(compare_cursors("5-1", "5-0"), 1);
+  EXPECT_EQ(compare_cursors("5-9", "5-10"), -1) << "numbers, not text";
+  EXPECT_EQ(compare_cursors("99-0", "100-0"), -1);
+  EXPECT_EQ(compare_cursors("0-0", "1733461200123-0"), -1);
+  EXPECT_EQ(compare_cursors("9999999999999999999-0", "1-0"), 1);
+  for (const char* bad :
+       {"", "-", "5", "5-", "-5", "a-1", "1-a", "1-2-3", "1 -2", "99999999999999999999-0"})
+    EXPECT_FALSE(compare_cursors(bad, "1-0").has_value()) << bad;
+}

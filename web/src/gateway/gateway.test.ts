@@ -121,6 +121,34 @@ describe('GatewayClient', () => {
     expect(gw.state.attempt).toBe(0);
   });
 
+  it('keeps the last stream cursor "c" and sends it with the resume (any node can resume)', async () => {
+    const { gw } = make();
+    gw.start();
+    await handshake(FakeSocket.all[0]);
+    FakeSocket.all[0].recv({ op: 'dispatch', t: 'MESSAGE_CREATE', s: 2, c: '1700000000000-0', d: {} });
+    FakeSocket.all[0].recv({ op: 'dispatch', t: 'TYPING_START', s: 3, c: '1700000000001-4', d: {} });
+    FakeSocket.all[0].recv({ op: 'dispatch', t: 'VOICE_SIGNAL', s: 4, d: {} }); // no cursor: kept
+    expect(gw.state.cursor).toBe('1700000000001-4');
+    FakeSocket.all[0].drop(1006);
+    vi.advanceTimersByTime(1000);
+    const ws2 = FakeSocket.all[1];
+    ws2.open();
+    ws2.recv({ op: 'hello', d: { heartbeat_interval: 1000 } });
+    await flush();
+    expect(ws2.sent[0]).toEqual({
+      op: 'resume',
+      d: { token: 'tok1', session_id: 'sess1', seq: 4, cursor: '1700000000001-4' },
+    });
+    // Refused (history gone): identify afresh, without the old cursor.
+    ws2.drop(4007);
+    const ws3 = FakeSocket.all.at(-1)!;
+    ws3.open();
+    ws3.recv({ op: 'hello', d: { heartbeat_interval: 1000 } });
+    await flush();
+    expect(ws3.sent[0].op).toBe('identify');
+    expect(gw.state.cursor).toBeNull();
+  });
+
   it('backs off exponentially while the server stays down', async () => {
     const { gw } = make();
     gw.start();

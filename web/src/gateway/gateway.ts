@@ -1,7 +1,9 @@
 // The gateway session: hello -> identify (or resume) -> READY/RESUMED, heartbeats with
 // zombie detection, and reconnection with exponential backoff. A dropped session is resumed
 // with its session_id and the last seq seen, so no event is lost within the resume window;
-// an invalid resume (4007) falls back to a fresh identify. Tokens are refreshed before
+// an invalid resume (4007) falls back to a fresh identify. In a cluster each dispatch also
+// carries the event stream's cursor ("c"): sent with the resume, it lets any node replay what
+// was missed when the session's own node is gone. Tokens are refreshed before
 // every identify/resume, and once more when the server refuses one (4004).
 import { backoffDelay } from './backoff';
 
@@ -9,6 +11,8 @@ export interface Envelope {
   op: string;
   t?: string | null;
   s?: number | null;
+  /** Cluster: the event's position in the shared event stream (resume on any node). */
+  c?: string;
   d?: unknown;
 }
 
@@ -61,6 +65,7 @@ export class GatewayClient {
   private ws: WebSocketLike | null = null;
   private sessionId: string | null = null;
   private seq: number | null = null;
+  private cursor: string | null = null;
   private attempt = 0;
   private heartbeatTimer: unknown = null;
   private reconnectTimer: unknown = null;
@@ -88,7 +93,13 @@ export class GatewayClient {
   }
 
   get state() {
-    return { status: this.status, sessionId: this.sessionId, seq: this.seq, attempt: this.attempt };
+    return {
+      status: this.status,
+      sessionId: this.sessionId,
+      seq: this.seq,
+      cursor: this.cursor,
+      attempt: this.attempt,
+    };
   }
 
   start() {
@@ -103,6 +114,7 @@ export class GatewayClient {
     this.clearTimers();
     this.sessionId = null;
     this.seq = null;
+    this.cursor = null;
     this.outbox = [];
     const ws = this.ws;
     this.ws = null;
@@ -190,10 +202,13 @@ export class GatewayClient {
         }
         if (this.ws !== ws) return;
         if (this.sessionId && this.seq !== null) {
-          ws.send(JSON.stringify({ op: 'resume', d: { token, session_id: this.sessionId, seq: this.seq } }));
+          const d: Record<string, unknown> = { token, session_id: this.sessionId, seq: this.seq };
+          if (this.cursor) d.cursor = this.cursor;
+          ws.send(JSON.stringify({ op: 'resume', d }));
         } else {
           this.sessionId = null;
           this.seq = null;
+          this.cursor = null;
           ws.send(JSON.stringify({ op: 'identify', d: { token } }));
         }
         return;
@@ -210,6 +225,7 @@ export class GatewayClient {
         return;
       case 'dispatch': {
         if (typeof env.s === 'number') this.seq = env.s;
+        if (typeof env.c === 'string' && env.c) this.cursor = env.c;
         const t = env.t ?? '';
         if (t === 'READY') {
           const d = env.d as { session_id: string };
@@ -277,6 +293,7 @@ export class GatewayClient {
     if (NO_RESUME.has(code)) {
       this.sessionId = null;
       this.seq = null;
+      this.cursor = null;
     }
     if (code === 4004) {
       if (this.authRetried) {
