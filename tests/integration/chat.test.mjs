@@ -205,7 +205,7 @@ test('resume after a dropped connection replays what was missed', async () => {
     await api(server, 'POST', `/channels/${text.id}/messages`, { token: a.token, body: { content } });
   const gb2 = new GatewayClient(server, b.token);
   gb2.sessionId = gb.sessionId;
-  gb2.wsUrl = gb.wsUrl;  // the node that holds the session (two-node runs: resume on any node is not built yet)
+  gb2.wsUrl = gb.wsUrl;  // the node that holds the session (this test resumes without a cursor)
   const resumed = await gb2.connect({ resume: seqBefore });
   assert.equal(resumed.d.replayed, 3);
   assert.deepEqual(gb2.events('MESSAGE_CREATE').map((f) => f.d.content), ['missed 1', 'missed 2', 'missed 3']);

@@ -79,6 +79,7 @@ async function startTwoNodes(env) {
     HYPE_CLUSTER_REDIS_URL: `redis://127.0.0.1:${port}`,
     HYPE_AUTH_TOKEN_SECRET: 'two-node-suite-token-secret-0123456789ab',
     HYPE_AUTH_VOICE_KEY: 'two-node-suite-voice-key-0123456789abcdef',
+    HYPE_CLUSTER_EVENT_HISTORY: '10000',  // events on the stream: one order on both nodes
     ...env,
   };
   const nodes = [];

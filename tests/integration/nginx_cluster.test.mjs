@@ -69,6 +69,7 @@ test('two api+gateway nodes behind nginx (TLS): chat across nodes, a shared rate
       HYPE_AUTH_TOKEN_SECRET: 'nginx-cluster-token-secret-0123456789abcdef',
       HYPE_AUTH_VOICE_KEY: 'nginx-cluster-voice-key-0123456789abcdef0',
       HYPE_SERVER_TRUSTED_PROXIES: '127.0.0.1',
+      HYPE_CLUSTER_EVENT_HISTORY: '10000',  // the event stream: resume on the other node
       HYPE_LIMITS_ENABLED: 'true',
       HYPE_LIMITS_MESSAGES: '12/60s',
       HYPE_LIMITS_AUTH: '1000/60s',
@@ -239,7 +240,8 @@ ${siteFor(servers, port, dir)}
     gc.close();
   } finally {
     for (const s of servers) await s.stop().catch(() => {});
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    // SIGQUIT: nginx's master stops its workers too (SIGKILL would leave them running).
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill(p === procs[1] ? 'SIGQUIT' : 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });
