@@ -5,6 +5,7 @@
 #include "chat/chat_service.hpp"
 #include "chat/permissions.hpp"
 #include "core/clock.hpp"
+#include "core/config.hpp"
 #include "core/errors.hpp"
 
 namespace hype::chat {
@@ -26,13 +27,6 @@ void validate_voice_settings(int user_limit, int bitrate, const std::string& rtc
 }
 
 }  // namespace
-
-bool is_region_name(const std::string& s) {
-  if (s.empty() || s.size() > 32) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
 
 std::string normalize_text_channel_name(const std::string& name) {
   std::string out;

@@ -126,7 +126,5 @@ class ChatService {
 };
 
 std::string normalize_text_channel_name(const std::string& name);
-// A region label as nodes and channels use it: 1-32 of a-z, 0-9 and '-'.
-bool is_region_name(const std::string& s);
 
 }  // namespace hype::chat

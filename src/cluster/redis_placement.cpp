@@ -308,6 +308,22 @@ const Scripts& scripts() {
   return s;
 }
 
+// The head of an EVAL of `script` whose KEYS are the registry's three (nodes, info, counts)
+// followed by `more`; the caller appends ARGV.
+std::vector<std::string> eval_with_registry(const std::string& prefix, const std::string& script,
+                                            std::vector<std::string> more) {
+  std::vector<std::string> args;
+  args.reserve(6 + more.size());
+  args.emplace_back("EVAL");
+  args.push_back(script);
+  args.push_back(std::to_string(3 + more.size()));
+  args.push_back(prefix + "nodes");
+  args.push_back(prefix + "info");
+  args.push_back(prefix + "counts");
+  for (auto& k : more) args.push_back(std::move(k));
+  return args;
+}
+
 // `client`: the id of the Redis connection the node heartbeats on (CLIENT ID).
 std::string encode_info(const SfuNode& n, long long client) {
   auto clean = [](std::string s) {
@@ -455,15 +471,9 @@ class RedisPlacement final : public Placement {
   Task<std::vector<Placed>> async_claim(std::string node_id, std::vector<Id> channels) override {
     std::vector<Placed> lost;
     if (channels.empty()) co_return lost;
-    std::vector<std::string> args;
-    args.emplace_back("EVAL");
-    args.push_back(scripts().claim);
-    args.push_back(std::to_string(4 + channels.size()));
-    args.push_back(o_.prefix + "nodes");
-    args.push_back(o_.prefix + "info");
-    args.push_back(o_.prefix + "counts");
-    args.push_back(o_.prefix + "epoch");
-    for (Id c : channels) args.push_back(channel_key(c));
+    std::vector<std::string> keys{o_.prefix + "epoch"};
+    for (Id c : channels) keys.push_back(channel_key(c));
+    std::vector<std::string> args = eval_with_registry(o_.prefix, scripts().claim, std::move(keys));
     args.push_back(std::move(node_id));
     args.push_back(std::to_string(o_.channel_ttl.count()));
     RedisReply r = co_await redis_.command(std::move(args));
@@ -487,14 +497,8 @@ class RedisPlacement final : public Placement {
   }
 
   Task<Swept> async_sweep(int max) override {
-    std::vector<std::string> args;
-    args.emplace_back("EVAL");
-    args.push_back(scripts().sweep);
-    args.emplace_back("4");
-    args.push_back(o_.prefix + "nodes");
-    args.push_back(o_.prefix + "info");
-    args.push_back(o_.prefix + "counts");
-    args.push_back(o_.prefix + "epoch");
+    std::vector<std::string> args =
+        eval_with_registry(o_.prefix, scripts().sweep, {o_.prefix + "epoch"});
     args.push_back(std::to_string(o_.node_ttl.count()));
     args.push_back(std::to_string(o_.channel_ttl.count()));
     args.push_back(std::to_string(max));
@@ -582,17 +586,9 @@ class RedisPlacement final : public Placement {
   // `script` is one of scripts(): static, so a reference outlives the coroutine.
   Task<RedisReply> run(const std::string& script, std::string channel_key,
                        std::vector<std::string> argv) {
-    std::vector<std::string> args;
-    args.emplace_back("EVAL");
-    args.push_back(script);
-    args.emplace_back(channel_key.empty() ? "3" : "5");
-    args.push_back(o_.prefix + "nodes");
-    args.push_back(o_.prefix + "info");
-    args.push_back(o_.prefix + "counts");
-    if (!channel_key.empty()) {
-      args.push_back(std::move(channel_key));
-      args.push_back(o_.prefix + "epoch");
-    }
+    std::vector<std::string> keys;
+    if (!channel_key.empty()) keys = {std::move(channel_key), o_.prefix + "epoch"};
+    std::vector<std::string> args = eval_with_registry(o_.prefix, script, std::move(keys));
     for (auto& a : argv) args.push_back(std::move(a));
     co_return co_await redis_.command(std::move(args));
   }
@@ -610,13 +606,7 @@ class RedisPlacement final : public Placement {
 
 Task<std::vector<NodeStatus>> registry_status(RedisClient& redis) {
   const RedisPlacementOptions o;
-  std::vector<std::string> args;
-  args.emplace_back("EVAL");
-  args.push_back(scripts().status);
-  args.emplace_back("3");
-  args.push_back(o.prefix + "nodes");
-  args.push_back(o.prefix + "info");
-  args.push_back(o.prefix + "counts");
+  std::vector<std::string> args = eval_with_registry(o.prefix, scripts().status, {});
   RedisReply r = co_await redis.command(std::move(args));
   if (r.is_error()) throw RedisError("script", r.str);
   std::vector<NodeStatus> out;

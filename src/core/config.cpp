@@ -126,12 +126,6 @@ KeyDef make_rate(const char* sec, const char* key, Section Config::*s, RateBudge
 }
 
 // A secret given in the configuration: empty (generated) or at least 32 characters.
-bool is_region_label(const std::string& s) {
-  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
 void check_secret(const std::string& key, const std::string& v) {
   if (!v.empty() && v.size() < 32) throw ConfigError(key, "must be at least 32 characters");
 }
@@ -378,6 +372,12 @@ Config finish(const toml::table& tbl, const std::function<const char*(const char
 
 }  // namespace
 
+bool is_region_name(const std::string& s) {
+  return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
 std::map<std::string, std::vector<std::string>> parse_nearby_regions(const std::string& key,
                                                                      const std::string& s) {
   auto trim = [](std::string v) {
@@ -400,13 +400,13 @@ std::map<std::string, std::vector<std::string>> parse_nearby_regions(const std::
     if (trim(entry).empty()) continue;
     auto eq = entry.find('=');
     std::string region = trim(entry.substr(0, eq));
-    if (eq == std::string::npos || !is_region_label(region))
+    if (eq == std::string::npos || !is_region_name(region))
       throw ConfigError(key, fmt::format("expected region=near,nearer...; got \"{}\"", entry));
     if (out.contains(region)) throw ConfigError(key, fmt::format("region {} twice", region));
     auto& near = out[region];
     for (const std::string& n : split(entry.substr(eq + 1), ',')) {
       std::string r = trim(n);
-      if (!is_region_label(r) || r == region)
+      if (!is_region_name(r) || r == region)
         throw ConfigError(key, fmt::format("\"{}\" is not another region's name", r));
       near.push_back(r);
     }

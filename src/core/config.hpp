@@ -168,6 +168,9 @@ Config load_config_text(const std::string& toml_text,
 std::vector<ConfigKeyInfo> config_keys();
 std::string config_help();
 RateBudget parse_rate_budget(const std::string& key, const std::string& s);
+// A region label as nodes (server.region) and voice channels (rtc_region) use it: 1-32 of
+// a-z, 0-9 and '-'.
+bool is_region_name(const std::string& s);
 // cluster.nearby_regions: "eu=us,ap; us=eu" -> {eu: [us, ap], us: [eu]}. Region names are
 // 1-32 of a-z, 0-9, '-'. Throws ConfigError (naming `key`) on anything else.
 std::map<std::string, std::vector<std::string>> parse_nearby_regions(const std::string& key,

@@ -45,9 +45,9 @@ struct Channel {
   ChannelKind kind = ChannelKind::text;
   int position = 0;
   std::string topic;
-  int user_limit = 0;   // voice: 0 = unlimited
+  int user_limit = 0;      // voice: 0 = unlimited
   std::string rtc_region;  // voice: the SFU region it runs in; "" = chosen when placed
-  int bitrate = 64000;  // voice: bits per second
+  int bitrate = 64000;     // voice: bits per second
   std::int64_t created_at = 0;
 };
 

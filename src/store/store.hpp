@@ -66,7 +66,7 @@ class Store {
   virtual std::optional<Channel> find_channel(Id id) = 0;
   // name, topic, position, user_limit, bitrate, rtc_region
   virtual void update_channel(const Channel& c) = 0;
-  virtual bool delete_channel(Id id) = 0;             // and its messages
+  virtual bool delete_channel(Id id) = 0;                       // and its messages
   virtual std::vector<Channel> list_channels(Id guild_id) = 0;  // by position, then id
   // Sets positions of several channels of one guild in one transaction.
   virtual void set_channel_positions(Id guild_id,

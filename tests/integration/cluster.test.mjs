@@ -16,58 +16,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer, api, register, sleep, runBots, BOT_BIN, HYPE_BIN, voicePublicKeyOf, GatewayClient } from './lib.mjs';
+import { existsSync } from 'node:fs';
+import { startServer, api, register, sleep, runBots, BOT_BIN, HYPE_BIN, voicePublicKeyOf, GatewayClient, redisServer } from './lib.mjs';
 
 const VOICE_KEY = 'cluster-test-voice-key-0123456789abcdef';
 const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// A throwaway redis-server (shared/TESTING.md "Redis 7"); start() again reuses its port.
-async function redisServer() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'hype-redis-'));
-  let proc = null;
-  const cli = (...args) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 });
-  const r = {
-    port,
-    cli,
-    async start() {
-      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-      for (let i = 0; i < 100; i++) {
-        if (cli('PING').stdout.trim() === 'PONG') return;
-        await sleep(50);
-      }
-      throw new Error('redis-server did not start');
-    },
-    freeze() { proc.kill('SIGSTOP'); },  // unreachable, its data kept
-    thaw() { proc.kill('SIGCONT'); },
-    async stop() {
-      if (!proc) return;
-      proc.kill('SIGKILL');
-      await new Promise((res) => (proc.exitCode !== null || proc.signalCode ? res() : proc.once('exit', res)));
-      proc = null;
-    },
-    async close() {
-      await r.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await r.start();
-  return r;
-}
 
 const tokenNode = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).node;
 

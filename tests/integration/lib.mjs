@@ -1,6 +1,6 @@
 // Test helpers: start a real `hype serve`, talk REST and gateway to it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -65,18 +65,9 @@ export async function startServer(env = {}, opts = {}) {
 }
 
 async function startTwoNodes(env) {
-  const dir = mkdtempSync(join(tmpdir(), 'hype-it-redis-'));
-  const port = await new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' }).stdout.trim() === 'PONG') break;
-    await sleep(50);
-  }
+  const redis = await redisServer();
   const shared = {
-    HYPE_CLUSTER_REDIS_URL: `redis://127.0.0.1:${port}`,
+    HYPE_CLUSTER_REDIS_URL: `redis://127.0.0.1:${redis.port}`,
     HYPE_AUTH_TOKEN_SECRET: 'two-node-suite-token-secret-0123456789ab',
     HYPE_AUTH_VOICE_KEY: 'two-node-suite-voice-key-0123456789abcdef',
     HYPE_CLUSTER_EVENT_HISTORY: '10000',  // events on the stream: one order on both nodes
@@ -86,7 +77,7 @@ async function startTwoNodes(env) {
   for (const id of [1, 2]) nodes.push(await startOneServer({ ...shared, HYPE_SERVER_NODE_ID: String(id) }));
   // Every role runs on both: wait until both SFUs are in the registry (their first heartbeat).
   for (let i = 0; i < 100; i++) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ZCARD', 'hype:{sfu}:nodes'], { encoding: 'utf8' }).stdout.trim() === '2') break;
+    if (redis.cli('ZCARD', 'hype:{sfu}:nodes').stdout.trim() === '2') break;
     await sleep(50);
   }
   let next = 0;
@@ -99,8 +90,7 @@ async function startTwoNodes(env) {
     stderr: () => nodes.map((n) => n.stderr()).join('\n'),
     async stop() {
       for (const n of nodes) await n.stop();
-      redis.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      await redis.close();
     },
   };
 }
@@ -193,7 +183,7 @@ export class GatewayClient {
     // One node per client (a two-node suite alternates between clients, not reconnects: a
     // resume needs the node that holds the session until resume on any node exists).
     this.wsUrl ??= this.server.wsUrl;
-    this.ws = new WebSocket(this.wsUrl);
+    this.ws = new WebSocket(this.wsUrl, this.server.wsOptions);  // wsOptions: e.g. a TLS { ca }
     this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     this.ws.on('message', (data) => {
       const f = JSON.parse(data.toString());
@@ -241,4 +231,74 @@ export function promtoolCheck(text) {
   if (r.error?.code === 'ENOENT') return undefined;
   if (r.status === 0 && !r.stdout.trim() && !r.stderr.trim()) return null;
   return `promtool exit ${r.status}: ${r.stdout}${r.stderr}`;
+}
+
+// Debian's nginx, if installed (scripts/bootstrap installs it).
+export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+
+// An nginx of its own in `dir` (pid, logs, temp paths there; in the foreground) serving
+// `http`, the body of its http block. Checked with `nginx -t` first (throws with nginx's
+// complaint). Stop the process with SIGQUIT: its workers go with the master.
+export function startNginx(dir, http) {
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+${http}
+}
+`);
+  const args = ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')];
+  const t = spawnSync(NGINX, ['-t', ...args], { encoding: 'utf8' });
+  if (t.status !== 0) throw new Error(`nginx -t: ${t.stderr}`);
+  return spawn(NGINX, args, { stdio: 'ignore' });
+}
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// A throwaway redis-server (shared/TESTING.md "Redis 7"); start() again reuses its port.
+export async function redisServer() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'hype-redis-'));
+  let proc = null;
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 });
+  const r = {
+    port,
+    cli,
+    async start() {
+      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      for (let i = 0; i < 100; i++) {
+        if (cli('PING').stdout.trim() === 'PONG') return;
+        await sleep(50);
+      }
+      throw new Error('redis-server did not start');
+    },
+    freeze() { proc.kill('SIGSTOP'); },  // unreachable, its data kept
+    thaw() { proc.kill('SIGCONT'); },
+    async stop() {
+      if (!proc) return;
+      proc.kill('SIGKILL');
+      await new Promise((res) => (proc.exitCode !== null || proc.signalCode ? res() : proc.once('exit', res)));
+      proc = null;
+    },
+    async close() {
+      await r.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await r.start();
+  return r;
 }

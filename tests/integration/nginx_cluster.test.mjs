@@ -14,27 +14,18 @@
 //   (4007, identify again) and identify works then.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
-import { startServer, api, register, sleep, GatewayClient, promtoolCheck } from './lib.mjs';
+import { startServer, api, register, sleep, GatewayClient, NGINX, startNginx, freePort, redisServer, promtoolCheck } from './lib.mjs';
 
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
 const PG = process.env.HYPE_TEST_DATABASE_URL;
 const skip = (!NGINX && 'nginx is not installed') || (!hasRedis && 'redis-server is not installed')
   || (!PG && 'two nodes share one database: runs in the PostgreSQL pass (HYPE_TEST_DATABASE_URL)');
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 // deploy/nginx/cluster.conf with this test's addresses, port and certificate.
 function siteFor(nodes, port, dir) {
@@ -53,12 +44,11 @@ test('two api+gateway nodes behind nginx (TLS): chat across nodes, a shared rate
   const dir = mkdtempSync(join(tmpdir(), 'hype-nginx-cluster-'));
   const procs = [];
   const servers = [];
+  let redis = null;
   try {
     // Redis (no persistence) and the certificate.
-    const rport = await freePort();
-    const redis = spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    procs.push(redis);
-    for (let i = 0; i < 100 && spawnSync('redis-cli', ['-p', String(rport), 'PING'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++) await sleep(50);
+    redis = await redisServer();
+    const rport = redis.port;
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
       '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
     const ca = readFileSync(join(dir, 'cert.pem'));
@@ -83,23 +73,8 @@ test('two api+gateway nodes behind nginx (TLS): chat across nodes, a shared rate
     const [n1, n2] = servers;
 
     const port = await freePort();
-    writeFileSync(join(dir, 'nginx.conf'), `
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-${siteFor(servers, port, dir)}
-}
-`);
-    const t = spawnSync(NGINX, ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { encoding: 'utf8' });
-    assert.equal(t.status, 0, t.stderr);
-    const nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: 'ignore' });
-    procs.push(nginx);
-    const edge = { url: `https://127.0.0.1:${port}`, wsUrl: `wss://127.0.0.1:${port}/gateway` };
+    procs.push(startNginx(dir, siteFor(servers, port, dir)));
+    const edge = { url: `https://127.0.0.1:${port}`, wsUrl: `wss://127.0.0.1:${port}/gateway`, wsOptions: { ca } };
 
     // REST through nginx over TLS (the test's own CA).
     const tls = (method, path, { token, body } = {}) => new Promise((resolve, reject) => {
@@ -133,14 +108,8 @@ ${siteFor(servers, port, dir)}
 
     // Gateways: alice through nginx (wss), bob on node 1 and carol on node 2 directly, so
     // delivery crosses nodes whichever node nginx chose for alice.
-    const edgeWs = new WebSocket(edge.wsUrl, { ca });
-    const edgeFrames = [];
-    edgeWs.on('message', (d) => edgeFrames.push(JSON.parse(d.toString())));
-    await new Promise((res, rej) => { edgeWs.once('open', res); edgeWs.once('error', rej); });
-    for (let i = 0; i < 100 && !edgeFrames.some((f) => f.op === 'hello'); i++) await sleep(20);
-    edgeWs.send(JSON.stringify({ op: 'identify', d: { token: alice.token } }));
-    for (let i = 0; i < 200 && !edgeFrames.some((f) => f.t === 'READY'); i++) await sleep(20);
-    assert.ok(edgeFrames.some((f) => f.t === 'READY'), 'READY through nginx over TLS');
+    const ga = new GatewayClient(edge, alice.token);
+    assert.equal((await ga.connect()).t, 'READY', 'READY through nginx over TLS');
     const gb = new GatewayClient(n1, bob.token);
     const gc = new GatewayClient(n2, carol.token);
     await gb.connect();
@@ -153,9 +122,8 @@ ${siteFor(servers, port, dir)}
     assert.equal((await gc.waitFor((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m1.body.id)).d.content, 'from node 1');
     const m2 = await post(carol, 'from node 2', n2);
     await gb.waitFor((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m2.body.id);
-    for (let i = 0; i < 100 && !edgeFrames.some((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m2.body.id); i++) await sleep(20);
-    assert.ok(edgeFrames.some((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m1.body.id), 'alice (through nginx) got the message from node 1');
-    assert.ok(edgeFrames.some((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m2.body.id), 'alice (through nginx) got the message from node 2');
+    await ga.waitFor((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m1.body.id);  // alice, through nginx, from node 1
+    await ga.waitFor((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m2.body.id);  // and from node 2
     assert.equal((await api(n1, 'POST', `/channels/${text.id}/typing`, { token: bob.token })).status, 204);
     assert.equal((await gc.waitFor((f) => f.t === 'TYPING_START' && f.d.user_id === bob.id)).d.channel_id, text.id);
 
@@ -198,25 +166,20 @@ ${siteFor(servers, port, dir)}
 
     // Bob resumes through nginx (only node 2 is left): what he missed comes from the stream.
     assert.ok(gb.cursor, 'dispatch frames carry the stream cursor "c"');
-    const back = new WebSocket(edge.wsUrl, { ca });
-    const backFrames = [];
-    back.on('message', (d) => backFrames.push(JSON.parse(d.toString())));
-    await new Promise((res, rej) => { back.once('open', res); back.once('error', rej); });
-    for (let i = 0; i < 100 && !backFrames.some((f) => f.op === 'hello'); i++) await sleep(20);
-    back.send(JSON.stringify({ op: 'resume', d: { token: bob.token, session_id: gb.sessionId, seq: gb.seq, cursor: gb.cursor } }));
-    for (let i = 0; i < 200 && !backFrames.some((f) => f.t === 'RESUMED'); i++) await sleep(20);
-    const resumed = backFrames.find((f) => f.t === 'RESUMED');
-    assert.ok(resumed, `bob resumed on node 2: ${JSON.stringify(backFrames.map((f) => f.t ?? f.op))}`);
-    const replayed = backFrames.filter((f) => f.t === 'MESSAGE_CREATE' && posted.includes(f.d.id));
+    const back = new GatewayClient(edge, bob.token);
+    back.sessionId = gb.sessionId;
+    back.cursor = gb.cursor;
+    const resumed = await back.connect({ resume: gb.seq });
+    assert.equal(resumed.d.session_id, gb.sessionId, 'bob resumed on node 2 under his session id');
+    const replayed = back.events('MESSAGE_CREATE').filter((f) => posted.includes(f.d.id));
     assert.deepEqual(replayed.map((f) => f.d.id), posted, 'every missed message once, in order');
     assert.equal(replayed[0].s > gb.seq, true, 'seq numbers continue from the client\'s');
-    const seqs = backFrames.filter((f) => typeof f.s === 'number').map((f) => f.s);
+    const seqs = back.frames.filter((f) => typeof f.s === 'number').map((f) => f.s);
     assert.deepEqual(seqs, seqs.map((_, i) => gb.seq + 1 + i), 'no gap, no repeat in seq');
-    assert.equal(resumed.d.session_id, gb.sessionId);
     const m3 = await post(carol, 'after the failover', n2);
-    for (let i = 0; i < 100 && !backFrames.some((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m3.body.id); i++) await sleep(20);
-    assert.ok(backFrames.some((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m3.body.id), 'bob receives again');
-    assert.equal(backFrames.filter((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m3.body.id).length, 1);
+    await back.waitFor((f) => f.t === 'MESSAGE_CREATE' && f.d.id === m3.body.id);  // bob receives again
+    await sleep(200);
+    assert.equal(back.events('MESSAGE_CREATE').filter((f) => f.d.id === m3.body.id).length, 1);
 
     // A cursor the stream does not hold (made up, far in the future): told to identify again.
     const again = new GatewayClient(n2, dave.token);
@@ -236,12 +199,13 @@ ${siteFor(servers, port, dir)}
     const lint = promtoolCheck(metricsText);
     assert.ok(!lint, lint ?? '');
     back.close();
-    edgeWs.close();
+    ga.close();
     gc.close();
   } finally {
     for (const s of servers) await s.stop().catch(() => {});
     // SIGQUIT: nginx's master stops its workers too (SIGKILL would leave them running).
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill(p === procs[1] ? 'SIGQUIT' : 'SIGKILL');
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGQUIT');
+    await redis?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

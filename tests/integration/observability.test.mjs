@@ -11,10 +11,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { startServer, sleep, HYPE_BIN, promtoolCheck } from './lib.mjs';
+import { startServer, sleep, HYPE_BIN, promtoolCheck, freePort } from './lib.mjs';
 import { RULES_PATH, loadDashboard, panelQueries } from '../deploy/dashboard.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
@@ -26,13 +25,6 @@ let server, prom, promUrl, dir, promLog = '';
 let scrapeText = '';  // /metrics at the end of the load
 let botReport;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 async function promGet(path) {
   const res = await fetch(promUrl + path);

@@ -5,28 +5,19 @@
 // out another; WebSockets pass through the proxy too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import net from 'node:net';
 import WebSocket from 'ws';
-import { startServer, sleep } from './lib.mjs';
+import { startServer, sleep, NGINX, startNginx, freePort } from './lib.mjs';
 
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 const skip = !NGINX && 'nginx is not installed (scripts/bootstrap installs it)';
 let server;
 let nginx;
 let dir;
 let port;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
 
 // The location block of deploy/nginx.conf, so the test checks the documented set-up.
 function locationBlock() {
@@ -42,26 +33,14 @@ before(async () => {
   const upstream = new URL(server.url);
   dir = mkdtempSync(join(tmpdir(), 'hype-nginx-'));
   port = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), `
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  nginx = startNginx(dir, `
   map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
   upstream hype { server ${upstream.host}; keepalive 32; }
   server {
     listen 127.0.0.1:${port};
     client_max_body_size 1m;
     ${locationBlock().replace('$scheme', 'http')}
-  }
-}
-`);
-  execFileSync(NGINX, ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: 'pipe' });
-  nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: 'ignore' });
+  }`);
   for (let i = 0; i < 100; i++) {
     try { if ((await request('127.0.0.2', 'GET', '/healthz')).status === 200) break; } catch { /* not yet */ }
     await sleep(50);

@@ -167,7 +167,11 @@ TEST_F(StreamReports, ReportsFromAnotherThreadArriveInOrder) {
   EXPECT_NE(got.back().find(R"("viewer_ids":["50"])"), std::string::npos) << got.back();
   for (std::size_t i = 1; i < got.size(); ++i) {
     auto viewer = [](const std::string& s) {
-      auto p = s.find(R"("viewer_ids":[")") + 14;
+      const std::string key = R"("viewer_ids":[")";
+      auto p = s.find(key);
+      EXPECT_NE(p, std::string::npos) << s;
+      if (p == std::string::npos) return -1;
+      p += key.size();
       return std::stoi(s.substr(p, s.find('"', p) - p));
     };
     EXPECT_LT(viewer(got[i - 1]), viewer(got[i]));
