@@ -84,8 +84,15 @@ void register_bus_metrics(metrics::Registry& reg, cluster::RedisEventBus& bus) {
   auto& published =
       reg.counter("cluster_events_published_total", "events sent to the other nodes").get();
   auto& failed = reg.counter("cluster_events_publish_failed_total",
-                             "events not sent to the other nodes (Redis down or slow)")
+                             "events not sent to the other nodes (dropped)")
                      .get();
+  auto& retried =
+      reg.counter("cluster_events_publish_retried_total",
+                  "events sent again after Redis did not acknowledge them (stream: delayed, kept)")
+          .get();
+  auto& duplicates = reg.counter("cluster_events_duplicate_total",
+                                 "events added to the stream twice by a retry (dropped here)")
+                         .get();
   auto& received =
       reg.counter("cluster_events_received_total",
                   "events delivered here from Redis (on the stream: this node's own too)")
@@ -107,6 +114,8 @@ void register_bus_metrics(metrics::Registry& reg, cluster::RedisEventBus& bus) {
     gaps.set_total(static_cast<double>(s.gaps));
     bad.set_total(static_cast<double>(s.undecodable));
     read_failed.set_total(static_cast<double>(s.read_failed));
+    retried.set_total(static_cast<double>(s.publish_retried));
+    duplicates.set_total(static_cast<double>(s.duplicates));
   });
 }
 

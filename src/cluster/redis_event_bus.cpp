@@ -34,8 +34,14 @@ for i = 1, #ARGV do redis.call('PUBLISH', KEYS[1], ARGV[i]) end
 return #ARGV
 )LUA";
 
-// KEYS: 1 the stream. ARGV: 1 the MAXLEN ~ cap, then the records, added in order.
+// KEYS: 1 the stream. ARGV: 1 the MAXLEN ~ cap, then the records, added in order. A stream
+// that does not exist yet (a new cluster, or Redis restarted without its data) first gets a
+// genesis entry (field "g", no record): cursors from before it cannot be replayed, since
+// replay needs them at or after the first entry kept (history_complete_after).
 constexpr const char* kAddBatch = R"LUA(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'g', '1')
+end
 for i = 2, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'r', ARGV[i]) end
 return #ARGV - 1
 )LUA";
@@ -153,7 +159,8 @@ struct Shared {
         node_id(std::move(id)),
         incarnation(random_u64()),
         opts(std::move(o)),
-        retry_timer(sub.executor()) {}
+        retry_timer(sub.executor()),
+        send_timer(p.executor()) {}
 
   bool stream_mode() const { return !opts.stream.empty(); }
 
@@ -180,8 +187,8 @@ struct Shared {
   };
   std::unordered_map<std::string, Origin> origins;
 
-  std::atomic<std::uint64_t> published{0}, publish_failed{0}, received{0}, own_skipped{0},
-      undecodable{0}, gaps{0}, read_failed{0};
+  std::atomic<std::uint64_t> published{0}, publish_failed{0}, publish_retried{0}, received{0},
+      own_skipped{0}, undecodable{0}, gaps{0}, read_failed{0}, duplicates{0};
   RateLimitedLog bad_log{1}, fail_log{1}, gap_log{1}, read_log{1}, replay_log{1};
 
   // Stream mode (the reader coroutine, on the subscriber's strand): the last entry read, and
@@ -190,6 +197,7 @@ struct Shared {
   mutable std::mutex position_mu;
   std::string position;
   asio::steady_timer retry_timer;  // the reader's pause after a failed XREAD
+  asio::steady_timer send_timer;   // stream mode: the sender's pause before sending again
 
   void set_position(const std::string& id) {
     std::lock_guard lock(position_mu);
@@ -225,6 +233,11 @@ struct Shared {
       return;
     }
     Origin& o = origins[rec->origin];
+    if (stream_mode() && o.incarnation == rec->incarnation && rec->seq <= o.last_seq) {
+      // Sent again after a reply that never came although Redis had added it: once is enough.
+      ++duplicates;
+      return;
+    }
     if (o.incarnation != rec->incarnation) {
       // First event of this origin (or it restarted): nothing known to be missing.
       o.incarnation = rec->incarnation;
@@ -276,12 +289,12 @@ void on_read_reply(Shared& s, const RedisReply& r) {
       if (entry.elements.size() < 2) continue;
       const std::string& id = entry.elements[0].str;
       const auto& fields = entry.elements[1].elements;
-      std::string payload;
+      const std::string* payload = nullptr;
       for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
-        if (fields[i].str == "r") payload = fields[i + 1].str;
+        if (fields[i].str == "r") payload = &fields[i + 1].str;
       s.last_id = id;
       s.set_position(id);
-      s.on_record(payload, id);
+      if (payload) s.on_record(*payload, id);  // none: the genesis entry (kAddBatch)
     }
   }
 }
@@ -292,10 +305,16 @@ void on_read_reply(Shared& s, const RedisReply& r) {
 // short outage loses nothing that is still in the stream.
 asio::awaitable<void> read_stream(std::shared_ptr<Shared> s) {
   for (;;) {
-    if (!s->subscriber.connected()) {
+    bool connected = false;
+    {
+      // Under the lock, as command_if_open: a closed bus's client may be gone already.
+      std::lock_guard lock(s->queue_mu);
+      if (s->closed) co_return;
+      connected = s->subscriber.connected();
+    }
+    if (!connected) {
       // Not yet connected, or reconnecting: wait for the client rather than count each try as
       // a failed read (the client logs its own outage).
-      if (s->closed) co_return;
       s->retry_timer.expires_after(std::chrono::milliseconds(50));
       boost::system::error_code wait_ec;
       co_await s->retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
@@ -347,36 +366,43 @@ const RedisReply* info_field(const RedisReply& info, std::string_view name) {
 }
 
 // Whether every entry after `after` is still in the stream (XINFO STREAM, Redis 7): `after`
-// not newer than the last id ever added, nothing deleted after it, and either nothing ever
-// trimmed or `after` at or past the first entry kept (entries between an older cursor and the
-// first kept one may have been trimmed).
+// not newer than the last id ever added, nothing deleted after it, and at or past the first
+// entry kept. Entries between an older cursor and the first kept one were trimmed, or belong
+// to a stream that is gone: Redis restarted without its data, and the stream started again
+// with a genesis entry (kAddBatch) newer than every cursor of the old one.
 bool history_complete_after(const RedisReply& info, const std::string& after) {
   const RedisReply* last = info_field(info, "last-generated-id");
   const RedisReply* deleted = info_field(info, "max-deleted-entry-id");
-  const RedisReply* added = info_field(info, "entries-added");
-  const RedisReply* length = info_field(info, "length");
   const RedisReply* first = info_field(info, "first-entry");
-  if (!last || !deleted || !added || !length) return false;
+  if (!last || !deleted || !first || first->elements.empty()) return false;
   auto vs_last = compare_cursors(after, last->str);
   auto vs_deleted = compare_cursors(after, deleted->str);
-  if (!vs_last || *vs_last > 0 || !vs_deleted || *vs_deleted < 0) return false;
-  if (added->integer == length->integer) return true;
-  if (!first || first->elements.empty()) return false;
   auto vs_first = compare_cursors(after, first->elements[0].str);
-  return vs_first && *vs_first >= 0;
+  return vs_last && *vs_last <= 0 && vs_deleted && *vs_deleted >= 0 && vs_first &&
+         *vs_first >= 0;
 }
 
-// Appends XRANGE's entries to `out` (each with its cursor); false if one does not decode.
-bool append_range(Shared& s, const RedisReply& r, std::vector<Event>& out) {
+// Appends XRANGE's entries to `out` (each with its cursor); false if the reply is malformed.
+// `last_seq` (per origin and incarnation) drops what a sender added twice, as the live reader
+// does.
+bool append_range(Shared& s, const RedisReply& r, std::vector<Event>& out,
+                  std::map<std::pair<std::string, std::uint64_t>, std::uint64_t>& last_seq) {
   for (const RedisReply& entry : r.elements) {
     if (entry.elements.size() < 2) return false;
     const auto& fields = entry.elements[1].elements;
-    std::optional<Record> rec;
+    const std::string* payload = nullptr;
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
-      if (fields[i].str == "r") rec = decode(fields[i + 1].str);
+      if (fields[i].str == "r") payload = &fields[i + 1].str;
+    if (!payload) continue;  // the genesis entry
+    std::optional<Record> rec = decode(*payload);
     if (!rec) {
       ++s.undecodable;
       continue;  // dropped live too: skipping it loses nothing a live reader saw
+    }
+    auto [it, first] = last_seq.try_emplace({rec->origin, rec->incarnation}, rec->seq);
+    if (!first) {
+      if (rec->seq <= it->second) continue;
+      it->second = rec->seq;
     }
     rec->event.cursor = entry.elements[0].str;
     out.push_back(std::move(rec->event));
@@ -391,6 +417,12 @@ asio::awaitable<void> run_replay(std::shared_ptr<Shared> s, std::string after, s
   auto order = compare_cursors(after, until);
   if (!order) {
     done(std::nullopt);
+    co_return;
+  }
+  if (*order == 0) {
+    // The client stands where this node stands: nothing to replay, nothing to ask Redis (an
+    // identify keeps working while Redis is down, or before the stream exists).
+    done(std::vector<Event>{});
     co_return;
   }
   std::vector<std::string> info_args{"XINFO", "STREAM", s->opts.stream};
@@ -408,6 +440,7 @@ asio::awaitable<void> run_replay(std::shared_ptr<Shared> s, std::string after, s
     co_return;
   }
   std::vector<Event> events;
+  std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> last_seq;
   std::string from = after;
   while (*order < 0) {
     std::vector<std::string> args{
@@ -426,7 +459,7 @@ asio::awaitable<void> run_replay(std::shared_ptr<Shared> s, std::string after, s
       co_return;
     }
     if (page->elements.empty()) break;
-    if (!append_range(*s, *page, events)) {
+    if (!append_range(*s, *page, events, last_seq)) {
       done(std::nullopt);
       co_return;
     }
@@ -438,8 +471,13 @@ asio::awaitable<void> run_replay(std::shared_ptr<Shared> s, std::string after, s
 }
 
 // The one sender of a bus: sends what is queued, a batch at a time and in order, until the
-// queue is empty; publish starts it again when needed.
+// queue is empty; publish starts it again when needed. Pub/sub mode sends each batch once
+// (fire and forget). Stream mode keeps a batch at the head of the queue until Redis has added
+// it, trying again after a pause that grows to 2 s: events published while Redis is down or
+// restarting wait here (up to max_queue) and reach every node, this one included, once it is
+// back. A batch Redis added although its reply was lost comes twice; readers drop the second.
 asio::awaitable<void> send_queued(std::shared_ptr<Shared> s) {
+  int failures = 0;
   for (;;) {
     std::size_t n = 0;
     std::optional<asio::awaitable<RedisReply>> op;
@@ -450,10 +488,7 @@ asio::awaitable<void> send_queued(std::shared_ptr<Shared> s) {
         co_return;
       }
       std::vector<std::string> args;
-      if (s->stream_mode() && s->queue.size() == 1) {
-        args = {"XADD", s->opts.stream, "MAXLEN", "~", std::to_string(s->opts.stream_max_len), "*",
-                "r"};
-      } else if (s->stream_mode()) {
+      if (s->stream_mode()) {
         args = {"EVAL", kAddBatch, "1", s->opts.stream, std::to_string(s->opts.stream_max_len)};
       } else if (s->queue.size() == 1) {
         args.emplace_back("PUBLISH");
@@ -464,10 +499,14 @@ asio::awaitable<void> send_queued(std::shared_ptr<Shared> s) {
         args.emplace_back("1");
         args.push_back(s->opts.channel);
       }
-      while (!s->queue.empty() && n < std::max<std::size_t>(s->opts.max_batch, 1)) {
-        args.push_back(std::move(s->queue.front()));
-        s->queue.pop_front();
-        ++n;
+      n = std::min(s->queue.size(), std::max<std::size_t>(s->opts.max_batch, 1));
+      if (s->stream_mode()) {
+        args.insert(args.end(), s->queue.begin(), s->queue.begin() + static_cast<long>(n));
+      } else {
+        for (std::size_t i = 0; i < n; ++i) {
+          args.push_back(std::move(s->queue.front()));
+          s->queue.pop_front();
+        }
       }
       // Made under the lock: once the bus is closed no command reaches the client (which the
       // bus's owner may destroy right after the bus).
@@ -482,12 +521,34 @@ asio::awaitable<void> send_queued(std::shared_ptr<Shared> s) {
     }
     if (error.empty()) {
       s->published += n;
-    } else {
+      failures = 0;
+      if (s->stream_mode()) {
+        std::lock_guard lock(s->queue_mu);
+        if (!s->closed) s->queue.erase(s->queue.begin(), s->queue.begin() + static_cast<long>(n));
+      }
+      continue;
+    }
+    if (!s->stream_mode()) {
       s->publish_failed += n;
       if (s->fail_log.allow())
         spdlog::warn("event bus {}: {} events not sent to other nodes: {}", s->opts.channel, n,
                      error);
+      continue;
     }
+    s->publish_retried += n;
+    std::size_t waiting = 0;
+    {
+      std::lock_guard lock(s->queue_mu);
+      waiting = s->queue.size();
+    }
+    if (s->fail_log.allow())
+      spdlog::warn("event bus {}: {} events wait for Redis, sent again shortly: {}",
+                   s->opts.stream, waiting, error);
+    auto pause = std::chrono::milliseconds(100) * (1 << std::min(failures++, 4));
+    s->send_timer.expires_after(std::min<std::chrono::milliseconds>(pause,
+                                                                   std::chrono::seconds(2)));
+    boost::system::error_code ec;
+    co_await s->send_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
@@ -511,6 +572,7 @@ class RedisEventBusImpl final : public RedisEventBus {
     s_->queue.clear();
     // The reader may be waiting out a failure: wake it so it sees `closed` (on its strand).
     asio::post(s_->subscriber.executor(), [s = s_] { s->retry_timer.cancel(); });
+    asio::post(s_->publisher.executor(), [s = s_] { s->send_timer.cancel(); });
   }
 
   void publish(const Event& e) override {
@@ -563,6 +625,8 @@ class RedisEventBusImpl final : public RedisEventBus {
     RedisEventBusStats out;
     out.published = s_->published;
     out.publish_failed = s_->publish_failed;
+    out.publish_retried = s_->publish_retried;
+    out.duplicates = s_->duplicates;
     out.received = s_->received;
     out.own_skipped = s_->own_skipped;
     out.undecodable = s_->undecodable;

@@ -4,13 +4,18 @@
 //
 // Stream mode (options.stream, e.g. hype:{bus}:stream):
 // - publish(e) only queues: the one sender XADDs the same records (field "r") with MAXLEN ~
-//   stream_max_len, one XADD for a single event, one EVAL for a batch, in order.
+//   stream_max_len, one EVAL per batch, in order. A batch Redis did not acknowledge stays at
+//   the head of the queue and is sent again (pauses up to 2 s): events published while Redis
+//   is down are delayed, not lost, up to max_queue (beyond: dropped, counted in
+//   publish_failed). Readers drop an event added twice (same origin, incarnation, sequence
+//   number). A stream that does not exist gets a genesis entry first: after Redis restarted
+//   without its data, cursors of the old stream are older than it and are not replayable.
 // - One reader coroutine on the subscriber client (not in pub/sub mode: XREAD BLOCK holds the
 //   connection) learns where the stream ends at start, then XREADs from the last entry read
 //   and delivers EVERY event, this node's own included, with Event::cursor = its entry id.
 //   So every node delivers in the same global order, and local delivery never jumps ahead
 //   of the stream (which pub/sub mode does). The price: delivery waits for Redis, and while
-//   Redis is down no event is delivered at all, here either. After a failure the reader reads
+//   Redis is down no event is delivered at all, here either (they wait in the queue). After a failure the reader reads
 //   on from its last entry: nothing still in the stream is lost (a reader that fell more than
 //   stream_max_len behind counts what was trimmed in `gaps`).
 // - position() is the id of the last entry delivered; replay(after, until) answers the
@@ -76,12 +81,15 @@ struct RedisEventBusOptions {
 // Counters since the bus was made (monotonic; a metrics exporter reads them).
 struct RedisEventBusStats {
   std::uint64_t published = 0;       // events PUBLISHed (Redis acknowledged)
-  std::uint64_t publish_failed = 0;  // events not sent: Redis down or slow, queue full
+  std::uint64_t publish_failed = 0;  // events not sent: queue full, bus closed; pub/sub mode:
+                                     // also Redis down or slow (stream mode sends those again)
+  std::uint64_t publish_retried = 0;  // stream mode: events sent again after a failed send
   std::uint64_t received = 0;        // other nodes' events delivered here
   std::uint64_t own_skipped = 0;     // this bus's own events coming back (not delivered again)
   std::uint64_t undecodable = 0;     // records on the channel that did not decode (dropped)
   std::uint64_t gaps = 0;            // other nodes' events this node never received
   std::uint64_t read_failed = 0;     // stream mode: XREADs that failed (Redis down, timeout)
+  std::uint64_t duplicates = 0;      // stream mode: events added twice (a retry), dropped
 };
 
 class RedisEventBus : public EventBus {

@@ -145,7 +145,7 @@ struct Config {
     std::string nearby_regions;
     // Events cross nodes on a Redis stream keeping about this many (the window in which a
     // gateway client can resume on another node); 0: on pub/sub, no cross-node resume.
-    int event_history = 0;  // opt-in until events published while Redis is away are kept
+    int event_history = 10'000;  // events on a Redis stream (0: pub/sub, no cross-node resume)
   } cluster;
 
   std::string effective_public_url() const;
