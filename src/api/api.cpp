@@ -160,8 +160,12 @@ asio::awaitable<HttpResponse> Api::handle(HttpRequest& req) {
         return false;
       }
     });
-    res = ok ? HttpResponse::json(200, R"({"status":"ready"})")
-             : error_response(503, "not_ready", "database unavailable", "");
+    if (!ok)
+      res = error_response(503, "not_ready", "database unavailable", "");
+    else if (d_.bus && !d_.bus->ready())
+      res = error_response(503, "not_ready", "cluster events not read yet", "");
+    else
+      res = HttpResponse::json(200, R"({"status":"ready"})");
   } else if (path == "/metrics") {
     label = "/metrics";
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -14,6 +14,7 @@
 #include "auth/login_throttle.hpp"
 #include "chat/chat_service.hpp"
 #include "cluster/coordinator.hpp"
+#include "cluster/event_bus.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "net/blocking_pool.hpp"
@@ -35,6 +36,7 @@ struct ApiDeps {
   metrics::Registry& metrics;
   const Config& config;
   telemetry::Tracer* tracer = nullptr;  // spans of API requests; null: none
+  const cluster::EventBus* bus = nullptr;  // /readyz waits for it; null: none to wait for
 };
 
 class Api {

@@ -94,6 +94,9 @@ class EventBus {
   // The cursor of the last event delivered to this node's subscribers; empty before the
   // first or without history. Events after it reach the subscribers after this call returns.
   virtual std::string position() const { return {}; }
+  // Whether the bus delivers (a stream's reader knows where the stream ends: until then an
+  // identify could not be given a cursor). /readyz answers 503 before.
+  virtual bool ready() const { return true; }
   // Calls `done` (on a bus thread) with the events after `after` (exclusive) up to `until`
   // (inclusive), in order, each with its cursor; nullopt when `after` is malformed, newer
   // than the history, or older than its first entry (trimmed: events may be missing), or on

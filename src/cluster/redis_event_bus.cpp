@@ -600,6 +600,8 @@ class RedisEventBusImpl final : public RedisEventBus {
     return s_->position;
   }
 
+  bool ready() const override { return !s_->stream_mode() || !position().empty(); }
+
   void replay(std::string after, std::string until, ReplayDone done) override {
     if (!s_->stream_mode()) {
       done(std::nullopt);

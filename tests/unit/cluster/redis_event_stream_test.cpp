@@ -280,5 +280,22 @@ TEST_F(RedisEventStreamTest, NothingToReplayNeedsNoRedis) {
       << "a replay that needs Redis fails while it is down";
 }
 
+// A node's /readyz waits for its reader to know where the stream ends (EventBus::ready()):
+// before, an identify could not be given a cursor.
+TEST_F(RedisEventStreamTest, NotReadyUntilTheReaderKnowsWhereTheStreamEnds) {
+  EXPECT_TRUE(a->ready());
+  a.reset();
+  server.stop();
+  RedisEventBusOptions o;
+  o.stream = "hype:{bus}:stream";
+  o.read_block_ms = 200;
+  a = make_redis_event_bus(*clients[0], *clients[1], "node-a", o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(a->ready()) << "Redis is down: the reader cannot know";
+  EXPECT_TRUE(a->position().empty());
+  ASSERT_TRUE(server.start());
+  EXPECT_TRUE(eventually([&] { return a->ready(); }));
+}
+
 }  // namespace
 }  // namespace hype::cluster
