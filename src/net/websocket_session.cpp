@@ -9,6 +9,8 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 
+#include "net/gather_stream.hpp"
+
 namespace hype::net {
 
 namespace asio = boost::asio;
@@ -220,7 +222,10 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     asio::co_spawn(ws_.get_executor(), write_loop(shared_from_this()), asio::detached);
   }
 
+  // Writes what is queued; the frames of one wake-up leave in one socket write (GatherStream:
+  // corked while the queue drains, past its limit a write waits for the socket).
   static asio::awaitable<void> write_loop(std::shared_ptr<WsSession> self) {
+    self->ws_.next_layer().cork();
     while (!self->queue_.empty()) {
       std::string msg = std::move(self->queue_.front());
       self->queue_.pop_front();
@@ -238,9 +243,11 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
         self->queue_.clear();
         self->queued_bytes_ = 0;
         self->writing_ = false;
+        self->ws_.next_layer().uncork();
         co_return;
       }
     }
+    self->ws_.next_layer().uncork();
     if (self->closing_ && !self->close_sent_) {
       self->close_sent_ = true;
       websocket::close_reason cr;
@@ -251,7 +258,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     self->writing_ = false;
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<GatherStream> ws_;
   std::string ip_;
   WsOptions opts_;
   std::shared_ptr<ConnectionLimits> limits_;

@@ -1,0 +1,97 @@
+#include "net/gather_stream.hpp"
+
+#include <boost/asio/write.hpp>
+
+namespace hype::net {
+
+namespace asio = boost::asio;
+
+GatherStream::GatherStream(boost::beast::tcp_stream stream, std::size_t limit)
+    : state_(std::make_shared<State>(std::move(stream))) {
+  state_->limit = limit;
+}
+
+GatherStream::~GatherStream() {
+  // A flush in flight keeps the state (and the socket) alive: closing ends it.
+  if (state_) {
+    boost::system::error_code ec;
+    state_->stream.socket().close(ec);
+  }
+}
+
+void GatherStream::uncork() {
+  state_->corked = false;
+  flush(state_);
+}
+
+void GatherStream::accept_write(const std::shared_ptr<State>& s, WriteHandler h, std::size_t n) {
+  ++s->writes;
+  if (s->error) {
+    asio::post(s->stream.get_executor(),
+               [h = std::move(h), ec = s->error]() mutable { std::move(h)(ec, 0); });
+    return;
+  }
+  if (s->pending.size() > s->limit) {
+    // Past the limit: this write completes once a flush has taken the bytes (backpressure).
+    s->blocked.emplace(std::move(h), n);
+    flush(s);
+    return;
+  }
+  flush(s);
+  asio::post(s->stream.get_executor(), [h = std::move(h), n]() mutable {
+    std::move(h)(boost::system::error_code{}, n);
+  });
+}
+
+void GatherStream::flush(const std::shared_ptr<State>& s) {
+  if (s->flushing || s->pending.empty() || s->error) return;
+  if (s->corked && s->pending.size() <= s->limit) return;
+  s->flushing = true;
+  s->inflight.swap(s->pending);
+  s->pending.clear();
+  ++s->flushes;
+  asio::async_write(s->stream.socket(), asio::buffer(s->inflight),
+                    [s](boost::system::error_code ec, std::size_t) {
+                      s->flushing = false;
+                      s->inflight.clear();
+                      if (ec && !s->error) s->error = ec;
+                      after_flush(s);
+                    });
+}
+
+void GatherStream::after_flush(const std::shared_ptr<State>& s) {
+  if (s->blocked && (s->error || s->pending.size() <= s->limit)) {
+    auto [h, n] = std::move(*s->blocked);
+    s->blocked.reset();
+    auto ec = s->error;
+    asio::post(s->stream.get_executor(), [h = std::move(h), ec, n]() mutable {
+      std::move(h)(ec, ec ? 0 : n);
+    });
+  }
+  flush(s);  // what gathered meanwhile (held while corked, unless past the limit)
+  if (!s->flushing && (s->pending.empty() || s->error)) {
+    auto idle = std::move(s->idle);
+    s->idle.clear();
+    for (auto& h : idle)
+      asio::post(s->stream.get_executor(),
+                 [h = std::move(h), ec = s->error]() mutable { std::move(h)(ec); });
+  }
+}
+
+void GatherStream::async_wait_idle(GatherStream& g, IdleHandler handler) {
+  auto& s = g.state_;
+  s->corked = false;
+  flush(s);
+  if (!s->flushing) {
+    asio::post(s->stream.get_executor(),
+               [h = std::move(handler), ec = s->error]() mutable { std::move(h)(ec); });
+    return;
+  }
+  s->idle.push_back(std::move(handler));
+}
+
+void teardown(boost::beast::role_type role, GatherStream& s, boost::system::error_code& ec) {
+  boost::beast::websocket::teardown(role, s.next_layer().socket(), ec);
+}
+
+}  // namespace hype::net
