@@ -18,6 +18,11 @@
 // Usage: node fanout.mjs [--clients 500] [--rate 200] [--duration 20] [--senders 4]
 //          [--db sqlite|postgres] [--sample 0] [--size 100] [--no-pin] [--json FILE] [--smoke]
 //          [--perf FILE]   (perf record -e cpu-clock --call-graph dwarf of the server while sending)
+//          [--nodes 2]     (a cluster: that many api+gateway nodes sharing the PostgreSQL of
+//                           --db postgres and a redis-server of their own, all pinned to
+//                           --server-cpu; receivers and senders alternate between nodes, so
+//                           every message crosses nodes through the Redis event stream;
+//                           CPU, RSS and waits are the nodes' sums, Redis's CPU apart)
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -26,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import http from 'node:http';
+import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { cpuSeconds, treeCpuSeconds, memory, loadavg, cpuModel, sched } from './procstat.mjs';
 
@@ -47,6 +53,7 @@ const { values: a } = parseArgs({
     json: { type: 'string' },
     perf: { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    nodes: { type: 'string', default: '1' },
     bin: { type: 'string', default: process.env.HYPE_BIN ?? join(repo, 'build/release/src/app/hype') },
     help: { type: 'boolean', default: false },
   },
@@ -65,6 +72,9 @@ const SIZE = Number(a.size);
 const pin = !a['no-pin'] && cpus().length >= 2;
 if (!(N > 0 && R > 0 && D > 0 && S > 0)) throw new Error('clients, rate, duration, senders must be > 0');
 if (!['sqlite', 'postgres'].includes(a.db)) throw new Error('--db sqlite|postgres');
+const NODES = Number(a.nodes);
+if (!(NODES >= 1)) throw new Error('--nodes must be >= 1');
+if (NODES > 1 && a.db !== 'postgres') throw new Error('--nodes > 1 needs --db postgres (the nodes share one database)');
 
 const log = (...m) => console.error(`[fanout ${(performance.now() / 1000).toFixed(1)}s]`, ...m);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -117,10 +127,26 @@ async function startPostgres() {
   return { url, pid };
 }
 
-async function startServer(dbUrl) {
+async function startRedis() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const port = srv.address().port;
+  await new Promise((r) => srv.close(r));
+  const [cmd, args] = taskset(a['server-cpu'], 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  const proc = spawn(cmd, args, { stdio: 'ignore' });
+  cleanups.push(async () => { proc.kill('SIGKILL'); });
+  for (let i = 0; i < 100; i++) {
+    try { if (execFileSync('redis-cli', ['-p', String(port), 'PING']).toString().trim() === 'PONG') return { url: `redis://127.0.0.1:${port}`, pid: proc.pid }; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  throw new Error('redis-server did not start');
+}
+
+async function startServer(dbUrl, extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hype-bench-'));
   const env = {
     ...process.env,
+    ...extraEnv,
     HYPE_SERVER_PORT: '0',
     HYPE_SERVER_DATA_DIR: dataDir,
     HYPE_LIMITS_ENABLED: 'false',
@@ -129,7 +155,7 @@ async function startServer(dbUrl) {
     HYPE_LOG_LEVEL: process.env.HYPE_LOG_LEVEL ?? 'warn',
   };
   if (dbUrl) env.HYPE_DATABASE_URL = dbUrl;
-  const [cmd, args] = taskset(a['server-cpu'], a.bin, ['serve']);
+  const [cmd, args] = taskset(a['server-cpu'], a.bin, NODES > 1 ? ['serve', '--roles', 'api,gateway'] : ['serve']);
   const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d.toString(); if (stderr.length > 1e6) stderr = stderr.slice(-5e5); });
@@ -267,10 +293,28 @@ async function main() {
 
   let pg = null;
   if (a.db === 'postgres') { pg = await startPostgres(); log('postgres', pg.url); }
-  const server = await startServer(pg?.url);
-  log('server', server.url, 'pid', server.pid);
+  let redis = null;
+  const servers = [];
+  if (NODES > 1) {
+    redis = await startRedis();
+    log('redis', redis.url);
+    for (let n = 1; n <= NODES; n++) {
+      servers.push(await startServer(pg.url, {
+        HYPE_CLUSTER_REDIS_URL: redis.url, HYPE_SERVER_NODE_ID: String(n),
+        HYPE_AUTH_TOKEN_SECRET: 'fanout-bench-token-secret-0123456789abcdef', HYPE_AUTH_VOICE_KEY: 'fanout-bench-voice-key-0123456789abcdef0',
+      }));
+    }
+  } else {
+    servers.push(await startServer(pg?.url));
+  }
+  const server = servers[0];
+  for (const s of servers) log('server', s.url, 'pid', s.pid);
   let serverDied = false;
-  server.proc.on('exit', (code, sig) => { if (stopping) return; serverDied = true; log(`SERVER EXITED code=${code} signal=${sig}`); });
+  for (const s of servers) s.proc.on('exit', (code, sig) => { if (stopping) return; serverDied = true; log(`SERVER EXITED code=${code} signal=${sig}`); });
+  // The nodes' sums (one node: that node).
+  const serverCpu = () => servers.reduce((t, s) => t + cpuSeconds(s.pid), 0);
+  const serverSched = () => servers.reduce((t, s) => { const x = sched(s.pid); return { wait: t.wait + x.wait }; }, { wait: 0 });
+  const serverMem = () => servers.reduce((t, s) => { const m = memory(s.pid); return { rssMiB: t.rssMiB + m.rssMiB, hwmMiB: t.hwmMiB + m.hwmMiB }; }, { rssMiB: 0, hwmMiB: 0 });
 
   // Users: register concurrently in batches (Argon2 runs on the server's database pool).
   const tag = `f${process.pid.toString(36)}`;
@@ -290,7 +334,7 @@ async function main() {
   // Gateway clients: sampled receivers spread evenly over the population.
   const every = SAMPLE > 0 ? Math.max(1, Math.floor(N / SAMPLE)) : 1;
   t = performance.now();
-  const receivers = await inBatches(N, 50, (i) => makeReceiver(server, users[i].token, SAMPLE > 0 ? i % every === 0 && i / every < SAMPLE : true));
+  const receivers = await inBatches(N, 50, (i) => makeReceiver(servers[i % NODES], users[i].token, SAMPLE > 0 ? i % every === 0 && i / every < SAMPLE : true));
   const sampledCount = receivers.filter((r) => r.sampled).length;
   log(`${N} gateway sessions READY in ${((performance.now() - t) / 1000).toFixed(1)} s; ${sampledCount} measure latency`);
   // Presence updates from the connect phase fan out O(N^2) frames: wait until quiet.
@@ -306,7 +350,7 @@ async function main() {
   const total = Math.round(R * D);
   let sent = 0, ok = 0, failed = 0, inflight = 0;
   const failures = {};
-  const before = { sched: sched(server.pid), selfSched: sched(process.pid), server: cpuSeconds(server.pid), pg: pg ? treeCpuSeconds(pg.pid) : 0, self: process.cpuUsage(), frames: counters.frames, bytes: counters.bytes, mc: counters.mc };
+  const before = { sched: serverSched(), selfSched: sched(process.pid), server: serverCpu(), redis: redis ? cpuSeconds(redis.pid) : 0, pg: pg ? treeCpuSeconds(pg.pid) : 0, self: process.cpuUsage(), frames: counters.frames, bytes: counters.bytes, mc: counters.mc };
   const loop = monitorEventLoopDelay({ resolution: LOOP_RES });
   loop.enable();
   let perfProc = null;
@@ -324,7 +368,7 @@ async function main() {
         const sender = users[i % S];
         const ts = performance.now();
         inflight++;
-        request(server, 'POST', `/channels/${channel.id}/messages`, { token: sender.token, body: { content: `fanout:${ts.toFixed(3)}:${i}:${pad}` } })
+        request(servers[i % NODES], 'POST', `/channels/${channel.id}/messages`, { token: sender.token, body: { content: `fanout:${ts.toFixed(3)}:${i}:${pad}` } })
           .then((r) => {
             if (r.status === 201) { ok++; post.add(performance.now() - ts); } else { failed++; failures[r.status] = (failures[r.status] ?? 0) + 1; }
           }, (e) => { failed++; failures[e.code ?? e.message] = (failures[e.code ?? e.message] ?? 0) + 1; })
@@ -335,8 +379,8 @@ async function main() {
     tick();
   });
   const tSendEnd = performance.now();
-  const atSendEnd = { sched: sched(server.pid), selfSched: sched(process.pid), server: cpuSeconds(server.pid), pg: pg ? treeCpuSeconds(pg.pid) : 0, self: process.cpuUsage(before.self), mc: counters.mc, frames: counters.frames, bytes: counters.bytes };
-  const memAtEnd = memory(server.pid);
+  const atSendEnd = { sched: serverSched(), selfSched: sched(process.pid), server: serverCpu(), redis: redis ? cpuSeconds(redis.pid) : 0, pg: pg ? treeCpuSeconds(pg.pid) : 0, self: process.cpuUsage(before.self), mc: counters.mc, frames: counters.frames, bytes: counters.bytes };
+  const memAtEnd = serverMem();
   // Drain: wait for responses, then for deliveries to stop arriving.
   while (inflight > 0 && performance.now() - tSendEnd < 30000) await sleep(20);
   const expected = ok * N;
@@ -348,18 +392,19 @@ async function main() {
   const tEnd = performance.now();
   measuring = false;
   loop.disable();
-  const after = { server: cpuSeconds(server.pid), pg: pg ? treeCpuSeconds(pg.pid) : 0, self: process.cpuUsage(before.self) };
+  const after = { server: serverCpu(), pg: pg ? treeCpuSeconds(pg.pid) : 0, self: process.cpuUsage(before.self) };
   const received = counters.mc - before.mc;
   const sendSecs = (tSendEnd - t0) / 1000;
   const allSecs = (tEnd - t0) / 1000;
-  const slowClosed = await metric(server, 'gateway_slow_consumer_closed_total');
-  const mem = memory(server.pid);
+  let slowClosed = 0;
+  for (const s of servers) slowClosed += await metric(s, 'gateway_slow_consumer_closed_total');
+  const mem = serverMem();
 
   const lat = latency.summary();
   const result = {
     date: started.toISOString(),
     machine: { nproc: cpus().length, cpu: cpuModel(), loadavg_at_end: loadavg() },
-    config: { clients: N, rate: R, duration: D, senders: S, db: a.db, sampled_receivers: sampledCount, content_bytes: Math.max(SIZE, 30), pinned: pin },
+    config: { clients: N, rate: R, duration: D, senders: S, db: a.db, nodes: NODES, sampled_receivers: sampledCount, content_bytes: Math.max(SIZE, 30), pinned: pin },
     sent, posted_ok: ok, post_failed: failed, post_failures: failures,
     expected, received, lost: expected - received, loss_pct: expected ? (100 * (expected - received)) / expected : 0,
     delivered_per_s_during_send: (atSendEnd.mc - before.mc) / sendSecs,
@@ -376,6 +421,8 @@ async function main() {
       slow_consumer_closed: slowClosed,
     },
     postgres_cpu_pct_during_send: pg ? (100 * (atSendEnd.pg - before.pg)) / sendSecs : null,
+    redis_cpu_pct_during_send: redis ? (100 * (atSendEnd.redis - before.redis)) / sendSecs : null,
+    server_cpu_us_per_frame: (1e6 * (atSendEnd.server - before.server)) / Math.max(1, atSendEnd.mc - before.mc),
     bench: {
       cpu_pct_during_send: (100 * (atSendEnd.self.user + atSendEnd.self.system)) / 1e6 / sendSecs,
       cpu_pct_overall: (100 * (after.self.user + after.self.system)) / 1e6 / allSecs,
@@ -393,12 +440,12 @@ async function main() {
 
   const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
   console.log(`
-gateway fan-out: ${N} clients, ${R} msg/s for ${D} s, ${S} senders, ${a.db}${pin ? ', server on cpu ' + a['server-cpu'] + ', bench on cpu ' + a['bench-cpu'] : ''}
+gateway fan-out: ${N} clients, ${R} msg/s for ${D} s, ${S} senders, ${a.db}${NODES > 1 ? `, ${NODES} nodes + Redis` : ''}${pin ? ', server on cpu ' + a['server-cpu'] + ', bench on cpu ' + a['bench-cpu'] : ''}
   posted ${ok}/${sent} (failed ${failed})   expected deliveries ${expected}   received ${received}   lost ${expected - received} (${f(result.loss_pct, 3)}%)
   delivered/s ${f(result.delivered_per_s_during_send, 0)} during send, ${f(result.delivered_per_s_overall, 0)} overall (drain ${f(result.drain_s, 2)} s)
   latency ms (${lat.n} samples from ${sampledCount} receivers): p50 ${f(lat.p50, 2)}  p95 ${f(lat.p95, 2)}  p99 ${f(lat.p99, 2)}  max ${f(lat.max, 2)}
   POST latency ms: p50 ${f(result.post_latency_ms.p50, 2)}  p99 ${f(result.post_latency_ms.p99, 2)}
-  server CPU ${f(result.server.cpu_pct_during_send)}% of a core during send (runnable but waiting for a CPU ${f(result.server.runqueue_wait_pct_during_send)}%); RSS ${f(mem.rssMiB)} MiB (peak ${f(mem.hwmMiB)} MiB); slow-consumer closes ${slowClosed}${pg ? `\n  postgres CPU ${f(result.postgres_cpu_pct_during_send)}% during send` : ''}
+  server CPU ${f(result.server.cpu_pct_during_send)}% of a core during send, ${f(result.server_cpu_us_per_frame, 2)} us per delivered frame (runnable but waiting for a CPU ${f(result.server.runqueue_wait_pct_during_send)}%); RSS ${f(mem.rssMiB)} MiB (peak ${f(mem.hwmMiB)} MiB); slow-consumer closes ${slowClosed}${pg ? `\n  postgres CPU ${f(result.postgres_cpu_pct_during_send)}% during send` : ''}${redis ? `\n  redis CPU ${f(result.redis_cpu_pct_during_send)}% during send` : ''}
   bench CPU ${f(result.bench.cpu_pct_during_send)}% during send (waiting for a CPU ${f(result.bench.runqueue_wait_pct_during_send)}%); event-loop delay p50 ${f(result.bench.event_loop_delay_ms.p50, 2)} p99 ${f(result.bench.event_loop_delay_ms.p99, 2)} max ${f(result.bench.event_loop_delay_ms.max, 2)} ms
   load average at end ${result.machine.loadavg_at_end}`);
   console.log(JSON.stringify(result));
