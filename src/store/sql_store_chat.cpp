@@ -54,8 +54,8 @@ std::optional<Channel> SqlStore::find_channel(Id id) {
 
 std::optional<ChannelAccess> SqlStore::find_channel_access(Id channel_id, Id user_id) {
   // One row per role of the guild (at least one row when the channel exists), each carrying
-  // the channel, the guild, the membership (user id 0: none) and whether the member holds
-  // that role. member_roles' foreign key to roles (guild_id, id) makes the held roles exactly
+  // the channel, the guild, the membership (user id 0: none) and whether the user holds that
+  // role (a non-member holds none: member_roles rows go with the membership). member_roles' foreign key to roles (guild_id, id) makes the held roles exactly
   // what find_member's role_ids would list.
   std::optional<ChannelAccess> out;
   with_conn(Access::read, [&](SqlConn& c) {
@@ -70,9 +70,9 @@ std::optional<ChannelAccess> SqlStore::find_channel_access(Id channel_id, Id use
         "LEFT JOIN members m ON m.guild_id = c.guild_id AND m.user_id = $2 "
         "LEFT JOIN users u ON u.id = m.user_id "
         "LEFT JOIN roles r ON r.guild_id = c.guild_id "
-        "LEFT JOIN member_roles mr ON mr.guild_id = c.guild_id AND mr.user_id = u.id "
+        "LEFT JOIN member_roles mr ON mr.guild_id = r.guild_id AND mr.user_id = $2 "
         "AND mr.role_id = r.id "
-        "WHERE c.id = $1 ORDER BY r.position, r.id",
+        "WHERE c.id = $1",
         {channel_id, user_id}, [&](const Row& r) {
           if (!out) {
             out.emplace();
@@ -95,8 +95,13 @@ std::optional<ChannelAccess> SqlStore::find_channel_access(Id channel_id, Id use
           if (out->member && r.boolean(20)) out->member->role_ids.push_back(role);
         });
   });
-  // find_member lists role ids in id order.
-  if (out && out->member) std::sort(out->member->role_ids.begin(), out->member->role_ids.end());
+  if (!out) return out;
+  // Sorted here rather than by the statement (a guild has few roles; on PostgreSQL every plan
+  // node costs on every execution). Roles as list_roles orders them, role ids as find_member.
+  std::sort(out->roles.begin(), out->roles.end(), [](const Role& a, const Role& b) {
+    return a.position != b.position ? a.position < b.position : a.id < b.id;
+  });
+  if (out->member) std::sort(out->member->role_ids.begin(), out->member->role_ids.end());
   return out;
 }
 
