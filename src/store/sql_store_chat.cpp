@@ -55,8 +55,8 @@ std::optional<Channel> SqlStore::find_channel(Id id) {
 std::optional<ChannelAccess> SqlStore::find_channel_access(Id channel_id, Id user_id) {
   // One row per role of the guild (at least one row when the channel exists), each carrying
   // the channel, the guild, the membership (user id 0: none) and whether the user holds that
-  // role (a non-member holds none: member_roles rows go with the membership). member_roles' foreign key to roles (guild_id, id) makes the held roles exactly
-  // what find_member's role_ids would list.
+  // role; a non-member holds none (member_roles rows go with the membership). member_roles'
+  // foreign key to roles (guild_id, id) makes the held roles what find_member would list.
   std::optional<ChannelAccess> out;
   with_conn(Access::read, [&](SqlConn& c) {
     out.reset();  // a retried read starts over
@@ -89,9 +89,8 @@ std::optional<ChannelAccess> SqlStore::find_channel_access(Id channel_id, Id use
           }
           Id role = r.i64(16);
           if (!role) return;  // a guild without roles: one row, NULLs
-          out->roles.push_back(
-              Role{role, out->guild.id, r.text(17), static_cast<std::uint64_t>(r.i64(18)),
-                   r.i32(19)});
+          out->roles.push_back(Role{role, out->guild.id, r.text(17),
+                                    static_cast<std::uint64_t>(r.i64(18)), r.i32(19)});
           if (out->member && r.boolean(20)) out->member->role_ids.push_back(role);
         });
   });

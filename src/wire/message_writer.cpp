@@ -82,7 +82,7 @@ void append_time_json(std::string& out, std::int64_t ms) {
   // start on 0000-03-01 so the leap day ends each year (Howard Hinnant's civil_from_days).
   unsigned z = days + 719468;
   unsigned era = z / 146097;
-  unsigned doe = z - era * 146097;                                        // [0, 146096]
+  unsigned doe = z - era * 146097;                                       // [0, 146096]
   unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
   unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
   unsigned mp = (5 * doy + 2) / 153;                                     // March = 0

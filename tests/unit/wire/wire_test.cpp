@@ -195,11 +195,28 @@ TEST(WireMessageWriter, TimesMatchTheDomEncoderEverywhere) {
   };
   // Edges: the epoch, day and leap-day boundaries (2000 is a leap year, 2100 is not), the last
   // millisecond with a four-digit year, and values the writer hands to format_iso8601.
-  for (std::int64_t ms : {0L, 1L, 999L, 1000L, 59999L, 86399999L, 86400000L, 951782399999L,
-                          951782400000L, 951868800000L, 4107456000000L, 4107542400000L,
-                          1709164800000L, 1764945600123L, 253402300799999L, 253402300800000L,
-                          253402300800001L, -1L, -999L, -1000L, -86400001L})
-    same(ms);
+  const std::int64_t edges[] = {0,
+                                1,
+                                999,
+                                1000,
+                                59999,
+                                86399999,
+                                86400000,
+                                951782399999,
+                                951782400000,
+                                951868800000,
+                                4107456000000,
+                                4107542400000,
+                                1709164800000,
+                                1764945600123,
+                                253402300799999,
+                                253402300800000,
+                                253402300800001,
+                                -1,
+                                -999,
+                                -1000,
+                                -86400001};
+  for (std::int64_t ms : edges) same(ms);
   // Every day from 1970 to 2400 at a varying time of day, and random instants up to year 9999.
   for (std::int64_t day = 0; day < 157000; ++day) same(day * 86400000 + (day * 7919) % 86400000);
   std::uint64_t x = 0x9E3779B97F4A7C15ull;
