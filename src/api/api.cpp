@@ -113,7 +113,9 @@ HttpResponse Api::run_route(const Route& route, Context& ctx, bool bad_param) {
     json::value out = route.handler(ctx);
     HttpResponse res;
     res.status = ctx.status;
-    if (ctx.status != 204)
+    if (!ctx.answer_json.empty())
+      res.body = std::move(ctx.answer_json);
+    else if (ctx.status != 204)
       res.body = json::serialize(out);
     else
       res.content_type.clear();

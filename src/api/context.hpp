@@ -23,6 +23,9 @@ class Context {
   Id user = 0;
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set by a handler that wrote its answer's JSON itself (a hot path: no DOM); the value it
+  // returns is then not used.
+  std::string answer_json;
   // The request's span (child of its traceparent header) when tracing is on; handlers record
   // children of it on `tracer`.
   std::optional<telemetry::TraceContext> trace;

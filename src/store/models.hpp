@@ -89,6 +89,16 @@ struct Message {
   std::int64_t edited_at = 0;  // 0 = never edited
 };
 
+// What deciding one user's access to one channel needs, read in one statement (one round trip
+// on PostgreSQL): the channel, its guild, the user's membership with its role ids (nullopt: not
+// a member) and every role of the guild.
+struct ChannelAccess {
+  Channel channel;
+  Guild guild;
+  std::optional<Member> member;
+  std::vector<Role> roles;  // by position, then id, as list_roles
+};
+
 struct MessageQuery {
   Id channel_id = 0;
   std::optional<Id> before;  // id < before

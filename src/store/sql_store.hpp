@@ -57,6 +57,7 @@ class SqlStore : public Store {
 
   void create_channel(const Channel& c) override;
   std::optional<Channel> find_channel(Id id) override;
+  std::optional<ChannelAccess> find_channel_access(Id channel_id, Id user_id) override;
   void update_channel(const Channel& c) override;
   bool delete_channel(Id id) override;
   std::vector<Channel> list_channels(Id guild_id) override;

@@ -52,6 +52,58 @@ std::optional<Channel> SqlStore::find_channel(Id id) {
   return query_one<Channel>(HYPE_CHANNEL_COLS "WHERE id = $1", {id}, make_channel);
 }
 
+std::optional<ChannelAccess> SqlStore::find_channel_access(Id channel_id, Id user_id) {
+  // One row per role of the guild (at least one row when the channel exists), each carrying
+  // the channel, the guild, the membership (user id 0: none) and whether the user holds that
+  // role; a non-member holds none (member_roles rows go with the membership). member_roles'
+  // foreign key to roles (guild_id, id) makes the held roles what find_member would list.
+  std::optional<ChannelAccess> out;
+  with_conn(Access::read, [&](SqlConn& c) {
+    out.reset();  // a retried read starts over
+    run(c,
+        "SELECT c.id, c.guild_id, c.name, c.kind, c.position, c.topic, c.user_limit, c.bitrate, "
+        "c.created_at, c.rtc_region, g.name, g.owner_id, g.created_at, "
+        "COALESCE(u.id, 0), COALESCE(u.username, ''), COALESCE(m.joined_at, 0), "
+        "COALESCE(r.id, 0), COALESCE(r.name, ''), COALESCE(r.permissions, 0), "
+        "COALESCE(r.position, 0), mr.role_id IS NOT NULL "
+        "FROM channels c JOIN guilds g ON g.id = c.guild_id "
+        "LEFT JOIN members m ON m.guild_id = c.guild_id AND m.user_id = $2 "
+        "LEFT JOIN users u ON u.id = m.user_id "
+        "LEFT JOIN roles r ON r.guild_id = c.guild_id "
+        "LEFT JOIN member_roles mr ON mr.guild_id = r.guild_id AND mr.user_id = $2 "
+        "AND mr.role_id = r.id "
+        "WHERE c.id = $1",
+        {channel_id, user_id}, [&](const Row& r) {
+          if (!out) {
+            out.emplace();
+            out->channel = make_channel(r);
+            out->guild = Guild{out->channel.guild_id, r.text(10), r.i64(11), r.i64(12)};
+            if (Id member = r.i64(13)) {
+              Member m;
+              m.guild_id = out->guild.id;
+              m.user_id = member;
+              m.username = r.text(14);
+              m.joined_at = r.i64(15);
+              out->member = std::move(m);
+            }
+          }
+          Id role = r.i64(16);
+          if (!role) return;  // a guild without roles: one row, NULLs
+          out->roles.push_back(Role{role, out->guild.id, r.text(17),
+                                    static_cast<std::uint64_t>(r.i64(18)), r.i32(19)});
+          if (out->member && r.boolean(20)) out->member->role_ids.push_back(role);
+        });
+  });
+  if (!out) return out;
+  // Sorted here rather than by the statement (a guild has few roles; on PostgreSQL every plan
+  // node costs on every execution). Roles as list_roles orders them, role ids as find_member.
+  std::sort(out->roles.begin(), out->roles.end(), [](const Role& a, const Role& b) {
+    return a.position != b.position ? a.position < b.position : a.id < b.id;
+  });
+  if (out->member) std::sort(out->member->role_ids.begin(), out->member->role_ids.end());
+  return out;
+}
+
 void SqlStore::update_channel(const Channel& c) {
   exec(Access::write,
        "UPDATE channels SET name = $2, topic = $3, position = $4, user_limit = $5, bitrate = $6, "

@@ -64,6 +64,9 @@ class Store {
   // channels
   virtual void create_channel(const Channel& c) = 0;
   virtual std::optional<Channel> find_channel(Id id) = 0;
+  // The channel with what a permission check on it needs (see ChannelAccess), consistent with
+  // itself; nullopt when there is no such channel.
+  virtual std::optional<ChannelAccess> find_channel_access(Id channel_id, Id user_id) = 0;
   // name, topic, position, user_limit, bitrate, rtc_region
   virtual void update_channel(const Channel& c) = 0;
   virtual bool delete_channel(Id id) = 0;                       // and its messages

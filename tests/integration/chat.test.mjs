@@ -83,6 +83,67 @@ test('two users chat live; an outsider sees nothing', async () => {
   await Promise.all([ga.close(), gb.close(), gc.close()]);
 });
 
+test('history access: strangers, non-members and members without VIEW_CHANNEL get the same 404; owner, a role or ADMINISTRATOR read', async () => {
+  const { a, b, guild, text } = await setupGuild();
+  const c = await register(server, 'stranger');
+  await api(server, 'POST', `/channels/${text.id}/messages`, { token: a.token, body: { content: 'secret' } });
+  const read = (who, query = '') => api(server, 'GET', `/channels/${text.id}/messages${query}`, { token: who.token });
+  const VIEW = 1, SEND = 2, MANAGE_CHANNELS = 1 << 5, ADMIN = 1 << 10;
+  const everyone = (perms) => api(server, 'PATCH', `/guilds/${guild.id}/roles/${guild.id}`, { token: a.token, body: { permissions: String(perms) } });
+  const giveRole = async (name, perms) => {
+    const r = await api(server, 'POST', `/guilds/${guild.id}/roles`, { token: a.token, body: { name, permissions: String(perms) } });
+    assert.equal(r.status, 201);
+    assert.equal((await api(server, 'PUT', `/guilds/${guild.id}/members/${b.id}/roles`, { token: a.token, body: { roles: [r.body.id] } })).status, 200);
+  };
+
+  // What "no such channel" answers is what every refused read answers: nothing tells them apart.
+  const missing = await api(server, 'GET', '/channels/1234567890/messages', { token: b.token });
+  assert.equal(missing.status, 404);
+  assert.deepEqual(missing.body, { error: { code: 'not_found', message: 'channel not found' } });
+  const refused = async (who, why) => {
+    for (const q of ['', '?limit=50', `?before=${text.id}`, `?after=${text.id}&limit=5`]) {
+      const r = await read(who, q);
+      assert.equal(r.status, 404, `${why} ${q}`);
+      assert.deepEqual(r.body, missing.body, `${why} ${q}`);
+    }
+    const ch = await api(server, 'GET', `/channels/${text.id}`, { token: who.token });
+    assert.equal(ch.status, 404, why);
+    const post = await api(server, 'POST', `/channels/${text.id}/messages`, { token: who.token, body: { content: 'x' } });
+    assert.equal(post.status, 404, why);
+    assert.deepEqual(post.body, missing.body, why);
+  };
+  const allowed = async (who, why) => {
+    const r = await read(who);
+    assert.equal(r.status, 200, why);
+    assert.deepEqual(r.body.map((m) => m.content), ['secret'], why);
+  };
+
+  await refused(c, 'a stranger');
+  await allowed(b, 'a member with @everyone');
+
+  // @everyone without VIEW_CHANNEL: the member is refused as a stranger is; the owner is not.
+  assert.equal((await everyone(0)).status, 200);
+  await refused(b, 'a member without VIEW_CHANNEL');
+  await allowed(a, 'the owner');
+  await giveRole('managers', MANAGE_CHANNELS | SEND);
+  await refused(b, 'a role without VIEW_CHANNEL');
+  await giveRole('readers', VIEW);
+  await allowed(b, 'a role with VIEW_CHANNEL');
+  const send = await api(server, 'POST', `/channels/${text.id}/messages`, { token: b.token, body: { content: 'x' } });
+  assert.equal(send.status, 403, 'seeing without SEND_MESSAGES');
+  assert.deepEqual(send.body, { error: { code: 'forbidden', message: 'missing permission: SEND_MESSAGES' } });
+  await giveRole('admins', ADMIN);
+  await allowed(b, 'ADMINISTRATOR');
+  assert.equal((await api(server, 'PUT', `/guilds/${guild.id}/members/${b.id}/roles`, { token: a.token, body: { roles: [] } })).status, 200);
+  await refused(b, 'roles taken away');
+  assert.equal((await everyone(VIEW | SEND)).status, 200);
+  await allowed(b, '@everyone with VIEW_CHANNEL again');
+
+  // Leaving makes the member a stranger again.
+  assert.equal((await api(server, 'DELETE', `/guilds/${guild.id}/members/${b.id}`, { token: b.token })).status, 204);
+  await refused(b, 'a member who left');
+});
+
 test('joining by invite is announced and gives the guild to the newcomer', async () => {
   const a = await register(server);
   const g = await api(server, 'POST', '/guilds', { token: a.token, body: { name: 'Invites' } });

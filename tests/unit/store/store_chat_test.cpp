@@ -69,6 +69,87 @@ TYPED_TEST(StoreTest, ChannelsReorderUpdateAndDelete) {
   EXPECT_EQ(ids_of(this->s().list_channels(100)), (std::vector<Id>{102, 103}));
 }
 
+// find_channel_access is one statement standing for find_channel + find_guild + find_member +
+// list_roles: it must read exactly what they read, for members, non-members and strangers.
+void expect_access_as_separate_reads(Store& s, Id channel, Id user) {
+  auto got = s.find_channel_access(channel, user);
+  ASSERT_TRUE(got) << "channel " << channel;
+  auto c = s.find_channel(channel);
+  auto g = s.find_guild(c->guild_id);
+  auto m = s.find_member(c->guild_id, user);
+  auto roles = s.list_roles(c->guild_id);
+  EXPECT_EQ(got->channel.id, c->id);
+  EXPECT_EQ(got->channel.guild_id, c->guild_id);
+  EXPECT_EQ(got->channel.name, c->name);
+  EXPECT_EQ(got->channel.kind, c->kind);
+  EXPECT_EQ(got->channel.position, c->position);
+  EXPECT_EQ(got->channel.topic, c->topic);
+  EXPECT_EQ(got->channel.user_limit, c->user_limit);
+  EXPECT_EQ(got->channel.bitrate, c->bitrate);
+  EXPECT_EQ(got->channel.rtc_region, c->rtc_region);
+  EXPECT_EQ(got->channel.created_at, c->created_at);
+  EXPECT_EQ(got->guild.id, g->id);
+  EXPECT_EQ(got->guild.name, g->name);
+  EXPECT_EQ(got->guild.owner_id, g->owner_id);
+  EXPECT_EQ(got->guild.created_at, g->created_at);
+  ASSERT_EQ(got->member.has_value(), m.has_value()) << "user " << user;
+  if (m) {
+    EXPECT_EQ(got->member->guild_id, m->guild_id);
+    EXPECT_EQ(got->member->user_id, m->user_id);
+    EXPECT_EQ(got->member->username, m->username);
+    EXPECT_EQ(got->member->joined_at, m->joined_at);
+    EXPECT_EQ(got->member->role_ids, m->role_ids);
+  }
+  ASSERT_EQ(got->roles.size(), roles.size());
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    EXPECT_EQ(got->roles[i].id, roles[i].id);
+    EXPECT_EQ(got->roles[i].guild_id, roles[i].guild_id);
+    EXPECT_EQ(got->roles[i].name, roles[i].name);
+    EXPECT_EQ(got->roles[i].permissions, roles[i].permissions);
+    EXPECT_EQ(got->roles[i].position, roles[i].position);
+  }
+}
+
+TYPED_TEST(StoreTest, ChannelAccessReadsWhatTheSeparateReadsRead) {
+  for (Id u = 1; u <= 4; ++u) this->user(u, "user" + std::to_string(u));
+  Channel voice = this->channel(102, 100, 1, ChannelKind::voice);
+  voice.topic = "ü \"quoted\"";
+  voice.user_limit = 7;
+  voice.rtc_region = "eu-west";
+  this->guild(100, 1, {this->channel(101, 100, 0), voice});
+  this->guild(200, 4, {this->channel(201, 200, 0)});
+  this->s().create_role(Role{130, 100, "c", 0xFFFFFFFFFFFFFFFFull, 2});
+  this->s().create_role(Role{120, 100, "b", 1 << 5, 1});
+  this->s().create_role(Role{110, 100, "a", 1 << 6, 1});
+  this->s().create_role(Role{210, 200, "other guild", 1 << 10, 1});
+  this->s().add_member(Member{100, 2, "", 102, {}});
+  this->s().add_member(Member{100, 3, "", 103, {}});
+  this->s().set_member_roles(100, 2, {130, 110});
+  this->s().add_member(Member{200, 3, "", 203, {}});
+  this->s().set_member_roles(200, 3, {210});
+
+  for (Id ch : {101, 102, 201})
+    for (Id u : {1, 2, 3, 4, 99}) expect_access_as_separate_reads(this->s(), ch, u);
+
+  auto a = this->s().find_channel_access(101, 2);
+  ASSERT_TRUE(a && a->member);
+  EXPECT_EQ(a->member->role_ids, (std::vector<Id>{110, 130}));  // by id; @everyone implicit
+  EXPECT_EQ(a->roles.size(), 4u);
+  EXPECT_FALSE(this->s().find_channel_access(101, 4)->member) << "a member of another guild";
+  EXPECT_FALSE(this->s().find_channel_access(101, 99)->member) << "no such user";
+  EXPECT_FALSE(this->s().find_channel_access(999, 2)) << "no such channel";
+
+  // Without any role (the store allows deleting @everyone) the channel still reads.
+  for (Id r : {100, 110, 120, 130}) EXPECT_TRUE(this->s().delete_role(100, r));
+  expect_access_as_separate_reads(this->s(), 101, 2);
+  EXPECT_TRUE(this->s().find_channel_access(101, 2)->roles.empty());
+  EXPECT_TRUE(this->s().find_channel_access(101, 2)->member->role_ids.empty());
+  this->s().remove_member(100, 2);
+  EXPECT_FALSE(this->s().find_channel_access(101, 2)->member);
+  this->s().delete_guild(100);
+  EXPECT_FALSE(this->s().find_channel_access(101, 3));
+}
+
 TYPED_TEST(StoreTest, InvitesHonourUseLimitsAndExpiry) {
   this->user(1, "o");
   this->guild(100, 1);

@@ -4,7 +4,10 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
+
 #include "wire/events.hpp"
+#include "wire/message_writer.hpp"
 #include "wire/objects.hpp"
 
 using namespace hype;
@@ -131,4 +134,104 @@ TEST(Wire, EventBodiesEncodeToTheDispatchPayloads) {
   EXPECT_EQ(encode_event_body(chat::StreamChange{5, 6, 7, true, {8, 9}}),
             R"({"guild_id":"5","channel_id":"6","user_id":"7","live":true,)"
             R"("viewer_ids":["8","9"],"viewer_count":2})");
+}
+
+// The history read writes messages without a DOM (wire/message_writer.hpp): it must answer the
+// very bytes the DOM encoder (message_json, serialized by boost::json) answers.
+namespace {
+
+std::string dom_messages(const std::vector<chat::MessageView>& ms) {
+  return s(wire::array_of(ms, wire::message_json));
+}
+
+}  // namespace
+
+TEST(WireMessageWriter, WritesWhatTheDomEncoderWrites) {
+  constexpr Id kMax = std::numeric_limits<Id>::max();
+  std::vector<chat::MessageView> ms = {
+      {{1, 2, 3, 4, "plain", 1, 0}, "ann", std::nullopt},
+      {{7262740104953188352, 7262740104953188353, 7262740104953188354, 7262740104953188355,
+        "edited ✓ héllo 中文 🎉", 1764945600123, 1764945661001},
+       "Ünïcødé 名前",
+       std::nullopt},
+      {{kMax, kMax - 1, kMax - 2, kMax - 3, "quote \" backslash \\ slash / </script>", 0, 0},
+       "q\"uote\\d",
+       std::string("nonce \"1\"\n")},
+      {{10, 20, 30, 40, "\n\r\t\b\f\x01\x1f\x7f end", 951782400000, 4107542400000},
+       "tab\tname",
+       std::string("")},
+      {{11, 21, 31, 41, "", 253402300799999, 86399999}, "", std::nullopt},
+  };
+  // Every byte value once, in one message and each alone (the writer does not validate UTF-8,
+  // nor does boost::json's serializer).
+  std::string all;
+  for (int b = 1; b < 256; ++b) {
+    all.push_back(static_cast<char>(b));
+    ms.push_back({{100 + b, 2, 3, 4, std::string(1, static_cast<char>(b)), 1000L * b, 0},
+                  std::string(1, static_cast<char>(b)),
+                  std::nullopt});
+  }
+  all.push_back('\0');  // NUL inside a string
+  ms.push_back({{99, 2, 3, 4, all, 5, 6}, all, all});
+  for (const auto& m : ms) {
+    std::string one;
+    wire::append_message_json(one, m);
+    ASSERT_EQ(one, s(wire::message_json(m))) << m.message.id;
+  }
+  EXPECT_EQ(wire::messages_json(ms), dom_messages(ms));
+  EXPECT_EQ(wire::messages_json({}), "[]");
+  EXPECT_EQ(wire::messages_json({ms[0]}), dom_messages({ms[0]}));
+  EXPECT_EQ(wire::messages_json({ms[0]}),
+            R"([{"id":"1","channel_id":"2","guild_id":"3","author_id":"4",)"
+            R"("author":{"id":"4","username":"ann"},"content":"plain",)"
+            R"("created_at":"1970-01-01T00:00:00.001Z","edited_at":null}])");
+}
+
+TEST(WireMessageWriter, TimesMatchTheDomEncoderEverywhere) {
+  auto same = [](std::int64_t ms) {
+    std::string out;
+    wire::append_time_json(out, ms);
+    EXPECT_EQ(out, s(wire::time_json(ms))) << ms;
+  };
+  // Edges: the epoch, day and leap-day boundaries (2000 is a leap year, 2100 is not), the last
+  // millisecond with a four-digit year, and values the writer hands to format_iso8601.
+  const std::int64_t edges[] = {0,
+                                1,
+                                999,
+                                1000,
+                                59999,
+                                86399999,
+                                86400000,
+                                951782399999,
+                                951782400000,
+                                951868800000,
+                                4107456000000,
+                                4107542400000,
+                                1709164800000,
+                                1764945600123,
+                                253402300799999,
+                                253402300800000,
+                                253402300800001,
+                                -1,
+                                -999,
+                                -1000,
+                                -86400001};
+  for (std::int64_t ms : edges) same(ms);
+  // Every day from 1970 to 2400 at a varying time of day, and random instants up to year 9999.
+  for (std::int64_t day = 0; day < 157000; ++day) same(day * 86400000 + (day * 7919) % 86400000);
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < 200000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    same(static_cast<std::int64_t>(x % 253402300800000ull));
+  }
+}
+
+TEST(WireMessageWriter, IdsAreDecimalStrings) {
+  for (Id id : {Id{1}, Id{9}, Id{10}, Id{7262740104953188352}, std::numeric_limits<Id>::max()}) {
+    std::string out;
+    wire::append_id_json(out, id);
+    EXPECT_EQ(out, "\"" + id_to_string(id) + "\"");
+  }
 }
