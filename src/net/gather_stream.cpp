@@ -43,6 +43,26 @@ void GatherStream::accept_write(const std::shared_ptr<State>& s, WriteHandler h,
   });
 }
 
+bool GatherStream::try_write(std::string_view a, std::string_view b) {
+  auto& s = state_;
+  if (s->error || s->pending.size() > s->limit) return false;
+  ++s->writes;
+  s->pending.append(a);
+  s->pending.append(b);
+  flush(s);
+  return true;
+}
+
+void GatherStream::wait_room(const std::shared_ptr<State>& s, IdleHandler h) {
+  if (s->error || s->pending.size() <= s->limit) {
+    asio::post(s->stream.get_executor(),
+               [h = std::move(h), ec = s->error]() mutable { std::move(h)(ec); });
+    return;
+  }
+  s->room.emplace(std::move(h));
+  flush(s);  // past the limit: even when corked
+}
+
 void GatherStream::flush(const std::shared_ptr<State>& s) {
   if (s->flushing || s->pending.empty() || s->error) return;
   if (s->corked && s->pending.size() <= s->limit) return;
@@ -67,6 +87,12 @@ void GatherStream::after_flush(const std::shared_ptr<State>& s) {
     asio::post(s->stream.get_executor(), [h = std::move(h), ec, n]() mutable {
       std::move(h)(ec, ec ? 0 : n);
     });
+  }
+  if (s->room && (s->error || s->pending.size() <= s->limit)) {
+    auto h = std::move(*s->room);
+    s->room.reset();
+    asio::post(s->stream.get_executor(),
+               [h = std::move(h), ec = s->error]() mutable { std::move(h)(ec); });
   }
   flush(s);  // what gathered meanwhile (held while corked, unless past the limit)
   if (!s->flushing && (s->pending.empty() || s->error)) {

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -50,6 +51,20 @@ class GatherStream {
   // Holds pending bytes until uncork() (or until `limit` is reached).
   void cork() { state_->corked = true; }
   void uncork();
+
+  // Appends `a` then `b` as one write, unless `limit` bytes are pending already or the stream
+  // failed (then false: see failed(), async_wait_room). For frames built by the caller: no
+  // asynchronous operation, no allocation beyond the buffer's growth.
+  bool try_write(std::string_view a, std::string_view b);
+  bool failed() const { return static_cast<bool>(state_->error); }
+  // Completes once a write fits again (pending bytes at or under the limit) or the stream
+  // failed (with its error).
+  template <class Token>
+  auto async_wait_room(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [state = state_](auto handler) { wait_room(state, IdleHandler(std::move(handler))); },
+        token);
+  }
 
   // Write calls and the flushes that sent bytes (a measure of the gathering).
   std::size_t writes() const { return state_->writes; }
@@ -91,10 +106,12 @@ class GatherStream {
     boost::system::error_code error;
     std::optional<std::pair<WriteHandler, std::size_t>> blocked;  // a write past the limit
     std::vector<IdleHandler> idle;
+    std::optional<IdleHandler> room;  // async_wait_room
     std::size_t writes = 0, flushes = 0;
   };
 
   static void accept_write(const std::shared_ptr<State>& s, WriteHandler h, std::size_t n);
+  static void wait_room(const std::shared_ptr<State>& s, IdleHandler h);
   static void flush(const std::shared_ptr<State>& s);
   static void after_flush(const std::shared_ptr<State>& s);
 

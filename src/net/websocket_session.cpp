@@ -24,6 +24,25 @@ constexpr int kCloseGraceS = 5;  // for the close frame to get out and the peer'
 constexpr int kShedGraceS = 1;
 constexpr int kMaxInflight = 32;  // frames handed to the listener and not handled yet
 
+// The header of an unmasked final text frame of `n` bytes (RFC 6455 5.2) into `out` (10 bytes
+// of room); returns its length.
+std::size_t text_frame_header(char* out, std::size_t n) {
+  out[0] = static_cast<char>(0x81);
+  if (n < 126) {
+    out[1] = static_cast<char>(n);
+    return 2;
+  }
+  if (n <= 0xFFFF) {
+    out[1] = 126;
+    out[2] = static_cast<char>((n >> 8) & 0xFF);
+    out[3] = static_cast<char>(n & 0xFF);
+    return 4;
+  }
+  out[1] = 127;
+  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>((static_cast<std::uint64_t>(n) >> (56 - 8 * i)) & 0xFF);
+  return 10;
+}
+
 class WsSession final : public WsConnection, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(beast::tcp_stream stream, std::string ip, const WsOptions& options,
@@ -222,30 +241,36 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     asio::co_spawn(ws_.get_executor(), write_loop(shared_from_this()), asio::detached);
   }
 
-  // Writes what is queued; the frames of one wake-up leave in one socket write (GatherStream:
-  // corked while the queue drains, past its limit a write waits for the socket).
+  // Writes what is queued; the frames of one wake-up leave in one socket write. Text frames
+  // are built here (RFC 6455 5.2: FIN, opcode 1, unmasked from a server) and appended to the
+  // GatherStream whole, so they never interleave with the control frames Beast writes there
+  // (pong, ping, close: whole frames too); Beast writes no data frames on this stream. Past
+  // the GatherStream's limit the writer waits for the socket, under the write deadline.
   static asio::awaitable<void> write_loop(std::shared_ptr<WsSession> self) {
-    self->ws_.next_layer().cork();
+    GatherStream& out = self->ws_.next_layer();
+    out.cork();
     while (!self->queue_.empty()) {
-      std::string msg = std::move(self->queue_.front());
-      self->queue_.pop_front();
-      self->queued_bytes_ -= std::min(self->queued_bytes_, msg.size());
-      self->ws_.text(true);
-      // A write that cannot finish (the peer stopped reading) must not hold the socket.
-      if (!self->closing_) self->arm_deadline(self->opts_.write_timeout_s);
-      auto [ec, n] =
-          co_await self->ws_.async_write(asio::buffer(msg), asio::as_tuple(asio::use_awaitable));
-      (void)n;
-      if (!self->closing_) self->deadline_.cancel();
-      self->queued_.fetch_sub(1, std::memory_order_relaxed);
-      if (ec) {
+      std::string& msg = self->queue_.front();
+      char header[10];
+      std::size_t header_len = text_frame_header(header, msg.size());
+      if (!out.try_write(std::string_view(header, header_len), msg)) {
+        if (!out.failed()) {
+          // A write that cannot finish (the peer stopped reading) must not hold the socket.
+          if (!self->closing_) self->arm_deadline(self->opts_.write_timeout_s);
+          auto [ec] = co_await out.async_wait_room(asio::as_tuple(asio::use_awaitable));
+          if (!self->closing_) self->deadline_.cancel();
+          if (!ec) continue;
+        }
         self->queued_.fetch_sub(self->queue_.size(), std::memory_order_relaxed);
         self->queue_.clear();
         self->queued_bytes_ = 0;
         self->writing_ = false;
-        self->ws_.next_layer().uncork();
+        out.uncork();
         co_return;
       }
+      self->queued_bytes_ -= std::min(self->queued_bytes_, msg.size());
+      self->queue_.pop_front();
+      self->queued_.fetch_sub(1, std::memory_order_relaxed);
     }
     self->ws_.next_layer().uncork();
     if (self->closing_ && !self->close_sent_) {

@@ -190,4 +190,49 @@ TEST(GatherStream, UnderAWebSocketMessagesAndTheCloseArrive) {
   EXPECT_LE(flushes, 5u) << "handshake, the 200 messages, the close";
 }
 
+// try_write (frames built by the caller) refuses past the limit; async_wait_room completes
+// once the peer has read enough, and the bytes arrive whole and in order.
+TEST(GatherStream, TryWriteRefusesPastTheLimitAndWaitRoomCompletesWhenThePeerReads) {
+  Pair p(4 * 1024);
+  std::string sent;
+  std::size_t refused_at = 0;
+  for (std::size_t i = 0; i < 100'000; ++i) {
+    std::string body(1000, static_cast<char>('a' + i % 26));
+    std::string head = std::to_string(i) + ":";
+    if (!p.server->try_write(head, body)) {
+      refused_at = i;
+      break;
+    }
+    sent += head + body;
+    pump(p.io);
+  }
+  ASSERT_GT(refused_at, 0u) << "a peer that does not read fills the buffers, then writes are refused";
+  EXPECT_FALSE(p.server->failed());
+  bool room = false;
+  p.server->async_wait_room([&](boost::system::error_code ec) {
+    EXPECT_FALSE(ec);
+    room = true;
+  });
+  pump(p.io);
+  EXPECT_FALSE(room);
+  std::string got;
+  p.client.non_blocking(true);
+  for (int i = 0; i < 100'000 && !room; ++i) {
+    char buf[65536];
+    boost::system::error_code ec;
+    std::size_t n = p.client.read_some(asio::buffer(buf), ec);
+    if (!ec) got.append(buf, n);
+    pump(p.io);
+  }
+  EXPECT_TRUE(room);
+  while (got.size() < sent.size()) {
+    pump(p.io);
+    char buf[65536];
+    boost::system::error_code ec;
+    std::size_t n = p.client.read_some(asio::buffer(buf), ec);
+    if (!ec) got.append(buf, n);
+  }
+  EXPECT_EQ(got, sent);
+}
+
 }  // namespace
