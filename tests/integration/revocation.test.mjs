@@ -2,14 +2,17 @@
 // right (leave, kick, channel deletion, CONNECT or SPEAK taken away) ends or restricts the
 // media session within a second, and a voice token stops opening sessions once the voice
 // state it was minted for is gone. Media comes from real hype-bot clients (ICE, DTLS, SRTP,
-// Opus); the SFU's own counters show whether anything is still forwarded.
+// Opus); the SFU's own counters show whether anything is still forwarded. Clients open the
+// /voice WebSocket the join answer names, and counters are summed over every node: with
+// HYPE_TEST_CLUSTER=1 the channel may sit on either node's SFU, and "still forwarded" or "still
+// has a session" means on any of them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
-import { startServer, api, sleep, register, HYPE_BIN } from './lib.mjs';
+import { startServer, api, sleep, register, HYPE_BIN, metricSum, voiceUrlOf } from './lib.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
 const botTest = { skip: !existsSync(BOT_BIN) && 'hype-bot not built' };
@@ -20,13 +23,9 @@ before(async () => {
 });
 after(async () => { await server?.stop(); });
 
-// A metric's value summed over its series; `name` may include labels (`x{reason="muted"}`).
-async function metric(name) {
-  const text = await (await fetch(server.url + '/metrics')).text();
-  let sum = 0;
-  for (const l of text.split('\n')) if (l.startsWith(name + ' ') || (!name.includes('{') && l.startsWith(name + '{'))) sum += Number(l.split(' ').pop());
-  return sum;
-}
+// A metric's value summed over its series and the server's nodes; `name` may include labels
+// (`x{reason="muted"}`).
+const metric = (name) => metricSum(server, name);
 
 async function waitFor(pred, what, ms = 15000) {
   const end = Date.now() + ms;
@@ -46,15 +45,17 @@ async function guildWithMember(prefix) {
   return { owner, member, guild, voice, invite, states };
 }
 
-// An identified /voice connection (signaling only) for `user` in `channel`.
+// An identified /voice connection (signaling only) for `user` in `channel`, on the SFU the
+// join answer names; `url` is kept, so a stale token is later tried on the node it was for.
 async function identify(user, channelId) {
   const j = await api(server, 'POST', `/voice/join/${channelId}`, { token: user.token });
   assert.equal(j.status, 200, JSON.stringify(j.body));
-  return { token: j.body.voice_token, ...(await openVoice(j.body.voice_token, channelId)) };
+  const url = voiceUrlOf(server, j.body);
+  return { token: j.body.voice_token, url, ...(await openVoice(url, j.body.voice_token, channelId)) };
 }
 
-async function openVoice(token, channelId) {
-  const ws = new WebSocket(server.url.replace('http', 'ws') + '/voice');
+async function openVoice(url, token, channelId) {
+  const ws = new WebSocket(url);
   const frames = [];
   let closedAt = null;
   let code = null;
@@ -77,13 +78,13 @@ test('a voice token no longer identifies after POST /voice/leave, and a rejoin m
   assert.equal(await s.closed, 4006, 'the live session of a user who left is ended');
   assert.ok(s.closedAt() - t0 < 1000, `ended after ${s.closedAt() - t0} ms`);
   assert.equal(s.frames.find((f) => f.op === 'error')?.d.code, 'voice_state_ended');
-  const again = await openVoice(s.token, g.voice.id);
+  const again = await openVoice(s.url, s.token, g.voice.id);
   assert.equal(await again.closed, 4004, 'the old token identified after leave');
   assert.equal(again.frames.find((f) => f.op === 'error')?.d.code, 'auth_failed');
   // Joining anew works, and the token from before that stay still does not.
   const fresh = await identify(g.member, g.voice.id);
   assert.ok(fresh.frames.some((f) => f.op === 'ready'));
-  const stale = await openVoice(s.token, g.voice.id);
+  const stale = await openVoice(s.url, s.token, g.voice.id);
   assert.equal(await stale.closed, 4004);
   fresh.ws.close();
 });
@@ -97,7 +98,7 @@ test('deleting the voice channel ends its SFU sessions and their tokens', async 
   assert.equal(await member.closed, 4006);
   assert.equal(await owner.closed, 4006);
   assert.ok(Math.max(member.closedAt(), owner.closedAt()) - t0 < 1000);
-  const again = await openVoice(member.token, g.voice.id);
+  const again = await openVoice(member.url, member.token, g.voice.id);
   assert.equal(await again.closed, 4004);
 });
 
