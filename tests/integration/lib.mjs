@@ -53,7 +53,7 @@ export function voicePublicKeyOf(voiceKey) {
 
 // Starts a server on a free port with its own data dir; resolves once /readyz answers.
 // `nofile` runs it under that descriptor limit (soft and hard, via prlimit).
-// HYPE_TEST_CLUSTER=1 (the PostgreSQL pass of scripts/test runs the chat suite so): a plain
+// HYPE_TEST_CLUSTER=1 (scripts/test's integration-two-nodes stage runs suites so): a plain
 // startServer() (no extra arguments, no Redis of its own) starts two api+gateway nodes that
 // share HYPE_TEST_DATABASE_URL and a throwaway redis-server, as a cluster does. REST goes to
 // the first node; gateway connections alternate between the two (`wsUrl` changes at each
