@@ -54,10 +54,11 @@ export function voicePublicKeyOf(voiceKey) {
 // Starts a server on a free port with its own data dir; resolves once /readyz answers.
 // `nofile` runs it under that descriptor limit (soft and hard, via prlimit).
 // HYPE_TEST_CLUSTER=1 (scripts/test's integration-two-nodes stage runs suites so): a plain
-// startServer() (no extra arguments, no Redis of its own) starts two api+gateway nodes that
-// share HYPE_TEST_DATABASE_URL and a throwaway redis-server, as a cluster does. REST goes to
-// the first node; gateway connections alternate between the two (`wsUrl` changes at each
-// read), so a suite's clients sit on different nodes and events cross nodes through Redis.
+// startServer() (no extra arguments, no Redis of its own) starts two all-role nodes (api,
+// gateway, sfu) that share HYPE_TEST_DATABASE_URL and a throwaway redis-server, as a cluster
+// does. REST goes to the first node; gateway connections alternate between the two (`wsUrl`
+// changes at each read), so a suite's clients sit on different nodes and events cross nodes
+// through Redis; a voice channel is placed on either node's SFU (see voiceUrlOf).
 // `opts.nodeEnv`: in that mode, node i's own settings on top of `env` (an array, one object a
 // node; e.g. a fixed HYPE_SFU_PORT each: two nodes on one port would take each other's UDP).
 export const clusterMode = () => process.env.HYPE_TEST_CLUSTER === '1' && !!process.env.HYPE_TEST_DATABASE_URL;
