@@ -53,18 +53,42 @@ export function voicePublicKeyOf(voiceKey) {
 
 // Starts a server on a free port with its own data dir; resolves once /readyz answers.
 // `nofile` runs it under that descriptor limit (soft and hard, via prlimit).
-// HYPE_TEST_CLUSTER=1 (the PostgreSQL pass of scripts/test runs the chat suite so): a plain
-// startServer() (no extra arguments, no Redis of its own) starts two api+gateway nodes that
-// share HYPE_TEST_DATABASE_URL and a throwaway redis-server, as a cluster does. REST goes to
-// the first node; gateway connections alternate between the two (`wsUrl` changes at each
-// read), so a suite's clients sit on different nodes and events cross nodes through Redis.
+// HYPE_TEST_CLUSTER=1 (scripts/test's integration-two-nodes stage runs suites so): a plain
+// startServer() (no extra arguments, no Redis of its own) starts two all-role nodes (api,
+// gateway, sfu) that share HYPE_TEST_DATABASE_URL and a throwaway redis-server, as a cluster
+// does. REST goes to the first node; gateway connections alternate between the two (`wsUrl`
+// changes at each read), so a suite's clients sit on different nodes and events cross nodes
+// through Redis; a voice channel is placed on either node's SFU (see voiceUrlOf).
+// `opts.nodeEnv`: in that mode, node i's own settings on top of `env` (an array, one object a
+// node; e.g. a fixed HYPE_SFU_PORT each: two nodes on one port would take each other's UDP).
+export const clusterMode = () => process.env.HYPE_TEST_CLUSTER === '1' && !!process.env.HYPE_TEST_DATABASE_URL;
 export async function startServer(env = {}, opts = {}) {
-  if (process.env.HYPE_TEST_CLUSTER === '1' && process.env.HYPE_TEST_DATABASE_URL && !opts.args && !opts.nofile
-      && !env.HYPE_CLUSTER_REDIS_URL && !env.HYPE_DATABASE_URL) return startTwoNodes(env);
+  if (clusterMode() && !opts.args && !opts.nofile
+      && !env.HYPE_CLUSTER_REDIS_URL && !env.HYPE_DATABASE_URL) return startTwoNodes(env, opts.nodeEnv);
   return startOneServer(env, opts);
 }
 
-async function startTwoNodes(env) {
+// The processes behind a server from startServer(): its two nodes, or itself.
+export const nodesOf = (server) => server.nodes ?? [server];
+
+// The /voice WebSocket a voice join answer names (`sfu.url`: the node the channel is placed
+// on, which in a cluster need not be the node that answered the join); the server's own
+// /voice only when the answer names none.
+export const voiceUrlOf = (server, joinAnswer) => joinAnswer?.sfu?.url || server.url.replace('http', 'ws') + '/voice';
+
+// A metric's value summed over its series and over the server's nodes (an SFU counter of a
+// cluster: whichever node the channel is on). `name` may include labels
+// (`x{reason="muted"}`); without labels every series of that name counts.
+export async function metricSum(server, name) {
+  let sum = 0;
+  for (const n of nodesOf(server)) {
+    const text = await (await fetch(n.url + '/metrics')).text();
+    for (const l of text.split('\n')) if (l.startsWith(name + ' ') || (!name.includes('{') && l.startsWith(name + '{'))) sum += Number(l.split(' ').pop());
+  }
+  return sum;
+}
+
+async function startTwoNodes(env, nodeEnv = []) {
   const redis = await redisServer();
   const shared = {
     HYPE_CLUSTER_REDIS_URL: `redis://127.0.0.1:${redis.port}`,
@@ -74,7 +98,13 @@ async function startTwoNodes(env) {
     ...env,
   };
   const nodes = [];
-  for (const id of [1, 2]) nodes.push(await startOneServer({ ...shared, HYPE_SERVER_NODE_ID: String(id) }));
+  try {
+    for (const id of [1, 2]) nodes.push(await startOneServer({ ...shared, ...nodeEnv[id - 1], HYPE_SERVER_NODE_ID: String(id) }));
+  } catch (e) {  // e.g. a port taken: stop what did start (callers may try again)
+    for (const n of nodes) await n.stop();
+    await redis.close();
+    throw e;
+  }
   // Every role runs on both: wait until both SFUs are in the registry (their first heartbeat).
   for (let i = 0; i < 100; i++) {
     if (redis.cli('ZCARD', 'hype:{sfu}:nodes').stdout.trim() === '2') break;

@@ -2,31 +2,38 @@
 // right (leave, kick, channel deletion, CONNECT or SPEAK taken away) ends or restricts the
 // media session within a second, and a voice token stops opening sessions once the voice
 // state it was minted for is gone. Media comes from real hype-bot clients (ICE, DTLS, SRTP,
-// Opus); the SFU's own counters show whether anything is still forwarded.
+// Opus); the SFU's own counters show whether anything is still forwarded. Clients open the
+// /voice WebSocket the join answer names, and counters are summed over every node.
+// With HYPE_TEST_CLUSTER=1 (two nodes) every channel here is placed on the second node's SFU
+// (its rtc_region is that node's region) while REST, and so the kick, leave, role change or
+// deletion, goes to the first: each revocation crosses nodes, and "still forwarded" or "still
+// has a session" is counted on both.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
-import { startServer, api, sleep, register, HYPE_BIN } from './lib.mjs';
+import { startServer, api, sleep, register, HYPE_BIN, metricSum, nodesOf, voiceUrlOf } from './lib.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
 const botTest = { skip: !existsSync(BOT_BIN) && 'hype-bot not built' };
 let server;
 
+// In a two-node run the nodes are in regions rv-node-1 and rv-node-2; the channels here go to
+// the second (FAR_REGION).
+const FAR_REGION = 'rv-node-2';
 before(async () => {
-  server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1' });
+  server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1' },
+    { nodeEnv: [{ HYPE_SERVER_REGION: 'rv-node-1' }, { HYPE_SERVER_REGION: FAR_REGION }] });
 });
+// The /voice URL the channels' SFU must have: the second node's in a two-node run, else null.
+const farVoiceUrl = () => (server.nodes ? nodesOf(server)[1].url.replace('http', 'ws') + '/voice' : null);
 after(async () => { await server?.stop(); });
 
-// A metric's value summed over its series; `name` may include labels (`x{reason="muted"}`).
-async function metric(name) {
-  const text = await (await fetch(server.url + '/metrics')).text();
-  let sum = 0;
-  for (const l of text.split('\n')) if (l.startsWith(name + ' ') || (!name.includes('{') && l.startsWith(name + '{'))) sum += Number(l.split(' ').pop());
-  return sum;
-}
+// A metric's value summed over its series and the server's nodes; `name` may include labels
+// (`x{reason="muted"}`).
+const metric = (name) => metricSum(server, name);
 
 async function waitFor(pred, what, ms = 15000) {
   const end = Date.now() + ms;
@@ -42,19 +49,32 @@ async function guildWithMember(prefix) {
   const voice = (await api(server, 'GET', `/guilds/${guild.id}/channels`, { token: owner.token })).body.find((c) => c.kind === 'voice');
   const invite = (await api(server, 'POST', `/guilds/${guild.id}/invites`, { token: owner.token, body: {} })).body;
   assert.equal((await api(server, 'POST', `/invites/${invite.code}`, { token: member.token })).status, 200);
+  if (farVoiceUrl()) {  // two nodes: the SFU is the node the REST calls do not go to
+    const r = await api(server, 'PATCH', `/channels/${voice.id}`, { token: owner.token, body: { rtc_region: FAR_REGION } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
   const states = async () => (await api(server, 'GET', `/voice/states/${voice.id}`, { token: owner.token })).body;
-  return { owner, member, guild, voice, invite, states };
+  // The channel's SFU is the expected node (once someone is in voice).
+  const onFarNode = async () => {
+    if (!farVoiceUrl()) return;
+    const node = (await api(server, 'GET', `/voice/sfu-node/${voice.id}`, { token: owner.token })).body.node;
+    assert.equal(node.url, farVoiceUrl(), 'the channel is on the second node');
+  };
+  return { owner, member, guild, voice, invite, states, onFarNode };
 }
 
-// An identified /voice connection (signaling only) for `user` in `channel`.
+// An identified /voice connection (signaling only) for `user` in `channel`, on the SFU the
+// join answer names; `url` is kept, so a stale token is later tried on the node it was for.
 async function identify(user, channelId) {
   const j = await api(server, 'POST', `/voice/join/${channelId}`, { token: user.token });
   assert.equal(j.status, 200, JSON.stringify(j.body));
-  return { token: j.body.voice_token, ...(await openVoice(j.body.voice_token, channelId)) };
+  const url = voiceUrlOf(server, j.body);
+  if (farVoiceUrl()) assert.equal(url, farVoiceUrl(), 'the channel is on the second node');
+  return { token: j.body.voice_token, url, ...(await openVoice(url, j.body.voice_token, channelId)) };
 }
 
-async function openVoice(token, channelId) {
-  const ws = new WebSocket(server.url.replace('http', 'ws') + '/voice');
+async function openVoice(url, token, channelId) {
+  const ws = new WebSocket(url);
   const frames = [];
   let closedAt = null;
   let code = null;
@@ -77,13 +97,13 @@ test('a voice token no longer identifies after POST /voice/leave, and a rejoin m
   assert.equal(await s.closed, 4006, 'the live session of a user who left is ended');
   assert.ok(s.closedAt() - t0 < 1000, `ended after ${s.closedAt() - t0} ms`);
   assert.equal(s.frames.find((f) => f.op === 'error')?.d.code, 'voice_state_ended');
-  const again = await openVoice(s.token, g.voice.id);
+  const again = await openVoice(s.url, s.token, g.voice.id);
   assert.equal(await again.closed, 4004, 'the old token identified after leave');
   assert.equal(again.frames.find((f) => f.op === 'error')?.d.code, 'auth_failed');
   // Joining anew works, and the token from before that stay still does not.
   const fresh = await identify(g.member, g.voice.id);
   assert.ok(fresh.frames.some((f) => f.op === 'ready'));
-  const stale = await openVoice(s.token, g.voice.id);
+  const stale = await openVoice(s.url, s.token, g.voice.id);
   assert.equal(await stale.closed, 4004);
   fresh.ws.close();
 });
@@ -97,7 +117,7 @@ test('deleting the voice channel ends its SFU sessions and their tokens', async 
   assert.equal(await member.closed, 4006);
   assert.equal(await owner.closed, 4006);
   assert.ok(Math.max(member.closedAt(), owner.closedAt()) - t0 < 1000);
-  const again = await openVoice(member.token, g.voice.id);
+  const again = await openVoice(member.url, member.token, g.voice.id);
   assert.equal(await again.closed, 4004);
 });
 
@@ -111,6 +131,7 @@ async function talkingBots(g) {
   try {
     await waitFor(async () => (await g.states()).length === 2, 'two bots in voice', 30000);
     await waitFor(async () => (await metric('sfu_forwarded_packets_total')) > 0, 'forwarding');
+    await g.onFarNode();
   } catch (e) {
     await stop();
     throw e;

@@ -1,5 +1,8 @@
 // The SFU end to end: hype-bot (real ICE/DTLS/SRTP/Opus clients) through `hype serve`'s
-// in-process SFU, and bad input on /voice and the media port.
+// in-process SFU, and bad input on /voice and the media port. With HYPE_TEST_CLUSTER=1 the
+// server is two nodes, each with its SFU: clients open the /voice WebSocket the join answer
+// names (hype-bot does too), junk goes to every node's media ports, and SFU counters are
+// summed over the nodes (a channel is on one of them, either).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -7,20 +10,24 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import dgram from 'node:dgram';
 import WebSocket from 'ws';
-import { startServer, api, sleep, register, HYPE_BIN, promtoolCheck } from './lib.mjs';
+import { startServer, api, sleep, register, HYPE_BIN, promtoolCheck, metricSum, nodesOf, voiceUrlOf, clusterMode } from './lib.mjs';
 
 const BOT_BIN = process.env.HYPE_BOT_BIN ?? join(dirname(HYPE_BIN), '..', 'bot', 'hype-bot');
-let SFU_PORT;
+const SFU_WORKERS = 2;
+let SFU_PORTS;  // every UDP port of every node's SFU workers
 let server;
 
 before(async () => {
   // Last-N above the channel sizes used here: everyone hears everyone (exact counts).
   // A fixed UDP port pair (the tests send junk to it); another run on this machine may hold
-  // the one picked at random, so try a few.
+  // the one picked at random, so try a few. Two nodes take consecutive pairs.
+  const nodes = clusterMode() ? 2 : 1;
   for (let attempt = 0; ; attempt++) {
-    SFU_PORT = 42000 + Math.floor(Math.random() * 2000);
+    const first = 42000 + Math.floor(Math.random() * 2000);
+    SFU_PORTS = Array.from({ length: nodes * SFU_WORKERS }, (_, i) => first + i);
+    const nodeEnv = Array.from({ length: nodes }, (_, i) => ({ HYPE_SFU_PORT: String(first + i * SFU_WORKERS) }));
     try {
-      server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '2', HYPE_SFU_PORT: String(SFU_PORT), HYPE_VOICE_MAX_FORWARDED_SPEAKERS: '16' });
+      server = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: String(SFU_WORKERS), ...nodeEnv[0], HYPE_VOICE_MAX_FORWARDED_SPEAKERS: '16' }, { nodeEnv });
       break;
     } catch (e) {
       if (attempt >= 4) throw e;
@@ -38,12 +45,8 @@ function runBots(args, srv = server) {
   });
 }
 
-async function metric(name, srv = server) {
-  const text = await (await fetch(srv.url + '/metrics')).text();
-  let sum = 0;
-  for (const l of text.split('\n')) if (l.startsWith(name + ' ') || l.startsWith(name + '{')) sum += Number(l.split(' ').pop());
-  return sum;
-}
+// Summed over the series and the server's nodes.
+const metric = (name, srv = server) => metricSum(srv, name);
 
 test('10 bots in one channel: everyone hears every speaker, zero loss on loopback', { skip: !existsSync(BOT_BIN) && 'hype-bot not built' }, async () => {
   const { code, report } = await runBots(['--count', '10', '--speakers', '10', '--duration', '4']);
@@ -57,7 +60,13 @@ test('10 bots in one channel: everyone hears every speaker, zero loss on loopbac
   assert.equal(report.loss_pct, 0);
   assert.ok(report.latency_ms_p99 < 50, `p99 ${report.latency_ms_p99}`);
   assert.ok(await metric('sfu_forwarded_packets_total') >= report.packets_received);
-  const text = await (await fetch(server.url + '/metrics')).text();
+  // The node whose SFU carried the channel (the only one in a single-node run).
+  let text = '';
+  for (const n of nodesOf(server)) {
+    const t = await (await fetch(n.url + '/metrics')).text();
+    if (await metric('sfu_forwarded_packets_total', n) >= report.packets_received) text = t;
+  }
+  assert.ok(text, 'one node forwarded every packet the bots received');
   for (const name of ['sfu_forwarded_packets_total', 'sfu_dropped_packets_total', 'sfu_worker_cpu_seconds_total'])
     assert.match(text, new RegExp(`# TYPE ${name} counter`), `${name} is a Prometheus counter`);
   assert.match(text, /# TYPE sfu_node_connections gauge/);
@@ -65,8 +74,8 @@ test('10 bots in one channel: everyone hears every speaker, zero loss on loopbac
   if (problems !== undefined) assert.equal(problems, null, problems);
 });
 
-async function voiceSocket() {
-  const ws = new WebSocket(server.url.replace('http', 'ws') + '/voice');
+async function voiceSocket(url) {
+  const ws = new WebSocket(url);
   const frames = [];
   let closed = null;
   ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
@@ -83,23 +92,25 @@ test('bad voice tokens are refused and counted; garbage UDP is dropped and count
   const voice = chans.find((c) => c.kind === 'voice');
   const other = (await api(server, 'POST', `/guilds/${guild.id}/channels`, { token: a.access_token, body: { name: 'Other', kind: 'voice' } })).body;
   const join = (await api(server, 'POST', `/voice/join/${voice.id}`, { token: a.access_token })).body;
-  assert.equal(join.sfu.url, server.url.replace('http', 'ws') + '/voice');
+  // The /voice of this server (one of its nodes in a cluster).
+  assert.ok(nodesOf(server).map((n) => n.url.replace('http', 'ws') + '/voice').includes(join.sfu.url), join.sfu.url);
+  const url = voiceUrlOf(server, join);
   const before = await metric('sfu_rejected_tokens_total');
 
-  const garbage = await voiceSocket();
+  const garbage = await voiceSocket(url);
   garbage.ws.send(JSON.stringify({ op: 'identify', d: { token: 'not.a.token' } }));
   assert.equal(await garbage.closed(), 4004);
 
-  const wrongChannel = await voiceSocket();
+  const wrongChannel = await voiceSocket(url);
   wrongChannel.ws.send(JSON.stringify({ op: 'identify', d: { token: join.voice_token, channel_id: other.id } }));
   assert.equal(await wrongChannel.closed(), 4004);
 
-  const access = await voiceSocket();  // an access token is not a voice token
+  const access = await voiceSocket(url);  // an access token is not a voice token
   access.ws.send(JSON.stringify({ op: 'identify', d: { token: a.access_token } }));
   assert.equal(await access.closed(), 4004);
   assert.equal(await metric('sfu_rejected_tokens_total'), before + 3);
 
-  const ok = await voiceSocket();
+  const ok = await voiceSocket(url);
   ok.ws.send(JSON.stringify({ op: 'identify', d: { token: join.voice_token, channel_id: voice.id } }));
   for (let i = 0; i < 50 && !ok.frames.some((f) => f.op === 'ready'); i++) await sleep(20);
   assert.equal(ok.frames.find((f) => f.op === 'ready').d.user_id, a.user.id);
@@ -117,12 +128,13 @@ test('bad voice tokens are refused and counted; garbage UDP is dropped and count
     Buffer.from([0x81, 0xc9, 0x00, 0x01, 0, 0, 0, 1]),                 // RTCP from a stranger
     Buffer.from([0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),  // DTLS from a stranger
   ];
-  for (let port = SFU_PORT; port < SFU_PORT + 2; port++)
+  for (const port of SFU_PORTS)
     for (const p of packets) await new Promise((r) => sock.send(p, port, '127.0.0.1', r));
   sock.close();
+  const junk = packets.length * SFU_PORTS.length;
   let dropped = 0;
-  for (let i = 0; i < 50 && dropped < dropped0 + 10; i++) { await sleep(20); dropped = await metric('sfu_dropped_packets_total'); }
-  assert.equal(dropped, dropped0 + 10);
+  for (let i = 0; i < 50 && dropped < dropped0 + junk; i++) { await sleep(20); dropped = await metric('sfu_dropped_packets_total'); }
+  assert.equal(dropped, dropped0 + junk);
 });
 
 // A STUN Binding request with a USERNAME the SFU never issued (wrong ICE credentials) and a
@@ -156,7 +168,7 @@ test('under a flood of junk and wrong-credential packets every bot still hears e
       else if (kind === 1) p = Buffer.from([0x80, 0x6f, sent & 0xff, 1, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef, ...Buffer.alloc(40, 7)]);
       else if (kind === 2) p = Buffer.from([0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
       else p = Buffer.from(Array.from({ length: 1 + (sent % 200) }, () => Math.floor(Math.random() * 256)));
-      for (let port = SFU_PORT; port < SFU_PORT + 2; port++) sock.send(p, port, '127.0.0.1');
+      for (const port of SFU_PORTS) sock.send(p, port, '127.0.0.1');
       sent++;
       if (sent % 50 === 0) await sleep(5);
     }
