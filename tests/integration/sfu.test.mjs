@@ -289,3 +289,16 @@ test('SIGINT during a media run: bots leave voice over REST and still print the 
   assert.equal(report.bots, 2);
   assert.deepEqual(await ch.states(), []);
 });
+
+// A second SFU given a UDP port this one's workers hold does not start: it would otherwise
+// share the port (SO_REUSEADDR lets UDP sockets do that on Linux) and take some of the first
+// one's packets.
+test('an SFU whose UDP port is taken fails to start instead of sharing the port', { timeout: 30_000 }, async () => {
+  const taken = SFU_PORTS[0];
+  let second = null;
+  const error = await startServer({ HYPE_VOICE_MODE: 'sfu', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(taken) }, { args: ['--roles', 'sfu'] })
+    .then((s) => { second = s; return null; }, (e) => e);
+  await second?.stop();
+  assert.ok(error, `a second SFU started on UDP port ${taken}, which the first one holds`);
+  assert.match(error.message, /in use/i);
+});
