@@ -6,6 +6,10 @@ namespace hype::net {
 
 namespace asio = boost::asio;
 
+namespace {
+constexpr std::size_t kKeptCapacity = 8 * 1024;
+}  // namespace
+
 GatherStream::GatherStream(boost::beast::tcp_stream stream, std::size_t limit)
     : state_(std::make_shared<State>(std::move(stream))) {
   state_->limit = limit;
@@ -73,7 +77,12 @@ void GatherStream::flush(const std::shared_ptr<State>& s) {
   asio::async_write(s->stream.socket(), asio::buffer(s->inflight),
                     [s](boost::system::error_code ec, std::size_t) {
                       s->flushing = false;
-                      s->inflight.clear();
+                      // Keep a small buffer for the next flush, not a burst's worth per
+                      // connection (a burst at connect time would stay for good).
+                      if (s->inflight.capacity() > kKeptCapacity)
+                        std::string().swap(s->inflight);
+                      else
+                        s->inflight.clear();
                       if (ec && !s->error) s->error = ec;
                       after_flush(s);
                     });
