@@ -253,10 +253,9 @@ int run_server(const Config& given) {
 
   std::unique_ptr<api::Api> api;
   if (node.roles.api)
-    api = std::make_unique<api::Api>(api::ApiDeps{domain->auth, domain->chat, domain->voice,
-                                                  *node.coord, *domain->store, domain->pool,
-                                                  node.registry, config, node.tracer.get(),
-                                                  node.bus.get()});
+    api = std::make_unique<api::Api>(
+        api::ApiDeps{domain->auth, domain->chat, domain->voice, *node.coord, *domain->store,
+                     domain->pool, node.registry, config, node.tracer.get(), node.bus.get()});
   std::shared_ptr<gateway::Gateway> gw;
   if (node.roles.gateway) {
     gw = std::make_shared<gateway::Gateway>(

@@ -378,8 +378,7 @@ bool history_complete_after(const RedisReply& info, const std::string& after) {
   auto vs_last = compare_cursors(after, last->str);
   auto vs_deleted = compare_cursors(after, deleted->str);
   auto vs_first = compare_cursors(after, first->elements[0].str);
-  return vs_last && *vs_last <= 0 && vs_deleted && *vs_deleted >= 0 && vs_first &&
-         *vs_first >= 0;
+  return vs_last && *vs_last <= 0 && vs_deleted && *vs_deleted >= 0 && vs_first && *vs_first >= 0;
 }
 
 // Appends XRANGE's entries to `out` (each with its cursor); false if the reply is malformed.
@@ -542,11 +541,11 @@ asio::awaitable<void> send_queued(std::shared_ptr<Shared> s) {
       waiting = s->queue.size();
     }
     if (s->fail_log.allow())
-      spdlog::warn("event bus {}: {} events wait for Redis, sent again shortly: {}",
-                   s->opts.stream, waiting, error);
+      spdlog::warn("event bus {}: {} events wait for Redis, sent again shortly: {}", s->opts.stream,
+                   waiting, error);
     auto pause = std::chrono::milliseconds(100) * (1 << std::min(failures++, 4));
-    s->send_timer.expires_after(std::min<std::chrono::milliseconds>(pause,
-                                                                   std::chrono::seconds(2)));
+    s->send_timer.expires_after(
+        std::min<std::chrono::milliseconds>(pause, std::chrono::seconds(2)));
     boost::system::error_code ec;
     co_await s->send_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }

@@ -15,9 +15,9 @@
 //   and delivers EVERY event, this node's own included, with Event::cursor = its entry id.
 //   So every node delivers in the same global order, and local delivery never jumps ahead
 //   of the stream (which pub/sub mode does). The price: delivery waits for Redis, and while
-//   Redis is down no event is delivered at all, here either (they wait in the queue). After a failure the reader reads
-//   on from its last entry: nothing still in the stream is lost (a reader that fell more than
-//   stream_max_len behind counts what was trimmed in `gaps`).
+//   Redis is down no event is delivered at all, here either (they wait in the queue). After a
+//   failure the reader reads on from its last entry: nothing still in the stream is lost (a reader
+//   that fell more than stream_max_len behind counts what was trimmed in `gaps`).
 // - position() is the id of the last entry delivered; replay(after, until) answers the
 //   entries in (after, until] from XRANGE pages on the publisher client, or nullopt when XINFO
 //   STREAM shows `after` is newer than anything added or entries after it were deleted or

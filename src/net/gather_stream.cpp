@@ -42,9 +42,8 @@ void GatherStream::accept_write(const std::shared_ptr<State>& s, WriteHandler h,
     return;
   }
   flush(s);
-  asio::post(s->stream.get_executor(), [h = std::move(h), n]() mutable {
-    std::move(h)(boost::system::error_code{}, n);
-  });
+  asio::post(s->stream.get_executor(),
+             [h = std::move(h), n]() mutable { std::move(h)(boost::system::error_code{}, n); });
 }
 
 bool GatherStream::try_write(std::string_view a, std::string_view b) {
@@ -93,9 +92,8 @@ void GatherStream::after_flush(const std::shared_ptr<State>& s) {
     auto [h, n] = std::move(*s->blocked);
     s->blocked.reset();
     auto ec = s->error;
-    asio::post(s->stream.get_executor(), [h = std::move(h), ec, n]() mutable {
-      std::move(h)(ec, ec ? 0 : n);
-    });
+    asio::post(s->stream.get_executor(),
+               [h = std::move(h), ec, n]() mutable { std::move(h)(ec, ec ? 0 : n); });
   }
   if (s->room && (s->error || s->pending.size() <= s->limit)) {
     auto h = std::move(*s->room);

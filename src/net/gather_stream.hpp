@@ -77,8 +77,7 @@ class GatherStream {
 
   template <class ConstBufferSequence, class WriteToken>
   auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-    return boost::asio::async_initiate<WriteToken,
-                                       void(boost::system::error_code, std::size_t)>(
+    return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
         [state = state_](auto handler, const ConstBufferSequence& b) {
           std::size_t n = boost::asio::buffer_size(b);
           if (!state->error) {

@@ -39,7 +39,8 @@ std::size_t text_frame_header(char* out, std::size_t n) {
     return 4;
   }
   out[1] = 127;
-  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>((static_cast<std::uint64_t>(n) >> (56 - 8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i)
+    out[2 + i] = static_cast<char>((static_cast<std::uint64_t>(n) >> (56 - 8 * i)) & 0xFF);
   return 10;
 }
 

@@ -418,8 +418,7 @@ void Worker::start() {
   // No SO_REUSEADDR: on Linux it lets a second UDP socket share the port, so a second SFU
   // given the same sfu.port would silently take some of this one's packets. A port in use
   // fails the start instead (UDP has no TIME_WAIT: a restart needs no reuse).
-  impl_->sock =
-      net::UdpSocket::bind(*addr, {.receive_buffer = 4 << 20, .send_buffer = 4 << 20});
+  impl_->sock = net::UdpSocket::bind(*addr, {.receive_buffer = 4 << 20, .send_buffer = 4 << 20});
   impl_->watch.assign(impl_->sock.fd());
   port_ = impl_->sock.local_address().port;
   impl_->arm();

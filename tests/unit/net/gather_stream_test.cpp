@@ -206,7 +206,8 @@ TEST(GatherStream, TryWriteRefusesPastTheLimitAndWaitRoomCompletesWhenThePeerRea
     sent += head + body;
     pump(p.io);
   }
-  ASSERT_GT(refused_at, 0u) << "a peer that does not read fills the buffers, then writes are refused";
+  ASSERT_GT(refused_at, 0u)
+      << "a peer that does not read fills the buffers, then writes are refused";
   EXPECT_FALSE(p.server->failed());
   bool room = false;
   p.server->async_wait_room([&](boost::system::error_code ec) {
