@@ -113,14 +113,14 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
     bool first = self->d_.coord.presence_connect(user) == 1;
     asio::post(self->strand_, [self, c, user, r = std::move(ready), p = std::move(perms), first,
                                sc = std::move(snapshot_cursor)]() mutable {
-      self->finish_identify(c, user, std::move(r), std::move(p), first, std::move(sc));
+      self->finish_identify(c, user, std::move(r), p, first, sc);
     });
   });
 }
 
 void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::object ready,
-                              std::vector<std::pair<Id, std::uint64_t>> perms, bool first_session,
-                              std::string snapshot_cursor) {
+                              const std::vector<std::pair<Id, std::uint64_t>>& perms, bool first_session,
+                              const std::string& snapshot_cursor) {
   c->identifying = false;
   bool recorded = recording_.erase(c) > 0;
   std::vector<std::shared_ptr<const cluster::Event>> missed;
@@ -252,15 +252,14 @@ void Gateway::resume_elsewhere(const std::shared_ptr<Conn>& c, Id user, std::str
     bool first = self->d_.coord.presence_connect(user) == 1;
     asio::post(self->strand_, [self, c, user, sid = std::move(sid), seq, cursor = std::move(cursor),
                                perms = std::move(perms), first]() mutable {
-      self->start_resumed_session(c, user, std::move(sid), seq, std::move(cursor), std::move(perms),
-                                  first);
+      self->start_resumed_session(c, user, std::move(sid), seq, std::move(cursor), perms, first);
     });
   });
 }
 
 void Gateway::start_resumed_session(const std::shared_ptr<Conn>& c, Id user, std::string sid,
                                     std::uint64_t seq, std::string cursor,
-                                    std::vector<std::pair<Id, std::uint64_t>> perms,
+                                    const std::vector<std::pair<Id, std::uint64_t>>& perms,
                                     bool first_session) {
   c->identifying = false;
   // The session id is only a label here: the token authenticated the user, and the stream,
@@ -325,7 +324,7 @@ void Gateway::catch_up(const std::shared_ptr<Session>& s, std::string after, boo
                       g->destroy_session(s->id);
                       return;
                     }
-                    g->finish_catch_up(s, after, until, std::move(*events), resumed);
+                    g->finish_catch_up(s, after, until, *events, resumed);
                   });
                 });
 }
@@ -346,7 +345,7 @@ bool Gateway::replay_one(Session& s, const cluster::Event& e) {
 }
 
 void Gateway::finish_catch_up(const std::shared_ptr<Session>& s, const std::string& after,
-                              const std::string& until, std::vector<cluster::Event> events,
+                              const std::string& until, const std::vector<cluster::Event>& events,
                               bool resumed) {
   auto it = sessions_.find(s->id);
   if (it == sessions_.end() || it->second != s) return;  // ended meanwhile

@@ -89,7 +89,8 @@ void GatherStream::flush(const std::shared_ptr<State>& s) {
 
 void GatherStream::after_flush(const std::shared_ptr<State>& s) {
   if (s->blocked && (s->error || s->pending.size() <= s->limit)) {
-    auto [h, n] = std::move(*s->blocked);
+    WriteHandler h = std::move(s->blocked->first);
+    std::size_t n = s->blocked->second;
     s->blocked.reset();
     auto ec = s->error;
     asio::post(s->stream.get_executor(),
