@@ -35,7 +35,7 @@ struct ApiDeps {
   net::BlockingPool& pool;
   metrics::Registry& metrics;
   const Config& config;
-  telemetry::Tracer* tracer = nullptr;  // spans of API requests; null: none
+  telemetry::Tracer* tracer = nullptr;     // spans of API requests; null: none
   const cluster::EventBus* bus = nullptr;  // /readyz waits for it; null: none to wait for
 };
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <fstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "app/secrets.hpp"
 #include "cluster/metered_placement.hpp"
@@ -81,41 +83,36 @@ void register_process_metrics(metrics::Registry& reg) {
 // The Redis event bus's counters: events this node could not send to the others, and events
 // of other nodes it never received (pub/sub drops them while a connection is down).
 void register_bus_metrics(metrics::Registry& reg, cluster::RedisEventBus& bus) {
-  auto& published =
-      reg.counter("cluster_events_published_total", "events sent to the other nodes").get();
-  auto& failed = reg.counter("cluster_events_publish_failed_total",
-                             "events not sent to the other nodes (dropped)")
-                     .get();
-  auto& retried =
-      reg.counter("cluster_events_publish_retried_total",
-                  "events sent again after Redis did not acknowledge them (stream: delayed, kept)")
-          .get();
-  auto& duplicates = reg.counter("cluster_events_duplicate_total",
-                                 "events added to the stream twice by a retry (dropped here)")
-                         .get();
-  auto& received =
-      reg.counter("cluster_events_received_total",
-                  "events delivered here from Redis (on the stream: this node's own too)")
-          .get();
-  auto& gaps = reg.counter("cluster_events_missed_total",
-                           "other nodes' events this node never received (sequence gaps)")
-                   .get();
-  auto& bad = reg.counter("cluster_events_undecodable_total",
-                          "records on the event channel that did not decode")
-                  .get();
-  auto& read_failed = reg.counter("cluster_events_read_failed_total",
-                                  "reads of the cluster event stream that failed (retried)")
-                          .get();
-  reg.on_collect([&, b = &bus] {
-    auto s = b->stats();
-    published.set_total(static_cast<double>(s.published));
-    failed.set_total(static_cast<double>(s.publish_failed));
-    received.set_total(static_cast<double>(s.received));
-    gaps.set_total(static_cast<double>(s.gaps));
-    bad.set_total(static_cast<double>(s.undecodable));
-    read_failed.set_total(static_cast<double>(s.read_failed));
-    retried.set_total(static_cast<double>(s.publish_retried));
-    duplicates.set_total(static_cast<double>(s.duplicates));
+  using Stats = cluster::RedisEventBusStats;
+  struct Exported {
+    const char* name;
+    const char* help;
+    std::uint64_t Stats::*field;
+  };
+  static constexpr Exported kExported[] = {
+      {"cluster_events_published_total", "events sent to the other nodes", &Stats::published},
+      {"cluster_events_publish_failed_total", "events not sent to the other nodes (dropped)",
+       &Stats::publish_failed},
+      {"cluster_events_publish_retried_total",
+       "events sent again after Redis did not acknowledge them (stream: delayed, kept)",
+       &Stats::publish_retried},
+      {"cluster_events_duplicate_total",
+       "events added to the stream twice by a retry (dropped here)", &Stats::duplicates},
+      {"cluster_events_received_total",
+       "events delivered here from Redis (on the stream: this node's own too)", &Stats::received},
+      {"cluster_events_missed_total",
+       "other nodes' events this node never received (sequence gaps)", &Stats::gaps},
+      {"cluster_events_undecodable_total", "records on the event channel that did not decode",
+       &Stats::undecodable},
+      {"cluster_events_read_failed_total",
+       "reads of the cluster event stream that failed (retried)", &Stats::read_failed},
+  };
+  std::vector<std::pair<metrics::Counter*, std::uint64_t Stats::*>> counters;
+  for (const Exported& e : kExported)
+    counters.emplace_back(&reg.counter(e.name, e.help).get(), e.field);
+  reg.on_collect([counters = std::move(counters), b = &bus] {
+    Stats s = b->stats();
+    for (const auto& [counter, field] : counters) counter->set_total(static_cast<double>(s.*field));
   });
 }
 

@@ -281,6 +281,16 @@ std::optional<asio::awaitable<RedisReply>> command_if_open(Shared& s, RedisClien
   return client.command(std::move(args));
 }
 
+// A stream entry [id, [field, value, ...]]'s record (field "r"); null for the genesis entry
+// (kAddBatch) or a malformed entry.
+const std::string* record_of(const RedisReply& entry) {
+  if (entry.elements.size() < 2) return nullptr;
+  const auto& fields = entry.elements[1].elements;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+    if (fields[i].str == "r") return &fields[i + 1].str;
+  return nullptr;
+}
+
 // XREAD's reply: [[stream, [[id, [field, value, ...]], ...]]]; delivers each entry's "r".
 void on_read_reply(Shared& s, const RedisReply& r) {
   for (const RedisReply& stream : r.elements) {
@@ -288,10 +298,7 @@ void on_read_reply(Shared& s, const RedisReply& r) {
     for (const RedisReply& entry : stream.elements[1].elements) {
       if (entry.elements.size() < 2) continue;
       const std::string& id = entry.elements[0].str;
-      const auto& fields = entry.elements[1].elements;
-      const std::string* payload = nullptr;
-      for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
-        if (fields[i].str == "r") payload = &fields[i + 1].str;
+      const std::string* payload = record_of(entry);
       s.last_id = id;
       s.set_position(id);
       if (payload) s.on_record(*payload, id);  // none: the genesis entry (kAddBatch)
@@ -388,10 +395,7 @@ bool append_range(Shared& s, const RedisReply& r, std::vector<Event>& out,
                   std::map<std::pair<std::string, std::uint64_t>, std::uint64_t>& last_seq) {
   for (const RedisReply& entry : r.elements) {
     if (entry.elements.size() < 2) return false;
-    const auto& fields = entry.elements[1].elements;
-    const std::string* payload = nullptr;
-    for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
-      if (fields[i].str == "r") payload = &fields[i + 1].str;
+    const std::string* payload = record_of(entry);
     if (!payload) continue;  // the genesis entry
     std::optional<Record> rec = decode(*payload);
     if (!rec) {

@@ -80,16 +80,16 @@ struct RedisEventBusOptions {
 
 // Counters since the bus was made (monotonic; a metrics exporter reads them).
 struct RedisEventBusStats {
-  std::uint64_t published = 0;       // events PUBLISHed (Redis acknowledged)
-  std::uint64_t publish_failed = 0;  // events not sent: queue full, bus closed; pub/sub mode:
-                                     // also Redis down or slow (stream mode sends those again)
+  std::uint64_t published = 0;        // events PUBLISHed (Redis acknowledged)
+  std::uint64_t publish_failed = 0;   // events not sent: queue full, bus closed; pub/sub mode:
+                                      // also Redis down or slow (stream mode sends those again)
   std::uint64_t publish_retried = 0;  // stream mode: events sent again after a failed send
-  std::uint64_t received = 0;        // other nodes' events delivered here
-  std::uint64_t own_skipped = 0;     // this bus's own events coming back (not delivered again)
-  std::uint64_t undecodable = 0;     // records on the channel that did not decode (dropped)
-  std::uint64_t gaps = 0;            // other nodes' events this node never received
-  std::uint64_t read_failed = 0;     // stream mode: XREADs that failed (Redis down, timeout)
-  std::uint64_t duplicates = 0;      // stream mode: events added twice (a retry), dropped
+  std::uint64_t received = 0;         // other nodes' events delivered here
+  std::uint64_t own_skipped = 0;      // this bus's own events coming back (not delivered again)
+  std::uint64_t undecodable = 0;      // records on the channel that did not decode (dropped)
+  std::uint64_t gaps = 0;             // other nodes' events this node never received
+  std::uint64_t read_failed = 0;      // stream mode: XREADs that failed (Redis down, timeout)
+  std::uint64_t duplicates = 0;       // stream mode: events added twice (a retry), dropped
 };
 
 class RedisEventBus : public EventBus {

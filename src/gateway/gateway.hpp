@@ -90,14 +90,16 @@ class Gateway : public std::enable_shared_from_this<Gateway> {
                         std::string cursor);
   void start_resumed_session(const std::shared_ptr<Conn>& c, Id user, std::string sid,
                              std::uint64_t seq, std::string cursor,
-                             const std::vector<std::pair<Id, std::uint64_t>>& perms, bool first_session);
+                             const std::vector<std::pair<Id, std::uint64_t>>& perms,
+                             bool first_session);
   // Replays the stream (after, position now] to `s` (catching_up), then what was held; then
   // RESUMED when `resumed`. A history that no longer reaches `after` ends the session (4007).
   void catch_up(const std::shared_ptr<Session>& s, std::string after, bool resumed);
   // Delivers a replayed or recorded event to `s` if it may see it (true then).
   bool replay_one(Session& s, const cluster::Event& e);
   void finish_catch_up(const std::shared_ptr<Session>& s, const std::string& after,
-                       const std::string& until, const std::vector<cluster::Event>& events, bool resumed);
+                       const std::string& until, const std::vector<cluster::Event>& events,
+                       bool resumed);
   void deliver(Session& s, const std::string& type, const std::string& data);
   void deliver(Session& s, const std::shared_ptr<const Payload>& p);
   void attach_guild(Session& s, Id guild, std::uint64_t perms);

@@ -119,8 +119,8 @@ void Gateway::handle_identify(const std::shared_ptr<Conn>& c, const json::object
 }
 
 void Gateway::finish_identify(const std::shared_ptr<Conn>& c, Id user, json::object ready,
-                              const std::vector<std::pair<Id, std::uint64_t>>& perms, bool first_session,
-                              const std::string& snapshot_cursor) {
+                              const std::vector<std::pair<Id, std::uint64_t>>& perms,
+                              bool first_session, const std::string& snapshot_cursor) {
   c->identifying = false;
   bool recorded = recording_.erase(c) > 0;
   std::vector<std::shared_ptr<const cluster::Event>> missed;

@@ -8,6 +8,12 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kKeptCapacity = 8 * 1024;
+
+// Completes `h` with `args` later on the stream's executor (never inside the caller).
+template <class Handler, class... Args>
+void complete_later(const GatherStream::executor_type& ex, Handler h, Args... args) {
+  asio::post(ex, [h = std::move(h), args...]() mutable { std::move(h)(args...); });
+}
 }  // namespace
 
 GatherStream::GatherStream(boost::beast::tcp_stream stream, std::size_t limit)
@@ -31,8 +37,7 @@ void GatherStream::uncork() {
 void GatherStream::accept_write(const std::shared_ptr<State>& s, WriteHandler h, std::size_t n) {
   ++s->writes;
   if (s->error) {
-    asio::post(s->stream.get_executor(),
-               [h = std::move(h), ec = s->error]() mutable { std::move(h)(ec, 0); });
+    complete_later(s->stream.get_executor(), std::move(h), s->error, std::size_t{0});
     return;
   }
   if (s->pending.size() > s->limit) {
@@ -42,8 +47,7 @@ void GatherStream::accept_write(const std::shared_ptr<State>& s, WriteHandler h,
     return;
   }
   flush(s);
-  asio::post(s->stream.get_executor(),
-             [h = std::move(h), n]() mutable { std::move(h)(boost::system::error_code{}, n); });
+  complete_later(s->stream.get_executor(), std::move(h), boost::system::error_code{}, n);
 }
 
 bool GatherStream::try_write(std::string_view a, std::string_view b) {
@@ -58,8 +62,7 @@ bool GatherStream::try_write(std::string_view a, std::string_view b) {
 
 void GatherStream::wait_room(const std::shared_ptr<State>& s, IdleHandler h) {
   if (s->error || s->pending.size() <= s->limit) {
-    asio::post(s->stream.get_executor(),
-               [h = std::move(h), ec = s->error]() mutable { std::move(h)(ec); });
+    complete_later(s->stream.get_executor(), std::move(h), s->error);
     return;
   }
   s->room.emplace(std::move(h));
@@ -93,22 +96,18 @@ void GatherStream::after_flush(const std::shared_ptr<State>& s) {
     std::size_t n = s->blocked->second;
     s->blocked.reset();
     auto ec = s->error;
-    asio::post(s->stream.get_executor(),
-               [h = std::move(h), ec, n]() mutable { std::move(h)(ec, ec ? 0 : n); });
+    complete_later(s->stream.get_executor(), std::move(h), ec, ec ? 0 : n);
   }
   if (s->room && (s->error || s->pending.size() <= s->limit)) {
     auto h = std::move(*s->room);
     s->room.reset();
-    asio::post(s->stream.get_executor(),
-               [h = std::move(h), ec = s->error]() mutable { std::move(h)(ec); });
+    complete_later(s->stream.get_executor(), std::move(h), s->error);
   }
   flush(s);  // what gathered meanwhile (held while corked, unless past the limit)
   if (!s->flushing && (s->pending.empty() || s->error)) {
     auto idle = std::move(s->idle);
     s->idle.clear();
-    for (auto& h : idle)
-      asio::post(s->stream.get_executor(),
-                 [h = std::move(h), ec = s->error]() mutable { std::move(h)(ec); });
+    for (auto& h : idle) complete_later(s->stream.get_executor(), std::move(h), s->error);
   }
 }
 
@@ -117,8 +116,7 @@ void GatherStream::async_wait_idle(GatherStream& g, IdleHandler handler) {
   s->corked = false;
   flush(s);
   if (!s->flushing) {
-    asio::post(s->stream.get_executor(),
-               [h = std::move(handler), ec = s->error]() mutable { std::move(h)(ec); });
+    complete_later(s->stream.get_executor(), std::move(handler), s->error);
     return;
   }
   s->idle.push_back(std::move(handler));
