@@ -93,6 +93,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<bool> is_connected{false};
   std::atomic<std::uint64_t> connect_count{0};
   bool stopped = false, started = false;
+  bool first_attempt_done = false;  // the first connect succeeded or failed
   std::chrono::milliseconds backoff{0};
   asio::steady_timer retry, connect_timer;
   std::size_t pending = 0;
@@ -171,6 +172,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     if (!opts.password.empty()) raw({"AUTH", opts.password}, nullptr);
     if (opts.db != 0) raw({"SELECT", std::to_string(opts.db)}, nullptr);
     is_connected = true;
+    first_attempt_done = true;
     ++connect_count;
     if (connect_count > 1) spdlog::info("redis {}:{}: reconnected", opts.host, opts.port);
     for (auto& [channel, handler] : subscriptions) send_subscribe(channel);
@@ -187,6 +189,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
 
   void schedule_reconnect() {
     is_connected = false;
+    first_attempt_done = true;
     if (stopped) return;
     backoff = std::clamp(backoff * 2, opts.min_backoff, opts.max_backoff);
     retry.expires_after(backoff);
@@ -255,6 +258,19 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<RedisReply> run(std::vector<std::string> args) {
     if (stopped) throw RedisError("closed", "redis client stopped");
+    if (started && !first_attempt_done) {
+      // A command right after start(): wait for the first connect (within the command's
+      // timeout) rather than fail a node's first heartbeat or a first voice join. Once that
+      // attempt is over, commands fail fast while Redis is unreachable, as below.
+      auto wait = std::make_shared<asio::steady_timer>(strand);
+      auto deadline = std::chrono::steady_clock::now() + opts.command_timeout;
+      while (!stopped && !first_attempt_done && std::chrono::steady_clock::now() < deadline) {
+        wait->expires_after(std::chrono::milliseconds(5));
+        boost::system::error_code ec;
+        co_await wait->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (stopped) throw RedisError("closed", "redis client stopped");
+    }
     if (!ctx || !is_connected)
       throw RedisError("unavailable",
                        "redis " + opts.host + ":" + std::to_string(opts.port) + " is unavailable");

@@ -187,6 +187,18 @@ TEST_F(Redis, SlowCommandTimesOutAndTheConnectionStaysUsable) {
   EXPECT_EQ(run(c, {"ECHO", "after"}).reply->str, "after");
 }
 
+// A command issued right after start() waits for the first connection (a node's first
+// heartbeat or voice join used to fail "unavailable" at startup).
+TEST_F(Redis, ACommandRightAfterStartWaitsForTheFirstConnection) {
+  for (int i = 0; i < 5; ++i) {
+    auto& c = client();
+    auto out = run(c, {"PING"});
+    EXPECT_EQ(out.error, "");
+    ASSERT_TRUE(out.reply);
+    EXPECT_EQ(out.reply->str, "PONG");
+  }
+}
+
 TEST_F(Redis, NoServerMeansUnavailableNotAHang) {
   server.stop();
   auto& c = client();
