@@ -60,6 +60,8 @@ namespace hype::sfu {
     "audio packets not forwarded: publisher outside the last-N speakers")                          \
   X(slot_switches, counter, "sfu_slot_switches_total", "",                                         \
     "audio slots that got a new speaker (last-N)")                                                 \
+  X(layer_switches, counter, "sfu_layer_switches_total", "",                                       \
+    "simulcast subscriptions that moved to another layer (at a keyframe of the new one)")          \
   X(rejected_tokens, counter, "sfu_rejected_tokens_total", "", "voice tokens refused on /voice")   \
   X(funnel_signaled, counter, "voice_join_funnel_total", "stage=signaled", kFunnelHelp)            \
   X(funnel_ice_connected, counter, "voice_join_funnel_total", "stage=ice_connected", kFunnelHelp)  \

@@ -33,6 +33,10 @@ class Endpoint {
   // As a publisher: a subscriber needs a keyframe of this endpoint's track `ssrc` (the room
   // already throttled it per track).
   virtual void request_keyframe(std::uint32_t ssrc) = 0;
+  // As a subscriber: the send-side estimate of what its downlink carries (bits per second),
+  // from its transport-wide congestion control feedback; 0 when unknown (the room then
+  // forwards every stream's highest live simulcast layer).
+  virtual std::uint64_t downlink_estimate_bps() const { return 0; }
 };
 
 }  // namespace hype::sfu

@@ -1,6 +1,9 @@
 #include "sfu/room.hpp"
 
 #include <algorithm>
+#include <array>
+
+#include "sfu/layer_allocator.hpp"
 #include <cctype>
 #include <cstring>
 
@@ -14,6 +17,25 @@ constexpr std::int64_t kNackMaxAgeMs = 1000;  // older than this is useless to a
 // it: a few tries, about one round trip of a mobile link apart.
 constexpr rtc::NackOptions kAudioNack{64, 400, 3, 80};
 }  // namespace
+
+void Track::note_bytes(std::size_t n, std::int64_t now_ms) {
+  constexpr std::int64_t kWindowMs = 500;
+  if (now_ms - rate_window_start_ms >= kWindowMs) {
+    // A window with nothing in it (a paused layer) reads as 0 at once.
+    std::int64_t span = now_ms - rate_window_start_ms;
+    rate_bps = span >= 2 * kWindowMs ? 0 : rate_bytes * 8 * 1000 / static_cast<std::uint64_t>(kWindowMs);
+    rate_bytes = 0;
+    rate_window_start_ms = now_ms;
+  }
+  rate_bytes += n;
+  last_packet_ms = now_ms;
+}
+
+Track* Track::layer_by_ssrc(std::uint32_t s) {
+  for (auto& l : layers)
+    if (l->ssrc == s || (l->rtx_ssrc != 0 && l->rtx_ssrc == s)) return l.get();
+  return nullptr;
+}
 
 std::string slot_mid(int slot) {
   return "a" + std::to_string(slot);
@@ -47,9 +69,11 @@ void Room::reindex() {
   tracks_by_ssrc_.clear();
   subs_by_ssrc_.clear();
   for (auto& p : participants_) {
+    for_each_stream(*p, [&](Track& t) {
+      if (t.ssrc) tracks_by_ssrc_.emplace(t.ssrc, &t);
+      if (t.rtx_ssrc) tracks_by_ssrc_.emplace(t.rtx_ssrc, &t);
+    });
     for (auto& t : p->tracks) {
-      tracks_by_ssrc_.emplace(t->ssrc, t.get());
-      if (t->rtx_ssrc) tracks_by_ssrc_.emplace(t->rtx_ssrc, t.get());
       for (auto& sub : t->subscriptions)
         subs_by_ssrc_.try_emplace({sub->subscriber->id, sub->rewriter.out_ssrc()}, sub.get());
     }
@@ -109,11 +133,23 @@ Track* Room::publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, st
 
 Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   Participant* p = participant(owner);
-  if (!p || track_by_ssrc(spec.ssrc)) return nullptr;
-  if (spec.rtx_ssrc && (spec.rtx_ssrc == spec.ssrc || track_by_ssrc(spec.rtx_ssrc))) return nullptr;
+  const bool simulcast = spec.kind == MediaKind::kVideo && !spec.rids.empty();
+  if (!p) return nullptr;
+  if (simulcast) {
+    // One simulcast track per mid; its layers' SSRCs come with their first packets.
+    for (auto& t : p->tracks)
+      if (!t->layers.empty() && t->mid == spec.mid) return nullptr;
+  } else {
+    if (track_by_ssrc(spec.ssrc)) return nullptr;
+    if (spec.rtx_ssrc && (spec.rtx_ssrc == spec.ssrc || track_by_ssrc(spec.rtx_ssrc)))
+      return nullptr;
+  }
   const bool audio = spec.kind == MediaKind::kAudio;
-  auto t = std::make_unique<Track>(audio ? kAudioCachePackets : kVideoCachePackets,
+  auto make = [&] {
+    return std::make_unique<Track>(simulcast || audio ? kAudioCachePackets : kVideoCachePackets,
                                    spec.clock_rate, audio ? kAudioNack : rtc::NackOptions{});
+  };
+  auto t = make();
   t->nacked = !audio || spec.nack;
   t->owner = p;
   t->ssrc = spec.ssrc;
@@ -130,11 +166,68 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   // Only microphones compete for slots (a listen-only client never takes one).
   if (spec.kind == MediaKind::kAudio && spec.source == TrackSource::kMic) selector_.add(owner);
   slots_dirty_ = true;
+  if (simulcast) {
+    // The group keeps no packets (small cache); each layer is a video stream of its own.
+    t->ssrc = 0;
+    t->rtx_ssrc = 0;
+    t->nacked = false;
+    for (std::size_t i = 0; i < spec.rids.size(); ++i) {
+      auto l = std::make_unique<Track>(kVideoCachePackets, spec.clock_rate);
+      l->nacked = true;
+      l->owner = p;
+      l->kind = spec.kind;
+      l->payload_type = spec.payload_type;
+      l->clock_rate = spec.clock_rate;
+      l->mid = spec.mid;
+      l->source = spec.source;
+      l->codec_name = spec.codec;
+      l->codec = t->codec;
+      l->rtx_payload_type = spec.rtx_payload_type;
+      l->group = t.get();
+      l->rid = spec.rids[i];
+      l->layer = static_cast<int>(i);
+      t->layers.push_back(std::move(l));
+    }
+  }
   p->tracks.push_back(std::move(t));
   Track* added = p->tracks.back().get();
-  tracks_by_ssrc_.emplace(spec.ssrc, added);
-  if (spec.rtx_ssrc) tracks_by_ssrc_.emplace(spec.rtx_ssrc, added);
+  if (added->ssrc) tracks_by_ssrc_.emplace(added->ssrc, added);
+  if (added->rtx_ssrc) tracks_by_ssrc_.emplace(added->rtx_ssrc, added);
   return added;
+}
+
+void Room::unpublish(ParticipantId owner, const PublishedTrack& spec) {
+  if (spec.kind != MediaKind::kVideo || spec.rids.empty()) return unpublish(spec.ssrc);
+  Participant* p = participant(owner);
+  if (!p) return;
+  std::erase_if(p->tracks, [&](const auto& t) { return !t->layers.empty() && t->mid == spec.mid; });
+  reindex();
+}
+
+Track* Room::bind_layer(Participant& from, const rtc::RtpPacket& pkt) {
+  if (from.ext.rid == 0 && from.ext.repaired_rid == 0) return nullptr;
+  auto rid = rtc::rid(pkt, from.ext);
+  bool repair = false;
+  if (!rid) {
+    rid = rtc::repaired_rid(pkt, from.ext);
+    repair = true;
+  }
+  if (!rid || rid->empty()) return nullptr;
+  auto mid = rtc::mid(pkt, from.ext);
+  for (auto& t : from.tracks) {
+    if (t->layers.empty() || (mid && *mid != t->mid)) continue;
+    for (auto& l : t->layers) {
+      if (l->rid != *rid) continue;
+      std::uint32_t& slot = repair ? l->rtx_ssrc : l->ssrc;
+      // A layer keeps its first SSRC (a new one would be a restarted encoder: renegotiated).
+      if (slot != 0) return nullptr;
+      if (repair && l->rtx_payload_type == 0) return nullptr;
+      slot = pkt.ssrc();
+      tracks_by_ssrc_.emplace(pkt.ssrc(), l.get());
+      return l.get();
+    }
+  }
+  return nullptr;
 }
 
 void Room::unpublish(std::uint32_t ssrc) {
@@ -143,7 +236,8 @@ void Room::unpublish(std::uint32_t ssrc) {
     slots_dirty_ = true;
   }
   for (auto& p : participants_) {
-    std::erase_if(p->tracks, [&](const auto& t) { return t->ssrc == ssrc; });
+    std::erase_if(p->tracks,
+                  [&](const auto& t) { return t->ssrc == ssrc && t->layers.empty(); });
     if (!audio_track(p->id)) selector_.remove(p->id);
   }
   reindex();
@@ -208,6 +302,8 @@ Subscription* Room::subscribe(ParticipantId subscriber, Track& track, std::uint3
       sub->rtx_seq = initial_seq ^ 0x5a5a;
     }
   }
+  // A simulcast subscription gets its layer from the next allocation (the next tick).
+  if (!track.layers.empty()) next_allocate_ms_ = 0;
   track.subscriptions.push_back(std::move(sub));
   Subscription* added = track.subscriptions.back().get();
   subs_by_ssrc_.try_emplace({subscriber, out_ssrc}, added);
@@ -254,13 +350,8 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
                      std::int64_t now_us, Sink& sink) {
   ++counters_.rtp_in;
   std::int64_t now_ms = now_us / 1000;
-  Track* track = nullptr;
-  for (auto& t : from.tracks) {
-    if (t->ssrc == pkt.ssrc()) {
-      track = t.get();
-      break;
-    }
-  }
+  Track* track = track_by_ssrc(pkt.ssrc());
+  if (track && (track->owner != &from || track->ssrc != pkt.ssrc())) track = nullptr;
   if (!track) {
     ++counters_.dropped_unknown_ssrc;
     return;
@@ -299,6 +390,9 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
   }
   track->stats.on_packet(pkt.sequence_number(), pkt.timestamp(), now_us);
   track->cache.store(pkt.sequence_number(), pkt.bytes(), now_ms);
+  // A simulcast layer: its group holds the subscriptions, each taking one layer at a time.
+  Track* const group = track->group;
+  if (group) track->note_bytes(pkt.size(), now_ms);
   if (track->kind == MediaKind::kAudio) {
     if (ext.audio_level && track->source == TrackSource::kMic)
       speakers_.on_level(from.id, ext.audio_level->level_dbov, now_ms);
@@ -332,6 +426,21 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
       ++counters_.red_unwrapped;
       bump(node_.red_unwrapped);
     }
+    if (group && sub.source != track) {
+      // Not its layer now; the target layer takes over at the start of its keyframe, the
+      // current one flowing until then. The rewriter continues sequence numbers and clock.
+      if (sub.target_layer != track->layer || !info.keyframe) {
+        ++counters_.dropped_other_layer;
+        return;
+      }
+      if (sub.source) {
+        ++counters_.layer_switches;
+        bump(node_.layer_switches);
+      }
+      sub.source = track;
+      sub.waiting_keyframe = false;
+      sub.rewriter.detach();
+    }
     if (sub.waiting_keyframe) {
       if (!info.keyframe) {
         ++counters_.dropped_before_keyframe;
@@ -348,7 +457,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
     ++counters_.forwarded_packets;
     counters_.forwarded_bytes += out_pkt->size();
   };
-  for (auto& sub : track->subscriptions) forward_to(*sub);       // per-publisher (video)
+  for (auto& sub : (group ? group : track)->subscriptions) forward_to(*sub);  // per-publisher
   for (Subscription* sub : track->slot_feeds) forward_to(*sub);  // last-N audio slots
   if (track->kind == MediaKind::kAudio && track->slot_feeds.empty() &&
       track->subscriptions.empty() && participants_.size() > 1) {
@@ -415,22 +524,24 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
   bump(node_.nacks, out_seqs.size());
   Subscription* sub = subscription(subscriber, out_ssrc);
   if (!sub || !sub->track) return 0;
+  // The layer it forwards now (the rewriter maps only the current source's numbers).
+  Track& from = *sub->current();
   std::size_t hits = 0;
   for (std::uint16_t out_seq : out_seqs) {
     auto src = sub->rewriter.source_seq(out_seq);
     if (!src) continue;
-    rtc::ByteSpan cached = sub->track->cache.find(*src, now_ms, kNackMaxAgeMs);
+    rtc::ByteSpan cached = from.cache.find(*src, now_ms, kNackMaxAgeMs);
     if (cached.size() < rtc::kRtpFixedHeaderSize || cached.size() > resend_.size()) continue;
     std::memcpy(resend_.data(), cached.data(), cached.size());
     rtc::RtpPacket pkt;
     rtc::PacketExtensions ext;
     if (rtc::RtpPacket::parse(rtc::MutableByteSpan(resend_.data(), cached.size()), pkt) !=
             rtc::RtpParseStatus::kOk ||
-        rtc::index_extensions(pkt, sub->track->owner->ext, ext) != rtc::ExtensionStatus::kOk)
+        rtc::index_extensions(pkt, from.owner->ext, ext) != rtc::ExtensionStatus::kOk)
       continue;
     // A RED packet goes to a subscriber without RED as its primary, as it did the first time.
     std::optional<rtc::RtpPacket> plain;
-    const Track& t = *sub->track;
+    const Track& t = from;
     if (t.red_payload_type != 0 && pkt.payload_type() == t.red_payload_type &&
         sub->subscriber->audio_red_payload_type == 0) {
       rtc::RedPayload red;
@@ -463,13 +574,20 @@ bool Room::on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc,
   bump(node_.plis);
   Subscription* sub = subscription(subscriber, out_ssrc);
   if (!sub || !sub->track) return false;
-  if (!sub->track->pli.allow(now_ms)) {
+  // Simulcast: the layer it is switching to if a switch waits, else the one it forwards.
+  Track* t = sub->current();
+  if (!sub->track->layers.empty() && sub->target_layer >= 0 &&
+      (!sub->source || sub->source->layer != sub->target_layer) &&
+      static_cast<std::size_t>(sub->target_layer) < sub->track->layers.size())
+    t = sub->track->layers[static_cast<std::size_t>(sub->target_layer)].get();
+  if (t->ssrc == 0) return false;
+  if (!t->pli.allow(now_ms)) {
     // One keyframe answers every viewer: the held-back request goes out when due.
-    sub->track->keyframe_pending = true;
+    t->keyframe_pending = true;
     return false;
   }
-  sub->track->keyframe_pending = false;
-  sink.request_keyframe(*sub->track);
+  t->keyframe_pending = false;
+  sink.request_keyframe(*t);
   ++counters_.plis_forwarded;
   ++counters_.keyframe_requests;
   bump(node_.keyframe_requests);
@@ -477,6 +595,18 @@ bool Room::on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc,
 }
 
 void Room::request_keyframe(Track& track, std::int64_t now_ms, ForwardSink& sink) {
+  if (!track.layers.empty()) {
+    // A simulcast group: the layers some subscription waits to start or switch to.
+    for (auto& l : track.layers) {
+      bool wanted = std::any_of(track.subscriptions.begin(), track.subscriptions.end(),
+                                [&](const auto& sub) {
+                                  return sub->target_layer == l->layer && sub->source != l.get();
+                                });
+      if (wanted && l->ssrc != 0) request_keyframe(*l, now_ms, sink);
+    }
+    return;
+  }
+  if (track.ssrc == 0) return;
   if (!track.pli.allow(now_ms)) {
     track.keyframe_pending = true;
     return;
@@ -489,8 +619,63 @@ void Room::request_keyframe(Track& track, std::int64_t now_ms, ForwardSink& sink
 
 void Room::on_tick(std::int64_t now_ms, ForwardSink& sink) {
   for (auto& p : participants_)
-    for (auto& t : p->tracks)
-      if (t->keyframe_pending && t->pli.due(now_ms)) request_keyframe(*t, now_ms, sink);
+    for_each_stream(*p, [&](Track& t) {
+      if (t.keyframe_pending && t.pli.due(now_ms)) request_keyframe(t, now_ms, sink);
+    });
+  if (now_ms >= next_allocate_ms_) {
+    next_allocate_ms_ = now_ms + kAllocateIntervalMs;
+    allocate_layers(now_ms, sink);
+  }
+}
+
+void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
+  constexpr std::size_t kMaxLayers = 4;
+  constexpr std::size_t kMaxWatched = 16;
+  std::array<std::array<LayerRate, kMaxLayers>, kMaxWatched> rates{};
+  std::array<StreamDemand, kMaxWatched> demands{};
+  std::array<Subscription*, kMaxWatched> subs{};
+  std::array<int, kMaxWatched> targets{};
+  for (auto& viewer : participants_) {
+    std::size_t n = 0;
+    for (auto& p : participants_) {
+      for (auto& t : p->tracks) {
+        if (t->layers.empty() || n == kMaxWatched) continue;
+        for (auto& sub : t->subscriptions) {
+          if (sub->subscriber != viewer.get()) continue;
+          std::size_t k = std::min(t->layers.size(), kMaxLayers);
+          for (std::size_t i = 0; i < k; ++i) {
+            const Track& l = *t->layers[i];
+            rates[n][i] = {l.live(now_ms) ? l.rate_bps : 0, l.live(now_ms)};
+          }
+          demands[n] = {t->source == TrackSource::kScreen ? 1 : 0,
+                        std::span<const LayerRate>(rates[n].data(), k)};
+          subs[n++] = sub.get();
+          break;
+        }
+      }
+    }
+    if (n == 0) continue;
+    std::uint64_t budget = viewer->endpoint ? viewer->endpoint->downlink_estimate_bps() : 0;
+    sfu::allocate_layers(budget, std::span(demands.data(), n), std::span(targets.data(), n));
+    for (std::size_t i = 0; i < n; ++i) {
+      Subscription& sub = *subs[i];
+      int want = targets[i];
+      if (want < 0) continue;  // no live layer: keep what it has
+      int have = sub.source ? sub.source->layer : -1;
+      if (want > have && have >= 0 &&
+          !may_switch_up(now_ms, sub.last_up_switch_ms, budget, sub.up_switch_budget_bps))
+        want = std::max(have, std::min(want, sub.target_layer));
+      if (want > have && have >= 0 && want != sub.target_layer) {
+        sub.last_up_switch_ms = now_ms;
+        sub.up_switch_budget_bps = budget;
+      }
+      sub.target_layer = want;
+      if (want != have) {
+        Track& layer = *sub.track->layers[static_cast<std::size_t>(want)];
+        if (layer.ssrc != 0) request_keyframe(layer, now_ms, sink);
+      }
+    }
+  }
 }
 
 std::size_t Room::wanted_slots(ParticipantId id) const {

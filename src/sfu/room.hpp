@@ -76,6 +76,10 @@ struct PublishedTrack {
   // Audio: the publisher accepted generic NACK (a=rtcp-fb nack on its Opus): the SFU asks it
   // again for audio it lost. Video is always NACKed.
   bool nack = false;
+  // Video simulcast (RFC 8853): the rids of its encodings, lowest quality first (the order of
+  // the offer's a=simulcast send list). `ssrc` and `rtx_ssrc` are then 0: each layer's SSRCs
+  // are learned from the rid / repaired-rid header extensions of its first packets.
+  std::vector<std::string> rids;
 };
 
 // A codec a subscriber accepted in its own (answered) video section: what packets of that
@@ -106,6 +110,16 @@ struct Subscription {
   // Video: nothing reaches a new subscriber before the start of a keyframe (it could not
   // decode it, and would only ask for a keyframe).
   bool waiting_keyframe = false;
+  // Simulcast (track->layers not empty): the layer whose packets it forwards now (nullptr
+  // before the first keyframe) and the layer it should forward. A switch waits for a
+  // keyframe of the target layer while the current one keeps flowing (no freeze).
+  Track* source = nullptr;
+  int target_layer = -1;
+  std::int64_t last_up_switch_ms = -1;  // hysteresis of the layer allocator
+  std::uint64_t up_switch_budget_bps = 0;
+
+  // The track whose packets it carries now: the layer for simulcast, else `track`.
+  Track* current() const { return source ? source : track; }
 };
 
 struct Track {
@@ -136,9 +150,33 @@ struct Track {
   std::vector<std::unique_ptr<Subscription>> subscriptions;
   std::vector<Subscription*> slot_feeds;  // audio slots this track currently feeds
 
+  // ---- simulcast ----
+  // A simulcast video track (the "group") has no SSRC of its own: it holds the subscriptions
+  // and its `layers`, lowest quality first, each a Track with its own SSRC (0 until its
+  // first packet names its rid), cache, NACK and keyframe throttle, and `group` set.
+  std::vector<std::unique_ptr<Track>> layers;
+  Track* group = nullptr;
+  std::string rid;
+  int layer = 0;
+  // Layers: what arrived lately, for the allocator (bytes in the current and last 500 ms
+  // window) and liveness.
+  std::int64_t last_packet_ms = -1;
+  std::int64_t rate_window_start_ms = 0;
+  std::uint64_t rate_bytes = 0;
+  std::uint64_t rate_bps = 0;  // of the last complete window
+  void note_bytes(std::size_t n, std::int64_t now_ms);
+  bool live(std::int64_t now_ms) const { return last_packet_ms >= 0 && now_ms - last_packet_ms < 1000; }
+  // Simulcast group: the layer track `ssrc` of it (or its RTX SSRC), nullptr if none.
+  Track* layer_by_ssrc(std::uint32_t ssrc);
+
   Track(std::size_t cache_packets, std::uint32_t rate, rtc::NackOptions nack_options = {})
       : cache(cache_packets), stats(rate), nack(nack_options) {}
 };
+
+// Calls f(Track&) for every RTP stream `p` receives on: its tracks, and the layers of its
+// simulcast tracks in place of the track itself.
+template <class F>
+void for_each_stream(Participant& p, F&& f);
 
 // The mid signaling gives the m-section of audio slot `slot` (one naming rule for both sides).
 std::string slot_mid(int slot);
@@ -159,6 +197,17 @@ struct Participant {
   std::vector<std::unique_ptr<Track>> tracks;
   std::vector<std::unique_ptr<Subscription>> slots;  // its audio slots (never shrink)
 };
+
+template <class F>
+void for_each_stream(Participant& p, F&& f) {
+  for (auto& t : p.tracks) {
+    if (t->layers.empty()) {
+      f(*t);
+    } else {
+      for (auto& l : t->layers) f(*l);
+    }
+  }
+}
 
 // Where the room's decisions go when the caller gives a sink (tests, benchmarks); without one
 // they go to the members' endpoints. The source packet is the publisher's decrypted packet, parsed
@@ -210,6 +259,8 @@ struct RoomCounters {
   std::uint64_t red_recovered = 0;            // lost publisher packets rebuilt from RED
   std::uint64_t dropped_red = 0;              // RED payloads that do not parse
   std::uint64_t dropped_duplicate_audio = 0;  // audio the SFU already had
+  std::uint64_t layer_switches = 0;           // a simulcast subscription changed layer
+  std::uint64_t dropped_other_layer = 0;      // simulcast packets of a layer nobody takes now
 };
 
 class Room {
@@ -233,7 +284,13 @@ class Room {
   Track* publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, std::uint8_t pt,
                  std::uint32_t clock_rate, std::string mid);
   void unpublish(std::uint32_t ssrc);
+  // Unpublishes what `spec` published for `owner` (by SSRC, or a simulcast track by its mid).
+  void unpublish(ParticipantId owner, const PublishedTrack& spec);
   Track* track_by_ssrc(std::uint32_t ssrc);
+  // A packet of `from` with an SSRC the room does not know: if its rid (or repaired-rid, for
+  // RTX) header extension names a layer of one of from's simulcast tracks whose SSRC is not
+  // known yet, that SSRC becomes the layer's (or its RTX SSRC). Returns the layer or nullptr.
+  Track* bind_layer(Participant& from, const rtc::RtpPacket& pkt);
   // `subscriber` receives `track` as out_ssrc; nullptr if it is the subscriber's own track.
   // Video goes out in the subscriber's payload type for the track's codec (nullptr when it
   // accepted none: never forward a codec a viewer did not accept), waits for a keyframe and
@@ -292,8 +349,13 @@ class Room {
   void request_keyframe(Track& track, std::int64_t now_ms) {
     request_keyframe(track, now_ms, endpoints_);
   }
-  // Sends the keyframe requests the throttle held back and that are now due (the owner's tick).
+  // Sends the keyframe requests the throttle held back and that are now due, and every
+  // kAllocateIntervalMs re-allocates simulcast layers per viewer (the owner's tick).
+  static constexpr std::int64_t kAllocateIntervalMs = 100;
   void on_tick(std::int64_t now_ms, ForwardSink& sink);
+  // Picks every simulcast subscription's target layer from its viewer's downlink estimate
+  // (Endpoint::downlink_estimate_bps) and asks for keyframes where a switch waits.
+  void allocate_layers(std::int64_t now_ms, ForwardSink& sink);
   void on_tick(std::int64_t now_ms) { on_tick(now_ms, endpoints_); }
 
   SpeakerDetector& speakers() { return speakers_; }
@@ -344,6 +406,7 @@ class Room {
   std::unordered_map<std::uint32_t, Track*> tracks_by_ssrc_;
   std::unordered_map<SubscriptionKey, Subscription*, SubscriptionKeyHash> subs_by_ssrc_;
   bool slots_dirty_ = false;
+  std::int64_t next_allocate_ms_ = 0;
   std::vector<std::uint64_t> wanted_;                              // scratch for assign_slots
   std::vector<std::pair<std::uint64_t, Track*>> selected_tracks_;  // primary, then reserve
   // A cached packet re-parsed for a NACK resend (the cache hands out read-only bytes).

@@ -26,6 +26,7 @@ constexpr int kCloseReplaced = 4005;
 constexpr int kCloseVoiceStateEnded = 4006;
 constexpr int kCloseTryAgain = 4012;        // the voice state could not be read now (Redis down)
 constexpr std::size_t kMaxHeldFrames = 16;  // frames sent before identify's answer
+constexpr std::size_t kMaxSimulcastLayers = 3;
 
 std::string id_str(std::uint64_t id) {
   return std::to_string(id);
@@ -79,12 +80,23 @@ void describe_publisher(const rtc::sdp::SessionDescription& offer,
     if (om.direction != rtc::sdp::Direction::kSendRecv &&
         om.direction != rtc::sdp::Direction::kSendOnly)
       continue;
-    if (om.ssrcs.empty()) continue;
+    // Simulcast (RFC 8853): the layers as answered (a=simulcast recv), in the offer's order,
+    // which is the sender's encodings' order: lowest quality first (docs/protocol.md).
+    std::vector<std::string> rids;
+    if (om.kind == "video" && am.simulcast) {
+      for (const auto& alternatives : am.simulcast->recv) {
+        if (alternatives.empty()) continue;
+        std::string_view r = alternatives.front();
+        if (!r.empty() && r.front() == '~') r.remove_prefix(1);
+        if (!r.empty() && rids.size() < kMaxSimulcastLayers) rids.emplace_back(r);
+      }
+    }
+    if (om.ssrcs.empty() && rids.empty()) continue;
     // A voice connection publishes its microphone only; a stream connection its screen.
     if (om.kind == "video" && !stream) continue;
     const auto& codec = *primary;
     PublishedTrack t;
-    t.ssrc = om.ssrcs.front().ssrc;
+    t.ssrc = om.ssrcs.empty() ? 0 : om.ssrcs.front().ssrc;
     t.kind = om.kind == "video" ? MediaKind::kVideo : MediaKind::kAudio;
     t.payload_type = codec.payload_type;
     t.clock_rate = codec.clock_rate;
@@ -95,7 +107,11 @@ void describe_publisher(const rtc::sdp::SessionDescription& offer,
       t.red_payload_type = red_pt;
       t.nack = std::find(codec.rtcp_fb.begin(), codec.rtcp_fb.end(), "nack") != codec.rtcp_fb.end();
     }
-    if (t.kind == MediaKind::kVideo) {
+    if (t.kind == MediaKind::kVideo && !rids.empty()) {
+      t.ssrc = 0;
+      t.rids = std::move(rids);
+      t.rtx_payload_type = rtx_for(codec.payload_type);
+    } else if (t.kind == MediaKind::kVideo) {
       for (const auto& g : om.ssrc_groups) {
         if (g.semantics != "FID" || g.ssrcs.size() < 2) continue;
         t.ssrc = g.ssrcs[0];

@@ -36,17 +36,21 @@ bool Transport::update(std::vector<PublishedTrack> tracks, std::vector<ReceiveCo
   participant_.video_codecs = video_codecs;
   params_.video_codecs = std::move(video_codecs);
   bool changed = false;
+  // A track is the same by SSRC; a simulcast one (no SSRC in SDP) by its mid and rids.
+  auto same = [](const PublishedTrack& a, const PublishedTrack& b) {
+    return a.rids.empty() ? b.rids.empty() && a.ssrc == b.ssrc : a.mid == b.mid && a.rids == b.rids;
+  };
   for (auto& old : params_.tracks) {
     bool kept = std::any_of(tracks.begin(), tracks.end(),
-                            [&](const PublishedTrack& t) { return t.ssrc == old.ssrc; });
+                            [&](const PublishedTrack& t) { return same(t, old); });
     if (!kept) {
-      room_.unpublish(old.ssrc);
+      room_.unpublish(participant_.id, old);
       changed = true;
     }
   }
   for (auto& t : tracks) {
     bool had = std::any_of(params_.tracks.begin(), params_.tracks.end(),
-                           [&](const PublishedTrack& o) { return o.ssrc == t.ssrc; });
+                           [&](const PublishedTrack& o) { return same(o, t); });
     if (!had) changed |= room_.publish(participant_.id, t) != nullptr;
   }
   params_.tracks = std::move(tracks);
@@ -155,6 +159,8 @@ void Transport::on_rtp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t n
     return;
   }
   if (ext.transport_seq) record_twcc(*ext.transport_seq, p.ssrc(), now_us);
+  // A simulcast layer's first packet names its rid: its SSRC becomes the layer's.
+  if (!room_.track_by_ssrc(p.ssrc())) room_.bind_layer(participant_, p);
   // A retransmission (RFC 4588) becomes the packet it repairs before the room sees it.
   if (Track* t = room_.track_by_ssrc(p.ssrc());
       t && t->rtx_ssrc == p.ssrc() && t->owner == &participant_) {
@@ -286,11 +292,10 @@ void Transport::send_reports() {
   if (participant_.tracks.empty()) return;
   std::array<rtc::rtcp::ReportBlock, 8> blocks{};
   std::size_t n = 0;
-  for (auto& t : participant_.tracks) {
-    if (n == blocks.size()) break;
-    if (t->stats.received() == 0) continue;
-    blocks[n++] = t->stats.make_report(t->ssrc);
-  }
+  for_each_stream(participant_, [&](Track& t) {
+    if (n == blocks.size() || t.stats.received() == 0) return;
+    blocks[n++] = t.stats.make_report(t.ssrc);
+  });
   if (n == 0) return;
   rtc::MutableByteSpan slot = out_.slot();
   rtc::ByteWriter w(slot.first(slot.size() - rtc::kSrtpMaxOverhead));
@@ -329,17 +334,17 @@ void Transport::on_tick(std::int64_t now_us) {
 // are answered from the cache, so one loss on the publisher's link is repaired once.
 void Transport::send_nacks(std::int64_t now_ms) {
   std::array<std::uint16_t, 64> seqs{};
-  for (auto& t : participant_.tracks) {
-    if (!t->nacked) continue;
-    std::size_t k = t->nack.collect(now_ms, seqs);
-    if (k == 0) continue;
+  for_each_stream(participant_, [&](Track& t) {
+    if (!t.nacked || t.ssrc == 0) return;
+    std::size_t k = t.nack.collect(now_ms, seqs);
+    if (k == 0) return;
     rtc::MutableByteSpan slot = out_.slot();
     rtc::ByteWriter w(slot.first(slot.size() - rtc::kSrtpMaxOverhead));
-    if (rtc::rtcp::write_nack(w, rtcp_ssrc_, t->ssrc, std::span(seqs.data(), k))) {
+    if (rtc::rtcp::write_nack(w, rtcp_ssrc_, t.ssrc, std::span(seqs.data(), k))) {
       send_rtcp(slot, w.size());
       bump(c_.nacks_sent, k);
     }
-  }
+  });
 }
 
 void Transport::restart_ice(rtc::ice::IceCredentials local, rtc::ice::IceCredentials remote) {

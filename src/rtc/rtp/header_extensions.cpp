@@ -82,6 +82,11 @@ std::optional<std::string_view> rid(const RtpPacket& p, const ExtensionIds& ids)
   return v ? read_sdes_string(*v) : std::nullopt;
 }
 
+std::optional<std::string_view> repaired_rid(const RtpPacket& p, const ExtensionIds& ids) {
+  auto v = find(p, ids.repaired_rid);
+  return v ? read_sdes_string(*v) : std::nullopt;
+}
+
 bool set_transport_seq(RtpPacket& p, const ExtensionIds& ids, std::uint16_t seq) {
   auto v = find(p, ids.transport_cc);
   if (!v || v->size() != 2) return false;

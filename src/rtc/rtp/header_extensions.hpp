@@ -61,6 +61,7 @@ std::optional<AudioLevel> audio_level(const RtpPacket& p, const ExtensionIds& id
 std::optional<std::uint16_t> transport_seq(const RtpPacket& p, const ExtensionIds& ids);
 std::optional<std::string_view> mid(const RtpPacket& p, const ExtensionIds& ids);
 std::optional<std::string_view> rid(const RtpPacket& p, const ExtensionIds& ids);
+std::optional<std::string_view> repaired_rid(const RtpPacket& p, const ExtensionIds& ids);
 bool set_transport_seq(RtpPacket& p, const ExtensionIds& ids, std::uint16_t seq);
 bool set_abs_send_time(RtpPacket& p, const ExtensionIds& ids, std::int64_t time_us);
 

@@ -1,0 +1,364 @@
+// Simulcast in a Room (issue 15): layer SSRCs learned from the rid / repaired-rid header
+// extensions, each viewer forwarded one layer chosen from its downlink estimate, a switch
+// that waits for a keyframe of the new layer while the old one keeps flowing, sequence
+// numbers continuous across it, the up-switch hysteresis, and NACK / PLI going to the layer
+// the viewer is on.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rtc/rtp/rtp_packet.hpp"
+#include "sfu/room.hpp"
+
+using namespace hype::sfu;
+using hype::rtc::RtpBuilder;
+using hype::rtc::RtpPacket;
+
+namespace {
+
+constexpr std::uint8_t kVp8 = 96;
+constexpr std::uint8_t kRtx = 97;
+constexpr std::uint8_t kExtMid = 4, kExtRid = 10, kExtRepairedRid = 11;
+constexpr std::array<std::uint32_t, 3> kLayerSsrc{6000, 6100, 6200};
+const std::array<std::string, 3> kRids{"q", "h", "f"};
+// Packets per frame of each layer (frames every 33 ms, 130-byte packets): about 31, 125 and
+// 312 kbit/s.
+constexpr std::array<int, 3> kPacketsPerFrame{1, 4, 10};
+
+class FakeEndpoint final : public Endpoint {
+ public:
+  struct Sent {
+    std::uint32_t ssrc;
+    std::uint16_t seq;
+    std::uint32_t src_ssrc;
+    std::uint16_t src_seq;
+    bool rtx;
+  };
+  void send_rtp(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
+                std::uint16_t seq, std::uint32_t) override {
+    sent.push_back({sub.rewriter.out_ssrc(), seq, p.ssrc(), p.sequence_number(), false});
+  }
+  void send_rtx(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
+                std::uint16_t osn, std::uint32_t) override {
+    sent.push_back({sub.rtx_ssrc, osn, p.ssrc(), p.sequence_number(), true});
+  }
+  void request_keyframe(std::uint32_t ssrc) override { keyframes.push_back(ssrc); }
+  std::uint64_t downlink_estimate_bps() const override { return estimate; }
+  std::vector<Sent> sent;
+  std::vector<std::uint32_t> keyframes;
+  std::uint64_t estimate = 0;
+};
+
+std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe) {
+  std::vector<std::uint8_t> p(100, 0xAB);
+  p[0] = frame_start ? 0x10 : 0x00;
+  p[1] = keyframe ? 0x00 : 0x01;
+  if (keyframe) {
+    p[4] = 0x9d;
+    p[5] = 0x01;
+    p[6] = 0x2a;
+  }
+  return p;
+}
+
+struct Fixture {
+  SfuCounters node;
+  Room room{1, SpeakerOptions{}, 3, &node};
+  std::map<ParticipantId, FakeEndpoint> endpoints;
+  static constexpr ParticipantId kStreamer = stream_participant(1);
+  Track* video = nullptr;
+  std::array<std::uint16_t, 3> seq{100, 2000, 30000};
+  std::array<std::uint32_t, 3> ts{0, 0, 0};
+  std::array<bool, 3> key_next{true, true, true};
+  std::array<bool, 3> sending{true, true, true};
+  std::int64_t now_ms = 0;
+
+  Fixture() {
+    auto& p = room.add_participant(kStreamer);
+    p.endpoint = &endpoints[kStreamer];
+    p.ext.mid = kExtMid;
+    p.ext.rid = kExtRid;
+    p.ext.repaired_rid = kExtRepairedRid;
+    PublishedTrack t;
+    t.kind = MediaKind::kVideo;
+    t.payload_type = kVp8;
+    t.clock_rate = 90000;
+    t.mid = "1";
+    t.source = TrackSource::kScreen;
+    t.codec = "VP8";
+    t.rtx_payload_type = kRtx;
+    t.rids = {kRids.begin(), kRids.end()};
+    video = room.publish(kStreamer, t);
+  }
+  FakeEndpoint& viewer(ParticipantId id, std::uint32_t out_ssrc) {
+    auto& p = room.add_participant(id);
+    p.endpoint = &endpoints[id];
+    p.video_codecs = {{"VP8", 120, 121}};
+    EXPECT_NE(room.subscribe(id, *video, out_ssrc, 10, 20, out_ssrc + 1), nullptr);
+    return endpoints[id];
+  }
+  // One packet of layer `l` as the publisher's transport hands it to the room (binding its
+  // SSRC by rid first, as Transport::on_rtp does).
+  void packet(int l, bool frame_start, bool keyframe, std::uint16_t at_seq) {
+    std::vector<std::uint8_t> buf(400);
+    auto payload = vp8_payload(frame_start, keyframe);
+    RtpBuilder b(buf, {kVp8, true, at_seq, ts[static_cast<std::size_t>(l)],
+                       kLayerSsrc[static_cast<std::size_t>(l)]});
+    const std::string& rid = kRids[static_cast<std::size_t>(l)];
+    b.add_extension(kExtMid, hype::rtc::as_bytes("1"));
+    b.add_extension(kExtRid, hype::rtc::as_bytes(rid));
+    b.payload(payload);
+    buf.resize(b.finish());
+    RtpPacket p;
+    ASSERT_EQ(RtpPacket::parse(buf, p), hype::rtc::RtpParseStatus::kOk);
+    Participant& from = *room.participant(kStreamer);
+    if (!room.track_by_ssrc(p.ssrc())) room.bind_layer(from, p);
+    hype::rtc::PacketExtensions ext;
+    room.on_rtp(from, p, ext, now_ms * 1000);
+  }
+  // One frame on every sending layer (a keyframe where one was asked for), then the room's
+  // ticks up to the next frame. Keyframe requests from the room make that layer's next frame
+  // a keyframe, as an encoder would.
+  void frame() {
+    for (int l = 0; l < 3; ++l) {
+      auto i = static_cast<std::size_t>(l);
+      if (!sending[i]) continue;
+      ts[i] += 3000;
+      bool key = key_next[i];
+      key_next[i] = false;
+      for (int k = 0; k < kPacketsPerFrame[i]; ++k) packet(l, k == 0, key && k == 0, seq[i]++);
+    }
+    for (int t = 0; t < 33; t += 11) {
+      now_ms += 11;
+      room.on_tick(now_ms);
+    }
+    auto& pub = endpoints[kStreamer];
+    for (std::uint32_t ssrc : pub.keyframes)
+      for (std::size_t i = 0; i < 3; ++i)
+        if (kLayerSsrc[i] == ssrc) key_next[i] = true;
+    pub.keyframes.clear();
+  }
+  void run_ms(std::int64_t ms) {
+    std::int64_t until = now_ms + ms;
+    while (now_ms < until) frame();
+  }
+  int layer_of(std::uint32_t src_ssrc) const {
+    for (std::size_t i = 0; i < 3; ++i)
+      if (kLayerSsrc[i] == src_ssrc) return static_cast<int>(i);
+    return -1;
+  }
+  // The layers of the last `n` packets a viewer got.
+  std::set<int> recent_layers(const FakeEndpoint& e, std::size_t n) const {
+    std::set<int> out;
+    for (std::size_t i = e.sent.size() > n ? e.sent.size() - n : 0; i < e.sent.size(); ++i)
+      out.insert(layer_of(e.sent[i].src_ssrc));
+    return out;
+  }
+};
+
+// Outgoing sequence numbers a viewer saw never skip or repeat (media only).
+void expect_continuous(const FakeEndpoint& e) {
+  const FakeEndpoint::Sent* prev = nullptr;
+  for (const auto& s : e.sent) {
+    if (s.rtx) continue;
+    if (prev) {
+      ASSERT_EQ(static_cast<std::uint16_t>(prev->seq + 1), s.seq)
+          << "after a packet of layer ssrc " << prev->src_ssrc << " came one of " << s.src_ssrc;
+    }
+    prev = &s;
+  }
+}
+
+TEST(RoomSimulcast, LayerSsrcsAreLearnedFromTheRidOfTheirFirstPacket) {
+  Fixture f;
+  ASSERT_NE(f.video, nullptr);
+  ASSERT_EQ(f.video->layers.size(), 3u);
+  EXPECT_EQ(f.video->ssrc, 0u);
+  EXPECT_EQ(f.room.track_by_ssrc(kLayerSsrc[1]), nullptr);
+  f.frame();
+  for (std::size_t i = 0; i < 3; ++i) {
+    Track* l = f.room.track_by_ssrc(kLayerSsrc[i]);
+    ASSERT_NE(l, nullptr);
+    EXPECT_EQ(l->group, f.video);
+    EXPECT_EQ(l->layer, static_cast<int>(i));
+    EXPECT_EQ(l->rid, kRids[i]);
+    EXPECT_TRUE(l->live(f.now_ms));
+  }
+  // Another SSRC naming a bound rid is not taken (a layer keeps its first SSRC).
+  std::vector<std::uint8_t> buf(200);
+  RtpBuilder b(buf, {kVp8, true, 1, 1, 9999});
+  b.add_extension(kExtRid, hype::rtc::as_bytes("h"));
+  buf.resize(b.finish());
+  RtpPacket p;
+  ASSERT_EQ(RtpPacket::parse(buf, p), hype::rtc::RtpParseStatus::kOk);
+  EXPECT_EQ(f.room.bind_layer(*f.room.participant(Fixture::kStreamer), p), nullptr);
+  EXPECT_EQ(f.room.track_by_ssrc(9999), nullptr);
+}
+
+TEST(RoomSimulcast, RepairedRidBindsTheLayersRtxSsrcAndUnknownRidsBindNothing) {
+  Fixture f;
+  Participant& from = *f.room.participant(Fixture::kStreamer);
+  auto make = [](std::uint32_t ssrc, std::uint8_t ext_id, const char* rid,
+                 std::vector<std::uint8_t>& buf) {
+    RtpBuilder b(buf, {kRtx, false, 1, 1, ssrc});
+    b.add_extension(ext_id, hype::rtc::as_bytes(rid));
+    buf.resize(b.finish());
+    RtpPacket p;
+    EXPECT_EQ(RtpPacket::parse(buf, p), hype::rtc::RtpParseStatus::kOk);
+    return p;
+  };
+  std::vector<std::uint8_t> a(200), b(200), c(200);
+  EXPECT_EQ(f.room.bind_layer(from, make(7100, kExtRepairedRid, "h", a)), f.video->layers[1].get());
+  EXPECT_EQ(f.video->layers[1]->rtx_ssrc, 7100u);
+  EXPECT_EQ(f.video->layers[1]->ssrc, 0u);
+  EXPECT_EQ(f.room.track_by_ssrc(7100), f.video->layers[1].get());
+  EXPECT_EQ(f.room.bind_layer(from, make(7200, kExtRid, "x", b)), nullptr);
+  EXPECT_EQ(f.room.bind_layer(from, make(7300, kExtMid, "1", c)), nullptr);  // no rid at all
+}
+
+TEST(RoomSimulcast, AViewerWithoutAnEstimateGetsTheHighestLiveLayerOnly) {
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(500);
+  ASSERT_FALSE(v.sent.empty());
+  EXPECT_EQ(f.recent_layers(v, 50), std::set<int>{2});
+  expect_continuous(v);
+  // The top layer stops (the publisher's uplink dropped it): the viewer moves to the middle
+  // one at its next keyframe, without a gap in its numbers.
+  f.sending[2] = false;
+  f.run_ms(2000);
+  EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{1});
+  expect_continuous(v);
+  EXPECT_EQ(f.room.counters().layer_switches, 1u);
+}
+
+TEST(RoomSimulcast, ADownSwitchWaitsForAKeyframeOfTheLowerLayerWhileTheOldOneFlows) {
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 30), std::set<int>{2});
+  // The viewer's estimate falls below the top layer but above the middle one (+ the bottom).
+  v.estimate = 200'000;
+  f.key_next = {false, false, false};
+  f.endpoints[Fixture::kStreamer].keyframes.clear();
+  // Frames with no keyframe on the middle layer: the top layer keeps flowing.
+  std::size_t before = v.sent.size();
+  for (int t = 0; t < 12; ++t) {  // past an allocation: target = middle, keyframe asked of it
+    f.now_ms += 10;
+    f.room.on_tick(f.now_ms);
+  }
+  std::vector<std::uint32_t> asked = f.endpoints[Fixture::kStreamer].keyframes;
+  EXPECT_NE(std::find(asked.begin(), asked.end(), kLayerSsrc[1]), asked.end());
+  f.endpoints[Fixture::kStreamer].keyframes.clear();
+  for (int i = 0; i < 3; ++i) {
+    for (int l = 0; l < 3; ++l) {
+      auto k = static_cast<std::size_t>(l);
+      f.ts[k] += 3000;
+      for (int p = 0; p < kPacketsPerFrame[k]; ++p) f.packet(l, p == 0, false, f.seq[k]++);
+    }
+    f.now_ms += 33;
+  }
+  ASSERT_GT(v.sent.size(), before);
+  EXPECT_EQ(f.recent_layers(v, v.sent.size() - before), std::set<int>{2});
+  // The middle layer's keyframe arrives: from its first packet on, only the middle layer.
+  f.key_next = {false, true, false};
+  f.run_ms(300);
+  EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{1});
+  expect_continuous(v);
+}
+
+TEST(RoomSimulcast, UpSwitchesAreHeldForTenSecondsUnlessTheEstimateDoubles) {
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 60'000;  // the bottom layer (~31k) and not the middle one (~125k)
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 10), std::set<int>{0});
+  v.estimate = 200'000;  // room for the middle layer: the first up-switch is free
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 10), std::set<int>{1});
+  v.estimate = 60'000;  // down at once
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  v.estimate = 250'000;  // up again 2 s after the last up-switch, not doubled: held
+  f.run_ms(3000);
+  EXPECT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  v.estimate = 1'000'000;  // doubled since that switch's 200k: up now, to the top
+  f.run_ms(1000);
+  EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{2});
+  expect_continuous(v);
+}
+
+TEST(RoomSimulcast, HoldEndsAfterTenSeconds) {
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 60'000;
+  f.run_ms(1000);
+  v.estimate = 200'000;
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 10), std::set<int>{1});
+  v.estimate = 60'000;
+  f.run_ms(1000);
+  v.estimate = 250'000;
+  f.run_ms(7000);  // 9 s after the up-switch
+  EXPECT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  f.run_ms(2000);  // past 10 s
+  EXPECT_EQ(f.recent_layers(v, 10), std::set<int>{1});
+}
+
+TEST(RoomSimulcast, AWeakViewerChangesNothingForAnother) {
+  Fixture f;
+  auto& weak = f.viewer(2, 8000);
+  auto& good = f.viewer(3, 8100);
+  good.estimate = 10'000'000;
+  weak.estimate = 10'000'000;
+  f.run_ms(1000);
+  std::size_t good_before = good.sent.size();
+  weak.estimate = 50'000;
+  f.run_ms(2000);
+  EXPECT_EQ(f.recent_layers(weak, 5), std::set<int>{0});
+  EXPECT_EQ(f.recent_layers(good, good.sent.size() - good_before), std::set<int>{2});
+  expect_continuous(good);
+  expect_continuous(weak);
+}
+
+TEST(RoomSimulcast, NackAndPliGoToTheLayerTheViewerIsOn) {
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 60'000;
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  // A NACK of the last packet is answered from the bottom layer's cache, as RTX.
+  FakeEndpoint::Sent last = v.sent.back();
+  std::array<std::uint16_t, 1> q{last.seq};
+  EXPECT_EQ(f.room.on_nack(2, 8000, q, f.now_ms), 1u);
+  ASSERT_TRUE(v.sent.back().rtx);
+  EXPECT_EQ(v.sent.back().src_ssrc, kLayerSsrc[0]);
+  EXPECT_EQ(v.sent.back().src_seq, last.src_seq);
+  // A PLI asks the bottom layer for a keyframe.
+  f.endpoints[Fixture::kStreamer].keyframes.clear();
+  f.now_ms += 1000;
+  EXPECT_TRUE(f.room.on_keyframe_request(2, 8000, f.now_ms));
+  EXPECT_EQ(f.endpoints[Fixture::kStreamer].keyframes, std::vector<std::uint32_t>{kLayerSsrc[0]});
+}
+
+TEST(RoomSimulcast, UnpublishingBySpecRemovesTheLayersFromTheIndex) {
+  Fixture f;
+  f.viewer(2, 8000);
+  f.frame();
+  ASSERT_NE(f.room.track_by_ssrc(kLayerSsrc[2]), nullptr);
+  PublishedTrack spec;
+  spec.kind = MediaKind::kVideo;
+  spec.mid = "1";
+  spec.rids = {kRids.begin(), kRids.end()};
+  f.room.unpublish(Fixture::kStreamer, spec);
+  EXPECT_EQ(f.room.track_by_ssrc(kLayerSsrc[2]), nullptr);
+  EXPECT_TRUE(f.room.participant(Fixture::kStreamer)->tracks.empty());
+  f.frame();  // packets of the gone layers are dropped, nothing crashes
+  EXPECT_GT(f.room.counters().dropped_unknown_ssrc, 0u);
+}
+
+}  // namespace
