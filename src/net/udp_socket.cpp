@@ -157,17 +157,27 @@ SocketAddress RxBatch::from(std::size_t i) const {
   return from_sockaddr(addr_[i]);
 }
 
+std::int64_t RxBatch::realtime_offset_us() {
+  timespec real{}, mono{};
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  ::clock_gettime(CLOCK_MONOTONIC, &mono);
+  return us_of(real) - us_of(mono);
+}
+
 std::int64_t RxBatch::arrival_us(std::size_t i, std::int64_t fallback_us) const {
+  return arrival_us(i, fallback_us, realtime_offset_us());
+}
+
+std::int64_t RxBatch::arrival_us(std::size_t i, std::int64_t fallback_us,
+                                 std::int64_t offset_us) const {
   // The kernel stamps CLOCK_REALTIME; moved onto the monotonic clock the caller uses.
   auto& h = msgs_[i].msg_hdr;
   if (h.msg_controllen == 0) return fallback_us;
   for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-      timespec arrival{}, real{}, mono{};
+      timespec arrival{};
       std::memcpy(&arrival, CMSG_DATA(c), sizeof(arrival));
-      ::clock_gettime(CLOCK_REALTIME, &real);
-      ::clock_gettime(CLOCK_MONOTONIC, &mono);
-      return us_of(arrival) - (us_of(real) - us_of(mono));
+      return us_of(arrival) - offset_us;
     }
   }
   return fallback_us;

@@ -75,6 +75,10 @@ class RxBatch {
   // Arrival time on CLOCK_MONOTONIC (steady_clock) in microseconds when the socket has
   // rx_timestamps and the kernel stamped it; `fallback_us` otherwise.
   std::int64_t arrival_us(std::size_t i, std::int64_t fallback_us) const;
+  // The same with the realtime-to-monotonic offset read once by the caller (per batch):
+  // realtime_offset_us() = CLOCK_REALTIME - CLOCK_MONOTONIC now.
+  std::int64_t arrival_us(std::size_t i, std::int64_t fallback_us, std::int64_t offset_us) const;
+  static std::int64_t realtime_offset_us();
 
  private:
   std::size_t count_, slot_, room_;

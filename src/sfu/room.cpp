@@ -29,6 +29,7 @@ void Track::note_bytes(std::size_t n, std::int64_t now_ms) {
   }
   rate_bytes += n;
   last_packet_ms = now_ms;
+  if (group && group->last_packet_ms < now_ms) group->last_packet_ms = now_ms;
 }
 
 Track* Track::layer_by_ssrc(std::uint32_t s) {
@@ -645,7 +646,7 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
           std::size_t k = std::min(t->layers.size(), kMaxLayers);
           for (std::size_t i = 0; i < k; ++i) {
             const Track& l = *t->layers[i];
-            rates[n][i] = {l.live(now_ms) ? l.rate_bps : 0, l.live(now_ms)};
+            rates[n][i] = {l.live() ? l.rate_bps : 0, l.live()};
           }
           demands[n] = {t->source == TrackSource::kScreen ? 1 : 0,
                         std::span<const LayerRate>(rates[n].data(), k)};

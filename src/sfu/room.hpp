@@ -165,7 +165,14 @@ struct Track {
   std::uint64_t rate_bytes = 0;
   std::uint64_t rate_bps = 0;  // of the last complete window
   void note_bytes(std::size_t n, std::int64_t now_ms);
-  bool live(std::int64_t now_ms) const { return last_packet_ms >= 0 && now_ms - last_packet_ms < 1000; }
+  // A layer is live unless the other layers of its group went on sending for
+  // kLayerSilenceMs after its last packet (the publisher paused it, or its encoder dropped it
+  // for bandwidth or CPU). A whole stream gone quiet (a static screen) keeps its layers.
+  static constexpr std::int64_t kLayerSilenceMs = 400;
+  bool live() const {
+    return last_packet_ms >= 0 &&
+           (!group || group->last_packet_ms - last_packet_ms < kLayerSilenceMs);
+  }
   // Simulcast group: the layer track `ssrc` of it (or its RTX SSRC), nullptr if none.
   Track* layer_by_ssrc(std::uint32_t ssrc);
 

@@ -7,6 +7,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <random>
@@ -115,8 +116,17 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
       std::size_t n = rx.receive(sock);
       if (n == 0) break;
       now_us = mono_us();
-      for (std::size_t i = 0; i < n; ++i)
+      // Media is timed by the kernel's receive stamp: the transport-wide feedback publishers'
+      // bandwidth estimators read must not carry this worker's scheduling delay (a busy
+      // node would otherwise look like a congested link and drag every publisher down).
+      const std::int64_t batch_us = now_us;
+      const std::int64_t offset_us = net::RxBatch::realtime_offset_us();
+      for (std::size_t i = 0; i < n; ++i) {
+        // Never after the batch's own time (a realtime clock step between stamp and read).
+        now_us = std::min(rx.arrival_us(i, batch_us, offset_us), batch_us);
         handle_datagram(rtc::MutableByteSpan(rx.data(i), kSlot), rx.size(i), rx.from(i));
+      }
+      now_us = batch_us;
       flush();
       if (n < kRxBatch) break;
     }
@@ -418,7 +428,7 @@ void Worker::start() {
   // No SO_REUSEADDR: on Linux it lets a second UDP socket share the port, so a second SFU
   // given the same sfu.port would silently take some of this one's packets. A port in use
   // fails the start instead (UDP has no TIME_WAIT: a restart needs no reuse).
-  impl_->sock = net::UdpSocket::bind(*addr, {.receive_buffer = 4 << 20, .send_buffer = 4 << 20});
+  impl_->sock = net::UdpSocket::bind(*addr, {.receive_buffer = 4 << 20, .send_buffer = 4 << 20, .rx_timestamps = true});
   impl_->watch.assign(impl_->sock.fd());
   port_ = impl_->sock.local_address().port;
   impl_->arm();

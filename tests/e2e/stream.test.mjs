@@ -135,9 +135,14 @@ describe('Screen share in Chromium', () => {
     const params = await a.page.evaluate(() => {
       const v = window.__hype.rtcService.streams.connection.pc.getSenders().find((x) => x.track?.kind === 'video');
       const p = v.getParameters();
-      return { enc: p.encodings.map((e) => ({ maxBitrate: e.maxBitrate, maxFramerate: e.maxFramerate })), degradation: p.degradationPreference, hint: v.track.contentHint };
+      return { enc: p.encodings.map((e) => ({ rid: e.rid, scale: e.scaleResolutionDownBy, maxBitrate: e.maxBitrate, maxFramerate: e.maxFramerate })), degradation: p.degradationPreference, hint: v.track.contentHint };
     });
-    assert.deepEqual(params.enc, [{ maxBitrate: 6_000_000, maxFramerate: 30 }]);
+    // Three simulcast layers, lowest first; the SFU forwards B one of them.
+    assert.deepEqual(params.enc, [
+      { rid: 'q', scale: 3, maxBitrate: 500_000, maxFramerate: 15 },
+      { rid: 'h', scale: 1.5, maxBitrate: 2_500_000, maxFramerate: 30 },
+      { rid: 'f', scale: 1, maxBitrate: 6_000_000, maxFramerate: 30 },
+    ]);
     assert.equal(params.hint, 'detail');
 
     // Ramp-up: wait for full-size frames at full rate, then measure 20 s.
@@ -160,6 +165,19 @@ describe('Screen share in Chromium', () => {
       last = (await streamStats(b.page))[a.id];
       minWidth = Math.min(minWidth, last.frameWidth);
     }
+    // The streamer's layers as its browser sends them (size, rate, what limits them).
+    const layers = await a.page.evaluate(async () => {
+      const report = await window.__hype.rtcService.streams.connection.pc.getStats();
+      const out = [];
+      report.forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video')
+          out.push(`${s.rid}: ${s.frameWidth ?? 0}x${s.frameHeight ?? 0} ${s.framesPerSecond ?? 0} fps, ${s.qualityLimitationReason}, ${JSON.stringify(s.qualityLimitationResolutionChanges)} changes, active ${s.active}`);
+      });
+      return out.join('; ');
+    });
+    t.diagnostic(`A sends: ${layers}`);
+    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text()).catch(() => '');
+    t.diagnostic(`SFU: ${metrics.split('\n').filter((l) => /^sfu_(layer_switches|dropped|nack|plis|keyframe|rtx)/.test(l)).join('; ')}`);
     const secs = (last.t - first.t) / 1000;
     const fps = (last.framesDecoded - first.framesDecoded) / secs;
     const mbps = ((last.bytesReceived - first.bytesReceived) * 8) / secs / 1e6;

@@ -186,7 +186,7 @@ TEST(RoomSimulcast, LayerSsrcsAreLearnedFromTheRidOfTheirFirstPacket) {
     EXPECT_EQ(l->group, f.video);
     EXPECT_EQ(l->layer, static_cast<int>(i));
     EXPECT_EQ(l->rid, kRids[i]);
-    EXPECT_TRUE(l->live(f.now_ms));
+    EXPECT_TRUE(l->live());
   }
   // Another SSRC naming a bound rid is not taken (a layer keeps its first SSRC).
   std::vector<std::uint8_t> buf(200);
@@ -234,6 +234,22 @@ TEST(RoomSimulcast, AViewerWithoutAnEstimateGetsTheHighestLiveLayerOnly) {
   EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{1});
   expect_continuous(v);
   EXPECT_EQ(f.room.counters().layer_switches, 1u);
+}
+
+TEST(RoomSimulcast, AStreamThatGoesQuietKeepsItsLayer) {
+  // A static screen: the encoder sends nothing (or a frame now and then) on every layer at
+  // once. No layer is dead for that, and nobody switches.
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(500);
+  ASSERT_EQ(f.recent_layers(v, 20), std::set<int>{2});
+  f.sending = {false, false, false};
+  f.run_ms(3000);
+  f.sending = {true, true, true};
+  f.run_ms(500);
+  EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{2});
+  EXPECT_EQ(f.room.counters().layer_switches, 0u);
+  expect_continuous(v);
 }
 
 TEST(RoomSimulcast, ADownSwitchWaitsForAKeyframeOfTheLowerLayerWhileTheOldOneFlows) {

@@ -7,7 +7,7 @@
 // makes those sections inactive (they are reused by the next share).
 import { StreamSignaling } from './streamSignaling';
 import type { KeyedStats, QualityReportPayload } from './qualityReport';
-import { contentSettings, sendParameters, STREAM_AUDIO_BITRATE, type StreamContent, type StreamPreset } from './streamPresets';
+import { contentSettings, sendParameters, simulcastLayers, STREAM_AUDIO_BITRATE, type StreamContent, type StreamPreset } from './streamPresets';
 import { tracksByUser, type LiveStream } from './streamList';
 
 export interface StreamConnectionOptions {
@@ -160,7 +160,8 @@ export class StreamConnection implements StreamLink {
       spare.direction = 'sendonly';
       return spare;
     }
-    const sendEncodings = kind === 'video' ? [{ maxBitrate: p.maxBitrate, maxFramerate: p.frameRate }] : [{ maxBitrate: STREAM_AUDIO_BITRATE }];
+    // Video goes out as three simulcast layers (the SFU picks one per viewer).
+    const sendEncodings = kind === 'video' ? simulcastLayers(p) : [{ maxBitrate: STREAM_AUDIO_BITRATE }];
     return this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings });
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentSettings, displayMediaOptions, encodingLimits, preset, sendParameters, STREAM_PRESETS } from './streamPresets';
+import { contentSettings, displayMediaOptions, encodingLimits, preset, sendParameters, simulcastLayers, STREAM_PRESETS } from './streamPresets';
 
 describe('stream presets', () => {
   it('three presets with explicit bitrate caps; 1080p30 is the default', () => {
@@ -38,5 +38,28 @@ describe('stream presets', () => {
     // A sender that reports no encoding yet still gets one with the limits.
     const empty = sendParameters({ transactionId: 't2', encodings: [] } as unknown as RTCRtpSendParameters, preset('720p30'), 'game');
     expect(empty.encodings).toEqual([{ maxBitrate: 2_500_000, maxFramerate: 30, scaleResolutionDownBy: 1 }]);
+  });
+
+  it('simulcast: three layers lowest first, each with its own limits, kept by rid on a preset change', () => {
+    expect(simulcastLayers(preset('1080p30'))).toEqual([
+      { rid: 'q', scaleResolutionDownBy: 3, maxBitrate: 500_000, maxFramerate: 15 },
+      { rid: 'h', scaleResolutionDownBy: 1.5, maxBitrate: 2_500_000, maxFramerate: 30 },
+      { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 6_000_000, maxFramerate: 30 },
+    ]);
+    expect(simulcastLayers(preset('720p30')).map((l) => [l.rid, l.scaleResolutionDownBy, l.maxBitrate])).toEqual([
+      ['q', 4, 200_000],
+      ['h', 2, 800_000],
+      ['f', 1, 2_500_000],
+    ]);
+    const current = {
+      transactionId: 't3',
+      encodings: [{ rid: 'q', active: true }, { rid: 'h', active: false }, { rid: 'f', active: true }],
+    } as unknown as RTCRtpSendParameters;
+    const p = sendParameters(current, preset('1080p60'), 'game');
+    expect(p.encodings).toEqual([
+      { rid: 'q', active: true, scaleResolutionDownBy: 3, maxBitrate: 500_000, maxFramerate: 15 },
+      { rid: 'h', active: false, scaleResolutionDownBy: 1.5, maxBitrate: 2_500_000, maxFramerate: 30 },
+      { rid: 'f', active: true, scaleResolutionDownBy: 1, maxBitrate: 8_000_000, maxFramerate: 60 },
+    ]);
   });
 });

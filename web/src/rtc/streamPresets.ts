@@ -84,17 +84,49 @@ export function encodingLimits(p: StreamPreset): { maxBitrate: number; maxFramer
   return { maxBitrate: p.maxBitrate, maxFramerate: p.frameRate };
 }
 
+/** One simulcast layer: its rid and what it is limited to. */
+export interface SimulcastLayer {
+  rid: string;
+  scaleResolutionDownBy: number;
+  maxBitrate: number;
+  maxFramerate: number;
+}
+
+/** The rids of the three layers, lowest quality first (the order the SFU reads them in). */
+export const SIMULCAST_RIDS = ['q', 'h', 'f'] as const;
+
 /**
- * The sender's parameters with the preset's limits on every encoding and the content's
- * degradation preference; everything else (transactionId, codecs, rids) is kept, as
- * setParameters requires.
+ * The screen share's simulcast layers for a preset, lowest first: the SFU forwards each viewer
+ * the layer its downlink carries. 1080p presets: 360p15 (0.5 Mbit/s), 720p30 (2.5 Mbit/s) and
+ * the preset itself; 720p30: 180p15 (0.2 Mbit/s), 360p30 (0.8 Mbit/s) and 720p30. Always three
+ * layers, so a preset change while sharing keeps the sender's encodings (setParameters cannot
+ * add or remove one).
+ */
+export function simulcastLayers(p: StreamPreset): SimulcastLayer[] {
+  const big = p.height >= 1080;
+  const scales = big ? [3, 1.5, 1] : [4, 2, 1];
+  const rates = big ? [500_000, 2_500_000, p.maxBitrate] : [200_000, 800_000, p.maxBitrate];
+  const fps = [Math.min(15, p.frameRate), Math.min(30, p.frameRate), p.frameRate];
+  return SIMULCAST_RIDS.map((rid, i) => ({ rid, scaleResolutionDownBy: scales[i], maxBitrate: rates[i], maxFramerate: fps[i] }));
+}
+
+/**
+ * The sender's parameters with the preset's limits on every encoding (each simulcast layer's
+ * own, matched by rid) and the content's degradation preference; everything else
+ * (transactionId, codecs, rids, active) is kept, as setParameters requires.
  */
 export function sendParameters(current: RTCRtpSendParameters, p: StreamPreset, content: StreamContent): RTCRtpSendParameters {
   const limits = encodingLimits(p);
+  const layers = simulcastLayers(p);
   const encodings = current.encodings?.length ? current.encodings : [{}];
   return {
     ...current,
-    encodings: encodings.map((e) => ({ ...e, ...limits, scaleResolutionDownBy: 1 })),
+    encodings: encodings.map((e) => {
+      const layer = e.rid ? layers.find((l) => l.rid === e.rid) : undefined;
+      if (!layer) return { ...e, ...limits, scaleResolutionDownBy: 1 };
+      const { rid: _rid, ...rest } = layer;
+      return { ...e, ...rest };
+    }),
     degradationPreference: contentSettings(content).degradationPreference,
   } as RTCRtpSendParameters;
 }
