@@ -194,7 +194,7 @@ describe('A viewer behind a shaped downlink (netns lab)', { skip: netnsSkip, tim
     assert.equal(high.tbfDrops, 0, `tbf dropped ${high.tbfDrops} packets at ${HIGH} Mbit/s`);
     // More gets through than at the low cap when the cap did bind there (tail drops) and the
     // streamer offers more than it now (on a loaded 2-core box its encoder can fall below).
-    if (low.tbfDrops > 0 && high.sentMbps > LOW * 1.3) assert.ok(high.linkMbps > low.linkMbps * 1.3, `more gets through at ${HIGH} Mbit/s (${high.linkMbps} vs ${low.linkMbps} Mbit/s)`);
+    if (low.tbfDrops > 0 && high.sentMbps > LOW * 1.3) assert.ok(high.linkMbps > low.linkMbps * 1.1, `more gets through at ${HIGH} Mbit/s (${high.linkMbps} vs ${low.linkMbps} Mbit/s)`);
     else t.diagnostic(`the streamer sent only ${high.sentMbps} Mbit/s (CPU-limited?): "more gets through" not checked`);
   });
 });
