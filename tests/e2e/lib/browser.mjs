@@ -29,8 +29,9 @@ export const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-export async function launch({ args = [] } = {}) {
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: false, args: [...CHROMIUM_ARGS, ...args] });
+/** executablePath: e.g. a wrapper that runs Chromium in a network namespace (lib/netns_lab.mjs). */
+export async function launch({ args = [], executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium' } = {}) {
+  return chromium.launch({ executablePath, headless: false, args: [...CHROMIUM_ARGS, ...args] });
 }
 
 /**

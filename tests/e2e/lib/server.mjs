@@ -42,15 +42,17 @@ async function stopPid(pid) {
 /**
  * Returns {url, turn, stop()} ; uses HYPE_URL as is when set (a server you started), unless
  * `own` is set: then it always starts its own server, with `env` added to its environment
- * (e.g. HYPE_VOICE_MODE=sfu for the SFU tests).
+ * (e.g. HYPE_VOICE_MODE=sfu for the SFU tests), listening on `host`.
  */
-export async function startHype({ bin = process.env.HYPE_BIN, withTurn = false, own = false, env: extraEnv = {} } = {}) {
+export async function startHype({ bin = process.env.HYPE_BIN, withTurn = false, own = false, host = '127.0.0.1', env: extraEnv = {} } = {}) {
   if (process.env.HYPE_URL && !own) return { url: process.env.HYPE_URL, stop: async () => {} };
   if (!bin) throw new Error('set HYPE_BIN (the hype binary) or HYPE_URL (a running server)');
   const dir = mkdtempSync(join(tmpdir(), 'hype-web-'));
   const pids = [];
   const env = {
     ...process.env,
+    // host: e.g. a netns lab hub (10.X.0.1) that clients in namespaces reach as well.
+    HYPE_SERVER_HOST: host,
     HYPE_SERVER_PORT: String(await freePort()),
     HYPE_SERVER_DATA_DIR: join(dir, 'data'),
     HYPE_SERVER_WEB_ROOT: join(ROOT, 'web/dist'),
@@ -96,7 +98,7 @@ export async function startHype({ bin = process.env.HYPE_BIN, withTurn = false, 
   const log = openSync(join(dir, 'server.log'), 'w');
   const srv = spawn(bin, ['serve'], { env, stdio: ['ignore', log, log] });
   pids.push(srv.pid);
-  const url = `http://127.0.0.1:${env.HYPE_SERVER_PORT}`;
+  const url = `http://${host}:${env.HYPE_SERVER_PORT}`;
   const stop = async () => {
     for (const pid of pids.reverse()) await stopPid(pid);
     rmSync(dir, { recursive: true, force: true });
