@@ -197,6 +197,19 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   return added;
 }
 
+bool Room::munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt) {
+  sub.out_picture_id = -1;
+  sub.out_tl0_pic_idx = -1;
+  if (layer.codec != rtc::video::Codec::kVp8) return true;
+  rtc::video::Vp8Descriptor d = rtc::video::parse_vp8(pkt.payload());
+  if (!d.valid || (d.picture_id < 0 && d.tl0_pic_idx < 0)) return true;
+  auto r = sub.vp8.munge(d.picture_id, d.tl0_pic_idx, false, d.picture_id_15bit ? 15 : 7);
+  if (!r.forward) return false;
+  sub.out_picture_id = r.picture_id;
+  sub.out_tl0_pic_idx = r.tl0_pic_idx;
+  return true;
+}
+
 void Room::unpublish(ParticipantId owner, const PublishedTrack& spec) {
   if (spec.kind != MediaKind::kVideo || spec.rids.empty()) return unpublish(spec.ssrc);
   Participant* p = participant(owner);
@@ -441,6 +454,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
       sub.source = track;
       sub.waiting_keyframe = false;
       sub.rewriter.detach();
+      sub.vp8.on_source_change();
     }
     if (sub.waiting_keyframe) {
       if (!info.keyframe) {
@@ -451,6 +465,10 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
     }
     auto out = sub.rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
     if (!out) {
+      ++counters_.dropped_stale;
+      return;
+    }
+    if (group && !munge_vp8(sub, *track, pkt)) {
       ++counters_.dropped_stale;
       return;
     }
@@ -553,6 +571,7 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
       if (!plain) continue;
       pkt = *plain;
     }
+    if (from.group && !munge_vp8(*sub, from, pkt)) continue;
     // The same numbers as when it was first sent (with a fresh transport-wide sequence
     // number, which every packet put on the wire gets); as RTX where the subscriber takes it.
     if (sub->rtx_ssrc) {

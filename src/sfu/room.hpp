@@ -29,6 +29,7 @@
 #include "rtc/rtp/red.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "rtc/video/payload.hpp"
+#include "rtc/video/vp8.hpp"
 #include "sfu/counters.hpp"
 #include "sfu/endpoint.hpp"
 #include "sfu/packet_cache.hpp"
@@ -115,6 +116,12 @@ struct Subscription {
   // keyframe of the target layer while the current one keeps flowing (no freeze).
   Track* source = nullptr;
   int target_layer = -1;
+  // VP8 across layers: each layer numbers its pictures on its own, so the viewer's picture
+  // id and TL0PICIDX are rewritten to continue across a switch. The room sets out_* for the
+  // packet it hands the endpoint (-1: leave the field as it is), which patches its copy.
+  rtc::video::Vp8PictureIdMunger vp8;
+  int out_picture_id = -1;
+  int out_tl0_pic_idx = -1;
   std::int64_t last_up_switch_ms = -1;  // hysteresis of the layer allocator
   std::uint64_t up_switch_budget_bps = 0;
 
@@ -398,6 +405,9 @@ class Room {
   void route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
                  std::int64_t now_us, Sink& sink);
   void bind(Subscription& slot, Track* source);
+  // Sets sub.out_picture_id / out_tl0_pic_idx for a VP8 packet of simulcast layer `layer`;
+  // false when the munger cannot map it (a picture too old): the packet must not go out.
+  static bool munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt);
   void unbind_slots_of(Participant& p);
   Track* audio_track(ParticipantId id);
   Track* selected_track(std::uint64_t id) const;

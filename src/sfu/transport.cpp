@@ -233,7 +233,7 @@ void Transport::send_rtx(const Subscription& sub, const rtc::RtpPacket& src,
   forward(sub, src, ext, h);
 }
 
-void Transport::forward(const Subscription&, const rtc::RtpPacket& src,
+void Transport::forward(const Subscription& sub, const rtc::RtpPacket& src,
                         const rtc::PacketExtensions& ext, const rtc::ForwardHeader& h) {
   if (!srtp_ || !remote_) return;
   rtc::MutableByteSpan slot = out_.slot();
@@ -243,6 +243,7 @@ void Transport::forward(const Subscription&, const rtc::RtpPacket& src,
     bump(c_.dropped_send);
     return;
   }
+  if (sub.out_picture_id >= 0 || sub.out_tl0_pic_idx >= 0) patch_vp8(sub, slot.first(n), h);
   if (h.write_transport_seq) ++twcc_out_seq_;
   std::size_t plain = n;
   if (srtp_->protect_rtp(slot, n) != rtc::SrtpStatus::kOk) {
@@ -252,6 +253,21 @@ void Transport::forward(const Subscription&, const rtc::RtpPacket& src,
   out_.send(*remote_, n);
   bump(c_.forwarded_packets);
   bump(c_.forwarded_bytes, plain);
+}
+
+// The room's picture id and TL0PICIDX for this copy (simulcast: continuous across layers),
+// written into the VP8 descriptor of the copy; after the OSN when it goes out as RTX.
+void Transport::patch_vp8(const Subscription& sub, rtc::MutableByteSpan packet,
+                          const rtc::ForwardHeader& h) {
+  rtc::RtpPacket out;
+  if (rtc::RtpPacket::parse(packet, out) != rtc::RtpParseStatus::kOk) return;
+  rtc::MutableByteSpan payload = out.payload();
+  if (h.rtx_osn) {
+    if (payload.size() < 2) return;
+    payload = payload.subspan(2);
+  }
+  if (sub.out_picture_id >= 0) rtc::video::write_vp8_picture_id(payload, sub.out_picture_id);
+  if (sub.out_tl0_pic_idx >= 0) rtc::video::write_vp8_tl0_pic_idx(payload, sub.out_tl0_pic_idx);
 }
 
 void Transport::request_keyframe(std::uint32_t ssrc) {

@@ -126,6 +126,8 @@ class Transport final : public Endpoint {
   void send_nacks(std::int64_t now_ms);
   void forward(const Subscription& sub, const rtc::RtpPacket& src, const rtc::PacketExtensions& ext,
                const rtc::ForwardHeader& h);
+  static void patch_vp8(const Subscription& sub, rtc::MutableByteSpan packet,
+                        const rtc::ForwardHeader& h);
 
   SessionParams params_;
   rtc::ice::IceLiteAgent ice_;

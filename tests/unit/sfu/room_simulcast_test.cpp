@@ -37,14 +37,18 @@ class FakeEndpoint final : public Endpoint {
     std::uint32_t src_ssrc;
     std::uint16_t src_seq;
     bool rtx;
+    int picture_id;  // what the endpoint writes into its copy (-1: unchanged)
+    bool frame_start;
   };
   void send_rtp(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t seq, std::uint32_t) override {
-    sent.push_back({sub.rewriter.out_ssrc(), seq, p.ssrc(), p.sequence_number(), false});
+    sent.push_back({sub.rewriter.out_ssrc(), seq, p.ssrc(), p.sequence_number(), false,
+                    sub.out_picture_id, (p.payload()[0] & 0x10) != 0});
   }
   void send_rtx(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t osn, std::uint32_t) override {
-    sent.push_back({sub.rtx_ssrc, osn, p.ssrc(), p.sequence_number(), true});
+    sent.push_back({sub.rtx_ssrc, osn, p.ssrc(), p.sequence_number(), true, sub.out_picture_id,
+                    false});
   }
   void request_keyframe(std::uint32_t ssrc) override { keyframes.push_back(ssrc); }
   std::uint64_t downlink_estimate_bps() const override { return estimate; }
@@ -53,14 +57,19 @@ class FakeEndpoint final : public Endpoint {
   std::uint64_t estimate = 0;
 };
 
-std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe) {
+// A VP8 payload with the extended descriptor and a 15-bit picture id (each layer numbers its
+// pictures on its own, as an encoder per layer does).
+std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe, int picture_id) {
   std::vector<std::uint8_t> p(100, 0xAB);
-  p[0] = frame_start ? 0x10 : 0x00;
-  p[1] = keyframe ? 0x00 : 0x01;
+  p[0] = static_cast<std::uint8_t>(0x80 | (frame_start ? 0x10 : 0x00));  // X, S
+  p[1] = 0x80;                                                           // I
+  p[2] = static_cast<std::uint8_t>(0x80 | ((picture_id >> 8) & 0x7F));   // M + 15 bits
+  p[3] = static_cast<std::uint8_t>(picture_id & 0xFF);
+  p[4] = keyframe ? 0x00 : 0x01;  // VP8 payload header: P bit
   if (keyframe) {
-    p[4] = 0x9d;
-    p[5] = 0x01;
-    p[6] = 0x2a;
+    p[7] = 0x9d;
+    p[8] = 0x01;
+    p[9] = 0x2a;
   }
   return p;
 }
@@ -75,6 +84,7 @@ struct Fixture {
   std::array<std::uint32_t, 3> ts{0, 0, 0};
   std::array<bool, 3> key_next{true, true, true};
   std::array<bool, 3> sending{true, true, true};
+  std::array<int, 3> picture_id{100, 5000, 20000};
   std::int64_t now_ms = 0;
 
   Fixture() {
@@ -105,7 +115,7 @@ struct Fixture {
   // SSRC by rid first, as Transport::on_rtp does).
   void packet(int l, bool frame_start, bool keyframe, std::uint16_t at_seq) {
     std::vector<std::uint8_t> buf(400);
-    auto payload = vp8_payload(frame_start, keyframe);
+    auto payload = vp8_payload(frame_start, keyframe, picture_id[static_cast<std::size_t>(l)]);
     RtpBuilder b(buf, {kVp8, true, at_seq, ts[static_cast<std::size_t>(l)],
                        kLayerSsrc[static_cast<std::size_t>(l)]});
     const std::string& rid = kRids[static_cast<std::size_t>(l)];
@@ -128,6 +138,7 @@ struct Fixture {
       auto i = static_cast<std::size_t>(l);
       if (!sending[i]) continue;
       ts[i] += 3000;
+      picture_id[i] = (picture_id[i] + 1) & 0x7FFF;
       bool key = key_next[i];
       key_next[i] = false;
       for (int k = 0; k < kPacketsPerFrame[i]; ++k) packet(l, k == 0, key && k == 0, seq[i]++);
@@ -160,15 +171,23 @@ struct Fixture {
   }
 };
 
-// Outgoing sequence numbers a viewer saw never skip or repeat (media only).
+// Outgoing sequence numbers a viewer saw never skip or repeat (media only), and its VP8
+// picture ids go up by one per frame whichever layer the frame came from.
 void expect_continuous(const FakeEndpoint& e) {
   const FakeEndpoint::Sent* prev = nullptr;
+  int last_pid = -1;
   for (const auto& s : e.sent) {
     if (s.rtx) continue;
     if (prev) {
       ASSERT_EQ(static_cast<std::uint16_t>(prev->seq + 1), s.seq)
           << "after a packet of layer ssrc " << prev->src_ssrc << " came one of " << s.src_ssrc;
     }
+    ASSERT_GE(s.picture_id, 0);
+    if (last_pid >= 0) {
+      ASSERT_EQ(s.picture_id, s.frame_start ? (last_pid + 1) & 0x7FFF : last_pid)
+          << "packet of layer ssrc " << s.src_ssrc;
+    }
+    last_pid = s.picture_id;
     prev = &s;
   }
 }
@@ -274,6 +293,7 @@ TEST(RoomSimulcast, ADownSwitchWaitsForAKeyframeOfTheLowerLayerWhileTheOldOneFlo
     for (int l = 0; l < 3; ++l) {
       auto k = static_cast<std::size_t>(l);
       f.ts[k] += 3000;
+      f.picture_id[k] = (f.picture_id[k] + 1) & 0x7FFF;
       for (int p = 0; p < kPacketsPerFrame[k]; ++p) f.packet(l, p == 0, false, f.seq[k]++);
     }
     f.now_ms += 33;
