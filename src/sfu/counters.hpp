@@ -60,8 +60,8 @@ namespace hype::sfu {
     "audio packets not forwarded: publisher outside the last-N speakers")                          \
   X(slot_switches, counter, "sfu_slot_switches_total", "",                                         \
     "audio slots that got a new speaker (last-N)")                                                 \
-  X(bwe_feedback_used, counter, "sfu_bwe_feedback_total", "result=used", kBweFeedbackHelp)        \
-  X(bwe_feedback_ignored, counter, "sfu_bwe_feedback_total", "result=ignored", kBweFeedbackHelp)  \
+  X(bwe_feedback_used, counter, "sfu_bwe_feedback_total", "result=used", kBweFeedbackHelp)         \
+  X(bwe_feedback_ignored, counter, "sfu_bwe_feedback_total", "result=ignored", kBweFeedbackHelp)   \
   X(bwe_feedback_malformed, counter, "sfu_bwe_feedback_total", "result=malformed",                 \
     kBweFeedbackHelp)                                                                              \
   X(rejected_tokens, counter, "sfu_rejected_tokens_total", "", "voice tokens refused on /voice")   \

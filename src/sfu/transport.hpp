@@ -151,7 +151,7 @@ class Transport final : public Endpoint {
   std::uint8_t twcc_fb_count_ = 0;
   // Send-side bandwidth estimate of its downlink from the feedback it sends on what we
   // stamped with twcc_out_seq_ (only with transport-cc negotiated). Behind a pointer: the
-  // send history is a ~160 KB ring.
+  // send history is a ~200 KB ring.
   std::unique_ptr<rtc::bwe::SendSideBwe> bwe_;
   std::int64_t next_twcc_us_ = 0;
   std::int64_t next_report_us_ = 0;

@@ -11,7 +11,7 @@
 // target_bps() = clamp(min(delay-based, loss bound), min, max). Feedback for unknown, too
 // old or already reported sequence numbers is ignored; reordered and duplicated feedback and
 // 16-bit wrap are fine. No clock, no I/O, no allocation after construction: the history is
-// a fixed ring (about 160 KB per instance, so own it behind a pointer). docs/design/bwe.md.
+// a fixed ring (about 200 KB per instance, so own it behind a pointer). docs/design/bwe.md.
 #pragma once
 
 #include <array>

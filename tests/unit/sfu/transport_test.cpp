@@ -344,7 +344,8 @@ TEST(Transport, TransportCcFeedbackFromAListenerMovesItsDownlinkEstimate) {
     b.reset(9, kOutSsrc, 0);
     for (std::size_t i = 0; i < seqs.size(); ++i) {
       if (keep(i)) {
-        ASSERT_TRUE(b.add_received(seqs[i], start_us + 20'000 + static_cast<std::int64_t>(i) * 10'000));
+        ASSERT_TRUE(
+            b.add_received(seqs[i], start_us + 20'000 + static_cast<std::int64_t>(i) * 10'000));
       }
     }
     std::vector<std::uint8_t> buf(1600);
@@ -357,7 +358,8 @@ TEST(Transport, TransportCcFeedbackFromAListenerMovesItsDownlinkEstimate) {
 
   auto seqs = forward(60, 2'000'000);
   ASSERT_EQ(seqs.size(), 60u);
-  feedback(seqs, 2'000'000, [](std::size_t) { return true; }, 2'700'000);
+  feedback(
+      seqs, 2'000'000, [](std::size_t) { return true; }, 2'700'000);
   EXPECT_EQ(f.counters.bwe_feedback_used.load(), 1u);
   std::uint64_t first = f.sub->downlink_estimate_bps();
   EXPECT_GT(first, 0u);
@@ -365,13 +367,15 @@ TEST(Transport, TransportCcFeedbackFromAListenerMovesItsDownlinkEstimate) {
   EXPECT_EQ(f.sub->bwe()->loss_fraction(), 0.0);
 
   // The same feedback again says nothing new.
-  feedback(seqs, 2'000'000, [](std::size_t) { return true; }, 2'750'000);
+  feedback(
+      seqs, 2'000'000, [](std::size_t) { return true; }, 2'750'000);
   EXPECT_EQ(f.counters.bwe_feedback_ignored.load(), 1u);
   EXPECT_EQ(f.sub->downlink_estimate_bps(), first);
 
   // Half of the next packets lost: the estimate drops.
   seqs = forward(60, 3'000'000);
-  feedback(seqs, 3'000'000, [](std::size_t i) { return i % 2 == 0; }, 3'700'000);
+  feedback(
+      seqs, 3'000'000, [](std::size_t i) { return i % 2 == 0; }, 3'700'000);
   EXPECT_EQ(f.counters.bwe_feedback_used.load(), 2u);
   EXPECT_NEAR(f.sub->bwe()->loss_fraction(), 0.5, 0.05);
   EXPECT_LT(f.sub->downlink_estimate_bps(), first);
