@@ -83,15 +83,15 @@ inline SimResult simulate(const SimConfig& cfg) {
   SimResult res;
 
   struct InFlight {
-    std::uint16_t seq;
-    std::int64_t arrival_us;  // -1: lost
+    std::uint16_t seq = 0;
+    std::int64_t arrival_us = -1;  // -1: lost
   };
   struct Departure {
-    std::int64_t at;
-    std::size_t bytes;
+    std::int64_t at = 0;
+    std::size_t bytes = 0;
   };
   struct Feedback {
-    std::int64_t deliver_us;
+    std::int64_t deliver_us = 0;
     std::vector<rtcp::TwccPacketResult> results;
   };
   std::deque<InFlight> flight;  // in send order (the link is FIFO)
