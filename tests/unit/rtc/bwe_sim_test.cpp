@@ -77,6 +77,8 @@ TEST(BweSim, RandomLossWithoutQueuingDoesNotDragItDown) {
   EXPECT_GE(clean.mean(5, 30), 0.95 * 5e6);
   EXPECT_GE(r.mean(5, 30), 0.9 * clean.mean(5, 30));
   EXPECT_GE(r.mean(5, 30), 0.8 * 5e6);
+  // Not even a dip: no interval read as heavy loss.
+  EXPECT_LT(r.first_time(5, 30, [](double b) { return b < 0.8 * 5e6; }), 0);
   EXPECT_LT(r.max_loss_fraction, LossBasedBound::kHighLoss);
   EXPECT_GT(r.max_loss_fraction, 0.0);  // the losses were seen
 }
