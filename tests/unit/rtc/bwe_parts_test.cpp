@@ -324,3 +324,27 @@ TEST(BweGarbage, UnknownAllLostZeroSizeAndRandomFeedbackStaySane) {
     expect_sane(s, o);
   }
 }
+
+TEST(BweSendSide, LostThenReceivedCountsAsReceivedAndNothingTwice) {
+  SendSideBwe b;
+  std::vector<rtcp::TwccPacketResult> lost, got;
+  for (std::uint16_t i = 0; i < 40; ++i) {
+    b.on_packet_sent(static_cast<std::uint16_t>(65'520 + i), 1000, i * 1000);  // wraps
+    lost.push_back({static_cast<std::uint16_t>(65'520 + i), false, 0});
+    got.push_back({static_cast<std::uint16_t>(65'520 + i), true, 50'000 + i * 1000});
+  }
+  EXPECT_TRUE(b.on_feedback(lost, 100'000));
+  EXPECT_DOUBLE_EQ(b.loss_fraction(), 1.0);
+  EXPECT_EQ(b.acked_bps(), 0u);
+  EXPECT_FALSE(b.on_feedback(lost, 110'000));  // the same losses again: nothing new
+  EXPECT_EQ(b.stats().ignored, 40u);
+  // A later feedback has them all: received after all.
+  EXPECT_TRUE(b.on_feedback(got, 200'000));
+  EXPECT_EQ(b.stats().ignored, 40u);
+  EXPECT_GT(b.acked_bps(), 0u);
+  EXPECT_DOUBLE_EQ(b.loss_fraction(), 0.0);  // this interval: 40 received, none lost
+  // Neither "lost" nor "received" again changes anything now.
+  EXPECT_FALSE(b.on_feedback(lost, 210'000));
+  EXPECT_FALSE(b.on_feedback(got, 220'000));
+  EXPECT_EQ(b.stats().ignored, 120u);
+}
