@@ -80,6 +80,9 @@ std::uint64_t AimdRateControl::update(BandwidthUsage usage, std::optional<std::u
     }
     double cap = kAckedCapFactor * a + static_cast<double>(kAckedCapSlackBps);
     next = std::min(next, std::max(cur, cap));
+    if (a > next && (last_decrease_us_ < 0 || now_us - last_decrease_us_ >= kAckedFloorHoldoffUs)) {
+      next = a;
+    }
     estimate_ = clamp(next);
   } else if (state_ == State::kDecrease) {
     std::int64_t interval = std::clamp(rtt_us, kMinDecreaseIntervalUs, kMaxDecreaseIntervalUs);

@@ -6,7 +6,10 @@
 // while the estimate is far from the last congestion point and additive (one packet per
 // response time, per response time) near it. Increases never take the estimate above
 // kAckedCapFactor x acked + kAckedCapSlackBps: nothing is claimed the path has not shown;
-// probe results (set_estimate) may jump past that.
+// probe results (set_estimate) may jump past that. And the path has shown what it delivered:
+// while the delay is normal, an estimate below the acknowledged bitrate rises to it (an
+// app-limited sender's media is its own probe), except within kAckedFloorHoldoffUs of a
+// decrease, when the acked window still holds the rate that caused it.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +29,7 @@ class AimdRateControl {
   static constexpr double kMinAdditiveBpsPerSecond = 4'000;
   static constexpr std::int64_t kMinDecreaseIntervalUs = 100'000;
   static constexpr std::int64_t kMaxDecreaseIntervalUs = 300'000;
+  static constexpr std::int64_t kAckedFloorHoldoffUs = 1'000'000;
   // The link capacity estimate: EWMA of the acked rate at each decrease, with a relative
   // deviation; "near" is within kNearDeviations of it.
   static constexpr double kCapacityAlpha = 0.05;

@@ -28,4 +28,10 @@ SentPacket* SendHistory::find(std::uint16_t seq) {
   return &p;
 }
 
+SentPacket* SendHistory::find_unwrapped(std::int64_t u) {
+  if (u < 0) return nullptr;
+  SentPacket& p = ring_[static_cast<std::size_t>(u) % kCapacity];
+  return p.seq == u ? &p : nullptr;
+}
+
 }  // namespace hype::rtc::bwe

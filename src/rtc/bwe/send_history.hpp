@@ -31,6 +31,8 @@ class SendHistory {
   void add(std::uint16_t seq, std::size_t bytes, std::int64_t send_us, int probe_cluster);
   // The entry sent under `seq`, or nullptr when unknown, overwritten or too old.
   SentPacket* find(std::uint16_t seq);
+  // The entry of unwrapped number `u` (SentPacket::seq), or nullptr when not in the ring.
+  SentPacket* find_unwrapped(std::int64_t u);
   std::int64_t newest_send_us() const { return newest_send_us_; }
   bool empty() const { return newest_seq_ < 0; }
 

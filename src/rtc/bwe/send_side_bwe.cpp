@@ -27,6 +27,7 @@ bool SendSideBwe::on_feedback(std::span<const rtcp::TwccPacketResult> results,
                               std::int64_t now_us) {
   ++stats_.feedbacks;
   std::size_t n_new = 0, lost = 0, recovered = 0;
+  std::int64_t min_new = -1, max_new = -1;
   std::optional<std::uint64_t> probe_bps;
   int probe_cluster = -1;
   for (const rtcp::TwccPacketResult& r : results) {
@@ -37,6 +38,8 @@ bool SendSideBwe::on_feedback(std::span<const rtcp::TwccPacketResult> results,
       continue;
     }
     bool first_report = !p->reported_lost;
+    min_new = min_new < 0 ? p->seq : std::min(min_new, p->seq);
+    max_new = std::max(max_new, p->seq);
     if (r.received) {
       if (p->reported_lost) ++recovered;
       p->received = true;
@@ -57,6 +60,8 @@ bool SendSideBwe::on_feedback(std::span<const rtcp::TwccPacketResult> results,
   }
   if (n_new == 0 && lost == 0) return false;
   ++stats_.useful_feedbacks;
+  if (reported_through_ < 0) reported_through_ = min_new - 1;
+  max_reported_ = std::max(max_reported_, max_new);
 
   std::sort(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(n_new),
             [](const SentPacket* a, const SentPacket* b) {
@@ -93,17 +98,34 @@ bool SendSideBwe::on_feedback(std::span<const rtcp::TwccPacketResult> results,
   }
   loss_.on_feedback(n_new - recovered, lost, recovered);
 
-  aimd_.update(usage, acked_.bps(), rtt_us_, now_us);
   if (probe_bps) {
     ++stats_.probe_results;
     probes_.on_result(probe_cluster, *probe_bps, now_us);
-    if (*probe_bps > aimd_.estimate()) aimd_.set_estimate(*probe_bps, now_us);
   }
+  if (reporting_gap()) {
+    if (gap_since_us_ < 0) gap_since_us_ = now_us;
+    if (now_us - gap_since_us_ < kMaxGapWaitUs) return true;
+    reported_through_ = max_reported_;  // that feedback is lost: go on without it
+  }
+  gap_since_us_ = -1;
+
+  aimd_.update(usage, acked_.bps(), rtt_us_, now_us);
+  if (probe_bps && *probe_bps > aimd_.estimate()) aimd_.set_estimate(*probe_bps, now_us);
   std::uint64_t before = target_bps_;
   loss_.update(std::min<std::uint64_t>(before, aimd_.estimate()), aimd_.estimate(), now_us);
   if (loss_.loss_fraction() > LossBasedBound::kHighLoss) congested_us_ = now_us;
   update_target();
   return true;
+}
+
+bool SendSideBwe::reporting_gap() {
+  while (reported_through_ < max_reported_) {
+    const SentPacket* p = history_.find_unwrapped(reported_through_ + 1);
+    // Not in the ring any more (overwritten): nothing to wait for.
+    if (p && !p->received && !p->reported_lost) break;
+    ++reported_through_;
+  }
+  return reported_through_ < max_reported_;
 }
 
 void SendSideBwe::update_target() {

@@ -56,6 +56,10 @@ class SendSideBwe {
   static constexpr std::int64_t kDefaultRttUs = 100'000;
   static constexpr std::int64_t kMaxRttUs = 2'000'000;
   static constexpr double kRttSmoothing = 0.9;
+  // Feedback that reports packets past a gap of unreported ones (an earlier feedback late or
+  // lost) updates the rate only once the gap is filled, or after this long: until then the
+  // acked window lacks the gap's bytes and would read low.
+  static constexpr std::int64_t kMaxGapWaitUs = 250'000;
 
   explicit SendSideBwe(BweOptions options = {});
 
@@ -85,6 +89,8 @@ class SendSideBwe {
 
  private:
   void update_target();
+  // Advances reported_through_ over what has been reported; true when a gap remains.
+  bool reporting_gap();
 
   BweOptions opt_;
   SendHistory history_;
@@ -101,6 +107,9 @@ class SendSideBwe {
   std::int64_t rtt_us_ = kDefaultRttUs;
   bool has_rtt_ = false;
   std::int64_t congested_us_ = -1;
+  std::int64_t reported_through_ = -1;  // unwrapped: every packet up to it was reported
+  std::int64_t max_reported_ = -1;      // unwrapped: the newest packet reported
+  std::int64_t gap_since_us_ = -1;      // when the current gap was first seen
   // One feedback's newly received packets, as history slots, sorted by send time.
   std::array<SentPacket*, SendHistory::kCapacity> scratch_{};
 };

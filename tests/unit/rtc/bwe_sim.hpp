@@ -2,7 +2,8 @@
 // at the estimate (and sending the probe clusters it asks for), a FIFO link of capacity C(t)
 // with a tail-drop queue, a one-way delay, optional random loss, and a receiver that sends
 // transport-wide feedback (seq, received, arrival on the 250 us wire grid) every 100 ms,
-// delivered in order, reordered in pairs, or twice. Deterministic for a given seed.
+// delivered in order, reordered in pairs, twice, or with every seventh one lost. Deterministic for
+// a given seed.
 #pragma once
 
 #include <algorithm>
@@ -20,7 +21,7 @@
 
 namespace hype::rtc::bwe::testing {
 
-enum class FeedbackMode { kOrdered, kReorderedPairs, kDuplicated };
+enum class FeedbackMode { kOrdered, kReorderedPairs, kDuplicated, kEverySeventhLost };
 
 struct SimConfig {
   std::int64_t duration_us = 30'000'000;
@@ -32,6 +33,7 @@ struct SimConfig {
   FeedbackMode mode = FeedbackMode::kOrdered;
   std::uint16_t first_seq = 65'000;  // wraps early in every run
   std::size_t packet_bytes = 1200;
+  double app_rate_bps = 0;  // > 0: the sender sends this much whatever the estimate
   std::uint32_t seed = 1;
   BweOptions options{50'000, 300'000, 20'000'000, true};
 };
@@ -59,6 +61,15 @@ struct SimResult {
       }
     }
     return n ? sum / n : 0;
+  }
+  // The lowest target over [from, to) seconds.
+  double min(double from_s, double to_s) const {
+    double m = 1e18;
+    for (const Sample& s : samples) {
+      double t = static_cast<double>(s.t_us) / 1e6;
+      if (t >= from_s && t < to_s) m = std::min(m, static_cast<double>(s.target_bps));
+    }
+    return m;
   }
   // The first time in [from, to) seconds at which pred(target) holds, or -1.
   double first_time(double from_s, double to_s, const std::function<bool(double)>& pred) const {
@@ -133,7 +144,9 @@ inline SimResult simulate(const SimConfig& cfg) {
     // Sender: paced at the estimate, or at the probe rate while a probe is out.
     while (next_send_us <= t) {
       bool probing = probe_left > 0;
-      double rate = probing ? probe_bps : static_cast<double>(bwe.target_bps());
+      double media =
+          cfg.app_rate_bps > 0 ? cfg.app_rate_bps : static_cast<double>(bwe.target_bps());
+      double rate = probing ? probe_bps : media;
       bwe.on_packet_sent(seq, cfg.packet_bytes, next_send_us, probing ? probe_cluster : -1);
       // The link: tail drop when the queue is full, else FIFO at the current capacity.
       while (!queue.empty() && queue.front().at <= next_send_us) {
@@ -179,7 +192,9 @@ inline SimResult simulate(const SimConfig& cfg) {
           fb.deliver_us += cfg.feedback_interval_us + 1;  // after the next one
         }
         if (cfg.mode == FeedbackMode::kDuplicated) pending.push_back(fb);
-        pending.push_back(std::move(fb));
+        if (cfg.mode != FeedbackMode::kEverySeventhLost || feedback_index % 7 != 3) {
+          pending.push_back(std::move(fb));
+        }
         ++feedback_index;
       }
     }
