@@ -1,10 +1,11 @@
 // AIMD rate control of the delay-based estimate (draft-ietf-rmcat-gcc-02, 5.5). The
 // detector's verdict drives a three-state machine: overuse -> decrease, underuse -> hold
 // (let the queue drain), normal -> increase (after a hold). A decrease goes to kBeta times
-// the acknowledged bitrate, at most once per max(RTT, kMinDecreaseIntervalUs) unless the
-// path delivers less than half the estimate. An increase is multiplicative (kGrowthPerSecond)
-// while the estimate is far from the last congestion point and additive (one packet per
-// response time, per response time) near it. Increases never take the estimate above
+// the acknowledged bitrate, at most once per RTT (clamped to [kMinDecreaseIntervalUs,
+// kMaxDecreaseIntervalUs]) unless the path delivers less than half the estimate. An increase
+// is multiplicative (kGrowthPerSecond) while the estimate is far from the last congestion
+// point and additive near it (kPacketBits / response time, per second; response time = RTT +
+// 100 ms). Increases never take the estimate above
 // kAckedCapFactor x acked + kAckedCapSlackBps: nothing is claimed the path has not shown;
 // probe results (set_estimate) may jump past that. And the path has shown what it delivered:
 // while the delay is normal, an estimate below the acknowledged bitrate rises to it (an
