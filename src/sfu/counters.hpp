@@ -62,6 +62,10 @@ namespace hype::sfu {
     "audio slots that got a new speaker (last-N)")                                                 \
   X(layer_switches, counter, "sfu_layer_switches_total", "",                                       \
     "simulcast subscriptions that moved to another layer (at a keyframe of the new one)")          \
+  X(bwe_feedback_used, counter, "sfu_bwe_feedback_total", "result=used", kBweFeedbackHelp)         \
+  X(bwe_feedback_ignored, counter, "sfu_bwe_feedback_total", "result=ignored", kBweFeedbackHelp)   \
+  X(bwe_feedback_malformed, counter, "sfu_bwe_feedback_total", "result=malformed",                 \
+    kBweFeedbackHelp)                                                                              \
   X(rejected_tokens, counter, "sfu_rejected_tokens_total", "", "voice tokens refused on /voice")   \
   X(funnel_signaled, counter, "voice_join_funnel_total", "stage=signaled", kFunnelHelp)            \
   X(funnel_ice_connected, counter, "voice_join_funnel_total", "stage=ice_connected", kFunnelHelp)  \
@@ -88,6 +92,12 @@ inline constexpr std::string_view kSfuDroppedHelp =
     "no SPEAK permission; padding: RTX without media, as bandwidth probes send; red: a RED "
     "audio payload that does not parse; duplicate: an audio packet the SFU already has, a "
     "retransmission or one rebuilt from RED)";
+
+inline constexpr std::string_view kBweFeedbackHelp =
+    "transport-wide CC feedback packets from subscribers, by what the downlink bandwidth "
+    "estimator made of them (used: it reported packets not reported before; ignored: nothing "
+    "new (duplicate, unknown or too old sequence numbers) or transport-cc not negotiated; "
+    "malformed: did not parse)";
 
 // A plain snapshot (or a sum over workers).
 struct SfuCounterValues {

@@ -33,9 +33,10 @@ class Endpoint {
   // As a publisher: a subscriber needs a keyframe of this endpoint's track `ssrc` (the room
   // already throttled it per track).
   virtual void request_keyframe(std::uint32_t ssrc) = 0;
-  // As a subscriber: the send-side estimate of what its downlink carries (bits per second),
-  // from its transport-wide congestion control feedback; 0 when unknown (the room then
-  // forwards every stream's highest live simulcast layer).
+  // As a subscriber: what its downlink can take, bits per second, from the send-side
+  // bandwidth estimator fed by its transport-wide CC feedback (rtc::bwe). 0: unknown (no
+  // transport-cc negotiated, no feedback yet, or not a WebRTC endpoint). For the allocator
+  // that splits it across the streams it watches.
   virtual std::uint64_t downlink_estimate_bps() const { return 0; }
 };
 

@@ -29,6 +29,13 @@ Transport::Transport(SessionParams params, std::unique_ptr<rtc::DtlsSession> dtl
   participant_.video_codecs = params_.video_codecs;
   participant_.endpoint = this;
   for (auto& t : params_.tracks) room_.publish(participant_.id, t);
+  if (params_.ext.transport_cc != 0) {
+    // TODO(issue 15): probing on the wire (padding on the viewer's RTX SSRC); until then
+    // the estimate grows only as far as what is sent lets it (1.5 x acked, see bwe.md).
+    rtc::bwe::BweOptions o;
+    o.probing = false;
+    bwe_ = std::make_unique<rtc::bwe::SendSideBwe>(o);
+  }
   dtls_->start();
 }
 
@@ -205,10 +212,42 @@ void Transport::on_rtcp(rtc::MutableByteSpan buf, std::size_t len, std::int64_t 
       if (h.count == rtc::rtcp::kFmtFir && rtc::rtcp::fir_entry_count(fb) > 0)
         media = rtc::rtcp::fir_entry(fb, 0).ssrc;
       room_.on_keyframe_request(params_.participant, media, now_ms);
+    } else if (h.type == rtc::rtcp::kRtpfb && h.count == rtc::rtcp::kFmtTwcc) {
+      if (rtc::rtcp::parse_feedback(h, fb)) {
+        on_twcc_feedback(fb, now_us);
+      } else {
+        bump(c_.bwe_feedback_malformed);
+      }
     }
-    // SR/RR/SDES/BYE and transport-cc from subscribers need no action for audio.
+    // SR/RR/SDES/BYE need no action.
   }
   if (r.status() != rtc::rtcp::RtcpParseStatus::kOk) bump(c_.dropped_malformed);
+}
+
+// Transport-wide CC feedback from this participant on what we sent it: its downlink's
+// bandwidth estimate.
+void Transport::on_twcc_feedback(const rtc::rtcp::FeedbackView& fb, std::int64_t now_us) {
+  if (!bwe_) {
+    bump(c_.bwe_feedback_ignored);
+    return;
+  }
+  // Chromium reports at most a few hundred packets per feedback; the builder's limit is
+  // plenty (a larger one is counted malformed). On the stack: nothing allocated per packet.
+  std::array<rtc::rtcp::TwccPacketResult, rtc::rtcp::TwccBuilder::kMaxPackets> results;
+  rtc::rtcp::TwccHeader th;
+  if (!rtc::rtcp::parse_twcc(fb, th, results)) {
+    bump(c_.bwe_feedback_malformed);
+    return;
+  }
+  if (bwe_->on_feedback(std::span(results.data(), th.status_count), now_us)) {
+    bump(c_.bwe_feedback_used);
+  } else {
+    bump(c_.bwe_feedback_ignored);
+  }
+}
+
+std::uint64_t Transport::downlink_estimate_bps() const {
+  return bwe_ && bwe_->has_feedback() ? bwe_->target_bps() : 0;
 }
 
 // ---- sending ----
@@ -251,6 +290,7 @@ void Transport::forward(const Subscription& sub, const rtc::RtpPacket& src,
     return;
   }
   out_.send(*remote_, n);
+  if (h.write_transport_seq && bwe_) bwe_->on_packet_sent(h.transport_seq, n, out_.send_time_us());
   bump(c_.forwarded_packets);
   bump(c_.forwarded_bytes, plain);
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/socket_address.hpp"
+#include "rtc/bwe/send_side_bwe.hpp"
 #include "rtc/dtls_session.hpp"
 #include "rtc/ice/ice_common.hpp"
 #include "rtc/ice/ice_lite_agent.hpp"
@@ -51,11 +52,14 @@ struct SessionParams {
 
 // Where a transport's datagrams go. slot() is room for the next one (at least MTU plus SRTP
 // overhead); send() queues its first n bytes. A slot not sent is simply reused.
+// send_time_us() is the monotonic time the datagrams queued now count as sent at (the
+// worker's time of the batch being handled): the bandwidth estimator's send times.
 class DatagramSender {
  public:
   virtual ~DatagramSender() = default;
   virtual rtc::MutableByteSpan slot() = 0;
   virtual void send(const SocketAddress& to, std::size_t n) = 0;
+  virtual std::int64_t send_time_us() const = 0;
 };
 
 class Transport;
@@ -107,12 +111,15 @@ class Transport final : public Endpoint {
   void send_rtx(const Subscription& sub, const rtc::RtpPacket& source,
                 const rtc::PacketExtensions& ext, std::uint16_t osn, std::uint32_t ts) override;
   void request_keyframe(std::uint32_t ssrc) override;
+  std::uint64_t downlink_estimate_bps() const override;
 
   const SessionParams& params() const { return params_; }
   Room& room() { return room_; }
   Participant& participant() { return participant_; }
   bool connected() const { return srtp_ != nullptr; }
   const std::optional<SocketAddress>& remote() const { return remote_; }
+  // Its downlink's estimator; nullptr when it did not negotiate transport-cc.
+  const rtc::bwe::SendSideBwe* bwe() const { return bwe_.get(); }
 
  private:
   void drain_dtls(const SocketAddress& to);
@@ -124,6 +131,7 @@ class Transport final : public Endpoint {
   void send_twcc();
   void send_reports();
   void send_nacks(std::int64_t now_ms);
+  void on_twcc_feedback(const rtc::rtcp::FeedbackView& fb, std::int64_t now_us);
   void forward(const Subscription& sub, const rtc::RtpPacket& src, const rtc::PacketExtensions& ext,
                const rtc::ForwardHeader& h);
   static void patch_vp8(const Subscription& sub, rtc::MutableByteSpan packet,
@@ -143,6 +151,10 @@ class Transport final : public Endpoint {
   std::uint16_t twcc_out_seq_ = 1;  // transport-wide sequence of what it sends
   rtc::rtcp::TwccBuilder twcc_;     // feedback on what it receives
   std::uint8_t twcc_fb_count_ = 0;
+  // Send-side bandwidth estimate of its downlink from the feedback it sends on what we
+  // stamped with twcc_out_seq_ (only with transport-cc negotiated). Behind a pointer: the
+  // send history is a ~200 KB ring.
+  std::unique_ptr<rtc::bwe::SendSideBwe> bwe_;
   std::int64_t next_twcc_us_ = 0;
   std::int64_t next_report_us_ = 0;
   std::int64_t next_nack_us_ = 0;

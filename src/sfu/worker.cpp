@@ -85,6 +85,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     return {tx.slot(), tx.slot_size()};
   }
   void send(const SocketAddress& to, std::size_t n) override { tx.commit(to, n); }
+  std::int64_t send_time_us() const override { return now_us; }
   void flush() {
     if (tx.queued() == 0) return;
     auto f = tx.flush(sock);

@@ -2,12 +2,38 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 
+#include "rtc/bwe/send_side_bwe.hpp"
 #include "rtc/rtcp/rtcp_packets.hpp"
 #include "rtc/rtcp/twcc.hpp"
 
 using namespace hype::rtc;
 using namespace hype::rtc::rtcp;
+
+namespace {
+
+// The downlink estimator on fuzz-parsed feedback: packets "sent" under the sequence numbers
+// the feedback names (every seventh a probe, send times from the input), then the feedback,
+// then again as a duplicate. It must stay within its bounds whatever the arrival times.
+void feed_estimator(std::span<const TwccPacketResult> results, std::uint8_t salt) {
+  auto owned = std::make_unique<hype::rtc::bwe::SendSideBwe>();  // fresh: deterministic
+  auto& bwe = *owned;
+  std::int64_t t = 0;
+  for (std::size_t k = 0; k < results.size() && k < 4096; ++k) {
+    t += (salt >> (k % 8)) & 0x0F;
+    bwe.on_packet_sent(results[k].seq, (k * salt) % 1500, t, k % 7 == 0 ? salt % 3 : -1);
+  }
+  bwe.on_feedback(results, t + salt * 1000);
+  bwe.on_feedback(results, t + salt * 2000);
+  (void)bwe.next_probe(t);
+  double loss = bwe.loss_fraction();
+  if (bwe.target_bps() < 30'000 || bwe.target_bps() > 20'000'000) __builtin_trap();
+  if (!(loss >= 0 && loss <= 1)) __builtin_trap();
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static std::array<TwccPacketResult, 65536> twcc_out;
@@ -26,7 +52,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       if (h.type == kRtpfb && h.count == kFmtTwcc) {
         TwccHeader th;
-        if (parse_twcc(fb, th, twcc_out)) sink = sink + twcc_out[th.status_count - 1].arrival_us;
+        if (parse_twcc(fb, th, twcc_out)) {
+          sink = sink + twcc_out[th.status_count - 1].arrival_us;
+          feed_estimator(std::span(twcc_out.data(), th.status_count), data[size - 1]);
+        }
       }
       if (h.type == kPsfb && h.count == kFmtFir) {
         for (std::size_t i = 0; i < fir_entry_count(fb); ++i) sink = sink + fir_entry(fb, i).ssrc;

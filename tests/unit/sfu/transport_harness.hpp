@@ -33,6 +33,7 @@ class CaptureSender final : public DatagramSender {
     ++count;
     if (keep) sent.push_back({to, std::vector<std::uint8_t>(buf_.begin(), buf_.begin() + n)});
   }
+  std::int64_t send_time_us() const override { return now_us; }
   // Removes and returns what went to `to`.
   std::vector<Datagram> take(const SocketAddress& to) {
     std::vector<Datagram> out, rest;
@@ -43,6 +44,7 @@ class CaptureSender final : public DatagramSender {
   std::vector<Datagram> sent;
   std::size_t count = 0;
   bool keep;
+  std::int64_t now_us = 0;  // what send_time_us() says: tests move it
 
  private:
   alignas(64) std::array<std::uint8_t, 1600> buf_{};  // aligned like the worker's send slots

@@ -310,3 +310,95 @@ TEST(Transport, LeavesItsRoomWhenDestroyed) {
   f.feed_rtp(*f.pub, f.publish_packet(300, 40), 2'000'000);
   EXPECT_EQ(f.counters.forwarded_packets.load(), 0u);
 }
+
+// The listener negotiated transport-cc: what the SFU sends it is recorded with its
+// transport-wide numbers, and its TWCC feedback moves its downlink estimate.
+TEST(Transport, TransportCcFeedbackFromAListenerMovesItsDownlinkEstimate) {
+  Fixture f;
+  f.connect_both();
+  ASSERT_NE(f.sub->bwe(), nullptr);
+  EXPECT_EQ(f.sub->downlink_estimate_bps(), 0u);  // unknown before any feedback
+
+  // Forwards `count` packets 10 ms apart; returns the transport-wide numbers they carried.
+  std::uint16_t pub_seq = 300;
+  auto forward = [&](int count, std::int64_t start_us) {
+    std::vector<std::uint16_t> seqs;
+    for (int i = 0; i < count; ++i) {
+      f.out.now_us = start_us + i * 10'000;
+      f.feed_rtp(*f.pub, f.publish_packet(pub_seq, pub_seq), f.out.now_us);
+      ++pub_seq;
+    }
+    for (auto& bytes : f.received(*f.sub_client).rtp) {
+      rtc::RtpPacket p;
+      rtc::PacketExtensions ext;
+      EXPECT_EQ(rtc::RtpPacket::parse(bytes, p), rtc::RtpParseStatus::kOk);
+      EXPECT_EQ(rtc::index_extensions(p, kSubIds, ext), rtc::ExtensionStatus::kOk);
+      if (ext.transport_seq) seqs.push_back(*ext.transport_seq);
+    }
+    return seqs;
+  };
+  // The listener's feedback on `seqs` (those where keep(i) holds arrived, 20 ms after).
+  auto feedback = [&](const std::vector<std::uint16_t>& seqs, std::int64_t start_us,
+                      const std::function<bool(std::size_t)>& keep, std::int64_t now_us) {
+    rtc::rtcp::TwccBuilder b;
+    b.reset(9, kOutSsrc, 0);
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+      if (keep(i)) {
+        ASSERT_TRUE(
+            b.add_received(seqs[i], start_us + 20'000 + static_cast<std::int64_t>(i) * 10'000));
+      }
+    }
+    std::vector<std::uint8_t> buf(1600);
+    rtc::ByteWriter w(rtc::MutableByteSpan(buf.data(), 1500));
+    ASSERT_TRUE(b.write(w));
+    std::size_t n = w.size();
+    ASSERT_EQ(f.sub_client->srtp->protect_rtcp(buf, n), rtc::SrtpStatus::kOk);
+    f.sub->on_rtcp(buf, n, now_us);
+  };
+
+  auto seqs = forward(60, 2'000'000);
+  ASSERT_EQ(seqs.size(), 60u);
+  feedback(
+      seqs, 2'000'000, [](std::size_t) { return true; }, 2'700'000);
+  EXPECT_EQ(f.counters.bwe_feedback_used.load(), 1u);
+  std::uint64_t first = f.sub->downlink_estimate_bps();
+  EXPECT_GT(first, 0u);
+  EXPECT_GT(f.sub->bwe()->acked_bps(), 0u);
+  EXPECT_EQ(f.sub->bwe()->loss_fraction(), 0.0);
+
+  // The same feedback again says nothing new.
+  feedback(
+      seqs, 2'000'000, [](std::size_t) { return true; }, 2'750'000);
+  EXPECT_EQ(f.counters.bwe_feedback_ignored.load(), 1u);
+  EXPECT_EQ(f.sub->downlink_estimate_bps(), first);
+
+  // Half of the next packets lost: the estimate drops.
+  seqs = forward(60, 3'000'000);
+  feedback(
+      seqs, 3'000'000, [](std::size_t i) { return i % 2 == 0; }, 3'700'000);
+  EXPECT_EQ(f.counters.bwe_feedback_used.load(), 2u);
+  EXPECT_NEAR(f.sub->bwe()->loss_fraction(), 0.5, 0.05);
+  EXPECT_LT(f.sub->downlink_estimate_bps(), first);
+  EXPECT_GT(f.sub->downlink_estimate_bps(), 0u);
+
+  // A TWCC packet too short to parse is counted, not used.
+  f.feed_rtcp(*f.sub, *f.sub_client, [](rtc::ByteWriter& w) {
+    w.u8(0x80 | rtc::rtcp::kFmtTwcc);
+    w.u8(rtc::rtcp::kRtpfb);
+    w.u16(3);
+    w.u32(9);
+    w.u32(kOutSsrc);
+    w.u32(0);  // 4 bytes of FCI: TWCC needs at least 8
+    return w.ok();
+  });
+  EXPECT_EQ(f.counters.bwe_feedback_malformed.load(), 1u);
+  EXPECT_EQ(f.counters.dropped_malformed.load(), 0u);
+
+  // A participant without transport-cc has no estimator and reports unknown.
+  auto c = Client::make(5005, f.server_fp);
+  ASSERT_TRUE(c);
+  auto plain = f.make(*c, 50, rtc::ExtensionIds{.audio_level = 1}, {}, 505);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->bwe(), nullptr);
+  EXPECT_EQ(plain->downlink_estimate_bps(), 0u);
+}
