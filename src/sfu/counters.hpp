@@ -66,6 +66,8 @@ namespace hype::sfu {
   X(bwe_feedback_ignored, counter, "sfu_bwe_feedback_total", "result=ignored", kBweFeedbackHelp)   \
   X(bwe_feedback_malformed, counter, "sfu_bwe_feedback_total", "result=malformed",                 \
     kBweFeedbackHelp)                                                                              \
+  X(bwe_probe_bytes, counter, "sfu_bwe_probe_bytes_total", "",                                     \
+    "bytes sent to watchers as bandwidth probes (RTX of recent video)")                            \
   X(rejected_tokens, counter, "sfu_rejected_tokens_total", "", "voice tokens refused on /voice")   \
   X(funnel_signaled, counter, "voice_join_funnel_total", "stage=signaled", kFunnelHelp)            \
   X(funnel_ice_connected, counter, "voice_join_funnel_total", "stage=ice_connected", kFunnelHelp)  \

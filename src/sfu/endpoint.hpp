@@ -38,6 +38,10 @@ class Endpoint {
   // transport-cc negotiated, no feedback yet, or not a WebRTC endpoint). For the allocator
   // that splits it across the streams it watches.
   virtual std::uint64_t downlink_estimate_bps() const { return 0; }
+  // As a subscriber: the most its streams could use now (the room's allocation: every watched
+  // simulcast stream at its top live layer); probing for more than that is waste. 0: nothing
+  // to adapt, do not probe.
+  virtual void set_allocation_cap(std::uint64_t /*bps*/) {}
 };
 
 }  // namespace hype::sfu

@@ -16,6 +16,8 @@ constexpr std::int64_t kNackMaxAgeMs = 1000;  // older than this is useless to a
 // Audio the SFU lost is worth asking for while a jitter buffer (~40-200 ms) can still play
 // it: a few tries, about one round trip of a mobile link apart.
 constexpr rtc::NackOptions kAudioNack{64, 400, 3, 80};
+// A watched stream's audio (stereo Opus at up to 128 kbit/s, plus headers).
+constexpr std::uint64_t kAudioHeadroomBps = 150'000;
 }  // namespace
 
 void Track::note_bytes(std::size_t n, std::int64_t now_ms) {
@@ -543,49 +545,93 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
   bump(node_.nacks, out_seqs.size());
   Subscription* sub = subscription(subscriber, out_ssrc);
   if (!sub || !sub->track) return 0;
-  // The layer it forwards now (the rewriter maps only the current source's numbers).
-  Track& from = *sub->current();
   std::size_t hits = 0;
   for (std::uint16_t out_seq : out_seqs) {
-    auto src = sub->rewriter.source_seq(out_seq);
-    if (!src) continue;
-    rtc::ByteSpan cached = from.cache.find(*src, now_ms, kNackMaxAgeMs);
-    if (cached.size() < rtc::kRtpFixedHeaderSize || cached.size() > resend_.size()) continue;
-    std::memcpy(resend_.data(), cached.data(), cached.size());
-    rtc::RtpPacket pkt;
-    rtc::PacketExtensions ext;
-    if (rtc::RtpPacket::parse(rtc::MutableByteSpan(resend_.data(), cached.size()), pkt) !=
-            rtc::RtpParseStatus::kOk ||
-        rtc::index_extensions(pkt, from.owner->ext, ext) != rtc::ExtensionStatus::kOk)
-      continue;
-    // A RED packet goes to a subscriber without RED as its primary, as it did the first time.
-    std::optional<rtc::RtpPacket> plain;
-    const Track& t = from;
-    if (t.red_payload_type != 0 && pkt.payload_type() == t.red_payload_type &&
-        sub->subscriber->audio_red_payload_type == 0) {
-      rtc::RedPayload red;
-      if (rtc::parse_red(pkt.payload(), red) != rtc::RedParseStatus::kOk ||
-          red.primary().data.empty())
-        continue;
-      plain = plain_copy(pkt, red.primary().data, t, plain_);
-      if (!plain) continue;
-      pkt = *plain;
-    }
-    if (from.group && !munge_vp8(*sub, from, pkt)) continue;
-    // The same numbers as when it was first sent (with a fresh transport-wide sequence
-    // number, which every packet put on the wire gets); as RTX where the subscriber takes it.
+    if (resend(*sub, out_seq, now_ms, sink) == 0) continue;
     if (sub->rtx_ssrc) {
-      sink.forward_rtx(*sub, pkt, ext, out_seq, sub->rewriter.out_ts(pkt.timestamp()));
       ++counters_.rtx_sent;
       bump(node_.rtx_sent);
-    } else {
-      sink.forward(*sub, pkt, ext, out_seq, sub->rewriter.out_ts(pkt.timestamp()));
     }
     ++hits;
   }
   counters_.nack_hits += hits;
   bump(node_.nack_hits, hits);
   return hits;
+}
+
+std::size_t Room::resend(Subscription& sub, std::uint16_t out_seq, std::int64_t now_ms,
+                         ForwardSink& sink) {
+  // The layer it forwards now (the rewriter maps only the current source's numbers).
+  Track& from = *sub.current();
+  auto src = sub.rewriter.source_seq(out_seq);
+  if (!src) return 0;
+  rtc::ByteSpan cached = from.cache.find(*src, now_ms, kNackMaxAgeMs);
+  if (cached.size() < rtc::kRtpFixedHeaderSize || cached.size() > resend_.size()) return 0;
+  std::memcpy(resend_.data(), cached.data(), cached.size());
+  rtc::RtpPacket pkt;
+  rtc::PacketExtensions ext;
+  if (rtc::RtpPacket::parse(rtc::MutableByteSpan(resend_.data(), cached.size()), pkt) !=
+          rtc::RtpParseStatus::kOk ||
+      rtc::index_extensions(pkt, from.owner->ext, ext) != rtc::ExtensionStatus::kOk)
+    return 0;
+  // A RED packet goes to a subscriber without RED as its primary, as it did the first time.
+  std::optional<rtc::RtpPacket> plain;
+  if (from.red_payload_type != 0 && pkt.payload_type() == from.red_payload_type &&
+      sub.subscriber->audio_red_payload_type == 0) {
+    rtc::RedPayload red;
+    if (rtc::parse_red(pkt.payload(), red) != rtc::RedParseStatus::kOk ||
+        red.primary().data.empty())
+      return 0;
+    plain = plain_copy(pkt, red.primary().data, from, plain_);
+    if (!plain) return 0;
+    pkt = *plain;
+  }
+  if (from.group && !munge_vp8(sub, from, pkt)) return 0;
+  // The same numbers as when it was first sent (with a fresh transport-wide sequence
+  // number, which every packet put on the wire gets); as RTX where the subscriber takes it.
+  if (sub.rtx_ssrc) {
+    sink.forward_rtx(sub, pkt, ext, out_seq, sub.rewriter.out_ts(pkt.timestamp()));
+  } else {
+    sink.forward(sub, pkt, ext, out_seq, sub.rewriter.out_ts(pkt.timestamp()));
+  }
+  return pkt.size();
+}
+
+std::size_t Room::send_probe(ParticipantId viewer, std::size_t min_bytes, int min_packets,
+                             std::int64_t now_ms, ForwardSink& sink) {
+  // A video subscription of the viewer that takes RTX and has sent something.
+  Subscription* sub = nullptr;
+  for (auto& p : participants_) {
+    for (auto& t : p->tracks) {
+      if (t->kind != MediaKind::kVideo) continue;
+      for (auto& s : t->subscriptions)
+        if (s->subscriber->id == viewer && s->rtx_ssrc != 0 && s->rewriter.has_source()) {
+          sub = s.get();
+          break;
+        }
+      if (sub) break;
+    }
+    if (sub) break;
+  }
+  if (!sub) return 0;
+  // Its most recent packets again, newest first, as often as needed (the viewer drops the
+  // duplicates after its jitter buffer has them): full-size padding with no new media.
+  constexpr int kWindow = 32;
+  constexpr int kMaxPackets = 200;
+  std::size_t bytes = 0;
+  int packets = 0;
+  int misses = 0;
+  for (int k = 0; packets < kMaxPackets && (bytes < min_bytes || packets < min_packets); ++k) {
+    auto out_seq = static_cast<std::uint16_t>(sub->rewriter.last_out_seq() - (k % kWindow));
+    std::size_t n = resend(*sub, out_seq, now_ms, sink);
+    if (n == 0) {
+      if (++misses >= kWindow) break;  // nothing cached to probe with
+      continue;
+    }
+    bytes += n;
+    ++packets;
+  }
+  return bytes;
 }
 
 bool Room::on_keyframe_request(ParticipantId subscriber, std::uint32_t out_ssrc,
@@ -673,6 +719,19 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
           break;
         }
       }
+    }
+    if (viewer->endpoint) {
+      // What probing may look for: twice what its streams could use (each at its top live
+      // layer), so an estimate can double past a layer (the up-switch hold's escape, and the
+      // layers' rates vary with the picture), plus room for stream audio.
+      std::uint64_t cap = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        std::uint64_t top = 0;
+        for (const auto& l : demands[i].layers)
+          if (l.live) top = std::max(top, l.bps);
+        cap += 2 * top + kAudioHeadroomBps;
+      }
+      viewer->endpoint->set_allocation_cap(cap);
     }
     if (n == 0) continue;
     std::uint64_t budget = viewer->endpoint ? viewer->endpoint->downlink_estimate_bps() : 0;

@@ -357,6 +357,16 @@ class Room {
     return on_keyframe_request(subscriber, out_ssrc, now_ms, endpoints_);
   }
 
+  // Bandwidth probe padding towards `viewer`: its recent video packets again as RTX (on a
+  // subscription that takes RTX), at least `min_bytes` in at least `min_packets` packets.
+  // Returns the bytes handed out, 0 when it has nothing to probe with.
+  std::size_t send_probe(ParticipantId viewer, std::size_t min_bytes, int min_packets,
+                         std::int64_t now_ms, ForwardSink& sink);
+  std::size_t send_probe(ParticipantId viewer, std::size_t min_bytes, int min_packets,
+                         std::int64_t now_ms) {
+    return send_probe(viewer, min_bytes, min_packets, now_ms, endpoints_);
+  }
+
   // Asks the track's publisher for a keyframe now, or as soon as the throttle allows (the
   // request is remembered, not dropped: a new watcher must not wait for the next natural one).
   void request_keyframe(Track& track, std::int64_t now_ms, ForwardSink& sink);
@@ -408,6 +418,10 @@ class Room {
   // Sets sub.out_picture_id / out_tl0_pic_idx for a VP8 packet of simulcast layer `layer`;
   // false when the munger cannot map it (a picture too old): the packet must not go out.
   static bool munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt);
+  // Sends `sub`'s packet out_seq again from the cache (as RTX where it takes RTX), with the
+  // numbers it first went out with; returns its size, 0 when it is no longer there.
+  std::size_t resend(Subscription& sub, std::uint16_t out_seq, std::int64_t now_ms,
+                     ForwardSink& sink);
   void unbind_slots_of(Participant& p);
   Track* audio_track(ParticipantId id);
   Track* selected_track(std::uint64_t id) const;

@@ -30,11 +30,9 @@ Transport::Transport(SessionParams params, std::unique_ptr<rtc::DtlsSession> dtl
   participant_.endpoint = this;
   for (auto& t : params_.tracks) room_.publish(participant_.id, t);
   if (params_.ext.transport_cc != 0) {
-    // TODO(issue 15): probing on the wire (padding on the viewer's RTX SSRC); until then
-    // the estimate grows only as far as what is sent lets it (1.5 x acked, see bwe.md).
-    rtc::bwe::BweOptions o;
-    o.probing = false;
-    bwe_ = std::make_unique<rtc::bwe::SendSideBwe>(o);
+    // Probes go out as RTX of recent video (Room::send_probe) once the room gives this
+    // viewer an allocation cap (it watches a simulcast stream).
+    bwe_ = std::make_unique<rtc::bwe::SendSideBwe>(rtc::bwe::BweOptions{});
   }
   dtls_->start();
 }
@@ -250,6 +248,32 @@ std::uint64_t Transport::downlink_estimate_bps() const {
   return bwe_ && bwe_->has_feedback() ? bwe_->target_bps() : 0;
 }
 
+void Transport::set_allocation_cap(std::uint64_t bps) {
+  if (!bwe_) return;
+  probe_capped_ = bps == 0;
+  bwe_->set_allocation_cap(bps == 0 ? 1 : bps);
+}
+
+void Transport::run_probe(std::int64_t now_us) {
+  if (probe_chunks_left_ == 0) {
+    if (probe_capped_) return;
+    auto p = bwe_->next_probe(now_us);
+    if (!p) return;
+    // The request's rate over one worker tick between the chunks.
+    probe_cluster_ = p->cluster_id;
+    probe_chunks_left_ = kProbeChunks;
+    std::uint64_t total = p->target_bps * kProbeTickUs / 8'000'000;
+    probe_chunk_bytes_ = static_cast<std::size_t>(total / (kProbeChunks - 1) / 2 + 1);
+    probe_chunk_packets_ = (p->min_packets + kProbeChunks - 1) / kProbeChunks + 1;
+  }
+  sending_cluster_ = probe_cluster_;
+  std::size_t sent =
+      room_.send_probe(participant_.id, probe_chunk_bytes_, probe_chunk_packets_, now_us / 1000);
+  sending_cluster_ = -1;
+  probe_chunks_left_ = sent == 0 ? 0 : probe_chunks_left_ - 1;
+  if (sent != 0) bump(c_.bwe_probe_bytes, sent);
+}
+
 // ---- sending ----
 
 void Transport::send_rtp(const Subscription& sub, const rtc::RtpPacket& src,
@@ -290,7 +314,8 @@ void Transport::forward(const Subscription& sub, const rtc::RtpPacket& src,
     return;
   }
   out_.send(*remote_, n);
-  if (h.write_transport_seq && bwe_) bwe_->on_packet_sent(h.transport_seq, n, out_.send_time_us());
+  if (h.write_transport_seq && bwe_)
+    bwe_->on_packet_sent(h.transport_seq, n, out_.send_time_us(), sending_cluster_);
   bump(c_.forwarded_packets);
   bump(c_.forwarded_bytes, plain);
 }
@@ -384,6 +409,7 @@ void Transport::on_tick(std::int64_t now_us) {
     send_nacks(now_ms);
     next_nack_us_ = now_us + kNackIntervalUs;
   }
+  if (bwe_ && remote_) run_probe(now_us);
 }
 
 // The SFU asks its publishers itself for what it lost (RFC 4585 generic NACK): watchers

@@ -112,6 +112,7 @@ class Transport final : public Endpoint {
                 const rtc::PacketExtensions& ext, std::uint16_t osn, std::uint32_t ts) override;
   void request_keyframe(std::uint32_t ssrc) override;
   std::uint64_t downlink_estimate_bps() const override;
+  void set_allocation_cap(std::uint64_t bps) override;
 
   const SessionParams& params() const { return params_; }
   Room& room() { return room_; }
@@ -134,6 +135,9 @@ class Transport final : public Endpoint {
   void on_twcc_feedback(const rtc::rtcp::FeedbackView& fb, std::int64_t now_us);
   void forward(const Subscription& sub, const rtc::RtpPacket& src, const rtc::PacketExtensions& ext,
                const rtc::ForwardHeader& h);
+  // Sends the probe the estimator asks for, in kProbeChunks chunks one tick apart (the
+  // estimator measures the send rate between the first and the last packet).
+  void run_probe(std::int64_t now_us);
   static void patch_vp8(const Subscription& sub, rtc::MutableByteSpan packet,
                         const rtc::ForwardHeader& h);
 
@@ -155,6 +159,14 @@ class Transport final : public Endpoint {
   // stamped with twcc_out_seq_ (only with transport-cc negotiated). Behind a pointer: the
   // send history is a ~200 KB ring.
   std::unique_ptr<rtc::bwe::SendSideBwe> bwe_;
+  static constexpr int kProbeChunks = 2;
+  static constexpr std::int64_t kProbeTickUs = 20'000;  // the worker's tick
+  int probe_cluster_ = -1;         // the probe being sent
+  int probe_chunks_left_ = 0;
+  std::size_t probe_chunk_bytes_ = 0;
+  int probe_chunk_packets_ = 0;
+  int sending_cluster_ = -1;       // what forward() tags packets with (-1: not a probe)
+  bool probe_capped_ = true;       // allocation cap 0: nothing to adapt, no probing
   std::int64_t next_twcc_us_ = 0;
   std::int64_t next_report_us_ = 0;
   std::int64_t next_nack_us_ = 0;

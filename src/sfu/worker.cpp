@@ -75,6 +75,9 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
   std::vector<SpeakerEvent> speaker_events;
   std::vector<ParticipantId> changed_slots;
   std::int64_t now_us = 0;
+  // When what is queued now goes out: the time the current batch (or tick) started. Not
+  // now_us, which is a received packet's kernel stamp while that packet is handled.
+  std::int64_t batch_us = 0;
   std::int64_t next_speaker_us = 0;
 
   SfuCounters& c() { return worker.counters_; }
@@ -85,7 +88,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     return {tx.slot(), tx.slot_size()};
   }
   void send(const SocketAddress& to, std::size_t n) override { tx.commit(to, n); }
-  std::int64_t send_time_us() const override { return now_us; }
+  std::int64_t send_time_us() const override { return batch_us; }
   void flush() {
     if (tx.queued() == 0) return;
     auto f = tx.flush(sock);
@@ -117,10 +120,10 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
       std::size_t n = rx.receive(sock);
       if (n == 0) break;
       now_us = mono_us();
+      batch_us = now_us;
       // Media is timed by the kernel's receive stamp: the transport-wide feedback publishers'
       // bandwidth estimators read must not carry this worker's scheduling delay (a busy
       // node would otherwise look like a congested link and drag every publisher down).
-      const std::int64_t batch_us = now_us;
       const std::int64_t offset_us = net::RxBatch::realtime_offset_us();
       for (std::size_t i = 0; i < n; ++i) {
         // Never after the batch's own time (a realtime clock step between stamp and read).
@@ -205,6 +208,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
 
   void on_tick() {
     now_us = mono_us();
+    batch_us = now_us;
     std::int64_t now_ms = now_us / 1000;
     for (auto& [uf, s] : by_ufrag) s->transport->on_tick(now_us);
     for (auto& [id, room] : rooms) room->on_tick(now_ms);

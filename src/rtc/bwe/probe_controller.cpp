@@ -20,6 +20,9 @@ std::optional<ProbeRequest> ProbeController::next(std::int64_t now_us, std::uint
       auto t = std::min(static_cast<std::uint64_t>(static_cast<double>(start_bps_) * f), limit());
       if (t > estimate) push(t);
     }
+    // No initial probe was worth sending (the estimate already passed them, e.g. it rose
+    // to the rate sent before probing was allowed): the periodic probes count from now.
+    if (pending_count_ == 0) last_probe_us_ = now_us;
   }
   if (waiting_cluster_ >= 0 && now_us - waiting_since_us_ > kResultTimeoutUs) {
     waiting_cluster_ = -1;

@@ -221,6 +221,17 @@ TEST(BweProbing, InitialThenFurtherThenPeriodic) {
   EXPECT_EQ(d->target_bps, 4'000'000u);
 }
 
+TEST(BweProbing, PeriodicProbesAlsoWhenTheEstimatePassedTheInitialOnes) {
+  // Probing allowed only once the estimate already rose past 3x and 6x the start rate (it
+  // followed what was sent): no initial probe, but the periodic ones must still come.
+  ProbeController pc(300'000, 10'000'000);
+  EXPECT_FALSE(pc.next(1'000'000, 2'000'000, -1));
+  EXPECT_FALSE(pc.next(2'000'000, 2'000'000, -1));
+  auto p = pc.next(4'000'000, 2'000'000, -1);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->target_bps, 4'000'000u);
+}
+
 TEST(BweProbing, EstimatorTakesTheSmallerOfSendAndReceiveRate) {
   ProbeEstimator pe;
   // 10 packets of 1000 bytes sent 1 ms apart (8 Mbps), received 2 ms apart (4 Mbps).

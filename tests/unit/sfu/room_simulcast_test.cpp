@@ -398,3 +398,54 @@ TEST(RoomSimulcast, UnpublishingBySpecRemovesTheLayersFromTheIndex) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RoomSimulcast, ProbesAreRecentPacketsAgainAsRtx) {
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 10'000'000;
+  f.run_ms(500);
+  ASSERT_FALSE(v.sent.empty());
+  std::size_t before = v.sent.size();
+  std::size_t bytes = f.room.send_probe(2, 3000, 5, f.now_ms);
+  EXPECT_GE(bytes, 3000u);
+  ASSERT_GE(v.sent.size() - before, 5u);
+  std::set<std::uint16_t> media_seqs;
+  for (std::size_t i = 0; i < before; ++i)
+    if (!v.sent[i].rtx) media_seqs.insert(v.sent[i].seq);
+  for (std::size_t i = before; i < v.sent.size(); ++i) {
+    EXPECT_TRUE(v.sent[i].rtx);
+    EXPECT_EQ(v.sent[i].ssrc, 8001u);  // the viewer's RTX SSRC
+    EXPECT_TRUE(media_seqs.count(v.sent[i].seq)) << "a probe repeats a packet it already got";
+  }
+  // Probes are no NACK answers.
+  EXPECT_EQ(f.room.counters().nack_hits, 0u);
+  // A participant with no video subscription has nothing to probe with.
+  f.room.add_participant(3);
+  EXPECT_EQ(f.room.send_probe(3, 3000, 5, f.now_ms), 0u);
+}
+
+TEST(RoomSimulcast, TheAllocationCapIsTwiceTheTopLiveLayers) {
+  Fixture f;
+  struct CapEndpoint final : public Endpoint {
+    void send_rtp(const Subscription&, const RtpPacket&, const hype::rtc::PacketExtensions&,
+                  std::uint16_t, std::uint32_t) override {}
+    void request_keyframe(std::uint32_t) override {}
+    void set_allocation_cap(std::uint64_t bps) override { cap = bps; }
+    std::uint64_t cap = 99;
+  } ep;
+  auto& p = f.room.add_participant(2);
+  p.endpoint = &ep;
+  p.video_codecs = {{"VP8", 120, 121}};
+  f.run_ms(1000);
+  EXPECT_EQ(ep.cap, 0u);  // watches nothing: nothing to probe for
+  ASSERT_NE(f.room.subscribe(2, *f.video, 8000, 10, 20, 8001), nullptr);
+  f.run_ms(1000);
+  std::uint64_t top = f.video->layers[2]->rate_bps;
+  ASSERT_GT(top, 200'000u);
+  EXPECT_GE(ep.cap, 2 * top);
+  EXPECT_LE(ep.cap, 2 * top + 200'000);
+}
+
+}  // namespace

@@ -1,0 +1,186 @@
+// Adaptive screen share (issue 15), the short CI version of bench/video/adapt.mjs: a streamer
+// and a good viewer in the root namespace, a weak viewer in a netns-lab namespace whose
+// downlink steps down twice and back up. The weak viewer must follow its link layer by layer
+// (1920 -> 1280 -> 640 -> 1920 px) without long freezes, while the good viewer keeps the top
+// layer and the streamer keeps sending it. Chromium's fake screen codes in about 1 Mbit/s at
+// 1080p, so the caps are set between the layers' measured rates (not the issue's 10/4/1.5
+// Mbit/s, which need busier content: bench/video/adapt.mjs). Needs root and ip netns.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until } from './lib/browser.mjs';
+import { netnsLab, netnsSkip } from './lib/netns_lab.mjs';
+import { startHype } from './lib/server.mjs';
+
+const NET = '10.89';
+const HIGH = 10; // Mbit/s
+
+/** A viewer's inbound video of `userId`'s stream (its stream connection). */
+function inbound(page, userId) {
+  return page.evaluate(async (uid) => {
+    const link = window.__hype.rtcService.streams.connection;
+    if (!link) return null;
+    const byMid = new Map([...link.signaling.sections.values()].map((s) => [s.mid, s]));
+    let out = null;
+    (await link.pc.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+      const sec = byMid.get(s.mid);
+      if (!sec || !sec.active || sec.userId !== uid) return;
+      out = {
+        t: performance.now(),
+        width: s.frameWidth ?? 0,
+        framesDecoded: s.framesDecoded ?? 0,
+        bytes: s.bytesReceived ?? 0,
+        freezeCount: s.freezeCount ?? 0,
+        freezeSecs: s.totalFreezesDuration ?? 0,
+      };
+    });
+    return out;
+  }, userId);
+}
+
+/** The streamer's layers: bytes sent per rid. */
+function layers(page) {
+  return page.evaluate(async () => {
+    const out = { t: performance.now() };
+    (await window.__hype.rtcService.streams.connection.pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = { bytes: s.bytesSent ?? 0, width: s.frameWidth ?? 0 };
+    });
+    return out;
+  });
+}
+
+async function layerRates(page, secs) {
+  const a = await layers(page);
+  await sleep(secs * 1000);
+  const b = await layers(page);
+  const dt = (b.t - a.t) / 1000;
+  const r = {};
+  for (const rid of ['q', 'h', 'f']) r[rid] = a[rid] && b[rid] ? ((b[rid].bytes - a[rid].bytes) * 8) / dt / 1e6 : 0;
+  return r;
+}
+
+async function joinVoice(u) {
+  await u.page.evaluate(() => window.__hype.rtcService.setMute(true));
+  await u.page.getByRole('button', { name: 'Join voice' }).click();
+  await until(() => u.page.evaluate(() => window.__hype.rtcService.getSnapshot().status === 'connected'), { what: 'in voice', timeout: 30_000 });
+}
+
+const tile = (page, userId) => page.locator(`.stream-tile[data-user-id="${userId}"]`);
+
+describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { skip: netnsSkip, timeout: 240_000 }, () => {
+  const lab = netnsLab(`sim${process.pid}-`);
+  let server;
+  let weakNs;
+  let rootBrowser;
+  let weakBrowser;
+  const users = {};
+
+  before(async () => {
+    await lab.destroyAll();
+    weakNs = await lab.client('weak', { net: NET, down: `${HIGH}mbit`, up: '10mbit' });
+    server = await startHype({
+      own: true,
+      host: weakNs.hub,
+      env: { HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(44000 + Math.floor(Math.random() * 2000)), HYPE_SFU_ANNOUNCED_IP: weakNs.hub, HYPE_SFU_BIND_IP: weakNs.hub },
+    });
+    setBase(server.url);
+    rootBrowser = await launch({ args: [`--unsafely-treat-insecure-origin-as-secure=${server.url}`] });
+    weakBrowser = await weakNs.launchChromium({ origins: [server.url] });
+    const names = { a: uniqueName('streamer'), b: uniqueName('weak'), c: uniqueName('good') };
+    const auth = {};
+    for (const [k, n] of Object.entries(names)) auth[k] = await registerApi(n);
+    const guild = await api('POST', '/guilds', { name: 'Adaptive' }, auth.a.access_token);
+    const invite = (await api('POST', `/guilds/${guild.id}/invites`, {}, auth.a.access_token)).code;
+    for (const k of ['b', 'c']) await api('POST', `/invites/${invite}`, undefined, auth[k].access_token);
+    for (const [k, browser] of [
+      ['a', rootBrowser],
+      ['c', rootBrowser],
+      ['b', weakBrowser],
+    ]) {
+      const u = await openUser(browser);
+      await loginUi(u.page, names[k]);
+      u.name = names[k];
+      u.id = await myId(u.page);
+      users[k] = u;
+    }
+  });
+  after(async () => {
+    await rootBrowser?.close().catch(() => {});
+    await lab.destroyAll();
+    await server?.stop();
+  });
+
+  it('the weak viewer steps down and back up layer by layer; the good viewer and the streamer are untouched', async (t) => {
+    const { a, b, c } = users;
+    for (const u of [a, b, c]) await joinVoice(u);
+    await a.page.getByLabel('Stream quality').selectOption('1080p30');
+    await a.page.getByLabel('Content type').selectOption('text');
+    await a.page.getByRole('button', { name: 'Share screen' }).click();
+    await a.page.getByRole('button', { name: 'Stop sharing' }).waitFor();
+    for (const v of [b, c]) await tile(v.page, a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
+    for (const v of [b, c]) await until(async () => (await inbound(v.page, a.id))?.width === 1920, { what: `${v.name} gets the top layer`, timeout: 40_000, interval: 500 });
+
+    const rates = await layerRates(a.page, 3);
+    t.diagnostic(`the streamer's layers (Mbit/s): ${JSON.stringify(rates)}`);
+    assert.ok(rates.q > 0 && rates.h > rates.q && rates.f > rates.h, 'three layers, growing');
+    // Caps between the layers (plus stream audio and headers): fits h but not f, then q but not h.
+    const audio = 0.2;
+    const capMid = +((rates.h + rates.f) / 2 + audio).toFixed(2);
+    const capLow = +((rates.q + rates.h) / 2 + audio).toFixed(2);
+    t.diagnostic(`caps: ${HIGH} -> ${capMid} -> ${capLow} -> ${HIGH} Mbit/s`);
+
+    // The good viewer and the streamer's top layer over the whole schedule.
+    const good0 = await inbound(c.page, a.id);
+    const weak0 = await inbound(b.page, a.id);
+    const sent0 = await layers(a.page);
+    let goodMinWidth = good0.width;
+    const watchGood = setInterval(async () => {
+      const s = await inbound(c.page, a.id).catch(() => null);
+      if (s) goodMinWidth = Math.min(goodMinWidth, s.width);
+    }, 500);
+
+    const step = async (cap, width, limitMs) => {
+      const t0 = Date.now();
+      weakNs.set({ down: `${cap}mbit` });
+      await until(async () => (await inbound(b.page, a.id))?.width === width, { what: `the weak viewer at ${width} px on ${cap} Mbit/s`, timeout: limitMs, interval: 250 });
+      return Date.now() - t0;
+    };
+    const timings = {};
+    const snapshot = async () => {
+      const m = await fetch(`${server.url}/metrics`).then((r) => r.text()).catch(() => '');
+      return m.split('\n').filter((l) => /^sfu_(layer_switches|bwe_probe|layer_pauses|layer_resumes)/.test(l)).join('; ');
+    };
+    try {
+      timings.down1 = await step(capMid, 1280, 15_000);
+      await sleep(3000);
+      timings.down2 = await step(capLow, 640, 15_000);
+      await sleep(3000);
+      timings.up = await step(HIGH, 1920, 20_000);
+      await sleep(2000);
+    } catch (e) {
+      throw new Error(`${e.message}; switch times so far ${JSON.stringify(timings)} ms; SFU: ${await snapshot()}`);
+    } finally {
+      clearInterval(watchGood);
+    }
+    const weak1 = await inbound(b.page, a.id);
+    const good1 = await inbound(c.page, a.id);
+    const sent1 = await layers(a.page);
+    const dt = (good1.t - good0.t) / 1000;
+    const goodFps = (good1.framesDecoded - good0.framesDecoded) / dt;
+    const weakFreezes = { count: weak1.freezeCount - weak0.freezeCount, secs: +(weak1.freezeSecs - weak0.freezeSecs).toFixed(2) };
+    const goodFreezes = good1.freezeCount - good0.freezeCount;
+    const topMbps = ((sent1.f.bytes - sent0.f.bytes) * 8) / ((sent1.t - sent0.t) / 1000) / 1e6;
+    t.diagnostic(`weak viewer: switch times ${JSON.stringify(timings)} ms, freezes ${JSON.stringify(weakFreezes)}`);
+    t.diagnostic(`good viewer: min width ${goodMinWidth}, ${goodFps.toFixed(1)} fps, freezes ${goodFreezes}; streamer's top layer ${topMbps.toFixed(2)} Mbit/s over the schedule (${rates.f.toFixed(2)} before)`);
+    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text()).catch(() => '');
+    t.diagnostic(`SFU: ${metrics.split('\n').filter((l) => /^sfu_(layer_switches|bwe_|keyframe_requests)/.test(l)).join('; ')}`);
+
+    // The good viewer kept the top layer at full rate; the streamer kept sending it.
+    assert.equal(goodMinWidth, 1920, 'the good viewer stayed on the top layer');
+    assert.ok(goodFps >= 20, `good viewer fps ${goodFps.toFixed(1)}`);
+    assert.ok(topMbps >= rates.f * 0.7, `the streamer's top layer went from ${rates.f.toFixed(2)} to ${topMbps.toFixed(2)} Mbit/s`);
+    // Switching froze the weak viewer for less than a second in all (the goal is none over
+    // 300 ms; a loaded 2-core box adds its own).
+    assert.ok(weakFreezes.secs < 1, `weak viewer frozen ${weakFreezes.secs} s over the schedule`);
+  });
+});
