@@ -74,6 +74,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
   std::unordered_map<const Endpoint*, Session*> by_endpoint;
   std::vector<SpeakerEvent> speaker_events;
   std::vector<ParticipantId> changed_slots;
+  std::vector<LayerChange> layer_changes;
   std::int64_t now_us = 0;
   std::int64_t next_speaker_us = 0;
 
@@ -206,7 +207,17 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     now_us = mono_us();
     std::int64_t now_ms = now_us / 1000;
     for (auto& [uf, s] : by_ufrag) s->transport->on_tick(now_us);
-    for (auto& [id, room] : rooms) room->on_tick(now_ms);
+    for (auto& [id, room] : rooms) {
+      room->on_tick(now_ms);
+      layer_changes.clear();
+      room->take_layer_changes(layer_changes);
+      for (auto& ch : layer_changes) {
+        WorkerEvent e{WorkerEvent::Type::kLayers, id, ch.publisher, false, {}};
+        e.mid = std::move(ch.mid);
+        e.layers = std::move(ch.active);
+        emit(std::move(e));
+      }
+    }
     if (now_us >= next_speaker_us) {
       next_speaker_us = now_us + kSpeakerIntervalUs;
       for (auto& [id, room] : rooms) {
