@@ -63,7 +63,7 @@ namespace hype::sfu {
   X(layer_switches, counter, "sfu_layer_switches_total", "",                                       \
     "simulcast subscriptions that moved to another layer (at a keyframe of the new one)")          \
   X(layer_pauses, counter, "sfu_layer_pauses_total", "",                                           \
-    "simulcast layers the SFU asked their publisher to pause (nobody needed them)")               \
+    "simulcast layers the SFU asked their publisher to pause (nobody needed them)")                \
   X(layer_resumes, counter, "sfu_layer_resumes_total", "",                                         \
     "paused simulcast layers the SFU asked their publisher to resume")                             \
   X(rejected_tokens, counter, "sfu_rejected_tokens_total", "", "voice tokens refused on /voice")   \

@@ -700,14 +700,14 @@ void Room::update_running_layers(std::int64_t now_ms) {
       int highest = -1;
       for (auto& sub : t->subscriptions) {
         const Endpoint* e = sub->subscriber->endpoint;
-        int d = !e || e->downlink_estimate_bps() == 0 ? kDemandTop
-                                                      : std::max(sub->source ? sub->source->layer : -1,
-                                                                 sub->target_layer);
+        int d = !e || e->downlink_estimate_bps() == 0
+                    ? kDemandTop
+                    : std::max(sub->source ? sub->source->layer : -1, sub->target_layer);
         highest = std::max(highest, d);
       }
       const std::uint32_t wanted = wanted_layers(
-          t->layers.size(), t->subscriptions.empty() ? std::span<const int>()
-                                                     : std::span<const int>(&highest, 1));
+          t->layers.size(),
+          t->subscriptions.empty() ? std::span<const int>() : std::span<const int>(&highest, 1));
       const std::uint32_t before = t->pauser->running();
       if (!t->pauser->update(wanted, now_ms)) continue;
       const std::uint32_t after = t->pauser->running();
