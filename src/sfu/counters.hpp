@@ -68,6 +68,10 @@ namespace hype::sfu {
     kBweFeedbackHelp)                                                                              \
   X(bwe_probe_bytes, counter, "sfu_bwe_probe_bytes_total", "",                                     \
     "bytes sent to watchers as bandwidth probes (RTX of recent video)")                            \
+  X(layer_pauses, counter, "sfu_layer_pauses_total", "",                                           \
+    "simulcast layers the SFU asked their publisher to pause (nobody needed them)")                \
+  X(layer_resumes, counter, "sfu_layer_resumes_total", "",                                         \
+    "paused simulcast layers the SFU asked their publisher to resume")                             \
   X(rejected_tokens, counter, "sfu_rejected_tokens_total", "", "voice tokens refused on /voice")   \
   X(funnel_signaled, counter, "voice_join_funnel_total", "stage=signaled", kFunnelHelp)            \
   X(funnel_ice_connected, counter, "voice_join_funnel_total", "stage=ice_connected", kFunnelHelp)  \

@@ -30,6 +30,7 @@ void Track::note_bytes(std::size_t n, std::int64_t now_ms) {
     rate_window_start_ms = now_ms;
   }
   rate_bytes += n;
+  if (!live()) live_since_ms = now_ms;
   last_packet_ms = now_ms;
   if (group && group->last_packet_ms < now_ms) group->last_packet_ms = now_ms;
 }
@@ -174,6 +175,7 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
     t->ssrc = 0;
     t->rtx_ssrc = 0;
     t->nacked = false;
+    t->pauser.emplace(spec.rids.size());
     for (std::size_t i = 0; i < spec.rids.size(); ++i) {
       auto l = std::make_unique<Track>(kVideoCachePackets, spec.clock_rate);
       l->nacked = true;
@@ -691,6 +693,7 @@ void Room::on_tick(std::int64_t now_ms, ForwardSink& sink) {
   if (now_ms >= next_allocate_ms_) {
     next_allocate_ms_ = now_ms + kAllocateIntervalMs;
     allocate_layers(now_ms, sink);
+    update_running_layers(now_ms);
   }
 }
 
@@ -711,7 +714,9 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
           std::size_t k = std::min(t->layers.size(), kMaxLayers);
           for (std::size_t i = 0; i < k; ++i) {
             const Track& l = *t->layers[i];
-            rates[n][i] = {l.live() ? l.rate_bps : 0, l.live()};
+            // A layer paused at the publisher is not picked, however recently it sent.
+            const bool live = l.live() && t->layer_running(l);
+            rates[n][i] = {live ? l.rate_bps : 0, live};
           }
           demands[n] = {t->source == TrackSource::kScreen ? 1 : 0,
                         std::span<const LayerRate>(rates[n].data(), k)};
@@ -741,7 +746,14 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       int want = targets[i];
       if (want < 0) continue;  // no live layer: keep what it has
       int have = sub.source ? sub.source->layer : -1;
-      if (want > have && have >= 0 &&
+      // A layer that came back from a pause the room asked for is a new option, not a noisy
+      // estimate: the switch to it is not held (else a ramp q -> h -> f, each layer resumed in
+      // turn, would wait out the hold at h).
+      const Track& want_layer = *sub.track->layers[static_cast<std::size_t>(want)];
+      const bool resumed = want_layer.resumed_ms >= 0 &&
+                           want_layer.live_since_ms >= want_layer.resumed_ms &&
+                           want_layer.live_since_ms > sub.last_up_switch_ms;
+      if (want > have && have >= 0 && !resumed &&
           !may_switch_up(now_ms, sub.last_up_switch_ms, budget, sub.up_switch_budget_bps))
         want = std::max(have, std::min(want, sub.target_layer));
       if (want > have && have >= 0 && want != sub.target_layer) {
@@ -755,6 +767,49 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       }
     }
   }
+}
+
+void Room::update_running_layers(std::int64_t now_ms) {
+  for (auto& p : participants_) {
+    for (auto& t : p->tracks) {
+      if (!t->pauser) continue;
+      // Each watcher's demand: the highest layer it forwards or targets; every layer when its
+      // estimate is unknown (it is forwarded the highest live one).
+      int highest = -1;
+      for (auto& sub : t->subscriptions) {
+        const Endpoint* e = sub->subscriber->endpoint;
+        int d = !e || e->downlink_estimate_bps() == 0
+                    ? kDemandTop
+                    : std::max(sub->source ? sub->source->layer : -1, sub->target_layer);
+        highest = std::max(highest, d);
+      }
+      const std::uint32_t wanted = wanted_layers(
+          t->layers.size(),
+          t->subscriptions.empty() ? std::span<const int>() : std::span<const int>(&highest, 1));
+      const std::uint32_t before = t->pauser->running();
+      if (!t->pauser->update(wanted, now_ms)) continue;
+      const std::uint32_t after = t->pauser->running();
+      LayerChange change{p->id, t->mid, {}};
+      for (auto& l : t->layers) {
+        const std::uint32_t bit = 1u << static_cast<unsigned>(l->layer);
+        if ((after & bit) && !(before & bit)) {
+          l->resumed_ms = now_ms;
+          ++counters_.layer_resumes;
+          bump(node_.layer_resumes);
+        } else if (!(after & bit) && (before & bit)) {
+          ++counters_.layer_pauses;
+          bump(node_.layer_pauses);
+        }
+        change.active.emplace_back(l->rid, (after & bit) != 0);
+      }
+      layer_changes_.push_back(std::move(change));
+    }
+  }
+}
+
+void Room::take_layer_changes(std::vector<LayerChange>& out) {
+  for (auto& c : layer_changes_) out.push_back(std::move(c));
+  layer_changes_.clear();
 }
 
 std::size_t Room::wanted_slots(ParticipantId id) const {

@@ -32,6 +32,7 @@
 #include "rtc/video/vp8.hpp"
 #include "sfu/counters.hpp"
 #include "sfu/endpoint.hpp"
+#include "sfu/layer_pause.hpp"
 #include "sfu/packet_cache.hpp"
 #include "sfu/pli_throttle.hpp"
 #include "sfu/receive_stats.hpp"
@@ -171,7 +172,17 @@ struct Track {
   std::int64_t rate_window_start_ms = 0;
   std::uint64_t rate_bytes = 0;
   std::uint64_t rate_bps = 0;  // of the last complete window
+  // Layers: when its current run of packets started (its first packet after it was not
+  // live), and when the room last asked the publisher to resume it (-1: never).
+  std::int64_t live_since_ms = -1;
+  std::int64_t resumed_ms = -1;
   void note_bytes(std::size_t n, std::int64_t now_ms);
+  // Group: which layers the publisher should encode (sfu/layer_pause.hpp); a layer it paused
+  // sends nothing and is never picked for a viewer.
+  std::optional<LayerPauser> pauser;
+  bool layer_running(const Track& layer) const {
+    return !pauser || pauser->running(static_cast<std::size_t>(layer.layer));
+  }
   // A layer is live unless the other layers of its group went on sending for
   // kLayerSilenceMs after its last packet (the publisher paused it, or its encoder dropped it
   // for bandwidth or CPU). A whole stream gone quiet (a static screen) keeps its layers.
@@ -252,6 +263,13 @@ inline std::uint8_t forwarded_payload_type(const Subscription& sub, const rtc::R
   return sub.out_payload_type;
 }
 
+// The layers a publisher's simulcast group should send now, by rid (Room::take_layer_changes).
+struct LayerChange {
+  ParticipantId publisher = 0;
+  std::string mid;
+  std::vector<std::pair<std::string, bool>> active;  // (rid, running), lowest first
+};
+
 struct RoomCounters {
   std::uint64_t rtp_in = 0;
   std::uint64_t forwarded_packets = 0;
@@ -275,6 +293,8 @@ struct RoomCounters {
   std::uint64_t dropped_duplicate_audio = 0;  // audio the SFU already had
   std::uint64_t layer_switches = 0;           // a simulcast subscription changed layer
   std::uint64_t dropped_other_layer = 0;      // simulcast packets of a layer nobody takes now
+  std::uint64_t layer_pauses = 0;             // layers the room asked their publisher to pause
+  std::uint64_t layer_resumes = 0;            // ... and to resume
 };
 
 class Room {
@@ -381,6 +401,12 @@ class Room {
   // (Endpoint::downlink_estimate_bps) and asks for keyframes where a switch waits.
   void allocate_layers(std::int64_t now_ms, ForwardSink& sink);
   void on_tick(std::int64_t now_ms) { on_tick(now_ms, endpoints_); }
+  // Per simulcast group (after allocate_layers): which layers must run for its watchers
+  // (sfu::wanted_layers, LayerPauser). Changes are queued for take_layer_changes.
+  void update_running_layers(std::int64_t now_ms);
+  // Moves the running-set changes since the last call into `out` (the owner tells each
+  // publisher's stream connection).
+  void take_layer_changes(std::vector<LayerChange>& out);
 
   SpeakerDetector& speakers() { return speakers_; }
   const RoomCounters& counters() const { return counters_; }
@@ -438,6 +464,7 @@ class Room {
   std::unordered_map<SubscriptionKey, Subscription*, SubscriptionKeyHash> subs_by_ssrc_;
   bool slots_dirty_ = false;
   std::int64_t next_allocate_ms_ = 0;
+  std::vector<LayerChange> layer_changes_;
   std::vector<std::uint64_t> wanted_;                              // scratch for assign_slots
   std::vector<std::pair<std::uint64_t, Track*>> selected_tracks_;  // primary, then reserve
   // A cached packet re-parsed for a NACK resend (the cache hands out read-only bytes).

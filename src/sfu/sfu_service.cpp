@@ -226,6 +226,9 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
         if (SignalingSession* c = find(e.room, e.participant))
           c->send("disconnected", json::object{});
         return;
+      case WorkerEvent::Type::kLayers:
+        if (SignalingSession* c = find(e.room, e.participant)) c->send_layers(e.mid, e.layers);
+        return;
     }
   }
 

@@ -599,6 +599,14 @@ void SignalingSession::on_slots(const std::vector<SubscriptionInfo>& slots) {
   send_slots();
 }
 
+void SignalingSession::send_layers(const std::string& mid,
+                                   const std::vector<std::pair<std::string, bool>>& layers) {
+  if (closed_ || !stream_conn_) return;
+  json::object active;
+  for (const auto& l : layers) active[l.first] = l.second;
+  send("layers", json::object{{"mid", mid}, {"active", std::move(active)}});
+}
+
 // The `slots` event: who each offered audio slot carries now (full list, only on change).
 void SignalingSession::send_slots() {
   json::array list;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "net/http_message.hpp"
@@ -126,6 +127,8 @@ class SignalingSession : public net::WsListener,
   // From the worker, routed by the host.
   void on_subscriptions(std::vector<SubscriptionInfo> desired);
   void on_slots(const std::vector<SubscriptionInfo>& slots);
+  // The simulcast layers its section `mid` should send now (`layers` op, by rid).
+  void send_layers(const std::string& mid, const std::vector<std::pair<std::string, bool>>& layers);
   // A newer connection of the same user took its place: its close must not end the media
   // session the new one now owns.
   void replace();

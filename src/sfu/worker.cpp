@@ -74,6 +74,7 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
   std::unordered_map<const Endpoint*, Session*> by_endpoint;
   std::vector<SpeakerEvent> speaker_events;
   std::vector<ParticipantId> changed_slots;
+  std::vector<LayerChange> layer_changes;
   std::int64_t now_us = 0;
   // When what is queued now goes out: the time the current batch (or tick) started. Not
   // now_us, which is a received packet's kernel stamp while that packet is handled.
@@ -211,7 +212,17 @@ struct Worker::Impl final : DatagramSender, TransportEvents {
     batch_us = now_us;
     std::int64_t now_ms = now_us / 1000;
     for (auto& [uf, s] : by_ufrag) s->transport->on_tick(now_us);
-    for (auto& [id, room] : rooms) room->on_tick(now_ms);
+    for (auto& [id, room] : rooms) {
+      room->on_tick(now_ms);
+      layer_changes.clear();
+      room->take_layer_changes(layer_changes);
+      for (auto& ch : layer_changes) {
+        WorkerEvent e{WorkerEvent::Type::kLayers, id, ch.publisher, false, {}};
+        e.mid = std::move(ch.mid);
+        e.layers = std::move(ch.active);
+        emit(std::move(e));
+      }
+    }
     if (now_us >= next_speaker_us) {
       next_speaker_us = now_us + kSpeakerIntervalUs;
       for (auto& [id, room] : rooms) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "rtc/dtls_session.hpp"
@@ -44,12 +45,15 @@ struct WorkerEvent {
     kActiveSpeaker,  // participant: the new active speaker (0: none)
     kConnected,      // DTLS-SRTP up
     kDisconnected,   // ICE consent lost or DTLS failed
+    kLayers,         // participant (a publisher): encode only the `layers` of section `mid`
   };
   Type type = Type::kSubscriptions;
   std::uint64_t room = 0;
   ParticipantId participant = 0;
   bool flag = false;
   std::vector<SubscriptionInfo> subscriptions;
+  std::string mid;                                   // kLayers: the simulcast video section
+  std::vector<std::pair<std::string, bool>> layers;  // kLayers: (rid, running), lowest first
 };
 
 struct WorkerOptions {

@@ -86,6 +86,10 @@ struct Fixture {
   std::array<bool, 3> sending{true, true, true};
   std::array<int, 3> picture_id{100, 5000, 20000};
   std::int64_t now_ms = 0;
+  // The publisher obeys the room's pauses and resumes (as the web client does), starting a
+  // resumed layer with a keyframe; `changes` keeps every change the room asked for.
+  bool obey_layers = false;
+  std::vector<LayerChange> changes;
 
   Fixture() {
     auto& p = room.add_participant(kStreamer);
@@ -152,6 +156,28 @@ struct Fixture {
       for (std::size_t i = 0; i < 3; ++i)
         if (kLayerSsrc[i] == ssrc) key_next[i] = true;
     pub.keyframes.clear();
+    std::size_t seen = changes.size();
+    room.take_layer_changes(changes);
+    for (std::size_t c = seen; c < changes.size() && obey_layers; ++c) {
+      for (std::size_t i = 0; i < changes[c].active.size(); ++i) {
+        bool on = changes[c].active[i].second;
+        if (on && !sending[i]) key_next[i] = true;
+        sending[i] = on;
+      }
+    }
+    check_running();
+  }
+  // Whatever a subscription forwards or waits to switch to is running at the publisher.
+  void check_running() const {
+    for (auto& sub : video->subscriptions) {
+      if (sub->source) {
+        EXPECT_TRUE(video->layer_running(*sub->source)) << "at " << now_ms;
+      }
+      if (sub->target_layer >= 0) {
+        EXPECT_TRUE(video->pauser->running(static_cast<std::size_t>(sub->target_layer)))
+            << "at " << now_ms;
+      }
+    }
   }
   void run_ms(std::int64_t ms) {
     std::int64_t until = now_ms + ms;
@@ -395,6 +421,131 @@ TEST(RoomSimulcast, UnpublishingBySpecRemovesTheLayersFromTheIndex) {
   EXPECT_TRUE(f.room.participant(Fixture::kStreamer)->tracks.empty());
   f.frame();  // packets of the gone layers are dropped, nothing crashes
   EXPECT_GT(f.room.counters().dropped_unknown_ssrc, 0u);
+}
+
+// ---- layers paused at the publisher (nobody needs them) ----
+
+std::string flags(const LayerChange& c) {
+  std::string out;
+  for (auto& [rid, on] : c.active) out += rid + (on ? "+" : "-");
+  return out;
+}
+
+TEST(RoomLayerPause, WithNobodyWatchingOnlyTheLowestLayerRunsAfterTheHold) {
+  Fixture f;
+  f.obey_layers = true;
+  f.run_ms(LayerPauser::kPauseHoldMs - 200);
+  EXPECT_TRUE(f.changes.empty());
+  f.run_ms(400);
+  ASSERT_EQ(f.changes.size(), 1u);
+  EXPECT_EQ(f.changes[0].publisher, Fixture::kStreamer);
+  EXPECT_EQ(f.changes[0].mid, "1");
+  EXPECT_EQ(flags(f.changes[0]), "q+h-f-");
+  EXPECT_EQ(f.room.counters().layer_pauses, 2u);
+  EXPECT_EQ(f.node.layer_pauses.load(), 2u);
+  f.run_ms(3000);
+  EXPECT_EQ(f.changes.size(), 1u);  // nothing more to say
+}
+
+TEST(RoomLayerPause, AWatcherWithoutAnEstimateResumesEveryLayerAtOnceAndGetsTheTop) {
+  Fixture f;
+  f.obey_layers = true;
+  f.run_ms(6000);
+  ASSERT_EQ(f.sending, (std::array<bool, 3>{true, false, false}));
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(150);  // the next allocation
+  ASSERT_EQ(f.changes.size(), 2u);
+  EXPECT_EQ(flags(f.changes[1]), "q+h+f+");
+  EXPECT_EQ(f.room.counters().layer_resumes, 2u);
+  // It sees the lowest layer at once, then the top one: no ten-second hold on the way up,
+  // whatever order the resumed layers come back in.
+  f.run_ms(1000);
+  EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{2});
+  expect_continuous(v);
+}
+
+TEST(RoomLayerPause, AResumedLayerComingBackLaterThanTheOtherIsNotHeld) {
+  Fixture f;
+  f.obey_layers = true;
+  f.run_ms(6000);
+  auto& v = f.viewer(2, 8000);
+  f.obey_layers = false;  // the publisher brings h back at once, f only 600 ms later
+  f.sending = {true, true, false};
+  f.key_next[1] = true;
+  f.run_ms(600);
+  EXPECT_EQ(f.recent_layers(v, 5), std::set<int>{1});
+  f.sending[2] = true;
+  f.key_next[2] = true;
+  f.run_ms(600);
+  EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{2});
+  expect_continuous(v);
+}
+
+TEST(RoomLayerPause, TheTopLayersPauseAgainOnlyAfterTheLastWatcherLeftAndTheHold) {
+  Fixture f;
+  f.obey_layers = true;
+  f.viewer(2, 8000);
+  f.run_ms(8000);
+  EXPECT_TRUE(f.changes.empty());  // watched without an estimate: every layer runs
+  ASSERT_TRUE(f.room.unsubscribe(2, Fixture::kStreamer));
+  f.run_ms(LayerPauser::kPauseHoldMs - 300);
+  EXPECT_TRUE(f.changes.empty());
+  f.run_ms(600);
+  ASSERT_EQ(f.changes.size(), 1u);
+  EXPECT_EQ(flags(f.changes[0]), "q+h-f-");
+}
+
+TEST(RoomLayerPause, ALowViewerKeepsTheNextLayerAndClimbsThroughResumedLayers) {
+  Fixture f;
+  f.obey_layers = true;
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 60'000;  // the bottom layer only
+  f.run_ms(7000);
+  ASSERT_EQ(f.changes.size(), 1u);
+  EXPECT_EQ(flags(f.changes[0]), "q+h+f-");  // h stays: the next up-switch needs it running
+  EXPECT_EQ(f.recent_layers(v, 10), std::set<int>{0});
+  // Room for everything: up to h (running), which resumes f, then up to f without the hold.
+  v.estimate = 10'000'000;
+  f.run_ms(1500);
+  ASSERT_EQ(f.changes.size(), 2u);
+  EXPECT_EQ(flags(f.changes[1]), "q+h+f+");
+  EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{2});
+  expect_continuous(v);
+}
+
+TEST(RoomLayerPause, APausedLayerThatStillSendsIsNotPicked) {
+  // The publisher is slow to obey: the paused top layer keeps arriving (and is "live"), but a
+  // viewer is never put on a layer the room asked to pause; it asks for it back instead.
+  Fixture f;
+  f.run_ms(6000);
+  ASSERT_EQ(flags(f.changes.at(0)), "q+h-f-");
+  ASSERT_EQ(f.sending, (std::array<bool, 3>{true, true, true}));
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 10'000'000;
+  f.room.on_tick(f.now_ms + 200);  // one allocation: the lowest running layer, h and f back
+  Subscription& sub = *f.video->subscriptions.at(0);
+  EXPECT_EQ(sub.target_layer, 0);
+  f.room.take_layer_changes(f.changes);
+  ASSERT_EQ(f.changes.size(), 2u);
+  EXPECT_EQ(flags(f.changes[1]), "q+h+f-");
+}
+
+TEST(RoomLayerPause, ChangingEstimatesNeverPauseALayerInUse) {
+  // check_running() after every frame: no viewer ever forwards or targets a paused layer.
+  Fixture f;
+  f.obey_layers = true;
+  auto& a = f.viewer(2, 8000);
+  auto& b = f.viewer(3, 8100);
+  const std::array<std::uint64_t, 5> est{40'000, 200'000, 10'000'000, 60'000, 150'000};
+  for (int step = 0; step < 40; ++step) {
+    a.estimate = est[static_cast<std::size_t>(step) % est.size()];
+    b.estimate = est[static_cast<std::size_t>(step * 3 + 1) % est.size()];
+    f.run_ms(step % 7 == 0 ? 6000 : 700);
+  }
+  EXPECT_GT(f.room.counters().layer_pauses, 0u);
+  EXPECT_GT(f.room.counters().layer_resumes, 0u);
+  expect_continuous(a);
+  expect_continuous(b);
 }
 
 }  // namespace

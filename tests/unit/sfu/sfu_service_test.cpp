@@ -94,8 +94,9 @@ std::string client_offer(std::uint32_t ssrc, const std::string& fingerprint) {
 // A stream connection's offer: a recvonly video section (to watch) and a recvonly audio one,
 // and when `share`, a sendonly video section with RTX (a=ssrc-group:FID) as Chromium offers
 // a shared screen. `codec` is the only video codec it offers (with rtx).
+// `simulcast`: the shared video as three rid layers q/h/f (no SSRCs), as the web client sends.
 std::string stream_offer(std::uint32_t ssrc, const std::string& fingerprint, bool share,
-                         const std::string& codec = "VP8") {
+                         const std::string& codec = "VP8", bool simulcast = false) {
   rtc::sdp::SessionDescription sd;
   sd.session_id = ssrc;
   sd.msid_semantic = "WMS *";
@@ -127,9 +128,20 @@ std::string stream_offer(std::uint32_t ssrc, const std::string& fingerprint, boo
   if (share) {
     auto v = section("video", "2", rtc::sdp::Direction::kSendOnly);
     v.msids.push_back("screen screen-video");
-    v.ssrcs.push_back({ssrc, "cname", "c"});
-    v.ssrcs.push_back({ssrc + 1, "cname", "c"});
-    v.ssrc_groups.push_back({"FID", {ssrc, ssrc + 1}});
+    if (simulcast) {
+      v.extmaps.push_back({4, "", std::string(rtc::ext_uri::kMid), ""});
+      v.extmaps.push_back({10, "", std::string(rtc::ext_uri::kRid), ""});
+      rtc::sdp::Simulcast sim;
+      for (const char* rid : {"q", "h", "f"}) {
+        v.rids.push_back({rid, "send", ""});
+        sim.send.push_back({rid});
+      }
+      v.simulcast = sim;
+    } else {
+      v.ssrcs.push_back({ssrc, "cname", "c"});
+      v.ssrcs.push_back({ssrc + 1, "cname", "c"});
+      v.ssrc_groups.push_back({"FID", {ssrc, ssrc + 1}});
+    }
     sd.media.push_back(std::move(v));
     sd.groups.back().mids.push_back("2");
   }
@@ -216,7 +228,8 @@ class SfuSignaling : public ::testing::Test {
     return clients[user];
   }
   // User `user`'s stream connection (clients key user + 1000), sharing its screen or not.
-  Client& join_stream(std::uint64_t user, bool share, const std::string& codec = "VP8") {
+  Client& join_stream(std::uint64_t user, bool share, const std::string& codec = "VP8",
+                      bool simulcast = false) {
     Client c;
     c.user = user;
     c.ws = std::make_shared<FakeWs>();
@@ -225,7 +238,7 @@ class SfuSignaling : public ::testing::Test {
                         {"channel_id", std::to_string(kChannel)},
                         {"kind", "stream"}});
     c.send("offer", {{"sdp", stream_offer(static_cast<std::uint32_t>(user * 1000),
-                                          cert->sdp_fingerprint(), share, codec)}});
+                                          cert->sdp_fingerprint(), share, codec, simulcast)}});
     clients[user + 1000] = c;
     return clients[user + 1000];
   }
@@ -798,4 +811,27 @@ TEST_F(SfuSignaling, LosingTheRightToStreamEndsTheStreamForItsWatchers) {
     return o.size() >= 2 && o.back().at("streams").as_array().empty();
   }));
   EXPECT_EQ(s.ws->closed_code(), 0);  // the connection stays: watching goes on
+}
+
+TEST_F(SfuSignaling, UnwatchedSimulcastLayersArePausedThroughALayersOpToTheStreamer) {
+  Client& a = join(1);
+  Client& s = join_stream(1, true, "VP8", true);
+  Client& v = join_stream(2, false);
+  ASSERT_TRUE(until([&] { return !s.ws->frames("answer").empty(); }));
+  auto answer = rtc::sdp::parse(std::string(s.ws->frames("answer").back().at("sdp").as_string()));
+  ASSERT_TRUE(answer.ok());
+  ASSERT_TRUE(answer->media.back().simulcast.has_value());  // the layers were taken
+  // Nobody watches: after the hold, the streamer's stream connection (and nobody else) is
+  // told to encode only the lowest layer.
+  ASSERT_TRUE(until([&] { return !s.ws->frames("layers").empty(); }));
+  auto op = s.ws->frames("layers").back();
+  EXPECT_EQ(op.at("mid").as_string(), "2");
+  EXPECT_EQ(json::serialize(op.at("active")), R"({"q":true,"h":false,"f":false})");
+  EXPECT_TRUE(a.ws->frames("layers").empty());
+  EXPECT_TRUE(v.ws->frames("layers").empty());
+  // A watcher (no downlink estimate) brings every layer back at once.
+  v.send("watch", {{"user_id", "1"}});
+  ASSERT_TRUE(until([&] { return s.ws->frames("layers").size() == 2; }));
+  EXPECT_EQ(json::serialize(s.ws->frames("layers").back().at("active")),
+            R"({"q":true,"h":true,"f":true})");
 }

@@ -7,7 +7,7 @@
 // makes those sections inactive (they are reused by the next share).
 import { StreamSignaling } from './streamSignaling';
 import type { KeyedStats, QualityReportPayload } from './qualityReport';
-import { contentSettings, sendParameters, simulcastLayers, STREAM_AUDIO_BITRATE, type StreamContent, type StreamPreset } from './streamPresets';
+import { contentSettings, sendParameters, simulcastLayers, STREAM_AUDIO_BITRATE, type LayerFlags, type StreamContent, type StreamPreset } from './streamPresets';
 import { tracksByUser, type LiveStream } from './streamList';
 
 export interface StreamConnectionOptions {
@@ -50,6 +50,8 @@ interface Share {
   audio: RTCRtpTransceiver | null;
   preset: StreamPreset;
   content: StreamContent;
+  /** The simulcast layers the SFU wants encoded (its latest `layers` op; {}: all of them). */
+  layers: LayerFlags;
 }
 
 export class StreamConnection implements StreamLink {
@@ -61,6 +63,8 @@ export class StreamConnection implements StreamLink {
   /** Reusable send sections from an earlier share (inactive now). */
   private spare: { video: RTCRtpTransceiver | null; audio: RTCRtpTransceiver | null } = { video: null, audio: null };
   private readonly received = new Map<string, MediaStreamTrack>(); // by mid
+  /** setParameters calls, one at a time (each needs the parameters the previous one left). */
+  private params: Promise<void> = Promise.resolve();
   private readonly streams = new Map<string, MediaStream>(); // by user id
   /** When each step happened (performance.now(), ms): diagnostics and tests. */
   readonly timeline: Record<string, number> = { created: performance.now() };
@@ -94,6 +98,7 @@ export class StreamConnection implements StreamLink {
         this.o.onChange();
       },
       onError: (code, message) => this.o.onError(code, message),
+      onLayers: (mid, active) => void this.setLayers(mid, active),
       log: o.log,
     });
   }
@@ -146,7 +151,9 @@ export class StreamConnection implements StreamLink {
     const a = audio ? await this.sendSection('audio', audio, stream, p) : null;
     // An audio section of an earlier share that this capture cannot feed stays inactive.
     if (!audio && this.spare.audio) this.spare.audio.direction = 'inactive';
-    this.share_ = { video: v, audio: a, preset: p, content };
+    // A new share encodes every layer (a reused sender may still have some paused) until the
+    // SFU says otherwise.
+    this.share_ = { video: v, audio: a, preset: p, content, layers: {} };
     await this.applyLimits();
     this.signaling.requestOffer();
   }
@@ -176,16 +183,38 @@ export class StreamConnection implements StreamLink {
     await this.applyLimits();
   }
 
-  /** Sets the preset's limits on our video sender (explicitly: browsers cap screen content low). */
-  private async applyLimits() {
+  /**
+   * The SFU's `layers` op: encode only the simulcast layers someone needs (a paused layer
+   * costs neither upload nor encoder CPU). Kept with the share, so a preset change keeps it.
+   */
+  async setLayers(mid: string, active: LayerFlags) {
     const s = this.share_;
-    if (!s || this.closed) return;
-    try {
-      const sender = s.video.sender;
-      await sender.setParameters(sendParameters(sender.getParameters(), s.preset, s.content));
-    } catch (e) {
-      this.o.log('stream: setParameters failed', e);
-    }
+    if (!s || s.video.mid !== mid) return;
+    s.layers = { ...active };
+    await this.applyLimits();
+  }
+
+  /** The SFU's latest wanted layers for our share (diagnostics and tests). */
+  get layers(): LayerFlags | null {
+    return this.share_?.layers ?? null;
+  }
+
+  /**
+   * Sets the preset's limits (explicitly: browsers cap screen content low) and the SFU's
+   * active layers on our video sender, after any call still under way.
+   */
+  private applyLimits(): Promise<void> {
+    this.params = this.params.then(async () => {
+      const s = this.share_;
+      if (!s || this.closed) return;
+      try {
+        const sender = s.video.sender;
+        await sender.setParameters(sendParameters(sender.getParameters(), s.preset, s.content, s.layers));
+      } catch (e) {
+        this.o.log('stream: setParameters failed', e);
+      }
+    });
+    return this.params;
   }
 
   async stopShare() {

@@ -110,12 +110,17 @@ export function simulcastLayers(p: StreamPreset): SimulcastLayer[] {
   return SIMULCAST_RIDS.map((rid, i) => ({ rid, scaleResolutionDownBy: scales[i], maxBitrate: rates[i], maxFramerate: fps[i] }));
 }
 
+/** Which simulcast layers (by rid) the SFU wants encoded (its `layers` op); a rid not named runs. */
+export type LayerFlags = Readonly<Record<string, boolean>>;
+
 /**
  * The sender's parameters with the preset's limits on every encoding (each simulcast layer's
  * own, matched by rid) and the content's degradation preference; everything else
- * (transactionId, codecs, rids, active) is kept, as setParameters requires.
+ * (transactionId, codecs, rids) is kept, as setParameters requires. With `active`, each rid
+ * layer's `active` flag is the SFU's (true where it names none: a new share runs every
+ * layer); without it, `active` is kept as well.
  */
-export function sendParameters(current: RTCRtpSendParameters, p: StreamPreset, content: StreamContent): RTCRtpSendParameters {
+export function sendParameters(current: RTCRtpSendParameters, p: StreamPreset, content: StreamContent, active?: LayerFlags): RTCRtpSendParameters {
   const limits = encodingLimits(p);
   const layers = simulcastLayers(p);
   const encodings = current.encodings?.length ? current.encodings : [{}];
@@ -125,10 +130,26 @@ export function sendParameters(current: RTCRtpSendParameters, p: StreamPreset, c
       const layer = e.rid ? layers.find((l) => l.rid === e.rid) : undefined;
       if (!layer) return { ...e, ...limits, scaleResolutionDownBy: 1 };
       const { rid: _rid, ...rest } = layer;
-      return { ...e, ...rest };
+      return active ? { ...e, ...rest, active: active[layer.rid] ?? true } : { ...e, ...rest };
     }),
     degradationPreference: contentSettings(content).degradationPreference,
   } as RTCRtpSendParameters;
+}
+
+/**
+ * The flags of a `layers` op's `active` object (rid -> boolean); null when it is malformed.
+ * The lowest layer is never paused by us: a flag saying so is ignored (a picture for new
+ * watchers does not depend on the SFU being right).
+ */
+export function parseLayerFlags(d: unknown): Record<string, boolean> | null {
+  if (!d || typeof d !== 'object' || Array.isArray(d)) return null;
+  const out: Record<string, boolean> = {};
+  for (const [rid, on] of Object.entries(d as Record<string, unknown>)) {
+    if (typeof on !== 'boolean') return null;
+    out[rid] = on;
+  }
+  if (out[SIMULCAST_RIDS[0]] === false) out[SIMULCAST_RIDS[0]] = true;
+  return out;
 }
 
 /** Bits per second for stream audio (stereo music/game sound, not voice). */

@@ -8,6 +8,7 @@ import type { NegotiablePC } from './negotiation';
 import { SfuNegotiation, type NegotiationCounts } from './sfuNegotiation';
 import type { SfuStream } from './sfuSignaling';
 import { parseLiveStreams, streamSections, type LiveStream, type StreamSection } from './streamList';
+import { parseLayerFlags } from './streamPresets';
 
 /** Errors on the stream connection that end what we do on it (the UI says why). */
 export const ENDING_ERRORS = new Set(['stream_ended', 'stream_denied', 'voice_state_ended']);
@@ -20,6 +21,8 @@ export interface StreamSignalingOptions {
   onChange: () => void;
   /** An `error` from the SFU (stream_denied, stream_ended, not_streaming, ...). */
   onError: (code: string, message: string) => void;
+  /** `layers`: the SFU wants only these simulcast layers (by rid) of our section `mid` encoded. */
+  onLayers?: (mid: string, active: Record<string, boolean>) => void;
   log?: (msg: string, e?: unknown) => void;
 }
 
@@ -32,7 +35,7 @@ export class StreamSignaling {
   /** The SFU's latest `streams` list (null before the first one). */
   live: LiveStream[] | null = null;
   mediaConnected = false;
-  readonly counts: NegotiationCounts & { watches: number; unwatches: number } = {
+  readonly counts: NegotiationCounts & { watches: number; unwatches: number; layerUpdates: number } = {
     offersSent: 0,
     answersSent: 0,
     serverOffers: 0,
@@ -40,6 +43,7 @@ export class StreamSignaling {
     errors: 0,
     watches: 0,
     unwatches: 0,
+    layerUpdates: 0,
   };
   /** Users we want to watch, and those the SFU was asked for. */
   private readonly wanted = new Set<string>();
@@ -86,6 +90,16 @@ export class StreamSignaling {
         this.live = parseLiveStreams(d);
         this.o.onChange();
         return;
+      case 'layers': {
+        const active = parseLayerFlags(d.active);
+        if (typeof d.mid !== 'string' || !active) {
+          this.o.log?.('sfu stream: malformed layers op');
+          return;
+        }
+        this.counts.layerUpdates++;
+        this.o.onLayers?.(d.mid, active);
+        return;
+      }
       case 'connected':
         this.mediaConnected = true;
         this.o.onChange();
