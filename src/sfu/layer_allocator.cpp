@@ -52,7 +52,10 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
     std::uint64_t have = layers[static_cast<std::size_t>(out[i])].bps;
     for (std::size_t l = layers.size(); l-- > static_cast<std::size_t>(out[i]) + 1;) {
       if (!layers[l].live) continue;
-      std::uint64_t extra = layers[l].bps > have ? layers[l].bps - have : 0;
+      std::uint64_t need = layers[l].bps;
+      if (static_cast<int>(l) > streams[i].current)
+        need = static_cast<std::uint64_t>(static_cast<double>(need) * kUpMargin);
+      std::uint64_t extra = need > have ? need - have : 0;
       if (used + extra <= budget_bps) {
         out[i] = static_cast<int>(l);
         used += extra;

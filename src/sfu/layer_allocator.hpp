@@ -18,7 +18,12 @@ struct LayerRate {
 struct StreamDemand {
   int priority = 0;  // higher first (a focused stream above the others, screen above camera)
   std::span<const LayerRate> layers;  // lowest quality first
+  int current = -1;                   // the layer forwarded now (-1: none yet)
 };
+
+// A layer above the current one must fit with this margin (the layers' rates move with the
+// picture: without it a viewer whose estimate sits at a layer's rate goes up and down).
+inline constexpr double kUpMargin = 1.15;
 
 // For each stream, the layer to forward (index into its layers) or -1 when none is live.
 // `budget_bps` 0 means unknown (no estimate from this viewer): every stream gets its highest

@@ -1,11 +1,12 @@
 #include "sfu/room.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <array>
-
-#include "sfu/layer_allocator.hpp"
 #include <cctype>
 #include <cstring>
+
+#include "sfu/layer_allocator.hpp"
 
 namespace hype::sfu {
 
@@ -719,7 +720,8 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
             rates[n][i] = {live ? l.rate_bps : 0, live};
           }
           demands[n] = {t->source == TrackSource::kScreen ? 1 : 0,
-                        std::span<const LayerRate>(rates[n].data(), k)};
+                        std::span<const LayerRate>(rates[n].data(), k),
+                        sub->source ? sub->source->layer : -1};
           subs[n++] = sub.get();
           break;
         }
@@ -759,6 +761,14 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       if (want > have && have >= 0 && want != sub.target_layer) {
         sub.last_up_switch_ms = now_ms;
         sub.up_switch_budget_bps = budget;
+      }
+      if (want != sub.target_layer && spdlog::should_log(spdlog::level::debug)) {
+        const auto& ls = demands[i].layers;
+        spdlog::debug("sfu: room {} viewer {} stream of {}: layer {} -> {} (estimate {} bps; layers "
+                      "{}/{}/{} bps)",
+                      id_, viewer->id, sub.track->owner->id, have, want, budget,
+                      !ls.empty() ? ls[0].bps : 0, ls.size() > 1 ? ls[1].bps : 0,
+                      ls.size() > 2 ? ls[2].bps : 0);
       }
       sub.target_layer = want;
       if (want != have) {

@@ -81,7 +81,7 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
     server = await startHype({
       own: true,
       host: weakNs.hub,
-      env: { HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(44000 + Math.floor(Math.random() * 2000)), HYPE_SFU_ANNOUNCED_IP: weakNs.hub, HYPE_SFU_BIND_IP: weakNs.hub },
+      env: { HYPE_LOG_LEVEL: 'debug', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(44000 + Math.floor(Math.random() * 2000)), HYPE_SFU_ANNOUNCED_IP: weakNs.hub, HYPE_SFU_BIND_IP: weakNs.hub },
     });
     setBase(server.url);
     rootBrowser = await launch({ args: [`--unsafely-treat-insecure-origin-as-secure=${server.url}`] });
@@ -139,10 +139,21 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
       if (s) goodMinWidth = Math.min(goodMinWidth, s.width);
     }, 500);
 
+    // The weak viewer's frame width over time (ms from its step's cap change).
+    const timeline = [];
     const step = async (cap, width, limitMs) => {
       const t0 = Date.now();
       weakNs.set({ down: `${cap}mbit` });
-      await until(async () => (await inbound(b.page, a.id))?.width === width, { what: `the weak viewer at ${width} px on ${cap} Mbit/s`, timeout: limitMs, interval: 250 });
+      let last = -1;
+      await until(
+        async () => {
+          const w = (await inbound(b.page, a.id))?.width;
+          if (w !== last) timeline.push(`${cap}M+${Date.now() - t0}ms:${w}`);
+          last = w;
+          return w === width;
+        },
+        { what: `the weak viewer at ${width} px on ${cap} Mbit/s (${timeline.join(' ')})`, timeout: limitMs, interval: 250 },
+      );
       return Date.now() - t0;
     };
     const timings = {};
@@ -170,10 +181,11 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
     const weakFreezes = { count: weak1.freezeCount - weak0.freezeCount, secs: +(weak1.freezeSecs - weak0.freezeSecs).toFixed(2) };
     const goodFreezes = good1.freezeCount - good0.freezeCount;
     const topMbps = ((sent1.f.bytes - sent0.f.bytes) * 8) / ((sent1.t - sent0.t) / 1000) / 1e6;
-    t.diagnostic(`weak viewer: switch times ${JSON.stringify(timings)} ms, freezes ${JSON.stringify(weakFreezes)}`);
+    t.diagnostic(`weak viewer: switch times ${JSON.stringify(timings)} ms, freezes ${JSON.stringify(weakFreezes)}; widths ${timeline.join(' ')}`);
     t.diagnostic(`good viewer: min width ${goodMinWidth}, ${goodFps.toFixed(1)} fps, freezes ${goodFreezes}; streamer's top layer ${topMbps.toFixed(2)} Mbit/s over the schedule (${rates.f.toFixed(2)} before)`);
     const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text()).catch(() => '');
-    t.diagnostic(`SFU: ${metrics.split('\n').filter((l) => /^sfu_(layer_switches|bwe_|keyframe_requests)/.test(l)).join('; ')}`);
+    t.diagnostic(`SFU: ${metrics.split('\n').filter((l) => /^sfu_(layer_switches|bwe_|keyframe_requests|layer_pauses|layer_resumes)/.test(l)).join('; ')}`);
+    t.diagnostic(`SFU layer decisions:\n${server.log().split('\n').filter((l) => l.includes('layer ') && l.includes('estimate')).join('\n')}`);
 
     // The good viewer kept the top layer at full rate; the streamer kept sending it.
     assert.equal(goodMinWidth, 1920, 'the good viewer stayed on the top layer');

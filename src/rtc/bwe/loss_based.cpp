@@ -33,4 +33,8 @@ void LossBasedBound::update(std::uint64_t target, std::uint64_t delay_based, std
   }
 }
 
+void LossBasedBound::on_probe(std::uint64_t bps) {
+  if (bound_ != kUnbounded && bps > bound_) bound_ = bps;
+}
+
 }  // namespace hype::rtc::bwe

@@ -28,6 +28,10 @@ class LossBasedBound {
   // Evaluates the interval if it has enough packets; `target` is the current final
   // estimate, `delay_based` the delay-based one.
   void update(std::uint64_t target, std::uint64_t delay_based, std::int64_t now_us);
+  // A probe cluster the path delivered (most of it received) at `bps`: the bound is at least
+  // that. Without it a bound set by an old loss episode would hold a probed estimate back,
+  // growing only kGrowthPerSecond (a viewer whose link came back would wait many seconds).
+  void on_probe(std::uint64_t bps);
   std::uint64_t bound() const { return bound_; }
   double loss_fraction() const { return loss_; }
 

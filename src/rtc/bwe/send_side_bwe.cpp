@@ -101,6 +101,11 @@ bool SendSideBwe::on_feedback(std::span<const rtcp::TwccPacketResult> results,
   if (probe_bps) {
     ++stats_.probe_results;
     probes_.on_result(probe_cluster, *probe_bps, now_us);
+    // What the path just delivered: the estimate jumps to it now, also when this feedback
+    // leaves a gap for the rate update below to wait on.
+    loss_.on_probe(*probe_bps);
+    if (*probe_bps > aimd_.estimate()) aimd_.set_estimate(*probe_bps, now_us);
+    update_target();
   }
   if (reporting_gap()) {
     if (gap_since_us_ < 0) gap_since_us_ = now_us;

@@ -221,6 +221,18 @@ TEST(BweProbing, InitialThenFurtherThenPeriodic) {
   EXPECT_EQ(d->target_bps, 4'000'000u);
 }
 
+TEST(BweLossBased, AProbeTheLinkDeliveredLiftsTheBound) {
+  LossBasedBound l;
+  l.on_feedback(70, 30, 0);  // 30 % loss: the bound falls below the target
+  l.update(1'000'000, 1'000'000, 1'000'000);
+  ASSERT_LT(l.bound(), 1'000'000u);
+  std::uint64_t low = l.bound();
+  l.on_probe(low / 2);  // a probe below it changes nothing
+  EXPECT_EQ(l.bound(), low);
+  l.on_probe(3'000'000);  // the link came back: the bound follows the probe at once
+  EXPECT_EQ(l.bound(), 3'000'000u);
+}
+
 TEST(BweProbing, PeriodicProbesAlsoWhenTheEstimatePassedTheInitialOnes) {
   // Probing allowed only once the estimate already rose past 3x and 6x the start rate (it
   // followed what was sent): no initial probe, but the periodic ones must still come.

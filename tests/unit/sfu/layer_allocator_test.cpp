@@ -38,6 +38,21 @@ TEST(LayerAllocator, OneStreamGetsTheHighestLayerThatFits) {
   EXPECT_EQ(out[0], 0);
 }
 
+TEST(LayerAllocator, GoingUpNeedsAMarginStayingDoesNot) {
+  auto a = ladder(500'000, 2'500'000, 8'000'000);
+  std::array<StreamDemand, 1> s{StreamDemand{0, a, 0}};
+  std::array<int, 1> out{};
+  allocate_layers(2'700'000, s, out);  // 2.5 M * 1.15 = 2.875 M does not fit: stay low
+  EXPECT_EQ(out[0], 0);
+  allocate_layers(2'900'000, s, out);
+  EXPECT_EQ(out[0], 1);
+  s[0].current = 1;  // already there: 2.7 M keeps it
+  allocate_layers(2'700'000, s, out);
+  EXPECT_EQ(out[0], 1);
+  allocate_layers(2'400'000, s, out);  // below its rate: down
+  EXPECT_EQ(out[0], 0);
+}
+
 TEST(LayerAllocator, EveryStreamAtItsLowestBeforeAnyGetsMoreThenByPriority) {
   auto a = ladder(500'000, 2'500'000, 8'000'000);
   auto b = ladder(500'000, 2'500'000, 8'000'000);
