@@ -33,10 +33,9 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
   // Priority order, stable: equal priorities keep the caller's order.
   std::array<std::size_t, kMaxStreams> order{};
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
-                   [&](std::size_t a, std::size_t b) {
-                     return streams[a].priority > streams[b].priority;
-                   });
+  std::stable_sort(
+      order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
+      [&](std::size_t a, std::size_t b) { return streams[a].priority > streams[b].priority; });
   // Every stream at its lowest live layer first.
   std::uint64_t used = 0;
   for (std::size_t k = 0; k < n; ++k) {

@@ -26,7 +26,8 @@ void Track::note_bytes(std::size_t n, std::int64_t now_ms) {
   if (now_ms - rate_window_start_ms >= kWindowMs) {
     // A window with nothing in it (a paused layer) reads as 0 at once.
     std::int64_t span = now_ms - rate_window_start_ms;
-    rate_bps = span >= 2 * kWindowMs ? 0 : rate_bytes * 8 * 1000 / static_cast<std::uint64_t>(kWindowMs);
+    rate_bps =
+        span >= 2 * kWindowMs ? 0 : rate_bytes * 8 * 1000 / static_cast<std::uint64_t>(kWindowMs);
     rate_bytes = 0;
     rate_window_start_ms = now_ms;
   }
@@ -255,8 +256,7 @@ void Room::unpublish(std::uint32_t ssrc) {
     slots_dirty_ = true;
   }
   for (auto& p : participants_) {
-    std::erase_if(p->tracks,
-                  [&](const auto& t) { return t->ssrc == ssrc && t->layers.empty(); });
+    std::erase_if(p->tracks, [&](const auto& t) { return t->ssrc == ssrc && t->layers.empty(); });
     if (!audio_track(p->id)) selector_.remove(p->id);
   }
   reindex();
@@ -667,10 +667,9 @@ void Room::request_keyframe(Track& track, std::int64_t now_ms, ForwardSink& sink
   if (!track.layers.empty()) {
     // A simulcast group: the layers some subscription waits to start or switch to.
     for (auto& l : track.layers) {
-      bool wanted = std::any_of(track.subscriptions.begin(), track.subscriptions.end(),
-                                [&](const auto& sub) {
-                                  return sub->target_layer == l->layer && sub->source != l.get();
-                                });
+      bool wanted = std::any_of(
+          track.subscriptions.begin(), track.subscriptions.end(),
+          [&](const auto& sub) { return sub->target_layer == l->layer && sub->source != l.get(); });
       if (wanted && l->ssrc != 0) request_keyframe(*l, now_ms, sink);
     }
     return;
@@ -764,11 +763,11 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       }
       if (want != sub.target_layer && spdlog::should_log(spdlog::level::debug)) {
         const auto& ls = demands[i].layers;
-        spdlog::debug("sfu: room {} viewer {} stream of {}: layer {} -> {} (estimate {} bps; layers "
-                      "{}/{}/{} bps)",
-                      id_, viewer->id, sub.track->owner->id, have, want, budget,
-                      !ls.empty() ? ls[0].bps : 0, ls.size() > 1 ? ls[1].bps : 0,
-                      ls.size() > 2 ? ls[2].bps : 0);
+        spdlog::debug(
+            "sfu: room {} viewer {} stream of {}: layer {} -> {} (estimate {} bps; layers "
+            "{}/{}/{} bps)",
+            id_, viewer->id, sub.track->owner->id, have, want, budget, !ls.empty() ? ls[0].bps : 0,
+            ls.size() > 1 ? ls[1].bps : 0, ls.size() > 2 ? ls[2].bps : 0);
       }
       sub.target_layer = want;
       if (want != have) {

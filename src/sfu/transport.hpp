@@ -161,12 +161,12 @@ class Transport final : public Endpoint {
   std::unique_ptr<rtc::bwe::SendSideBwe> bwe_;
   static constexpr int kProbeChunks = 2;
   static constexpr std::int64_t kProbeTickUs = 20'000;  // the worker's tick
-  int probe_cluster_ = -1;         // the probe being sent
+  int probe_cluster_ = -1;                              // the probe being sent
   int probe_chunks_left_ = 0;
   std::size_t probe_chunk_bytes_ = 0;
   int probe_chunk_packets_ = 0;
-  int sending_cluster_ = -1;       // what forward() tags packets with (-1: not a probe)
-  bool probe_capped_ = true;       // allocation cap 0: nothing to adapt, no probing
+  int sending_cluster_ = -1;  // what forward() tags packets with (-1: not a probe)
+  bool probe_capped_ = true;  // allocation cap 0: nothing to adapt, no probing
   std::int64_t next_twcc_us_ = 0;
   std::int64_t next_report_us_ = 0;
   std::int64_t next_nack_us_ = 0;

@@ -3,11 +3,11 @@
 #include <time.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <random>
@@ -444,7 +444,8 @@ void Worker::start() {
   // No SO_REUSEADDR: on Linux it lets a second UDP socket share the port, so a second SFU
   // given the same sfu.port would silently take some of this one's packets. A port in use
   // fails the start instead (UDP has no TIME_WAIT: a restart needs no reuse).
-  impl_->sock = net::UdpSocket::bind(*addr, {.receive_buffer = 4 << 20, .send_buffer = 4 << 20, .rx_timestamps = true});
+  impl_->sock = net::UdpSocket::bind(
+      *addr, {.receive_buffer = 4 << 20, .send_buffer = 4 << 20, .rx_timestamps = true});
   impl_->watch.assign(impl_->sock.fd());
   port_ = impl_->sock.local_address().port;
   impl_->arm();

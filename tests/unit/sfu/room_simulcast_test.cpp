@@ -47,8 +47,8 @@ class FakeEndpoint final : public Endpoint {
   }
   void send_rtx(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t osn, std::uint32_t) override {
-    sent.push_back({sub.rtx_ssrc, osn, p.ssrc(), p.sequence_number(), true, sub.out_picture_id,
-                    false});
+    sent.push_back(
+        {sub.rtx_ssrc, osn, p.ssrc(), p.sequence_number(), true, sub.out_picture_id, false});
   }
   void request_keyframe(std::uint32_t ssrc) override { keyframes.push_back(ssrc); }
   std::uint64_t downlink_estimate_bps() const override { return estimate; }
