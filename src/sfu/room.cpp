@@ -698,6 +698,9 @@ void Room::on_tick(std::int64_t now_ms, ForwardSink& sink) {
 }
 
 void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
+  // Every 500 ms at trace level: each watcher's estimate (bench/video/adapt.mjs plots it).
+  const bool trace = now_ms >= next_trace_ms_ && spdlog::should_log(spdlog::level::trace);
+  if (trace) next_trace_ms_ = now_ms + 500;
   constexpr std::size_t kMaxLayers = 4;
   constexpr std::size_t kMaxWatched = 16;
   std::array<std::array<LayerRate, kMaxLayers>, kMaxWatched> rates{};
@@ -741,6 +744,8 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
     }
     if (n == 0) continue;
     std::uint64_t budget = viewer->endpoint ? viewer->endpoint->downlink_estimate_bps() : 0;
+    if (trace)
+      spdlog::trace("sfu: room {} viewer {} estimate {} bps", id_, viewer->id, budget);
     sfu::allocate_layers(budget, std::span(demands.data(), n), std::span(targets.data(), n));
     for (std::size_t i = 0; i < n; ++i) {
       Subscription& sub = *subs[i];

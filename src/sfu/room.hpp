@@ -464,6 +464,7 @@ class Room {
   std::unordered_map<SubscriptionKey, Subscription*, SubscriptionKeyHash> subs_by_ssrc_;
   bool slots_dirty_ = false;
   std::int64_t next_allocate_ms_ = 0;
+  std::int64_t next_trace_ms_ = 0;  // the next trace line of watchers' estimates
   std::vector<LayerChange> layer_changes_;
   std::vector<std::uint64_t> wanted_;                              // scratch for assign_slots
   std::vector<std::pair<std::uint64_t, Track*>> selected_tracks_;  // primary, then reserve
