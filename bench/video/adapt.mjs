@@ -86,7 +86,7 @@ try {
   server = await startHype({
     own: true,
     host: ns.hub,
-    env: { HYPE_LOG_LEVEL: 'trace', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(44000 + Math.floor(Math.random() * 2000)), HYPE_SFU_ANNOUNCED_IP: ns.hub, HYPE_SFU_BIND_IP: ns.hub },
+    env: { HYPE_LOG_LEVEL: process.env.HYPE_LOG_LEVEL ?? 'trace', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(44000 + Math.floor(Math.random() * 2000)), HYPE_SFU_ANNOUNCED_IP: ns.hub, HYPE_SFU_BIND_IP: ns.hub },
   });
   setBase(server.url);
   rootBrowser = await launch({ args: [`--unsafely-treat-insecure-origin-as-secure=${server.url}`] });
@@ -137,6 +137,7 @@ try {
   const good1 = await inbound(u.c.page, u.a.id);
   const top1 = await topLayerBytes(u.a.page);
 
+  writeFileSync(join(opt.out, 'server.log'), server.log());
   // The SFU's estimate for the weak viewer's stream connection (user id with bit 63 set).
   const weakPid = (BigInt(u.b.id) | (1n << 63n)).toString();
   const startIso = new Date(t0).toISOString().slice(0, 23);

@@ -66,7 +66,10 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
 
 bool may_switch_up(std::int64_t now_ms, std::int64_t last_up_ms, std::uint64_t budget_bps,
                    std::uint64_t budget_at_last_up_bps) {
-  if (last_up_ms < 0 || now_ms - last_up_ms >= kUpSwitchHoldMs) return true;
+  // The last up-switch was made without an estimate (forwarding the highest live layer):
+  // nothing noisy to hold against.
+  if (last_up_ms < 0 || budget_at_last_up_bps == 0 || now_ms - last_up_ms >= kUpSwitchHoldMs)
+    return true;
   return budget_bps != 0 && budget_at_last_up_bps != 0 && budget_bps >= 2 * budget_at_last_up_bps;
 }
 

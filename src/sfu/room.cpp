@@ -756,9 +756,9 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       // estimate: the switch to it is not held (else a ramp q -> h -> f, each layer resumed in
       // turn, would wait out the hold at h).
       const Track& want_layer = *sub.track->layers[static_cast<std::size_t>(want)];
-      const bool resumed = want_layer.resumed_ms >= 0 &&
-                           want_layer.live_since_ms >= want_layer.resumed_ms &&
-                           want_layer.live_since_ms > sub.last_up_switch_ms;
+      // Likewise a layer that came alive since the last up-switch (the publisher's own
+      // encoder adding it as its uplink ramps up at the start of a stream).
+      const bool resumed = want_layer.live_since_ms > sub.last_up_switch_ms;
       if (want > have && have >= 0 && !resumed &&
           !may_switch_up(now_ms, sub.last_up_switch_ms, budget, sub.up_switch_budget_bps))
         want = std::max(have, std::min(want, sub.target_layer));

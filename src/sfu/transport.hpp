@@ -159,7 +159,7 @@ class Transport final : public Endpoint {
   // stamped with twcc_out_seq_ (only with transport-cc negotiated). Behind a pointer: the
   // send history is a ~200 KB ring.
   std::unique_ptr<rtc::bwe::SendSideBwe> bwe_;
-  static constexpr int kProbeChunks = 2;
+  static constexpr int kProbeChunks = 4;
   static constexpr std::int64_t kProbeTickUs = 20'000;  // the worker's tick
   int probe_cluster_ = -1;                              // the probe being sent
   int probe_chunks_left_ = 0;

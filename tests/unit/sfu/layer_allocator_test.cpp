@@ -90,6 +90,8 @@ TEST(LayerAllocator, UpSwitchHold) {
   EXPECT_TRUE(may_switch_up(5000, 1000, 2'000'000, 1'000'000));
   EXPECT_TRUE(may_switch_up(1000 + kUpSwitchHoldMs, 1000, 1'000'000, 1'000'000));
   EXPECT_FALSE(may_switch_up(5000, 1000, 0, 1'000'000));  // unknown budget doubles nothing
+  // The last up-switch was made with no estimate (highest live layer): no hold.
+  EXPECT_TRUE(may_switch_up(5000, 1000, 1'000'000, 0));
 }
 
 }  // namespace
