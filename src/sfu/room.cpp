@@ -744,8 +744,7 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
     }
     if (n == 0) continue;
     std::uint64_t budget = viewer->endpoint ? viewer->endpoint->downlink_estimate_bps() : 0;
-    if (trace)
-      spdlog::trace("sfu: room {} viewer {} estimate {} bps", id_, viewer->id, budget);
+    if (trace) spdlog::trace("sfu: room {} viewer {} estimate {} bps", id_, viewer->id, budget);
     sfu::allocate_layers(budget, std::span(demands.data(), n), std::span(targets.data(), n));
     for (std::size_t i = 0; i < n; ++i) {
       Subscription& sub = *subs[i];
