@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until } from '../../tests/e2e/lib/browser.mjs';
+import { api, joinVoiceMuted, launch, loginUi, myId, openUser, registerApi, setBase, sleep, streamTile, uniqueName, until } from '../../tests/e2e/lib/browser.mjs';
 import { netnsLab, netnsSkip } from '../../tests/e2e/lib/netns_lab.mjs';
 import { startHype } from '../../tests/e2e/lib/server.mjs';
 
@@ -71,11 +71,6 @@ function topLayerBytes(page) {
   });
 }
 
-async function joinVoice(u) {
-  await u.page.evaluate(() => window.__hype.rtcService.setMute(true));
-  await u.page.getByRole('button', { name: 'Join voice' }).click();
-  await until(() => u.page.evaluate(() => window.__hype.rtcService.getSnapshot().status === 'connected'), { what: 'in voice', timeout: 30_000 });
-}
 
 const lab = netnsLab(`adapt${process.pid}-`);
 let server;
@@ -103,13 +98,12 @@ try {
     await loginUi(u[k].page, names[k]);
     u[k].id = await myId(u[k].page);
   }
-  for (const k of ['a', 'b', 'c']) await joinVoice(u[k]);
+  for (const k of ['a', 'b', 'c']) await joinVoiceMuted(u[k], { timeout: 30_000 });
   await u.a.page.getByLabel('Stream quality').selectOption('1080p30');
   await u.a.page.getByLabel('Content type').selectOption('text');
   await u.a.page.getByRole('button', { name: 'Share screen' }).click();
   await u.a.page.getByRole('button', { name: 'Stop sharing' }).waitFor();
-  const tile = (page) => page.locator(`.stream-tile[data-user-id="${u.a.id}"]`);
-  for (const k of ['b', 'c']) await tile(u[k].page).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
+  for (const k of ['b', 'c']) await streamTile(u[k].page, u.a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
   for (const k of ['b', 'c']) await until(async () => (await inbound(u[k].page, u.a.id))?.frames > 0, { what: `${k} decodes`, timeout: 40_000 });
   await sleep(3000);
 

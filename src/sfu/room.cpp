@@ -37,12 +37,6 @@ void Track::note_bytes(std::size_t n, std::int64_t now_ms) {
   if (group && group->last_packet_ms < now_ms) group->last_packet_ms = now_ms;
 }
 
-Track* Track::layer_by_ssrc(std::uint32_t s) {
-  for (auto& l : layers)
-    if (l->ssrc == s || (l->rtx_ssrc != 0 && l->rtx_ssrc == s)) return l.get();
-  return nullptr;
-}
-
 std::string slot_mid(int slot) {
   return "a" + std::to_string(slot);
 }
@@ -137,6 +131,21 @@ Track* Room::publish(ParticipantId owner, std::uint32_t ssrc, MediaKind kind, st
   return publish(owner, t);
 }
 
+namespace {
+// What a track (or a simulcast layer) takes from its publisher's description.
+void describe_track(Track& t, Participant& owner, const PublishedTrack& spec) {
+  t.owner = &owner;
+  t.kind = spec.kind;
+  t.payload_type = spec.payload_type;
+  t.clock_rate = spec.clock_rate;
+  t.mid = spec.mid;
+  t.source = spec.source;
+  t.codec_name = spec.codec;
+  t.codec = rtc::video::codec_from_name(spec.codec);
+  t.rtx_payload_type = spec.rtx_payload_type;
+}
+}  // namespace
+
 Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   Participant* p = participant(owner);
   const bool simulcast = spec.kind == MediaKind::kVideo && !spec.rids.empty();
@@ -151,45 +160,23 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
       return nullptr;
   }
   const bool audio = spec.kind == MediaKind::kAudio;
-  auto make = [&] {
-    return std::make_unique<Track>(simulcast || audio ? kAudioCachePackets : kVideoCachePackets,
+  // The group keeps no packets (small cache); each layer is a video stream of its own.
+  auto t = std::make_unique<Track>(simulcast || audio ? kAudioCachePackets : kVideoCachePackets,
                                    spec.clock_rate, audio ? kAudioNack : rtc::NackOptions{});
-  };
-  auto t = make();
-  t->nacked = !audio || spec.nack;
-  t->owner = p;
-  t->ssrc = spec.ssrc;
-  t->kind = spec.kind;
-  t->payload_type = spec.payload_type;
-  t->clock_rate = spec.clock_rate;
-  t->mid = spec.mid;
-  t->source = spec.source;
-  t->codec_name = spec.codec;
-  t->codec = rtc::video::codec_from_name(spec.codec);
-  t->rtx_ssrc = spec.rtx_ssrc;
-  t->rtx_payload_type = spec.rtx_payload_type;
+  describe_track(*t, *p, spec);
+  t->nacked = !simulcast && (!audio || spec.nack);
+  t->ssrc = simulcast ? 0 : spec.ssrc;
+  t->rtx_ssrc = simulcast ? 0 : spec.rtx_ssrc;
   if (spec.kind == MediaKind::kAudio) t->red_payload_type = spec.red_payload_type;
   // Only microphones compete for slots (a listen-only client never takes one).
   if (spec.kind == MediaKind::kAudio && spec.source == TrackSource::kMic) selector_.add(owner);
   slots_dirty_ = true;
   if (simulcast) {
-    // The group keeps no packets (small cache); each layer is a video stream of its own.
-    t->ssrc = 0;
-    t->rtx_ssrc = 0;
-    t->nacked = false;
     t->pauser.emplace(spec.rids.size());
     for (std::size_t i = 0; i < spec.rids.size(); ++i) {
       auto l = std::make_unique<Track>(kVideoCachePackets, spec.clock_rate);
+      describe_track(*l, *p, spec);
       l->nacked = true;
-      l->owner = p;
-      l->kind = spec.kind;
-      l->payload_type = spec.payload_type;
-      l->clock_rate = spec.clock_rate;
-      l->mid = spec.mid;
-      l->source = spec.source;
-      l->codec_name = spec.codec;
-      l->codec = t->codec;
-      l->rtx_payload_type = spec.rtx_payload_type;
       l->group = t.get();
       l->rid = spec.rids[i];
       l->layer = static_cast<int>(i);
@@ -482,7 +469,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
     counters_.forwarded_bytes += out_pkt->size();
   };
   for (auto& sub : (group ? group : track)->subscriptions) forward_to(*sub);  // per-publisher
-  for (Subscription* sub : track->slot_feeds) forward_to(*sub);  // last-N audio slots
+  for (Subscription* sub : track->slot_feeds) forward_to(*sub);               // last-N audio slots
   if (track->kind == MediaKind::kAudio && track->slot_feeds.empty() &&
       track->subscriptions.empty() && participants_.size() > 1) {
     ++counters_.dropped_not_selected;
@@ -600,22 +587,20 @@ std::size_t Room::resend(Subscription& sub, std::uint16_t out_seq, std::int64_t 
   return pkt.size();
 }
 
-std::size_t Room::send_probe(ParticipantId viewer, std::size_t min_bytes, int min_packets,
-                             std::int64_t now_ms, ForwardSink& sink) {
-  // A video subscription of the viewer that takes RTX and has sent something.
-  Subscription* sub = nullptr;
-  for (auto& p : participants_) {
+Subscription* Room::probe_subscription(ParticipantId viewer) {
+  for (auto& p : participants_)
     for (auto& t : p->tracks) {
       if (t->kind != MediaKind::kVideo) continue;
       for (auto& s : t->subscriptions)
-        if (s->subscriber->id == viewer && s->rtx_ssrc != 0 && s->rewriter.has_source()) {
-          sub = s.get();
-          break;
-        }
-      if (sub) break;
+        if (s->subscriber->id == viewer && s->rtx_ssrc != 0 && s->rewriter.has_source())
+          return s.get();
     }
-    if (sub) break;
-  }
+  return nullptr;
+}
+
+std::size_t Room::send_probe(ParticipantId viewer, std::size_t min_bytes, int min_packets,
+                             std::int64_t now_ms, ForwardSink& sink) {
+  Subscription* sub = probe_subscription(viewer);
   if (!sub) return 0;
   // Its most recent packets again, newest first, as often as needed (the viewer drops the
   // duplicates after its jitter buffer has them): full-size padding with no new media.
@@ -806,7 +791,6 @@ void Room::update_running_layers(std::int64_t now_ms) {
       for (auto& l : t->layers) {
         const std::uint32_t bit = 1u << static_cast<unsigned>(l->layer);
         if ((after & bit) && !(before & bit)) {
-          l->resumed_ms = now_ms;
           ++counters_.layer_resumes;
           bump(node_.layer_resumes);
         } else if (!(after & bit) && (before & bit)) {

@@ -173,9 +173,8 @@ struct Track {
   std::uint64_t rate_bytes = 0;
   std::uint64_t rate_bps = 0;  // of the last complete window
   // Layers: when its current run of packets started (its first packet after it was not
-  // live), and when the room last asked the publisher to resume it (-1: never).
+  // live; -1: never).
   std::int64_t live_since_ms = -1;
-  std::int64_t resumed_ms = -1;
   void note_bytes(std::size_t n, std::int64_t now_ms);
   // Group: which layers the publisher should encode (sfu/layer_pause.hpp); a layer it paused
   // sends nothing and is never picked for a viewer.
@@ -191,8 +190,6 @@ struct Track {
     return last_packet_ms >= 0 &&
            (!group || group->last_packet_ms - last_packet_ms < kLayerSilenceMs);
   }
-  // Simulcast group: the layer track `ssrc` of it (or its RTX SSRC), nullptr if none.
-  Track* layer_by_ssrc(std::uint32_t ssrc);
 
   Track(std::size_t cache_packets, std::uint32_t rate, rtc::NackOptions nack_options = {})
       : cache(cache_packets), stats(rate), nack(nack_options) {}
@@ -213,7 +210,7 @@ struct Participant {
   // Its negotiated extension ids (one map per BUNDLE transport, RFC 8843 9.2): what its
   // packets carry, and what the packets forwarded to it must use.
   rtc::ExtensionIds ext;
-  std::uint8_t audio_payload_type = 111;   // its answered Opus payload type (for its slots)
+  std::uint8_t audio_payload_type = 111;  // its answered Opus payload type (for its slots)
   // Its answered RED payload type over that Opus: RED packets reach it as RED; 0: they reach
   // it unwrapped to their primary Opus frame.
   std::uint8_t audio_red_payload_type = 0;
@@ -448,6 +445,8 @@ class Room {
   // numbers it first went out with; returns its size, 0 when it is no longer there.
   std::size_t resend(Subscription& sub, std::uint16_t out_seq, std::int64_t now_ms,
                      ForwardSink& sink);
+  // A video subscription of `viewer` that takes RTX and has sent something (probe padding).
+  Subscription* probe_subscription(ParticipantId viewer);
   void unbind_slots_of(Participant& p);
   Track* audio_track(ParticipantId id);
   Track* selected_track(std::uint64_t id) const;

@@ -40,9 +40,9 @@ struct SessionParams {
   // Negotiated extension ids of its transport (from its answered audio m-sections): read
   // from its packets and written into the packets forwarded to it.
   rtc::ExtensionIds ext;
-  std::uint8_t audio_payload_type = 111;   // the Opus payload type of its answered m-section
+  std::uint8_t audio_payload_type = 111;    // the Opus payload type of its answered m-section
   std::uint8_t audio_red_payload_type = 0;  // its answered RED over that Opus, 0 when none
-  std::vector<ReceiveCodec> video_codecs;  // what its answered video section accepts
+  std::vector<ReceiveCodec> video_codecs;   // what its answered video section accepts
   std::vector<PublishedTrack> tracks;
   // The join's trace (the /voice identify span): the transport records sfu.ice_connected and
   // sfu.first_packet as its children. No tracer or no trace: no spans.

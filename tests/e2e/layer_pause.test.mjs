@@ -8,16 +8,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until } from './lib/browser.mjs';
+import { api, joinVoiceMuted, launch, loginUi, myId, openUser, registerApi, setBase, sleep, streamTile, uniqueName, until } from './lib/browser.mjs';
 import { startHype } from './lib/server.mjs';
 
-const tile = (page, userId) => page.locator(`.stream-tile[data-user-id="${userId}"]`);
 
-async function joinVoice(u) {
-  await u.page.evaluate(() => window.__hype.rtcService.setMute(true));
-  await u.page.getByRole('button', { name: 'Join voice' }).click();
-  await until(() => u.page.evaluate(() => window.__hype.rtcService.getSnapshot().status === 'connected'), { what: `${u.name} in voice` });
-}
 
 /** A's outbound video per rid: cumulative bytes, encode time and frames, and the active flag. */
 function outbound(page) {
@@ -132,8 +126,8 @@ describe('Simulcast layers paused at the streamer while nobody needs them', () =
     const { a, b } = users;
     const aPid = browserPid;
     assert.ok(aPid, "A's browser process");
-    await joinVoice(a);
-    await joinVoice(b);
+    await joinVoiceMuted(a);
+    await joinVoiceMuted(b);
     await a.page.getByLabel('Stream quality').selectOption('1080p30');
     await a.page.getByLabel('Content type').selectOption('game');
     await a.page.getByRole('button', { name: 'Share screen' }).click();
@@ -156,9 +150,9 @@ describe('Simulcast layers paused at the streamer while nobody needs them', () =
     }
 
     // 2. B watches: every layer resumes at once; B decodes the top layer within seconds.
-    await tile(b.page, a.id).locator('.live-badge').waitFor({ timeout: 15_000 });
+    await streamTile(b.page, a.id).locator('.live-badge').waitFor({ timeout: 15_000 });
     const clicked = Date.now();
-    await tile(b.page, a.id).getByRole('button', { name: 'Watch stream' }).click();
+    await streamTile(b.page, a.id).getByRole('button', { name: 'Watch stream' }).click();
     await until(async () => JSON.stringify((await outbound(a.page)).layers) === JSON.stringify({ q: true, h: true, f: true }), {
       timeout: 5000,
       what: "A's client told to resume h and f",
@@ -183,7 +177,7 @@ describe('Simulcast layers paused at the streamer while nobody needs them', () =
     assert.ok(watched.rids.h.kbps > 20, `h sends again (${watched.rids.h.kbps} kbit/s)`);
 
     // 3. B stops: h and f keep running through the hold, then pause again.
-    await tile(b.page, a.id).getByRole('button', { name: 'Stop watching' }).click();
+    await streamTile(b.page, a.id).getByRole('button', { name: 'Stop watching' }).click();
     const stopped = Date.now();
     await sleep(2000);
     assert.deepEqual((await outbound(a.page)).layers, { q: true, h: true, f: true }, 'still running 2 s after B stopped (hold)');

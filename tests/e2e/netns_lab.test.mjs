@@ -8,7 +8,7 @@
 // adaptation work. Needs root and ip netns.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until } from './lib/browser.mjs';
+import { api, joinVoiceMuted, launch, loginUi, myId, openUser, registerApi, setBase, sleep, streamTile, uniqueName, until } from './lib/browser.mjs';
 import { netnsLab, netnsSkip } from './lib/netns_lab.mjs';
 import { startHype } from './lib/server.mjs';
 
@@ -96,13 +96,7 @@ async function observe(viewer, streamer, ns, secs) {
   };
 }
 
-async function joinVoice(u) {
-  await u.page.evaluate(() => window.__hype.rtcService.setMute(true));
-  await u.page.getByRole('button', { name: 'Join voice' }).click();
-  await until(() => u.page.evaluate(() => window.__hype.rtcService.getSnapshot().status === 'connected'), { what: 'in voice', timeout: 30_000 });
-}
 
-const tile = (page, userId) => page.locator(`.stream-tile[data-user-id="${userId}"]`);
 
 describe('A viewer behind a shaped downlink (netns lab)', { skip: netnsSkip, timeout: 150_000 }, () => {
   const lab = netnsLab(`e2e${process.pid}-`);
@@ -148,15 +142,15 @@ describe('A viewer behind a shaped downlink (netns lab)', { skip: netnsSkip, tim
 
   it(`the viewer connects and decodes at ${LOW} Mbit/s, receives at most the cap, and more at ${HIGH} Mbit/s`, async (t) => {
     const { a, b } = users;
-    await joinVoice(a);
-    await joinVoice(b);
+    await joinVoiceMuted(a, { timeout: 30_000 });
+    await joinVoiceMuted(b, { timeout: 30_000 });
     await a.page.getByLabel('Stream quality').selectOption('1080p30');
     await a.page.getByLabel('Content type').selectOption('text');
     await a.page.getByRole('button', { name: 'Share screen' }).click();
     await a.page.getByRole('button', { name: 'Stop sharing' }).waitFor();
     // The viewer's page, its API calls and its media all cross the shaped link.
     const t0 = Date.now();
-    await tile(b.page, a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
+    await streamTile(b.page, a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
     await until(async () => (await streamStats(b.page, a.id))?.video?.framesDecoded > 0, { what: 'the viewer decodes frames', timeout: 30_000 }).catch(async (e) => {
       const diag = await b.page.evaluate(async () => {
         const link = window.__hype.rtcService.streams.connection;

@@ -7,7 +7,7 @@
 // Mbit/s, which need busier content: bench/video/adapt.mjs). Needs root and ip netns.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, launch, loginUi, myId, openUser, registerApi, setBase, sleep, uniqueName, until } from './lib/browser.mjs';
+import { api, joinVoiceMuted, launch, loginUi, myId, openUser, registerApi, setBase, sleep, streamTile, uniqueName, until } from './lib/browser.mjs';
 import { netnsLab, netnsSkip } from './lib/netns_lab.mjs';
 import { startHype } from './lib/server.mjs';
 
@@ -59,13 +59,7 @@ async function layerRates(page, secs) {
   return r;
 }
 
-async function joinVoice(u) {
-  await u.page.evaluate(() => window.__hype.rtcService.setMute(true));
-  await u.page.getByRole('button', { name: 'Join voice' }).click();
-  await until(() => u.page.evaluate(() => window.__hype.rtcService.getSnapshot().status === 'connected'), { what: 'in voice', timeout: 30_000 });
-}
 
-const tile = (page, userId) => page.locator(`.stream-tile[data-user-id="${userId}"]`);
 
 describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { skip: netnsSkip, timeout: 240_000 }, () => {
   const lab = netnsLab(`sim${process.pid}-`);
@@ -112,12 +106,12 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
 
   it('the weak viewer steps down and back up layer by layer; the good viewer and the streamer are untouched', async (t) => {
     const { a, b, c } = users;
-    for (const u of [a, b, c]) await joinVoice(u);
+    for (const u of [a, b, c]) await joinVoiceMuted(u, { timeout: 30_000 });
     await a.page.getByLabel('Stream quality').selectOption('1080p30');
     await a.page.getByLabel('Content type').selectOption('text');
     await a.page.getByRole('button', { name: 'Share screen' }).click();
     await a.page.getByRole('button', { name: 'Stop sharing' }).waitFor();
-    for (const v of [b, c]) await tile(v.page, a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
+    for (const v of [b, c]) await streamTile(v.page, a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
     for (const v of [b, c]) await until(async () => (await inbound(v.page, a.id))?.width === 1920, { what: `${v.name} gets the top layer`, timeout: 40_000, interval: 500 });
 
     const rates = await layerRates(a.page, 3);

@@ -221,3 +221,13 @@ export async function assertQualityReported(page, label) {
   await until(async () => (await metricValue('voice_quality_reports_total{result="accepted"}')) > accepted, { what: `${label}: quality report accepted` });
   await until(async () => (await metricValue('voice_latency_seconds_count')) > latency, { what: `${label}: latency observed` });
 }
+
+/** A user joins voice muted (their page's "Join voice") and waits until connected. */
+export async function joinVoiceMuted(u, { timeout } = {}) {
+  await u.page.evaluate(() => window.__hype.rtcService.setMute(true));
+  await u.page.getByRole('button', { name: 'Join voice' }).click();
+  await until(() => u.page.evaluate(() => window.__hype.rtcService.getSnapshot().status === 'connected'), { what: `${u.name ?? 'user'} in voice`, ...(timeout ? { timeout } : {}) });
+}
+
+/** A streamer's tile on a page's stage. */
+export const streamTile = (page, userId) => page.locator(`.stream-tile[data-user-id="${userId}"]`);
