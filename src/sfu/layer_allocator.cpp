@@ -1,7 +1,6 @@
 #include "sfu/layer_allocator.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstddef>
 
 namespace hype::sfu {
@@ -20,14 +19,40 @@ int highest_live(const StreamDemand& s) {
     if (s.layers[i].live) return static_cast<int>(i);
   return -1;
 }
+
+// The temporal layers worth choosing between in a layer (at most kMaxTemporalLayers).
+int temporal_steps(const LayerRate& l) {
+  return std::clamp(l.temporal_layers, 1, static_cast<int>(kMaxTemporalLayers));
+}
+
+// Rate of a step; temporal -1 (or the top one) is the whole layer.
+std::uint64_t step_bps(const LayerRate& l, int temporal) {
+  if (temporal < 0 || temporal >= temporal_steps(l) - 1) return l.bps;
+  return l.temporal_bps[static_cast<std::size_t>(temporal)];
+}
+
+// The lowest step of a layer: T0 where it has temporal layers.
+int lowest_temporal(const LayerRate& l) {
+  return temporal_steps(l) > 1 ? 0 : -1;
+}
+
+// Steps in order: (spatial, temporal), temporal -1 standing for the top.
+bool above(const StreamDemand& s, int spatial, int temporal) {
+  if (s.current < 0) return true;
+  if (spatial != s.current) return spatial > s.current;
+  const int top = temporal_steps(s.layers[static_cast<std::size_t>(spatial)]) - 1;
+  const int t = temporal < 0 ? top : temporal;
+  const int cur = s.current_temporal < 0 ? top : s.current_temporal;
+  return t > cur;
+}
 }  // namespace
 
 void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> streams,
-                     std::span<int> out) {
+                     std::span<LayerChoice> out) {
   const std::size_t n = std::min({streams.size(), out.size(), kMaxStreams});
-  for (std::size_t i = n; i < out.size(); ++i) out[i] = -1;
+  for (std::size_t i = n; i < out.size(); ++i) out[i] = {};
   if (budget_bps == 0) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = highest_live(streams[i]);
+    for (std::size_t i = 0; i < n; ++i) out[i] = {highest_live(streams[i]), -1};
     return;
   }
   // Priority order, stable: equal priorities keep the caller's order.
@@ -36,29 +61,46 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
   std::stable_sort(
       order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
       [&](std::size_t a, std::size_t b) { return streams[a].priority > streams[b].priority; });
-  // Every stream at its lowest live layer first.
+  // Every stream at its lowest step first.
   std::uint64_t used = 0;
   for (std::size_t k = 0; k < n; ++k) {
-    std::size_t i = order[k];
-    out[i] = lowest_live(streams[i]);
-    if (out[i] >= 0) used += streams[i].layers[static_cast<std::size_t>(out[i])].bps;
+    const std::size_t i = order[k];
+    const int low = lowest_live(streams[i]);
+    out[i] = {low, -1};
+    if (low < 0) continue;
+    const LayerRate& l = streams[i].layers[static_cast<std::size_t>(low)];
+    out[i].temporal = lowest_temporal(l);
+    used += step_bps(l, out[i].temporal);
   }
-  // Then, by priority, the highest live layer that fits in what is left.
+  // Then, by priority, the highest step that fits in what is left: the whole of the highest
+  // allowed live layer, then its temporal layers from the top down, then the layer below.
   for (std::size_t k = 0; k < n; ++k) {
-    std::size_t i = order[k];
-    if (out[i] < 0) continue;
-    const auto& layers = streams[i].layers;
-    std::uint64_t have = layers[static_cast<std::size_t>(out[i])].bps;
-    for (std::size_t l = layers.size(); l-- > static_cast<std::size_t>(out[i]) + 1;) {
-      if (!layers[l].live) continue;
-      std::uint64_t need = layers[l].bps;
-      if (static_cast<int>(l) > streams[i].current)
-        need = static_cast<std::uint64_t>(static_cast<double>(need) * kUpMargin);
-      std::uint64_t extra = need > have ? need - have : 0;
-      if (used + extra <= budget_bps) {
-        out[i] = static_cast<int>(l);
-        used += extra;
-        break;
+    const std::size_t i = order[k];
+    const StreamDemand& s = streams[i];
+    if (out[i].spatial < 0) continue;
+    const std::uint64_t have =
+        step_bps(s.layers[static_cast<std::size_t>(out[i].spatial)], out[i].temporal);
+    bool done = false;
+    for (std::size_t li = s.layers.size(); !done && li-- > static_cast<std::size_t>(out[i].spatial);) {
+      const LayerRate& l = s.layers[li];
+      const int spatial = static_cast<int>(li);
+      if (!l.live) continue;
+      if (spatial != out[i].spatial && li < 32 && !(s.allowed & (1u << li))) continue;
+      const int steps = temporal_steps(l);
+      for (int j = steps - 1; j >= 0; --j) {
+        const int temporal = j == steps - 1 ? -1 : j;
+        if (spatial == out[i].spatial && j <= (out[i].temporal < 0 ? steps - 1 : out[i].temporal))
+          break;  // down to what it has already
+        std::uint64_t need = step_bps(l, temporal);
+        if (above(s, spatial, temporal))
+          need = static_cast<std::uint64_t>(static_cast<double>(need) * kUpMargin);
+        const std::uint64_t extra = need > have ? need - have : 0;
+        if (used + extra <= budget_bps) {
+          out[i] = {spatial, temporal};
+          used += extra;
+          done = true;
+          break;
+        }
       }
     }
   }

@@ -1,40 +1,63 @@
 // Per-viewer allocation of simulcast layers (issue 15 item 3): a viewer's downlink estimate is
 // spread over the streams it watches, the highest priority first, with every stream on its
-// lowest live layer before any gets a higher one. Pure policy: no clock of its own, no I/O;
-// the Room feeds it what it measured (each layer's recent bitrate and liveness) and applies
-// the answer with the switch hysteresis below.
+// lowest live layer before any gets a higher one. Within a spatial layer its temporal layers
+// (VP8 TID: T0 alone, T0+T1, all) are steps of their own, taken before the spatial layer
+// below: dropping a temporal layer needs no keyframe and keeps the resolution. Pure policy:
+// no clock of its own, no I/O; the Room feeds it what it measured (each layer's recent
+// bitrate, per temporal layer, and liveness) and applies the answer with the switch
+// hysteresis below.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 
 namespace hype::sfu {
 
+inline constexpr std::size_t kMaxTemporalLayers = 4;
+
 struct LayerRate {
   std::uint64_t bps = 0;  // measured over the last window; 0 when nothing arrived yet
   bool live = false;      // a packet arrived lately
+  // How many temporal layers its packets carried lately (0 or 1: none to drop) and the rate
+  // of T0..Tk together for each k (the last equals bps).
+  int temporal_layers = 0;
+  std::array<std::uint64_t, kMaxTemporalLayers> temporal_bps{};
+};
+
+// What a viewer forwards of one stream: a spatial layer (index, lowest first; -1 none) and
+// the highest temporal layer of it (-1: all of them).
+struct LayerChoice {
+  int spatial = -1;
+  int temporal = -1;
+  friend bool operator==(const LayerChoice&, const LayerChoice&) = default;
 };
 
 struct StreamDemand {
   int priority = 0;  // higher first (a focused stream above the others, screen above camera)
   std::span<const LayerRate> layers;  // lowest quality first
-  int current = -1;                   // the layer forwarded now (-1: none yet)
+  int current = -1;                   // the spatial layer forwarded now (-1: none yet)
+  int current_temporal = -1;          // ... and its highest temporal layer (-1: all)
+  // The spatial layers it may be given (bit i: layer i), e.g. not above the current one
+  // while an up-switch is held; its lowest live layer is always allowed.
+  std::uint32_t allowed = ~0u;
 };
 
-// A layer above the current one must fit with this margin (the layers' rates move with the
+// A step above the current one must fit with this margin (the layers' rates move with the
 // picture: without it a viewer whose estimate sits at a layer's rate goes up and down).
 inline constexpr double kUpMargin = 1.15;
 
-// For each stream, the layer to forward (index into its layers) or -1 when none is live.
-// `budget_bps` 0 means unknown (no estimate from this viewer): every stream gets its highest
-// live layer, as without an estimator. A stream whose lowest live layer does not fit still
-// gets it: a viewer always sees a picture (the lowest layer is a few hundred kbit/s).
+// For each stream, what to forward; spatial -1 when no layer is live. `budget_bps` 0 means
+// unknown (no estimate from this viewer): every stream gets its highest live layer whole, as
+// without an estimator. A stream whose lowest step (its lowest live layer's T0) does not fit
+// still gets it: a viewer always sees a picture.
 void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> streams,
-                     std::span<int> out);
+                     std::span<LayerChoice> out);
 
 // Whether an upward spatial switch may happen now: at most one per viewer stream every
 // kUpSwitchHoldMs, unless the budget at least doubled since the last one (no flapping on a
-// noisy estimate, fast recovery after a real capacity return). Down-switches are never held.
+// noisy estimate, fast recovery after a real capacity return). Down-switches are never held,
+// nor are temporal steps (no keyframe, nothing to flap but the frame rate within a layer).
 inline constexpr std::int64_t kUpSwitchHoldMs = 10'000;
 bool may_switch_up(std::int64_t now_ms, std::int64_t last_up_ms, std::uint64_t budget_bps,
                    std::uint64_t budget_at_last_up_bps);

@@ -21,17 +21,30 @@ constexpr rtc::NackOptions kAudioNack{64, 400, 3, 80};
 constexpr std::uint64_t kAudioHeadroomBps = 150'000;
 }  // namespace
 
-void Track::note_bytes(std::size_t n, std::int64_t now_ms) {
+void Track::note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id) {
   constexpr std::int64_t kWindowMs = 500;
   if (now_ms - rate_window_start_ms >= kWindowMs) {
     // A window with nothing in it (a paused layer) reads as 0 at once.
-    std::int64_t span = now_ms - rate_window_start_ms;
-    rate_bps =
-        span >= 2 * kWindowMs ? 0 : rate_bytes * 8 * 1000 / static_cast<std::uint64_t>(kWindowMs);
+    const bool empty = now_ms - rate_window_start_ms >= 2 * kWindowMs;
+    auto bps = [&](std::uint64_t bytes) {
+      return empty ? 0 : bytes * 8 * 1000 / static_cast<std::uint64_t>(kWindowMs);
+    };
+    rate_bps = bps(rate_bytes);
     rate_bytes = 0;
+    for (std::size_t t = 0; t < kMaxTemporalLayers; ++t) {
+      rate_bps_tid[t] = bps(rate_bytes_tid[t]);
+      rate_bytes_tid[t] = 0;
+    }
+    temporal_layers = empty ? 0 : window_max_tid + 1;
+    window_max_tid = -1;
     rate_window_start_ms = now_ms;
   }
   rate_bytes += n;
+  if (temporal_id >= 0) {
+    const auto t = std::min<std::size_t>(static_cast<std::size_t>(temporal_id), kMaxTemporalLayers - 1);
+    rate_bytes_tid[t] += n;
+    window_max_tid = std::max(window_max_tid, static_cast<int>(t));
+  }
   if (!live()) live_since_ms = now_ms;
   last_packet_ms = now_ms;
   if (group && group->last_packet_ms < now_ms) group->last_packet_ms = now_ms;
@@ -190,13 +203,24 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   return added;
 }
 
-bool Room::munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt) {
+bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info) {
+  if (info.temporal_id < 0) return true;
+  if (info.frame_start && sub.temporal != sub.target_temporal) {
+    const bool up =
+        sub.target_temporal < 0 || (sub.temporal >= 0 && sub.target_temporal > sub.temporal);
+    if (!up || info.temporal_id == 0) sub.temporal = sub.target_temporal;
+  }
+  return sub.temporal < 0 || info.temporal_id <= sub.temporal;
+}
+
+bool Room::munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt,
+                     bool dropped) {
   sub.out_picture_id = -1;
   sub.out_tl0_pic_idx = -1;
   if (layer.codec != rtc::video::Codec::kVp8) return true;
   rtc::video::Vp8Descriptor d = rtc::video::parse_vp8(pkt.payload());
   if (!d.valid || (d.picture_id < 0 && d.tl0_pic_idx < 0)) return true;
-  auto r = sub.vp8.munge(d.picture_id, d.tl0_pic_idx, false, d.picture_id_15bit ? 15 : 7);
+  auto r = sub.vp8.munge(d.picture_id, d.tl0_pic_idx, dropped, d.picture_id_15bit ? 15 : 7);
   if (!r.forward) return false;
   sub.out_picture_id = r.picture_id;
   sub.out_tl0_pic_idx = r.tl0_pic_idx;
@@ -398,7 +422,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
   track->cache.store(pkt.sequence_number(), pkt.bytes(), now_ms);
   // A simulcast layer: its group holds the subscriptions, each taking one layer at a time.
   Track* const group = track->group;
-  if (group) track->note_bytes(pkt.size(), now_ms);
+  if (group) track->note_bytes(pkt.size(), now_ms, info.temporal_id);
   if (track->kind == MediaKind::kAudio) {
     if (ext.audio_level && track->source == TrackSource::kMic)
       speakers_.on_level(from.id, ext.audio_level->level_dbov, now_ms);
@@ -454,6 +478,13 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
         return;
       }
       sub.waiting_keyframe = false;
+    }
+    if (group && !takes_temporal(sub, info)) {
+      // Above the viewer's temporal layer: the numbers after it close up.
+      sub.rewriter.skip(track->ssrc, pkt.sequence_number());
+      munge_vp8(sub, *track, pkt, true);
+      ++counters_.dropped_temporal;
+      return;
     }
     auto out = sub.rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
     if (!out) {
@@ -691,24 +722,42 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
   std::array<std::array<LayerRate, kMaxLayers>, kMaxWatched> rates{};
   std::array<StreamDemand, kMaxWatched> demands{};
   std::array<Subscription*, kMaxWatched> subs{};
-  std::array<int, kMaxWatched> targets{};
+  std::array<LayerChoice, kMaxWatched> targets{};
   for (auto& viewer : participants_) {
+    const std::uint64_t budget = viewer->endpoint ? viewer->endpoint->downlink_estimate_bps() : 0;
     std::size_t n = 0;
     for (auto& p : participants_) {
       for (auto& t : p->tracks) {
         if (t->layers.empty() || n == kMaxWatched) continue;
         for (auto& sub : t->subscriptions) {
           if (sub->subscriber != viewer.get()) continue;
-          std::size_t k = std::min(t->layers.size(), kMaxLayers);
+          const std::size_t k = std::min(t->layers.size(), kMaxLayers);
+          const int have = sub->source ? sub->source->layer : -1;
+          // An up-switch held (sfu::may_switch_up) leaves it the layers up to the one it is
+          // switching to, and those that came alive since its last up-switch: a layer back
+          // from a pause the room asked for is a new option, not a noisy estimate (else a ramp
+          // q -> h -> f, each layer resumed in turn, would wait out the hold at h), as is one
+          // the publisher's encoder added as its uplink ramped up.
+          const bool may_up = have < 0 || may_switch_up(now_ms, sub->last_up_switch_ms, budget,
+                                                        sub->up_switch_budget_bps);
+          std::uint32_t allowed = ~0u;
           for (std::size_t i = 0; i < k; ++i) {
             const Track& l = *t->layers[i];
             // A layer paused at the publisher is not picked, however recently it sent.
             const bool live = l.live() && t->layer_running(l);
-            rates[n][i] = {live ? l.rate_bps : 0, live};
+            LayerRate& r = rates[n][i];
+            r = {live ? l.rate_bps : 0, live, live ? l.temporal_layers : 0, {}};
+            std::uint64_t below = 0;
+            for (std::size_t tid = 0; tid < kMaxTemporalLayers; ++tid)
+              r.temporal_bps[tid] = below += live ? l.rate_bps_tid[tid] : 0;
+            const int li = static_cast<int>(i);
+            if (!may_up && li > have && li > sub->target_layer &&
+                l.live_since_ms <= sub->last_up_switch_ms)
+              allowed &= ~(1u << i);
           }
           demands[n] = {t->source == TrackSource::kScreen ? 1 : 0,
-                        std::span<const LayerRate>(rates[n].data(), k),
-                        sub->source ? sub->source->layer : -1};
+                        std::span<const LayerRate>(rates[n].data(), k), have, sub->temporal,
+                        allowed};
           subs[n++] = sub.get();
           break;
         }
@@ -728,39 +777,31 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       viewer->endpoint->set_allocation_cap(cap);
     }
     if (n == 0) continue;
-    std::uint64_t budget = viewer->endpoint ? viewer->endpoint->downlink_estimate_bps() : 0;
     if (trace) spdlog::trace("sfu: room {} viewer {} estimate {} bps", id_, viewer->id, budget);
     sfu::allocate_layers(budget, std::span(demands.data(), n), std::span(targets.data(), n));
     for (std::size_t i = 0; i < n; ++i) {
       Subscription& sub = *subs[i];
-      int want = targets[i];
-      if (want < 0) continue;  // no live layer: keep what it has
-      int have = sub.source ? sub.source->layer : -1;
-      // A layer that came back from a pause the room asked for is a new option, not a noisy
-      // estimate: the switch to it is not held (else a ramp q -> h -> f, each layer resumed in
-      // turn, would wait out the hold at h).
-      const Track& want_layer = *sub.track->layers[static_cast<std::size_t>(want)];
-      // Likewise a layer that came alive since the last up-switch (the publisher's own
-      // encoder adding it as its uplink ramps up at the start of a stream).
-      const bool resumed = want_layer.live_since_ms > sub.last_up_switch_ms;
-      if (want > have && have >= 0 && !resumed &&
-          !may_switch_up(now_ms, sub.last_up_switch_ms, budget, sub.up_switch_budget_bps))
-        want = std::max(have, std::min(want, sub.target_layer));
-      if (want > have && have >= 0 && want != sub.target_layer) {
+      const LayerChoice want = targets[i];
+      if (want.spatial < 0) continue;  // no live layer: keep what it has
+      const int have = demands[i].current;
+      if (want.spatial > have && have >= 0 && want.spatial != sub.target_layer) {
         sub.last_up_switch_ms = now_ms;
         sub.up_switch_budget_bps = budget;
       }
-      if (want != sub.target_layer && spdlog::should_log(spdlog::level::debug)) {
+      if ((want.spatial != sub.target_layer || want.temporal != sub.target_temporal) &&
+          spdlog::should_log(spdlog::level::debug)) {
         const auto& ls = demands[i].layers;
         spdlog::debug(
-            "sfu: room {} viewer {} stream of {}: layer {} -> {} (estimate {} bps; layers "
-            "{}/{}/{} bps)",
-            id_, viewer->id, sub.track->owner->id, have, want, budget, !ls.empty() ? ls[0].bps : 0,
-            ls.size() > 1 ? ls[1].bps : 0, ls.size() > 2 ? ls[2].bps : 0);
+            "sfu: room {} viewer {} stream of {}: layer {} -> {} temporal {} -> {} (estimate {} "
+            "bps; layers {}/{}/{} bps)",
+            id_, viewer->id, sub.track->owner->id, have, want.spatial, sub.target_temporal,
+            want.temporal, budget, !ls.empty() ? ls[0].bps : 0, ls.size() > 1 ? ls[1].bps : 0,
+            ls.size() > 2 ? ls[2].bps : 0);
       }
-      sub.target_layer = want;
-      if (want != have) {
-        Track& layer = *sub.track->layers[static_cast<std::size_t>(want)];
+      sub.target_layer = want.spatial;
+      sub.target_temporal = want.temporal;
+      if (want.spatial != have) {
+        Track& layer = *sub.track->layers[static_cast<std::size_t>(want.spatial)];
         if (layer.ssrc != 0) request_keyframe(layer, now_ms, sink);
       }
     }

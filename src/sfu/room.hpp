@@ -32,6 +32,7 @@
 #include "rtc/video/vp8.hpp"
 #include "sfu/counters.hpp"
 #include "sfu/endpoint.hpp"
+#include "sfu/layer_allocator.hpp"
 #include "sfu/layer_pause.hpp"
 #include "sfu/packet_cache.hpp"
 #include "sfu/pli_throttle.hpp"
@@ -123,6 +124,12 @@ struct Subscription {
   rtc::video::Vp8PictureIdMunger vp8;
   int out_picture_id = -1;
   int out_tl0_pic_idx = -1;
+  // Temporal layers (VP8 TID) of the layer it forwards: the highest it should forward and the
+  // highest it forwards now (-1: all). A step down applies at the next frame; a step up at
+  // the next T0 frame (the frames after it reference only what it forwards). Frames above
+  // are skipped: no sequence gap, no picture id gap.
+  int target_temporal = -1;
+  int temporal = -1;
   std::int64_t last_up_switch_ms = -1;  // hysteresis of the layer allocator
   std::uint64_t up_switch_budget_bps = 0;
 
@@ -172,10 +179,16 @@ struct Track {
   std::int64_t rate_window_start_ms = 0;
   std::uint64_t rate_bytes = 0;
   std::uint64_t rate_bps = 0;  // of the last complete window
+  // The same per temporal layer (VP8 TID, T0..T3), and how many temporal layers the last
+  // complete window had (0: its packets carry no TID).
+  std::array<std::uint64_t, kMaxTemporalLayers> rate_bytes_tid{};
+  std::array<std::uint64_t, kMaxTemporalLayers> rate_bps_tid{};
+  int window_max_tid = -1;
+  int temporal_layers = 0;
   // Layers: when its current run of packets started (its first packet after it was not
   // live; -1: never).
   std::int64_t live_since_ms = -1;
-  void note_bytes(std::size_t n, std::int64_t now_ms);
+  void note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id = -1);
   // Group: which layers the publisher should encode (sfu/layer_pause.hpp); a layer it paused
   // sends nothing and is never picked for a viewer.
   std::optional<LayerPauser> pauser;
@@ -290,6 +303,7 @@ struct RoomCounters {
   std::uint64_t dropped_duplicate_audio = 0;  // audio the SFU already had
   std::uint64_t layer_switches = 0;           // a simulcast subscription changed layer
   std::uint64_t dropped_other_layer = 0;      // simulcast packets of a layer nobody takes now
+  std::uint64_t dropped_temporal = 0;  // packets of a temporal layer above a viewer's (skipped)
   std::uint64_t layer_pauses = 0;             // layers the room asked their publisher to pause
   std::uint64_t layer_resumes = 0;            // ... and to resume
 };
@@ -440,7 +454,12 @@ class Room {
   void bind(Subscription& slot, Track* source);
   // Sets sub.out_picture_id / out_tl0_pic_idx for a VP8 packet of simulcast layer `layer`;
   // false when the munger cannot map it (a picture too old): the packet must not go out.
-  static bool munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt);
+  // `dropped`: a packet of a picture the viewer does not get (the ids after it close up).
+  static bool munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt,
+                        bool dropped = false);
+  // Whether `sub` forwards a packet of its layer's temporal layer `info.temporal_id` (and, at
+  // a frame start, the step its target asks for).
+  static bool takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info);
   // Sends `sub`'s packet out_seq again from the cache (as RTX where it takes RTX), with the
   // numbers it first went out with; returns its size, 0 when it is no longer there.
   std::size_t resend(Subscription& sub, std::uint16_t out_seq, std::int64_t now_ms,

@@ -1,5 +1,7 @@
 #include "sfu/rtp_rewriter.hpp"
 
+#include <algorithm>
+
 namespace hype::sfu {
 
 RtpRewriter::RtpRewriter(std::uint32_t out_ssrc, std::uint32_t clock_rate,
@@ -32,14 +34,22 @@ std::optional<RtpRewriter::Out> RtpRewriter::rewrite(std::uint32_t src_ssrc, std
     src_ssrc_ = src_ssrc;
     src_unwrap_.reset();
     first_src_ext_ = src_unwrap_.unwrap(src_seq);
+    highest_src_ext_ = first_src_ext_;
+    skip_count_ = 0;
     if (has_source_) ++switches_;
     has_source_ = true;
   } else if (src_unwrap_.peek(src_seq) < first_src_ext_) {
     return std::nullopt;  // from before this source took the slot
-  } else {
-    src_unwrap_.unwrap(src_seq);
   }
-  Out o{static_cast<std::uint16_t>(src_seq + seq_delta_), src_ts + ts_delta_};
+  const std::int64_t ext = src_unwrap_.unwrap(src_seq);
+  std::uint16_t skipped_before = 0;
+  if (skip_count_ != 0) {
+    auto after = skips_after(ext);
+    if (!after) return std::nullopt;
+    skipped_before = static_cast<std::uint16_t>(skip_count_ - *after);
+  }
+  if (ext > highest_src_ext_) highest_src_ext_ = ext;
+  Out o{static_cast<std::uint16_t>(src_seq + seq_delta_ - skipped_before), src_ts + ts_delta_};
   if (!sent_any_ || rtc::seq_newer(o.seq, last_out_seq_)) {
     last_out_seq_ = o.seq;
     last_out_ts_ = o.ts;
@@ -49,12 +59,42 @@ std::optional<RtpRewriter::Out> RtpRewriter::rewrite(std::uint32_t src_ssrc, std
   return o;
 }
 
+void RtpRewriter::skip(std::uint32_t src_ssrc, std::uint16_t src_seq) {
+  if (!has_source_ || src_ssrc != src_ssrc_) return;
+  const std::int64_t ext = src_unwrap_.peek(src_seq);
+  if (ext <= highest_src_ext_) return;  // newer packets have their numbers: its hole stays
+  src_unwrap_.unwrap(src_seq);
+  highest_src_ext_ = ext;
+  skips_[skip_count_ % kSkipHistory] = ext;
+  ++skip_count_;
+}
+
+std::optional<std::uint64_t> RtpRewriter::skips_after(std::int64_t ext) const {
+  const std::uint64_t remembered = std::min<std::uint64_t>(skip_count_, kSkipHistory);
+  std::uint64_t after = 0;
+  while (after < remembered && skips_[(skip_count_ - 1 - after) % kSkipHistory] > ext) ++after;
+  if (after == remembered && remembered < skip_count_) return std::nullopt;
+  return after;
+}
+
 std::optional<std::uint16_t> RtpRewriter::source_seq(std::uint16_t out_seq) const {
-  if (!has_source_ || !sent_any_) return std::nullopt;
-  auto src = static_cast<std::uint16_t>(out_seq - seq_delta_);
-  if (src_unwrap_.peek(src) < first_src_ext_ || rtc::seq_newer(out_seq, last_out_seq_))
-    return std::nullopt;
-  return src;
+  if (!has_source_ || !sent_any_ || rtc::seq_newer(out_seq, last_out_seq_)) return std::nullopt;
+  // out = src + delta - (skips before src): try each possible count of skips before it,
+  // from all of them down, until src falls between the skips that count implies.
+  const auto base = static_cast<std::uint16_t>(out_seq - seq_delta_);
+  const std::uint64_t remembered = std::min<std::uint64_t>(skip_count_, kSkipHistory);
+  for (std::uint64_t after = 0; after <= remembered; ++after) {
+    const std::uint64_t before = skip_count_ - after;
+    if (after == remembered && remembered < skip_count_) break;  // forgotten skips
+    const auto src = static_cast<std::uint16_t>(base + before);
+    const std::int64_t ext = src_unwrap_.peek(src);
+    if (ext < first_src_ext_) return std::nullopt;
+    // The skip just before it (the before-th, counting from 1) and the one just after.
+    if (after > 0 && ext >= skips_[(skip_count_ - after) % kSkipHistory]) continue;
+    if (before > 0 && ext <= skips_[(before - 1) % kSkipHistory]) continue;
+    return src;
+  }
+  return std::nullopt;
 }
 
 }  // namespace hype::sfu

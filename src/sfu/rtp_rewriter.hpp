@@ -5,8 +5,12 @@
 // receiver's jitter buffer sees one continuous stream. Packets of a source that arrive
 // late, after the slot moved on, are dropped: their numbers would collide. The previous
 // source can take the slot back only after kStaleWindowMs, so its stragglers cannot flip it.
+// Packets of the current source the subscriber does not get (a temporal layer it does not
+// take) are skip()ped: the numbers after them close up, so the receiver sees no loss.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -17,6 +21,9 @@ namespace hype::sfu {
 class RtpRewriter {
  public:
   static constexpr std::int64_t kStaleWindowMs = 500;
+  // Skipped packets remembered: a packet older than the oldest of them (reordered that far)
+  // cannot be numbered and is dropped.
+  static constexpr std::size_t kSkipHistory = 128;
 
   // Initial sequence number and timestamp should be random (RFC 3550 5.1).
   RtpRewriter(std::uint32_t out_ssrc, std::uint32_t clock_rate, std::uint16_t initial_seq,
@@ -29,6 +36,11 @@ class RtpRewriter {
   // Maps one source packet; nullopt when it must be dropped (older than the last switch).
   std::optional<Out> rewrite(std::uint32_t src_ssrc, std::uint16_t src_seq, std::uint32_t src_ts,
                              std::int64_t now_ms);
+  // A packet of the current source that is not forwarded: the sequence numbers after it
+  // close up (out = src + delta - packets skipped before it). One that arrives after newer
+  // packets were numbered leaves its hole (those numbers are out already). Before the
+  // source took the slot, nothing to do.
+  void skip(std::uint32_t src_ssrc, std::uint16_t src_seq);
   // For a NACK from the subscriber: the current source's sequence number that produced
   // out_seq, nullopt if it belongs to an earlier source or was never sent.
   std::optional<std::uint16_t> source_seq(std::uint16_t out_seq) const;
@@ -45,8 +57,13 @@ class RtpRewriter {
   std::uint16_t last_out_seq() const { return last_out_seq_; }
   std::uint32_t last_out_ts() const { return last_out_ts_; }
   std::uint32_t switches() const { return switches_; }
+  std::uint64_t skipped() const { return skip_count_; }
 
  private:
+  // How many skipped packets of the current source are newer than `ext`; nullopt when ext
+  // is older than the skips remembered (some skip before it may be forgotten).
+  std::optional<std::uint64_t> skips_after(std::int64_t ext) const;
+
   std::uint32_t out_ssrc_;
   std::uint32_t clock_rate_;
   bool has_source_ = false;
@@ -61,6 +78,11 @@ class RtpRewriter {
   // look older once the source had sent 32768 of them: about 11 minutes of audio).
   rtc::SeqUnwrapper src_unwrap_;
   std::int64_t first_src_ext_ = 0;  // first packet of the current source
+  std::int64_t highest_src_ext_ = 0;  // newest packet of it numbered or skipped
+  // How many packets were skipped since the source took the slot; the last kSkipHistory of
+  // them (unwrapped; the n-th skip, counting from 0, at n % kSkipHistory).
+  std::uint64_t skip_count_ = 0;
+  std::array<std::int64_t, kSkipHistory> skips_{};
   std::uint16_t last_out_seq_;
   std::uint32_t last_out_ts_;
   std::int64_t last_out_ms_ = 0;

@@ -1,5 +1,6 @@
 // The per-viewer simulcast layer allocator: lowest layers first, then by priority; unknown
-// budget = highest live layer; dead layers skipped; the up-switch hold.
+// budget = highest live layer; dead layers skipped; the up-switch hold; temporal layers
+// dropped before spatial ones; spatial layers not allowed (a held up-switch) skipped.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -19,38 +20,38 @@ TEST(LayerAllocator, UnknownBudgetTakesTheHighestLiveLayer) {
   auto a = ladder(500'000, 2'500'000, 8'000'000);
   a[2].live = false;
   std::array<StreamDemand, 1> s{StreamDemand{0, a}};
-  std::array<int, 1> out{};
+  std::array<LayerChoice, 1> out{};
   allocate_layers(0, s, out);
-  EXPECT_EQ(out[0], 1);
+  EXPECT_EQ(out[0].spatial, 1);
 }
 
 TEST(LayerAllocator, OneStreamGetsTheHighestLayerThatFits) {
   auto a = ladder(500'000, 2'500'000, 8'000'000);
   std::array<StreamDemand, 1> s{StreamDemand{0, a}};
-  std::array<int, 1> out{};
+  std::array<LayerChoice, 1> out{};
   allocate_layers(10'000'000, s, out);
-  EXPECT_EQ(out[0], 2);
+  EXPECT_EQ(out[0].spatial, 2);
   allocate_layers(4'000'000, s, out);
-  EXPECT_EQ(out[0], 1);
+  EXPECT_EQ(out[0].spatial, 1);
   allocate_layers(1'500'000, s, out);
-  EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(out[0].spatial, 0);
   allocate_layers(100'000, s, out);  // nothing fits: still the lowest (a picture)
-  EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(out[0].spatial, 0);
 }
 
 TEST(LayerAllocator, GoingUpNeedsAMarginStayingDoesNot) {
   auto a = ladder(500'000, 2'500'000, 8'000'000);
   std::array<StreamDemand, 1> s{StreamDemand{0, a, 0}};
-  std::array<int, 1> out{};
+  std::array<LayerChoice, 1> out{};
   allocate_layers(2'700'000, s, out);  // 2.5 M * 1.15 = 2.875 M does not fit: stay low
-  EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(out[0].spatial, 0);
   allocate_layers(2'900'000, s, out);
-  EXPECT_EQ(out[0], 1);
+  EXPECT_EQ(out[0].spatial, 1);
   s[0].current = 1;  // already there: 2.7 M keeps it
   allocate_layers(2'700'000, s, out);
-  EXPECT_EQ(out[0], 1);
+  EXPECT_EQ(out[0].spatial, 1);
   allocate_layers(2'400'000, s, out);  // below its rate: down
-  EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(out[0].spatial, 0);
 }
 
 TEST(LayerAllocator, EveryStreamAtItsLowestBeforeAnyGetsMoreThenByPriority) {
@@ -58,18 +59,18 @@ TEST(LayerAllocator, EveryStreamAtItsLowestBeforeAnyGetsMoreThenByPriority) {
   auto b = ladder(500'000, 2'500'000, 8'000'000);
   // b is focused (higher priority): with 4 Mbit/s, both lowest (1M) then b to its middle.
   std::array<StreamDemand, 2> s{StreamDemand{0, a}, StreamDemand{5, b}};
-  std::array<int, 2> out{};
+  std::array<LayerChoice, 2> out{};
   allocate_layers(4'000'000, s, out);
-  EXPECT_EQ(out[0], 0);
-  EXPECT_EQ(out[1], 1);
+  EXPECT_EQ(out[0].spatial, 0);
+  EXPECT_EQ(out[1].spatial, 1);
   // With 6 Mbit/s both get their middle layer.
   allocate_layers(6'000'000, s, out);
-  EXPECT_EQ(out[0], 1);
-  EXPECT_EQ(out[1], 1);
+  EXPECT_EQ(out[0].spatial, 1);
+  EXPECT_EQ(out[1].spatial, 1);
   // 1 Mbit/s: both at the lowest, nobody more.
   allocate_layers(1'000'000, s, out);
-  EXPECT_EQ(out[0], 0);
-  EXPECT_EQ(out[1], 0);
+  EXPECT_EQ(out[0].spatial, 0);
+  EXPECT_EQ(out[1].spatial, 0);
 }
 
 TEST(LayerAllocator, DeadLayersAreSkippedAndNoLiveLayerGivesMinusOne) {
@@ -78,10 +79,10 @@ TEST(LayerAllocator, DeadLayersAreSkippedAndNoLiveLayerGivesMinusOne) {
   a[1].live = false;
   std::array<LayerRate, 3> none{};
   std::array<StreamDemand, 2> s{StreamDemand{0, a}, StreamDemand{0, none}};
-  std::array<int, 2> out{};
+  std::array<LayerChoice, 2> out{};
   allocate_layers(1'000'000, s, out);
-  EXPECT_EQ(out[0], 2);  // the only live layer, even over budget
-  EXPECT_EQ(out[1], -1);
+  EXPECT_EQ(out[0].spatial, 2);  // the only live layer, even over budget
+  EXPECT_EQ(out[1].spatial, -1);
 }
 
 TEST(LayerAllocator, UpSwitchHold) {
@@ -92,6 +93,94 @@ TEST(LayerAllocator, UpSwitchHold) {
   EXPECT_FALSE(may_switch_up(5000, 1000, 0, 1'000'000));  // unknown budget doubles nothing
   // The last up-switch was made with no estimate (highest live layer): no hold.
   EXPECT_TRUE(may_switch_up(5000, 1000, 1'000'000, 0));
+}
+
+// Three spatial layers of three temporal layers each (VP8 L1T3: T0 40 %, T0+T1 60 %).
+std::array<LayerRate, 3> temporal_ladder(std::uint64_t low, std::uint64_t mid, std::uint64_t high) {
+  auto layer = [](std::uint64_t bps) {
+    return LayerRate{bps, true, 3, {bps * 4 / 10, bps * 6 / 10, bps, 0}};
+  };
+  return {layer(low), layer(mid), layer(high)};
+}
+
+TEST(LayerAllocator, TemporalLayersAreDroppedBeforeTheSpatialLayer) {
+  auto a = temporal_ladder(500'000, 2'500'000, 8'000'000);
+  std::array<StreamDemand, 1> s{StreamDemand{0, a, 2, -1}};  // on the top layer, whole
+  std::array<LayerChoice, 1> out{};
+  allocate_layers(10'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, -1}));
+  // 6 Mbit/s: the top layer's T0+T1 (4.8 M) rather than the middle layer whole (2.5 M).
+  allocate_layers(6'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, 1}));
+  // 4 Mbit/s: T0 of the top layer (3.2 M).
+  allocate_layers(4'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, 0}));
+  // 3 Mbit/s: even T0 of the top does not fit: the middle layer whole.
+  allocate_layers(3'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{1, -1}));
+  // 200 kbit/s: nothing fits; the lowest step is the lowest layer's T0.
+  allocate_layers(200'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{0, 0}));
+  // Unknown budget: the highest live layer, whole.
+  allocate_layers(0, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, -1}));
+}
+
+TEST(LayerAllocator, TemporalStepsUpNeedTheMarginToo) {
+  auto a = temporal_ladder(500'000, 2'500'000, 8'000'000);
+  // On the top layer's T0 (3.2 M); T0+T1 is 4.8 M, 5.52 M with the margin.
+  std::array<StreamDemand, 1> s{StreamDemand{0, a, 2, 0}};
+  std::array<LayerChoice, 1> out{};
+  allocate_layers(5'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, 0}));
+  allocate_layers(5'600'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, 1}));
+  // On T0+T1 already: 5 M keeps it.
+  s[0].current_temporal = 1;
+  allocate_layers(5'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, 1}));
+}
+
+TEST(LayerAllocator, ALayerWithoutTemporalLayersIsOneStep) {
+  auto a = ladder(500'000, 2'500'000, 8'000'000);  // temporal_layers 0
+  a[1].temporal_layers = 1;                          // one temporal layer: the same
+  std::array<StreamDemand, 1> s{StreamDemand{0, a}};
+  std::array<LayerChoice, 1> out{};
+  allocate_layers(4'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{1, -1}));
+  allocate_layers(100'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{0, -1}));
+}
+
+TEST(LayerAllocator, ALayerNotAllowedIsSkippedButTheLowestAlwaysGiven) {
+  auto a = temporal_ladder(500'000, 2'500'000, 8'000'000);
+  // An up-switch held on the middle layer: the top is not allowed, whatever the budget.
+  std::array<StreamDemand, 1> s{StreamDemand{0, a, 1, -1, 0b011}};
+  std::array<LayerChoice, 1> out{};
+  allocate_layers(20'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{1, -1}));
+  // The lowest live layer is given even when its bit is off.
+  s[0].allowed = 0;
+  allocate_layers(20'000'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{0, -1}));
+}
+
+TEST(LayerAllocator, TwoStreamsShareTemporalStepsByPriority) {
+  auto a = temporal_ladder(500'000, 2'500'000, 8'000'000);
+  auto b = temporal_ladder(500'000, 2'500'000, 8'000'000);
+  std::array<StreamDemand, 2> s{StreamDemand{0, a}, StreamDemand{5, b}};
+  std::array<LayerChoice, 2> out{};
+  // 4 Mbit/s: both at their lowest step (T0 of the lowest layer, 0.2 M each), then b,
+  // focused, gets the highest step that fits in the 3.6 M left: T0 of its top layer (3.2 M,
+  // 3.68 M with the margin); a gets nothing more (0.12 M left).
+  allocate_layers(4'000'000, s, out);
+  EXPECT_EQ(out[1], (LayerChoice{2, 0}));
+  EXPECT_EQ(out[0], (LayerChoice{0, 0}));
+  // 6 Mbit/s: b its top layer's T0+T1 (4.8 M, 5.52 M with the margin), a with the 0.28 M
+  // left its lowest layer's T0+T1 (0.3 M, 0.345 M with the margin).
+  allocate_layers(6'000'000, s, out);
+  EXPECT_EQ(out[1], (LayerChoice{2, 1}));
+  EXPECT_EQ(out[0], (LayerChoice{0, 1}));
 }
 
 }  // namespace

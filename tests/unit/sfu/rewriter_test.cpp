@@ -160,3 +160,91 @@ TEST(RtpRewriter, DetachedSlotResumesWithoutAGapWhenItsSourceComesBack) {
   EXPECT_EQ(next->seq, 503);
   EXPECT_EQ(next->ts, back->ts + 960);
 }
+
+// A temporal layer the subscriber does not take: its packets are skipped and the numbers
+// after them close up, so the receiver sees no gap; NACKs map back across the skips.
+TEST(RtpRewriter, SkippedPacketsLeaveNoGap) {
+  RtpRewriter r(1, 90000, 500, 0);
+  ASSERT_TRUE(r.rewrite(9, 100, 0, 0));  // out 500
+  r.skip(9, 101);
+  r.skip(9, 102);
+  auto a = r.rewrite(9, 103, 3000, 33);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->seq, 501);
+  r.skip(9, 104);
+  auto b = r.rewrite(9, 105, 6000, 66);
+  auto c = r.rewrite(9, 106, 6000, 66);
+  ASSERT_TRUE(b && c);
+  EXPECT_EQ(b->seq, 502);
+  EXPECT_EQ(c->seq, 503);
+  EXPECT_EQ(r.skipped(), 3u);
+  EXPECT_EQ(r.source_seq(500), 100);
+  EXPECT_EQ(r.source_seq(501), 103);
+  EXPECT_EQ(r.source_seq(502), 105);
+  EXPECT_EQ(r.source_seq(503), 106);
+  EXPECT_FALSE(r.source_seq(504));  // not sent yet
+}
+
+TEST(RtpRewriter, AReorderedPacketBetweenSkipsGetsItsOwnNumber) {
+  RtpRewriter r(1, 90000, 10, 0);
+  ASSERT_TRUE(r.rewrite(9, 200, 0, 0));  // out 10
+  // 201 is late; 202 skipped, 203 forwarded, then 201 arrives.
+  r.skip(9, 202);
+  auto a = r.rewrite(9, 203, 0, 10);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->seq, 12);  // 201 still to come: its number (11) stays free
+  auto late = r.rewrite(9, 201, 0, 12);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->seq, 11);
+  EXPECT_EQ(r.source_seq(11), 201);
+  EXPECT_EQ(r.source_seq(12), 203);
+  // A late packet of a skipped layer cannot be taken back: its hole stays, nothing moves.
+  r.skip(9, 199);
+  auto d = r.rewrite(9, 204, 0, 20);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->seq, 13);
+}
+
+TEST(RtpRewriter, SkipsWrapAndStartOverWithANewSource) {
+  RtpRewriter r(1, 90000, 0, 0);
+  ASSERT_TRUE(r.rewrite(9, 65534, 0, 0));  // out 0
+  r.skip(9, 65535);
+  auto a = r.rewrite(9, 0, 0, 10);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->seq, 1);
+  EXPECT_EQ(r.source_seq(1), 0);
+  EXPECT_EQ(r.source_seq(0), 65534);
+  // Another layer takes over: it continues right after, its own numbers not shifted by the
+  // old source's skips.
+  r.detach();
+  auto b = r.rewrite(7, 4000, 0, 20);
+  auto c = r.rewrite(7, 4001, 0, 30);
+  ASSERT_TRUE(b && c);
+  EXPECT_EQ(b->seq, 2);
+  EXPECT_EQ(c->seq, 3);
+  EXPECT_EQ(r.skipped(), 0u);
+  EXPECT_FALSE(r.source_seq(1));  // the old source's
+  // Skips of a source that is not the current one change nothing.
+  r.skip(9, 1);
+  auto d = r.rewrite(7, 4002, 0, 40);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->seq, 4);
+}
+
+TEST(RtpRewriter, APacketOlderThanTheRememberedSkipsIsDropped) {
+  RtpRewriter r(1, 90000, 0, 0);
+  ASSERT_TRUE(r.rewrite(9, 0, 0, 0));
+  // Skip every other packet from 2 on, more than the history holds; 1 never came.
+  std::uint16_t seq = 2;
+  for (std::size_t i = 0; i < RtpRewriter::kSkipHistory + 5; ++i, seq += 2) {
+    r.skip(9, seq);
+    ASSERT_TRUE(r.rewrite(9, static_cast<std::uint16_t>(seq + 1), 0, 1));
+  }
+  // 1 is older than every remembered skip: how many came before it is not known any more.
+  EXPECT_FALSE(r.rewrite(9, 1, 0, 2));
+  // The newest ones still map both ways.
+  auto last = r.rewrite(9, seq, 0, 3);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(r.source_seq(last->seq), seq);
+  EXPECT_EQ(r.source_seq(static_cast<std::uint16_t>(last->seq - 1)), seq - 1);
+}

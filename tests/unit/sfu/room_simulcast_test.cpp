@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/video/payload.hpp"
 #include "sfu/room.hpp"
 
 using namespace hype::sfu;
@@ -39,11 +40,13 @@ class FakeEndpoint final : public Endpoint {
     bool rtx;
     int picture_id;  // what the endpoint writes into its copy (-1: unchanged)
     bool frame_start;
+    int tid = -1;  // the packet's VP8 temporal layer (-1: none)
   };
   void send_rtp(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t seq, std::uint32_t) override {
     sent.push_back({sub.rewriter.out_ssrc(), seq, p.ssrc(), p.sequence_number(), false,
-                    sub.out_picture_id, (p.payload()[0] & 0x10) != 0});
+                    sub.out_picture_id, (p.payload()[0] & 0x10) != 0,
+                    hype::rtc::video::inspect_vp8(p.payload()).temporal_id});
   }
   void send_rtx(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t osn, std::uint32_t) override {
@@ -59,20 +62,30 @@ class FakeEndpoint final : public Endpoint {
 
 // A VP8 payload with the extended descriptor and a 15-bit picture id (each layer numbers its
 // pictures on its own, as an encoder per layer does).
-std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe, int picture_id) {
+// With tid >= 0 it also carries TL0PICIDX and the temporal layer (L1T3 temporal layers).
+std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe, int picture_id, int tid = -1,
+                                      int tl0 = 0) {
   std::vector<std::uint8_t> p(100, 0xAB);
   p[0] = static_cast<std::uint8_t>(0x80 | (frame_start ? 0x10 : 0x00));  // X, S
-  p[1] = 0x80;                                                           // I
+  p[1] = tid >= 0 ? 0xE0 : 0x80;                                         // I (L T)
   p[2] = static_cast<std::uint8_t>(0x80 | ((picture_id >> 8) & 0x7F));   // M + 15 bits
   p[3] = static_cast<std::uint8_t>(picture_id & 0xFF);
-  p[4] = keyframe ? 0x00 : 0x01;  // VP8 payload header: P bit
+  std::size_t at = 4;
+  if (tid >= 0) {
+    p[at++] = static_cast<std::uint8_t>(tl0);
+    p[at++] = static_cast<std::uint8_t>(tid << 6);
+  }
+  p[at] = keyframe ? 0x00 : 0x01;  // VP8 payload header: P bit
   if (keyframe) {
-    p[7] = 0x9d;
-    p[8] = 0x01;
-    p[9] = 0x2a;
+    p[at + 3] = 0x9d;
+    p[at + 4] = 0x01;
+    p[at + 5] = 0x2a;
   }
   return p;
 }
+
+// The temporal layer of the n-th frame of an L1T3 pattern: 0 2 1 2.
+constexpr std::array<int, 4> kTemporalPattern{0, 2, 1, 2};
 
 struct Fixture {
   SfuCounters node;
@@ -90,6 +103,11 @@ struct Fixture {
   // resumed layer with a keyframe; `changes` keeps every change the room asked for.
   bool obey_layers = false;
   std::vector<LayerChange> changes;
+  // The layers' frames carry temporal layers (L1T3, kTemporalPattern; a keyframe starts the
+  // pattern over), TL0PICIDX counting T0 frames.
+  bool temporal = false;
+  std::array<int, 3> pattern_pos{0, 0, 0};
+  std::array<int, 3> tl0{0, 0, 0};
 
   Fixture() {
     auto& p = room.add_participant(kStreamer);
@@ -119,7 +137,11 @@ struct Fixture {
   // SSRC by rid first, as Transport::on_rtp does).
   void packet(int l, bool frame_start, bool keyframe, std::uint16_t at_seq) {
     std::vector<std::uint8_t> buf(400);
-    auto payload = vp8_payload(frame_start, keyframe, picture_id[static_cast<std::size_t>(l)]);
+    const auto i = static_cast<std::size_t>(l);
+    auto payload = temporal ? vp8_payload(frame_start, keyframe, picture_id[i],
+                                          kTemporalPattern[static_cast<std::size_t>(pattern_pos[i])],
+                                          tl0[i])
+                            : vp8_payload(frame_start, keyframe, picture_id[i]);
     RtpBuilder b(buf, {kVp8, true, at_seq, ts[static_cast<std::size_t>(l)],
                        kLayerSsrc[static_cast<std::size_t>(l)]});
     const std::string& rid = kRids[static_cast<std::size_t>(l)];
@@ -145,6 +167,10 @@ struct Fixture {
       picture_id[i] = (picture_id[i] + 1) & 0x7FFF;
       bool key = key_next[i];
       key_next[i] = false;
+      if (temporal) {
+        pattern_pos[i] = key ? 0 : (pattern_pos[i] + 1) % 4;
+        if (pattern_pos[i] == 0) tl0[i] = (tl0[i] + 1) & 0xFF;
+      }
       for (int k = 0; k < kPacketsPerFrame[i]; ++k) packet(l, k == 0, key && k == 0, seq[i]++);
     }
     for (int t = 0; t < 33; t += 11) {
@@ -599,6 +625,73 @@ TEST(RoomSimulcast, TheAllocationCapIsTwiceTheTopLiveLayers) {
   ASSERT_GT(top, 200'000u);
   EXPECT_GE(ep.cap, 2 * top);
   EXPECT_LE(ep.cap, 2 * top + 200'000);
+}
+
+// Temporal layers (issue 15 item 3): a viewer whose estimate is a little short of the top
+// layer drops its top temporal layer instead of the spatial layer, at once and without a
+// keyframe, and sees no sequence number or picture id gap.
+TEST(RoomSimulcast, ATemporalLayerIsDroppedBeforeTheSpatialLayerWithoutAGap) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);  // no estimate: the top layer whole
+  ASSERT_EQ(f.recent_layers(v, 30), std::set<int>{2});
+  // Top layer ~312 kbit/s, its T0+T1 half of that (T0 25 %, T1 25 %, T2 50 %): 200 kbit/s
+  // fits T0+T1 of the top (with the margin and the bottom layer's T0) and not the whole.
+  v.estimate = 200'000;
+  f.endpoints[Fixture::kStreamer].keyframes.clear();
+  const std::size_t before = v.sent.size();
+  f.run_ms(1000);
+  EXPECT_EQ(f.recent_layers(v, v.sent.size() - before), std::set<int>{2});
+  EXPECT_TRUE(f.endpoints[Fixture::kStreamer].keyframes.empty());  // no keyframe needed
+  std::set<int> tids;
+  for (std::size_t i = before + 40; i < v.sent.size(); ++i) tids.insert(v.sent[i].tid);
+  EXPECT_EQ(tids, (std::set<int>{0, 1}));
+  EXPECT_GT(f.room.counters().dropped_temporal, 0u);
+  expect_continuous(v);
+  // A NACK across the skipped packets gets the packet that went out with that number.
+  FakeEndpoint::Sent last = v.sent.back();
+  FakeEndpoint::Sent earlier = v.sent[v.sent.size() - 25];
+  std::array<std::uint16_t, 2> q{earlier.seq, last.seq};
+  EXPECT_EQ(f.room.on_nack(2, 8000, q, f.now_ms), 2u);
+  ASSERT_TRUE(v.sent.back().rtx);
+  EXPECT_EQ(v.sent[v.sent.size() - 2].src_seq, earlier.src_seq);
+  EXPECT_EQ(v.sent.back().src_seq, last.src_seq);
+}
+
+TEST(RoomSimulcast, ATemporalStepUpStartsAtABaseLayerFrame) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  // T0 of the top layer only (~78 kbit/s; T0+T1 ~156k does not fit 130k with the margin).
+  v.estimate = 130'000;
+  f.run_ms(1000);
+  std::set<int> tids;
+  for (std::size_t i = v.sent.size() - 30; i < v.sent.size(); ++i) tids.insert(v.sent[i].tid);
+  ASSERT_EQ(tids, std::set<int>{0});
+  ASSERT_EQ(f.recent_layers(v, 30), std::set<int>{2});
+  // Room for everything again: the first frame above T0 comes right after a T0 frame.
+  v.estimate = 1'000'000;
+  const std::size_t before = v.sent.size();
+  f.run_ms(1000);
+  std::size_t first_up = 0;
+  for (std::size_t i = before; i < v.sent.size() && first_up == 0; ++i)
+    if (v.sent[i].tid > 0) first_up = i;
+  ASSERT_GT(first_up, before);
+  int prev_frame_tid = -1;  // the frame just before the first one above T0
+  for (std::size_t i = first_up; i-- > 0;) {
+    if (v.sent[i].frame_start && !v.sent[i].rtx) {
+      prev_frame_tid = v.sent[i].tid;
+      break;
+    }
+  }
+  EXPECT_EQ(prev_frame_tid, 0);
+  EXPECT_EQ(v.sent[first_up].tid, 2);  // the pattern 0 2 1 2: the T2 right after that T0
+  tids.clear();  // the last 60 packets: six frames of the top layer
+  for (std::size_t i = v.sent.size() - 60; i < v.sent.size(); ++i) tids.insert(v.sent[i].tid);
+  EXPECT_EQ(tids, (std::set<int>{0, 1, 2}));
+  expect_continuous(v);
 }
 
 }  // namespace
