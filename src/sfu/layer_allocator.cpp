@@ -81,7 +81,8 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
     const std::uint64_t have =
         step_bps(s.layers[static_cast<std::size_t>(out[i].spatial)], out[i].temporal);
     bool done = false;
-    for (std::size_t li = s.layers.size(); !done && li-- > static_cast<std::size_t>(out[i].spatial);) {
+    for (std::size_t li = s.layers.size();
+         !done && li-- > static_cast<std::size_t>(out[i].spatial);) {
       const LayerRate& l = s.layers[li];
       const int spatial = static_cast<int>(li);
       if (!l.live) continue;

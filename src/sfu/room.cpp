@@ -41,7 +41,8 @@ void Track::note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id) {
   }
   rate_bytes += n;
   if (temporal_id >= 0) {
-    const auto t = std::min<std::size_t>(static_cast<std::size_t>(temporal_id), kMaxTemporalLayers - 1);
+    const auto t =
+        std::min<std::size_t>(static_cast<std::size_t>(temporal_id), kMaxTemporalLayers - 1);
     rate_bytes_tid[t] += n;
     window_max_tid = std::max(window_max_tid, static_cast<int>(t));
   }

@@ -143,7 +143,7 @@ TEST(LayerAllocator, TemporalStepsUpNeedTheMarginToo) {
 
 TEST(LayerAllocator, ALayerWithoutTemporalLayersIsOneStep) {
   auto a = ladder(500'000, 2'500'000, 8'000'000);  // temporal_layers 0
-  a[1].temporal_layers = 1;                          // one temporal layer: the same
+  a[1].temporal_layers = 1;                        // one temporal layer: the same
   std::array<StreamDemand, 1> s{StreamDemand{0, a}};
   std::array<LayerChoice, 1> out{};
   allocate_layers(4'000'000, s, out);

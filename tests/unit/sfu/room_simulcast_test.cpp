@@ -138,10 +138,10 @@ struct Fixture {
   void packet(int l, bool frame_start, bool keyframe, std::uint16_t at_seq) {
     std::vector<std::uint8_t> buf(400);
     const auto i = static_cast<std::size_t>(l);
-    auto payload = temporal ? vp8_payload(frame_start, keyframe, picture_id[i],
-                                          kTemporalPattern[static_cast<std::size_t>(pattern_pos[i])],
-                                          tl0[i])
-                            : vp8_payload(frame_start, keyframe, picture_id[i]);
+    auto payload =
+        temporal ? vp8_payload(frame_start, keyframe, picture_id[i],
+                               kTemporalPattern[static_cast<std::size_t>(pattern_pos[i])], tl0[i])
+                 : vp8_payload(frame_start, keyframe, picture_id[i]);
     RtpBuilder b(buf, {kVp8, true, at_seq, ts[static_cast<std::size_t>(l)],
                        kLayerSsrc[static_cast<std::size_t>(l)]});
     const std::string& rid = kRids[static_cast<std::size_t>(l)];
@@ -688,7 +688,7 @@ TEST(RoomSimulcast, ATemporalStepUpStartsAtABaseLayerFrame) {
   }
   EXPECT_EQ(prev_frame_tid, 0);
   EXPECT_EQ(v.sent[first_up].tid, 2);  // the pattern 0 2 1 2: the T2 right after that T0
-  tids.clear();  // the last 60 packets: six frames of the top layer
+  tids.clear();                        // the last 60 packets: six frames of the top layer
   for (std::size_t i = v.sent.size() - 60; i < v.sent.size(); ++i) tids.insert(v.sent[i].tid);
   EXPECT_EQ(tids, (std::set<int>{0, 1, 2}));
   expect_continuous(v);
