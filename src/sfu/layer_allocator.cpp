@@ -31,9 +31,19 @@ std::uint64_t step_bps(const LayerRate& l, int temporal) {
   return l.temporal_bps[static_cast<std::size_t>(temporal)];
 }
 
-// The lowest step of a layer: T0 where it has temporal layers.
+// Whether a temporal step may be forwarded: the whole layer always; a lower step when its
+// frame rate is not known to be below kMinTemporalFps.
+bool offered(const LayerRate& l, int temporal) {
+  if (temporal < 0 || temporal >= temporal_steps(l) - 1) return true;
+  const double fps = l.temporal_fps[static_cast<std::size_t>(temporal)];
+  return fps <= 0 || fps >= kMinTemporalFps;
+}
+
+// The lowest step of a layer: its lowest offered temporal layer, else the whole layer.
 int lowest_temporal(const LayerRate& l) {
-  return temporal_steps(l) > 1 ? 0 : -1;
+  for (int t = 0; t < temporal_steps(l) - 1; ++t)
+    if (offered(l, t)) return t;
+  return -1;
 }
 
 // Steps in order: (spatial, temporal), temporal -1 standing for the top.
@@ -92,6 +102,7 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
         const int temporal = j == steps - 1 ? -1 : j;
         if (spatial == out[i].spatial && j <= (out[i].temporal < 0 ? steps - 1 : out[i].temporal))
           break;  // down to what it has already
+        if (!offered(l, temporal)) continue;
         std::uint64_t need = step_bps(l, temporal);
         if (above(s, spatial, temporal))
           need = static_cast<std::uint64_t>(static_cast<double>(need) * kUpMargin);

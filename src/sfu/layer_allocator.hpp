@@ -23,7 +23,14 @@ struct LayerRate {
   // of T0..Tk together for each k (the last equals bps).
   int temporal_layers = 0;
   std::array<std::uint64_t, kMaxTemporalLayers> temporal_bps{};
+  // Frames per second of T0..Tk together (0: not measured).
+  std::array<double, kMaxTemporalLayers> temporal_fps{};
 };
+
+// A temporal step below this frame rate is not offered (a 15 fps layer's T0 alone is 3.75
+// fps: a slide show, and Chromium counts each of its frames as a freeze); the whole layer
+// always is.
+inline constexpr double kMinTemporalFps = 7.0;
 
 // What a viewer forwards of one stream: a spatial layer (index, lowest first; -1 none) and
 // the highest temporal layer of it (-1: all of them).
@@ -49,8 +56,8 @@ inline constexpr double kUpMargin = 1.15;
 
 // For each stream, what to forward; spatial -1 when no layer is live. `budget_bps` 0 means
 // unknown (no estimate from this viewer): every stream gets its highest live layer whole, as
-// without an estimator. A stream whose lowest step (its lowest live layer's T0) does not fit
-// still gets it: a viewer always sees a picture.
+// without an estimator. A stream whose lowest step (its lowest live layer's lowest temporal
+// step at kMinTemporalFps or more) does not fit still gets it: a viewer always sees a picture.
 void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> streams,
                      std::span<LayerChoice> out);
 

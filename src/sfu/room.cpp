@@ -21,7 +21,7 @@ constexpr rtc::NackOptions kAudioNack{64, 400, 3, 80};
 constexpr std::uint64_t kAudioHeadroomBps = 150'000;
 }  // namespace
 
-void Track::note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id) {
+void Track::note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id, bool frame_start) {
   constexpr std::int64_t kWindowMs = 500;
   if (now_ms - rate_window_start_ms >= kWindowMs) {
     // A window with nothing in it (a paused layer) reads as 0 at once.
@@ -34,6 +34,8 @@ void Track::note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id) {
     for (std::size_t t = 0; t < kMaxTemporalLayers; ++t) {
       rate_bps_tid[t] = bps(rate_bytes_tid[t]);
       rate_bytes_tid[t] = 0;
+      fps_tid[t] = empty ? 0 : frames_tid[t] * 1000.0 / static_cast<double>(kWindowMs);
+      frames_tid[t] = 0;
     }
     temporal_layers = empty ? 0 : window_max_tid + 1;
     window_max_tid = -1;
@@ -44,6 +46,7 @@ void Track::note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id) {
     const auto t =
         std::min<std::size_t>(static_cast<std::size_t>(temporal_id), kMaxTemporalLayers - 1);
     rate_bytes_tid[t] += n;
+    if (frame_start) ++frames_tid[t];
     window_max_tid = std::max(window_max_tid, static_cast<int>(t));
   }
   if (!live()) live_since_ms = now_ms;
@@ -423,7 +426,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
   track->cache.store(pkt.sequence_number(), pkt.bytes(), now_ms);
   // A simulcast layer: its group holds the subscriptions, each taking one layer at a time.
   Track* const group = track->group;
-  if (group) track->note_bytes(pkt.size(), now_ms, info.temporal_id);
+  if (group) track->note_bytes(pkt.size(), now_ms, info.temporal_id, info.frame_start);
   if (track->kind == MediaKind::kAudio) {
     if (ext.audio_level && track->source == TrackSource::kMic)
       speakers_.on_level(from.id, ext.audio_level->level_dbov, now_ms);
@@ -747,10 +750,13 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
             // A layer paused at the publisher is not picked, however recently it sent.
             const bool live = l.live() && t->layer_running(l);
             LayerRate& r = rates[n][i];
-            r = {live ? l.rate_bps : 0, live, live ? l.temporal_layers : 0, {}};
-            std::uint64_t below = 0;
-            for (std::size_t tid = 0; tid < kMaxTemporalLayers; ++tid)
-              r.temporal_bps[tid] = below += live ? l.rate_bps_tid[tid] : 0;
+            r = {live ? l.rate_bps : 0, live, live ? l.temporal_layers : 0, {}, {}};
+            std::uint64_t bps = 0;
+            double fps = 0;
+            for (std::size_t tid = 0; tid < kMaxTemporalLayers && live; ++tid) {
+              r.temporal_bps[tid] = bps += l.rate_bps_tid[tid];
+              r.temporal_fps[tid] = fps += l.fps_tid[tid];
+            }
             const int li = static_cast<int>(i);
             if (!may_up && li > have && li > sub->target_layer &&
                 l.live_since_ms <= sub->last_up_switch_ms)

@@ -183,12 +183,15 @@ struct Track {
   // complete window had (0: its packets carry no TID).
   std::array<std::uint64_t, kMaxTemporalLayers> rate_bytes_tid{};
   std::array<std::uint64_t, kMaxTemporalLayers> rate_bps_tid{};
+  std::array<std::uint32_t, kMaxTemporalLayers> frames_tid{};  // frames started, this window
+  std::array<double, kMaxTemporalLayers> fps_tid{};            // ... per second, the last one
   int window_max_tid = -1;
   int temporal_layers = 0;
   // Layers: when its current run of packets started (its first packet after it was not
   // live; -1: never).
   std::int64_t live_since_ms = -1;
-  void note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id = -1);
+  void note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id = -1,
+                  bool frame_start = false);
   // Group: which layers the publisher should encode (sfu/layer_pause.hpp); a layer it paused
   // sends nothing and is never picked for a viewer.
   std::optional<LayerPauser> pauser;

@@ -183,4 +183,22 @@ TEST(LayerAllocator, TwoStreamsShareTemporalStepsByPriority) {
   EXPECT_EQ(out[0], (LayerChoice{0, 1}));
 }
 
+TEST(LayerAllocator, NoTemporalStepBelowTheFrameRateFloor) {
+  auto a = temporal_ladder(500'000, 2'500'000, 8'000'000);
+  a[0].temporal_fps = {3.75, 7.5, 15, 0};  // the lowest layer runs at 15 fps
+  a[1].temporal_fps = {7.5, 15, 30, 0};
+  a[2].temporal_fps = {7.5, 15, 30, 0};
+  std::array<StreamDemand, 1> s{StreamDemand{0, a, 0, -1}};
+  std::array<LayerChoice, 1> out{};
+  // Nothing fits: the lowest step is T0+T1 of the lowest layer (7.5 fps), not T0 (3.75).
+  allocate_layers(100'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{0, 1}));
+  // 0.45 M: the lowest layer whole (0.575 M with the margin) does not fit; T0+T1 it is.
+  allocate_layers(450'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{0, 1}));
+  // The middle layer's T0 at 7.5 fps is offered (1 M, 1.15 M with the margin).
+  allocate_layers(1'200'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{1, 0}));
+}
+
 }  // namespace
