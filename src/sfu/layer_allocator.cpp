@@ -39,12 +39,6 @@ bool offered(const LayerRate& l, int temporal) {
   return fps <= 0 || fps >= kMinTemporalFps;
 }
 
-// The lowest step of a layer: its lowest offered temporal layer, else the whole layer.
-int lowest_temporal(const LayerRate& l) {
-  for (int t = 0; t < temporal_steps(l) - 1; ++t)
-    if (offered(l, t)) return t;
-  return -1;
-}
 
 // Steps in order: (spatial, temporal), temporal -1 standing for the top.
 bool above(const StreamDemand& s, int spatial, int temporal) {
@@ -79,7 +73,7 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
     out[i] = {low, -1};
     if (low < 0) continue;
     const LayerRate& l = streams[i].layers[static_cast<std::size_t>(low)];
-    out[i].temporal = lowest_temporal(l);
+    out[i].temporal = lowest_temporal_step(l);
     used += step_bps(l, out[i].temporal);
   }
   // Then, by priority, the highest step that fits in what is left: the whole of the highest
@@ -116,6 +110,12 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
       }
     }
   }
+}
+
+int lowest_temporal_step(const LayerRate& l) {
+  for (int t = 0; t < temporal_steps(l) - 1; ++t)
+    if (offered(l, t)) return t;
+  return -1;
 }
 
 bool may_switch_up(std::int64_t now_ms, std::int64_t last_up_ms, std::uint64_t budget_bps,

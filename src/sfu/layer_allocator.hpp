@@ -50,6 +50,9 @@ struct StreamDemand {
   std::uint32_t allowed = ~0u;
 };
 
+// The lowest temporal step of a layer that is offered (see kMinTemporalFps); -1: the whole.
+int lowest_temporal_step(const LayerRate& l);
+
 // A step above the current one must fit with this margin (the layers' rates move with the
 // picture: without it a viewer whose estimate sits at a layer's rate goes up and down).
 inline constexpr double kUpMargin = 1.15;

@@ -472,6 +472,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
         bump(node_.layer_switches);
       }
       sub.source = track;
+      sub.target_temporal = sub.next_temporal;
       sub.waiting_keyframe = false;
       sub.rewriter.detach();
       sub.vp8.on_source_change();
@@ -795,18 +796,25 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
         sub.last_up_switch_ms = now_ms;
         sub.up_switch_budget_bps = budget;
       }
-      if ((want.spatial != sub.target_layer || want.temporal != sub.target_temporal) &&
+      if ((want.spatial != sub.target_layer || want.temporal != sub.next_temporal) &&
           spdlog::should_log(spdlog::level::debug)) {
         const auto& ls = demands[i].layers;
         spdlog::debug(
             "sfu: room {} viewer {} stream of {}: layer {} -> {} temporal {} -> {} (estimate {} "
             "bps; layers {}/{}/{} bps)",
-            id_, viewer->id, sub.track->owner->id, have, want.spatial, sub.target_temporal,
+            id_, viewer->id, sub.track->owner->id, have, want.spatial, sub.next_temporal,
             want.temporal, budget, !ls.empty() ? ls[0].bps : 0, ls.size() > 1 ? ls[1].bps : 0,
             ls.size() > 2 ? ls[2].bps : 0);
       }
       sub.target_layer = want.spatial;
-      sub.target_temporal = want.temporal;
+      sub.next_temporal = want.temporal;
+      if (have < 0 || want.spatial == have)
+        sub.target_temporal = want.temporal;
+      else if (want.spatial < have)
+        sub.target_temporal = lowest_temporal_step(demands[i].layers[static_cast<std::size_t>(have)]);
+      // Going up: the layer it has, whole, until the switch (the budget holds more than it).
+      else
+        sub.target_temporal = -1;
       if (want.spatial != have) {
         Track& layer = *sub.track->layers[static_cast<std::size_t>(want.spatial)];
         if (layer.ssrc != 0) request_keyframe(layer, now_ms, sink);

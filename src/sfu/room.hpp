@@ -130,6 +130,10 @@ struct Subscription {
   // are skipped: no sequence gap, no picture id gap.
   int target_temporal = -1;
   int temporal = -1;
+  // While a spatial switch waits for its keyframe: the target layer's temporal layer, taken
+  // at the switch (target_temporal then applies to the layer still flowing: its lowest step
+  // when going down, so the old layer does not fill a link that just shrank).
+  int next_temporal = -1;
   std::int64_t last_up_switch_ms = -1;  // hysteresis of the layer allocator
   std::uint64_t up_switch_budget_bps = 0;
 

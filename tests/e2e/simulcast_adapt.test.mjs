@@ -58,7 +58,7 @@ async function quality(page, userId, ms = 1000) {
   const b = await inbound(page, userId);
   if (!a || !b) return null;
   const dt = (b.t - a.t) / 1000;
-  return { width: b.width, fps: (b.framesDecoded - a.framesDecoded) / dt, mbps: ((b.bytes - a.bytes) * 8) / dt / 1e6 };
+  return { width: b.width, fps: (b.framesDecoded - a.framesDecoded) / dt, mbps: ((b.bytes - a.bytes) * 8) / dt / 1e6, freezeMs: Math.round((b.freezeSecs - a.freezeSecs) * 1000) };
 }
 
 async function layerRates(page, secs) {
@@ -159,7 +159,7 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
         async () => {
           const q = await quality(b.page, a.id);
           if (!q) return false;
-          timeline.push(`${cap}M+${Date.now() - t0}ms:${q.width}px/${q.fps.toFixed(0)}fps/${q.mbps.toFixed(2)}M`);
+          timeline.push(`${cap}M+${Date.now() - t0}ms:${q.width}px/${q.fps.toFixed(0)}fps/${q.mbps.toFixed(2)}M${q.freezeMs ? `/freeze ${q.freezeMs}ms` : ''}`);
           return accept(q);
         },
         { what: `the weak viewer ${what} on ${cap} Mbit/s (${timeline.join(' ')})`, timeout: limitMs, interval: 100 },

@@ -694,4 +694,46 @@ TEST(RoomSimulcast, ATemporalStepUpStartsAtABaseLayerFrame) {
   expect_continuous(v);
 }
 
+// A spatial down-switch waiting for its keyframe thins the layer still flowing to its lowest
+// temporal step at once (the link just shrank); the target layer's own step applies at the
+// switch.
+TEST(RoomSimulcast, WhileADownSwitchWaitsTheOldLayerSendsOnlyItsBaseTemporalLayer) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 30), std::set<int>{2});
+  // 70 kbit/s: the top layer does not fit, not even its T0 (~78 kbit/s); the middle layer's
+  // T0+T1 (~62 kbit/s) does. No keyframe comes for a while.
+  v.estimate = 70'000;
+  f.key_next = {false, false, false};
+  for (int t = 0; t < 12; ++t) {
+    f.now_ms += 10;
+    f.room.on_tick(f.now_ms);
+  }
+  f.endpoints[Fixture::kStreamer].keyframes.clear();
+  const std::size_t before = v.sent.size();
+  for (int i = 0; i < 8; ++i) {  // two pattern cycles of the top layer, no keyframes
+    auto k = static_cast<std::size_t>(2);
+    f.ts[k] += 3000;
+    f.picture_id[k] = (f.picture_id[k] + 1) & 0x7FFF;
+    f.pattern_pos[k] = (f.pattern_pos[k] + 1) % 4;
+    if (f.pattern_pos[k] == 0) f.tl0[k] = (f.tl0[k] + 1) & 0xFF;
+    for (int p = 0; p < kPacketsPerFrame[k]; ++p) f.packet(2, p == 0, false, f.seq[k]++);
+    f.now_ms += 33;
+  }
+  std::set<int> tids;
+  for (std::size_t i = before; i < v.sent.size(); ++i) tids.insert(v.sent[i].tid);
+  EXPECT_EQ(tids, std::set<int>{0});
+  EXPECT_EQ(f.recent_layers(v, v.sent.size() - before), std::set<int>{2});
+  // The keyframes come: the switch to the lower layer.
+  const Subscription& sub = *f.video->subscriptions.front();
+  ASSERT_LT(sub.target_layer, 2);
+  f.key_next = {true, true, false};
+  f.run_ms(500);
+  EXPECT_EQ(f.recent_layers(v, 4), std::set<int>{sub.target_layer});
+  EXPECT_EQ(sub.temporal, sub.next_temporal);
+  expect_continuous(v);
+}
+
 }  // namespace
