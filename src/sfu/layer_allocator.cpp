@@ -39,7 +39,6 @@ bool offered(const LayerRate& l, int temporal) {
   return fps <= 0 || fps >= kMinTemporalFps;
 }
 
-
 // Steps in order: (spatial, temporal), temporal -1 standing for the top.
 bool above(const StreamDemand& s, int spatial, int temporal) {
   if (s.current < 0) return true;

@@ -811,7 +811,8 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       if (have < 0 || want.spatial == have)
         sub.target_temporal = want.temporal;
       else if (want.spatial < have)
-        sub.target_temporal = lowest_temporal_step(demands[i].layers[static_cast<std::size_t>(have)]);
+        sub.target_temporal =
+            lowest_temporal_step(demands[i].layers[static_cast<std::size_t>(have)]);
       // Going up: the layer it has, whole, until the switch (the budget holds more than it).
       else
         sub.target_temporal = -1;
