@@ -64,12 +64,13 @@ inline constexpr double kUpMargin = 1.15;
 void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> streams,
                      std::span<LayerChoice> out);
 
-// Whether an upward spatial switch may happen now: at most one per viewer stream every
-// kUpSwitchHoldMs, unless the budget at least doubled since the last one (no flapping on a
-// noisy estimate, fast recovery after a real capacity return). Down-switches are never held,
-// nor are temporal steps (no keyframe, nothing to flap but the frame rate within a layer).
+// Whether an upward spatial switch may happen now: not within kUpSwitchHoldMs of the viewer
+// stream's last spatial switch (up, or down: a down-switch undone at once is flapping too),
+// unless the budget at least doubled since (no flapping on a noisy estimate or a picture
+// whose layer rates move, fast recovery after a real capacity return). Down-switches are
+// never held, nor are temporal steps (no keyframe, nothing to flap but the frame rate).
 inline constexpr std::int64_t kUpSwitchHoldMs = 10'000;
-bool may_switch_up(std::int64_t now_ms, std::int64_t last_up_ms, std::uint64_t budget_bps,
-                   std::uint64_t budget_at_last_up_bps);
+bool may_switch_up(std::int64_t now_ms, std::int64_t last_switch_ms, std::uint64_t budget_bps,
+                   std::uint64_t budget_at_last_switch_bps);
 
 }  // namespace hype::sfu

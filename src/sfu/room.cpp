@@ -739,12 +739,12 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
           const std::size_t k = std::min(t->layers.size(), kMaxLayers);
           const int have = sub->source ? sub->source->layer : -1;
           // An up-switch held (sfu::may_switch_up) leaves it the layers up to the one it is
-          // switching to, and those that came alive since its last up-switch: a layer back
+          // switching to, and those that came alive since its last switch: a layer back
           // from a pause the room asked for is a new option, not a noisy estimate (else a ramp
           // q -> h -> f, each layer resumed in turn, would wait out the hold at h), as is one
           // the publisher's encoder added as its uplink ramped up.
-          const bool may_up = have < 0 || may_switch_up(now_ms, sub->last_up_switch_ms, budget,
-                                                        sub->up_switch_budget_bps);
+          const bool may_up = have < 0 || may_switch_up(now_ms, sub->last_switch_ms, budget,
+                                                        sub->switch_budget_bps);
           std::uint32_t allowed = ~0u;
           for (std::size_t i = 0; i < k; ++i) {
             const Track& l = *t->layers[i];
@@ -760,7 +760,7 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
             }
             const int li = static_cast<int>(i);
             if (!may_up && li > have && li > sub->target_layer &&
-                l.live_since_ms <= sub->last_up_switch_ms)
+                l.live_since_ms <= sub->last_switch_ms)
               allowed &= ~(1u << i);
           }
           demands[n] = {t->source == TrackSource::kScreen ? 1 : 0,
@@ -792,9 +792,9 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       const LayerChoice want = targets[i];
       if (want.spatial < 0) continue;  // no live layer: keep what it has
       const int have = demands[i].current;
-      if (want.spatial > have && have >= 0 && want.spatial != sub.target_layer) {
-        sub.last_up_switch_ms = now_ms;
-        sub.up_switch_budget_bps = budget;
+      if (have >= 0 && want.spatial != have && want.spatial != sub.target_layer) {
+        sub.last_switch_ms = now_ms;
+        sub.switch_budget_bps = budget;
       }
       if ((want.spatial != sub.target_layer || want.temporal != sub.next_temporal) &&
           spdlog::should_log(spdlog::level::debug)) {

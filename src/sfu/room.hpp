@@ -134,8 +134,11 @@ struct Subscription {
   // at the switch (target_temporal then applies to the layer still flowing: its lowest step
   // when going down, so the old layer does not fill a link that just shrank).
   int next_temporal = -1;
-  std::int64_t last_up_switch_ms = -1;  // hysteresis of the layer allocator
-  std::uint64_t up_switch_budget_bps = 0;
+  // Hysteresis of the layer allocator: when its last spatial switch (up or down) was decided,
+  // and the estimate then. An up-switch waits kUpSwitchHoldMs after either, unless the
+  // estimate doubled (a down-switch followed at once by an up-switch is flapping too).
+  std::int64_t last_switch_ms = -1;
+  std::uint64_t switch_budget_bps = 0;
 
   // The track whose packets it carries now: the layer for simulcast, else `track`.
   Track* current() const { return source ? source : track; }

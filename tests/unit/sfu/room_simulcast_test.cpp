@@ -360,6 +360,7 @@ TEST(RoomSimulcast, ADownSwitchWaitsForAKeyframeOfTheLowerLayerWhileTheOldOneFlo
   expect_continuous(v);
 }
 
+// After a spatial switch either way, an up-switch waits 10 s unless the estimate doubled.
 TEST(RoomSimulcast, UpSwitchesAreHeldForTenSecondsUnlessTheEstimateDoubles) {
   Fixture f;
   auto& v = f.viewer(2, 8000);
@@ -369,13 +370,13 @@ TEST(RoomSimulcast, UpSwitchesAreHeldForTenSecondsUnlessTheEstimateDoubles) {
   v.estimate = 200'000;  // room for the middle layer: the first up-switch is free
   f.run_ms(1000);
   ASSERT_EQ(f.recent_layers(v, 10), std::set<int>{1});
-  v.estimate = 60'000;  // down at once
+  v.estimate = 100'000;  // down at once
   f.run_ms(1000);
   ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
-  v.estimate = 250'000;  // up again 2 s after the last up-switch, not doubled: held
+  v.estimate = 180'000;  // up again 1 s after the down-switch, not doubled: held
   f.run_ms(3000);
   EXPECT_EQ(f.recent_layers(v, 5), std::set<int>{0});
-  v.estimate = 1'000'000;  // doubled since that switch's 200k: up now, to the top
+  v.estimate = 1'000'000;  // doubled since that switch's 100k: up now, to the top
   f.run_ms(1000);
   EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{2});
   expect_continuous(v);
@@ -389,12 +390,13 @@ TEST(RoomSimulcast, HoldEndsAfterTenSeconds) {
   v.estimate = 200'000;
   f.run_ms(1000);
   ASSERT_EQ(f.recent_layers(v, 10), std::set<int>{1});
-  v.estimate = 60'000;
+  v.estimate = 100'000;  // down
   f.run_ms(1000);
-  v.estimate = 250'000;
-  f.run_ms(7000);  // 9 s after the up-switch
+  ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  v.estimate = 180'000;  // not doubled since the down-switch
+  f.run_ms(8000);        // 8-9 s after the down-switch
   EXPECT_EQ(f.recent_layers(v, 5), std::set<int>{0});
-  f.run_ms(2000);  // past 10 s
+  f.run_ms(2500);  // past 10 s
   EXPECT_EQ(f.recent_layers(v, 10), std::set<int>{1});
 }
 
