@@ -7,11 +7,17 @@
 // good viewer's and streamer's change, writes the series as JSON and plots it (gnuplot).
 //
 //   HYPE_BIN=build/release/src/app/hype node bench/video/adapt.mjs \
-//     [--base 0.8] [--step 15] [--out /tmp/hype-adapt] [--png docs/benchmarks/adapt.png]
+//     [--base 0.8] [--step 15] [--out /tmp/hype-adapt] [--png docs/benchmarks/adapt.png] \
+//     [--content fake|testsrc2] [--schedule 10,4,1.5,10]
 //
 // --base is in Mbit/s: Chromium's fake 1080p screen codes its three layers in about 0.2, 0.7
 // and 1.1 Mbit/s, so a base of 0.8 puts the x0.6 step below the middle layer and the x2.5 one
-// above the top. Needs root (ip netns, tc).
+// above the top. --schedule gives the capacities (Mbit/s) instead. --content testsrc2 makes
+// the streamer's "screen" ffmpeg's testsrc2 pattern at 1080p30 (about 6 Mbit/s at the top
+// layer, enough for the issue's 10 -> 4 -> 1.5 -> 10 Mbit/s schedule): Chromium plays a file
+// only as a fake camera, so the streamer's page gets getUserMedia's track from
+// getDisplayMedia (the client's path from the track on is the same). Needs root (ip netns,
+// tc) and, for testsrc2, ffmpeg.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -27,6 +33,8 @@ const { values: opt } = parseArgs({
     step: { type: 'string', default: '15' },
     out: { type: 'string', default: '/tmp/hype-adapt' },
     png: { type: 'string' },
+    content: { type: 'string', default: 'fake' },
+    schedule: { type: 'string' },
   },
 });
 if (netnsSkip) {
@@ -35,9 +43,11 @@ if (netnsSkip) {
 }
 const BASE = Number(opt.base);
 const STEP_S = Number(opt.step);
-const SCHEDULE = [1.0, 2.5, 0.6, 1.0].map((f) => +(BASE * f).toFixed(3));
+const SCHEDULE = opt.schedule ? opt.schedule.split(',').map(Number) : [1.0, 2.5, 0.6, 1.0].map((f) => +(BASE * f).toFixed(3));
+if (SCHEDULE.some((c) => !(c > 0))) throw new Error(`adapt: bad --schedule ${opt.schedule}`);
+if (!['fake', 'testsrc2'].includes(opt.content)) throw new Error(`adapt: --content fake|testsrc2, not ${opt.content}`);
 mkdirSync(opt.out, { recursive: true });
-console.log(`command: node bench/video/adapt.mjs --base ${BASE} --step ${STEP_S}`);
+console.log(`command: node bench/video/adapt.mjs ${opt.schedule ? `--schedule ${opt.schedule}` : `--base ${BASE}`} --step ${STEP_S} --content ${opt.content}`);
 console.log(`machine: ${cpus().length} x ${cpus()[0].model}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`schedule (Mbit/s, ${STEP_S} s each): ${SCHEDULE.join(' -> ')}`);
 
@@ -55,7 +65,7 @@ function inbound(page, userId) {
       if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
       const sec = byMid.get(s.mid);
       if (!sec || !sec.active || sec.userId !== uid) return;
-      out = { width: s.frameWidth ?? 0, frames: s.framesDecoded ?? 0, freezeCount: s.freezeCount ?? 0, freezeSecs: s.totalFreezesDuration ?? 0 };
+      out = { width: s.frameWidth ?? 0, frames: s.framesDecoded ?? 0, freezeCount: s.freezeCount ?? 0, freezeSecs: s.totalFreezesDuration ?? 0, video: s.bytesReceived ?? 0 };
     });
     return out && { ...out, t: performance.now(), transport };
   }, userId);
@@ -84,7 +94,13 @@ try {
     env: { HYPE_LOG_LEVEL: process.env.HYPE_LOG_LEVEL ?? 'trace', HYPE_SFU_WORKERS: '1', HYPE_SFU_PORT: String(44000 + Math.floor(Math.random() * 2000)), HYPE_SFU_ANNOUNCED_IP: ns.hub, HYPE_SFU_BIND_IP: ns.hub },
   });
   setBase(server.url);
-  rootBrowser = await launch({ args: [`--unsafely-treat-insecure-origin-as-secure=${server.url}`] });
+  const rootArgs = [`--unsafely-treat-insecure-origin-as-secure=${server.url}`];
+  if (opt.content === 'testsrc2') {
+    const clip = join(opt.out, 'testsrc2-1080p30.mjpeg');
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30', '-t', '4', '-c:v', 'mjpeg', '-q:v', '3', clip]);
+    rootArgs.push(`--use-file-for-fake-video-capture=${clip}`);
+  }
+  rootBrowser = await launch({ args: rootArgs });
   const weakBrowser = await ns.launchChromium({ origins: [server.url] });
   const names = { a: uniqueName('streamer'), b: uniqueName('weak'), c: uniqueName('good') };
   const auth = {};
@@ -95,6 +111,12 @@ try {
   const u = {};
   for (const [k, browser] of [['a', rootBrowser], ['c', rootBrowser], ['b', weakBrowser]]) {
     u[k] = await openUser(browser);
+    if (k === 'a' && opt.content === 'testsrc2') {
+      await u[k].context.addInitScript(() => {
+        navigator.mediaDevices.getDisplayMedia = (o) => navigator.mediaDevices.getUserMedia({ video: typeof o?.video === 'object' ? o.video : true, audio: false });
+      });
+      await u[k].page.reload();
+    }
     await loginUi(u[k].page, names[k]);
     u[k].id = await myId(u[k].page);
   }
@@ -124,7 +146,18 @@ try {
       if (g) goodMin = Math.min(goodMin, g.width);
       if (!s) continue;
       const dt = (s.t - prev.t) / 1000;
-      samples.push({ t: (Date.now() - t0) / 1000, step: i, cap: SCHEDULE[i], kbps: dt > 0 ? ((s.transport - prev.transport) * 8) / dt / 1000 : 0, width: s.width, layer: LAYER_OF_WIDTH[s.width] ?? -1, freezeCount: s.freezeCount, freezeSecs: s.freezeSecs });
+      samples.push({
+        t: (Date.now() - t0) / 1000,
+        step: i,
+        cap: SCHEDULE[i],
+        kbps: dt > 0 ? ((s.transport - prev.transport) * 8) / dt / 1000 : 0,
+        video_kbps: dt > 0 ? ((s.video - prev.video) * 8) / dt / 1000 : 0,
+        fps: dt > 0 ? (s.frames - prev.frames) / dt : 0,
+        width: s.width,
+        layer: LAYER_OF_WIDTH[s.width] ?? -1,
+        freezeCount: s.freezeCount,
+        freezeSecs: s.freezeSecs,
+      });
       prev = s;
     }
   }
@@ -143,16 +176,42 @@ try {
     if (t >= 0 && t <= SCHEDULE.length * STEP_S) estimates.push({ t, kbps: Number(m[3]) / 1000 });
   }
 
+  // The SFU's decisions for the weak viewer (debug log): spatial layer and temporal step.
+  const decisions = [];
+  for (const line of server.log().split('\n')) {
+    const m = line.match(/^(\S+) debug sfu: room \d+ viewer (\d+) stream of \d+: layer (-?\d+) -> (-?\d+) temporal (-?\d+) -> (-?\d+)/);
+    if (!m || m[2] !== weakPid) continue;
+    const t = (Date.parse(`${m[1]}Z`) - Date.parse(`${startIso}Z`)) / 1000;
+    if (t >= 0 && t <= SCHEDULE.length * STEP_S) decisions.push({ t, spatial: Number(m[4]), temporal: Number(m[6]) });
+  }
+
   // Figures: adaptation after each change, freezes, link use in the settled part of each step.
+  // Down: the SFU's first decision after the cut, and when the received rate (1 s average)
+  // first fits the new capacity. Up: the first decision, and when the viewer first shows the
+  // top layer at >= 80 % of the good viewer's frame rate (1 s average).
   const changeAt = (i) => i * STEP_S;
-  const firstAfter = (i, pred) => samples.find((s) => s.t >= changeAt(i) && s.step === i && pred(s));
-  const layerBefore = (i) => samples.filter((s) => s.step === i - 1).at(-1)?.layer ?? 2;
+  const goodFps = (good1.frames - good0.frames) / ((good1.t - good0.t) / 1000);
+  const window1s = (k) => samples.slice(k, k + 4);
+  const avg = (xs, f) => xs.reduce((a, x) => a + f(x), 0) / Math.max(1, xs.length);
   const adapt = [];
   for (let i = 1; i < SCHEDULE.length; i++) {
-    const before = layerBefore(i);
     const down = SCHEDULE[i] < SCHEDULE[i - 1];
-    const hit = firstAfter(i, (s) => (down ? s.layer < before : s.layer > before));
-    adapt.push({ at_s: changeAt(i), cap: SCHEDULE[i], from_layer: before, direction: down ? 'down' : 'up', after_s: hit ? +(hit.t - changeAt(i)).toFixed(2) : null, to_layer: hit?.layer ?? null });
+    const decision = decisions.find((d) => d.t >= changeAt(i) && d.t < changeAt(i + 1));
+    const k = samples.findIndex((x, j) => {
+      if (x.step !== i) return false;
+      const w = window1s(j);
+      if (w.length < 4 || w.some((y) => y.step !== i)) return false;
+      return down ? avg(w, (y) => y.kbps) <= SCHEDULE[i] * 1000 : w.every((y) => y.width === 1920) && avg(w, (y) => y.fps) >= 0.8 * goodFps;
+    });
+    const hit = k >= 0 ? samples[k] : null;
+    adapt.push({
+      at_s: changeAt(i),
+      cap: SCHEDULE[i],
+      direction: down ? 'down' : 'up',
+      sfu_decided_s: decision ? +(decision.t - changeAt(i)).toFixed(2) : null,
+      // The 1 s window starts here: the viewer's figure is reached within it.
+      [down ? 'fits_s' : 'top_s']: hit ? +(hit.t - 0.25 - changeAt(i)).toFixed(2) : null,
+    });
   }
   const use = SCHEDULE.map((cap, i) => {
     const settled = samples.filter((s) => s.step === i && s.t >= changeAt(i) + STEP_S / 3);
@@ -166,11 +225,13 @@ try {
     adapt,
     use,
     weak_freezes: { count: last.freezeCount - first.freezeCount, secs: +(last.freezeSecs - first.freezeSecs).toFixed(2) },
-    good_viewer: { min_width: goodMin, fps: +((good1.frames - good0.frames) / ((good1.t - good0.t) / 1000)).toFixed(1), freezes: good1.freezeCount - good0.freezeCount },
+    // When the weak viewer's freezes ended (sample time) and how long each window's were.
+    weak_freezes_at: samples.flatMap((x, j) => (j > 0 && x.freezeSecs > samples[j - 1].freezeSecs ? [{ t: +x.t.toFixed(2), ms: Math.round((x.freezeSecs - samples[j - 1].freezeSecs) * 1000) }] : [])),
+    good_viewer: { min_width: goodMin, fps: +goodFps.toFixed(1), freezes: good1.freezeCount - good0.freezeCount },
     streamer_top_layer_mbps: +(((top1.b - top0.b) * 8) / ((top1.t - top0.t) / 1000) / 1e6).toFixed(3),
   };
   console.log(JSON.stringify(summary, null, 1));
-  writeFileSync(join(opt.out, 'adapt.json'), JSON.stringify({ summary, samples, estimates }, null, 1));
+  writeFileSync(join(opt.out, 'adapt.json'), JSON.stringify({ summary, samples, estimates, decisions }, null, 1));
 
   // Plot: capacity, estimate and received bitrate (kbit/s), layer on the right axis.
   const dat = (name, rows) => {
@@ -182,20 +243,21 @@ try {
   const est = dat('est.dat', estimates.map((e) => [e.t, e.kbps]));
   const rx = dat('rx.dat', samples.map((s) => [s.t, s.kbps.toFixed(1)]));
   const lay = dat('layer.dat', samples.map((s) => [s.t, s.layer]));
+  const fps = dat('fps.dat', samples.map((s) => [s.t, (s.fps / 10).toFixed(2)]));
   const png = opt.png ?? join(opt.out, 'adapt.png');
   const script = `set terminal pngcairo size 900,500
 set output '${png}'
-set title 'Weak viewer on a changing link (capacity x1.0 x2.5 x0.6 x1.0 of ${BASE} Mbit/s)'
+set title 'Weak viewer on a changing link (capacity ${SCHEDULE.join(' -> ')} Mbit/s, ${opt.content} content)'
 set xlabel 'time (s)'
 set ylabel 'kbit/s'
-set y2label 'layer (0 = 360p, 2 = 1080p)'
-set y2range [-0.5:2.5]
-set y2tics 0,1,2
+set y2label 'layer (0 = 360p, 2 = 1080p); frame rate / 10'
+set y2range [-0.5:3.5]
+set y2tics 0,1,3
 set ytics nomirror
 set yrange [0:*]
 set grid
 set key top right
-plot '${cap}' using 1:2 with lines lw 2 title 'capacity', '${est}' using 1:2 with lines lw 2 title 'SFU estimate', '${rx}' using 1:2 with lines title 'received', '${lay}' using 1:2 axes x1y2 with steps lw 2 title 'layer'
+plot '${cap}' using 1:2 with lines lw 2 title 'capacity', '${est}' using 1:2 with lines lw 2 title 'SFU estimate', '${rx}' using 1:2 with lines title 'received', '${lay}' using 1:2 axes x1y2 with steps lw 2 title 'layer', '${fps}' using 1:2 axes x1y2 with lines dt 2 title 'fps / 10'
 `;
   try {
     execFileSync('gnuplot', [], { input: script });

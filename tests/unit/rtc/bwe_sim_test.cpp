@@ -178,3 +178,19 @@ TEST(BweSim, AnAppLimitedSendersMediaShowsWhatThePathDelivers) {
   EXPECT_GE(r.mean(3, 10), 0.9 * 3e6);
   EXPECT_LE(r.mean(3, 10), 1.5 * 3e6 + 10'000);  // no more than it has seen
 }
+
+TEST(BweSim, AnAppLimitedSenderAboveACutSeesItFast) {
+  // The viewer's layer (2.3 Mbps) on a link that drops from 10 to 1.5 Mbps (a 150 ms queue):
+  // the allocator must learn it within a few hundred ms to switch before the queue drops.
+  SimConfig cfg;
+  cfg.duration_us = 14'000'000;
+  cfg.app_rate_bps = 2.3e6;
+  cfg.queue_bytes = 28'000;
+  cfg.capacity_bps = [](std::int64_t t) { return t < 10'000'000 ? 10e6 : 1.5e6; };
+  SimResult r = simulate(cfg);
+  dump("appcut", r);
+  const double t = r.first_time(10, 14, [](double b) { return b < 2.3e6; });
+  std::printf("below the sender's rate %.2f s after the cut\n", t - 10);
+  EXPECT_GE(t, 10);
+  EXPECT_LE(t, 11);  // the "down within 1-2 s" leaves the switch its keyframe's time
+}
