@@ -136,8 +136,10 @@ try {
   const top0 = await topLayerBytes(u.a.page);
   let goodMin = good0.width;
   let prev = await inbound(u.b.page, u.a.id);
+  const cutAt = []; // when each step's capacity was set (s from t0; the loop's samples lag)
   for (let i = 0; i < SCHEDULE.length; i++) {
     ns.set({ down: `${SCHEDULE[i]}mbit` });
+    cutAt.push((Date.now() - t0) / 1000);
     const stepEnd = t0 + (i + 1) * STEP_S * 1000;
     while (Date.now() < stepEnd) {
       await sleep(250);
@@ -189,14 +191,14 @@ try {
   // Down: the SFU's first decision after the cut, and when the received rate (1 s average)
   // first fits the new capacity. Up: the first decision, and when the viewer first shows the
   // top layer at >= 80 % of the good viewer's frame rate (1 s average).
-  const changeAt = (i) => i * STEP_S;
+  const changeAt = (i) => cutAt[i];
   const goodFps = (good1.frames - good0.frames) / ((good1.t - good0.t) / 1000);
   const window1s = (k) => samples.slice(k, k + 4);
   const avg = (xs, f) => xs.reduce((a, x) => a + f(x), 0) / Math.max(1, xs.length);
   const adapt = [];
   for (let i = 1; i < SCHEDULE.length; i++) {
     const down = SCHEDULE[i] < SCHEDULE[i - 1];
-    const decision = decisions.find((d) => d.t >= changeAt(i) && d.t < changeAt(i + 1));
+    const decision = decisions.find((d) => d.t >= changeAt(i) && d.t < (cutAt[i + 1] ?? Infinity));
     const k = samples.findIndex((x, j) => {
       if (x.step !== i) return false;
       const w = window1s(j);
@@ -205,7 +207,7 @@ try {
     });
     const hit = k >= 0 ? samples[k] : null;
     adapt.push({
-      at_s: changeAt(i),
+      at_s: +changeAt(i).toFixed(2),
       cap: SCHEDULE[i],
       direction: down ? 'down' : 'up',
       sfu_decided_s: decision ? +(decision.t - changeAt(i)).toFixed(2) : null,
