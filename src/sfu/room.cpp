@@ -208,13 +208,19 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
 }
 
 bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info) {
-  if (info.temporal_id < 0) return true;
   if (info.frame_start && sub.temporal != sub.target_temporal) {
-    const bool up =
-        sub.target_temporal < 0 || (sub.temporal >= 0 && sub.target_temporal > sub.temporal);
-    if (!up || info.temporal_id == 0) sub.temporal = sub.target_temporal;
+    // Order: nothing < T0 < T1 < ... < all (-1).
+    auto rank = [](int t) { return t == Subscription::kTemporalNone ? -1 : t < 0 ? 1 << 20 : t; };
+    if (sub.temporal == Subscription::kTemporalNone) {
+      // Whole pictures were dropped, T0 ones too: only a keyframe starts over.
+      if (info.keyframe) sub.temporal = sub.target_temporal;
+    } else if (rank(sub.target_temporal) < rank(sub.temporal) || info.temporal_id <= 0) {
+      // Down at once; up at a T0 frame (or any frame of a layer without temporal layers).
+      sub.temporal = sub.target_temporal;
+    }
   }
-  return sub.temporal < 0 || info.temporal_id <= sub.temporal;
+  if (sub.temporal == Subscription::kTemporalNone) return false;
+  return info.temporal_id < 0 || sub.temporal < 0 || info.temporal_id <= sub.temporal;
 }
 
 bool Room::munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt,
@@ -808,11 +814,22 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       }
       sub.target_layer = want.spatial;
       sub.next_temporal = want.temporal;
-      if (have < 0 || want.spatial == have)
+      if (have < 0 || want.spatial == have) {
         sub.target_temporal = want.temporal;
-      else if (want.spatial < have)
+        // Back from forwarding nothing of this layer (a down-switch given up): it starts
+        // over at a keyframe.
+        if (sub.temporal == Subscription::kTemporalNone && sub.source && sub.source->ssrc != 0)
+          request_keyframe(*sub.source, now_ms, sink);
+      }
+      else if (want.spatial < have) {
+        const LayerRate& old = demands[i].layers[static_cast<std::size_t>(have)];
+        const int lowest = lowest_temporal_step(old);
+        const std::uint64_t lowest_bps = lowest < 0 ? old.bps : old.temporal_bps[static_cast<std::size_t>(lowest)];
         sub.target_temporal =
-            lowest_temporal_step(demands[i].layers[static_cast<std::size_t>(have)]);
+            budget != 0 && static_cast<double>(lowest_bps) > Subscription::kCutOldLayerFactor * static_cast<double>(budget)
+                ? Subscription::kTemporalNone
+                : lowest;
+      }
       // Going up: the layer it has, whole, until the switch (the budget holds more than it).
       else
         sub.target_temporal = -1;

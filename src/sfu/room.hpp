@@ -132,7 +132,14 @@ struct Subscription {
   int temporal = -1;
   // While a spatial switch waits for its keyframe: the target layer's temporal layer, taken
   // at the switch (target_temporal then applies to the layer still flowing: its lowest step
-  // when going down, so the old layer does not fill a link that just shrank).
+  // when going down, so the old layer does not fill a link that just shrank; nothing of it,
+  // kTemporalNone, when even that is far above the estimate: a short freeze until the
+  // keyframe rather than a queue that overflows and loses pieces of every frame).
+  static constexpr int kTemporalNone = -2;
+  // ... when the old layer's lowest step is above this many times the estimate (a link
+  // overloaded by half again fills a 150 ms queue in a third of a second; a mild excess
+  // drains after the switch).
+  static constexpr double kCutOldLayerFactor = 1.5;
   int next_temporal = -1;
   // Hysteresis of the layer allocator: when its last spatial switch (up or down) was decided,
   // and the estimate then. An up-switch waits kUpSwitchHoldMs after either, unless the

@@ -329,8 +329,9 @@ TEST(RoomSimulcast, ADownSwitchWaitsForAKeyframeOfTheLowerLayerWhileTheOldOneFlo
   auto& v = f.viewer(2, 8000);
   f.run_ms(1000);
   ASSERT_EQ(f.recent_layers(v, 30), std::set<int>{2});
-  // The viewer's estimate falls below the top layer but above the middle one (+ the bottom).
-  v.estimate = 200'000;
+  // The viewer's estimate falls below the top layer (~312 kbit/s), not below two thirds of
+  // it (the old layer keeps flowing), and above the middle one (~125 kbit/s).
+  v.estimate = 250'000;
   f.key_next = {false, false, false};
   f.endpoints[Fixture::kStreamer].keyframes.clear();
   // Frames with no keyframe on the middle layer: the top layer keeps flowing.
@@ -705,9 +706,10 @@ TEST(RoomSimulcast, WhileADownSwitchWaitsTheOldLayerSendsOnlyItsBaseTemporalLaye
   auto& v = f.viewer(2, 8000);
   f.run_ms(1000);
   ASSERT_EQ(f.recent_layers(v, 30), std::set<int>{2});
-  // 70 kbit/s: the top layer does not fit, not even its T0 (~78 kbit/s); the middle layer's
-  // T0+T1 (~62 kbit/s) does. No keyframe comes for a while.
-  v.estimate = 70'000;
+  // 80 kbit/s: the top layer's T0 (~78 kbit/s) does not fit with the bottom layer's T0
+  // (~8 kbit/s), but alone it does (so it keeps flowing); the middle layer's T0+T1 (~62
+  // kbit/s) fits. No keyframe comes for a while.
+  v.estimate = 80'000;
   f.key_next = {false, false, false};
   for (int t = 0; t < 12; ++t) {
     f.now_ms += 10;
@@ -735,6 +737,50 @@ TEST(RoomSimulcast, WhileADownSwitchWaitsTheOldLayerSendsOnlyItsBaseTemporalLaye
   f.run_ms(500);
   EXPECT_EQ(f.recent_layers(v, 4), std::set<int>{sub.target_layer});
   EXPECT_EQ(sub.temporal, sub.next_temporal);
+  expect_continuous(v);
+}
+
+// When even the old layer's lowest step is far above the estimate (1.5 x), nothing of it goes out while
+// the down-switch waits (a short freeze instead of an overflowing queue); if the switch is
+// given up, the old layer starts over at a keyframe (its dropped T0 pictures are references).
+TEST(RoomSimulcast, ADownSwitchBelowTheOldLayersBaseSendsNothingUntilTheKeyframe) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 30), std::set<int>{2});
+  v.estimate = 40'000;  // below two thirds of the top layer's T0 (~78 kbit/s)
+  f.key_next = {false, false, false};
+  auto tick_frames = [&](int frames, bool key_top) {
+    for (int i = 0; i < frames; ++i) {
+      auto k = static_cast<std::size_t>(2);
+      f.ts[k] += 3000;
+      f.picture_id[k] = (f.picture_id[k] + 1) & 0x7FFF;
+      f.pattern_pos[k] = key_top && i == 0 ? 0 : (f.pattern_pos[k] + 1) % 4;
+      if (f.pattern_pos[k] == 0) f.tl0[k] = (f.tl0[k] + 1) & 0xFF;
+      for (int p = 0; p < kPacketsPerFrame[k]; ++p)
+        f.packet(2, p == 0, key_top && i == 0 && p == 0, f.seq[k]++);
+      f.now_ms += 33;
+      f.room.on_tick(f.now_ms);
+    }
+  };
+  tick_frames(4, false);  // the allocation runs: target lower, the top layer cut
+  const std::size_t before = v.sent.size();
+  tick_frames(8, false);
+  EXPECT_EQ(v.sent.size(), before);
+  // The estimate comes back before any lower keyframe: the top layer again, asked for a
+  // keyframe, and nothing of it before that keyframe.
+  v.estimate = 1'000'000;
+  f.endpoints[Fixture::kStreamer].keyframes.clear();
+  tick_frames(8, false);
+  const auto& asked = f.endpoints[Fixture::kStreamer].keyframes;
+  EXPECT_NE(std::find(asked.begin(), asked.end(), kLayerSsrc[2]), asked.end());
+  EXPECT_EQ(v.sent.size(), before);
+  tick_frames(8, true);
+  ASSERT_GT(v.sent.size(), before);
+  EXPECT_TRUE(v.sent[before].frame_start);
+  EXPECT_EQ(v.sent[before].tid, 0);
+  EXPECT_EQ(f.recent_layers(v, v.sent.size() - before), std::set<int>{2});
   expect_continuous(v);
 }
 
