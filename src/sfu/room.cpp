@@ -820,13 +820,14 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
         // over at a keyframe.
         if (sub.temporal == Subscription::kTemporalNone && sub.source && sub.source->ssrc != 0)
           request_keyframe(*sub.source, now_ms, sink);
-      }
-      else if (want.spatial < have) {
+      } else if (want.spatial < have) {
         const LayerRate& old = demands[i].layers[static_cast<std::size_t>(have)];
         const int lowest = lowest_temporal_step(old);
-        const std::uint64_t lowest_bps = lowest < 0 ? old.bps : old.temporal_bps[static_cast<std::size_t>(lowest)];
+        const std::uint64_t lowest_bps =
+            lowest < 0 ? old.bps : old.temporal_bps[static_cast<std::size_t>(lowest)];
         sub.target_temporal =
-            budget != 0 && static_cast<double>(lowest_bps) > Subscription::kCutOldLayerFactor * static_cast<double>(budget)
+            budget != 0 && static_cast<double>(lowest_bps) >
+                               Subscription::kCutOldLayerFactor * static_cast<double>(budget)
                 ? Subscription::kTemporalNone
                 : lowest;
       }

@@ -740,8 +740,8 @@ TEST(RoomSimulcast, WhileADownSwitchWaitsTheOldLayerSendsOnlyItsBaseTemporalLaye
   expect_continuous(v);
 }
 
-// When even the old layer's lowest step is far above the estimate (1.5 x), nothing of it goes out while
-// the down-switch waits (a short freeze instead of an overflowing queue); if the switch is
+// When even the old layer's lowest step is far above the estimate (1.5 x), nothing of it goes out
+// while the down-switch waits (a short freeze instead of an overflowing queue); if the switch is
 // given up, the old layer starts over at a keyframe (its dropped T0 pictures are references).
 TEST(RoomSimulcast, ADownSwitchBelowTheOldLayersBaseSendsNothingUntilTheKeyframe) {
   Fixture f;
