@@ -262,7 +262,7 @@ export async function runCase({ browser, mode, profile, red = 'default', legs = 
         ? Object.fromEntries(
             (await (await fetch(`${server.url}/metrics`)).text())
               .split('\n')
-              .filter((l) => /^sfu_(red|nack|dropped|forwarded_packets|received_packets|rtx|sent_packets)/.test(l))
+              .filter((l) => /^sfu_(red|nack|dropped|forwarded_packets|received_packets|rtx|sent_packets|audio_padding)/.test(l))
               .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))])
               .filter(([, v]) => v !== 0),
           )
