@@ -47,6 +47,8 @@ namespace hype::sfu {
     "RED audio packets forwarded as plain Opus to subscribers that did not accept RED")            \
   X(red_recovered, counter, "sfu_red_recovered_total", "",                                         \
     "audio packets lost from a publisher rebuilt from the RED redundancy of the next one")         \
+  X(audio_padding, counter, "sfu_audio_padding_total", "",                                         \
+    "padding-only audio packets (publishers' bandwidth probes), forwarded cut to one byte")        \
   X(dropped_red, counter, "sfu_dropped_packets_total", "reason=red", kSfuDroppedHelp)              \
   X(dropped_duplicate_audio, counter, "sfu_dropped_packets_total", "reason=duplicate",             \
     kSfuDroppedHelp)                                                                               \

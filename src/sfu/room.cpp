@@ -386,12 +386,12 @@ void Room::on_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Packe
 }
 
 template <class Sink>
-void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::PacketExtensions& ext,
-                     std::int64_t now_us, Sink& sink) {
+void Room::route_rtp(Participant& from, const rtc::RtpPacket& received,
+                     const rtc::PacketExtensions& ext, std::int64_t now_us, Sink& sink) {
   ++counters_.rtp_in;
   std::int64_t now_ms = now_us / 1000;
-  Track* track = track_by_ssrc(pkt.ssrc());
-  if (track && (track->owner != &from || track->ssrc != pkt.ssrc())) track = nullptr;
+  Track* track = track_by_ssrc(received.ssrc());
+  if (track && (track->owner != &from || track->ssrc != received.ssrc())) track = nullptr;
   if (!track) {
     ++counters_.dropped_unknown_ssrc;
     return;
@@ -401,6 +401,18 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
     bump(node_.dropped_muted);
     return;
   }
+  // Audio without payload: padding only, the bandwidth probes Chromium's pacer sends on the
+  // audio SSRC (in the payload type it sent last: RED's when it sends RED). No audio, but it
+  // takes a sequence number: dropping it leaves a hole the subscribers count as lost and NACK.
+  // It goes on like any audio packet, cut to one padding byte in the track's Opus type.
+  std::optional<rtc::RtpPacket> padding;
+  if (track->kind == MediaKind::kAudio && received.payload().empty()) {
+    padding = plain_copy(received, {}, *track, padding_);
+    if (!padding) return;  // never: a fixed header, its CSRCs and one byte fit in padding_
+    ++counters_.audio_padding;
+    bump(node_.audio_padding);
+  }
+  const rtc::RtpPacket& pkt = padding ? *padding : received;
   rtc::video::PayloadInfo info;
   const bool red = track->red_payload_type != 0 && pkt.payload_type() == track->red_payload_type;
   rtc::RedPayload red_blocks;
@@ -522,12 +534,19 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& pkt, const rtc::Pa
 std::optional<rtc::RtpPacket> Room::plain_copy(const rtc::RtpPacket& pkt, rtc::ByteSpan payload,
                                                const Track& track, std::span<std::uint8_t> buf) {
   const std::size_t fixed = rtc::kRtpFixedHeaderSize + 4u * pkt.csrc_count();
-  if (fixed + payload.size() > buf.size()) return std::nullopt;
+  // An empty payload goes out as one padding byte (the padding count, RFC 3550 5.1).
+  const std::size_t body = payload.empty() ? 1 : payload.size();
+  if (fixed + body > buf.size()) return std::nullopt;
   std::memcpy(buf.data(), pkt.bytes().data(), fixed);
   buf[0] &= static_cast<std::uint8_t>(~0x30);  // no padding, no extension block
-  if (!payload.empty()) std::memcpy(buf.data() + fixed, payload.data(), payload.size());
+  if (payload.empty()) {
+    buf[0] |= 0x20;
+    buf[fixed] = 1;
+  } else {
+    std::memcpy(buf.data() + fixed, payload.data(), payload.size());
+  }
   rtc::RtpPacket out;
-  if (rtc::RtpPacket::parse(buf.first(fixed + payload.size()), out) != rtc::RtpParseStatus::kOk)
+  if (rtc::RtpPacket::parse(buf.first(fixed + body), out) != rtc::RtpParseStatus::kOk)
     return std::nullopt;
   out.set_payload_type(track.payload_type);
   return out;

@@ -316,6 +316,7 @@ struct RoomCounters {
   std::uint64_t keyframe_requests = 0;        // sent to publishers (throttled, coalesced)
   std::uint64_t red_unwrapped = 0;            // RED packets sent as their primary Opus frame
   std::uint64_t red_recovered = 0;            // lost publisher packets rebuilt from RED
+  std::uint64_t audio_padding = 0;            // padding-only audio, forwarded cut to 1 byte
   std::uint64_t dropped_red = 0;              // RED payloads that do not parse
   std::uint64_t dropped_duplicate_audio = 0;  // audio the SFU already had
   std::uint64_t layer_switches = 0;           // a simulcast subscription changed layer
@@ -507,7 +508,8 @@ class Room {
   std::array<std::uint8_t, PacketCache::kMaxPacketSize> resend_{};
   // RED (RFC 2198) for subscribers that take plain Opus: `pkt` (a RED packet of `track`)
   // with `payload` as its payload in the track's Opus type (fixed header and CSRCs kept, no
-  // extension block or padding) written into `buf`; nullopt when it does not fit.
+  // extension block or padding) written into `buf`; nullopt when it does not fit. An empty
+  // `payload` makes a padding-only packet of one padding byte (audio padding, route_rtp).
   static std::optional<rtc::RtpPacket> plain_copy(const rtc::RtpPacket& pkt, rtc::ByteSpan payload,
                                                   const Track& track, std::span<std::uint8_t> buf);
   // Rebuilds the packets lost just before RED packet `pkt` (seq up to `highest_seq`) from its
@@ -518,6 +520,7 @@ class Room {
                         std::int64_t now_ms, Sink& sink);
   std::array<std::uint8_t, PacketCache::kMaxPacketSize> plain_{};
   std::array<std::uint8_t, PacketCache::kMaxPacketSize> recovered_{};
+  std::array<std::uint8_t, rtc::kRtpFixedHeaderSize + 4 * 15 + 1> padding_{};  // + CSRCs + 1
 };
 
 }  // namespace hype::sfu

@@ -30,6 +30,9 @@ export { launch };
  *   direct   the "microphone" track sent as it is, not the client's graph output (m2e_page.mjs)
  *   vol99    the client's input volume at 99 %: its graph output is sent, not the microphone
  *            track (web/src/rtc/localAudio.ts sends the microphone's own track at 100 %)
+ *   redoff   the pages' codec preferences without RED (as --red off, but the case keeps the
+ *   redon    ... RED first (as --red on)        netlab seed of --red default: same network)
+ *            Page side only: the SFU's sfu.audio_red stays as it is (use --red for the SFU).
  */
 export const LEVERS = {
   base: {},
@@ -39,6 +42,8 @@ export const LEVERS = {
   lh0: { audioContext: { latencyHint: 0 } },
   direct: { directMic: true },
   vol99: { settings: { inputVolume: 99 } },
+  redoff: { red: 'off' },
+  redon: { red: 'on' },
 };
 export function leverOptions(name) {
   const out = {};
@@ -262,7 +267,7 @@ export async function runCase({ browser, mode, profile, red = 'default', legs = 
         ? Object.fromEntries(
             (await (await fetch(`${server.url}/metrics`)).text())
               .split('\n')
-              .filter((l) => /^sfu_(red|nack|dropped|forwarded_packets|received_packets|rtx|sent_packets)/.test(l))
+              .filter((l) => /^sfu_(red|nack|dropped|forwarded_packets|received_packets|rtx|sent_packets|audio_padding)/.test(l))
               .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))])
               .filter(([, v]) => v !== 0),
           )

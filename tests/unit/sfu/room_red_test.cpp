@@ -2,8 +2,10 @@
 // packets in its own RED payload type; one that did not gets each packet's primary Opus frame,
 // plus the frames the SFU lost from the publisher rebuilt from the next packet's redundancy,
 // in order and with continuous outgoing numbers; a late original of a rebuilt packet, and a
-// NACK resend, keep the same rule. Malformed RED is dropped and counted. Audio the SFU lost
-// from a publisher that accepted NACK is asked for again, and the retransmission forwarded.
+// NACK resend, keep the same rule. Malformed RED is dropped and counted; padding-only packets
+// in the RED type (bandwidth probes) are not RED: they go on, cut to one padding byte. Audio
+// the SFU lost from a publisher that accepted NACK is asked for again, and the retransmission
+// forwarded.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -36,6 +38,7 @@ struct Sent {
   std::uint16_t source_seq;
   std::uint32_t source_ts;
   std::string payload;
+  std::size_t padding;  // bytes of RTP padding after the payload
 };
 
 class RecordingSink : public ForwardSink {
@@ -45,7 +48,8 @@ class RecordingSink : public ForwardSink {
     auto p = pkt.payload();
     sent.push_back({sub.subscriber->id, forwarded_payload_type(sub, pkt), seq, ts,
                     pkt.sequence_number(), pkt.timestamp(),
-                    std::string(reinterpret_cast<const char*>(p.data()), p.size())});
+                    std::string(reinterpret_cast<const char*>(p.data()), p.size()),
+                    pkt.padding_size()});
   }
   void request_keyframe(const Track&) override {}
   std::vector<Sent> to(ParticipantId id) const {
@@ -115,6 +119,19 @@ struct Fixture {
     b.add_extension(kLevelId, lv).payload(payload);
     buf.resize(b.finish());
     return buf;
+  }
+  // A padding-only packet as Chromium's pacer sends it on the audio SSRC to probe bandwidth:
+  // the payload type it sent last, the last frame's timestamp, `n` bytes of padding.
+  void send_padding(std::uint8_t pt, std::uint16_t seq, std::uint32_t ts, std::uint8_t n) {
+    auto buf = packet(pt, seq, {});
+    buf[0] |= 0x20;
+    buf[4] = static_cast<std::uint8_t>(ts >> 24);
+    buf[5] = static_cast<std::uint8_t>(ts >> 16);
+    buf[6] = static_cast<std::uint8_t>(ts >> 8);
+    buf[7] = static_cast<std::uint8_t>(ts);
+    buf.insert(buf.end(), n - 1, 0);
+    buf.push_back(n);
+    deliver(buf);
   }
   void send_plain(std::uint16_t seq) {
     std::string f = frame(seq);
@@ -237,6 +254,62 @@ TEST(RoomRed, MalformedRedIsDroppedForEveryone) {
   f.deliver(other);
   EXPECT_TRUE(f.sink.sent.empty());
   EXPECT_EQ(f.room.counters().dropped_red, 2u);
+}
+
+// Chromium sends its bandwidth probes on the audio SSRC in the RED type when it sends RED
+// (about one a second on a clean path). Dropped as malformed RED, each left a hole in every
+// listener's sequence numbers: counted as lost, NACKed, never repaired.
+TEST(RoomRed, PaddingInTheRedTypeGoesOnCutToOneByteWithoutAHole) {
+  Fixture f;
+  f.send_red(20);
+  f.send_padding(kRed, 21, 960u * 20, 225);
+  f.send_padding(kRed, 22, 960u * 20, 255);
+  f.send_red(23);
+  EXPECT_EQ(f.room.counters().dropped_red, 0u);
+  EXPECT_EQ(f.room.counters().audio_padding, 2u);
+  EXPECT_EQ(f.room.counters().red_recovered, 0u);  // nothing was lost
+  for (ParticipantId id : {kRedListener, kPlainListener}) {
+    auto got = f.sink.to(id);
+    ASSERT_EQ(got.size(), 4u) << id;
+    const std::uint8_t opus = id == kRedListener ? 109 : kOpus;
+    const std::uint8_t red = id == kRedListener ? 96 : kOpus;
+    for (std::size_t i = 0; i < 4; ++i) {
+      EXPECT_EQ(got[i].source_seq, 20 + i) << id;
+      if (i > 0) {
+        EXPECT_EQ(static_cast<std::uint16_t>(got[i].seq - got[i - 1].seq), 1) << id;
+      }
+    }
+    EXPECT_EQ(got[0].pt, red) << id;
+    EXPECT_EQ(got[3].pt, red) << id;
+    for (std::size_t i : {1, 2}) {
+      EXPECT_EQ(got[i].pt, opus) << id;  // no RED payload to describe
+      EXPECT_TRUE(got[i].payload.empty()) << id;
+      EXPECT_EQ(got[i].padding, 1u) << id;
+      EXPECT_EQ(got[i].source_ts, 960u * 20) << id;
+    }
+  }
+  // A NACK for it is answered with the cut copy.
+  auto first = f.sink.to(kRedListener);
+  f.sink.sent.clear();
+  Subscription* slot = f.room.participant(kRedListener)->slots.at(0).get();
+  std::array<std::uint16_t, 1> seqs{first[1].seq};
+  EXPECT_EQ(f.room.on_nack(kRedListener, slot->rewriter.out_ssrc(), seqs, f.now_ms, f.sink), 1u);
+  ASSERT_EQ(f.sink.sent.size(), 1u);
+  EXPECT_EQ(f.sink.sent[0].seq, first[1].seq);
+  EXPECT_EQ(f.sink.sent[0].padding, 1u);
+}
+
+TEST(RoomRed, PaddingInTheOpusTypeIsCutToo) {
+  Fixture f;
+  f.send_plain(20);
+  f.send_padding(kOpus, 21, 960u * 20, 200);
+  f.send_plain(22);
+  auto got = f.sink.to(kPlainListener);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[1].source_seq, 21);
+  EXPECT_TRUE(got[1].payload.empty());
+  EXPECT_EQ(got[1].padding, 1u);
+  EXPECT_EQ(f.room.counters().audio_padding, 1u);
 }
 
 TEST(RoomRed, ANackResendOfARedPacketToAPlainListenerIsItsPrimary) {

@@ -4,6 +4,7 @@
 // stream), ICE restart when the connection fails or stays disconnected, and level reads
 // from the receiver's energy counters for speaking indicators.
 import { EnergyMeter, readInboundEnergy } from './audioLevel';
+import { preferRed } from './codecs';
 import { IceWatchdog } from './iceWatchdog';
 import { Negotiator, isPolite, type SignalPayload } from './negotiation';
 import { inboundAudio, summarizeStats, type PeerStats } from './stats';
@@ -75,6 +76,7 @@ export class PeerLink {
     this.pc.oniceconnectionstatechange = () => this.onState();
     const mic = o.localTrack && o.localStream ? this.pc.addTrack(o.localTrack, o.localStream) : this.pc.addTransceiver('audio', { direction: 'recvonly' }).sender;
     this.senders.set('mic', mic);
+    preferRed(this.pc, mic); // both ways: our answer's order is what the peer sends
     this.watchdog = setInterval(() => this.checkStuck(), 2000);
   }
 
@@ -171,7 +173,9 @@ export class PeerLink {
       return;
     }
     if (!track || this.closed) return;
-    this.senders.set(source, this.pc.addTrack(track, new MediaStream([track])));
+    const added = this.pc.addTrack(track, new MediaStream([track]));
+    if (track.kind === 'audio') preferRed(this.pc, added);
+    this.senders.set(source, added);
   }
 
   /** Stops sending `source`. The microphone keeps its (now silent) section; others are removed. */

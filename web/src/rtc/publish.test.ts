@@ -39,6 +39,14 @@ class FakePC {
     this.added.push({ how: 'addTransceiver', direction: init.direction, sender });
     return { sender, direction: init.direction };
   }
+  /** Codec preferences set per transceiver (by sender), as MIME types. */
+  prefs = new Map<FakeSender, string[]>();
+  getTransceivers() {
+    return this.added.map((a) => ({
+      sender: a.sender,
+      setCodecPreferences: (codecs: { mimeType: string }[]) => this.prefs.set(a.sender, codecs.map((c) => c.mimeType)),
+    }));
+  }
   removeTrack(s: FakeSender) {
     this.removed.push(s);
     s.track = null;
@@ -67,8 +75,10 @@ class FakePC {
 const saved: Record<string, unknown> = {};
 beforeAll(() => {
   const g = globalThis as Record<string, unknown>;
-  for (const k of ['RTCPeerConnection', 'MediaStream', 'Audio']) saved[k] = g[k];
+  for (const k of ['RTCPeerConnection', 'RTCRtpReceiver', 'MediaStream', 'Audio']) saved[k] = g[k];
   g.RTCPeerConnection = FakePC;
+  // Chromium's audio capabilities, RED after Opus as it offers them.
+  g.RTCRtpReceiver = { getCapabilities: () => ({ codecs: [{ mimeType: 'audio/opus' }, { mimeType: 'audio/red' }, { mimeType: 'audio/PCMU' }] }) };
   g.MediaStream = class {
     id = Math.random().toString(36).slice(2);
     constructor(readonly tracks: Track[] = []) {}
@@ -130,6 +140,23 @@ describe('P2PTransport.publish', () => {
     expect(pc2.removed).toEqual([pc2.sender(1)]);
     expect(pc3.removed).toEqual([pc3.sender(1)]);
     expect(pc2.sender(0).track?.id).toBe('mic2'); // the microphone is untouched
+    t.close();
+  });
+
+  it('puts RED first for the microphone, a listen-only section and another audio source', async () => {
+    FakePC.all = [];
+    const RED_FIRST = ['audio/red', 'audio/opus', 'audio/PCMU'];
+    const t = new P2PTransport(ctx());
+    t.voiceState(vs('2'));
+    const [pc2] = FakePC.all;
+    expect(pc2.prefs.get(pc2.sender(0))).toEqual(RED_FIRST);
+    await t.publish('screen_audio', track('tab1'));
+    expect(pc2.prefs.get(pc2.sender(1))).toEqual(RED_FIRST);
+    await t.unpublish('mic');
+    t.voiceState(vs('3'));
+    const pc3 = FakePC.all[1];
+    expect(pc3.added[0].direction).toBe('recvonly');
+    expect(pc3.prefs.get(pc3.sender(0))).toEqual(RED_FIRST);
     t.close();
   });
 
