@@ -28,9 +28,10 @@ struct LayerRate {
 };
 
 // A temporal step below this frame rate is not offered (a 15 fps layer's T0 alone is 3.75
-// fps: a slide show, and Chromium counts each of its frames as a freeze); the whole layer
-// always is.
-inline constexpr double kMinTemporalFps = 7.0;
+// fps: a slide show, and Chromium counts each of its frames as a freeze: an interval over
+// max(3 x the average, average + 150 ms)); the whole layer always is. 5 fps keeps the T0 of
+// a 20-30 fps layer (5-7.5 fps; a CPU-bound encoder's 25 fps top layer gives 6.25).
+inline constexpr double kMinTemporalFps = 5.0;
 
 // What a viewer forwards of one stream: a spatial layer (index, lowest first; -1 none) and
 // the highest temporal layer of it (-1: all of them).
