@@ -25,7 +25,7 @@ class ProbeController {
   static constexpr std::array<double, 2> kInitialFactors{3.0, 6.0};
   static constexpr double kFurtherThreshold = 0.7;
   static constexpr double kFurtherFactor = 2.0;
-  static constexpr std::int64_t kPeriodicIntervalUs = 3'000'000;
+  static constexpr std::int64_t kPeriodicIntervalUs = 2'000'000;
   static constexpr std::int64_t kQuietUs = 1'000'000;
   static constexpr std::int64_t kResultTimeoutUs = 1'000'000;
   static constexpr std::int64_t kDurationUs = 15'000;

@@ -211,12 +211,12 @@ TEST(BweProbing, InitialThenFurtherThenPeriodic) {
   pc.on_result(c->cluster_id, 2'000'000, 200'000);
   EXPECT_FALSE(pc.next(200'000, 2'000'000, -1));
   // Periodic, unless congested recently or the allocation needs no more.
-  EXPECT_FALSE(pc.next(3'000'000, 2'000'000, -1));
-  EXPECT_FALSE(pc.next(3'200'000, 2'000'000, 3'000'000));
+  EXPECT_FALSE(pc.next(2'000'000, 2'000'000, -1));  // 1.9 s after the last probe
+  EXPECT_FALSE(pc.next(2'200'000, 2'000'000, 2'000'000));
   pc.set_allocation_cap(1'500'000);
-  EXPECT_FALSE(pc.next(4'500'000, 2'000'000, -1));
+  EXPECT_FALSE(pc.next(3'500'000, 2'000'000, -1));
   pc.set_allocation_cap(0);
-  auto d = pc.next(4'500'000, 2'000'000, -1);
+  auto d = pc.next(3'500'000, 2'000'000, -1);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->target_bps, 4'000'000u);
 }
