@@ -117,13 +117,13 @@ int lowest_temporal_step(const LayerRate& l) {
   return -1;
 }
 
-bool may_switch_up(std::int64_t now_ms, std::int64_t last_up_ms, std::uint64_t budget_bps,
-                   std::uint64_t budget_at_last_up_bps) {
-  // The last up-switch was made without an estimate (forwarding the highest live layer):
+bool may_switch_up(std::int64_t now_ms, std::int64_t last_switch_ms, std::uint64_t budget_bps,
+                   std::uint64_t budget_at_last_switch_bps, std::int64_t hold_ms) {
+  // The last switch was made without an estimate (forwarding the highest live layer):
   // nothing noisy to hold against.
-  if (last_up_ms < 0 || budget_at_last_up_bps == 0 || now_ms - last_up_ms >= kUpSwitchHoldMs)
+  if (last_switch_ms < 0 || budget_at_last_switch_bps == 0 || now_ms - last_switch_ms >= hold_ms)
     return true;
-  return budget_bps != 0 && budget_at_last_up_bps != 0 && budget_bps >= 2 * budget_at_last_up_bps;
+  return budget_bps != 0 && budget_bps >= 2 * budget_at_last_switch_bps;
 }
 
 }  // namespace hype::sfu

@@ -70,8 +70,14 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
 // unless the budget at least doubled since (no flapping on a noisy estimate or a picture
 // whose layer rates move, fast recovery after a real capacity return). Down-switches are
 // never held, nor are temporal steps (no keyframe, nothing to flap but the frame rate).
+// An up-switch undone by a down-switch within kFailedUpMs failed (the layer did not fit once
+// its keyframe and rate arrived): the viewer's hold doubles, up to kMaxUpSwitchHoldMs, so a
+// link that cannot carry the layer is not tried every 10 s with a freeze each time; it is
+// back to kUpSwitchHoldMs once an up-switch has lasted that long.
 inline constexpr std::int64_t kUpSwitchHoldMs = 10'000;
+inline constexpr std::int64_t kFailedUpMs = 4'000;
+inline constexpr std::int64_t kMaxUpSwitchHoldMs = 60'000;
 bool may_switch_up(std::int64_t now_ms, std::int64_t last_switch_ms, std::uint64_t budget_bps,
-                   std::uint64_t budget_at_last_switch_bps);
+                   std::uint64_t budget_at_last_switch_bps, std::int64_t hold_ms = kUpSwitchHoldMs);
 
 }  // namespace hype::sfu

@@ -768,8 +768,11 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
           // from a pause the room asked for is a new option, not a noisy estimate (else a ramp
           // q -> h -> f, each layer resumed in turn, would wait out the hold at h), as is one
           // the publisher's encoder added as its uplink ramped up.
+          // An up-switch that lasted: the hold is back to its base.
+          if (sub->last_switch_up && now_ms - sub->last_switch_ms >= kUpSwitchHoldMs)
+            sub->up_hold_ms = kUpSwitchHoldMs;
           const bool may_up = have < 0 || may_switch_up(now_ms, sub->last_switch_ms, budget,
-                                                        sub->switch_budget_bps);
+                                                        sub->switch_budget_bps, sub->up_hold_ms);
           std::uint32_t allowed = ~0u;
           for (std::size_t i = 0; i < k; ++i) {
             const Track& l = *t->layers[i];
@@ -818,8 +821,12 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       if (want.spatial < 0) continue;  // no live layer: keep what it has
       const int have = demands[i].current;
       if (have >= 0 && want.spatial != have && want.spatial != sub.target_layer) {
+        const bool up = want.spatial > have;
+        if (!up && sub.last_switch_up && now_ms - sub.last_switch_ms < kFailedUpMs)
+          sub.up_hold_ms = std::min(2 * sub.up_hold_ms, kMaxUpSwitchHoldMs);
         sub.last_switch_ms = now_ms;
         sub.switch_budget_bps = budget;
+        sub.last_switch_up = up;
       }
       if ((want.spatial != sub.target_layer || want.temporal != sub.next_temporal) &&
           spdlog::should_log(spdlog::level::debug)) {

@@ -146,6 +146,8 @@ struct Subscription {
   // estimate doubled (a down-switch followed at once by an up-switch is flapping too).
   std::int64_t last_switch_ms = -1;
   std::uint64_t switch_budget_bps = 0;
+  bool last_switch_up = false;
+  std::int64_t up_hold_ms = kUpSwitchHoldMs;  // doubled by failed up-switches
 
   // The track whose packets it carries now: the layer for simulcast, else `track`.
   Track* current() const { return source ? source : track; }

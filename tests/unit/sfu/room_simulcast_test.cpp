@@ -389,7 +389,7 @@ TEST(RoomSimulcast, HoldEndsAfterTenSeconds) {
   v.estimate = 60'000;
   f.run_ms(1000);
   v.estimate = 200'000;
-  f.run_ms(1000);
+  f.run_ms(5000);  // an up-switch that lasts past kFailedUpMs: the hold stays 10 s
   ASSERT_EQ(f.recent_layers(v, 10), std::set<int>{1});
   v.estimate = 100'000;  // down
   f.run_ms(1000);
@@ -781,6 +781,38 @@ TEST(RoomSimulcast, ADownSwitchBelowTheOldLayersBaseSendsNothingUntilTheKeyframe
   EXPECT_TRUE(v.sent[before].frame_start);
   EXPECT_EQ(v.sent[before].tid, 0);
   EXPECT_EQ(f.recent_layers(v, v.sent.size() - before), std::set<int>{2});
+  expect_continuous(v);
+}
+
+// An up-switch undone within a few seconds failed: the next one waits twice as long (a link
+// that cannot carry the layer is not tried every 10 s, a freeze each time); a doubled
+// estimate still goes up at once.
+TEST(RoomSimulcast, AFailedUpSwitchDoublesTheHold) {
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 100'000;  // the bottom layer (~31k), not the middle one (~125k)
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  f.run_ms(10'500);  // past the hold of the first switch
+  v.estimate = 180'000;
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 10), std::set<int>{1});
+  v.estimate = 100'000;  // undone within 4 s: failed
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  v.estimate = 180'000;
+  f.run_ms(12'000);  // 12 s after the down-switch: held (20 s now)
+  EXPECT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  f.run_ms(9'000);  // 21 s after it
+  EXPECT_EQ(f.recent_layers(v, 10), std::set<int>{1});
+  // That up-switch lasts 10 s: the hold is 10 s again. Down, then up 10.5 s later.
+  f.run_ms(10'500);
+  v.estimate = 100'000;
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  v.estimate = 180'000;
+  f.run_ms(10'500);
+  EXPECT_EQ(f.recent_layers(v, 10), std::set<int>{1});
   expect_continuous(v);
 }
 
