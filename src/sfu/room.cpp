@@ -814,7 +814,18 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
     }
     if (n == 0) continue;
     if (trace) spdlog::trace("sfu: room {} viewer {} estimate {} bps", id_, viewer->id, budget);
-    sfu::allocate_layers(budget, std::span(demands.data(), n), std::span(targets.data(), n));
+    // The video gets what the stream audio it also receives leaves (the estimate covers
+    // every packet on its transport).
+    std::uint64_t audio_bps = 0;
+    for (auto& p : participants_)
+      for (auto& t : p->tracks)
+        if (t->kind == MediaKind::kAudio && t->source == TrackSource::kScreen)
+          for (auto& sub : t->subscriptions)
+            if (sub->subscriber == viewer.get()) audio_bps += kAudioHeadroomBps;
+    const std::uint64_t video_budget =
+        budget == 0 ? 0 : std::max(budget > audio_bps ? budget - audio_bps : 0, budget / 2);
+    sfu::allocate_layers(video_budget, std::span(demands.data(), n),
+                         std::span(targets.data(), n));
     for (std::size_t i = 0; i < n; ++i) {
       Subscription& sub = *subs[i];
       const LayerChoice want = targets[i];

@@ -176,7 +176,15 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
       await until(
         async () => {
           const q = await quality(b.page, a.id);
-          if (!q) return false;
+          if (!q) {
+            const state = await b.page.evaluate(() => {
+              const link = window.__hype.rtcService.streams.connection;
+              if (!link) return 'no stream connection';
+              return `pc ${link.pc.connectionState}, sections ${JSON.stringify([...link.signaling.sections.values()].map((x) => [x.mid, x.active, x.userId]))}`;
+            });
+            timeline.push(`${cap}M+${Date.now() - t0}ms:no stats (${state})`);
+            return false;
+          }
           timeline.push(`${cap}M+${Date.now() - t0}ms:${q.width}px/${q.fps.toFixed(0)}fps/${q.mbps.toFixed(2)}M${q.freezeMs ? `/freeze ${q.freezeMs}ms` : ''}`);
           return accept(q);
         },
@@ -188,7 +196,8 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
     const snapshot = async () => {
       const m = await fetch(`${server.url}/metrics`).then((r) => r.text()).catch(() => '');
       const decisions = server.log().split('\n').filter((l) => l.includes('layer ') && l.includes('estimate')).slice(-12).join('\n');
-      return `${m.split('\n').filter((l) => /^sfu_(layer_switches|bwe_probe|layer_pauses|layer_resumes)/.test(l)).join('; ')}\nlast decisions:\n${decisions}`;
+      const events = server.log().split('\n').filter((l) => / (info|warn|error) /.test(l) || (/ debug /.test(l) && !/ layer /.test(l))).slice(-25).join('\n');
+      return `${m.split('\n').filter((l) => /^sfu_(layer_switches|bwe_probe|layer_pauses|layer_resumes)/.test(l)).join('; ')}\nlast decisions:\n${decisions}\nlast events:\n${events}`;
     };
     const topFps = 0.8 * full.fps;
     try {
@@ -199,6 +208,7 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
       timings.up = await step(HIGH, `at 1920 px and >= ${topFps.toFixed(0)} fps`, (q) => q.width === 1920 && q.fps >= topFps, 20_000);
       await sleep(2000);
     } catch (e) {
+      if (process.env.HYPE_E2E_KEEP_LOG) (await import('node:fs')).writeFileSync(process.env.HYPE_E2E_KEEP_LOG, server.log());
       throw new Error(`${e.message}; switch times so far ${JSON.stringify(timings)} ms; SFU: ${await snapshot()}`);
     } finally {
       clearInterval(watchGood);
