@@ -824,8 +824,7 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
             if (sub->subscriber == viewer.get()) audio_bps += kAudioHeadroomBps;
     const std::uint64_t video_budget =
         budget == 0 ? 0 : std::max(budget > audio_bps ? budget - audio_bps : 0, budget / 2);
-    sfu::allocate_layers(video_budget, std::span(demands.data(), n),
-                         std::span(targets.data(), n));
+    sfu::allocate_layers(video_budget, std::span(demands.data(), n), std::span(targets.data(), n));
     for (std::size_t i = 0; i < n; ++i) {
       Subscription& sub = *subs[i];
       const LayerChoice want = targets[i];
