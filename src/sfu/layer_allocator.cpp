@@ -96,11 +96,6 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
         if (spatial == out[i].spatial && j <= (out[i].temporal < 0 ? steps - 1 : out[i].temporal))
           break;  // down to what it has already
         if (!offered(l, temporal)) continue;
-        // Up to a higher spatial layer only whole: its lower temporal steps serve to stay on
-        // it when the budget shrinks. A switch up costs the new layer's keyframe on top of its
-        // rate; a budget that fits only its T0 would be overrun by it (a freeze), and then
-        // go down again.
-        if (s.current >= 0 && spatial > s.current && temporal >= 0) continue;
         std::uint64_t need = step_bps(l, temporal);
         if (above(s, spatial, temporal))
           need = static_cast<std::uint64_t>(static_cast<double>(need) * kUpMargin);

@@ -2,8 +2,7 @@
 // spread over the streams it watches, the highest priority first, with every stream on its
 // lowest live layer before any gets a higher one. Within a spatial layer its temporal layers
 // (VP8 TID: T0 alone, T0+T1, all) are steps of their own, taken before the spatial layer
-// below: dropping a temporal layer needs no keyframe and keeps the resolution. A switch up
-// to a higher spatial layer takes it whole (its keyframe comes on top of its rate). Pure policy:
+// below: dropping a temporal layer needs no keyframe and keeps the resolution. Pure policy:
 // no clock of its own, no I/O; the Room feeds it what it measured (each layer's recent
 // bitrate, per temporal layer, and liveness) and applies the answer with the switch
 // hysteresis below.

@@ -196,27 +196,9 @@ TEST(LayerAllocator, NoTemporalStepBelowTheFrameRateFloor) {
   // 0.45 M: the lowest layer whole (0.575 M with the margin) does not fit; T0+T1 it is.
   allocate_layers(450'000, s, out);
   EXPECT_EQ(out[0], (LayerChoice{0, 1}));
-  // On the middle layer, its T0 at 7.5 fps is offered (1 M).
-  s[0].current = 1;
+  // The middle layer's T0 at 7.5 fps is offered (1 M, 1.15 M with the margin).
   allocate_layers(1'200'000, s, out);
   EXPECT_EQ(out[0], (LayerChoice{1, 0}));
-}
-
-TEST(LayerAllocator, AnUpSwitchTakesTheHigherLayerWhole) {
-  auto a = temporal_ladder(500'000, 2'500'000, 8'000'000);
-  // On the middle layer whole: 6 Mbit/s fits the top layer's T0+T1 (4.8 M) but not all of
-  // it: no switch up to a part of it.
-  std::array<StreamDemand, 1> s{StreamDemand{0, a, 1, -1}};
-  std::array<LayerChoice, 1> out{};
-  allocate_layers(6'000'000, s, out);
-  EXPECT_EQ(out[0], (LayerChoice{1, -1}));
-  // 9.5 Mbit/s fits it whole (9.2 M with the margin).
-  allocate_layers(9'500'000, s, out);
-  EXPECT_EQ(out[0], (LayerChoice{2, -1}));
-  // Once on the top layer, its parts serve to stay on it.
-  s[0].current = 2;
-  allocate_layers(6'000'000, s, out);
-  EXPECT_EQ(out[0], (LayerChoice{2, 1}));
 }
 
 }  // namespace
