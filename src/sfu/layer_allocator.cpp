@@ -25,11 +25,6 @@ int temporal_steps(const LayerRate& l) {
   return std::clamp(l.temporal_layers, 1, static_cast<int>(kMaxTemporalLayers));
 }
 
-// Rate of a step; temporal -1 (or the top one) is the whole layer.
-std::uint64_t step_bps(const LayerRate& l, int temporal) {
-  if (temporal < 0 || temporal >= temporal_steps(l) - 1) return l.bps;
-  return l.temporal_bps[static_cast<std::size_t>(temporal)];
-}
 
 // Whether a temporal step may be forwarded: the whole layer always; a lower step when its
 // frame rate is not known to be below kMinTemporalFps.
@@ -109,6 +104,11 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
       }
     }
   }
+}
+
+std::uint64_t step_bps(const LayerRate& l, int temporal) {
+  if (temporal < 0 || temporal >= temporal_steps(l) - 1) return l.bps;
+  return l.temporal_bps[static_cast<std::size_t>(temporal)];
 }
 
 int lowest_temporal_step(const LayerRate& l) {

@@ -53,6 +53,8 @@ struct StreamDemand {
 
 // The lowest temporal step of a layer that is offered (see kMinTemporalFps); -1: the whole.
 int lowest_temporal_step(const LayerRate& l);
+// The rate of a step of a layer (temporal -1, or its top temporal layer: the whole layer).
+std::uint64_t step_bps(const LayerRate& l, int temporal);
 
 // A step above the current one must fit with this margin (the layers' rates move with the
 // picture: without it a viewer whose estimate sits at a layer's rate goes up and down).

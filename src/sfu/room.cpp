@@ -756,21 +756,29 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
   for (auto& viewer : participants_) {
     const std::uint64_t budget = viewer->endpoint ? viewer->endpoint->downlink_estimate_bps() : 0;
     std::size_t n = 0;
+    // The video gets what the stream audio it also receives leaves (the estimate covers
+    // every packet on its transport).
+    std::uint64_t audio_bps = 0;
     for (auto& p : participants_) {
       for (auto& t : p->tracks) {
+        if (t->kind == MediaKind::kAudio && t->source == TrackSource::kScreen) {
+          for (auto& sub : t->subscriptions)
+            if (sub->subscriber == viewer.get()) audio_bps += kAudioHeadroomBps;
+          continue;
+        }
         if (t->layers.empty() || n == kMaxWatched) continue;
         for (auto& sub : t->subscriptions) {
           if (sub->subscriber != viewer.get()) continue;
           const std::size_t k = std::min(t->layers.size(), kMaxLayers);
           const int have = sub->source ? sub->source->layer : -1;
+          // An up-switch that lasted: the hold is back to its base.
+          if (sub->last_switch_up && now_ms - sub->last_switch_ms >= kUpSwitchHoldMs)
+            sub->up_hold_ms = kUpSwitchHoldMs;
           // An up-switch held (sfu::may_switch_up) leaves it the layers up to the one it is
           // switching to, and those that came alive since its last switch: a layer back
           // from a pause the room asked for is a new option, not a noisy estimate (else a ramp
           // q -> h -> f, each layer resumed in turn, would wait out the hold at h), as is one
           // the publisher's encoder added as its uplink ramped up.
-          // An up-switch that lasted: the hold is back to its base.
-          if (sub->last_switch_up && now_ms - sub->last_switch_ms >= kUpSwitchHoldMs)
-            sub->up_hold_ms = kUpSwitchHoldMs;
           const bool may_up = have < 0 || may_switch_up(now_ms, sub->last_switch_ms, budget,
                                                         sub->switch_budget_bps, sub->up_hold_ms);
           std::uint32_t allowed = ~0u;
@@ -814,14 +822,6 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
     }
     if (n == 0) continue;
     if (trace) spdlog::trace("sfu: room {} viewer {} estimate {} bps", id_, viewer->id, budget);
-    // The video gets what the stream audio it also receives leaves (the estimate covers
-    // every packet on its transport).
-    std::uint64_t audio_bps = 0;
-    for (auto& p : participants_)
-      for (auto& t : p->tracks)
-        if (t->kind == MediaKind::kAudio && t->source == TrackSource::kScreen)
-          for (auto& sub : t->subscriptions)
-            if (sub->subscriber == viewer.get()) audio_bps += kAudioHeadroomBps;
     const std::uint64_t video_budget =
         budget == 0 ? 0 : std::max(budget > audio_bps ? budget - audio_bps : 0, budget / 2);
     sfu::allocate_layers(video_budget, std::span(demands.data(), n), std::span(targets.data(), n));
@@ -859,8 +859,7 @@ void Room::allocate_layers(std::int64_t now_ms, ForwardSink& sink) {
       } else if (want.spatial < have) {
         const LayerRate& old = demands[i].layers[static_cast<std::size_t>(have)];
         const int lowest = lowest_temporal_step(old);
-        const std::uint64_t lowest_bps =
-            lowest < 0 ? old.bps : old.temporal_bps[static_cast<std::size_t>(lowest)];
+        const std::uint64_t lowest_bps = step_bps(old, lowest);
         sub.target_temporal =
             budget != 0 && static_cast<double>(lowest_bps) >
                                Subscription::kCutOldLayerFactor * static_cast<double>(budget)

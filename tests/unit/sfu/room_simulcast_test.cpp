@@ -159,19 +159,23 @@ struct Fixture {
   // One frame on every sending layer (a keyframe where one was asked for), then the room's
   // ticks up to the next frame. Keyframe requests from the room make that layer's next frame
   // a keyframe, as an encoder would.
+  // The next frame of layer `l` (a keyframe when `key`), all its packets, no ticks.
+  void layer_frame(int l, bool key) {
+    auto i = static_cast<std::size_t>(l);
+    ts[i] += 3000;
+    picture_id[i] = (picture_id[i] + 1) & 0x7FFF;
+    if (temporal) {
+      pattern_pos[i] = key ? 0 : (pattern_pos[i] + 1) % 4;
+      if (pattern_pos[i] == 0) tl0[i] = (tl0[i] + 1) & 0xFF;
+    }
+    for (int k = 0; k < kPacketsPerFrame[i]; ++k) packet(l, k == 0, key && k == 0, seq[i]++);
+  }
   void frame() {
     for (int l = 0; l < 3; ++l) {
       auto i = static_cast<std::size_t>(l);
       if (!sending[i]) continue;
-      ts[i] += 3000;
-      picture_id[i] = (picture_id[i] + 1) & 0x7FFF;
-      bool key = key_next[i];
+      layer_frame(l, key_next[i]);
       key_next[i] = false;
-      if (temporal) {
-        pattern_pos[i] = key ? 0 : (pattern_pos[i] + 1) % 4;
-        if (pattern_pos[i] == 0) tl0[i] = (tl0[i] + 1) & 0xFF;
-      }
-      for (int k = 0; k < kPacketsPerFrame[i]; ++k) packet(l, k == 0, key && k == 0, seq[i]++);
     }
     for (int t = 0; t < 33; t += 11) {
       now_ms += 11;
@@ -718,12 +722,7 @@ TEST(RoomSimulcast, WhileADownSwitchWaitsTheOldLayerSendsOnlyItsBaseTemporalLaye
   f.endpoints[Fixture::kStreamer].keyframes.clear();
   const std::size_t before = v.sent.size();
   for (int i = 0; i < 8; ++i) {  // two pattern cycles of the top layer, no keyframes
-    auto k = static_cast<std::size_t>(2);
-    f.ts[k] += 3000;
-    f.picture_id[k] = (f.picture_id[k] + 1) & 0x7FFF;
-    f.pattern_pos[k] = (f.pattern_pos[k] + 1) % 4;
-    if (f.pattern_pos[k] == 0) f.tl0[k] = (f.tl0[k] + 1) & 0xFF;
-    for (int p = 0; p < kPacketsPerFrame[k]; ++p) f.packet(2, p == 0, false, f.seq[k]++);
+    f.layer_frame(2, false);
     f.now_ms += 33;
   }
   std::set<int> tids;
@@ -753,13 +752,7 @@ TEST(RoomSimulcast, ADownSwitchBelowTheOldLayersBaseSendsNothingUntilTheKeyframe
   f.key_next = {false, false, false};
   auto tick_frames = [&](int frames, bool key_top) {
     for (int i = 0; i < frames; ++i) {
-      auto k = static_cast<std::size_t>(2);
-      f.ts[k] += 3000;
-      f.picture_id[k] = (f.picture_id[k] + 1) & 0x7FFF;
-      f.pattern_pos[k] = key_top && i == 0 ? 0 : (f.pattern_pos[k] + 1) % 4;
-      if (f.pattern_pos[k] == 0) f.tl0[k] = (f.tl0[k] + 1) & 0xFF;
-      for (int p = 0; p < kPacketsPerFrame[k]; ++p)
-        f.packet(2, p == 0, key_top && i == 0 && p == 0, f.seq[k]++);
+      f.layer_frame(2, key_top && i == 0);
       f.now_ms += 33;
       f.room.on_tick(f.now_ms);
     }
