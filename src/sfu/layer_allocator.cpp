@@ -25,7 +25,6 @@ int temporal_steps(const LayerRate& l) {
   return std::clamp(l.temporal_layers, 1, static_cast<int>(kMaxTemporalLayers));
 }
 
-
 // Whether a temporal step may be forwarded: the whole layer always; a lower step when its
 // frame rate is not known to be below kMinTemporalFps.
 bool offered(const LayerRate& l, int temporal) {
