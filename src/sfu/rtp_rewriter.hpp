@@ -77,7 +77,7 @@ class RtpRewriter {
   // took the slot" stays true of old packets only (compared modulo 2^16, every packet would
   // look older once the source had sent 32768 of them: about 11 minutes of audio).
   rtc::SeqUnwrapper src_unwrap_;
-  std::int64_t first_src_ext_ = 0;  // first packet of the current source
+  std::int64_t first_src_ext_ = 0;    // first packet of the current source
   std::int64_t highest_src_ext_ = 0;  // newest packet of it numbered or skipped
   // How many packets were skipped since the source took the slot; the last kSkipHistory of
   // them (unwrapped; the n-th skip, counting from 0, at n % kSkipHistory).

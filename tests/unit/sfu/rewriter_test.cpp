@@ -135,9 +135,9 @@ TEST(ReceiveStats, DtxSilenceIsNeitherLossNorJitter) {
   std::uint16_t seq = 100;
   std::uint32_t ts = 0;
   std::int64_t t = 0;
-  for (int i = 0; i < 50; ++i) s.on_packet(seq++, ts += 960, t += 20000);  // talking
+  for (int i = 0; i < 50; ++i) s.on_packet(seq++, ts += 960, t += 20000);     // talking
   for (int i = 0; i < 10; ++i) s.on_packet(seq++, ts += 19200, t += 400000);  // DTX
-  for (int i = 0; i < 50; ++i) s.on_packet(seq++, ts += 960, t += 20000);  // talking again
+  for (int i = 0; i < 50; ++i) s.on_packet(seq++, ts += 960, t += 20000);     // talking again
   EXPECT_EQ(s.lost(), 0);
   EXPECT_EQ(s.make_report(1).fraction_lost, 0);
   EXPECT_LT(s.jitter_ticks(), 1.0);
