@@ -214,13 +214,47 @@ bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info
     if (sub.temporal == Subscription::kTemporalNone) {
       // Whole pictures were dropped, T0 ones too: only a keyframe starts over.
       if (info.keyframe) sub.temporal = sub.target_temporal;
-    } else if (rank(sub.target_temporal) < rank(sub.temporal) || info.temporal_id <= 0) {
-      // Down at once; up at a T0 frame (or any frame of a layer without temporal layers).
+    } else if (rank(sub.target_temporal) < rank(sub.temporal) || info.keyframe ||
+               info.temporal_id < 0) {
+      // Down at once; up at a keyframe, or at any frame of a layer without temporal layers.
       sub.temporal = sub.target_temporal;
+    } else if (sub.temporal >= 0 && info.temporal_id == sub.temporal + 1 && info.layer_sync) {
+      // Up one layer at a time, at a frame of the next layer that references base-layer frames
+      // only (VP8's Y bit). At any other frame of that layer the decoder could be handed a
+      // reference to one of its earlier frames, which this viewer never got: the picture ids
+      // are closed up, so it could not even tell, and would decode against a stale buffer.
+      sub.temporal =
+          rank(sub.target_temporal) <= info.temporal_id ? sub.target_temporal : info.temporal_id;
     }
   }
   if (sub.temporal == Subscription::kTemporalNone) return false;
   return info.temporal_id < 0 || sub.temporal < 0 || info.temporal_id <= sub.temporal;
+}
+
+void Room::skip_lost_between(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt,
+                             const rtc::video::PayloadInfo& info, bool skipped) {
+  // More lost in a row than this is not a few packets of a skipped picture.
+  constexpr int kMaxSkippedGap = 64;
+  Subscription::LastIn& last = sub.last_in;
+  const std::uint16_t seq = pkt.sequence_number();
+  const int newer = static_cast<std::int16_t>(seq - last.seq);
+  if (last.valid && newer <= 0) return;  // a late packet or a retransmission
+  if (last.valid && newer > 1 && newer - 1 <= kMaxSkippedGap && last.picture_id >= 0 &&
+      info.picture_id >= 0) {
+    // The pictures the lost packets can belong to: the previous packet's (unless it ended its
+    // frame), this one's (unless it starts its frame), and any between them (unknown: they
+    // may be base-layer pictures the viewer needs). Picture ids are 15 or 7 bits.
+    const int d15 = (info.picture_id - last.picture_id) & 0x7FFF;
+    const bool short_ids = info.picture_id < 128 && last.picture_id < 128;
+    const int d = short_ids ? (info.picture_id - last.picture_id) & 0x7F : d15;
+    const bool adjacent = d == 0 || d == 1;
+    if (adjacent && (last.marker || last.skipped) && (info.frame_start || skipped) &&
+        !(d == 0 && !skipped)) {
+      for (int k = 1; k < newer; ++k)
+        sub.rewriter.skip(layer.ssrc, static_cast<std::uint16_t>(last.seq + k));
+    }
+  }
+  last = {true, seq, skipped, pkt.marker(), info.picture_id};
 }
 
 bool Room::munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt,
@@ -490,6 +524,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& received,
         bump(node_.layer_switches);
       }
       sub.source = track;
+      sub.last_in = {};
       sub.target_temporal = sub.next_temporal;
       sub.waiting_keyframe = false;
       sub.rewriter.detach();
@@ -502,19 +537,20 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& received,
       }
       sub.waiting_keyframe = false;
     }
-    if (group && !takes_temporal(sub, info)) {
-      // Above the viewer's temporal layer: the numbers after it close up.
-      sub.rewriter.skip(track->ssrc, pkt.sequence_number());
-      munge_vp8(sub, *track, pkt, true);
-      ++counters_.dropped_temporal;
-      return;
+    if (group) {
+      const bool take = takes_temporal(sub, info);
+      skip_lost_between(sub, *track, pkt, info, !take);
+      // The munger first: a packet it cannot map must not take a sequence number.
+      if (!munge_vp8(sub, *track, pkt, !take) || !take) {
+        // Above the viewer's temporal layer (or a picture that cannot go out): the numbers
+        // after it close up.
+        sub.rewriter.skip(track->ssrc, pkt.sequence_number());
+        ++(take ? counters_.dropped_stale : counters_.dropped_temporal);
+        return;
+      }
     }
     auto out = sub.rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
     if (!out) {
-      ++counters_.dropped_stale;
-      return;
-    }
-    if (group && !munge_vp8(sub, *track, pkt)) {
       ++counters_.dropped_stale;
       return;
     }

@@ -125,11 +125,22 @@ struct Subscription {
   int out_picture_id = -1;
   int out_tl0_pic_idx = -1;
   // Temporal layers (VP8 TID) of the layer it forwards: the highest it should forward and the
-  // highest it forwards now (-1: all). A step down applies at the next frame; a step up at
-  // the next T0 frame (the frames after it reference only what it forwards). Frames above
-  // are skipped: no sequence gap, no picture id gap.
+  // highest it forwards now (-1: all). A step down applies at the next frame; a step up goes
+  // one layer at a time, at a frame of the next layer that references base-layer frames only
+  // (VP8's Y bit), or at a keyframe. Frames above are skipped: no sequence gap, no picture id
+  // gap.
   int target_temporal = -1;
   int temporal = -1;
+  // The newest packet of the layer it forwards (forwarded or skipped): packets lost upstream
+  // between two packets of skipped pictures are skipped too (Room::skip_lost_between).
+  struct LastIn {
+    bool valid = false;
+    std::uint16_t seq = 0;
+    bool skipped = false;
+    bool marker = false;  // the last packet of its frame
+    int picture_id = -1;
+  };
+  LastIn last_in;
   // While a spatial switch waits for its keyframe: the target layer's temporal layer, taken
   // at the switch (target_temporal then applies to the layer still flowing: its lowest step
   // when going down, so the old layer does not fill a link that just shrank; nothing of it,
@@ -480,6 +491,13 @@ class Room {
   // Whether `sub` forwards a packet of its layer's temporal layer `info.temporal_id` (and, at
   // a frame start, the step its target asks for).
   static bool takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info);
+  // Packets the publisher's link lost just before `pkt` that can only belong to pictures
+  // `sub` skips (the packets on both sides of the gap are skipped ones of the same or the next
+  // picture, or the gap lies between such a picture's end and the next picture's start):
+  // skipped too, so the viewer sees no loss it could never repair. Any other gap stays (the
+  // viewer NACKs it, the SFU resends what the publisher's retransmission brings).
+  static void skip_lost_between(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt,
+                                const rtc::video::PayloadInfo& info, bool skipped);
   // Sends `sub`'s packet out_seq again from the cache (as RTX where it takes RTX), with the
   // numbers it first went out with; returns its size, 0 when it is no longer there.
   std::size_t resend(Subscription& sub, std::uint16_t out_seq, std::int64_t now_ms,

@@ -46,6 +46,9 @@ std::optional<RtpRewriter::Out> RtpRewriter::rewrite(std::uint32_t src_ssrc, std
   if (skip_count_ != 0) {
     auto after = skips_after(ext);
     if (!after) return std::nullopt;
+    const std::uint64_t remembered = std::min<std::uint64_t>(skip_count_, kSkipHistory);
+    if (*after < remembered && skips_[(skip_count_ - 1 - *after) % kSkipHistory] == ext)
+      return std::nullopt;  // skipped already: the numbers after it closed up over it
     skipped_before = static_cast<std::uint16_t>(skip_count_ - *after);
   }
   if (ext > highest_src_ext_) highest_src_ext_ = ext;

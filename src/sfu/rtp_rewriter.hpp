@@ -33,7 +33,8 @@ class RtpRewriter {
     std::uint16_t seq = 0;
     std::uint32_t ts = 0;
   };
-  // Maps one source packet; nullopt when it must be dropped (older than the last switch).
+  // Maps one source packet; nullopt when it must be dropped (older than the last switch, or
+  // a packet skip()ped before: its number went to the packet after it).
   std::optional<Out> rewrite(std::uint32_t src_ssrc, std::uint16_t src_seq, std::uint32_t src_ts,
                              std::int64_t now_ms);
   // A packet of the current source that is not forwarded: the sequence numbers after it

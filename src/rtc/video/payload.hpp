@@ -27,6 +27,9 @@ struct PayloadInfo {
   bool frame_start = false;  // the first packet of a frame
   bool keyframe = false;     // starts a keyframe (a decoder can begin here)
   int temporal_id = -1;      // when the descriptor carries it
+  // VP8's Y bit (RFC 7741 4.2): this frame depends on base layer (T0) frames only, so a
+  // receiver can start taking its temporal layer here. Always false for other codecs.
+  bool layer_sync = false;
   int spatial_id = -1;
   int picture_id = -1;  // VP8/VP9 when present (7 or 15 bits)
   int tl0_pic_idx = -1;

@@ -51,6 +51,7 @@ PayloadInfo inspect_vp8(ByteSpan payload) {
   r.frame_start = d.frame_start;
   r.keyframe = d.keyframe;
   r.temporal_id = d.temporal_id;
+  r.layer_sync = d.layer_sync;
   r.picture_id = d.picture_id;
   r.tl0_pic_idx = d.tl0_pic_idx;
   r.descriptor_size = d.size;

@@ -205,6 +205,26 @@ TEST(RtpRewriter, AReorderedPacketBetweenSkipsGetsItsOwnNumber) {
   EXPECT_EQ(d->seq, 13);
 }
 
+// A packet skipped once (a picture above the viewer's temporal layer, or a packet lost upstream
+// inside one) gave its number to the packet after it: when it comes again (a retransmission),
+// it is dropped rather than numbered over a packet already sent.
+TEST(RtpRewriter, ASkippedPacketIsNeverNumberedLater) {
+  RtpRewriter r(1, 90000, 10, 0);
+  ASSERT_TRUE(r.rewrite(9, 300, 0, 0));  // out 10
+  r.skip(9, 301);
+  r.skip(9, 302);
+  auto a = r.rewrite(9, 303, 0, 10);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->seq, 11);
+  EXPECT_FALSE(r.rewrite(9, 302, 0, 20));
+  EXPECT_FALSE(r.rewrite(9, 301, 0, 20));
+  r.skip(9, 302);  // skipped again: counted once
+  EXPECT_EQ(r.skipped(), 2u);
+  auto b = r.rewrite(9, 304, 0, 30);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->seq, 12);
+}
+
 TEST(RtpRewriter, SkipsWrapAndStartOverWithANewSource) {
   RtpRewriter r(1, 90000, 0, 0);
   ASSERT_TRUE(r.rewrite(9, 65534, 0, 0));  // out 0

@@ -41,12 +41,14 @@ class FakeEndpoint final : public Endpoint {
     int picture_id;  // what the endpoint writes into its copy (-1: unchanged)
     bool frame_start;
     int tid = -1;  // the packet's VP8 temporal layer (-1: none)
+    bool sync = false;  // its Y bit
   };
   void send_rtp(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t seq, std::uint32_t) override {
+    const auto info = hype::rtc::video::inspect_vp8(p.payload());
     sent.push_back({sub.rewriter.out_ssrc(), seq, p.ssrc(), p.sequence_number(), false,
-                    sub.out_picture_id, (p.payload()[0] & 0x10) != 0,
-                    hype::rtc::video::inspect_vp8(p.payload()).temporal_id});
+                    sub.out_picture_id, (p.payload()[0] & 0x10) != 0, info.temporal_id,
+                    info.layer_sync});
   }
   void send_rtx(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t osn, std::uint32_t) override {
@@ -63,8 +65,9 @@ class FakeEndpoint final : public Endpoint {
 // A VP8 payload with the extended descriptor and a 15-bit picture id (each layer numbers its
 // pictures on its own, as an encoder per layer does).
 // With tid >= 0 it also carries TL0PICIDX and the temporal layer (L1T3 temporal layers).
+// `sync`: the Y bit (the frame references base-layer frames only).
 std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe, int picture_id, int tid = -1,
-                                      int tl0 = 0) {
+                                      int tl0 = 0, bool sync = false) {
   std::vector<std::uint8_t> p(100, 0xAB);
   p[0] = static_cast<std::uint8_t>(0x80 | (frame_start ? 0x10 : 0x00));  // X, S
   p[1] = tid >= 0 ? 0xE0 : 0x80;                                         // I (L T)
@@ -73,7 +76,7 @@ std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe, int pictu
   std::size_t at = 4;
   if (tid >= 0) {
     p[at++] = static_cast<std::uint8_t>(tl0);
-    p[at++] = static_cast<std::uint8_t>(tid << 6);
+    p[at++] = static_cast<std::uint8_t>(tid << 6 | (sync ? 0x20 : 0));
   }
   p[at] = keyframe ? 0x00 : 0x01;  // VP8 payload header: P bit
   if (keyframe) {
@@ -84,8 +87,11 @@ std::vector<std::uint8_t> vp8_payload(bool frame_start, bool keyframe, int pictu
   return p;
 }
 
-// The temporal layer of the n-th frame of an L1T3 pattern: 0 2 1 2.
-constexpr std::array<int, 4> kTemporalPattern{0, 2, 1, 2};
+// The temporal layer of the n-th frame of an L1T3 pattern: 0 2 1 2, in cycles of 8 frames as
+// libwebrtc's encoder runs it. Only the first T2 and the first T1 of a cycle reference the base
+// layer alone (Y = 1); the others also reference the T1 or T2 frames before them.
+constexpr std::array<int, 8> kTemporalPattern{0, 2, 1, 2, 0, 2, 1, 2};
+constexpr std::array<bool, 8> kTemporalSync{false, true, true, false, false, false, false, false};
 
 struct Fixture {
   SfuCounters node;
@@ -108,6 +114,8 @@ struct Fixture {
   bool temporal = false;
   std::array<int, 3> pattern_pos{0, 0, 0};
   std::array<int, 3> tl0{0, 0, 0};
+  std::set<std::pair<int, std::uint16_t>> lose;  // (layer, sequence number) lost upstream
+  bool sync_frames = true;  // frames carry the Y bit where kTemporalSync says
 
   Fixture() {
     auto& p = room.add_participant(kStreamer);
@@ -135,14 +143,17 @@ struct Fixture {
   }
   // One packet of layer `l` as the publisher's transport hands it to the room (binding its
   // SSRC by rid first, as Transport::on_rtp does).
-  void packet(int l, bool frame_start, bool keyframe, std::uint16_t at_seq) {
+  // `last`: the frame's last packet (marker bit). Packets in `lose` never reach the room.
+  void packet(int l, bool frame_start, bool keyframe, std::uint16_t at_seq, bool last = true) {
     std::vector<std::uint8_t> buf(400);
     const auto i = static_cast<std::size_t>(l);
-    auto payload =
-        temporal ? vp8_payload(frame_start, keyframe, picture_id[i],
-                               kTemporalPattern[static_cast<std::size_t>(pattern_pos[i])], tl0[i])
-                 : vp8_payload(frame_start, keyframe, picture_id[i]);
-    RtpBuilder b(buf, {kVp8, true, at_seq, ts[static_cast<std::size_t>(l)],
+    const auto pos = static_cast<std::size_t>(pattern_pos[i]);
+    auto payload = temporal ? vp8_payload(frame_start, keyframe, picture_id[i],
+                                          kTemporalPattern[pos], tl0[i],
+                                          sync_frames && kTemporalSync[pos])
+                            : vp8_payload(frame_start, keyframe, picture_id[i]);
+    if (lose.contains({l, at_seq})) return;
+    RtpBuilder b(buf, {kVp8, last, at_seq, ts[static_cast<std::size_t>(l)],
                        kLayerSsrc[static_cast<std::size_t>(l)]});
     const std::string& rid = kRids[static_cast<std::size_t>(l)];
     b.add_extension(kExtMid, hype::rtc::as_bytes("1"));
@@ -165,10 +176,11 @@ struct Fixture {
     ts[i] += 3000;
     picture_id[i] = (picture_id[i] + 1) & 0x7FFF;
     if (temporal) {
-      pattern_pos[i] = key ? 0 : (pattern_pos[i] + 1) % 4;
+      pattern_pos[i] = key ? 0 : (pattern_pos[i] + 1) % static_cast<int>(kTemporalPattern.size());
       if (pattern_pos[i] == 0) tl0[i] = (tl0[i] + 1) & 0xFF;
     }
-    for (int k = 0; k < kPacketsPerFrame[i]; ++k) packet(l, k == 0, key && k == 0, seq[i]++);
+    for (int k = 0; k < kPacketsPerFrame[i]; ++k)
+      packet(l, k == 0, key && k == 0, seq[i]++, k == kPacketsPerFrame[i] - 1);
   }
   void frame() {
     for (int l = 0; l < 3; ++l) {
@@ -666,7 +678,17 @@ TEST(RoomSimulcast, ATemporalLayerIsDroppedBeforeTheSpatialLayerWithoutAGap) {
   EXPECT_EQ(v.sent.back().src_seq, last.src_seq);
 }
 
-TEST(RoomSimulcast, ATemporalStepUpStartsAtABaseLayerFrame) {
+// The frames a viewer got from `from` on: (temporal layer, Y bit) of each frame start.
+std::vector<std::pair<int, bool>> frames_since(const FakeEndpoint& e, std::size_t from) {
+  std::vector<std::pair<int, bool>> out;
+  for (std::size_t i = from; i < e.sent.size(); ++i)
+    if (e.sent[i].frame_start && !e.sent[i].rtx) out.emplace_back(e.sent[i].tid, e.sent[i].sync);
+  return out;
+}
+
+// A step up takes one temporal layer at a time, each at a frame of that layer which references
+// base-layer frames only (Y = 1): any other frame of it may reference one the viewer never got.
+TEST(RoomSimulcast, ATemporalStepUpTakesOneLayerAtATimeAtLayerSyncFrames) {
   Fixture f;
   f.temporal = true;
   auto& v = f.viewer(2, 8000);
@@ -678,26 +700,115 @@ TEST(RoomSimulcast, ATemporalStepUpStartsAtABaseLayerFrame) {
   for (std::size_t i = v.sent.size() - 30; i < v.sent.size(); ++i) tids.insert(v.sent[i].tid);
   ASSERT_EQ(tids, std::set<int>{0});
   ASSERT_EQ(f.recent_layers(v, 30), std::set<int>{2});
-  // Room for everything again: the first frame above T0 comes right after a T0 frame.
+  // Room for everything again.
   v.estimate = 1'000'000;
   const std::size_t before = v.sent.size();
   f.run_ms(1000);
-  std::size_t first_up = 0;
-  for (std::size_t i = before; i < v.sent.size() && first_up == 0; ++i)
-    if (v.sent[i].tid > 0) first_up = i;
-  ASSERT_GT(first_up, before);
-  int prev_frame_tid = -1;  // the frame just before the first one above T0
-  for (std::size_t i = first_up; i-- > 0;) {
-    if (v.sent[i].frame_start && !v.sent[i].rtx) {
-      prev_frame_tid = v.sent[i].tid;
-      break;
+  const auto frames = frames_since(v, before);
+  // The first frame of each layer above T0 is a Y frame, and T1 comes before T2: in the
+  // cycle 0 2 1 2 0 2 1 2 the first T2 is a Y frame, but T2 frames may reference T1 ones.
+  int highest = 0;
+  for (const auto& [tid, sync] : frames) {
+    if (tid > highest) {
+      EXPECT_EQ(tid, highest + 1) << "a layer skipped on the way up";
+      EXPECT_TRUE(sync) << "T" << tid << " taken at a frame that is not a switch-up point";
+      highest = tid;
     }
   }
-  EXPECT_EQ(prev_frame_tid, 0);
-  EXPECT_EQ(v.sent[first_up].tid, 2);  // the pattern 0 2 1 2: the T2 right after that T0
-  tids.clear();                        // the last 60 packets: six frames of the top layer
+  EXPECT_EQ(highest, 2);
+  tids.clear();  // the last 60 packets: six frames of the top layer
   for (std::size_t i = v.sent.size() - 60; i < v.sent.size(); ++i) tids.insert(v.sent[i].tid);
   EXPECT_EQ(tids, (std::set<int>{0, 1, 2}));
+  expect_continuous(v);
+}
+
+// An encoder that never marks a switch-up point: the step up waits for a keyframe (it does not
+// guess), and takes everything there at once.
+TEST(RoomSimulcast, WithoutLayerSyncFramesATemporalStepUpWaitsForAKeyframe) {
+  Fixture f;
+  f.temporal = true;
+  f.sync_frames = false;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  v.estimate = 130'000;
+  f.run_ms(1000);
+  v.estimate = 1'000'000;
+  f.key_next = {false, false, false};
+  std::size_t before = v.sent.size();
+  for (int i = 0; i < 16; ++i) {  // two cycles, no keyframe
+    f.layer_frame(2, false);
+    f.now_ms += 33;
+    f.room.on_tick(f.now_ms);
+  }
+  for (const auto& [tid, sync] : frames_since(v, before)) EXPECT_EQ(tid, 0);
+  before = v.sent.size();
+  f.layer_frame(2, true);
+  for (int i = 0; i < 8; ++i) {
+    f.layer_frame(2, false);
+    f.now_ms += 33;
+  }
+  std::set<int> tids;
+  for (const auto& [tid, sync] : frames_since(v, before)) tids.insert(tid);
+  EXPECT_EQ(tids, (std::set<int>{0, 1, 2}));
+  expect_continuous(v);
+}
+
+// Packets the publisher's link lost inside pictures the viewer skips are skipped too: the
+// viewer sees no gap it would NACK and never get repaired. A loss in a picture it takes stays
+// a gap (the viewer NACKs it; the retransmission repairs it).
+TEST(RoomSimulcast, UpstreamLossesInsideSkippedPicturesLeaveNoGap) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  v.estimate = 130'000;  // T0 of the top layer only
+  f.run_ms(1000);
+  ASSERT_EQ(f.video->subscriptions.front()->temporal, 0);
+  f.key_next = {false, false, false};
+  while (f.pattern_pos[2] % 4 != 3) {  // up to the frame before a T0
+    f.layer_frame(2, false);
+    f.now_ms += 33;
+  }
+  // Next: T0 (packets t0..t0+9), T2, T1, T2 (10 each), T0. Lost: the first packet of the T2
+  // after the T0, one in its middle, its last with the first of the T1, and the last of the
+  // second T2 (just before the next T0 starts).
+  const std::uint16_t t0 = f.seq[2];
+  for (int k : {10, 14, 19, 20, 39}) f.lose.insert({2, static_cast<std::uint16_t>(t0 + k)});
+  const std::size_t before = v.sent.size();
+  for (int i = 0; i < 8; ++i) {
+    f.layer_frame(2, false);
+    f.now_ms += 33;
+  }
+  for (const auto& [tid, sync] : frames_since(v, before)) EXPECT_EQ(tid, 0);
+  expect_continuous(v);
+  // A loss in a T0 picture is a gap (the next frame is a T0 again: 8 frames are a cycle).
+  f.lose.insert({2, static_cast<std::uint16_t>(f.seq[2] + 3)});
+  const std::size_t mark = v.sent.size();
+  for (int i = 0; i < 8; ++i) {
+    f.layer_frame(2, false);
+    f.now_ms += 33;
+  }
+  int gaps = 0;
+  for (std::size_t i = mark; i < v.sent.size(); ++i)
+    if (static_cast<std::uint16_t>(v.sent[i - 1].seq + 1) != v.sent[i].seq) ++gaps;
+  EXPECT_EQ(gaps, 1);
+}
+
+// A packet the VP8 munger cannot map (a picture from before the layer's switch, with a new
+// sequence number) is dropped without taking a number: no gap after it.
+TEST(RoomSimulcast, APacketTheMungerRefusesLeavesNoGap) {
+  Fixture f;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  ASSERT_EQ(f.recent_layers(v, 10), std::set<int>{2});
+  const std::size_t before = v.sent.size();
+  const int pid = f.picture_id[2];
+  f.picture_id[2] = (pid - 1000) & 0x7FFF;  // far older than anything the viewer got
+  f.packet(2, true, false, f.seq[2]++);
+  f.picture_id[2] = pid;
+  EXPECT_EQ(v.sent.size(), before);
+  f.run_ms(200);
+  ASSERT_GT(v.sent.size(), before);
   expect_continuous(v);
 }
 
