@@ -40,7 +40,7 @@ class FakeEndpoint final : public Endpoint {
     bool rtx;
     int picture_id;  // what the endpoint writes into its copy (-1: unchanged)
     bool frame_start;
-    int tid = -1;  // the packet's VP8 temporal layer (-1: none)
+    int tid = -1;       // the packet's VP8 temporal layer (-1: none)
     bool sync = false;  // its Y bit
   };
   void send_rtp(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
@@ -115,7 +115,7 @@ struct Fixture {
   std::array<int, 3> pattern_pos{0, 0, 0};
   std::array<int, 3> tl0{0, 0, 0};
   std::set<std::pair<int, std::uint16_t>> lose;  // (layer, sequence number) lost upstream
-  bool sync_frames = true;  // frames carry the Y bit where kTemporalSync says
+  bool sync_frames = true;                       // frames carry the Y bit where kTemporalSync says
 
   Fixture() {
     auto& p = room.add_participant(kStreamer);
@@ -148,10 +148,10 @@ struct Fixture {
     std::vector<std::uint8_t> buf(400);
     const auto i = static_cast<std::size_t>(l);
     const auto pos = static_cast<std::size_t>(pattern_pos[i]);
-    auto payload = temporal ? vp8_payload(frame_start, keyframe, picture_id[i],
-                                          kTemporalPattern[pos], tl0[i],
-                                          sync_frames && kTemporalSync[pos])
-                            : vp8_payload(frame_start, keyframe, picture_id[i]);
+    auto payload = temporal
+                       ? vp8_payload(frame_start, keyframe, picture_id[i], kTemporalPattern[pos],
+                                     tl0[i], sync_frames && kTemporalSync[pos])
+                       : vp8_payload(frame_start, keyframe, picture_id[i]);
     if (lose.contains({l, at_seq})) return;
     RtpBuilder b(buf, {kVp8, last, at_seq, ts[static_cast<std::size_t>(l)],
                        kLayerSsrc[static_cast<std::size_t>(l)]});
