@@ -26,11 +26,18 @@ int temporal_steps(const LayerRate& l) {
 }
 
 // Whether a temporal step may be forwarded: the whole layer always; a lower step when its
-// frame rate is not known to be below kMinTemporalFps.
+// frame rate is not known to be below kMinTemporalFps, nor to make a freeze of the drop from
+// the whole layer's rate (kFreezeMarginMs).
 bool offered(const LayerRate& l, int temporal) {
-  if (temporal < 0 || temporal >= temporal_steps(l) - 1) return true;
+  const int top = temporal_steps(l) - 1;
+  if (temporal < 0 || temporal >= top) return true;
   const double fps = l.temporal_fps[static_cast<std::size_t>(temporal)];
-  return fps <= 0 || fps >= kMinTemporalFps;
+  if (fps <= 0) return true;
+  if (fps < kMinTemporalFps) return false;
+  const double whole = l.temporal_fps[static_cast<std::size_t>(top)];
+  if (whole <= 0) return true;
+  const double interval = 1000.0 / whole;
+  return 1000.0 / fps <= std::max(3 * interval, interval + 150.0) - kFreezeMarginMs;
 }
 
 // Steps in order: (spatial, temporal), temporal -1 standing for the top.

@@ -28,10 +28,14 @@ struct LayerRate {
 };
 
 // A temporal step below this frame rate is not offered (a 15 fps layer's T0 alone is 3.75
-// fps: a slide show, and Chromium counts each of its frames as a freeze: an interval over
-// max(3 x the average, average + 150 ms)); the whole layer always is. 5 fps keeps the T0 of
-// a 20-30 fps layer (5-7.5 fps; a CPU-bound encoder's 25 fps top layer gives 6.25).
+// fps: a slide show); the whole layer always is.
 inline constexpr double kMinTemporalFps = 5.0;
+// Nor is a step whose frame interval a viewer would count as a freeze when the whole layer
+// drops to it: Chromium counts an interval over max(3 x the average, average + 150 ms)
+// (freezeCount), so the step's interval must stay this much below that bound, taken at the
+// whole layer's rate. A 30 fps layer keeps its T0 (133 ms against 183), a 20 fps one does not
+// (200 ms against 200: the bench's 220 ms freezes at a step down to it) but keeps T0+T1.
+inline constexpr double kFreezeMarginMs = 40.0;
 
 // What a viewer forwards of one stream: a spatial layer (index, lowest first; -1 none) and
 // the highest temporal layer of it (-1: all of them).

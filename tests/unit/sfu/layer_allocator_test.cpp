@@ -201,4 +201,26 @@ TEST(LayerAllocator, NoTemporalStepBelowTheFrameRateFloor) {
   EXPECT_EQ(out[0], (LayerChoice{1, 0}));
 }
 
+// A CPU-bound encoder's 20 fps top layer: its T0 alone (5 fps, 200 ms between frames) would be
+// a freeze to the viewer the moment the layer drops to it (Chromium: an interval over max(3 x
+// 50, 50 + 150) ms), so it is not offered; T0+T1 (10 fps) is. At 30 fps the T0 (7.5 fps) is.
+TEST(LayerAllocator, NoTemporalStepWhoseIntervalCountsAsAFreeze) {
+  auto a = temporal_ladder(500'000, 2'500'000, 6'000'000);
+  a[0].temporal_fps = {3.75, 7.5, 15, 0};
+  a[1].temporal_fps = {7.5, 15, 30, 0};
+  a[2].temporal_fps = {5, 10, 20, 0};
+  std::array<StreamDemand, 1> s{StreamDemand{2, a, 2, -1}};
+  std::array<LayerChoice, 1> out{};
+  // 2.8 M: the top layer's T0 (2.4 M) would fit, its T0+T1 (3.6 M) does not: the middle layer
+  // whole (2.5 M) instead.
+  allocate_layers(2'800'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{1, -1}));
+  a[2].temporal_fps = {6.25, 12.5, 25, 0};  // 160 ms against max(120, 190) - 40: not offered
+  allocate_layers(2'800'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{1, -1}));
+  a[2].temporal_fps = {7.5, 15, 30, 0};  // 133 ms against 183 - 40: offered
+  allocate_layers(2'800'000, s, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, 0}));
+}
+
 }  // namespace
