@@ -8,7 +8,7 @@
 //
 //   HYPE_BIN=build/release/src/app/hype node bench/video/adapt.mjs \
 //     [--base 0.8] [--step 15] [--out /tmp/hype-adapt] [--png docs/benchmarks/adapt.png] \
-//     [--content fake|testsrc2] [--schedule 10,4,1.5,10]
+//     [--content fake|testsrc2] [--schedule 10,4,1.5,10] [--mode hype|p2p]
 //
 // --base is in Mbit/s: Chromium's fake 1080p screen codes its three layers in about 0.2, 0.7
 // and 1.1 Mbit/s, so a base of 0.8 puts the x0.6 step below the middle layer and the x2.5 one
@@ -18,6 +18,13 @@
 // only as a fake camera, so the streamer's page gets getUserMedia's track from
 // getDisplayMedia (the client's path from the track on is the same). Needs root (ip netns,
 // tc) and, for testsrc2, ffmpeg.
+//
+// --mode p2p is the reference: the same streamer capture and the same weak link, but one
+// Chromium RTCPeerConnection from the streamer straight to the weak viewer (one VP8 encoding
+// at the client's 1080p30 settings: 6 Mbit/s, contentHint and degradationPreference of its
+// "text" content type), so Chromium's own sender-side estimate and encoder adaptation follow
+// the link instead of the SFU's layer choice. The plot's estimate is then the streamer's
+// (availableOutgoingBitrate); no good viewer, no SFU decisions.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -35,6 +42,7 @@ const { values: opt } = parseArgs({
     png: { type: 'string' },
     content: { type: 'string', default: 'fake' },
     schedule: { type: 'string' },
+    mode: { type: 'string', default: 'hype' },
   },
 });
 if (netnsSkip) {
@@ -46,8 +54,11 @@ const STEP_S = Number(opt.step);
 const SCHEDULE = opt.schedule ? opt.schedule.split(',').map(Number) : [1.0, 2.5, 0.6, 1.0].map((f) => +(BASE * f).toFixed(3));
 if (SCHEDULE.some((c) => !(c > 0))) throw new Error(`adapt: bad --schedule ${opt.schedule}`);
 if (!['fake', 'testsrc2'].includes(opt.content)) throw new Error(`adapt: --content fake|testsrc2, not ${opt.content}`);
+if (!['hype', 'p2p'].includes(opt.mode)) throw new Error(`adapt: --mode hype|p2p, not ${opt.mode}`);
+const P2P = opt.mode === 'p2p';
+if (P2P && opt.content !== 'testsrc2') throw new Error('adapt: --mode p2p needs --content testsrc2 (the fake screen exists only for getDisplayMedia)');
 mkdirSync(opt.out, { recursive: true });
-console.log(`command: node bench/video/adapt.mjs ${opt.schedule ? `--schedule ${opt.schedule}` : `--base ${BASE}`} --step ${STEP_S} --content ${opt.content}`);
+console.log(`command: node bench/video/adapt.mjs ${opt.schedule ? `--schedule ${opt.schedule}` : `--base ${BASE}`} --step ${STEP_S} --content ${opt.content} --mode ${opt.mode}`);
 console.log(`machine: ${cpus().length} x ${cpus()[0].model}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`schedule (Mbit/s, ${STEP_S} s each): ${SCHEDULE.join(' -> ')}`);
 
@@ -82,6 +93,72 @@ function topLayerBytes(page) {
 }
 
 
+// --mode p2p: the viewer's inbound video and transport bytes, as inbound() gives them.
+function inboundP2P(page) {
+  return page.evaluate(async () => {
+    let out = null;
+    let transport = 0;
+    (await window.__p2p.pc.getStats()).forEach((s) => {
+      if (s.type === 'transport') transport += s.bytesReceived ?? 0;
+      if (s.type === 'inbound-rtp' && s.kind === 'video') out = { width: s.frameWidth ?? 0, frames: s.framesDecoded ?? 0, freezeCount: s.freezeCount ?? 0, freezeSecs: s.totalFreezesDuration ?? 0, video: s.bytesReceived ?? 0 };
+    });
+    return out && { ...out, t: performance.now(), transport };
+  });
+}
+
+// --mode p2p: the streamer's bytes sent and its sender-side estimate.
+function outboundP2P(page) {
+  return page.evaluate(async () => {
+    let b = 0;
+    let estimate = 0;
+    (await window.__p2p.pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') b = s.bytesSent ?? 0;
+      if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate) estimate = s.availableOutgoingBitrate;
+    });
+    return { b, t: performance.now(), estimate };
+  });
+}
+
+// --mode p2p: the streamer's page captures (1080p30) and offers one VP8 encoding with the web
+// client's 1080p30 "text" settings; the viewer's page answers (after a getUserMedia of its
+// own, so Chromium shows it real host candidates instead of mDNS names); no trickle.
+async function connectP2P(streamer, viewer) {
+  const offer = await streamer.evaluate(async () => {
+    const pc = new RTCPeerConnection();
+    window.__p2p = { pc };
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 1920, height: 1080, frameRate: 30 }, audio: false });
+    const track = media.getVideoTracks()[0];
+    track.contentHint = 'detail';
+    const tr = pc.addTransceiver(track, { direction: 'sendonly', sendEncodings: [{ maxBitrate: 6_000_000, maxFramerate: 30 }] });
+    const codecs = RTCRtpSender.getCapabilities('video').codecs;
+    tr.setCodecPreferences([...codecs.filter((c) => /vp8/i.test(c.mimeType)), ...codecs.filter((c) => !/vp8|vp9|av1|h264|h265/i.test(c.mimeType))]);
+    const params = tr.sender.getParameters();
+    params.degradationPreference = 'maintain-resolution';
+    await tr.sender.setParameters(params);
+    await pc.setLocalDescription();
+    await new Promise((r) => (pc.iceGatheringState === 'complete' ? r() : pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r())));
+    return pc.localDescription.sdp;
+  });
+  const answer = await viewer.evaluate(async (sdp) => {
+    (await navigator.mediaDevices.getUserMedia({ audio: true })).getTracks().forEach((t) => t.stop());
+    const pc = new RTCPeerConnection();
+    window.__p2p = { pc };
+    pc.ontrack = (e) => {
+      const v = document.createElement('video');
+      v.muted = true;
+      v.autoplay = true;
+      v.srcObject = new MediaStream([e.track]);
+      document.body.append(v);
+    };
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setLocalDescription();
+    await new Promise((r) => (pc.iceGatheringState === 'complete' ? r() : pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r())));
+    return pc.localDescription.sdp;
+  }, offer);
+  await streamer.evaluate((sdp) => window.__p2p.pc.setRemoteDescription({ type: 'answer', sdp }), answer);
+}
+
+
 const lab = netnsLab(`adapt${process.pid}-`);
 let server;
 let rootBrowser;
@@ -102,40 +179,56 @@ try {
   }
   rootBrowser = await launch({ args: rootArgs });
   const weakBrowser = await ns.launchChromium({ origins: [server.url] });
-  const names = { a: uniqueName('streamer'), b: uniqueName('weak'), c: uniqueName('good') };
-  const auth = {};
-  for (const [k, n] of Object.entries(names)) auth[k] = await registerApi(n);
-  const guild = await api('POST', '/guilds', { name: 'Adapt' }, auth.a.access_token);
-  const invite = (await api('POST', `/guilds/${guild.id}/invites`, {}, auth.a.access_token)).code;
-  for (const k of ['b', 'c']) await api('POST', `/invites/${invite}`, undefined, auth[k].access_token);
   const u = {};
-  for (const [k, browser] of [['a', rootBrowser], ['c', rootBrowser], ['b', weakBrowser]]) {
-    u[k] = await openUser(browser);
-    if (k === 'a' && opt.content === 'testsrc2') {
-      await u[k].context.addInitScript(() => {
-        navigator.mediaDevices.getDisplayMedia = (o) => navigator.mediaDevices.getUserMedia({ video: typeof o?.video === 'object' ? o.video : true, audio: false });
-      });
-      await u[k].page.reload();
+  if (P2P) {
+    u.a = await openUser(rootBrowser);
+    u.b = await openUser(weakBrowser);
+    await connectP2P(u.a.page, u.b.page);
+    await until(async () => (await inboundP2P(u.b.page))?.frames > 0, { what: 'the P2P viewer decodes', timeout: 40_000 });
+  } else {
+    const names = { a: uniqueName('streamer'), b: uniqueName('weak'), c: uniqueName('good') };
+    const auth = {};
+    for (const [k, n] of Object.entries(names)) auth[k] = await registerApi(n);
+    const guild = await api('POST', '/guilds', { name: 'Adapt' }, auth.a.access_token);
+    const invite = (await api('POST', `/guilds/${guild.id}/invites`, {}, auth.a.access_token)).code;
+    for (const k of ['b', 'c']) await api('POST', `/invites/${invite}`, undefined, auth[k].access_token);
+    for (const [k, browser] of [['a', rootBrowser], ['c', rootBrowser], ['b', weakBrowser]]) {
+      u[k] = await openUser(browser);
+      if (k === 'a' && opt.content === 'testsrc2') {
+        await u[k].context.addInitScript(() => {
+          navigator.mediaDevices.getDisplayMedia = (o) => navigator.mediaDevices.getUserMedia({ video: typeof o?.video === 'object' ? o.video : true, audio: false });
+        });
+        await u[k].page.reload();
+      }
+      await loginUi(u[k].page, names[k]);
+      u[k].id = await myId(u[k].page);
     }
-    await loginUi(u[k].page, names[k]);
-    u[k].id = await myId(u[k].page);
+    for (const k of ['a', 'b', 'c']) await joinVoiceMuted(u[k], { timeout: 30_000 });
+    await u.a.page.getByLabel('Stream quality').selectOption('1080p30');
+    await u.a.page.getByLabel('Content type').selectOption('text');
+    await u.a.page.getByRole('button', { name: 'Share screen' }).click();
+    await u.a.page.getByRole('button', { name: 'Stop sharing' }).waitFor();
+    for (const k of ['b', 'c']) await streamTile(u[k].page, u.a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
+    for (const k of ['b', 'c']) await until(async () => (await inbound(u[k].page, u.a.id))?.frames > 0, { what: `${k} decodes`, timeout: 40_000 });
   }
-  for (const k of ['a', 'b', 'c']) await joinVoiceMuted(u[k], { timeout: 30_000 });
-  await u.a.page.getByLabel('Stream quality').selectOption('1080p30');
-  await u.a.page.getByLabel('Content type').selectOption('text');
-  await u.a.page.getByRole('button', { name: 'Share screen' }).click();
-  await u.a.page.getByRole('button', { name: 'Stop sharing' }).waitFor();
-  for (const k of ['b', 'c']) await streamTile(u[k].page, u.a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
-  for (const k of ['b', 'c']) await until(async () => (await inbound(u[k].page, u.a.id))?.frames > 0, { what: `${k} decodes`, timeout: 40_000 });
+  // The weak viewer, the good viewer (P2P: none) and the streamer's top layer (P2P: its one
+  // encoding, with its estimate).
+  const weakStats = () => (P2P ? inboundP2P(u.b.page) : inbound(u.b.page, u.a.id));
+  const goodStats = () => (P2P ? Promise.resolve(null) : inbound(u.c.page, u.a.id));
+  const topStats = () => (P2P ? outboundP2P(u.a.page) : topLayerBytes(u.a.page));
+  // P2P: the viewer's frame rate on the full link stands in for the good viewer's.
+  const ref0 = P2P ? await weakStats() : null;
   await sleep(3000);
+  const ref1 = P2P ? await weakStats() : null;
 
   // The schedule, sampled every 250 ms.
   const samples = [];
   const t0 = Date.now();
-  const good0 = await inbound(u.c.page, u.a.id);
-  const top0 = await topLayerBytes(u.a.page);
-  let goodMin = good0.width;
-  let prev = await inbound(u.b.page, u.a.id);
+  const good0 = await goodStats();
+  const top0 = await topStats();
+  let goodMin = good0?.width ?? 0;
+  let prev = await weakStats();
+  const senderEstimates = []; // P2P: the streamer's own estimate
   const cutAt = []; // when each step's capacity was set (s from t0; the loop's samples lag)
   for (let i = 0; i < SCHEDULE.length; i++) {
     ns.set({ down: `${SCHEDULE[i]}mbit` });
@@ -143,9 +236,13 @@ try {
     const stepEnd = t0 + (i + 1) * STEP_S * 1000;
     while (Date.now() < stepEnd) {
       await sleep(250);
-      const s = await inbound(u.b.page, u.a.id);
-      const g = await inbound(u.c.page, u.a.id);
+      const s = await weakStats();
+      const g = await goodStats();
       if (g) goodMin = Math.min(goodMin, g.width);
+      if (P2P) {
+        const o = await topStats();
+        senderEstimates.push({ t: (Date.now() - t0) / 1000, kbps: o.estimate / 1000 });
+      }
       if (!s) continue;
       const dt = (s.t - prev.t) / 1000;
       samples.push({
@@ -156,22 +253,22 @@ try {
         video_kbps: dt > 0 ? ((s.video - prev.video) * 8) / dt / 1000 : 0,
         fps: dt > 0 ? (s.frames - prev.frames) / dt : 0,
         width: s.width,
-        layer: LAYER_OF_WIDTH[s.width] ?? -1,
+        layer: LAYER_OF_WIDTH[s.width] ?? (s.width >= 1920 ? 2 : s.width >= 1280 ? 1 : s.width >= 640 ? 0 : -1),
         freezeCount: s.freezeCount,
         freezeSecs: s.freezeSecs,
       });
       prev = s;
     }
   }
-  const good1 = await inbound(u.c.page, u.a.id);
-  const top1 = await topLayerBytes(u.a.page);
+  const good1 = await goodStats();
+  const top1 = await topStats();
 
   writeFileSync(join(opt.out, 'server.log'), server.log());
   // The SFU's estimate for the weak viewer's stream connection (user id with bit 63 set).
-  const weakPid = (BigInt(u.b.id) | (1n << 63n)).toString();
+  const weakPid = P2P ? null : (BigInt(u.b.id) | (1n << 63n)).toString();
   const startIso = new Date(t0).toISOString().slice(0, 23);
-  const estimates = [];
-  for (const line of server.log().split('\n')) {
+  const estimates = P2P ? senderEstimates : [];
+  for (const line of P2P ? [] : server.log().split('\n')) {
     const m = line.match(/^(\S+) trace sfu: room \d+ viewer (\d+) estimate (\d+) bps/);
     if (!m || m[2] !== weakPid) continue;
     const t = (Date.parse(`${m[1]}Z`) - Date.parse(`${startIso}Z`)) / 1000;
@@ -192,7 +289,7 @@ try {
   // first fits the new capacity. Up: the first decision, and when the viewer first shows the
   // top layer at >= 80 % of the good viewer's frame rate (1 s average).
   const changeAt = (i) => cutAt[i];
-  const goodFps = (good1.frames - good0.frames) / ((good1.t - good0.t) / 1000);
+  const goodFps = P2P ? (ref1.frames - ref0.frames) / ((ref1.t - ref0.t) / 1000) : (good1.frames - good0.frames) / ((good1.t - good0.t) / 1000);
   const window1s = (k) => samples.slice(k, k + 4);
   const avg = (xs, f) => xs.reduce((a, x) => a + f(x), 0) / Math.max(1, xs.length);
   const adapt = [];
@@ -229,7 +326,9 @@ try {
     weak_freezes: { count: last.freezeCount - first.freezeCount, secs: +(last.freezeSecs - first.freezeSecs).toFixed(2) },
     // When the weak viewer's freezes ended (sample time) and how long each window's were.
     weak_freezes_at: samples.flatMap((x, j) => (j > 0 && x.freezeSecs > samples[j - 1].freezeSecs ? [{ t: +x.t.toFixed(2), ms: Math.round((x.freezeSecs - samples[j - 1].freezeSecs) * 1000) }] : [])),
-    good_viewer: { min_width: goodMin, fps: +goodFps.toFixed(1), freezes: good1.freezeCount - good0.freezeCount },
+    mode: opt.mode,
+    good_viewer: P2P ? null : { min_width: goodMin, fps: +goodFps.toFixed(1), freezes: good1.freezeCount - good0.freezeCount },
+    reference_fps: +goodFps.toFixed(1),
     streamer_top_layer_mbps: +(((top1.b - top0.b) * 8) / ((top1.t - top0.t) / 1000) / 1e6).toFixed(3),
   };
   console.log(JSON.stringify(summary, null, 1));
@@ -249,7 +348,7 @@ try {
   const png = opt.png ?? join(opt.out, 'adapt.png');
   const script = `set terminal pngcairo size 900,500
 set output '${png}'
-set title 'Weak viewer on a changing link (capacity ${SCHEDULE.join(' -> ')} Mbit/s, ${opt.content} content)'
+set title '${P2P ? 'Chromium P2P (reference)' : 'hype SFU'}: weak viewer on a changing link (capacity ${SCHEDULE.join(' -> ')} Mbit/s, ${opt.content} content)'
 set xlabel 'time (s)'
 set ylabel 'kbit/s'
 set y2label 'layer (0 = 360p, 2 = 1080p); frame rate / 10'
@@ -259,7 +358,7 @@ set ytics nomirror
 set yrange [0:*]
 set grid
 set key top right
-plot '${cap}' using 1:2 with lines lw 2 title 'capacity', '${est}' using 1:2 with lines lw 2 title 'SFU estimate', '${rx}' using 1:2 with lines title 'received', '${lay}' using 1:2 axes x1y2 with steps lw 2 title 'layer', '${fps}' using 1:2 axes x1y2 with lines dt 2 title 'fps / 10'
+plot '${cap}' using 1:2 with lines lw 2 title 'capacity', '${est}' using 1:2 with lines lw 2 title '${P2P ? "streamer's estimate" : 'SFU estimate'}', '${rx}' using 1:2 with lines title 'received', '${lay}' using 1:2 axes x1y2 with steps lw 2 title 'layer', '${fps}' using 1:2 axes x1y2 with lines dt 2 title 'fps / 10'
 `;
   try {
     execFileSync('gnuplot', [], { input: script });
