@@ -358,7 +358,7 @@ set ytics nomirror
 set yrange [0:*]
 set grid
 set key top right
-plot '${cap}' using 1:2 with lines lw 2 title 'capacity', '${est}' using 1:2 with lines lw 2 title '${P2P ? "streamer's estimate" : 'SFU estimate'}', '${rx}' using 1:2 with lines title 'received', '${lay}' using 1:2 axes x1y2 with steps lw 2 title 'layer', '${fps}' using 1:2 axes x1y2 with lines dt 2 title 'fps / 10'
+plot '${cap}' using 1:2 with lines lw 2 title 'capacity', '${est}' using 1:2 with lines lw 2 title '${P2P ? 'streamer estimate' : 'SFU estimate'}', '${rx}' using 1:2 with lines title 'received', '${lay}' using 1:2 axes x1y2 with steps lw 2 title 'layer', '${fps}' using 1:2 axes x1y2 with lines dt 2 title 'fps / 10'
 `;
   try {
     execFileSync('gnuplot', [], { input: script });
