@@ -361,12 +361,24 @@ void Transport::send_rtcp(rtc::MutableByteSpan slot, std::size_t n) {
 }
 
 void Transport::record_twcc(std::uint16_t seq, std::uint32_t media_ssrc, std::int64_t now_us) {
-  if (twcc_.empty()) twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_);
-  if (!twcc_.add_received(seq, now_us)) {
-    send_twcc();
-    twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_);
-    twcc_.add_received(seq, now_us);
+  if (twcc_.empty()) twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_, twcc_next_seq_);
+  switch (twcc_.add_received(seq, now_us)) {
+    case rtc::rtcp::TwccAdd::kAdded:
+      return;
+    case rtc::rtcp::TwccAdd::kLate:
+      // Reported as lost already (an earlier feedback went out without it), or a duplicate.
+      // Starting a feedback at it would report the packets after it as lost as well.
+      return;
+    case rtc::rtcp::TwccAdd::kFull:
+      break;
   }
+  send_twcc();
+  twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_, twcc_next_seq_);
+  if (twcc_.add_received(seq, now_us) == rtc::rtcp::TwccAdd::kAdded) return;
+  // Too far from where the last feedback ended (the sender restarted its numbers, or a long
+  // pause): start over at this packet.
+  twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_);
+  twcc_.add_received(seq, now_us);
 }
 
 void Transport::send_twcc() {
@@ -375,7 +387,9 @@ void Transport::send_twcc() {
   rtc::ByteWriter w(slot.first(slot.size() - rtc::kSrtpMaxOverhead));
   if (twcc_.write(w)) send_rtcp(slot, w.size());
   ++twcc_fb_count_;
-  twcc_.reset(rtcp_ssrc_, 0, twcc_fb_count_);
+  // The next feedback starts right after this one: packets lost in between are reported.
+  twcc_next_seq_ = twcc_.end_seq();
+  twcc_.reset(rtcp_ssrc_, 0, twcc_fb_count_, twcc_next_seq_);
 }
 
 void Transport::send_reports() {

@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 2; i + 1 < size && added < in.size(); i += 2) {
       seq = static_cast<std::uint16_t>(seq + 1 + (data[i] & 0x03));
       t += static_cast<std::int64_t>(static_cast<std::int8_t>(data[i + 1])) * 1000;
-      if (!b.add_received(seq, t)) break;
+      if (b.add_received(seq, t) != TwccAdd::kAdded) break;
       in[added++] = {seq, t};
     }
     if (added > 0) {

@@ -13,33 +13,57 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 }  // namespace
 
 void TwccBuilder::reset(std::uint32_t sender_ssrc, std::uint32_t media_ssrc,
-                        std::uint8_t fb_pkt_count) {
+                        std::uint8_t fb_pkt_count, std::optional<std::uint16_t> first_seq) {
   sender_ssrc_ = sender_ssrc;
   media_ssrc_ = media_ssrc;
   fb_count_ = fb_pkt_count;
   count_ = 0;
+  have_reference_ = false;
+  have_base_ = first_seq.has_value();
+  base_seq_ = first_seq.value_or(0);
 }
 
-bool TwccBuilder::add_received(std::uint16_t seq, std::int64_t arrival_us) {
-  if (count_ == 0) {
-    base_seq_ = seq;
-    std::int64_t ref = floor_div(arrival_us, kTwccReferenceTickUs);
+TwccAdd TwccBuilder::add_received(std::uint16_t seq, std::int64_t arrival_us) {
+  if (!have_reference_) {
+    const std::int64_t ref = floor_div(arrival_us, kTwccReferenceTickUs);
     reference_time_ = static_cast<std::int32_t>(ref & 0xFFFFFF);
-    last_us_ = ref * kTwccReferenceTickUs;
+    reference_us_ = ref * kTwccReferenceTickUs;
   }
-  auto index = static_cast<std::uint16_t>(seq - base_seq_);
-  if (count_ != 0 && index < count_) return false;  // duplicate or reordered
-  if (index >= kMaxPackets) return false;
-  // Rounded to the tick grid, then tracked on the grid so errors do not accumulate.
-  std::int64_t diff = arrival_us - last_us_;
-  std::int64_t ticks = floor_div(diff + kTwccDeltaTickUs / 2, kTwccDeltaTickUs);
-  if (ticks < INT16_MIN || ticks > INT16_MAX) return false;
-  for (std::size_t i = count_; i < index; ++i) status_[i] = 0;
-  status_[index] = (ticks >= 0 && ticks <= 255) ? 1 : 2;
-  delta_[index] = static_cast<std::int16_t>(ticks);
-  last_us_ += ticks * kTwccDeltaTickUs;
-  count_ = std::size_t{index} + 1;
-  return true;
+  if (!have_base_) {
+    base_seq_ = seq;
+    have_base_ = true;
+  }
+  // An index "before" the base wraps to a large one: older than this feedback.
+  const auto index = static_cast<std::uint16_t>(seq - base_seq_);
+  if (index >= 0x8000) return TwccAdd::kLate;
+  if (index >= kMaxPackets) return TwccAdd::kFull;
+  // Rounded to the 250 us grid; deltas are differences of grid points (no drift).
+  const std::int64_t t = floor_div(arrival_us - reference_us_ + kTwccDeltaTickUs / 2, kTwccDeltaTickUs);
+  if (t < INT32_MIN / 2 || t > INT32_MAX / 2) return index < count_ ? TwccAdd::kLate : TwccAdd::kFull;
+  auto fits = [](std::int64_t d) { return d >= INT16_MIN && d <= INT16_MAX; };
+  // The received packets before and after it in sequence order (the reference before the
+  // first): each delta is to the previous one.
+  std::int64_t prev = 0;
+  for (std::size_t i = std::min<std::size_t>(index, count_); i-- > 0;) {
+    if (received_[i]) {
+      prev = ticks_[i];
+      break;
+    }
+  }
+  if (index < count_) {
+    if (received_[index]) return TwccAdd::kLate;  // a duplicate
+    std::size_t next = index + 1;
+    while (next < count_ && !received_[next]) ++next;  // count_ - 1 is always received
+    if (!fits(t - prev) || !fits(ticks_[next] - t)) return TwccAdd::kLate;
+  } else {
+    if (!fits(t - prev)) return TwccAdd::kFull;
+    for (std::size_t i = count_; i < index; ++i) received_[i] = 0;
+    count_ = std::size_t{index} + 1;
+  }
+  have_reference_ = true;
+  received_[index] = 1;
+  ticks_[index] = static_cast<std::int32_t>(t);
+  return TwccAdd::kAdded;
 }
 
 bool TwccBuilder::write(ByteWriter& w) const {
@@ -55,25 +79,37 @@ bool TwccBuilder::write(ByteWriter& w) const {
   w.u24(static_cast<std::uint32_t>(reference_time_) & 0xFFFFFF);
   w.u8(fb_count_);
 
+  // Symbols: 0 not received, 1 small delta (0..255 ticks), 2 large or negative delta.
+  std::array<std::uint8_t, kMaxPackets> status{};
+  std::array<std::int16_t, kMaxPackets> delta{};
+  std::int64_t prev = 0;
+  for (std::size_t k = 0; k < count_; ++k) {
+    if (!received_[k]) continue;
+    const std::int64_t d = ticks_[k] - prev;
+    prev = ticks_[k];
+    delta[k] = static_cast<std::int16_t>(d);
+    status[k] = d >= 0 && d <= 255 ? 1 : 2;
+  }
+
   // Packet status chunks.
   std::size_t i = 0;
   while (i < count_) {
     std::size_t run = 1;
-    while (i + run < count_ && status_[i + run] == status_[i] && run < 8191) ++run;
+    while (i + run < count_ && status[i + run] == status[i] && run < 8191) ++run;
     std::size_t left = count_ - i;
     // A run-length chunk wins when the run is at least as long as a 2-bit vector, or
     // covers what a 1-bit vector would.
     bool any_large = false;
     for (std::size_t k = i; k < i + std::min<std::size_t>(14, left); ++k) {
-      any_large |= status_[k] == 2;
+      any_large |= status[k] == 2;
     }
     if (run >= 14 || (run >= 7 && any_large) || run == left) {
-      w.u16(static_cast<std::uint16_t>((status_[i] << 13) | run));
+      w.u16(static_cast<std::uint16_t>((status[i] << 13) | run));
       i += run;
     } else if (!any_large) {
       std::uint16_t chunk = 0x8000;  // status vector, 1-bit symbols
       for (std::size_t k = 0; k < 14; ++k) {
-        if (i + k < count_ && status_[i + k]) chunk |= static_cast<std::uint16_t>(1u << (13 - k));
+        if (i + k < count_ && status[i + k]) chunk |= static_cast<std::uint16_t>(1u << (13 - k));
       }
       w.u16(chunk);
       i += std::min<std::size_t>(14, left);
@@ -81,7 +117,7 @@ bool TwccBuilder::write(ByteWriter& w) const {
       std::uint16_t chunk = 0xC000;  // status vector, 2-bit symbols
       for (std::size_t k = 0; k < 7; ++k) {
         if (i + k < count_) {
-          chunk |= static_cast<std::uint16_t>(status_[i + k] << (2 * (6 - k)));
+          chunk |= static_cast<std::uint16_t>(status[i + k] << (2 * (6 - k)));
         }
       }
       w.u16(chunk);
@@ -90,10 +126,10 @@ bool TwccBuilder::write(ByteWriter& w) const {
   }
   // Receive deltas.
   for (std::size_t k = 0; k < count_; ++k) {
-    if (status_[k] == 1) {
-      w.u8(static_cast<std::uint8_t>(delta_[k]));
-    } else if (status_[k] == 2) {
-      w.u16(static_cast<std::uint16_t>(delta_[k]));
+    if (status[k] == 1) {
+      w.u8(static_cast<std::uint8_t>(delta[k]));
+    } else if (status[k] == 2) {
+      w.u16(static_cast<std::uint16_t>(delta[k]));
     }
   }
   // RTCP padding (as libwebrtc does): zeros and a final count byte, P bit set.

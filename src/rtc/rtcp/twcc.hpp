@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "rtc/bytes.hpp"
@@ -19,19 +20,32 @@ namespace hype::rtc::rtcp {
 inline constexpr std::int64_t kTwccDeltaTickUs = 250;
 inline constexpr std::int64_t kTwccReferenceTickUs = 64000;
 
+// What add_received did with a packet.
+enum class TwccAdd : std::uint8_t {
+  kAdded,  // recorded (in order, or filling a gap of this feedback)
+  kLate,   // not recorded: a duplicate, older than this feedback, or its deltas do not fit
+  kFull,   // not recorded: too far ahead for this feedback (count or 16-bit delta range)
+};
+
 // Builds one feedback packet. Reused across packets (reset()), fixed storage: no heap.
 class TwccBuilder {
  public:
   static constexpr std::size_t kMaxPackets = 2048;
 
-  void reset(std::uint32_t sender_ssrc, std::uint32_t media_ssrc, std::uint8_t fb_pkt_count);
-  // Packets must be added in increasing transport sequence order (gaps become "not
-  // received"). Returns false when the packet does not fit this feedback (too many packets,
-  // delta out of the 16-bit range, or out of order): send what you have, reset, retry.
-  bool add_received(std::uint16_t seq, std::int64_t arrival_us);
+  // `first_seq`: where this feedback starts (the packet after the last one the previous
+  // feedback covered, so losses between two feedbacks are reported); without it, at the
+  // first packet added.
+  void reset(std::uint32_t sender_ssrc, std::uint32_t media_ssrc, std::uint8_t fb_pkt_count,
+             std::optional<std::uint16_t> first_seq = std::nullopt);
+  // Records a packet's arrival. Packets normally come in increasing transport sequence order
+  // (gaps become "not received"); one that arrives late into a gap of this feedback fills
+  // it. kFull: send what you have, reset, retry.
+  TwccAdd add_received(std::uint16_t seq, std::int64_t arrival_us);
   bool empty() const { return count_ == 0; }
   std::size_t packet_count() const { return count_; }
   std::uint16_t base_seq() const { return base_seq_; }
+  // The sequence number after the last one this feedback covers.
+  std::uint16_t end_seq() const { return static_cast<std::uint16_t>(base_seq_ + count_); }
   // Appends the RTCP packet to w; false on overflow or when empty.
   bool write(ByteWriter& w) const;
 
@@ -39,12 +53,14 @@ class TwccBuilder {
   std::uint32_t sender_ssrc_ = 0;
   std::uint32_t media_ssrc_ = 0;
   std::uint8_t fb_count_ = 0;
+  bool have_base_ = false;
   std::uint16_t base_seq_ = 0;
-  std::size_t count_ = 0;            // status entries (received or not)
-  std::int32_t reference_time_ = 0;  // 64 ms units
-  std::int64_t last_us_ = 0;         // arrival time on the 250 us grid of the last delta
-  std::array<std::uint8_t, kMaxPackets> status_{};  // 0 not received, 1 small, 2 large
-  std::array<std::int16_t, kMaxPackets> delta_{};   // ticks, valid where status_ != 0
+  std::size_t count_ = 0;  // status entries (received or not), up to the newest received
+  bool have_reference_ = false;
+  std::int32_t reference_time_ = 0;                 // 64 ms units (24 bits on the wire)
+  std::int64_t reference_us_ = 0;                   // the same, in microseconds
+  std::array<std::uint8_t, kMaxPackets> received_{};  // 1: received
+  std::array<std::int32_t, kMaxPackets> ticks_{};     // arrival, 250 us ticks after the reference
 };
 
 struct TwccHeader {

@@ -207,7 +207,7 @@ TEST(Twcc, SmallDeltasAndLossesRoundTrip) {
     if (s == 0 || s == 20 || s == 21) continue;
     in.push_back({s, t0 + i * 5000});
   }
-  for (auto [seq, t] : in) ASSERT_TRUE(b.add_received(seq, t));
+  for (auto [seq, t] : in) ASSERT_EQ(b.add_received(seq, t), TwccAdd::kAdded);
   auto out = twcc_round_trip(b);
   ASSERT_EQ(out.size(), 40u);
   std::size_t j = 0;
@@ -230,7 +230,7 @@ TEST(Twcc, LargeAndNegativeDeltasUseTwoBitVectors) {
   std::vector<std::int64_t> times = {t,          t + 250,    t + 100'000,  t + 90'000,
                                      t + 90'250, t + 90'500, t + 2'000'000};
   for (std::size_t i = 0; i < times.size(); ++i) {
-    ASSERT_TRUE(b.add_received(static_cast<std::uint16_t>(100 + i), times[i]));
+    ASSERT_EQ(b.add_received(static_cast<std::uint16_t>(100 + i), times[i]), TwccAdd::kAdded);
   }
   auto out = twcc_round_trip(b);
   ASSERT_EQ(out.size(), times.size());
@@ -244,7 +244,7 @@ TEST(Twcc, LongRunsUseRunLength) {
   TwccBuilder b;
   b.reset(1, 2, 0);
   for (int i = 0; i < 1000; ++i)
-    ASSERT_TRUE(b.add_received(static_cast<std::uint16_t>(i), 1000 * i));
+    ASSERT_EQ(b.add_received(static_cast<std::uint16_t>(i), 1000 * i), TwccAdd::kAdded);
   std::size_t wire = 0;
   auto out = twcc_round_trip(b, &wire);
   ASSERT_EQ(out.size(), 1000u);
@@ -253,20 +253,62 @@ TEST(Twcc, LongRunsUseRunLength) {
   EXPECT_LE(wire, 20u + 2 + 1000 + 3);
 }
 
-TEST(Twcc, RejectsOutOfRangeAndReorder) {
+TEST(Twcc, RejectsOutOfRangeAndOlderPackets) {
   TwccBuilder b;
   b.reset(1, 2, 0);
-  ASSERT_TRUE(b.add_received(10, 1'000'000));
-  EXPECT_FALSE(b.add_received(9, 1'000'500));    // reordered
-  EXPECT_FALSE(b.add_received(11, 20'000'000));  // delta beyond int16 ticks (8.19 s)
-  EXPECT_FALSE(b.add_received(10 + TwccBuilder::kMaxPackets, 1'001'000));
-  EXPECT_TRUE(b.add_received(11, 1'000'250));
+  ASSERT_EQ(b.add_received(10, 1'000'000), TwccAdd::kAdded);
+  EXPECT_EQ(b.add_received(9, 1'000'500), TwccAdd::kLate);     // older than this feedback
+  EXPECT_EQ(b.add_received(10, 1'000'600), TwccAdd::kLate);    // a duplicate
+  EXPECT_EQ(b.add_received(11, 20'000'000), TwccAdd::kFull);   // delta beyond int16 ticks
+  EXPECT_EQ(b.add_received(10 + TwccBuilder::kMaxPackets, 1'001'000), TwccAdd::kFull);
+  EXPECT_EQ(b.add_received(11, 1'000'250), TwccAdd::kAdded);
+}
+
+// A packet that arrives after later ones (reordered on the way) fills its gap: reported
+// received, with its own arrival time, and the packet after it keeps its own. Before, it
+// started a new feedback at its number, which reported every packet after it as lost again.
+TEST(Twcc, AReorderedPacketFillsItsGap) {
+  TwccBuilder b;
+  b.reset(1, 2, 0);
+  const std::int64_t t0 = 3'000'000;
+  ASSERT_EQ(b.add_received(100, t0), TwccAdd::kAdded);
+  ASSERT_EQ(b.add_received(102, t0 + 5'000), TwccAdd::kAdded);
+  ASSERT_EQ(b.add_received(103, t0 + 10'000), TwccAdd::kAdded);
+  ASSERT_EQ(b.add_received(101, t0 + 12'000), TwccAdd::kAdded);  // after 102 and 103
+  auto out = twcc_round_trip(b);
+  ASSERT_EQ(out.size(), 4u);
+  const std::int64_t want[] = {t0, t0 + 12'000, t0 + 5'000, t0 + 10'000};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(out[i].received) << i;
+    EXPECT_EQ(out[i].arrival_us, want[i]) << i;
+  }
+}
+
+// A feedback that starts where the previous one ended reports the packets lost between the
+// two (before, it started at its first received packet, and those losses were never reported).
+TEST(Twcc, AFeedbackStartsWhereThePreviousOneEnded) {
+  TwccBuilder b;
+  b.reset(1, 2, 0);
+  ASSERT_EQ(b.add_received(500, 1'000'000), TwccAdd::kAdded);
+  ASSERT_EQ(b.add_received(501, 1'001'000), TwccAdd::kAdded);
+  const std::uint16_t next = b.end_seq();
+  EXPECT_EQ(next, 502);
+  b.reset(1, 2, 1, next);
+  EXPECT_TRUE(b.empty());
+  ASSERT_EQ(b.add_received(505, 1'100'000), TwccAdd::kAdded);  // 502-504 lost
+  EXPECT_EQ(b.add_received(501, 1'100'100), TwccAdd::kLate);   // in the previous one
+  auto out = twcc_round_trip(b);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].seq, 502);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_FALSE(out[i].received) << i;
+  EXPECT_TRUE(out[3].received);
+  EXPECT_EQ(out[3].arrival_us, 1'100'000);
 }
 
 TEST(Twcc, ParserRejectsTruncated) {
   TwccBuilder b;
   b.reset(1, 2, 0);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(b.add_received(static_cast<std::uint16_t>(i), 7000 * i));
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(b.add_received(static_cast<std::uint16_t>(i), 7000 * i), TwccAdd::kAdded);
   std::uint8_t buf[512];
   ByteWriter w(buf);
   ASSERT_TRUE(b.write(w));

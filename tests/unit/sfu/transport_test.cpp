@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <functional>
+#include <map>
 
 #include "rtc/rtcp/rtcp_packets.hpp"
 #include "rtc/rtp/extension_rewriter.hpp"
@@ -198,6 +199,54 @@ TEST(Transport, SendsTransportCcFeedbackAndReceiverReports) {
   EXPECT_FALSE(has_rtcp(f.received(*f.sub_client).rtcp, rtc::rtcp::kRr, 1));
 }
 
+// The transport-cc feedback the publisher gets: each feedback starts where the last one
+// ended (a packet lost just after it is reported), and a packet that arrives after its
+// feedback went out changes nothing (before, it started a new feedback at its own number, so
+// every packet after it, received and reported already, was reported again as lost: false
+// losses for the publisher's loss-based estimate on any path that reorders).
+TEST(Transport, TransportCcFeedbackReportsEachPacketOnceAndEveryGap) {
+  Fixture f;
+  f.connect_both();
+  std::map<std::uint16_t, bool> reported;  // transport seq -> received (the last report)
+  std::map<std::uint16_t, int> lost_reports;
+  auto collect = [&] {
+    for (auto& bytes : f.received(*f.pub_client).rtcp_bytes) {
+      rtc::rtcp::RtcpReader rd(bytes);
+      rtc::rtcp::RtcpHeader h;
+      while (rd.next(h)) {
+        if (h.type != rtc::rtcp::kRtpfb || h.count != rtc::rtcp::kFmtTwcc) continue;
+        rtc::rtcp::FeedbackView fb;
+        ASSERT_TRUE(rtc::rtcp::parse_feedback(h, fb));
+        rtc::rtcp::TwccHeader th;
+        std::vector<rtc::rtcp::TwccPacketResult> res(4096);
+        ASSERT_TRUE(rtc::rtcp::parse_twcc(fb, th, res));
+        for (std::size_t i = 0; i < th.status_count; ++i) {
+          reported[res[i].seq] = res[i].received;
+          if (!res[i].received) ++lost_reports[res[i].seq];
+        }
+      }
+    }
+  };
+  std::int64_t now = 2'000'000;
+  for (std::uint16_t t : {40, 41, 43, 44}) f.feed_rtp(*f.pub, f.publish_packet(300 + t, t), now += 5'000);
+  f.pub->on_tick(now += 10'000);  // a feedback for 40-44, 42 not received
+  collect();
+  ASSERT_FALSE(reported[42]);
+  // 42 arrives after that feedback; 45 is lost; 47 comes before 46.
+  f.feed_rtp(*f.pub, f.publish_packet(342, 42), now += 5'000);
+  f.feed_rtp(*f.pub, f.publish_packet(347, 47), now += 5'000);
+  f.feed_rtp(*f.pub, f.publish_packet(346, 46), now += 5'000);
+  f.feed_rtp(*f.pub, f.publish_packet(348, 48), now += 5'000);
+  f.pub->on_tick(now += 200'000);
+  collect();
+  for (std::uint16_t t = 40; t <= 48; ++t) ASSERT_TRUE(reported.contains(t)) << t;
+  for (std::uint16_t t : {40, 41, 43, 44, 46, 47, 48}) {
+    EXPECT_TRUE(reported[t]) << t;
+    EXPECT_FALSE(lost_reports.contains(t)) << t << " reported lost";
+  }
+  EXPECT_FALSE(reported[45]);
+}
+
 TEST(Transport, PliReachesThePublisherAndNackIsAnsweredFromTheCache) {
   Fixture f;
   f.connect_both();
@@ -344,8 +393,9 @@ TEST(Transport, TransportCcFeedbackFromAListenerMovesItsDownlinkEstimate) {
     b.reset(9, kOutSsrc, 0);
     for (std::size_t i = 0; i < seqs.size(); ++i) {
       if (keep(i)) {
-        ASSERT_TRUE(
-            b.add_received(seqs[i], start_us + 20'000 + static_cast<std::int64_t>(i) * 10'000));
+        ASSERT_EQ(
+            b.add_received(seqs[i], start_us + 20'000 + static_cast<std::int64_t>(i) * 10'000),
+            rtc::rtcp::TwccAdd::kAdded);
       }
     }
     std::vector<std::uint8_t> buf(1600);
