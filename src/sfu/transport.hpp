@@ -152,8 +152,8 @@ class Transport final : public Endpoint {
   TransportEvents& events_;
   std::optional<SocketAddress> remote_;
   std::uint32_t rtcp_ssrc_;
-  std::uint16_t twcc_out_seq_ = 1;  // transport-wide sequence of what it sends
-  rtc::rtcp::TwccBuilder twcc_;     // feedback on what it receives
+  std::uint16_t twcc_out_seq_ = 1;              // transport-wide sequence of what it sends
+  rtc::rtcp::TwccBuilder twcc_;                 // feedback on what it receives
   std::optional<std::uint16_t> twcc_next_seq_;  // where the next feedback starts
   std::uint8_t twcc_fb_count_ = 0;
   // Send-side bandwidth estimate of its downlink from the feedback it sends on what we

@@ -38,8 +38,10 @@ TwccAdd TwccBuilder::add_received(std::uint16_t seq, std::int64_t arrival_us) {
   if (index >= 0x8000) return TwccAdd::kLate;
   if (index >= kMaxPackets) return TwccAdd::kFull;
   // Rounded to the 250 us grid; deltas are differences of grid points (no drift).
-  const std::int64_t t = floor_div(arrival_us - reference_us_ + kTwccDeltaTickUs / 2, kTwccDeltaTickUs);
-  if (t < INT32_MIN / 2 || t > INT32_MAX / 2) return index < count_ ? TwccAdd::kLate : TwccAdd::kFull;
+  const std::int64_t t =
+      floor_div(arrival_us - reference_us_ + kTwccDeltaTickUs / 2, kTwccDeltaTickUs);
+  if (t < INT32_MIN / 2 || t > INT32_MAX / 2)
+    return index < count_ ? TwccAdd::kLate : TwccAdd::kFull;
   auto fits = [](std::int64_t d) { return d >= INT16_MIN && d <= INT16_MAX; };
   // The received packets before and after it in sequence order (the reference before the
   // first): each delta is to the previous one.

@@ -57,8 +57,8 @@ class TwccBuilder {
   std::uint16_t base_seq_ = 0;
   std::size_t count_ = 0;  // status entries (received or not), up to the newest received
   bool have_reference_ = false;
-  std::int32_t reference_time_ = 0;                 // 64 ms units (24 bits on the wire)
-  std::int64_t reference_us_ = 0;                   // the same, in microseconds
+  std::int32_t reference_time_ = 0;                   // 64 ms units (24 bits on the wire)
+  std::int64_t reference_us_ = 0;                     // the same, in microseconds
   std::array<std::uint8_t, kMaxPackets> received_{};  // 1: received
   std::array<std::int32_t, kMaxPackets> ticks_{};     // arrival, 250 us ticks after the reference
 };

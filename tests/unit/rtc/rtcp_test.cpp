@@ -257,9 +257,9 @@ TEST(Twcc, RejectsOutOfRangeAndOlderPackets) {
   TwccBuilder b;
   b.reset(1, 2, 0);
   ASSERT_EQ(b.add_received(10, 1'000'000), TwccAdd::kAdded);
-  EXPECT_EQ(b.add_received(9, 1'000'500), TwccAdd::kLate);     // older than this feedback
-  EXPECT_EQ(b.add_received(10, 1'000'600), TwccAdd::kLate);    // a duplicate
-  EXPECT_EQ(b.add_received(11, 20'000'000), TwccAdd::kFull);   // delta beyond int16 ticks
+  EXPECT_EQ(b.add_received(9, 1'000'500), TwccAdd::kLate);    // older than this feedback
+  EXPECT_EQ(b.add_received(10, 1'000'600), TwccAdd::kLate);   // a duplicate
+  EXPECT_EQ(b.add_received(11, 20'000'000), TwccAdd::kFull);  // delta beyond int16 ticks
   EXPECT_EQ(b.add_received(10 + TwccBuilder::kMaxPackets, 1'001'000), TwccAdd::kFull);
   EXPECT_EQ(b.add_received(11, 1'000'250), TwccAdd::kAdded);
 }
@@ -308,7 +308,8 @@ TEST(Twcc, AFeedbackStartsWhereThePreviousOneEnded) {
 TEST(Twcc, ParserRejectsTruncated) {
   TwccBuilder b;
   b.reset(1, 2, 0);
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(b.add_received(static_cast<std::uint16_t>(i), 7000 * i), TwccAdd::kAdded);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(b.add_received(static_cast<std::uint16_t>(i), 7000 * i), TwccAdd::kAdded);
   std::uint8_t buf[512];
   ByteWriter w(buf);
   ASSERT_TRUE(b.write(w));

@@ -228,7 +228,8 @@ TEST(Transport, TransportCcFeedbackReportsEachPacketOnceAndEveryGap) {
     }
   };
   std::int64_t now = 2'000'000;
-  for (std::uint16_t t : {40, 41, 43, 44}) f.feed_rtp(*f.pub, f.publish_packet(300 + t, t), now += 5'000);
+  for (std::uint16_t t : {40, 41, 43, 44})
+    f.feed_rtp(*f.pub, f.publish_packet(300 + t, t), now += 5'000);
   f.pub->on_tick(now += 10'000);  // a feedback for 40-44, 42 not received
   collect();
   ASSERT_FALSE(reported[42]);
