@@ -28,7 +28,7 @@ int temporal_steps(const LayerRate& l) {
 // Whether a temporal step may be forwarded: the whole layer always; a lower step when its
 // frame rate is not known to be below kMinTemporalFps, nor to make a freeze of the drop from
 // the whole layer's rate (kFreezeMarginMs).
-bool offered(const LayerRate& l, int temporal) {
+bool offered(const LayerRate& l, int temporal, bool current = false) {
   const int top = temporal_steps(l) - 1;
   if (temporal < 0 || temporal >= top) return true;
   const double fps = l.temporal_fps[static_cast<std::size_t>(temporal)];
@@ -37,7 +37,10 @@ bool offered(const LayerRate& l, int temporal) {
   const double whole = l.temporal_fps[static_cast<std::size_t>(top)];
   if (whole <= 0) return true;
   const double interval = 1000.0 / whole;
-  return 1000.0 / fps <= std::max(3 * interval, interval + 150.0) - kFreezeMarginMs;
+  // The step a viewer is on keeps a little slack, so a measured frame rate at the line does
+  // not move it on and off.
+  const double margin = current ? kFreezeMarginMs - kFreezeHysteresisMs : kFreezeMarginMs;
+  return 1000.0 / fps <= std::max(3 * interval, interval + 150.0) - margin;
 }
 
 // Steps in order: (spatial, temporal), temporal -1 standing for the top.
@@ -96,7 +99,8 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
         const int temporal = j == steps - 1 ? -1 : j;
         if (spatial == out[i].spatial && j <= (out[i].temporal < 0 ? steps - 1 : out[i].temporal))
           break;  // down to what it has already
-        if (!offered(l, temporal)) continue;
+        if (!offered(l, temporal, spatial == s.current && temporal == s.current_temporal))
+          continue;
         std::uint64_t need = step_bps(l, temporal);
         if (above(s, spatial, temporal))
           need = static_cast<std::uint64_t>(static_cast<double>(need) * kUpMargin);

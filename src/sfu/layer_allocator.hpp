@@ -36,6 +36,9 @@ inline constexpr double kMinTemporalFps = 5.0;
 // whole layer's rate. A 30 fps layer keeps its T0 (133 ms against 183), a 20 fps one does not
 // (200 ms against 200: the bench's 220 ms freezes at a step down to it) but keeps T0+T1.
 inline constexpr double kFreezeMarginMs = 40.0;
+// ... less this for the step a viewer is on (frame rates are measured in 500 ms windows and
+// smoothed: a step at the line is not dropped and taken by turns).
+inline constexpr double kFreezeHysteresisMs = 20.0;
 
 // What a viewer forwards of one stream: a spatial layer (index, lowest first; -1 none) and
 // the highest temporal layer of it (-1: all of them).

@@ -34,7 +34,10 @@ void Track::note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id, bool
     for (std::size_t t = 0; t < kMaxTemporalLayers; ++t) {
       rate_bps_tid[t] = bps(rate_bytes_tid[t]);
       rate_bytes_tid[t] = 0;
-      fps_tid[t] = empty ? 0 : frames_tid[t] * 1000.0 / static_cast<double>(kWindowMs);
+      // Frames per window move in steps of 2 fps: smoothed over about four windows, so a
+      // 30 fps layer's T0 reads 7-8 fps, not 6 or 8 by turns (kFreezeMarginMs decides on it).
+      const double fps = frames_tid[t] * 1000.0 / static_cast<double>(kWindowMs);
+      fps_tid[t] = empty ? 0 : fps_tid[t] <= 0 ? fps : 0.75 * fps_tid[t] + 0.25 * fps;
       frames_tid[t] = 0;
     }
     temporal_layers = empty ? 0 : window_max_tid + 1;
@@ -207,8 +210,11 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   return added;
 }
 
-bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info) {
-  if (info.frame_start && sub.temporal != sub.target_temporal) {
+bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info,
+                          bool in_order) {
+  // Only a packet newer than any before it moves the step: a late frame start (a
+  // retransmission, a reordered packet) belongs to a picture whose fate was decided already.
+  if (in_order && info.frame_start && sub.temporal != sub.target_temporal) {
     // Order: nothing < T0 < T1 < ... < all (-1).
     auto rank = [](int t) { return t == Subscription::kTemporalNone ? -1 : t < 0 ? 1 << 20 : t; };
     if (sub.temporal == Subscription::kTemporalNone) {
@@ -247,14 +253,30 @@ void Room::skip_lost_between(Subscription& sub, const Track& layer, const rtc::R
     const int d15 = (info.picture_id - last.picture_id) & 0x7FFF;
     const bool short_ids = info.picture_id < 128 && last.picture_id < 128;
     const int d = short_ids ? (info.picture_id - last.picture_id) & 0x7F : d15;
-    const bool adjacent = d == 0 || d == 1;
-    if (adjacent && (last.marker || last.skipped) && (info.frame_start || skipped) &&
-        !(d == 0 && !skipped)) {
+    // Pictures between the two: none when adjacent; when the viewer takes base-layer (T0)
+    // pictures only, none it takes when TL0PICIDX says no T0 picture came between (it counts
+    // T0 pictures; this packet's own counts when it is one); when it takes nothing, none.
+    constexpr int kMaxPictureGap = 8;
+    bool between_skipped = d <= 1 || sub.temporal == Subscription::kTemporalNone;
+    if (!between_skipped && sub.temporal == 0 && d <= kMaxPictureGap && last.tl0 >= 0 &&
+        info.tl0_pic_idx >= 0) {
+      const int t0_pictures = (info.tl0_pic_idx - last.tl0) & 0xFF;
+      between_skipped = t0_pictures == (info.temporal_id == 0 ? 1 : 0);
+    }
+    if (between_skipped && d <= kMaxPictureGap && (last.marker || last.skipped) &&
+        (info.frame_start || skipped) && !(d == 0 && !skipped)) {
       for (int k = 1; k < newer; ++k)
         sub.rewriter.skip(layer.ssrc, static_cast<std::uint16_t>(last.seq + k));
+      // Whole pictures lost between them: the munger closes their ids up as well.
+      if (d > 1 && layer.codec == rtc::video::Codec::kVp8) {
+        const rtc::video::Vp8Descriptor desc = rtc::video::parse_vp8(pkt.payload());
+        const int bits = desc.valid && !desc.picture_id_15bit ? 7 : 15;
+        for (int k = 1; k < d; ++k)
+          sub.vp8.munge((last.picture_id + k) & ((1 << bits) - 1), last.tl0, true, bits);
+      }
     }
   }
-  last = {true, seq, skipped, pkt.marker(), info.picture_id};
+  last = {true, seq, skipped, pkt.marker(), info.picture_id, info.tl0_pic_idx};
 }
 
 bool Room::munge_vp8(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt,
@@ -538,7 +560,9 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& received,
       sub.waiting_keyframe = false;
     }
     if (group) {
-      const bool take = takes_temporal(sub, info);
+      const bool in_order = !sub.last_in.valid ||
+                            static_cast<std::int16_t>(pkt.sequence_number() - sub.last_in.seq) > 0;
+      const bool take = takes_temporal(sub, info, in_order);
       skip_lost_between(sub, *track, pkt, info, !take);
       // The munger first: a packet it cannot map must not take a sequence number.
       if (!munge_vp8(sub, *track, pkt, !take) || !take) {
@@ -673,7 +697,24 @@ std::size_t Room::resend(Subscription& sub, std::uint16_t out_seq, std::int64_t 
     if (!plain) return 0;
     pkt = *plain;
   }
-  if (from.group && !munge_vp8(sub, from, pkt)) return 0;
+  if (from.group) {
+    const rtc::video::PayloadInfo info = rtc::video::inspect(from.codec, pkt.payload());
+    const bool above = sub.temporal == Subscription::kTemporalNone ||
+                       (sub.temporal >= 0 && info.temporal_id > sub.temporal);
+    if (above) {
+      // A packet of a picture above the viewer's temporal layer under a number it is missing
+      // (lost upstream where the SFU could not tell it was in a skipped picture): padding
+      // fills the number; the picture itself would reference frames the viewer never got.
+      plain = plain_copy(pkt, {}, from, plain_);
+      if (!plain) return 0;
+      pkt = *plain;
+      sub.out_picture_id = -1;
+      sub.out_tl0_pic_idx = -1;
+      ++counters_.padding_for_skipped;
+    } else if (!munge_vp8(sub, from, pkt)) {
+      return 0;
+    }
+  }
   // The same numbers as when it was first sent (with a fresh transport-wide sequence
   // number, which every packet put on the wire gets); as RTX where the subscriber takes it.
   if (sub.rtx_ssrc) {

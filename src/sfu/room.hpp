@@ -139,6 +139,7 @@ struct Subscription {
     bool skipped = false;
     bool marker = false;  // the last packet of its frame
     int picture_id = -1;
+    int tl0 = -1;  // its TL0PICIDX
   };
   LastIn last_in;
   // While a spatial switch waits for its keyframe: the target layer's temporal layer, taken
@@ -211,7 +212,7 @@ struct Track {
   std::array<std::uint64_t, kMaxTemporalLayers> rate_bytes_tid{};
   std::array<std::uint64_t, kMaxTemporalLayers> rate_bps_tid{};
   std::array<std::uint32_t, kMaxTemporalLayers> frames_tid{};  // frames started, this window
-  std::array<double, kMaxTemporalLayers> fps_tid{};            // ... per second, the last one
+  std::array<double, kMaxTemporalLayers> fps_tid{};            // ... per second, smoothed
   int window_max_tid = -1;
   int temporal_layers = 0;
   // Layers: when its current run of packets started (its first packet after it was not
@@ -335,6 +336,7 @@ struct RoomCounters {
   std::uint64_t layer_switches = 0;           // a simulcast subscription changed layer
   std::uint64_t dropped_other_layer = 0;      // simulcast packets of a layer nobody takes now
   std::uint64_t dropped_temporal = 0;  // packets of a temporal layer above a viewer's (skipped)
+  std::uint64_t padding_for_skipped = 0;  // NACKs answered with padding (a skipped picture)
   std::uint64_t layer_pauses = 0;      // layers the room asked their publisher to pause
   std::uint64_t layer_resumes = 0;     // ... and to resume
 };
@@ -490,7 +492,10 @@ class Room {
                         bool dropped = false);
   // Whether `sub` forwards a packet of its layer's temporal layer `info.temporal_id` (and, at
   // a frame start, the step its target asks for).
-  static bool takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info);
+  // `in_order`: newer than every packet of its layer before it (only such a packet moves
+  // the step).
+  static bool takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info,
+                             bool in_order = true);
   // Packets the publisher's link lost just before `pkt` that can only belong to pictures
   // `sub` skips (the packets on both sides of the gap are skipped ones of the same or the next
   // picture, or the gap lies between such a picture's end and the next picture's start):

@@ -5,7 +5,7 @@
 // viewers. Besides staying alive under ASan/UBSan, the room must never give one outgoing
 // sequence number of a viewer to two different source packets (the rewriter's skips, the
 // munger and the layer switches together), and every packet it hands a viewer must be one
-// of the layers' packets.
+// of the layers' packets, never a picture above the viewer's temporal layer.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/video/vp8.hpp"
 #include "sfu/room.hpp"
 
 using namespace hype::sfu;
@@ -41,11 +42,17 @@ struct Script {
 
 class Viewer final : public Endpoint {
  public:
-  void send_rtp(const Subscription&, const RtpPacket& p, const hype::rtc::PacketExtensions&,
+  void send_rtp(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t seq, std::uint32_t) override {
     bool known = false;
     for (std::uint32_t s : kLayerSsrc) known |= p.ssrc() == s;
     if (!known) __builtin_trap();
+    // Nothing above the viewer's temporal layer goes out (padding may, under a number).
+    const auto info = hype::rtc::video::inspect_vp8(p.payload());
+    if (!p.payload().empty() && info.valid && info.temporal_id >= 0 &&
+        (sub.temporal == Subscription::kTemporalNone ||
+         (sub.temporal >= 0 && info.temporal_id > sub.temporal)))
+      __builtin_trap();
     // One outgoing number, one source packet, resends included (numbers unwrapped against
     // the newest one: a script moves them by far less than half the space per packet).
     std::int64_t ext = seq;
@@ -75,23 +82,28 @@ class Publisher final : public Endpoint {
   void request_keyframe(std::uint32_t) override {}
 };
 
-// A VP8 payload: the extended descriptor with a 15-bit picture id, TL0PICIDX and TID/Y from
-// `flags`, then a keyframe header or not.
-std::vector<std::uint8_t> vp8(Script& s, std::uint8_t flags, int picture_id, int tl0) {
+// A VP8 payload: the extended descriptor with a 15-bit (or, with `short_id`, 7-bit) picture
+// id, TL0PICIDX and TID/Y from `flags`, then a keyframe header or not.
+std::vector<std::uint8_t> vp8(Script& s, std::uint8_t flags, int picture_id, int tl0,
+                              bool short_id) {
   const bool start = flags & 0x01, key = flags & 0x02, sync = flags & 0x08;
   const int tid = (flags >> 4) & 0x03;
   std::vector<std::uint8_t> p(8 + s.u8() % 48, 0xAB);
-  p[0] = static_cast<std::uint8_t>(0x80 | (start ? 0x10 : 0x00));
-  p[1] = 0xE0;
-  p[2] = static_cast<std::uint8_t>(0x80 | ((picture_id >> 8) & 0x7F));
-  p[3] = static_cast<std::uint8_t>(picture_id & 0xFF);
-  p[4] = static_cast<std::uint8_t>(tl0);
-  p[5] = static_cast<std::uint8_t>(tid << 6 | (sync ? 0x20 : 0));
-  p[6] = key ? 0x00 : 0x01;
-  if (key && p.size() >= 10) {
-    p[6 + 3] = 0x9d;
-    if (p.size() > 10) p[6 + 4] = 0x01;
-    if (p.size() > 11) p[6 + 5] = 0x2a;
+  std::size_t at = 0;
+  p[at++] = static_cast<std::uint8_t>(0x80 | (start ? 0x10 : 0x00));
+  p[at++] = 0xE0;
+  if (short_id) {
+    p[at++] = static_cast<std::uint8_t>(picture_id & 0x7F);
+  } else {
+    p[at++] = static_cast<std::uint8_t>(0x80 | ((picture_id >> 8) & 0x7F));
+    p[at++] = static_cast<std::uint8_t>(picture_id & 0xFF);
+  }
+  p[at++] = static_cast<std::uint8_t>(tl0);
+  p[at++] = static_cast<std::uint8_t>(tid << 6 | (sync ? 0x20 : 0));
+  p[at] = key ? 0x00 : 0x01;
+  if (key) {
+    for (std::size_t k = 3; k < 6 && at + k < p.size(); ++k)
+      p[at + k] = static_cast<std::uint8_t>(k == 3 ? 0x9d : k == 4 ? 0x01 : 0x2a);
   }
   return p;
 }
@@ -136,6 +148,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::array<int, 3> tl0{0, 0, 0};
   std::array<std::uint32_t, 3> ts{0, 0, 0};
   std::vector<std::uint8_t> buf(512);
+  // The first byte picks the stream's picture id width (a sender keeps one).
+  const bool short_ids = s.u8() & 0x01;
   for (int ops = 0; ops < 2000 && !s.done(); ++ops) {
     const std::uint8_t op = s.u8();
     switch (op % 8) {
@@ -153,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           const std::size_t len = s.u8() % 64;
           for (std::size_t i = 0; i < len; ++i) payload.push_back(s.u8());
         } else {
-          payload = vp8(s, flags, pid[l], tl0[l]);
+          payload = vp8(s, flags, pid[l], tl0[l], short_ids);
         }
         RtpBuilder b(buf, {kVp8, (flags & 0x04) != 0, seq[l], ts[l], kLayerSsrc[l]});
         b.add_extension(kExtMid, hype::rtc::as_bytes("1"));

@@ -223,4 +223,19 @@ TEST(LayerAllocator, NoTemporalStepWhoseIntervalCountsAsAFreeze) {
   EXPECT_EQ(out[0], (LayerChoice{2, 0}));
 }
 
+// Frame rates are measured in 500 ms windows: a 30 fps layer's T0 may read 6.5 fps for a while
+// (154 ms, over the 143 ms line). A viewer already on that step keeps it (20 ms of slack); one
+// moving down to it does not take it.
+TEST(LayerAllocator, TheCurrentTemporalStepKeepsSlackAtTheFreezeLine) {
+  auto a = temporal_ladder(500'000, 2'500'000, 8'000'000);
+  a[2].temporal_fps = {6.5, 15, 30, 0};
+  std::array<LayerChoice, 1> out{};
+  std::array<StreamDemand, 1> on_t0{StreamDemand{0, a, 2, 0}};
+  allocate_layers(3'500'000, on_t0, out);
+  EXPECT_EQ(out[0], (LayerChoice{2, 0}));
+  std::array<StreamDemand, 1> on_all{StreamDemand{0, a, 2, -1}};
+  allocate_layers(3'500'000, on_all, out);
+  EXPECT_EQ(out[0], (LayerChoice{1, -1}));
+}
+
 }  // namespace

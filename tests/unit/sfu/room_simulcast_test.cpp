@@ -42,18 +42,20 @@ class FakeEndpoint final : public Endpoint {
     bool frame_start;
     int tid = -1;       // the packet's VP8 temporal layer (-1: none)
     bool sync = false;  // its Y bit
+    std::size_t payload = 0;  // payload bytes (0: padding only)
   };
   void send_rtp(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t seq, std::uint32_t) override {
     const auto info = hype::rtc::video::inspect_vp8(p.payload());
     sent.push_back({sub.rewriter.out_ssrc(), seq, p.ssrc(), p.sequence_number(), false,
-                    sub.out_picture_id, (p.payload()[0] & 0x10) != 0, info.temporal_id,
-                    info.layer_sync});
+                    sub.out_picture_id, !p.payload().empty() && (p.payload()[0] & 0x10) != 0,
+                    info.temporal_id, info.layer_sync, p.payload().size()});
   }
   void send_rtx(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
                 std::uint16_t osn, std::uint32_t) override {
-    sent.push_back(
-        {sub.rtx_ssrc, osn, p.ssrc(), p.sequence_number(), true, sub.out_picture_id, false});
+    const auto info = hype::rtc::video::inspect_vp8(p.payload());
+    sent.push_back({sub.rtx_ssrc, osn, p.ssrc(), p.sequence_number(), true, sub.out_picture_id,
+                    false, info.temporal_id, info.layer_sync, p.payload().size()});
   }
   void request_keyframe(std::uint32_t ssrc) override { keyframes.push_back(ssrc); }
   std::uint64_t downlink_estimate_bps() const override { return estimate; }
@@ -115,6 +117,7 @@ struct Fixture {
   std::array<int, 3> pattern_pos{0, 0, 0};
   std::array<int, 3> tl0{0, 0, 0};
   std::set<std::pair<int, std::uint16_t>> lose;  // (layer, sequence number) lost upstream
+  std::map<std::pair<int, std::uint16_t>, std::vector<std::uint8_t>> lost;  // ... their bytes
   bool sync_frames = true;                       // frames carry the Y bit where kTemporalSync says
 
   Fixture() {
@@ -152,7 +155,6 @@ struct Fixture {
                        ? vp8_payload(frame_start, keyframe, picture_id[i], kTemporalPattern[pos],
                                      tl0[i], sync_frames && kTemporalSync[pos])
                        : vp8_payload(frame_start, keyframe, picture_id[i]);
-    if (lose.contains({l, at_seq})) return;
     RtpBuilder b(buf, {kVp8, last, at_seq, ts[static_cast<std::size_t>(l)],
                        kLayerSsrc[static_cast<std::size_t>(l)]});
     const std::string& rid = kRids[static_cast<std::size_t>(l)];
@@ -160,6 +162,19 @@ struct Fixture {
     b.add_extension(kExtRid, hype::rtc::as_bytes(rid));
     b.payload(payload);
     buf.resize(b.finish());
+    if (lose.contains({l, at_seq})) {
+      lost[{l, at_seq}] = buf;
+      return;
+    }
+    deliver(buf);
+  }
+  // A packet lost before (in `lose`) arrives now: a late retransmission.
+  void redeliver(int l, std::uint16_t at_seq) {
+    auto it = lost.find({l, at_seq});
+    ASSERT_NE(it, lost.end());
+    deliver(it->second);
+  }
+  void deliver(std::vector<std::uint8_t> buf) {
     RtpPacket p;
     ASSERT_EQ(RtpPacket::parse(buf, p), hype::rtc::RtpParseStatus::kOk);
     Participant& from = *room.participant(kStreamer);
@@ -177,7 +192,7 @@ struct Fixture {
     picture_id[i] = (picture_id[i] + 1) & 0x7FFF;
     if (temporal) {
       pattern_pos[i] = key ? 0 : (pattern_pos[i] + 1) % static_cast<int>(kTemporalPattern.size());
-      if (pattern_pos[i] == 0) tl0[i] = (tl0[i] + 1) & 0xFF;
+      if (kTemporalPattern[static_cast<std::size_t>(pattern_pos[i])] == 0) tl0[i] = (tl0[i] + 1) & 0xFF;
     }
     for (int k = 0; k < kPacketsPerFrame[i]; ++k)
       packet(l, k == 0, key && k == 0, seq[i]++, k == kPacketsPerFrame[i] - 1);
@@ -792,6 +807,114 @@ TEST(RoomSimulcast, UpstreamLossesInsideSkippedPicturesLeaveNoGap) {
   for (std::size_t i = mark; i < v.sent.size(); ++i)
     if (static_cast<std::uint16_t>(v.sent[i - 1].seq + 1) != v.sent[i].seq) ++gaps;
   EXPECT_EQ(gaps, 1);
+}
+
+// A frame start that arrives late (a retransmission of a lost first packet) does not move the
+// viewer's temporal step: its picture was skipped already, and stepping up there would let the
+// next frames of that layer through without a switch-up point (they reference the lost one).
+TEST(RoomSimulcast, ALateFrameStartDoesNotMoveTheTemporalStep) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  v.estimate = 130'000;  // the top layer's T0 only
+  f.run_ms(1000);
+  const Subscription& sub = *f.video->subscriptions.front();
+  ASSERT_EQ(sub.temporal, 0);
+  f.key_next = {false, false, false};
+  auto top_frame = [&] {
+    f.layer_frame(2, false);
+    f.now_ms += 33;
+    f.room.on_tick(f.now_ms);
+  };
+  while (f.pattern_pos[2] != 1) top_frame();  // next: the cycle's first T1 (a Y frame)
+  v.estimate = 200'000;                       // T0+T1 (~156 kbit/s), not all of it
+  for (int i = 0; i < 5; ++i) {
+    f.now_ms += 10;
+    f.room.on_tick(f.now_ms);
+  }
+  ASSERT_EQ(sub.target_temporal, 1);
+  const std::uint16_t y_start = f.seq[2];
+  f.lose.insert({2, y_start});  // that Y frame's first packet
+  const std::size_t before = v.sent.size();
+  for (int i = 0; i < 3; ++i) top_frame();  // the Y frame (skipped), a T2, a T0
+  f.redeliver(2, y_start);
+  for (int i = 0; i < 6; ++i) top_frame();  // T2, T1 (no Y), T2, T0, T2, T1 (Y)
+  int first_t1 = -1;
+  bool first_t1_sync = false;
+  for (const auto& [tid, sync] : frames_since(v, before)) {
+    if (tid == 1 && first_t1 < 0) {
+      first_t1 = tid;
+      first_t1_sync = sync;
+    }
+  }
+  ASSERT_EQ(first_t1, 1);
+  EXPECT_TRUE(first_t1_sync) << "a T1 frame without Y reached the viewer first";
+  expect_continuous(v);
+}
+
+// Whole pictures of skipped layers lost upstream (the lowest layer codes a picture in one
+// packet): for a viewer on T0 only, TL0PICIDX tells that no base-layer picture was among them,
+// so their numbers and picture ids close up too.
+TEST(RoomSimulcast, WholeSkippedPicturesLostUpstreamLeaveNoGapForABaseLayerViewer) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 10'000;  // the lowest layer's T0 (~8 kbit/s) only
+  f.run_ms(2000);
+  const Subscription& sub = *f.video->subscriptions.front();
+  ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  ASSERT_EQ(sub.temporal, 0);
+  // Every T2 picture of the lowest layer in the next two cycles is lost.
+  for (int k = 1; k <= 16; ++k) {
+    const auto pos = static_cast<std::size_t>((f.pattern_pos[0] + k) % 8);
+    if (kTemporalPattern[pos] == 2)
+      f.lose.insert({0, static_cast<std::uint16_t>(f.seq[0] + k - 1)});
+  }
+  f.key_next = {false, false, false};
+  const std::size_t before = v.sent.size();
+  for (int k = 0; k < 16; ++k) f.frame();
+  ASSERT_GT(v.sent.size(), before + 2);
+  expect_continuous(v);
+}
+
+// A picture above the viewer's temporal layer, lost upstream where the SFU could not tell it
+// was one it skips (the viewer takes T0 and T1; a whole T2 picture between a T0 and a T1): the
+// viewer NACKs the number; once the publisher's retransmission is in, the answer is padding
+// under that number, not the picture (which references frames the viewer never got).
+TEST(RoomSimulcast, ANackForAPictureAboveTheViewersLayerIsAnsweredWithPadding) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  v.estimate = 20'000;  // the lowest layer's T0+T1 (~16 kbit/s), not all of it (~31)
+  f.run_ms(2000);
+  const Subscription& sub = *f.video->subscriptions.front();
+  ASSERT_EQ(f.recent_layers(v, 5), std::set<int>{0});
+  ASSERT_EQ(sub.temporal, 1);
+  f.key_next = {false, false, false};
+  while (kTemporalPattern[static_cast<std::size_t>((f.pattern_pos[0] + 1) % 8)] != 0) f.frame();
+  const std::uint16_t t2 = static_cast<std::uint16_t>(f.seq[0] + 1);  // the T2 after that T0
+  f.lose.insert({0, t2});
+  const std::size_t before = v.sent.size();
+  for (int k = 0; k < 4; ++k) f.frame();
+  std::uint16_t missing = 0;
+  int gaps = 0;
+  for (std::size_t i = before; i < v.sent.size(); ++i) {
+    if (v.sent[i].rtx || static_cast<std::uint16_t>(v.sent[i - 1].seq + 1) == v.sent[i].seq)
+      continue;
+    missing = static_cast<std::uint16_t>(v.sent[i - 1].seq + 1);
+    ++gaps;
+  }
+  ASSERT_EQ(gaps, 1);
+  f.redeliver(0, t2);  // the publisher's retransmission: not forwarded (T2)
+  const std::size_t sent = v.sent.size();
+  std::array<std::uint16_t, 1> q{missing};
+  EXPECT_EQ(f.room.on_nack(2, 8000, q, f.now_ms), 1u);
+  ASSERT_EQ(v.sent.size(), sent + 1);
+  EXPECT_EQ(v.sent.back().seq, missing);
+  EXPECT_EQ(v.sent.back().src_seq, t2);
+  EXPECT_EQ(v.sent.back().payload, 0u) << "the T2 picture itself went to a T1 viewer";
+  EXPECT_EQ(f.room.counters().padding_for_skipped, 1u);
 }
 
 // A packet the VP8 munger cannot map (a picture from before the layer's switch, with a new
