@@ -99,8 +99,7 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
         const int temporal = j == steps - 1 ? -1 : j;
         if (spatial == out[i].spatial && j <= (out[i].temporal < 0 ? steps - 1 : out[i].temporal))
           break;  // down to what it has already
-        if (!offered(l, temporal, spatial == s.current && temporal == s.current_temporal))
-          continue;
+        if (!offered(l, temporal, spatial == s.current && temporal == s.current_temporal)) continue;
         std::uint64_t need = step_bps(l, temporal);
         if (above(s, spatial, temporal))
           need = static_cast<std::uint64_t>(static_cast<double>(need) * kUpMargin);

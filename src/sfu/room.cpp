@@ -210,8 +210,7 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   return added;
 }
 
-bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info,
-                          bool in_order) {
+bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info, bool in_order) {
   // Only a packet newer than any before it moves the step: a late frame start (a
   // retransmission, a reordered packet) belongs to a picture whose fate was decided already.
   if (in_order && info.frame_start && sub.temporal != sub.target_temporal) {

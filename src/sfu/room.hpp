@@ -335,10 +335,10 @@ struct RoomCounters {
   std::uint64_t dropped_duplicate_audio = 0;  // audio the SFU already had
   std::uint64_t layer_switches = 0;           // a simulcast subscription changed layer
   std::uint64_t dropped_other_layer = 0;      // simulcast packets of a layer nobody takes now
-  std::uint64_t dropped_temporal = 0;  // packets of a temporal layer above a viewer's (skipped)
+  std::uint64_t dropped_temporal = 0;     // packets of a temporal layer above a viewer's (skipped)
   std::uint64_t padding_for_skipped = 0;  // NACKs answered with padding (a skipped picture)
-  std::uint64_t layer_pauses = 0;      // layers the room asked their publisher to pause
-  std::uint64_t layer_resumes = 0;     // ... and to resume
+  std::uint64_t layer_pauses = 0;         // layers the room asked their publisher to pause
+  std::uint64_t layer_resumes = 0;        // ... and to resume
 };
 
 class Room {

@@ -40,8 +40,8 @@ class FakeEndpoint final : public Endpoint {
     bool rtx;
     int picture_id;  // what the endpoint writes into its copy (-1: unchanged)
     bool frame_start;
-    int tid = -1;       // the packet's VP8 temporal layer (-1: none)
-    bool sync = false;  // its Y bit
+    int tid = -1;             // the packet's VP8 temporal layer (-1: none)
+    bool sync = false;        // its Y bit
     std::size_t payload = 0;  // payload bytes (0: padding only)
   };
   void send_rtp(const Subscription& sub, const RtpPacket& p, const hype::rtc::PacketExtensions&,
@@ -118,7 +118,7 @@ struct Fixture {
   std::array<int, 3> tl0{0, 0, 0};
   std::set<std::pair<int, std::uint16_t>> lose;  // (layer, sequence number) lost upstream
   std::map<std::pair<int, std::uint16_t>, std::vector<std::uint8_t>> lost;  // ... their bytes
-  bool sync_frames = true;                       // frames carry the Y bit where kTemporalSync says
+  bool sync_frames = true;  // frames carry the Y bit where kTemporalSync says
 
   Fixture() {
     auto& p = room.add_participant(kStreamer);
@@ -192,7 +192,8 @@ struct Fixture {
     picture_id[i] = (picture_id[i] + 1) & 0x7FFF;
     if (temporal) {
       pattern_pos[i] = key ? 0 : (pattern_pos[i] + 1) % static_cast<int>(kTemporalPattern.size());
-      if (kTemporalPattern[static_cast<std::size_t>(pattern_pos[i])] == 0) tl0[i] = (tl0[i] + 1) & 0xFF;
+      if (kTemporalPattern[static_cast<std::size_t>(pattern_pos[i])] == 0)
+        tl0[i] = (tl0[i] + 1) & 0xFF;
     }
     for (int k = 0; k < kPacketsPerFrame[i]; ++k)
       packet(l, k == 0, key && k == 0, seq[i]++, k == kPacketsPerFrame[i] - 1);
