@@ -247,11 +247,13 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
     // layers' targets plus the top layer's minimum, ~3.8 Mbit/s): that is not the weak viewer's
     // doing, so the rate is compared while the layer is sent, and what the weak viewer could
     // do to the streamer (keyframe requests for the top layer) is bounded: one per return to
-    // it, a few with retries.
+    // it, a few with retries, and one per viewer each time the streamer's own top layer comes
+    // back after a stop.
     assert.deepEqual(goodBelowTop, [], 'the good viewers stayed on the top layer whenever the streamer sent it');
     for (const [i, f] of goodFps.entries()) assert.ok(f >= 20, `${goods[i].name} fps ${f.toFixed(1)}`);
     assert.ok(topSendingMbps >= rates.f * 0.7, `the streamer's top layer went from ${rates.f.toFixed(2)} to ${topSendingMbps.toFixed(2)} Mbit/s while it was sent`);
-    assert.ok(topPlis <= 4, `${topPlis} keyframe requests for the streamer's top layer over the schedule`);
+    const pliBound = 4 + 3 * topStops.length;
+    assert.ok(topPlis <= pliBound, `${topPlis} keyframe requests for the streamer's top layer over the schedule (bound ${pliBound}: ${topStops.length} stops of its own)`);
     // The weak viewer froze for less than 2 s in all. The goal is none over 300 ms; the cut to
     // the low cap (to about 40 % of the link) overloads the link until the switch, and a
     // loaded 2-core box adds its own: 0.7-1.2 s in this session's runs, measured in the bench.
