@@ -76,7 +76,8 @@ void allocate_layers(std::uint64_t budget_bps, std::span<const StreamDemand> str
     out[i] = {low, -1};
     if (low < 0) continue;
     const LayerRate& l = streams[i].layers[static_cast<std::size_t>(low)];
-    out[i].temporal = lowest_temporal_step(l);
+    out[i].temporal =
+        lowest_temporal_step(l, low == streams[i].current ? streams[i].current_temporal : kNoStep);
     used += step_bps(l, out[i].temporal);
   }
   // Then, by priority, the highest step that fits in what is left: the whole of the highest
@@ -120,9 +121,9 @@ std::uint64_t step_bps(const LayerRate& l, int temporal) {
   return l.temporal_bps[static_cast<std::size_t>(temporal)];
 }
 
-int lowest_temporal_step(const LayerRate& l) {
+int lowest_temporal_step(const LayerRate& l, int current) {
   for (int t = 0; t < temporal_steps(l) - 1; ++t)
-    if (offered(l, t)) return t;
+    if (offered(l, t, t == current)) return t;
   return -1;
 }
 

@@ -59,7 +59,10 @@ struct StreamDemand {
 };
 
 // The lowest temporal step of a layer that is offered (see kMinTemporalFps); -1: the whole.
-int lowest_temporal_step(const LayerRate& l);
+// `current`: the temporal step the viewer is on in this layer (it keeps kFreezeHysteresisMs of
+// slack), or kNoStep.
+inline constexpr int kNoStep = -100;
+int lowest_temporal_step(const LayerRate& l, int current = kNoStep);
 // The rate of a step of a layer (temporal -1, or its top temporal layer: the whole layer).
 std::uint64_t step_bps(const LayerRate& l, int temporal);
 

@@ -210,9 +210,23 @@ Track* Room::publish(ParticipantId owner, const PublishedTrack& spec) {
   return added;
 }
 
+int Subscription::step_at(std::uint16_t out_seq) const {
+  // Newest change first: a number after its last one was sent under the step that followed.
+  int step = temporal;
+  const std::size_t n = std::min(step_change_count, kStepHistory);
+  for (std::size_t k = 0; k < n; ++k) {
+    const StepChange& c = step_changes[(step_change_count - 1 - k) % kStepHistory];
+    if (rtc::seq_newer(out_seq, c.last_out)) return step;
+    step = c.before;
+  }
+  // Older than the changes remembered: the oldest step known (a guess past kStepHistory).
+  return step;
+}
+
 bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info, bool in_order) {
   // Only a packet newer than any before it moves the step: a late frame start (a
   // retransmission, a reordered packet) belongs to a picture whose fate was decided already.
+  const int before = sub.temporal;
   if (in_order && info.frame_start && sub.temporal != sub.target_temporal) {
     // Order: nothing < T0 < T1 < ... < all (-1).
     auto rank = [](int t) { return t == Subscription::kTemporalNone ? -1 : t < 0 ? 1 << 20 : t; };
@@ -231,6 +245,11 @@ bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info
       sub.temporal =
           rank(sub.target_temporal) <= info.temporal_id ? sub.target_temporal : info.temporal_id;
     }
+  }
+  if (sub.temporal != before) {
+    sub.step_changes[sub.step_change_count % Subscription::kStepHistory] = {
+        sub.rewriter.last_out_seq(), before};
+    ++sub.step_change_count;
   }
   if (sub.temporal == Subscription::kTemporalNone) return false;
   return info.temporal_id < 0 || sub.temporal < 0 || info.temporal_id <= sub.temporal;
@@ -546,6 +565,7 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& received,
       }
       sub.source = track;
       sub.last_in = {};
+      sub.step_change_count = 0;
       sub.target_temporal = sub.next_temporal;
       sub.waiting_keyframe = false;
       sub.rewriter.detach();
@@ -670,7 +690,7 @@ std::size_t Room::on_nack(ParticipantId subscriber, std::uint32_t out_ssrc,
 }
 
 std::size_t Room::resend(Subscription& sub, std::uint16_t out_seq, std::int64_t now_ms,
-                         ForwardSink& sink) {
+                         ForwardSink& sink, bool probe) {
   // The layer it forwards now (the rewriter maps only the current source's numbers).
   Track& from = *sub.current();
   auto src = sub.rewriter.source_seq(out_seq);
@@ -698,8 +718,11 @@ std::size_t Room::resend(Subscription& sub, std::uint16_t out_seq, std::int64_t 
   }
   if (from.group) {
     const rtc::video::PayloadInfo info = rtc::video::inspect(from.codec, pkt.payload());
-    const bool above = sub.temporal == Subscription::kTemporalNone ||
-                       (sub.temporal >= 0 && info.temporal_id > sub.temporal);
+    // The step the number was sent under: the one before the last change for numbers up to it.
+    const int step = sub.step_at(out_seq);
+    const bool above =
+        step == Subscription::kTemporalNone || (step >= 0 && info.temporal_id > step);
+    if (above && probe) return 0;  // a probe repeats media the viewer got; not this
     if (above) {
       // A packet of a picture above the viewer's temporal layer under a number it is missing
       // (lost upstream where the SFU could not tell it was in a skipped picture): padding
@@ -748,7 +771,7 @@ std::size_t Room::send_probe(ParticipantId viewer, std::size_t min_bytes, int mi
   int misses = 0;
   for (int k = 0; packets < kMaxPackets && (bytes < min_bytes || packets < min_packets); ++k) {
     auto out_seq = static_cast<std::uint16_t>(sub->rewriter.last_out_seq() - (k % kWindow));
-    std::size_t n = resend(*sub, out_seq, now_ms, sink);
+    std::size_t n = resend(*sub, out_seq, now_ms, sink, true);
     if (n == 0) {
       if (++misses >= kWindow) break;  // nothing cached to probe with
       continue;

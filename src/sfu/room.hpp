@@ -142,6 +142,16 @@ struct Subscription {
     int tl0 = -1;  // its TL0PICIDX
   };
   LastIn last_in;
+  // The last changes of `temporal`: the step before each and the last number sent under it,
+  // so a NACK is judged by the step its number was sent under (step_at()).
+  struct StepChange {
+    std::uint16_t last_out = 0;
+    int before = -1;
+  };
+  static constexpr std::size_t kStepHistory = 4;
+  std::array<StepChange, kStepHistory> step_changes{};
+  std::size_t step_change_count = 0;  // since the source took the slot
+  int step_at(std::uint16_t out_seq) const;
   // While a spatial switch waits for its keyframe: the target layer's temporal layer, taken
   // at the switch (target_temporal then applies to the layer still flowing: its lowest step
   // when going down, so the old layer does not fill a link that just shrank; nothing of it,
@@ -506,7 +516,7 @@ class Room {
   // Sends `sub`'s packet out_seq again from the cache (as RTX where it takes RTX), with the
   // numbers it first went out with; returns its size, 0 when it is no longer there.
   std::size_t resend(Subscription& sub, std::uint16_t out_seq, std::int64_t now_ms,
-                     ForwardSink& sink);
+                     ForwardSink& sink, bool probe = false);
   // A video subscription of `viewer` that takes RTX and has sent something (probe padding).
   Subscription* probe_subscription(ParticipantId viewer);
   void unbind_slots_of(Participant& p);

@@ -237,6 +237,13 @@ void Transport::on_twcc_feedback(const rtc::rtcp::FeedbackView& fb, std::int64_t
     bump(c_.bwe_feedback_malformed);
     return;
   }
+  // Arrival times continuous across the 24-bit reference time's wrap (TwccReferenceUnwrapper).
+  const std::int64_t ref = twcc_ref_.unwrap(th.reference_time);
+  if (const std::int64_t shift = (ref - th.reference_time) * rtc::rtcp::kTwccReferenceTickUs;
+      shift != 0) {
+    for (std::size_t i = 0; i < th.status_count; ++i)
+      if (results[i].received) results[i].arrival_us += shift;
+  }
   const std::uint64_t probes_before = bwe_->stats().probe_results;
   if (bwe_->on_feedback(std::span(results.data(), th.status_count), now_us)) {
     bump(c_.bwe_feedback_used);

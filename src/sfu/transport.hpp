@@ -155,6 +155,7 @@ class Transport final : public Endpoint {
   std::uint16_t twcc_out_seq_ = 1;              // transport-wide sequence of what it sends
   rtc::rtcp::TwccBuilder twcc_;                 // feedback on what it receives
   std::optional<std::uint16_t> twcc_next_seq_;  // where the next feedback starts
+  rtc::rtcp::TwccReferenceUnwrapper twcc_ref_;  // the feedback the subscriber sends
   std::uint8_t twcc_fb_count_ = 0;
   // Send-side bandwidth estimate of its downlink from the feedback it sends on what we
   // stamped with twcc_out_seq_ (only with transport-cc negotiated). Behind a pointer: the

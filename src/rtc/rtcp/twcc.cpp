@@ -35,7 +35,11 @@ TwccAdd TwccBuilder::add_received(std::uint16_t seq, std::int64_t arrival_us) {
   }
   // An index "before" the base wraps to a large one: older than this feedback.
   const auto index = static_cast<std::uint16_t>(seq - base_seq_);
-  if (index >= 0x8000) return TwccAdd::kLate;
+  // Far behind (more than a feedback's worth): not a late packet but a sender whose numbers
+  // jumped (backwards, or forwards by more than half the space): kFull, so the caller starts
+  // over at it rather than ignoring every packet until the numbers come round again.
+  if (index >= 0x8000)
+    return std::size_t{0x10000u - index} > kMaxPackets ? TwccAdd::kFull : TwccAdd::kLate;
   if (index >= kMaxPackets) return TwccAdd::kFull;
   // Rounded to the 250 us grid; deltas are differences of grid points (no drift).
   const std::int64_t t =

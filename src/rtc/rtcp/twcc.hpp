@@ -24,7 +24,8 @@ inline constexpr std::int64_t kTwccReferenceTickUs = 64000;
 enum class TwccAdd : std::uint8_t {
   kAdded,  // recorded (in order, or filling a gap of this feedback)
   kLate,   // not recorded: a duplicate, older than this feedback, or its deltas do not fit
-  kFull,   // not recorded: too far ahead for this feedback (count or 16-bit delta range)
+  kFull,   // not recorded: too far ahead for this feedback (count or 16-bit delta range), or
+           // so far behind it that the sender's numbers must have jumped
 };
 
 // Builds one feedback packet. Reused across packets (reset()), fixed storage: no heap.
@@ -61,6 +62,29 @@ class TwccBuilder {
   std::int64_t reference_us_ = 0;                     // the same, in microseconds
   std::array<std::uint8_t, kMaxPackets> received_{};  // 1: received
   std::array<std::int32_t, kMaxPackets> ticks_{};     // arrival, 250 us ticks after the reference
+};
+
+// The feedback's 24-bit reference time (64 ms units, sign-extended by parse_twcc) wraps every
+// ~12 days of the receiver's clock; consecutive feedbacks unwrapped against each other keep
+// arrival times continuous when it does (e.g. half-way, when the sign flips).
+class TwccReferenceUnwrapper {
+ public:
+  std::int64_t unwrap(std::int32_t reference_time) {
+    if (!valid_) {
+      valid_ = true;
+      unwrapped_ = reference_time;
+    } else {
+      const auto u = static_cast<std::uint32_t>(reference_time - last_) & 0xFFFFFFu;
+      unwrapped_ += u >= 0x800000u ? static_cast<std::int64_t>(u) - 0x1000000 : u;
+    }
+    last_ = reference_time;
+    return unwrapped_;
+  }
+
+ private:
+  bool valid_ = false;
+  std::int32_t last_ = 0;
+  std::int64_t unwrapped_ = 0;
 };
 
 struct TwccHeader {

@@ -305,6 +305,29 @@ TEST(Twcc, AFeedbackStartsWhereThePreviousOneEnded) {
   EXPECT_EQ(out[3].arrival_us, 1'100'000);
 }
 
+// A receiver whose clock crosses 2^23 x 64 ms (about 6 days of uptime) flips the sign of the
+// parsed reference time, and one crossing 2^24 x 64 ms wraps it: unwrapped, it keeps counting.
+TEST(Twcc, ReferenceTimeUnwrapsAcrossTheSignFlipAndTheWrap) {
+  TwccReferenceUnwrapper u;
+  EXPECT_EQ(u.unwrap(0x7FFFFE), 0x7FFFFE);
+  EXPECT_EQ(u.unwrap(0x7FFFFF), 0x7FFFFF);
+  EXPECT_EQ(u.unwrap(-0x800000), 0x800000);  // parse_twcc's sign extension of 0x800000
+  EXPECT_EQ(u.unwrap(-0x7FFFFF), 0x800001);
+  EXPECT_EQ(u.unwrap(-1), 0xFFFFFF);
+  EXPECT_EQ(u.unwrap(0), 0x1000000);  // the 24-bit wrap
+  EXPECT_EQ(u.unwrap(-3), 0xFFFFFD);  // a feedback from a little earlier (reordered)
+}
+
+// A sender whose transport-wide numbers jump back (a restart) or forward by more than half the
+// space is started over at, not ignored until its numbers come round again.
+TEST(Twcc, ANumberFarBehindTheFeedbackIsARestart) {
+  TwccBuilder b;
+  b.reset(1, 2, 0, 20000);
+  ASSERT_EQ(b.add_received(20000, 1'000'000), TwccAdd::kAdded);
+  EXPECT_EQ(b.add_received(19990, 1'001'000), TwccAdd::kLate);  // reordered a little
+  EXPECT_EQ(b.add_received(1, 1'002'000), TwccAdd::kFull);      // numbers started over
+}
+
 TEST(Twcc, ParserRejectsTruncated) {
   TwccBuilder b;
   b.reset(1, 2, 0);

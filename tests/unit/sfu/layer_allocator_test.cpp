@@ -238,4 +238,17 @@ TEST(LayerAllocator, TheCurrentTemporalStepKeepsSlackAtTheFreezeLine) {
   EXPECT_EQ(out[0], (LayerChoice{1, -1}));
 }
 
+// The same slack for the lowest step: a weak viewer on the lowest layer's T0 stays there.
+TEST(LayerAllocator, TheLowestStepKeepsSlackAtTheFreezeLineToo) {
+  auto a = temporal_ladder(500'000, 2'500'000, 8'000'000);
+  a[0].temporal_fps = {6.5, 15, 30, 0};
+  std::array<LayerChoice, 1> out{};
+  std::array<StreamDemand, 1> on_t0{StreamDemand{0, a, 0, 0}};
+  allocate_layers(100'000, on_t0, out);
+  EXPECT_EQ(out[0], (LayerChoice{0, 0}));
+  std::array<StreamDemand, 1> new_viewer{StreamDemand{0, a, -1, -1}};
+  allocate_layers(100'000, new_viewer, out);
+  EXPECT_EQ(out[0], (LayerChoice{0, 1}));
+}
+
 }  // namespace

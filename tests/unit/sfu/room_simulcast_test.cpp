@@ -918,6 +918,34 @@ TEST(RoomSimulcast, ANackForAPictureAboveTheViewersLayerIsAnsweredWithPadding) {
   EXPECT_EQ(f.room.counters().padding_for_skipped, 1u);
 }
 
+// A NACK for a number sent before the viewer stepped down (it took that layer then) gets the
+// packet itself, not padding: padding is only for pictures above the step it was sent under.
+TEST(RoomSimulcast, ANackSentBeforeAStepDownGetsThePacketItself) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  const Subscription& sub = *f.video->subscriptions.front();
+  ASSERT_EQ(sub.temporal, -1);
+  const FakeEndpoint::Sent* t2 = nullptr;
+  for (std::size_t i = v.sent.size(); i-- > v.sent.size() - 40 && !t2;)
+    if (v.sent[i].tid == 2 && !v.sent[i].rtx) t2 = &v.sent[i];
+  ASSERT_NE(t2, nullptr);
+  const std::uint16_t out = t2->seq, src = t2->src_seq;
+  v.estimate = 130'000;  // the top layer's T0 only: a step down at the next frame
+  for (int i = 0; i < 15 && sub.temporal != 0; ++i) {
+    f.layer_frame(2, false);
+    f.now_ms += 33;
+    f.room.on_tick(f.now_ms);
+  }
+  ASSERT_EQ(sub.temporal, 0);
+  std::array<std::uint16_t, 1> q{out};
+  ASSERT_EQ(f.room.on_nack(2, 8000, q, f.now_ms), 1u);
+  EXPECT_EQ(v.sent.back().src_seq, src);
+  EXPECT_GT(v.sent.back().payload, 0u);
+  EXPECT_EQ(f.room.counters().padding_for_skipped, 0u);
+}
+
 // A packet the VP8 munger cannot map (a picture from before the layer's switch, with a new
 // sequence number) is dropped without taking a number: no gap after it.
 TEST(RoomSimulcast, APacketTheMungerRefusesLeavesNoGap) {

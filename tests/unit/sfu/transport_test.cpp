@@ -248,6 +248,36 @@ TEST(Transport, TransportCcFeedbackReportsEachPacketOnceAndEveryGap) {
   EXPECT_FALSE(reported[45]);
 }
 
+// A publisher whose transport-wide numbers start over (20044 -> 1) gets feedback on the new
+// numbers at once.
+TEST(Transport, TransportCcFeedbackFollowsASenderWhoseNumbersStartOver) {
+  Fixture f;
+  f.connect_both();
+  std::int64_t now = 2'000'000;
+  for (std::uint16_t t = 20040; t < 20045; ++t)
+    f.feed_rtp(*f.pub, f.publish_packet(static_cast<std::uint16_t>(t - 19700), t), now += 5'000);
+  f.pub->on_tick(now += 10'000);
+  f.received(*f.pub_client);
+  for (std::uint16_t t = 1; t < 6; ++t)
+    f.feed_rtp(*f.pub, f.publish_packet(static_cast<std::uint16_t>(400 + t), t), now += 5'000);
+  f.pub->on_tick(now += 200'000);
+  std::map<std::uint16_t, bool> reported;
+  for (auto& bytes : f.received(*f.pub_client).rtcp_bytes) {
+    rtc::rtcp::RtcpReader rd(bytes);
+    rtc::rtcp::RtcpHeader h;
+    while (rd.next(h)) {
+      if (h.type != rtc::rtcp::kRtpfb || h.count != rtc::rtcp::kFmtTwcc) continue;
+      rtc::rtcp::FeedbackView fb;
+      ASSERT_TRUE(rtc::rtcp::parse_feedback(h, fb));
+      rtc::rtcp::TwccHeader th;
+      std::vector<rtc::rtcp::TwccPacketResult> res(4096);
+      ASSERT_TRUE(rtc::rtcp::parse_twcc(fb, th, res));
+      for (std::size_t i = 0; i < th.status_count; ++i) reported[res[i].seq] = res[i].received;
+    }
+  }
+  for (std::uint16_t t = 1; t < 6; ++t) EXPECT_TRUE(reported[t]) << t;
+}
+
 TEST(Transport, PliReachesThePublisherAndNackIsAnsweredFromTheCache) {
   Fixture f;
   f.connect_both();
