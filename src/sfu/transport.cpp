@@ -369,16 +369,9 @@ void Transport::send_rtcp(rtc::MutableByteSpan slot, std::size_t n) {
 
 void Transport::record_twcc(std::uint16_t seq, std::uint32_t media_ssrc, std::int64_t now_us) {
   if (twcc_.empty()) twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_, twcc_next_seq_);
-  switch (twcc_.add_received(seq, now_us)) {
-    case rtc::rtcp::TwccAdd::kAdded:
-      return;
-    case rtc::rtcp::TwccAdd::kLate:
-      // Reported as lost already (an earlier feedback went out without it), or a duplicate.
-      // Starting a feedback at it would report the packets after it as lost as well.
-      return;
-    case rtc::rtcp::TwccAdd::kFull:
-      break;
-  }
+  // kLate: reported as lost already (an earlier feedback went out without it), or a
+  // duplicate; starting a feedback at it would report the packets after it as lost as well.
+  if (twcc_.add_received(seq, now_us) != rtc::rtcp::TwccAdd::kFull) return;
   send_twcc();
   twcc_.reset(rtcp_ssrc_, media_ssrc, twcc_fb_count_, twcc_next_seq_);
   if (twcc_.add_received(seq, now_us) == rtc::rtcp::TwccAdd::kAdded) return;
