@@ -223,11 +223,9 @@ int Subscription::step_at(std::uint16_t out_seq) const {
   return step;
 }
 
-bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info, bool in_order) {
-  // Only a packet newer than any before it moves the step: a late frame start (a
-  // retransmission, a reordered packet) belongs to a picture whose fate was decided already.
+bool Room::takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info) {
   const int before = sub.temporal;
-  if (in_order && info.frame_start && sub.temporal != sub.target_temporal) {
+  if (info.frame_start && sub.temporal != sub.target_temporal) {
     // Order: nothing < T0 < T1 < ... < all (-1).
     auto rank = [](int t) { return t == Subscription::kTemporalNone ? -1 : t < 0 ? 1 << 20 : t; };
     if (sub.temporal == Subscription::kTemporalNone) {
@@ -578,24 +576,44 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& received,
       }
       sub.waiting_keyframe = false;
     }
+    bool late = false;
     if (group) {
       const bool in_order = !sub.last_in.valid ||
                             static_cast<std::int16_t>(pkt.sequence_number() - sub.last_in.seq) > 0;
-      const bool take = takes_temporal(sub, info, in_order);
-      skip_lost_between(sub, *track, pkt, info, !take);
-      // The munger first: a packet it cannot map must not take a sequence number.
-      if (!munge_vp8(sub, *track, pkt, !take) || !take) {
-        // Above the viewer's temporal layer (or a picture that cannot go out): the numbers
-        // after it close up.
-        sub.rewriter.skip(track->ssrc, pkt.sequence_number());
-        ++(take ? counters_.dropped_stale : counters_.dropped_temporal);
-        return;
+      if (in_order) {
+        const bool take = takes_temporal(sub, info);
+        skip_lost_between(sub, *track, pkt, info, !take);
+        // The munger first: a packet it cannot map must not take a sequence number.
+        if (!munge_vp8(sub, *track, pkt, !take) || !take) {
+          // Above the viewer's temporal layer (or a picture that cannot go out): the numbers
+          // after it close up.
+          sub.rewriter.skip(track->ssrc, pkt.sequence_number());
+          ++(take ? counters_.dropped_stale : counters_.dropped_temporal);
+          return;
+        }
+      } else {
+        // A late packet (a retransmission, a reordered one): its number was passed already,
+        // under the step in force then; it goes out only if that step took its layer (below,
+        // once it is mapped). It moves nothing: not the step, not the munger.
+        if (!munge_vp8(sub, *track, pkt)) {
+          ++counters_.dropped_stale;
+          return;
+        }
+        late = true;
       }
     }
     auto out = sub.rewriter.rewrite(track->ssrc, pkt.sequence_number(), pkt.timestamp(), now_ms);
     if (!out) {
       ++counters_.dropped_stale;
       return;
+    }
+    if (late) {
+      const int step = sub.step_at(out->seq);
+      if (info.temporal_id >= 0 &&
+          (step == Subscription::kTemporalNone || (step >= 0 && info.temporal_id > step))) {
+        ++counters_.dropped_temporal;
+        return;
+      }
     }
     sink.forward(sub, *out_pkt, ext, out->seq, out->ts);
     ++counters_.forwarded_packets;

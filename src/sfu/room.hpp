@@ -502,10 +502,10 @@ class Room {
                         bool dropped = false);
   // Whether `sub` forwards a packet of its layer's temporal layer `info.temporal_id` (and, at
   // a frame start, the step its target asks for).
-  // `in_order`: newer than every packet of its layer before it (only such a packet moves
-  // the step).
-  static bool takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info,
-                             bool in_order = true);
+  // For packets newer than every packet of its layer before it only: a late frame start (a
+  // retransmission, a reordered packet) belongs to a picture whose fate was decided already,
+  // and a late packet goes by the step its number was passed under (Subscription::step_at).
+  static bool takes_temporal(Subscription& sub, const rtc::video::PayloadInfo& info);
   // Packets the publisher's link lost just before `pkt` that can only belong to pictures
   // `sub` skips (the packets on both sides of the gap are skipped ones of the same or the next
   // picture, or the gap lies between such a picture's end and the next picture's start):

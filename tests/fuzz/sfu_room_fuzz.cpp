@@ -47,11 +47,12 @@ class Viewer final : public Endpoint {
     bool known = false;
     for (std::uint32_t s : kLayerSsrc) known |= p.ssrc() == s;
     if (!known) __builtin_trap();
-    // Nothing above the viewer's temporal layer goes out (padding may, under a number).
+    // Nothing above the temporal step a number went out under (a resend goes by the step its
+    // number was first sent under; padding may go under any number).
     const auto info = hype::rtc::video::inspect_vp8(p.payload());
+    const int step = sub.step_at(seq);
     if (!p.payload().empty() && info.valid && info.temporal_id >= 0 &&
-        (sub.temporal == Subscription::kTemporalNone ||
-         (sub.temporal >= 0 && info.temporal_id > sub.temporal)))
+        (step == Subscription::kTemporalNone || (step >= 0 && info.temporal_id > step)))
       __builtin_trap();
     // One outgoing number, one source packet, resends included (numbers unwrapped against
     // the newest one: a script moves them by far less than half the space per packet).

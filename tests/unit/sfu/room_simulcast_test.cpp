@@ -946,6 +946,36 @@ TEST(RoomSimulcast, ANackSentBeforeAStepDownGetsThePacketItself) {
   EXPECT_EQ(f.room.counters().padding_for_skipped, 0u);
 }
 
+// A packet that arrives late (the publisher's retransmission of a picture lost whole) goes by
+// the step in force when its number was passed: a T2 picture lost while the viewer took T0+T1
+// does not reach it after it stepped up to T2 (its references are not the viewer's).
+TEST(RoomSimulcast, ALatePacketGoesByTheStepItsNumberWasPassedUnder) {
+  Fixture f;
+  f.temporal = true;
+  auto& v = f.viewer(2, 8000);
+  f.run_ms(1000);
+  v.estimate = 200'000;  // the top layer's T0+T1
+  f.run_ms(1000);
+  const Subscription& sub = *f.video->subscriptions.front();
+  ASSERT_EQ(sub.temporal, 1);
+  f.key_next = {false, false, false};
+  auto top_frame = [&] {
+    f.layer_frame(2, false);
+    f.now_ms += 33;
+    f.room.on_tick(f.now_ms);
+  };
+  while (f.pattern_pos[2] != 6) top_frame();  // next: the cycle's last T2 (no Y)
+  const std::uint16_t lost = static_cast<std::uint16_t>(f.seq[2] + 4);
+  for (int k = 0; k < 10; ++k) f.lose.insert({2, static_cast<std::uint16_t>(f.seq[2] + k)});
+  top_frame();  // that T2, lost whole
+  v.estimate = 1'000'000;
+  for (int i = 0; i < 16 && sub.temporal != 2 && sub.temporal != -1; ++i) top_frame();
+  ASSERT_TRUE(sub.temporal == 2 || sub.temporal == -1) << sub.temporal;  // at a T2 Y frame
+  const std::size_t before = v.sent.size();
+  f.redeliver(2, lost);
+  for (std::size_t i = before; i < v.sent.size(); ++i) EXPECT_NE(v.sent[i].src_seq, lost);
+}
+
 // A packet the VP8 munger cannot map (a picture from before the layer's switch, with a new
 // sequence number) is dropped without taking a number: no gap after it.
 TEST(RoomSimulcast, APacketTheMungerRefusesLeavesNoGap) {
