@@ -259,8 +259,7 @@ void Room::skip_lost_between(Subscription& sub, const Track& layer, const rtc::R
   constexpr int kMaxSkippedGap = 64;
   Subscription::LastIn& last = sub.last_in;
   const std::uint16_t seq = pkt.sequence_number();
-  const int newer = static_cast<std::int16_t>(seq - last.seq);
-  if (last.valid && newer <= 0) return;  // a late packet or a retransmission
+  const int newer = static_cast<std::int16_t>(seq - last.seq);  // > 0: callers pass in-order ones
   if (last.valid && newer > 1 && newer - 1 <= kMaxSkippedGap && last.picture_id >= 0 &&
       info.picture_id >= 0) {
     // The pictures the lost packets can belong to: the previous packet's (unless it ended its

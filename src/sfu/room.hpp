@@ -511,6 +511,7 @@ class Room {
   // picture, or the gap lies between such a picture's end and the next picture's start):
   // skipped too, so the viewer sees no loss it could never repair. Any other gap stays (the
   // viewer NACKs it, the SFU resends what the publisher's retransmission brings).
+  // For in-order packets only (newer than sub.last_in).
   static void skip_lost_between(Subscription& sub, const Track& layer, const rtc::RtpPacket& pkt,
                                 const rtc::video::PayloadInfo& info, bool skipped);
   // Sends `sub`'s packet out_seq again from the cache (as RTX where it takes RTX), with the

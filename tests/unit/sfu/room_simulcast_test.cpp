@@ -186,6 +186,12 @@ struct Fixture {
   // ticks up to the next frame. Keyframe requests from the room make that layer's next frame
   // a keyframe, as an encoder would.
   // The next frame of layer `l` (a keyframe when `key`), all its packets, no ticks.
+  // One frame of the top layer only (no keyframe), then the room's tick.
+  void top_frame() {
+    layer_frame(2, false);
+    now_ms += 33;
+    room.on_tick(now_ms);
+  }
   void layer_frame(int l, bool key) {
     auto i = static_cast<std::size_t>(l);
     ts[i] += 3000;
@@ -751,11 +757,7 @@ TEST(RoomSimulcast, WithoutLayerSyncFramesATemporalStepUpWaitsForAKeyframe) {
   v.estimate = 1'000'000;
   f.key_next = {false, false, false};
   std::size_t before = v.sent.size();
-  for (int i = 0; i < 16; ++i) {  // two cycles, no keyframe
-    f.layer_frame(2, false);
-    f.now_ms += 33;
-    f.room.on_tick(f.now_ms);
-  }
+  for (int i = 0; i < 16; ++i) f.top_frame();  // two cycles, no keyframe
   for (const auto& [tid, sync] : frames_since(v, before)) EXPECT_EQ(tid, 0);
   before = v.sent.size();
   f.layer_frame(2, true);
@@ -823,13 +825,8 @@ TEST(RoomSimulcast, ALateFrameStartDoesNotMoveTheTemporalStep) {
   const Subscription& sub = *f.video->subscriptions.front();
   ASSERT_EQ(sub.temporal, 0);
   f.key_next = {false, false, false};
-  auto top_frame = [&] {
-    f.layer_frame(2, false);
-    f.now_ms += 33;
-    f.room.on_tick(f.now_ms);
-  };
-  while (f.pattern_pos[2] != 1) top_frame();  // next: the cycle's first T1 (a Y frame)
-  v.estimate = 200'000;                       // T0+T1 (~156 kbit/s), not all of it
+  while (f.pattern_pos[2] != 1) f.top_frame();  // next: the cycle's first T1 (a Y frame)
+  v.estimate = 200'000;                         // T0+T1 (~156 kbit/s), not all of it
   for (int i = 0; i < 5; ++i) {
     f.now_ms += 10;
     f.room.on_tick(f.now_ms);
@@ -838,9 +835,9 @@ TEST(RoomSimulcast, ALateFrameStartDoesNotMoveTheTemporalStep) {
   const std::uint16_t y_start = f.seq[2];
   f.lose.insert({2, y_start});  // that Y frame's first packet
   const std::size_t before = v.sent.size();
-  for (int i = 0; i < 3; ++i) top_frame();  // the Y frame (skipped), a T2, a T0
+  for (int i = 0; i < 3; ++i) f.top_frame();  // the Y frame (skipped), a T2, a T0
   f.redeliver(2, y_start);
-  for (int i = 0; i < 6; ++i) top_frame();  // T2, T1 (no Y), T2, T0, T2, T1 (Y)
+  for (int i = 0; i < 6; ++i) f.top_frame();  // T2, T1 (no Y), T2, T0, T2, T1 (Y)
   int first_t1 = -1;
   bool first_t1_sync = false;
   for (const auto& [tid, sync] : frames_since(v, before)) {
@@ -933,11 +930,7 @@ TEST(RoomSimulcast, ANackSentBeforeAStepDownGetsThePacketItself) {
   ASSERT_NE(t2, nullptr);
   const std::uint16_t out = t2->seq, src = t2->src_seq;
   v.estimate = 130'000;  // the top layer's T0 only: a step down at the next frame
-  for (int i = 0; i < 15 && sub.temporal != 0; ++i) {
-    f.layer_frame(2, false);
-    f.now_ms += 33;
-    f.room.on_tick(f.now_ms);
-  }
+  for (int i = 0; i < 15 && sub.temporal != 0; ++i) f.top_frame();
   ASSERT_EQ(sub.temporal, 0);
   std::array<std::uint16_t, 1> q{out};
   ASSERT_EQ(f.room.on_nack(2, 8000, q, f.now_ms), 1u);
@@ -959,17 +952,12 @@ TEST(RoomSimulcast, ALatePacketGoesByTheStepItsNumberWasPassedUnder) {
   const Subscription& sub = *f.video->subscriptions.front();
   ASSERT_EQ(sub.temporal, 1);
   f.key_next = {false, false, false};
-  auto top_frame = [&] {
-    f.layer_frame(2, false);
-    f.now_ms += 33;
-    f.room.on_tick(f.now_ms);
-  };
-  while (f.pattern_pos[2] != 6) top_frame();  // next: the cycle's last T2 (no Y)
+  while (f.pattern_pos[2] != 6) f.top_frame();  // next: the cycle's last T2 (no Y)
   const std::uint16_t lost = static_cast<std::uint16_t>(f.seq[2] + 4);
   for (int k = 0; k < 10; ++k) f.lose.insert({2, static_cast<std::uint16_t>(f.seq[2] + k)});
-  top_frame();  // that T2, lost whole
+  f.top_frame();  // that T2, lost whole
   v.estimate = 1'000'000;
-  for (int i = 0; i < 16 && sub.temporal != 2 && sub.temporal != -1; ++i) top_frame();
+  for (int i = 0; i < 16 && sub.temporal != 2 && sub.temporal != -1; ++i) f.top_frame();
   ASSERT_TRUE(sub.temporal == 2 || sub.temporal == -1) << sub.temporal;  // at a T2 Y frame
   const std::size_t before = v.sent.size();
   f.redeliver(2, lost);

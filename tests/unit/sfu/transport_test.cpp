@@ -138,6 +138,26 @@ bool has_rtcp(const std::vector<rtc::rtcp::RtcpHeader>& v, std::uint8_t type, st
   return false;
 }
 
+// Every transport-cc result in the RTCP a client got, in the order they came.
+std::vector<rtc::rtcp::TwccPacketResult> twcc_results(
+    const std::vector<std::vector<std::uint8_t>>& rtcp_bytes) {
+  std::vector<rtc::rtcp::TwccPacketResult> out;
+  for (const auto& bytes : rtcp_bytes) {
+    rtc::rtcp::RtcpReader rd(bytes);
+    rtc::rtcp::RtcpHeader h;
+    while (rd.next(h)) {
+      if (h.type != rtc::rtcp::kRtpfb || h.count != rtc::rtcp::kFmtTwcc) continue;
+      rtc::rtcp::FeedbackView fb;
+      rtc::rtcp::TwccHeader th;
+      std::vector<rtc::rtcp::TwccPacketResult> res(4096);
+      const bool ok = rtc::rtcp::parse_feedback(h, fb) && rtc::rtcp::parse_twcc(fb, th, res);
+      EXPECT_TRUE(ok);
+      if (ok) out.insert(out.end(), res.begin(), res.begin() + th.status_count);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST(Transport, ConnectsAndForwardsUnderTheSubscribersIds) {
@@ -210,21 +230,9 @@ TEST(Transport, TransportCcFeedbackReportsEachPacketOnceAndEveryGap) {
   std::map<std::uint16_t, bool> reported;  // transport seq -> received (the last report)
   std::map<std::uint16_t, int> lost_reports;
   auto collect = [&] {
-    for (auto& bytes : f.received(*f.pub_client).rtcp_bytes) {
-      rtc::rtcp::RtcpReader rd(bytes);
-      rtc::rtcp::RtcpHeader h;
-      while (rd.next(h)) {
-        if (h.type != rtc::rtcp::kRtpfb || h.count != rtc::rtcp::kFmtTwcc) continue;
-        rtc::rtcp::FeedbackView fb;
-        ASSERT_TRUE(rtc::rtcp::parse_feedback(h, fb));
-        rtc::rtcp::TwccHeader th;
-        std::vector<rtc::rtcp::TwccPacketResult> res(4096);
-        ASSERT_TRUE(rtc::rtcp::parse_twcc(fb, th, res));
-        for (std::size_t i = 0; i < th.status_count; ++i) {
-          reported[res[i].seq] = res[i].received;
-          if (!res[i].received) ++lost_reports[res[i].seq];
-        }
-      }
+    for (const auto& r : twcc_results(f.received(*f.pub_client).rtcp_bytes)) {
+      reported[r.seq] = r.received;
+      if (!r.received) ++lost_reports[r.seq];
     }
   };
   std::int64_t now = 2'000'000;
@@ -262,19 +270,8 @@ TEST(Transport, TransportCcFeedbackFollowsASenderWhoseNumbersStartOver) {
     f.feed_rtp(*f.pub, f.publish_packet(static_cast<std::uint16_t>(400 + t), t), now += 5'000);
   f.pub->on_tick(now += 200'000);
   std::map<std::uint16_t, bool> reported;
-  for (auto& bytes : f.received(*f.pub_client).rtcp_bytes) {
-    rtc::rtcp::RtcpReader rd(bytes);
-    rtc::rtcp::RtcpHeader h;
-    while (rd.next(h)) {
-      if (h.type != rtc::rtcp::kRtpfb || h.count != rtc::rtcp::kFmtTwcc) continue;
-      rtc::rtcp::FeedbackView fb;
-      ASSERT_TRUE(rtc::rtcp::parse_feedback(h, fb));
-      rtc::rtcp::TwccHeader th;
-      std::vector<rtc::rtcp::TwccPacketResult> res(4096);
-      ASSERT_TRUE(rtc::rtcp::parse_twcc(fb, th, res));
-      for (std::size_t i = 0; i < th.status_count; ++i) reported[res[i].seq] = res[i].received;
-    }
-  }
+  for (const auto& r : twcc_results(f.received(*f.pub_client).rtcp_bytes))
+    reported[r.seq] = r.received;
   for (std::uint16_t t = 1; t < 6; ++t) EXPECT_TRUE(reported[t]) << t;
 }
 
