@@ -580,7 +580,14 @@ void Room::route_rtp(Participant& from, const rtc::RtpPacket& received,
       const bool in_order = !sub.last_in.valid ||
                             static_cast<std::int16_t>(pkt.sequence_number() - sub.last_in.seq) > 0;
       if (in_order) {
+        const int step_before = sub.temporal;
         const bool take = takes_temporal(sub, info);
+        if (sub.temporal != step_before)
+          spdlog::debug(
+              "sfu: room {} viewer {} stream of {}: layer {} step {} -> {} at a T{} frame{}{}", id_,
+              sub.subscriber->id, from.id, track->layer, step_before, sub.temporal,
+              info.temporal_id, info.layer_sync ? " (layer sync)" : "",
+              info.keyframe ? " (keyframe)" : "");
         skip_lost_between(sub, *track, pkt, info, !take);
         // The munger first: a packet it cannot map must not take a sequence number.
         if (!munge_vp8(sub, *track, pkt, !take) || !take) {

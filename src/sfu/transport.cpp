@@ -253,6 +253,7 @@ void Transport::on_twcc_feedback(const rtc::rtcp::FeedbackView& fb, std::int64_t
   if (bwe_->stats().probe_results != probes_before)
     spdlog::debug("sfu: participant {} probe result: estimate {} bps (acked {} bps)",
                   params_.participant, bwe_->target_bps(), bwe_->acked_bps());
+  log_probe_failures();
 }
 
 std::uint64_t Transport::downlink_estimate_bps() const {
@@ -263,6 +264,21 @@ void Transport::set_allocation_cap(std::uint64_t bps) {
   if (!bwe_) return;
   probe_capped_ = bps == 0;
   bwe_->set_allocation_cap(bps == 0 ? 1 : bps);
+}
+
+// A probe cluster that gave no result, and why (at debug: the estimate stays where it was).
+void Transport::log_probe_failures() {
+  const rtc::bwe::ProbeFailures& f = bwe_->probe_failures();
+  rtc::bwe::ProbeFailures& seen = probe_failures_logged_;
+  const auto say = [&](std::uint64_t now, std::uint64_t& was, const char* why) {
+    if (now != was)
+      spdlog::debug("sfu: participant {} probe no result: {}", params_.participant, why);
+    was = now;
+  };
+  say(f.too_few_received, seen.too_few_received, "too few packets received");
+  say(f.no_span, seen.no_span, "sent or received at one instant");
+  say(f.compressed, seen.compressed, "received far faster than sent");
+  say(f.unfinished, seen.unfinished, "not every packet reported");
 }
 
 void Transport::run_probe(std::int64_t now_us) {
@@ -288,6 +304,8 @@ void Transport::run_probe(std::int64_t now_us) {
   sending_cluster_ = -1;
   probe_chunks_left_ = sent == 0 ? 0 : probe_chunks_left_ - 1;
   if (sent != 0) bump(c_.bwe_probe_bytes, sent);
+  if (probe_chunks_left_ == 0) bwe_->on_probe_sent(probe_cluster_, now_us);
+  log_probe_failures();
 }
 
 // ---- sending ----

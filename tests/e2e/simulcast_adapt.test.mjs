@@ -201,7 +201,7 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
           timeline.push(`${cap}M+${Date.now() - t0}ms:${q.width}px/${q.fps.toFixed(0)}fps/${q.mbps.toFixed(2)}M${q.freezeMs ? `/freeze ${q.freezeMs}ms` : ''}`);
           return accept(q);
         },
-        { what: `the weak viewer ${what} on ${cap} Mbit/s (${timeline.join(' ')})`, timeout: limitMs, interval: 100 },
+        { what: `the weak viewer ${what} on ${cap} Mbit/s`, timeout: limitMs, interval: 100 },
       );
       return Date.now() - t0;
     };
@@ -222,7 +222,7 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
       await sleep(2000);
     } catch (e) {
       if (process.env.HYPE_E2E_KEEP_LOG) (await import('node:fs')).writeFileSync(process.env.HYPE_E2E_KEEP_LOG, server.log());
-      throw new Error(`${e.message}; switch times so far ${JSON.stringify(timings)} ms; SFU: ${await snapshot()}`);
+      throw new Error(`${e.message}; the weak viewer so far: ${timeline.join(' ')}; switch times so far ${JSON.stringify(timings)} ms; SFU: ${await snapshot()}`);
     } finally {
       clearInterval(watchGood);
     }

@@ -15,7 +15,8 @@ using namespace hype::rtc::rtcp;
 namespace {
 
 // The downlink estimator on fuzz-parsed feedback: packets "sent" under the sequence numbers
-// the feedback names (every seventh a probe, send times from the input), then the feedback,
+// the feedback names (every seventh a probe, sent whole before any feedback; send times from
+// the input), then the feedback,
 // then again as a duplicate. It must stay within its bounds whatever the arrival times.
 void feed_estimator(std::span<const TwccPacketResult> results, std::uint8_t salt) {
   auto owned = std::make_unique<hype::rtc::bwe::SendSideBwe>();  // fresh: deterministic
@@ -25,6 +26,7 @@ void feed_estimator(std::span<const TwccPacketResult> results, std::uint8_t salt
     t += (salt >> (k % 8)) & 0x0F;
     bwe.on_packet_sent(results[k].seq, (k * salt) % 1500, t, k % 7 == 0 ? salt % 3 : -1);
   }
+  bwe.on_probe_sent(salt % 3, t);
   bwe.on_feedback(results, t + salt * 1000);
   bwe.on_feedback(results, t + salt * 2000);
   (void)bwe.next_probe(t);

@@ -13,7 +13,10 @@ ProbeEstimator::Cluster* ProbeEstimator::slot(int cluster) {
 void ProbeEstimator::on_sent(int cluster, std::size_t /*bytes*/, std::int64_t /*send_us*/) {
   if (cluster < 0) return;
   Cluster& c = clusters_[static_cast<std::size_t>(cluster) % kSlots];
-  if (c.id != cluster) c = Cluster{cluster};
+  if (c.id != cluster) {
+    if (c.id >= 0 && !c.done) ++failures_.unfinished;
+    c = Cluster{cluster};
+  }
   ++c.sent;
 }
 
@@ -44,20 +47,38 @@ std::optional<std::uint64_t> ProbeEstimator::on_result(int cluster, bool receive
     ++c->received;
     c->bytes += bytes;
   }
-  if (c->received + c->lost < c->sent) return std::nullopt;
-  c->done = true;
-  if (c->received < kMinPackets ||
-      static_cast<double>(c->received) < kMinReceivedFraction * static_cast<double>(c->sent)) {
+  return complete(*c);
+}
+
+std::optional<std::uint64_t> ProbeEstimator::on_cluster_sent(int cluster) {
+  Cluster* c = slot(cluster);
+  if (!c || c->done) return std::nullopt;
+  c->sent_all = true;
+  return complete(*c);
+}
+
+std::optional<std::uint64_t> ProbeEstimator::complete(Cluster& c) {
+  if (!c.sent_all || c.received + c.lost < c.sent) return std::nullopt;
+  c.done = true;
+  if (c.received < kMinPackets ||
+      static_cast<double>(c.received) < kMinReceivedFraction * static_cast<double>(c.sent)) {
+    ++failures_.too_few_received;
     return std::nullopt;
   }
-  std::int64_t send_span = c->last_send - c->first_send;
-  std::int64_t recv_span = c->last_arrival - c->first_arrival;
-  if (send_span <= 0 || recv_span <= 0) return std::nullopt;
+  std::int64_t send_span = c.last_send - c.first_send;
+  std::int64_t recv_span = c.last_arrival - c.first_arrival;
+  if (send_span <= 0 || recv_span <= 0) {
+    ++failures_.no_span;
+    return std::nullopt;
+  }
   double send_bps =
-      static_cast<double>(c->bytes - c->last_send_bytes) * 8e6 / static_cast<double>(send_span);
+      static_cast<double>(c.bytes - c.last_send_bytes) * 8e6 / static_cast<double>(send_span);
   double recv_bps =
-      static_cast<double>(c->bytes - c->first_arrival_bytes) * 8e6 / static_cast<double>(recv_span);
-  if (recv_bps > kMaxRecvOverSend * send_bps) return std::nullopt;
+      static_cast<double>(c.bytes - c.first_arrival_bytes) * 8e6 / static_cast<double>(recv_span);
+  if (recv_bps > kMaxRecvOverSend * send_bps) {
+    ++failures_.compressed;
+    return std::nullopt;
+  }
   return static_cast<std::uint64_t>(std::min(send_bps, recv_bps));
 }
 

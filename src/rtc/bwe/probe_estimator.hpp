@@ -1,10 +1,13 @@
 // Measures what a probe cluster delivered. The send rate is the cluster's bytes (without the
 // last packet sent) over its send span, the receive rate its bytes (without the first
 // packet to arrive) over its arrival span; the result is the smaller one, reported once
-// every packet sent in the cluster has been reported (received or lost) and at least
+// the cluster was sent whole (on_cluster_sent: feedback on its first packets can come back
+// before the last ones go out) and every packet of it has been reported (received or
+// lost), and at least
 // kMinReceivedFraction of them (and kMinPackets) arrived. A cluster whose receive rate is
 // far above its send rate (kMaxRecvOverSend: arrivals compressed by a burst) gives no result.
-// Fixed storage for the last kSlots clusters.
+// Fixed storage for the last kSlots clusters; a cluster overwritten before every packet of it
+// was reported counts as unfinished. Clusters that gave no result are counted by why.
 #pragma once
 
 #include <array>
@@ -14,6 +17,14 @@
 
 namespace hype::rtc::bwe {
 
+// Why clusters gave no result.
+struct ProbeFailures {
+  std::uint64_t too_few_received = 0;  // under kMinPackets or kMinReceivedFraction arrived
+  std::uint64_t no_span = 0;           // sent or received all at one instant
+  std::uint64_t compressed = 0;        // received above kMaxRecvOverSend x the send rate
+  std::uint64_t unfinished = 0;        // overwritten before every packet was reported
+};
+
 class ProbeEstimator {
  public:
   static constexpr std::size_t kSlots = 8;
@@ -22,9 +33,12 @@ class ProbeEstimator {
   static constexpr double kMaxRecvOverSend = 2.0;
 
   void on_sent(int cluster, std::size_t bytes, std::int64_t send_us);
+  // The last packet of `cluster` went out; its rate if every packet was reported already.
+  std::optional<std::uint64_t> on_cluster_sent(int cluster);
   // One feedback result for a packet of `cluster`; the cluster's rate when this completed it.
   std::optional<std::uint64_t> on_result(int cluster, bool received, std::size_t bytes,
                                          std::int64_t send_us, std::int64_t arrival_us);
+  const ProbeFailures& failures() const { return failures_; }
 
  private:
   struct Cluster {
@@ -32,6 +46,7 @@ class ProbeEstimator {
     int sent = 0;
     int received = 0;
     int lost = 0;
+    bool sent_all = false;  // on_cluster_sent came
     bool done = false;
     std::uint64_t bytes = 0;
     std::int64_t first_send = 0, last_send = 0;
@@ -40,7 +55,10 @@ class ProbeEstimator {
     std::size_t first_arrival_bytes = 0;
   };
   Cluster* slot(int cluster);
+  // The cluster's rate once it is sent whole and every packet was reported.
+  std::optional<std::uint64_t> complete(Cluster& c);
   std::array<Cluster, kSlots> clusters_{};
+  ProbeFailures failures_;
 };
 
 }  // namespace hype::rtc::bwe

@@ -23,6 +23,19 @@ void SendSideBwe::on_packet_sent(std::uint16_t seq, std::size_t bytes, std::int6
   probe_estimator_.on_sent(probe_cluster, bytes, send_us);
 }
 
+void SendSideBwe::on_probe_sent(int cluster, std::int64_t now_us) {
+  if (auto bps = probe_estimator_.on_cluster_sent(cluster))
+    take_probe_result(cluster, *bps, now_us);
+}
+
+void SendSideBwe::take_probe_result(int cluster, std::uint64_t bps, std::int64_t now_us) {
+  ++stats_.probe_results;
+  probes_.on_result(cluster, bps, now_us);
+  loss_.on_probe(bps);
+  if (bps > aimd_.estimate()) aimd_.set_estimate(bps, now_us);
+  update_target();
+}
+
 bool SendSideBwe::on_feedback(std::span<const rtcp::TwccPacketResult> results,
                               std::int64_t now_us) {
   ++stats_.feedbacks;
@@ -98,15 +111,9 @@ bool SendSideBwe::on_feedback(std::span<const rtcp::TwccPacketResult> results,
   }
   loss_.on_feedback(n_new - recovered, lost, recovered);
 
-  if (probe_bps) {
-    ++stats_.probe_results;
-    probes_.on_result(probe_cluster, *probe_bps, now_us);
-    // What the path just delivered: the estimate jumps to it now, also when this feedback
-    // leaves a gap for the rate update below to wait on.
-    loss_.on_probe(*probe_bps);
-    if (*probe_bps > aimd_.estimate()) aimd_.set_estimate(*probe_bps, now_us);
-    update_target();
-  }
+  // What the path just delivered: the estimate jumps to it now, also when this feedback
+  // leaves a gap for the rate update below to wait on.
+  if (probe_bps) take_probe_result(probe_cluster, *probe_bps, now_us);
   if (reporting_gap()) {
     if (gap_since_us_ < 0) gap_since_us_ = now_us;
     if (now_us - gap_since_us_ < kMaxGapWaitUs) return true;

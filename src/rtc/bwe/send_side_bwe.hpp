@@ -67,6 +67,8 @@ class SendSideBwe {
   // in probe cluster `probe_cluster` (-1: not a probe).
   void on_packet_sent(std::uint16_t seq, std::size_t bytes, std::int64_t send_us,
                       int probe_cluster = -1);
+  // The last packet of probe cluster `cluster` went out (its result waits for this).
+  void on_probe_sent(int cluster, std::int64_t now_us);
   // One parsed TWCC feedback. Returns whether it carried anything new.
   bool on_feedback(std::span<const rtcp::TwccPacketResult> results, std::int64_t now_us);
   // A probe to send now, if any (call it before pacing the next packets).
@@ -86,9 +88,12 @@ class SendSideBwe {
   // Whether any feedback has been used yet (before that, target_bps() is the start rate).
   bool has_feedback() const { return stats_.useful_feedbacks > 0; }
   const BweStats& stats() const { return stats_; }
+  const ProbeFailures& probe_failures() const { return probe_estimator_.failures(); }
 
  private:
   void update_target();
+  // A probe cluster's measured rate: the estimate jumps to it.
+  void take_probe_result(int cluster, std::uint64_t bps, std::int64_t now_us);
   // Advances reported_through_ over what has been reported; true when a gap remains.
   bool reporting_gap();
 

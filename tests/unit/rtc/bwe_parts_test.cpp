@@ -248,6 +248,7 @@ TEST(BweProbing, EstimatorTakesTheSmallerOfSendAndReceiveRate) {
   ProbeEstimator pe;
   // 10 packets of 1000 bytes sent 1 ms apart (8 Mbps), received 2 ms apart (4 Mbps).
   for (int i = 0; i < 10; ++i) pe.on_sent(7, 1000, i * 1000);
+  EXPECT_FALSE(pe.on_cluster_sent(7));
   std::optional<std::uint64_t> r;
   for (int i = 0; i < 10; ++i) {
     EXPECT_FALSE(r);
@@ -257,10 +258,45 @@ TEST(BweProbing, EstimatorTakesTheSmallerOfSendAndReceiveRate) {
   EXPECT_EQ(*r, 4'000'000u);
   // Mostly lost: no result; unknown cluster: nothing.
   for (int i = 0; i < 10; ++i) pe.on_sent(8, 1000, i * 1000);
+  pe.on_cluster_sent(8);
   for (int i = 0; i < 10; ++i) {
     EXPECT_FALSE(pe.on_result(8, i < 3, 1000, i * 1000, 50'000 + i * 1000));
   }
   EXPECT_FALSE(pe.on_result(99, true, 1000, 0, 0));
+  EXPECT_EQ(pe.failures().too_few_received, 1u);
+}
+
+TEST(BweProbing, AClusterIsMeasuredWholeEvenWhenFeedbackOnItsStartComesBeforeItsEnd) {
+  // A probe sent in chunks one tick apart: feedback on the first chunk (4 packets at one
+  // instant) comes back before the next chunk goes out. It must not end the cluster (as a
+  // cluster sent at one instant, which measures nothing).
+  ProbeEstimator pe;
+  for (int i = 0; i < 4; ++i) pe.on_sent(3, 1000, 0);
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(pe.on_result(3, true, 1000, 0, 30'000 + i * 1000));
+  // Three more chunks, 20 ms apart (4 packets of 1000 bytes each: 1.6 Mbit/s); they arrive
+  // as sent.
+  for (int k = 1; k < 4; ++k)
+    for (int i = 0; i < 4; ++i) pe.on_sent(3, 1000, k * 20'000);
+  EXPECT_FALSE(pe.on_cluster_sent(3));
+  std::optional<std::uint64_t> r;
+  for (int k = 1; k < 4; ++k)
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_FALSE(r);
+      r = pe.on_result(3, true, 1000, k * 20'000, 30'000 + k * 20'000 + i * 1000);
+    }
+  ASSERT_TRUE(r);
+  // 15 packets' bytes (without the last sent) over the 60 ms send span: 2 Mbit/s; received:
+  // 15 packets over 63 ms.
+  EXPECT_EQ(*r, 15ull * 1000 * 8 * 1'000'000 / 63'000);
+  EXPECT_EQ(pe.failures().no_span, 0u);
+  // Every packet reported before the cluster is marked sent whole: the mark completes it.
+  for (int i = 0; i < 8; ++i) pe.on_sent(4, 1000, (i / 4) * 20'000);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_FALSE(pe.on_result(4, true, 1000, (i / 4) * 20'000, 1000 + i * 2500));
+  auto last = pe.on_cluster_sent(4);
+  ASSERT_TRUE(last);
+  // 7 packets over 20 ms sent (2.8 Mbit/s), over 17.5 ms received (3.2 Mbit/s).
+  EXPECT_EQ(*last, 2'800'000u);
 }
 
 namespace {
