@@ -70,6 +70,11 @@ namespace hype::sfu {
     kBweFeedbackHelp)                                                                              \
   X(bwe_probe_bytes, counter, "sfu_bwe_probe_bytes_total", "",                                     \
     "bytes sent to watchers as bandwidth probes (RTX of recent video)")                            \
+  X(bwe_probe_measured, counter, "sfu_bwe_probes_total", "result=measured", kBweProbesHelp)        \
+  X(bwe_probe_too_few, counter, "sfu_bwe_probes_total", "result=too_few_received", kBweProbesHelp) \
+  X(bwe_probe_no_span, counter, "sfu_bwe_probes_total", "result=no_span", kBweProbesHelp)          \
+  X(bwe_probe_compressed, counter, "sfu_bwe_probes_total", "result=compressed", kBweProbesHelp)    \
+  X(bwe_probe_unfinished, counter, "sfu_bwe_probes_total", "result=unfinished", kBweProbesHelp)    \
   X(layer_pauses, counter, "sfu_layer_pauses_total", "",                                           \
     "simulcast layers the SFU asked their publisher to pause (nobody needed them)")                \
   X(layer_resumes, counter, "sfu_layer_resumes_total", "",                                         \
@@ -101,6 +106,11 @@ inline constexpr std::string_view kSfuDroppedHelp =
     "audio payload that does not parse; duplicate: an audio packet the SFU already has, a "
     "retransmission or one rebuilt from RED)";
 
+inline constexpr std::string_view kBweProbesHelp =
+    "bandwidth probe clusters sent to watchers, by what they measured (measured: a rate; "
+    "too_few_received: under 80 % or 4 packets arrived; no_span: sent or received at one "
+    "instant; compressed: received far faster than sent; unfinished: not every packet was "
+    "reported)";
 inline constexpr std::string_view kBweFeedbackHelp =
     "transport-wide CC feedback packets from subscribers, by what the downlink bandwidth "
     "estimator made of them (used: it reported packets not reported before; ignored: nothing "

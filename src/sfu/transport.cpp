@@ -244,16 +244,12 @@ void Transport::on_twcc_feedback(const rtc::rtcp::FeedbackView& fb, std::int64_t
     for (std::size_t i = 0; i < th.status_count; ++i)
       if (results[i].received) results[i].arrival_us += shift;
   }
-  const std::uint64_t probes_before = bwe_->stats().probe_results;
   if (bwe_->on_feedback(std::span(results.data(), th.status_count), now_us)) {
     bump(c_.bwe_feedback_used);
   } else {
     bump(c_.bwe_feedback_ignored);
   }
-  if (bwe_->stats().probe_results != probes_before)
-    spdlog::debug("sfu: participant {} probe result: estimate {} bps (acked {} bps)",
-                  params_.participant, bwe_->target_bps(), bwe_->acked_bps());
-  log_probe_failures();
+  account_probes();
 }
 
 std::uint64_t Transport::downlink_estimate_bps() const {
@@ -266,19 +262,30 @@ void Transport::set_allocation_cap(std::uint64_t bps) {
   bwe_->set_allocation_cap(bps == 0 ? 1 : bps);
 }
 
-// A probe cluster that gave no result, and why (at debug: the estimate stays where it was).
-void Transport::log_probe_failures() {
+// Probe clusters that came to an end since the last call: counted by what they measured,
+// and at debug the estimate a result gave or why there was none.
+void Transport::account_probes() {
+  const std::uint64_t measured = bwe_->stats().probe_results;
+  if (measured != probes_seen_.measured) {
+    bump(c_.bwe_probe_measured, measured - probes_seen_.measured);
+    spdlog::debug("sfu: participant {} probe result: estimate {} bps (acked {} bps)",
+                  params_.participant, bwe_->target_bps(), bwe_->acked_bps());
+    probes_seen_.measured = measured;
+  }
   const rtc::bwe::ProbeFailures& f = bwe_->probe_failures();
-  rtc::bwe::ProbeFailures& seen = probe_failures_logged_;
-  const auto say = [&](std::uint64_t now, std::uint64_t& was, const char* why) {
-    if (now != was)
-      spdlog::debug("sfu: participant {} probe no result: {}", params_.participant, why);
+  rtc::bwe::ProbeFailures& seen = probes_seen_.failed;
+  const auto failed = [&](std::uint64_t now, std::uint64_t& was, std::atomic<std::uint64_t>& c,
+                          const char* why) {
+    if (now == was) return;
+    bump(c, now - was);
+    spdlog::debug("sfu: participant {} probe no result: {}", params_.participant, why);
     was = now;
   };
-  say(f.too_few_received, seen.too_few_received, "too few packets received");
-  say(f.no_span, seen.no_span, "sent or received at one instant");
-  say(f.compressed, seen.compressed, "received far faster than sent");
-  say(f.unfinished, seen.unfinished, "not every packet reported");
+  failed(f.too_few_received, seen.too_few_received, c_.bwe_probe_too_few,
+         "too few packets received");
+  failed(f.no_span, seen.no_span, c_.bwe_probe_no_span, "sent or received at one instant");
+  failed(f.compressed, seen.compressed, c_.bwe_probe_compressed, "received far faster than sent");
+  failed(f.unfinished, seen.unfinished, c_.bwe_probe_unfinished, "not every packet reported");
 }
 
 void Transport::run_probe(std::int64_t now_us) {
@@ -305,7 +312,7 @@ void Transport::run_probe(std::int64_t now_us) {
   probe_chunks_left_ = sent == 0 ? 0 : probe_chunks_left_ - 1;
   if (sent != 0) bump(c_.bwe_probe_bytes, sent);
   if (probe_chunks_left_ == 0) bwe_->on_probe_sent(probe_cluster_, now_us);
-  log_probe_failures();
+  account_probes();
 }
 
 // ---- sending ----

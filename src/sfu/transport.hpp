@@ -138,7 +138,7 @@ class Transport final : public Endpoint {
   // Sends the probe the estimator asks for, in kProbeChunks chunks one tick apart (the
   // estimator measures the send rate between the first and the last packet).
   void run_probe(std::int64_t now_us);
-  void log_probe_failures();
+  void account_probes();
   static void patch_vp8(const Subscription& sub, rtc::MutableByteSpan packet,
                         const rtc::ForwardHeader& h);
 
@@ -170,7 +170,10 @@ class Transport final : public Endpoint {
   int probe_chunk_packets_ = 0;
   int sending_cluster_ = -1;  // what forward() tags packets with (-1: not a probe)
   bool probe_capped_ = true;  // allocation cap 0: nothing to adapt, no probing
-  rtc::bwe::ProbeFailures probe_failures_logged_;  // what log_probe_failures() has said
+  struct {
+    std::uint64_t measured = 0;
+    rtc::bwe::ProbeFailures failed;
+  } probes_seen_;  // what account_probes() counted so far
   std::int64_t next_twcc_us_ = 0;
   std::int64_t next_report_us_ = 0;
   std::int64_t next_nack_us_ = 0;

@@ -258,5 +258,8 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
     // the low cap (to about 40 % of the link) overloads the link until the switch, and a
     // loaded 2-core box adds its own: 0.7-1.2 s in this session's runs, measured in the bench.
     assert.ok(weakFreezes.secs < 2, `weak viewer frozen ${weakFreezes.secs} s over the schedule`);
+    // The estimator probed and measured: the way back up after the low cap.
+    const probes = (result) => Number(metrics.match(new RegExp(`^sfu_bwe_probes_total\\{result="${result}"\\} (\\d+)`, 'm'))?.[1] ?? NaN);
+    assert.ok(probes('measured') >= 1, `probe clusters measured: ${probes('measured')}`);
   });
 });
