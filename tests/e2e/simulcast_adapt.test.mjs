@@ -45,7 +45,7 @@ function layers(page) {
   return page.evaluate(async () => {
     const out = { t: performance.now() };
     (await window.__hype.rtcService.streams.connection.pc.getStats()).forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = { bytes: s.bytesSent ?? 0, width: s.frameWidth ?? 0, limit: s.qualityLimitationReason, plis: s.pliCount ?? 0 };
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = { bytes: s.bytesSent ?? 0, frames: s.framesEncoded ?? 0, width: s.frameWidth ?? 0, fps: s.framesPerSecond ?? 0, limit: s.qualityLimitationReason, limits: s.qualityLimitationDurations, plis: s.pliCount ?? 0 };
       if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate) out.uplinkEstimate = s.availableOutgoingBitrate;
     });
     return out;
@@ -69,6 +69,8 @@ async function layerRates(page, secs) {
   const dt = (b.t - a.t) / 1000;
   const r = {};
   for (const rid of ['q', 'h', 'f']) r[rid] = a[rid] && b[rid] ? ((b[rid].bytes - a[rid].bytes) * 8) / dt / 1e6 : 0;
+  // What limits the streamer's encoder (a loaded machine: "cpu", and a lower frame rate).
+  r.top = b.f ? { fps: b.f.fps, limit: b.f.limit, limitSecs: Object.fromEntries(Object.entries(b.f.limits ?? {}).map(([k, v]) => [k, +v.toFixed(1)])) } : null;
   return r;
 }
 
@@ -129,8 +131,14 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
     for (const v of [b, c, d]) await streamTile(v.page, a.id).getByRole('button', { name: 'Watch stream' }).click({ timeout: 20_000 });
     for (const v of [b, c, d]) await until(async () => (await inbound(v.page, a.id))?.width === 1920, { what: `${v.name} gets the top layer`, timeout: 40_000, interval: 500 });
 
-    const rates = await layerRates(a.page, 3);
-    t.diagnostic(`the streamer's layers (Mbit/s): ${JSON.stringify(rates)}`);
+    // The streamer's own encoder may hold its top layer back for a few seconds (its uplink
+    // estimate, see below): the caps are set from a window where all three layers were sent.
+    let rates;
+    for (let i = 0; i < 5; ++i) {
+      rates = await layerRates(a.page, 3);
+      t.diagnostic(`the streamer's layers (Mbit/s): ${JSON.stringify(rates)}`);
+      if (rates.q > 0 && rates.h > rates.q && rates.f > rates.h) break;
+    }
     assert.ok(rates.q > 0 && rates.h > rates.q && rates.f > rates.h, 'three layers, growing');
     const full = await quality(c.page, a.id, 2000);
     t.diagnostic(`the good viewer: ${JSON.stringify(full)}`);
@@ -188,7 +196,13 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
       weakNs.set({ down: `${cap}mbit` });
       await until(
         async () => {
+          // The weak viewer's picture over 1 s, and the frame rate the streamer coded its top
+          // layer at meanwhile (a loaded box slows the capture: the weak viewer is judged
+          // against what there was to receive).
+          const s0 = await layers(a.page);
           const q = await quality(b.page, a.id);
+          const s1 = await layers(a.page);
+          if (q) q.coded = s0.f && s1.f ? (s1.f.frames - s0.f.frames) / ((s1.t - s0.t) / 1000) : 0;
           if (!q) {
             const state = await b.page.evaluate(() => {
               const link = window.__hype.rtcService.streams.connection;
@@ -198,7 +212,7 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
             timeline.push(`${cap}M+${Date.now() - t0}ms:no stats (${state})`);
             return false;
           }
-          timeline.push(`${cap}M+${Date.now() - t0}ms:${q.width}px/${q.fps.toFixed(0)}fps/${q.mbps.toFixed(2)}M${q.freezeMs ? `/freeze ${q.freezeMs}ms` : ''}`);
+          timeline.push(`${cap}M+${Date.now() - t0}ms:${q.width}px/${q.fps.toFixed(0)}fps(of ${q.coded.toFixed(0)})/${q.mbps.toFixed(2)}M${q.freezeMs ? `/freeze ${q.freezeMs}ms` : ''}`);
           return accept(q);
         },
         { what: `the weak viewer ${what} on ${cap} Mbit/s`, timeout: limitMs, interval: 100 },
@@ -212,13 +226,13 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
       const events = server.log().split('\n').filter((l) => / (info|warn|error) /.test(l) || (/ debug /.test(l) && !/ layer /.test(l))).slice(-25).join('\n');
       return `${m.split('\n').filter((l) => /^sfu_(layer_switches|bwe_probe|layer_pauses|layer_resumes)/.test(l)).join('; ')}\nlast decisions:\n${decisions}\nlast events:\n${events}`;
     };
-    const topFps = 0.8 * full.fps;
+    const topFps = 0.8; // of the frame rate the streamer coded its top layer at
     try {
-      timings.down1 = await step(capMid, 'below the top quality', (q) => q.mbps <= capMid && (q.width < 1920 || q.fps < topFps), 15_000);
+      timings.down1 = await step(capMid, 'below the top quality', (q) => q.mbps <= capMid && (q.width < 1920 || q.fps < topFps * q.coded), 15_000);
       await sleep(3000);
       timings.down2 = await step(capLow, 'at 640 px', (q) => q.width === 640, 15_000);
       await sleep(3000);
-      timings.up = await step(HIGH, `at 1920 px and >= ${topFps.toFixed(0)} fps`, (q) => q.width === 1920 && q.fps >= topFps, 20_000);
+      timings.up = await step(HIGH, `at 1920 px and >= ${topFps * 100} % of the coded frame rate`, (q) => q.width === 1920 && q.coded > 0 && q.fps >= topFps * q.coded, 20_000);
       await sleep(2000);
     } catch (e) {
       if (process.env.HYPE_E2E_KEEP_LOG) (await import('node:fs')).writeFileSync(process.env.HYPE_E2E_KEEP_LOG, server.log());
@@ -235,8 +249,9 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
     const topMbps = ((sent1.f.bytes - sent0.f.bytes) * 8) / ((sent1.t - sent0.t) / 1000) / 1e6;
     const topSendingMbps = topWhileSending.ms > 0 ? (topWhileSending.bytes * 8) / topWhileSending.ms / 1e3 : 0;
     const topPlis = sent1.f.plis - sent0.f.plis;
+    const topSentFps = (sent1.f.frames - sent0.f.frames) / ((sent1.t - sent0.t) / 1000);
     t.diagnostic(`weak viewer: adapted in ${JSON.stringify(timings)} ms (each includes a 1 s measuring window), freezes ${JSON.stringify(weakFreezes)}; ${timeline.join(' ')}`);
-    t.diagnostic(`good viewers: min width ${goodMinWidth}${goodMinWidth < 1920 ? ' (while the streamer did not send its top layer)' : ''}; the streamer's top layer stopped at ${JSON.stringify(topStops)}, ${goodFps.map((f) => f.toFixed(1)).join(' / ')} fps, freezes ${goodFreezes.join(' / ')}; streamer's top layer ${topMbps.toFixed(2)} Mbit/s over the schedule, ${topSendingMbps.toFixed(2)} while it was sent (${rates.f.toFixed(2)} before), ${topPlis} PLIs for it`);
+    t.diagnostic(`good viewers: min width ${goodMinWidth}${goodMinWidth < 1920 ? ' (while the streamer did not send its top layer)' : ''}; the streamer's top layer stopped at ${JSON.stringify(topStops)}, ${goodFps.map((f) => f.toFixed(1)).join(' / ')} fps (the streamer coded its top layer at ${topSentFps.toFixed(1)}), freezes ${goodFreezes.join(' / ')}; streamer's top layer ${topMbps.toFixed(2)} Mbit/s over the schedule, ${topSendingMbps.toFixed(2)} while it was sent (${rates.f.toFixed(2)} before), ${topPlis} PLIs for it`);
     const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text()).catch(() => '');
     t.diagnostic(`SFU: ${metrics.split('\n').filter((l) => /^sfu_(layer_switches|bwe_|keyframe_requests|layer_pauses|layer_resumes)/.test(l)).join('; ')}`);
     t.diagnostic(`SFU layer decisions:\n${server.log().split('\n').filter((l) => l.includes('layer ') && l.includes('estimate')).join('\n')}`);
@@ -250,7 +265,10 @@ describe('Adaptive screen share: a weak viewer follows its link (netns lab)', { 
     // it, a few with retries, and one per viewer each time the streamer's own top layer comes
     // back after a stop.
     assert.deepEqual(goodBelowTop, [], 'the good viewers stayed on the top layer whenever the streamer sent it');
-    for (const [i, f] of goodFps.entries()) assert.ok(f >= 20, `${goods[i].name} fps ${f.toFixed(1)}`);
+    // At the frame rate the streamer coded (a loaded box slows its capture: 13-27 fps seen,
+    // and the viewers' decoders: 0.8 of it seen). A temporal layer withheld from a good viewer
+    // would leave it half the frames or less (VP8's three layers: T0+T1 is every other frame).
+    for (const [i, f] of goodFps.entries()) assert.ok(f >= 0.7 * topSentFps, `${goods[i].name} fps ${f.toFixed(1)}, the streamer's top layer ${topSentFps.toFixed(1)}`);
     assert.ok(topSendingMbps >= rates.f * 0.7, `the streamer's top layer went from ${rates.f.toFixed(2)} to ${topSendingMbps.toFixed(2)} Mbit/s while it was sent`);
     const pliBound = 4 + 3 * topStops.length;
     assert.ok(topPlis <= pliBound, `${topPlis} keyframe requests for the streamer's top layer over the schedule (bound ${pliBound}: ${topStops.length} stops of its own)`);
