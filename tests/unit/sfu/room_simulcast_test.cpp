@@ -362,6 +362,40 @@ TEST(RoomSimulcast, AStreamThatGoesQuietKeepsItsLayer) {
   expect_continuous(v);
 }
 
+TEST(RoomSimulcast, ALayerBackFromAStopDoesNotReadAsFreeToAViewerItDoesNotFit) {
+  // The publisher's encoder stops its top layer for a while (for its own uplink) and brings
+  // it back. Its first packets must not read as a layer that costs nothing: a viewer whose
+  // estimate fits the middle layer and not the top stays where it is (no keyframe request
+  // for the top layer, no switch there and back), while a viewer it fits goes back up.
+  Fixture f;
+  auto& weak = f.viewer(2, 8000);
+  auto& good = f.viewer(3, 8100);
+  weak.estimate = 200'000;  // the middle layer (~125k), not the top (~312k)
+  good.estimate = 10'000'000;
+  f.run_ms(2000);
+  ASSERT_EQ(f.recent_layers(weak, 10), std::set<int>{1});
+  ASSERT_EQ(f.recent_layers(good, 20), std::set<int>{2});
+  f.sending[2] = false;  // the top layer stops: the good viewer moves to the middle one
+  f.run_ms(2000);
+  ASSERT_EQ(f.recent_layers(good, 10), std::set<int>{1});
+  const Subscription* weak_sub = nullptr;
+  for (auto& sub : f.video->subscriptions)
+    if (sub->subscriber->id == 2) weak_sub = sub.get();
+  ASSERT_NE(weak_sub, nullptr);
+  const std::uint64_t switches = f.room.counters().layer_switches;
+  f.sending[2] = true;  // back, with a keyframe
+  f.key_next[2] = true;
+  for (int i = 0; i < 45; ++i) {  // 1.5 s, three rate windows
+    f.frame();
+    ASSERT_NE(weak_sub->target_layer, 2) << "at " << f.now_ms;
+  }
+  EXPECT_EQ(f.recent_layers(weak, 10), std::set<int>{1});
+  EXPECT_EQ(f.recent_layers(good, 20), std::set<int>{2});
+  EXPECT_EQ(f.room.counters().layer_switches, switches + 1);  // the good viewer's only
+  expect_continuous(weak);
+  expect_continuous(good);
+}
+
 TEST(RoomSimulcast, ADownSwitchWaitsForAKeyframeOfTheLowerLayerWhileTheOldOneFlows) {
   Fixture f;
   auto& v = f.viewer(2, 8000);
