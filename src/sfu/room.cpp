@@ -23,31 +23,41 @@ constexpr std::uint64_t kAudioHeadroomBps = 150'000;
 
 void Track::note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id, bool frame_start) {
   constexpr std::int64_t kWindowMs = 500;
-  if (now_ms - rate_window_start_ms >= kWindowMs) {
-    // The window is complete. After a gap of a window or more it measured nothing:
-    //  - a layer that stopped while the others went on (its publisher paused it, its encoder
-    //    dropped it) keeps what it measured last. Its first packets back are no measure of
-    //    it, and reading 0 would offer it to the allocator as a layer that costs nothing (a
-    //    weak viewer switched up to it and straight back). While silent it is not picked.
-    //  - a whole stream gone quiet (a static screen) reads 0: its layers cost next to
-    //    nothing now.
+  // A layer's first packet after it fell silent while the other layers of its group went on
+  // (its publisher paused it, its encoder dropped it): what it measured before it stopped
+  // stands until a full window of it is in. Its first packets back are no measure of it, and
+  // a rate read from them (0, or a window cut short by the stop) would offer it to the
+  // allocator as a layer that costs next to nothing (a weak viewer switched up to it and
+  // straight back). While silent it is not picked (not live).
+  bool back_alone = false;
+  if (group) {
+    if (group->last_packet_ms >= 0 && now_ms - group->last_packet_ms >= kLayerSilenceMs)
+      group->quiet_from_ms = group->last_packet_ms;  // the whole stream was quiet until now
+    // The others' last packet while this layer was silent: before the whole stream went
+    // quiet, if it did at or after this layer's last packet.
+    const std::int64_t others_until =
+        group->quiet_from_ms >= last_packet_ms ? group->quiet_from_ms : group->last_packet_ms;
+    back_alone = last_packet_ms >= 0 && others_until - last_packet_ms >= kLayerSilenceMs;
+  }
+  const bool complete = now_ms - rate_window_start_ms >= kWindowMs;
+  if (complete && !back_alone) {
+    // A window with nothing in it for a window or more (a whole stream gone quiet, a static
+    // screen) reads 0 on every layer: they cost next to nothing now.
     const bool gap = now_ms - rate_window_start_ms >= 2 * kWindowMs;
-    const bool stopped_alone = gap && !live();
-    if (!stopped_alone) {
-      auto bps = [&](std::uint64_t bytes) {
-        return gap ? 0 : bytes * 8 * 1000 / static_cast<std::uint64_t>(kWindowMs);
-      };
-      rate_bps = bps(rate_bytes);
-      for (std::size_t t = 0; t < kMaxTemporalLayers; ++t) {
-        rate_bps_tid[t] = bps(rate_bytes_tid[t]);
-        // Frames per window move in steps of 2 fps: smoothed over about four windows, so a
-        // 30 fps layer's T0 reads 7-8 fps, not 6 or 8 by turns (kFreezeMarginMs decides on
-        // it).
-        const double fps = frames_tid[t] * 1000.0 / static_cast<double>(kWindowMs);
-        fps_tid[t] = gap ? 0 : fps_tid[t] <= 0 ? fps : 0.75 * fps_tid[t] + 0.25 * fps;
-      }
-      temporal_layers = gap ? 0 : window_max_tid + 1;
+    auto bps = [&](std::uint64_t bytes) {
+      return gap ? 0 : bytes * 8 * 1000 / static_cast<std::uint64_t>(kWindowMs);
+    };
+    rate_bps = bps(rate_bytes);
+    for (std::size_t t = 0; t < kMaxTemporalLayers; ++t) {
+      rate_bps_tid[t] = bps(rate_bytes_tid[t]);
+      // Frames per window move in steps of 2 fps: smoothed over about four windows, so a
+      // 30 fps layer's T0 reads 7-8 fps, not 6 or 8 by turns (kFreezeMarginMs decides on it).
+      const double fps = frames_tid[t] * 1000.0 / static_cast<double>(kWindowMs);
+      fps_tid[t] = gap ? 0 : fps_tid[t] <= 0 ? fps : 0.75 * fps_tid[t] + 0.25 * fps;
     }
+    temporal_layers = gap ? 0 : window_max_tid + 1;
+  }
+  if (complete || back_alone) {
     rate_bytes = 0;
     rate_bytes_tid = {};
     frames_tid = {};

@@ -228,6 +228,9 @@ struct Track {
   // Layers: when its current run of packets started (its first packet after it was not
   // live; -1: never).
   std::int64_t live_since_ms = -1;
+  // Group: its last packet before its latest whole-stream silence (kLayerSilenceMs or more
+  // with nothing from any layer; -1: none yet).
+  std::int64_t quiet_from_ms = -1;
   void note_bytes(std::size_t n, std::int64_t now_ms, int temporal_id = -1,
                   bool frame_start = false);
   // Group: which layers the publisher should encode (sfu/layer_pause.hpp); a layer it paused

@@ -351,11 +351,16 @@ TEST(RoomSimulcast, AStreamThatGoesQuietKeepsItsLayer) {
   // once. No layer is dead for that, and nobody switches.
   Fixture f;
   auto& v = f.viewer(2, 8000);
-  f.run_ms(500);
+  f.run_ms(1200);
   ASSERT_EQ(f.recent_layers(v, 20), std::set<int>{2});
+  for (const auto& l : f.video->layers) ASSERT_GT(l->rate_bps, 0u) << "layer " << l->layer;
   f.sending = {false, false, false};
   f.run_ms(3000);
   f.sending = {true, true, true};
+  f.frame();
+  // Every layer reads the quiet (0) until a window of the resumed stream is in, whichever
+  // layer's packet came first.
+  for (const auto& l : f.video->layers) EXPECT_EQ(l->rate_bps, 0u) << "layer " << l->layer;
   f.run_ms(500);
   EXPECT_EQ(f.recent_layers(v, 20), std::set<int>{2});
   EXPECT_EQ(f.room.counters().layer_switches, 0u);
@@ -392,6 +397,25 @@ TEST(RoomSimulcast, ALayerBackFromAStopDoesNotReadAsFreeToAViewerItDoesNotFit) {
   EXPECT_EQ(f.recent_layers(weak, 10), std::set<int>{1});
   EXPECT_EQ(f.recent_layers(good, 20), std::set<int>{2});
   EXPECT_EQ(f.room.counters().layer_switches, switches + 1);  // the good viewer's only
+  // A shorter stop (600 ms, inside two rate windows) reads as what the layer sent before it,
+  // not as the sliver of a window it sent before stopping.
+  const Track& top = *f.video->layers[2];
+  const std::uint64_t top_bps = top.rate_bps;
+  ASSERT_GT(top_bps, 200'000u);
+  // It stops one frame into a rate window, so the window is complete (not empty) when it
+  // comes back: one frame of bytes in it.
+  for (int i = 0; i < 40 && f.now_ms - top.rate_window_start_ms != 33; ++i) f.frame();
+  ASSERT_EQ(f.now_ms - top.rate_window_start_ms, 33);
+  f.sending[2] = false;
+  f.run_ms(600);
+  f.sending[2] = true;
+  f.key_next[2] = true;
+  for (int i = 0; i < 30; ++i) {  // 1 s
+    f.frame();
+    ASSERT_GE(top.rate_bps, top_bps / 2) << "at " << f.now_ms;
+    ASSERT_NE(weak_sub->target_layer, 2) << "at " << f.now_ms;
+  }
+  EXPECT_EQ(f.recent_layers(weak, 10), std::set<int>{1});
   expect_continuous(weak);
   expect_continuous(good);
 }
