@@ -298,6 +298,7 @@ void Transport::run_probe(std::int64_t now_us) {
     // much bigger than that measures the bucket, not the link (seen in the netns lab: a
     // 0.8 Mbit/s link probed at 1.2 Mbit/s with 4 KB).
     probe_cluster_ = p->cluster_id;
+    probe_target_bps_ = p->target_bps;
     probe_chunks_left_ = kProbeChunks;
     probe_chunk_bytes_ = static_cast<std::size_t>(p->target_bps * kProbeTickUs / 8'000'000 + 1);
     probe_chunk_packets_ = (p->min_packets + kProbeChunks - 1) / kProbeChunks + 1;
@@ -311,7 +312,7 @@ void Transport::run_probe(std::int64_t now_us) {
   sending_cluster_ = -1;
   probe_chunks_left_ = sent == 0 ? 0 : probe_chunks_left_ - 1;
   if (sent != 0) bump(c_.bwe_probe_bytes, sent);
-  if (probe_chunks_left_ == 0) bwe_->on_probe_sent(probe_cluster_, now_us);
+  if (probe_chunks_left_ == 0) bwe_->on_probe_sent(probe_cluster_, probe_target_bps_, now_us);
   account_probes();
 }
 

@@ -165,6 +165,7 @@ class Transport final : public Endpoint {
   static constexpr int kProbeChunks = 4;
   static constexpr std::int64_t kProbeTickUs = 20'000;  // the worker's tick
   int probe_cluster_ = -1;                              // the probe being sent
+  std::uint64_t probe_target_bps_ = 0;                  // ... and its rate
   int probe_chunks_left_ = 0;
   std::size_t probe_chunk_bytes_ = 0;
   int probe_chunk_packets_ = 0;

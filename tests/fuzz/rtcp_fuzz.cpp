@@ -26,7 +26,7 @@ void feed_estimator(std::span<const TwccPacketResult> results, std::uint8_t salt
     t += (salt >> (k % 8)) & 0x0F;
     bwe.on_packet_sent(results[k].seq, (k * salt) % 1500, t, k % 7 == 0 ? salt % 3 : -1);
   }
-  bwe.on_probe_sent(salt % 3, t);
+  bwe.on_probe_sent(salt % 3, salt * 20'000u, t);
   bwe.on_feedback(results, t + salt * 1000);
   bwe.on_feedback(results, t + salt * 2000);
   (void)bwe.next_probe(t);

@@ -50,10 +50,12 @@ std::optional<std::uint64_t> ProbeEstimator::on_result(int cluster, bool receive
   return complete(*c);
 }
 
-std::optional<std::uint64_t> ProbeEstimator::on_cluster_sent(int cluster) {
+std::optional<std::uint64_t> ProbeEstimator::on_cluster_sent(int cluster,
+                                                             std::uint64_t target_bps) {
   Cluster* c = slot(cluster);
   if (!c || c->done) return std::nullopt;
   c->sent_all = true;
+  c->target = target_bps;
   return complete(*c);
 }
 
@@ -79,7 +81,8 @@ std::optional<std::uint64_t> ProbeEstimator::complete(Cluster& c) {
     ++failures_.compressed;
     return std::nullopt;
   }
-  return static_cast<std::uint64_t>(std::min(send_bps, recv_bps));
+  const auto bps = static_cast<std::uint64_t>(std::min(send_bps, recv_bps));
+  return c.target != 0 ? std::min(bps, c.target) : bps;
 }
 
 }  // namespace hype::rtc::bwe

@@ -6,6 +6,9 @@
 // lost), and at least
 // kMinReceivedFraction of them (and kMinPackets) arrived. A cluster whose receive rate is
 // far above its send rate (kMaxRecvOverSend: arrivals compressed by a burst) gives no result.
+// The result is at most the rate the cluster was sent at (its target): a probe sent in chunks
+// (the SFU's: one per 20 ms tick) reads above it over its send span, bytes of n chunks over
+// n - 1 intervals, and on a path faster than the probe its arrivals read the same.
 // Fixed storage for the last kSlots clusters; a cluster overwritten before every packet of it
 // was reported counts as unfinished. Clusters that gave no result are counted by why.
 #pragma once
@@ -33,8 +36,9 @@ class ProbeEstimator {
   static constexpr double kMaxRecvOverSend = 2.0;
 
   void on_sent(int cluster, std::size_t bytes, std::int64_t send_us);
-  // The last packet of `cluster` went out; its rate if every packet was reported already.
-  std::optional<std::uint64_t> on_cluster_sent(int cluster);
+  // The last packet of `cluster` went out, paced at `target_bps` (0: no cap on the result);
+  // its rate if every packet was reported already.
+  std::optional<std::uint64_t> on_cluster_sent(int cluster, std::uint64_t target_bps);
   // One feedback result for a packet of `cluster`; the cluster's rate when this completed it.
   std::optional<std::uint64_t> on_result(int cluster, bool received, std::size_t bytes,
                                          std::int64_t send_us, std::int64_t arrival_us);
@@ -46,7 +50,8 @@ class ProbeEstimator {
     int sent = 0;
     int received = 0;
     int lost = 0;
-    bool sent_all = false;  // on_cluster_sent came
+    bool sent_all = false;     // on_cluster_sent came
+    std::uint64_t target = 0;  // ... and the rate it was sent at (0: unknown)
     bool done = false;
     std::uint64_t bytes = 0;
     std::int64_t first_send = 0, last_send = 0;

@@ -23,8 +23,8 @@ void SendSideBwe::on_packet_sent(std::uint16_t seq, std::size_t bytes, std::int6
   probe_estimator_.on_sent(probe_cluster, bytes, send_us);
 }
 
-void SendSideBwe::on_probe_sent(int cluster, std::int64_t now_us) {
-  if (auto bps = probe_estimator_.on_cluster_sent(cluster))
+void SendSideBwe::on_probe_sent(int cluster, std::uint64_t target_bps, std::int64_t now_us) {
+  if (auto bps = probe_estimator_.on_cluster_sent(cluster, target_bps))
     take_probe_result(cluster, *bps, now_us);
 }
 

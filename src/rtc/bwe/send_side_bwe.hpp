@@ -67,8 +67,9 @@ class SendSideBwe {
   // in probe cluster `probe_cluster` (-1: not a probe).
   void on_packet_sent(std::uint16_t seq, std::size_t bytes, std::int64_t send_us,
                       int probe_cluster = -1);
-  // The last packet of probe cluster `cluster` went out (its result waits for this).
-  void on_probe_sent(int cluster, std::int64_t now_us);
+  // The last packet of probe cluster `cluster` went out, paced at `target_bps` (its result
+  // waits for this, and is at most that).
+  void on_probe_sent(int cluster, std::uint64_t target_bps, std::int64_t now_us);
   // One parsed TWCC feedback. Returns whether it carried anything new.
   bool on_feedback(std::span<const rtcp::TwccPacketResult> results, std::int64_t now_us);
   // A probe to send now, if any (call it before pacing the next packets).

@@ -248,7 +248,7 @@ TEST(BweProbing, EstimatorTakesTheSmallerOfSendAndReceiveRate) {
   ProbeEstimator pe;
   // 10 packets of 1000 bytes sent 1 ms apart (8 Mbps), received 2 ms apart (4 Mbps).
   for (int i = 0; i < 10; ++i) pe.on_sent(7, 1000, i * 1000);
-  EXPECT_FALSE(pe.on_cluster_sent(7));
+  EXPECT_FALSE(pe.on_cluster_sent(7, 0));
   std::optional<std::uint64_t> r;
   for (int i = 0; i < 10; ++i) {
     EXPECT_FALSE(r);
@@ -258,7 +258,7 @@ TEST(BweProbing, EstimatorTakesTheSmallerOfSendAndReceiveRate) {
   EXPECT_EQ(*r, 4'000'000u);
   // Mostly lost: no result; unknown cluster: nothing.
   for (int i = 0; i < 10; ++i) pe.on_sent(8, 1000, i * 1000);
-  pe.on_cluster_sent(8);
+  pe.on_cluster_sent(8, 0);
   for (int i = 0; i < 10; ++i) {
     EXPECT_FALSE(pe.on_result(8, i < 3, 1000, i * 1000, 50'000 + i * 1000));
   }
@@ -277,7 +277,7 @@ TEST(BweProbing, AClusterIsMeasuredWholeEvenWhenFeedbackOnItsStartComesBeforeIts
   // as sent.
   for (int k = 1; k < 4; ++k)
     for (int i = 0; i < 4; ++i) pe.on_sent(3, 1000, k * 20'000);
-  EXPECT_FALSE(pe.on_cluster_sent(3));
+  EXPECT_FALSE(pe.on_cluster_sent(3, 1'600'000));
   std::optional<std::uint64_t> r;
   for (int k = 1; k < 4; ++k)
     for (int i = 0; i < 4; ++i) {
@@ -285,15 +285,16 @@ TEST(BweProbing, AClusterIsMeasuredWholeEvenWhenFeedbackOnItsStartComesBeforeIts
       r = pe.on_result(3, true, 1000, k * 20'000, 30'000 + k * 20'000 + i * 1000);
     }
   ASSERT_TRUE(r);
-  // 15 packets' bytes (without the last sent) over the 60 ms send span: 2 Mbit/s; received:
-  // 15 packets over 63 ms.
-  EXPECT_EQ(*r, 15ull * 1000 * 8 * 1'000'000 / 63'000);
+  // 15 packets' bytes (without the last sent) over the 60 ms send span read 2 Mbit/s, and
+  // received 15 packets over 63 ms 1.9 Mbit/s: both above the 1.6 Mbit/s it was sent at
+  // (4 chunks over 3 intervals). The result is the target.
+  EXPECT_EQ(*r, 1'600'000u);
   EXPECT_EQ(pe.failures().no_span, 0u);
   // Every packet reported before the cluster is marked sent whole: the mark completes it.
   for (int i = 0; i < 8; ++i) pe.on_sent(4, 1000, (i / 4) * 20'000);
   for (int i = 0; i < 8; ++i)
     EXPECT_FALSE(pe.on_result(4, true, 1000, (i / 4) * 20'000, 1000 + i * 2500));
-  auto last = pe.on_cluster_sent(4);
+  auto last = pe.on_cluster_sent(4, 0);  // no target given: the measured rate
   ASSERT_TRUE(last);
   // 7 packets over 20 ms sent (2.8 Mbit/s), over 17.5 ms received (3.2 Mbit/s).
   EXPECT_EQ(*last, 2'800'000u);

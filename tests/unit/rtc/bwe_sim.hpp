@@ -166,7 +166,8 @@ inline SimResult simulate(const SimConfig& cfg) {
       }
       flight.push_back({seq, arrival});
       ++seq;
-      if (probing && --probe_left == 0) bwe.on_probe_sent(probe_cluster, next_send_us);
+      if (probing && --probe_left == 0)
+        bwe.on_probe_sent(probe_cluster, static_cast<std::uint64_t>(probe_bps), next_send_us);
       next_send_us += static_cast<std::int64_t>(static_cast<double>(cfg.packet_bytes * 8) * 1e6 /
                                                 std::max(rate, 1.0));
     }
