@@ -312,8 +312,11 @@ void Transport::run_probe(std::int64_t now_us) {
   sending_cluster_ = -1;
   probe_chunks_left_ = sent == 0 ? 0 : probe_chunks_left_ - 1;
   if (sent != 0) bump(c_.bwe_probe_bytes, sent);
-  if (probe_chunks_left_ == 0) bwe_->on_probe_sent(probe_cluster_, probe_target_bps_, now_us);
-  account_probes();
+  if (probe_chunks_left_ == 0) {
+    // The cluster is out whole: it may complete now, and the one it overwrote is counted.
+    bwe_->on_probe_sent(probe_cluster_, probe_target_bps_, now_us);
+    account_probes();
+  }
 }
 
 // ---- sending ----

@@ -135,9 +135,10 @@ class Transport final : public Endpoint {
   void on_twcc_feedback(const rtc::rtcp::FeedbackView& fb, std::int64_t now_us);
   void forward(const Subscription& sub, const rtc::RtpPacket& src, const rtc::PacketExtensions& ext,
                const rtc::ForwardHeader& h);
-  // Sends the probe the estimator asks for, in kProbeChunks chunks one tick apart (the
-  // estimator measures the send rate between the first and the last packet).
+  // Sends the probe the estimator asks for, in kProbeChunks chunks one tick apart, and tells
+  // it when the last chunk is out (its result is at most the probe's target).
   void run_probe(std::int64_t now_us);
+  // Counts (and logs at debug) the probe clusters that ended since the last call.
   void account_probes();
   static void patch_vp8(const Subscription& sub, rtc::MutableByteSpan packet,
                         const rtc::ForwardHeader& h);
