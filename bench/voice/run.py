@@ -4,7 +4,8 @@ hype-bot clients, same run.
 
 Each case starts a fresh server pinned to --server-cpu, then hype-bot processes (whole
 channels, about --bots-per-proc bots each) pinned to --bots-cpu (`--target hype` or `--target janus`: identical media, Opus
-20 ms with talk spurts and DTX, audio level extension, the send stamp inside the Opus
+in --ptime ms frames (10 by default, what hype's sfu.audio_ptime asks of clients) with talk
+spurts and DTX, audio level extension, the send stamp inside the Opus
 padding). The server's CPU (utime+stime from /proc) and the bots' CPU are sampled over a
 window inside the media phase of every bot process (all processes start media together
 through a go file); forwarded packets/s is what the bots received divided by the media
@@ -171,7 +172,7 @@ def run_case(kind, scenario, channels, size, speakers, a):
                          "--speakers", str(speakers),
                          "--duration", str(a.duration), "--json", "--go-file", go,
                          "--join-timeout", str(join_timeout), "--warmup", str(a.warmup),
-                         "--join-file", join_go] + srv.bot_args()
+                         "--join-file", join_go, "--ptime", str(a.ptime)] + srv.bot_args()
             bots.append(BotProc(cmd))
         setup_deadline = time.time() + 600
         while time.time() < setup_deadline:
@@ -390,6 +391,9 @@ def main():
     p.add_argument("--single-channel", action="store_true", help="ramp one channel")
     p.add_argument("--ramp-retries", type=int, default=1,
                    help="tries more of a failing step before it ends the ramp (noisy machine)")
+    p.add_argument("--ptime", type=int, choices=[0, 10, 20], default=10,
+                   help="Opus frame ms every bot sends, to every server alike: 10 (hype's "
+                        "sfu.audio_ptime default), 20, or 0: what each server's answer asks")
     p.add_argument("--warmup", type=float, default=2.0,
                    help="first seconds of media left out of the latency figures (their max is\n"
                         "reported apart as warmup_latency_ms_max)")

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <stdexcept>
 #include <system_error>
@@ -187,10 +188,24 @@ bool send_rtp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
   return send_on(b, b.link, buf, n) || sent;
 }
 
+// The Opus frame length a server's answer asks for: a=ptime under 20 gives 10 ms frames,
+// anything else (or none, as Janus answers) 20 ms.
+int frame_ms_for(const rtc::sdp::MediaSection& m) {
+  for (const auto& a : m.other_attributes) {
+    if (a.rfind("ptime:", 0) != 0) continue;
+    int v = 0;
+    auto [p, ec] = std::from_chars(a.data() + 6, a.data() + a.size(), v);
+    if (ec == std::errc{} && v > 0 && v < 20) return 10;
+  }
+  return 20;
+}
+
+std::uint64_t frame_us(const Bot& b) { return static_cast<std::uint64_t>(b.frame_ms) * 1000; }
+
 void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
-  const OpusFrame& fr = b.opus->at(t_ms);
+  const OpusFrame& fr = b.opus->at(t_ms, b.frame_ms);
   std::uint32_t ts = b.ts;
-  b.ts += 960;
+  b.ts += static_cast<std::uint32_t>(48 * b.frame_ms);
   if (fr.data.empty()) return;  // DTX: nothing to send
   if (b.audio_drop_every > 0 &&
       ++b.frames_out % static_cast<std::uint64_t>(b.audio_drop_every) == 0) {
@@ -272,6 +287,7 @@ void connect_media(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc:
   Link& l = t.link;
   if (l.ready) return;  // a repeated answer
   l.remote = {m.ice_ufrag, m.ice_pwd};
+  t.frame_ms = t.forced_frame_ms != 0 ? t.forced_frame_ms : frame_ms_for(m);
   rtc::ice::IceAgentConfig ic;
   ic.local = t.local;
   ic.remote = l.remote;
@@ -312,6 +328,7 @@ bool prepare_media(Bots& bots, const Options& o, OpusLoops& loops) {
     if (!loop) loop = std::make_unique<OpusLoop>(b->index, o.talk);
     b->opus = loop.get();
     b->audio_drop_every = o.audio_drop_every;
+    b->forced_frame_ms = o.ptime;
   }
   return true;
 }
@@ -444,7 +461,8 @@ MediaWindow run_media(Bots& bots, const Options& o) {
         // Each sender its own phase within the 20 ms frame, like independent clients: no
         // burst of every speaker's packet at once. Early talkers keep theirs.
         if (!talk_early)
-          b->next_frame_us = media_start + static_cast<std::int64_t>(random_u64() % 20'000);
+          b->next_frame_us =
+              media_start + static_cast<std::int64_t>(random_u64() % frame_us(*b));
       }
       std::fprintf(stderr, "hype-bot: media start\n");  // bench/voice times its window by it
     }
@@ -458,13 +476,13 @@ MediaWindow run_media(Bots& bots, const Options& o) {
         if (b->next_frame_us == 0) {          // talking early: from the bot's connection on
           std::lock_guard lock(b->mu);
           if (!b->link.srtp || !b->link.peer) continue;
-          b->next_frame_us = now + static_cast<std::int64_t>(random_u64() % 20'000);
+          b->next_frame_us = now + static_cast<std::int64_t>(random_u64() % frame_us(*b));
         }
         if (now < b->next_frame_us) continue;  // only this thread touches next_frame_us
-        b->next_frame_us += 20'000;
+        b->next_frame_us += static_cast<std::int64_t>(frame_us(*b));
         std::lock_guard lock(b->mu);
         if (!(b->link.srtp && b->link.peer) && !(b->old && b->old->srtp)) {
-          b->ts += 960;  // reconnecting: the frame is lost, the clock goes on
+          b->ts += static_cast<std::uint32_t>(48 * b->frame_ms);  // reconnecting: the clock goes on
           continue;
         }
         std::int64_t stamp = now_us();  // a fresh stamp: not the poll's

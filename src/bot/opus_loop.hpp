@@ -1,6 +1,7 @@
 // hype-bot's speech: one 3 s talk-spurt cycle (2 s of a tone, 1 s of silence that DTX turns
 // into no packets but the encoder's periodic refresh frames) encoded once per speaker slot
-// with libopus, then replayed in a loop. Every bot with the same slot sends the same real
+// with libopus, in 20 ms and in 10 ms frames (what the server's a=ptime asks for), then
+// replayed in a loop. Every bot with the same slot sends the same real
 // Opus frames; encoding live cost a bot process most of its core at a few hundred bots.
 // TalkOptions vary the loop for deterministic last-N tests: --continuous (no silence) and
 // --level-step (slot i talks i * step dB quieter than slot 0).
@@ -28,10 +29,24 @@ struct OpusFrame {
 
 class OpusLoop {
  public:
-  static constexpr int kFrames = 150;  // 3 s of 20 ms frames
+  static constexpr int kLoopMs = 3000;
 
   // slot: the bot's place in its channel, which sets the tone and the talk-spurt phase.
   explicit OpusLoop(int slot, const TalkOptions& talk = {}) {
+    encode(slot, talk, 20, frames20_);
+    encode(slot, talk, 10, frames10_);
+  }
+
+  // The frame at t_ms into the loop, of frame_ms (10 or 20) ms.
+  const OpusFrame& at(std::int64_t t_ms, int frame_ms = 20) const {
+    const auto& frames = frame_ms == 10 ? frames10_ : frames20_;
+    return frames[static_cast<std::size_t>((t_ms / frame_ms) % static_cast<std::int64_t>(frames.size()))];
+  }
+
+ private:
+  static void encode(int slot, const TalkOptions& talk, int frame_ms, std::vector<OpusFrame>& frames) {
+    const int samples = 48 * frame_ms;
+    frames.assign(static_cast<std::size_t>(kLoopMs / frame_ms), OpusFrame{});
     int err = 0;
     OpusEncoder* enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
     opus_encoder_ctl(enc, OPUS_SET_BITRATE(32000));
@@ -39,9 +54,11 @@ class OpusLoop {
     double f = 300.0 + 40.0 * slot;  // whole cycles in 3 s: the loop has no seam
     double amp = 0.3 * std::pow(10.0, -talk.level_step_db * slot / 20.0);
     std::uint32_t ts = 0;
-    for (int n = 0; n < kFrames; ++n, ts += 960) {
-      std::array<float, 960> pcm{};
-      bool talking = talk.continuous || (n * 20 / 1000 + slot) % 3 != 2;  // 2 s talk, 1 s silence
+    std::vector<float> pcm(static_cast<std::size_t>(samples));
+    for (std::size_t n = 0; n < frames.size(); ++n, ts += static_cast<std::uint32_t>(samples)) {
+      std::fill(pcm.begin(), pcm.end(), 0.0F);
+      // 2 s talk, 1 s silence
+      bool talking = talk.continuous || (static_cast<int>(n) * frame_ms / 1000 + slot) % 3 != 2;
       double sum = 0;
       if (talking) {
         for (std::size_t i = 0; i < pcm.size(); ++i) {
@@ -51,8 +68,8 @@ class OpusLoop {
         }
       }
       std::array<std::uint8_t, 1275> out{};
-      int len = enc ? opus_encode_float(enc, pcm.data(), 960, out.data(), 1275) : 0;
-      auto& fr = frames_[static_cast<std::size_t>(n)];
+      int len = enc ? opus_encode_float(enc, pcm.data(), samples, out.data(), 1275) : 0;
+      auto& fr = frames[n];
       if (len > 2 && len <= static_cast<int>(out.size()))
         fr.data.assign(out.data(), out.data() + static_cast<std::size_t>(len));
       double rms = std::sqrt(sum / pcm.size());
@@ -62,12 +79,7 @@ class OpusLoop {
     if (enc) opus_encoder_destroy(enc);
   }
 
-  const OpusFrame& at(std::int64_t t_ms) const {
-    return frames_[static_cast<std::size_t>((t_ms / 20) % kFrames)];
-  }
-
- private:
-  std::array<OpusFrame, kFrames> frames_{};
+  std::vector<OpusFrame> frames20_, frames10_;
 };
 
 }  // namespace hype::bot

@@ -98,6 +98,7 @@ struct Config {
     int capacity = 0;        // participants this node takes before refusing new channels; 0: none
     int drain_timeout = 30;  // s a cluster SFU node drains on SIGTERM before it stops; 0: none
     bool audio_nack = true;  // NACK audio where the client offers it
+    int audio_ptime = 10;    // ms of audio per Opus packet asked of clients (a=ptime); 0: theirs
   } sfu;
   struct Turn {
     std::string secret;  // coturn static-auth-secret; empty: no TURN credentials issued

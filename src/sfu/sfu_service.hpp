@@ -83,6 +83,8 @@ struct SfuOptions {
   bool audio_red = true;
   // Keep NACK on audio where offered (rtc::sdp::AnswerOptions::audio_nack).
   bool audio_nack = true;
+  // Opus packet length asked of clients, ms (rtc::sdp::AnswerOptions::audio_ptime_ms); 0: none.
+  int audio_ptime_ms = 10;
   int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
   StreamReport on_stream;          // empty: streams are only announced on /voice

@@ -398,6 +398,7 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
   rtc::sdp::AnswerOptions ao;
   ao.audio_red = host.options().audio_red;
   ao.audio_nack = host.options().audio_nack;
+  ao.audio_ptime_ms = host.options().audio_ptime_ms;
   // Checked before anything changes: a refused offer leaves the connection as it was, so
   // a corrected offer on the same socket starts from scratch.
   auto check = rtc::sdp::validate_offer(*offer, ao, !stream_conn_);

@@ -47,6 +47,10 @@ describe('mouth to ear through hype-netlab', { skip: netlabSkip }, () => {
       // Both relay directions carried the call, and nothing was dropped on the clean profile.
       assert.ok(clean.relay.up.out > 100 && clean.relay.down.out > 100, JSON.stringify(clean.relay));
       assert.equal(clean.relay.up.dropped + clean.relay.down.dropped, 0);
+      // 10 ms Opus packets by default (sfu.audio_ptime; the P2P client's a=ptime): ~100 per
+      // second each way with the voice gate open, where 20 ms packets would be 50.
+      for (const d of clean.directions)
+        assert.ok(d.packetsReceived / clean.durationS > 75, `${mode} ${d.name}: ${d.packetsReceived} packets in ${clean.durationS} s`);
 
       const mobile = await runCase({ browser, mode, profile: 'mobile', durationS: 5, warmupS: 2, log });
       log(describeCase(mobile));

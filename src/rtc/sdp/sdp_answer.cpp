@@ -1,6 +1,9 @@
 #include "rtc/sdp/sdp_answer.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <string>
+#include <system_error>
 
 #include "rtc/rtp/header_extensions.hpp"
 
@@ -143,6 +146,18 @@ Result<SessionDescription> create_answer(const SessionDescription& offer,
       if (contains(exts, e.uri)) m.extmaps.push_back({e.id, {}, e.uri, {}});
     }
     m.extmap_allow_mixed = om.extmap_allow_mixed;
+    if (om.kind == "audio" && opt.audio_ptime_ms > 0) {
+      int ptime = opt.audio_ptime_ms;
+      for (const Codec& c : m.codecs) {
+        if (!c.is("opus")) continue;
+        auto minptime = c.fmtp_param("minptime");
+        int v = 0;
+        if (minptime && std::from_chars(minptime->data(), minptime->data() + minptime->size(), v)
+                                .ec == std::errc{})
+          ptime = std::max(ptime, v);
+      }
+      m.other_attributes.push_back("ptime:" + std::to_string(ptime));
+    }
     m.direction =
         om.direction == Direction::kSendRecv ? opt.answer_to_sendrecv : reverse(om.direction);
     m.rtcp_mux = true;

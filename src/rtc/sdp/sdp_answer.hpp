@@ -41,6 +41,10 @@ struct AnswerOptions {
   // Keep generic NACK on audio where offered (the SFU then asks publishers again for audio it
   // lost, and answers listeners' NACKs); video keeps it regardless.
   bool audio_nack = true;
+  // Ask for Opus packets of this many ms on audio (a=ptime, RFC 4566 6; Chromium sets its
+  // encoder's frame length from the remote description's ptime); 0: say nothing (20 ms in
+  // browsers). Never below the offer's Opus minptime.
+  int audio_ptime_ms = 0;
   // What a sendrecv offer becomes: the SFU publishes to this participant only when asked.
   Direction answer_to_sendrecv = Direction::kRecvOnly;
 };

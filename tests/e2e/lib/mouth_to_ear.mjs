@@ -25,6 +25,8 @@ export { launch };
  *   base     nothing changed
  *   jbt0     RTCRtpReceiver.jitterBufferTarget = 0 on every audio receiver
  *   ptime10  a=ptime:10 in every remote description (10 ms Opus packets both ways)
+ *   ptime20  a=ptime:20 in every remote description: 20 ms packets, as before the client and
+ *            the SFU asked for 10 ms (2026-12-07)
  *   sr48     the client's AudioContexts (its microphone graph) at 48 kHz
  *   lh0      the client's AudioContexts with latencyHint 0
  *   direct   the "microphone" track sent as it is, not the client's graph output (m2e_page.mjs)
@@ -38,6 +40,7 @@ export const LEVERS = {
   base: {},
   jbt0: { jitterBufferTarget: 0 },
   ptime10: { ptime: 10 },
+  ptime20: { ptime: 20 },
   sr48: { audioContext: { sampleRate: 48000 } },
   lh0: { audioContext: { latencyHint: 0 } },
   direct: { directMic: true },

@@ -51,15 +51,30 @@ TEST(OpusStamp, UnstampedOrForeignPacketsHaveNoStamp) {
 
 TEST(OpusLoop, TalkSpurtsAndDtx) {
   OpusLoop loop(1);  // slot 1: silent during the second second of the 3 s cycle
-  int sent_talking = 0, sent_silent = 0;
-  for (int n = 0; n < OpusLoop::kFrames; ++n) {
-    const OpusFrame& fr = loop.at(n * 20);
-    bool talking = (n * 20 / 1000 + 1) % 3 != 2;
-    EXPECT_EQ((fr.level & 0x80) != 0, talking) << n;
-    if (fr.data.empty()) continue;
-    (talking ? sent_talking : sent_silent)++;
+  for (int frame_ms : {20, 10}) {
+    const int frames = OpusLoop::kLoopMs / frame_ms;
+    int sent_talking = 0, sent_silent = 0;
+    for (int n = 0; n < frames; ++n) {
+      const OpusFrame& fr = loop.at(n * frame_ms, frame_ms);
+      bool talking = (n * frame_ms / 1000 + 1) % 3 != 2;
+      EXPECT_EQ((fr.level & 0x80) != 0, talking) << frame_ms << " ms, frame " << n;
+      if (fr.data.empty()) continue;
+      (talking ? sent_talking : sent_silent)++;
+    }
+    EXPECT_EQ(sent_talking, frames * 2 / 3) << frame_ms;  // every talking frame is sent
+    EXPECT_LT(sent_silent, frames * 2 / 15) << frame_ms;  // DTX: hangover and refresh frames only
+    EXPECT_EQ(&loop.at(0, frame_ms), &loop.at(3000, frame_ms));  // the loop repeats every 3 s
   }
-  EXPECT_EQ(sent_talking, 100);            // every talking frame is sent
-  EXPECT_LT(sent_silent, 20);              // of 50: DTX sends only hangover and refresh frames
-  EXPECT_EQ(&loop.at(0), &loop.at(3000));  // the loop repeats every 3 s
+}
+
+TEST(OpusLoop, FramesAreAsLongAsAsked) {
+  OpusLoop loop(0);
+  const OpusFrame& f20 = loop.at(0, 20);
+  const OpusFrame& f10 = loop.at(0, 10);
+  ASSERT_FALSE(f20.data.empty());
+  ASSERT_FALSE(f10.data.empty());
+  EXPECT_EQ(decoded_samples(f20.data.data(), static_cast<int>(f20.data.size())), 960);
+  EXPECT_EQ(decoded_samples(f10.data.data(), static_cast<int>(f10.data.size())), 480);
+  EXPECT_EQ(&loop.at(0), &f20);  // 20 ms unless asked
+  EXPECT_NE(&loop.at(10, 10), &f10);
 }

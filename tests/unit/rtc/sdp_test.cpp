@@ -2,6 +2,7 @@
 // (tests/fixtures/sdp) and hand-written malformed inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -208,6 +209,41 @@ TEST(Sdp, RedIsLeftOutWhenNotWantedOrNotOverTheChosenOpus) {
   ASSERT_TRUE(ans.ok()) << ans.error().message;
   ASSERT_EQ(ans.value().media[0].codecs.size(), 1u);
   EXPECT_TRUE(ans.value().media[0].codecs[0].is("opus"));
+}
+
+TEST(Sdp, AudioPtimeIsAskedForOnAudioOnlyAndNeverBelowTheOffersMinptime) {
+  auto offer = parse_ok(fixture("chromium_audio_offer.sdp"));
+  auto has_ptime = [](const MediaSection& m, const std::string& v) {
+    return std::find(m.other_attributes.begin(), m.other_attributes.end(), "ptime:" + v) !=
+           m.other_attributes.end();
+  };
+  auto count_ptime = [](const MediaSection& m) {
+    return std::count_if(m.other_attributes.begin(), m.other_attributes.end(),
+                         [](const std::string& a) { return a.rfind("ptime:", 0) == 0; });
+  };
+  // Not asked for: nothing said (browsers then send 20 ms).
+  auto ans = create_answer(offer, sfu_options());
+  ASSERT_TRUE(ans.ok()) << ans.error().message;
+  EXPECT_EQ(count_ptime(ans.value().media[0]), 0);
+  auto opt = sfu_options();
+  opt.audio_ptime_ms = 10;
+  ans = create_answer(offer, opt);
+  ASSERT_TRUE(ans.ok()) << ans.error().message;
+  EXPECT_TRUE(has_ptime(ans.value().media[0], "10"));
+  EXPECT_EQ(count_ptime(ans.value().media[0]), 1);
+  EXPECT_NE(write(ans.value()).find("a=ptime:10\r\n"), std::string::npos);
+  // A client that cannot go below 20 ms is not asked to.
+  for (auto& c : offer.media[0].codecs)
+    if (c.is("opus")) c.fmtp = "minptime=20;useinbandfec=1";
+  ans = create_answer(offer, opt);
+  ASSERT_TRUE(ans.ok()) << ans.error().message;
+  EXPECT_TRUE(has_ptime(ans.value().media[0], "20"));
+  // Video sections get none.
+  auto video = parse_ok(fixture("chromium_video_offer.sdp"));
+  ans = create_answer(video, opt);
+  ASSERT_TRUE(ans.ok()) << ans.error().message;
+  for (const auto& m : ans.value().media)
+    if (m.kind == "video") EXPECT_EQ(count_ptime(m), 0);
 }
 
 TEST(Sdp, AudioNackIsKeptWhereOfferedUnlessTurnedOff) {

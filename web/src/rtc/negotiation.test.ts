@@ -140,6 +140,33 @@ describe('perfect negotiation', () => {
     expect(opusParams(pcA.localDescription!.sdp)).toMatchObject({ usedtx: '1', useinbandfec: '1', minptime: '10' });
     expect(opusParams(pcB.localDescription!.sdp)).toMatchObject({ usedtx: '1', useinbandfec: '1' });
   });
+
+  it('asks its own browser for 10 ms Opus packets through the remote descriptions, not the local ones', async () => {
+    const { pcA, pcB, a } = pair();
+    const withAudio = (pc: FakePC) => {
+      const offer = pc.createOffer.bind(pc);
+      const answer = pc.createAnswer.bind(pc);
+      const audio = (sdp?: string) => (sdp ?? '').replace('\r\na=rtpmap:111', '\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111');
+      pc.createOffer = async () => {
+        const o = await offer();
+        return { ...o, sdp: audio(o.sdp) };
+      };
+      pc.createAnswer = async () => {
+        const o = await answer();
+        return { ...o, sdp: audio(o.sdp) };
+      };
+    };
+    withAudio(pcA);
+    withAudio(pcB);
+    await a.negotiationNeeded();
+    await settle();
+    expect(pcB.remoteDescription?.type).toBe('offer');
+    expect(pcB.remoteDescription?.sdp).toContain('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ptime:10\r\n');
+    expect(pcA.remoteDescription?.type).toBe('answer');
+    expect(pcA.remoteDescription?.sdp).toContain('a=ptime:10');
+    expect(pcA.localDescription!.sdp).not.toContain('a=ptime');
+    expect(pcB.localDescription!.sdp).not.toContain('a=ptime');
+  });
 });
 
 describe('stuck offers', () => {

@@ -2,8 +2,9 @@
 // Both sides may offer at any time; on a collision the impolite peer ignores the incoming
 // offer and the polite one rolls its own back. Every step runs on one serial queue so an
 // incoming description never interleaves with our own offer/answer. Local descriptions are
-// munged (Opus DTX + FEC) before they are set.
-import { setOpusParams } from './sdp';
+// munged (Opus DTX + FEC) before they are set, remote ones with the Opus packet length we
+// send (a=ptime, P2P_AUDIO_PTIME_MS).
+import { P2P_AUDIO_PTIME_MS, setAudioPtime, setOpusParams } from './sdp';
 
 export interface SignalPayload {
   description?: { type: RTCSdpType; sdp?: string };
@@ -63,6 +64,7 @@ export class Negotiator {
     private readonly send: (p: SignalPayload) => void,
     private readonly munge: (sdp: string) => string = (s) => setOpusParams(s),
     private readonly onError: (e: unknown) => void = () => {},
+    private readonly mungeRemote: (sdp: string) => string = (s) => setAudioPtime(s, P2P_AUDIO_PTIME_MS),
   ) {}
 
   close() {
@@ -152,7 +154,8 @@ export class Negotiator {
             this.counts.staleAnswers++;
             return;
           }
-          await this.pc.setRemoteDescription(description); // implicit rollback when polite
+          // implicit rollback when polite
+          await this.pc.setRemoteDescription(description.sdp ? { type: description.type, sdp: this.mungeRemote(description.sdp) } : description);
           this.lastProgressAt = Date.now();
           this.outstandingOffer = 0; // answered, or rolled back for the peer's offer
         } finally {

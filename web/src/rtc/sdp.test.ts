@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addOpusNack, opusParams, setOpusParams } from './sdp';
+import { addOpusNack, opusParams, setAudioPtime, setOpusParams } from './sdp';
 import { quality, summarizeStats } from './stats';
 
 const SDP = ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9', 'a=rtpmap:111 opus/48000/2', 'a=rtcp-fb:111 transport-cc', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:63 red/48000/2', 'a=fmtp:63 111/111', 'a=rtpmap:9 G722/8000', ''].join('\r\n');
@@ -22,6 +22,28 @@ describe('setOpusParams', () => {
   });
   it('leaves SDP without Opus untouched', () => {
     expect(setOpusParams('v=0\r\nm=video 9 RTP 96\r\n')).toBe('v=0\r\nm=video 9 RTP 96\r\n');
+  });
+});
+
+describe('setAudioPtime', () => {
+  const AV = ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=mid:0', 'a=rtpmap:111 opus/48000/2', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=mid:1', 'a=rtpmap:96 VP8/90000', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:2', 'a=ptime:20', 'a=rtpmap:111 opus/48000/2', ''].join('\r\n');
+  it('puts a=ptime in every audio section, after its c-line, replacing one it had', () => {
+    const out = setAudioPtime(AV, 10).split('\r\n');
+    expect(out.filter((l) => l.startsWith('a=ptime:'))).toEqual(['a=ptime:10', 'a=ptime:10']);
+    expect(out.indexOf('a=ptime:10')).toBe(out.indexOf('c=IN IP4 0.0.0.0') + 1);
+    // The video section is left as it was.
+    const video = out.slice(out.indexOf('m=video 9 UDP/TLS/RTP/SAVPF 96'), out.lastIndexOf('m=audio 9 UDP/TLS/RTP/SAVPF 111'));
+    expect(video).toEqual(['m=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=mid:1', 'a=rtpmap:96 VP8/90000']);
+    expect(out.length).toBe(AV.split('\r\n').length + 1);
+  });
+  it('is idempotent and keeps LF-only SDP as it is', () => {
+    const once = setAudioPtime(AV, 10);
+    expect(setAudioPtime(once, 10)).toBe(once);
+    const lf = setAudioPtime('v=0\nm=audio 9 RTP 111\na=rtpmap:111 opus/48000/2\n', 10);
+    expect(lf).toBe('v=0\nm=audio 9 RTP 111\na=ptime:10\na=rtpmap:111 opus/48000/2\n');
+  });
+  it('leaves SDP without audio untouched', () => {
+    expect(setAudioPtime('v=0\r\nm=video 9 RTP 96\r\n', 10)).toBe('v=0\r\nm=video 9 RTP 96\r\n');
   });
 });
 

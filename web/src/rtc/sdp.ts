@@ -1,5 +1,34 @@
 // SDP munging for voice: ask for Opus DTX (no packets during silence) and in-band FEC
-// (recovers single lost packets) by setting usedtx=1;useinbandfec=1 in the Opus fmtp line.
+// (recovers single lost packets) by setting usedtx=1;useinbandfec=1 in the Opus fmtp line;
+// and the Opus packet length we send (a=ptime in the peer's description, see setAudioPtime).
+
+/**
+ * Opus packet length (ms) a P2P client sends: the frame length Chromium takes from a=ptime in
+ * the remote description. 10 ms packets take ~10-20 ms off mouth-to-ear on a jittery link
+ * (smaller packetization and jitter buffer steps) for twice the packets; docs/benchmarks.md,
+ * issue 19, 2026-12-07. The SFU asks the same of its clients (sfu.audio_ptime).
+ */
+export const P2P_AUDIO_PTIME_MS = 10;
+
+/**
+ * `sdp` with `a=ptime:<ms>` in every audio m-section (replacing one it had): set on a remote
+ * description, it makes this browser encode Opus in `ms` frames. Other sections unchanged.
+ */
+export function setAudioPtime(sdp: string, ms: number): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const sections = sdp.split(new RegExp(`${eol}(?=m=)`));
+  return sections
+    .map((sec) => {
+      if (!sec.startsWith('m=audio')) return sec;
+      const lines = sec.split(eol).filter((l) => !/^a=ptime:/.test(l));
+      // After the m-line and its c-line, before the attributes.
+      let at = 1;
+      while (at < lines.length && /^[bci]=/.test(lines[at])) at++;
+      lines.splice(at, 0, `a=ptime:${ms}`);
+      return lines.join(eol);
+    })
+    .join(eol);
+}
 
 export function setOpusParams(sdp: string, params: Record<string, string | number> = { usedtx: 1, useinbandfec: 1 }): string {
   const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
