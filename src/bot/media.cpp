@@ -200,7 +200,9 @@ int frame_ms_for(const rtc::sdp::MediaSection& m) {
   return 20;
 }
 
-std::uint64_t frame_us(const Bot& b) { return static_cast<std::uint64_t>(b.frame_ms) * 1000; }
+std::uint64_t frame_us(const Bot& b) {
+  return static_cast<std::uint64_t>(b.frame_ms) * 1000;
+}
 
 void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
   const OpusFrame& fr = b.opus->at(t_ms, b.frame_ms);
@@ -458,11 +460,10 @@ MediaWindow run_media(Bots& bots, const Options& o) {
       for (auto& b : bots) {
         std::lock_guard lock(b->mu);
         b->latency_from_us = media_start + static_cast<std::int64_t>(o.warmup * 1e6);
-        // Each sender its own phase within the 20 ms frame, like independent clients: no
+        // Each sender its own phase within its frame, like independent clients: no
         // burst of every speaker's packet at once. Early talkers keep theirs.
         if (!talk_early)
-          b->next_frame_us =
-              media_start + static_cast<std::int64_t>(random_u64() % frame_us(*b));
+          b->next_frame_us = media_start + static_cast<std::int64_t>(random_u64() % frame_us(*b));
       }
       std::fprintf(stderr, "hype-bot: media start\n");  // bench/voice times its window by it
     }

@@ -32,7 +32,7 @@ struct Options {
   int watchers = 0, drop_every = 0, watch_drop_every = 0, pli_every_ms = 0;
   double pace = 0;  // --pace: send video at this multiple of the clip's bitrate (0: bursts)
   int audio_drop_every = 0;  // --audio-drop-every: speakers skip every Nth audio packet
-  int ptime = 0;  // --ptime: Opus frame ms (10 or 20); 0: what the answer's a=ptime asks
+  int ptime = 0;             // --ptime: Opus frame ms (10 or 20); 0: what the answer's a=ptime asks
   double report_every = 10;  // --report-every: seconds between quality reports (0: none)
 
   // Derived by parse_options once the flags are valid.

@@ -40,11 +40,13 @@ class OpusLoop {
   // The frame at t_ms into the loop, of frame_ms (10 or 20) ms.
   const OpusFrame& at(std::int64_t t_ms, int frame_ms = 20) const {
     const auto& frames = frame_ms == 10 ? frames10_ : frames20_;
-    return frames[static_cast<std::size_t>((t_ms / frame_ms) % static_cast<std::int64_t>(frames.size()))];
+    return frames[static_cast<std::size_t>((t_ms / frame_ms) %
+                                           static_cast<std::int64_t>(frames.size()))];
   }
 
  private:
-  static void encode(int slot, const TalkOptions& talk, int frame_ms, std::vector<OpusFrame>& frames) {
+  static void encode(int slot, const TalkOptions& talk, int frame_ms,
+                     std::vector<OpusFrame>& frames) {
     const int samples = 48 * frame_ms;
     frames.assign(static_cast<std::size_t>(kLoopMs / frame_ms), OpusFrame{});
     int err = 0;

@@ -152,8 +152,9 @@ Result<SessionDescription> create_answer(const SessionDescription& offer,
         if (!c.is("opus")) continue;
         auto minptime = c.fmtp_param("minptime");
         int v = 0;
-        if (minptime && std::from_chars(minptime->data(), minptime->data() + minptime->size(), v)
-                                .ec == std::errc{})
+        if (minptime &&
+            std::from_chars(minptime->data(), minptime->data() + minptime->size(), v).ec ==
+                std::errc{})
           ptime = std::max(ptime, v);
       }
       m.other_attributes.push_back("ptime:" + std::to_string(ptime));
