@@ -30,6 +30,7 @@ sfu::SfuOptions sfu_options(Node& node, voice::StreamReporter& streams) {
   o.audio_red = config.sfu.audio_red;
   o.audio_nack = config.sfu.audio_nack;
   o.audio_ptime_ms = config.sfu.audio_ptime;
+  o.audio_ptime_busy_at = config.sfu.audio_ptime_busy_at;
   o.max_forwarded_speakers = config.voice.max_forwarded_speakers;
   o.quality = &node.quality;
   o.tracer = node.tracer.get();

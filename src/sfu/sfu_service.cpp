@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "core/threads.hpp"
@@ -56,6 +57,7 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<WorkerPlacement> placement;
   std::map<std::uint64_t, std::vector<std::shared_ptr<SignalingSession>>> rooms;
+  std::unordered_map<int, std::uint64_t> admitted;  // worker -> sessions admitted to it, not yet left
   // Who speaks now, per channel (from the workers' speaking events): a client that connects
   // while people talk learns it at once instead of at their next change.
   std::map<std::uint64_t, std::set<std::uint64_t>> speaking_now;
@@ -90,6 +92,7 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
     if (SignalingSession* old = find(who.channel, s->participant_id())) old->replace();
     Admission a;
     a.worker = placement->place(who.channel);
+    a.worker_sessions = admitted[a.worker]++;
     auto& room = rooms[who.channel];
     for (auto& x : room)
       if (!x->replaced() && !x->stream_connection()) a.others.push_back(x->who().user);
@@ -110,7 +113,10 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
   void leave(const std::shared_ptr<SignalingSession>& s) override {
     const VoiceIdentity& who = s->who();
     auto it = rooms.find(who.channel);
-    if (it != rooms.end()) std::erase(it->second, s);
+    if (it != rooms.end() && std::erase(it->second, s) > 0) {
+      // Still placed: the channel is released below, once empty.
+      if (auto w = placement->find(who.channel); w && admitted[*w] > 0) --admitted[*w];
+    }
     if (!s->replaced() && !s->stream_connection()) {
       broadcast(who.channel,
                 net::frame("participant_leave", json::object{{"user_id", id_str(who.user)}}));
@@ -391,6 +397,13 @@ std::vector<std::uint16_t> SfuService::worker_ports() const {
 
 const std::string& SfuService::node_id() const {
   return impl_->opts.node_id;
+}
+
+int audio_ptime_for(const SfuOptions& options, std::uint64_t participants) {
+  const int ptime = options.audio_ptime_ms;
+  const bool busy = options.audio_ptime_busy_at > 0 &&
+                    participants >= static_cast<std::uint64_t>(options.audio_ptime_busy_at);
+  return busy && ptime > 0 && ptime < 20 ? 20 : ptime;
 }
 
 }  // namespace hype::sfu

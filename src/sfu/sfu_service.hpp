@@ -85,6 +85,8 @@ struct SfuOptions {
   bool audio_nack = true;
   // Opus packet length asked of clients, ms (rtc::sdp::AnswerOptions::audio_ptime_ms); 0: none.
   int audio_ptime_ms = 10;
+  // From this many participants on the worker, answers ask for 20 ms instead (0: never).
+  int audio_ptime_busy_at = 300;
   int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times
   StreamReport on_stream;          // empty: streams are only announced on /voice
@@ -103,6 +105,12 @@ struct SfuOptions {
 struct SfuStats : SfuCounterValues {
   std::vector<SfuCounterValues> per_worker;  // index: worker
 };
+
+// The Opus packet length (ms, for rtc::sdp::AnswerOptions::audio_ptime_ms) an answer asks of a
+// client whose worker had `participants` sessions admitted before it: options.audio_ptime_ms,
+// or 20 from options.audio_ptime_busy_at on (0: never), where half the packets to forward
+// matter more than ~10 ms of latency (docs/benchmarks.md, the 1,000-user ramp).
+int audio_ptime_for(const SfuOptions& options, std::uint64_t participants);
 
 class WorkerPlacement;
 // Builds the placement for this many workers (at start()); empty: LeastLoadedPlacement.

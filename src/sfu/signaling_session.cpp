@@ -282,6 +282,7 @@ void SignalingSession::identify_granted(const VoiceIdentity& who, const GrantAns
   may_stream_ = granted->may_stream;
   auto admission = host.admit(shared_from_this());
   worker_ = admission.worker;
+  worker_sessions_ = admission.worker_sessions;
   json::array others;
   if (!stream_conn_)
     for (auto u : admission.others) others.push_back(json::value(id_str(u)));
@@ -398,7 +399,7 @@ void SignalingSession::on_offer(SignalingHost& host, const json::object& d) {
   rtc::sdp::AnswerOptions ao;
   ao.audio_red = host.options().audio_red;
   ao.audio_nack = host.options().audio_nack;
-  ao.audio_ptime_ms = host.options().audio_ptime_ms;
+  ao.audio_ptime_ms = audio_ptime_for(host.options(), worker_sessions_);
   // Checked before anything changes: a refused offer leaves the connection as it was, so
   // a corrected offer on the same socket starts from scratch.
   auto check = rtc::sdp::validate_offer(*offer, ao, !stream_conn_);

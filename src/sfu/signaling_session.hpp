@@ -41,6 +41,7 @@ class SignalingHost {
     int worker = 0;
     std::vector<std::uint64_t> others;    // users already there
     std::vector<std::uint64_t> speaking;  // of those, who speaks now
+    std::uint64_t worker_sessions = 0;    // sessions admitted to that worker before this one
   };
 
   virtual const SfuOptions& options() const = 0;
@@ -206,6 +207,7 @@ class SignalingSession : public net::WsListener,
   VoiceIdentity who_;
   std::optional<telemetry::TraceContext> trace_;  // the sfu.identify span (traceparent's child)
   int worker_ = -1;
+  std::uint64_t worker_sessions_ = 0;  // Admission::worker_sessions: sfu::audio_ptime_for
   bool published_ = false;
   telemetry::ReportGate report_gate_;  // at most one quality report per 4 s
   rtc::ice::IceCredentials local_, remote_;

@@ -176,6 +176,7 @@ class SfuSignaling : public ::testing::Test {
     o.workers = 1;
     o.bind_ip = "127.0.0.1";
     o.announced_port = announced_port;
+    o.audio_ptime_busy_at = ptime_busy_at;
     o.max_forwarded_speakers = 2;
     o.quality = &quality;
     o.state_repair_grace = std::chrono::milliseconds(300);
@@ -293,6 +294,7 @@ class SfuSignaling : public ::testing::Test {
   };
   std::vector<Report> reports;       // what the SFU reported for STREAM_UPDATE
   std::uint16_t announced_port = 0;  // set before SetUp by fixtures that need it
+  int ptime_busy_at = 300;          // sfu.audio_ptime_busy_at, set before SetUp
   bool async_grant = false;          // set before SetUp: grants answered later
   bool unreachable = false;          // async grants: the store cannot be read
   std::string generation = "g1";     // async grants: the store's generation
@@ -421,6 +423,22 @@ class SfuAnnouncedPort : public SfuSignaling {
   void SetUp() override {
     announced_port = 40123;
     SfuSignaling::SetUp();
+  }
+};
+
+class SfuPtimeBusy : public SfuSignaling {
+ protected:
+  void SetUp() override {
+    ptime_busy_at = 2;
+    SfuSignaling::SetUp();
+  }
+  // The a=ptime of `user`'s answer ("" when none yet or none said).
+  std::string answered_ptime(std::uint64_t user) {
+    Client& c = clients[user];
+    if (!until([&] { return !c.ws->frames("answer").empty(); })) return "";
+    std::string sdp(c.ws->frames("answer").back().at("sdp").as_string());
+    auto at = sdp.find("a=ptime:");
+    return at == std::string::npos ? "" : sdp.substr(at + 8, sdp.find('\r', at) - at - 8);
   }
 };
 
@@ -834,4 +852,38 @@ TEST_F(SfuSignaling, UnwatchedSimulcastLayersArePausedThroughALayersOpToTheStrea
   ASSERT_TRUE(until([&] { return s.ws->frames("layers").size() == 2; }));
   EXPECT_EQ(json::serialize(s.ws->frames("layers").back().at("active")),
             R"({"q":true,"h":true,"f":true})");
+}
+
+TEST(SfuService, AudioPtimeIsTheConfiguredOneUntilTheWorkerIsBusy) {
+  sfu::SfuOptions o;
+  o.audio_ptime_ms = 10;
+  o.audio_ptime_busy_at = 300;
+  EXPECT_EQ(sfu::audio_ptime_for(o, 0), 10);
+  EXPECT_EQ(sfu::audio_ptime_for(o, 299), 10);
+  EXPECT_EQ(sfu::audio_ptime_for(o, 300), 20);
+  EXPECT_EQ(sfu::audio_ptime_for(o, 5000), 20);
+  o.audio_ptime_busy_at = 0;  // never busy
+  EXPECT_EQ(sfu::audio_ptime_for(o, 5000), 10);
+  o.audio_ptime_busy_at = 300;
+  o.audio_ptime_ms = 0;  // nothing asked stays nothing
+  EXPECT_EQ(sfu::audio_ptime_for(o, 5000), 0);
+  o.audio_ptime_ms = 40;  // longer than 20 is not shortened
+  EXPECT_EQ(sfu::audio_ptime_for(o, 5000), 40);
+}
+
+TEST_F(SfuPtimeBusy, AnswersAsk10MsUntilTheWorkerHasBusyAtSessionsThen20) {
+  join(1);
+  EXPECT_EQ(answered_ptime(1), "10");
+  join(2);
+  EXPECT_EQ(answered_ptime(2), "10");
+  join(3);  // 2 admitted before it: busy
+  EXPECT_EQ(answered_ptime(3), "20");
+  // Leaving frees its place: 2 and 3 are left, still busy; then 2 leaves too.
+  clients[1].listener->on_close();
+  join(4);
+  EXPECT_EQ(answered_ptime(4), "20");
+  clients[2].listener->on_close();
+  clients[4].listener->on_close();
+  join(5);
+  EXPECT_EQ(answered_ptime(5), "10");
 }
