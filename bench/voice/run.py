@@ -4,8 +4,9 @@ hype-bot clients, same run.
 
 Each case starts a fresh server pinned to --server-cpu, then hype-bot processes (whole
 channels, about --bots-per-proc bots each) pinned to --bots-cpu (`--target hype` or `--target janus`: identical media, Opus
-in --ptime ms frames (10 by default, what hype's sfu.audio_ptime asks of clients) with talk
-spurts and DTX, audio level extension, the send stamp inside the Opus
+in the frame length each server's answer asks for (--ptime 0, the default: hype asks 10 ms of
+the first sfu.audio_ptime_busy_at sessions on a worker and 20 ms of the rest, Janus asks
+nothing: 20 ms; --ptime 10 or 20 forces one for all) with talk spurts and DTX, audio level extension, the send stamp inside the Opus
 padding). The server's CPU (utime+stime from /proc) and the bots' CPU are sampled over a
 window inside the media phase of every bot process (all processes start media together
 through a go file); forwarded packets/s is what the bots received divided by the media
@@ -391,9 +392,11 @@ def main():
     p.add_argument("--single-channel", action="store_true", help="ramp one channel")
     p.add_argument("--ramp-retries", type=int, default=1,
                    help="tries more of a failing step before it ends the ramp (noisy machine)")
-    p.add_argument("--ptime", type=int, choices=[0, 10, 20], default=10,
-                   help="Opus frame ms every bot sends, to every server alike: 10 (hype's "
-                        "sfu.audio_ptime default), 20, or 0: what each server's answer asks")
+    p.add_argument("--ptime", type=int, choices=[0, 10, 20], default=0,
+                   help="Opus frame ms every bot sends: 0 (default) what each server's answer "
+                        "asks (hype: 10 ms on a worker under sfu.audio_ptime_busy_at sessions, "
+                        "20 from there on; Janus: nothing, so 20), or 10 / 20 for every server "
+                        "alike")
     p.add_argument("--warmup", type=float, default=2.0,
                    help="first seconds of media left out of the latency figures (their max is\n"
                         "reported apart as warmup_latency_ms_max)")
