@@ -294,7 +294,7 @@ class SfuSignaling : public ::testing::Test {
   };
   std::vector<Report> reports;       // what the SFU reported for STREAM_UPDATE
   std::uint16_t announced_port = 0;  // set before SetUp by fixtures that need it
-  int ptime_busy_at = 300;          // sfu.audio_ptime_busy_at, set before SetUp
+  int ptime_busy_at = 300;           // sfu.audio_ptime_busy_at, set before SetUp
   bool async_grant = false;          // set before SetUp: grants answered later
   bool unreachable = false;          // async grants: the store cannot be read
   std::string generation = "g1";     // async grants: the store's generation
