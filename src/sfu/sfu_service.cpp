@@ -57,8 +57,8 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<WorkerPlacement> placement;
   std::map<std::uint64_t, std::vector<std::shared_ptr<SignalingSession>>> rooms;
-  std::unordered_map<int, std::uint64_t>
-      admitted;  // worker -> sessions admitted to it, not yet left
+  // Worker -> sessions admitted to it and not yet left (audio_ptime_for).
+  std::unordered_map<int, std::uint64_t> admitted;
   // Who speaks now, per channel (from the workers' speaking events): a client that connects
   // while people talk learns it at once instead of at their next change.
   std::map<std::uint64_t, std::set<std::uint64_t>> speaking_now;
