@@ -188,26 +188,28 @@ bool send_rtp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
   return send_on(b, b.link, buf, n) || sent;
 }
 
-// The Opus frame length a server's answer asks for: a=ptime under 20 gives 10 ms frames,
-// anything else (or none, as Janus answers) 20 ms.
+// The Opus frame length a server's answer asks for, as Chromium picks it (the next length it
+// supports up from a=ptime): a=ptime up to 10 gives 10 ms frames, anything else (or none, as
+// Janus answers) 20 ms.
 int frame_ms_for(const rtc::sdp::MediaSection& m) {
   for (const auto& a : m.other_attributes) {
     if (a.rfind("ptime:", 0) != 0) continue;
     int v = 0;
     auto [p, ec] = std::from_chars(a.data() + 6, a.data() + a.size(), v);
-    if (ec == std::errc{} && v > 0 && v < 20) return 10;
+    if (ec == std::errc{} && v > 0 && v <= 10) return 10;
   }
   return 20;
 }
 
 std::uint64_t frame_us(const Bot& b) {
-  return static_cast<std::uint64_t>(b.frame_ms) * 1000;
+  return static_cast<std::uint64_t>(b.frame_ms.load(std::memory_order_relaxed)) * 1000;
 }
 
 void send_frame(Bot& b, std::int64_t t_ms, std::int64_t now) {
-  const OpusFrame& fr = b.opus->at(t_ms, b.frame_ms);
+  const int frame_ms = b.frame_ms.load(std::memory_order_relaxed);
+  const OpusFrame& fr = b.opus->at(t_ms, frame_ms);
   std::uint32_t ts = b.ts;
-  b.ts += static_cast<std::uint32_t>(48 * b.frame_ms);
+  b.ts += static_cast<std::uint32_t>(48 * frame_ms);
   if (fr.data.empty()) return;  // DTX: nothing to send
   if (b.audio_drop_every > 0 &&
       ++b.frames_out % static_cast<std::uint64_t>(b.audio_drop_every) == 0) {
@@ -289,7 +291,8 @@ void connect_media(Bot& t, const rtc::sdp::MediaSection& m, std::shared_ptr<rtc:
   Link& l = t.link;
   if (l.ready) return;  // a repeated answer
   l.remote = {m.ice_ufrag, m.ice_pwd};
-  t.frame_ms = t.forced_frame_ms != 0 ? t.forced_frame_ms : frame_ms_for(m);
+  t.frame_ms.store(t.forced_frame_ms != 0 ? t.forced_frame_ms : frame_ms_for(m),
+                   std::memory_order_relaxed);
   rtc::ice::IceAgentConfig ic;
   ic.local = t.local;
   ic.remote = l.remote;
@@ -483,7 +486,7 @@ MediaWindow run_media(Bots& bots, const Options& o) {
         b->next_frame_us += static_cast<std::int64_t>(frame_us(*b));
         std::lock_guard lock(b->mu);
         if (!(b->link.srtp && b->link.peer) && !(b->old && b->old->srtp)) {
-          b->ts += static_cast<std::uint32_t>(48 * b->frame_ms);  // reconnecting: the clock goes on
+          b->ts += static_cast<std::uint32_t>(48 * b->frame_ms.load(std::memory_order_relaxed));
           continue;
         }
         std::int64_t stamp = now_us();  // a fresh stamp: not the poll's

@@ -1,7 +1,8 @@
 // hype-bot's media plane: each bot's transport (a UDP socket, ICE controlling agent, DTLS
 // client, SRTP), its SDP (the bot's own offer; answers to a server's offers), and the one
 // media thread that drives every bot: receives and counts audio (per stream, per publisher,
-// latency from the sender's stamp), sends each speaker's Opus frames every 20 ms, and
+// latency from the sender's stamp), sends each speaker's Opus frames every 10 or 20 ms (the
+// answer's a=ptime, or --ptime), and
 // decides the measured window. Signaling (flows.hpp) hands a bot over through connect_media.
 #pragma once
 

@@ -63,7 +63,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ->check(CLI::Range(0, 1000000));
   app.add_option("--ptime", o.ptime,
                  "Opus frame length, ms: 10 or 20; 0 (default): what the server's answer asks "
-                 "(a=ptime under 20: 10 ms; none: 20 ms)")
+                 "(a=ptime up to 10: 10 ms; otherwise or none: 20 ms)")
       ->check(CLI::IsMember({0, 10, 20}));
   app.add_option("--report-every", o.report_every,
                  "seconds between the quality reports each voice bot sends on /voice, as a "

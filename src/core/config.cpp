@@ -259,12 +259,13 @@ const std::vector<KeyDef>& defs() {
                 "again for audio it lost and resends what listeners lost"),
       make_int("sfu", "audio_ptime", &C::sfu, &C::Sfu::audio_ptime, 0, 60,
                "milliseconds of audio per Opus packet the SFU asks clients to send (a=ptime): 10 "
-               "takes ~10-15 ms off mouth-to-ear on jittery links at twice the packets (server "
+               "takes 4-21 ms off p95 mouth-to-ear on jittery links at twice the packets (server "
                "CPU, ~30 % more bytes); 20 is the browsers' own; 0: ask nothing"),
       make_int("sfu", "audio_ptime_busy_at", &C::sfu, &C::Sfu::audio_ptime_busy_at, 0, 1000000,
-               "participants on one media worker from which clients joining it are asked for 20 "
-               "ms packets instead of sfu.audio_ptime (half the packets to forward where the "
-               "worker's core is busy); 0: always sfu.audio_ptime"),
+               "sessions (voice and screen-share connections) on one media worker from which "
+               "clients joining it are asked for 20 ms packets instead of sfu.audio_ptime (half "
+               "the packets to forward where the worker's core is busy); 0: always "
+               "sfu.audio_ptime"),
       make_str("turn", "secret", &C::turn, &C::Turn::secret,
                "coturn static-auth-secret for TURN REST credentials (empty: no TURN)"),
       make_str("turn", "urls", &C::turn, &C::Turn::urls,

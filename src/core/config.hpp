@@ -99,7 +99,7 @@ struct Config {
     int drain_timeout = 30;  // s a cluster SFU node drains on SIGTERM before it stops; 0: none
     bool audio_nack = true;  // NACK audio where the client offers it
     int audio_ptime = 10;    // ms of audio per Opus packet asked of clients (a=ptime); 0: theirs
-    int audio_ptime_busy_at = 300;  // participants on a media worker from which 20 ms is asked
+    int audio_ptime_busy_at = 300;  // sessions on a media worker from which 20 ms is asked
   } sfu;
   struct Turn {
     std::string secret;  // coturn static-auth-secret; empty: no TURN credentials issued

@@ -11,7 +11,7 @@
 namespace hype::sfu {
 
 namespace {
-constexpr std::size_t kAudioCachePackets = 128;  // ~2.5 s of 20 ms Opus
+constexpr std::size_t kAudioCachePackets = 128;  // ~2.5 s of 20 ms Opus, ~1.3 s of 10 ms
 constexpr std::size_t kVideoCachePackets = 1024;
 constexpr std::int64_t kNackMaxAgeMs = 1000;  // older than this is useless to a jitter buffer
 // Audio the SFU lost is worth asking for while a jitter buffer (~40-200 ms) can still play

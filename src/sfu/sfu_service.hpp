@@ -85,7 +85,7 @@ struct SfuOptions {
   bool audio_nack = true;
   // Opus packet length asked of clients, ms (rtc::sdp::AnswerOptions::audio_ptime_ms); 0: none.
   int audio_ptime_ms = 10;
-  // From this many participants on the worker, answers ask for 20 ms instead (0: never).
+  // From this many sessions admitted to the worker, answers ask for 20 ms instead (0: never).
   int audio_ptime_busy_at = 300;
   int max_forwarded_speakers = 3;  // voice.max_forwarded_speakers: audio slots per listener
   SpeakerOptions speaker;          // speaking detection and last-N hold/switch times

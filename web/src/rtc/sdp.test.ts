@@ -42,8 +42,9 @@ describe('setAudioPtime', () => {
     const lf = setAudioPtime('v=0\nm=audio 9 RTP 111\na=rtpmap:111 opus/48000/2\n', 10);
     expect(lf).toBe('v=0\nm=audio 9 RTP 111\na=ptime:10\na=rtpmap:111 opus/48000/2\n');
   });
-  it('leaves SDP without audio untouched', () => {
+  it('leaves SDP without audio, and rejected audio sections, untouched', () => {
     expect(setAudioPtime('v=0\r\nm=video 9 RTP 96\r\n', 10)).toBe('v=0\r\nm=video 9 RTP 96\r\n');
+    expect(setAudioPtime('v=0\r\nm=audio 0 RTP 111\r\na=mid:3\r\n', 10)).toBe('v=0\r\nm=audio 0 RTP 111\r\na=mid:3\r\n');
   });
 });
 

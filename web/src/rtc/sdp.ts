@@ -4,7 +4,7 @@
 
 /**
  * Opus packet length (ms) a P2P client sends: the frame length Chromium takes from a=ptime in
- * the remote description. 10 ms packets take ~10-20 ms off mouth-to-ear on a jittery link
+ * the remote description. 10 ms packets take 4-21 ms off p95 mouth-to-ear on a jittery link
  * (smaller packetization and jitter buffer steps) for twice the packets; docs/benchmarks.md,
  * issue 19, 2026-12-07. The SFU asks the same of its clients (sfu.audio_ptime).
  */
@@ -19,7 +19,8 @@ export function setAudioPtime(sdp: string, ms: number): string {
   const sections = sdp.split(new RegExp(`${eol}(?=m=)`));
   return sections
     .map((sec) => {
-      if (!sec.startsWith('m=audio')) return sec;
+      // Audio sections only, and not rejected ones (port 0).
+      if (!sec.startsWith('m=audio') || sec.startsWith('m=audio 0 ')) return sec;
       const lines = sec.split(eol).filter((l) => !/^a=ptime:/.test(l));
       // After the m-line and its c-line, before the attributes.
       let at = 1;
