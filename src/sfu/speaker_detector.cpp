@@ -1,6 +1,7 @@
 #include "sfu/speaker_detector.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace hype::sfu {
 
@@ -30,8 +31,14 @@ void SpeakerDetector::on_level(std::uint64_t participant, std::uint8_t level_dbo
   Entry* e = find(participant);
   if (!e) return;
   double sample = 127.0 - std::min<std::uint8_t>(level_dbov, 127);
-  e->loudness =
-      e->last_packet_ms < 0 ? sample : e->loudness + o_.smoothing * (sample - e->loudness);
+  if (e->last_packet_ms < 0) {
+    e->loudness = sample;
+  } else {
+    // smoothing per 20 ms, whatever the packets' length: (1 - w) = (1 - smoothing)^(dt / 20).
+    const auto dt = static_cast<double>(std::clamp<std::int64_t>(now_ms - e->last_packet_ms, 0, 200));
+    const double w = 1.0 - std::pow(1.0 - o_.smoothing, dt / 20.0);
+    e->loudness += w * (sample - e->loudness);
+  }
   e->last_packet_ms = now_ms;
 }
 

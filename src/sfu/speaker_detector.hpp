@@ -13,7 +13,9 @@
 namespace hype::sfu {
 
 struct SpeakerOptions {
-  double smoothing = 0.3;         // weight of a new sample in the moving average
+  // Weight of a new sample in the moving average per 20 ms of audio: a packet weighs by the
+  // time since the previous one, so 10 ms and 20 ms packets smooth alike.
+  double smoothing = 0.3;
   double on_threshold = 50;       // loudness (127 - dBov) to start speaking (about -77 dBov)
   double off_threshold = 35;      // loudness to stop speaking
   std::int64_t silence_ms = 400;  // no packets for this long: not speaking

@@ -102,3 +102,20 @@ TEST(SpeakerDetector, RemovingActiveSpeakerElectsNext) {
   talk(d, 2, 50, 200, 400, ev);
   EXPECT_EQ(d.active_speaker(), 2u);
 }
+
+TEST(SpeakerDetector, TenAndTwentyMsPacketsSmoothAlike) {
+  // The same voice (loud, then quiet from 200 ms) in 10 ms and in 20 ms packets: once both
+  // streams carried the same audio, their loudness is the same. It follows time, not the
+  // packet count.
+  auto level = [](std::int64_t t) -> std::uint8_t { return t < 200 ? 30 : 90; };  // 97, then 37
+  SpeakerDetector d10, d20;
+  d10.add(1);
+  d20.add(1);
+  for (std::int64_t t = 0; t <= 400; t += 20) {
+    d20.on_level(1, level(t), t);  // [t, t + 20)
+    d10.on_level(1, level(t), t);  // [t, t + 10)
+    d10.on_level(1, level(t + 10), t + 10);
+    EXPECT_NEAR(d10.loudness(1), d20.loudness(1), 0.5) << t << " ms";
+  }
+  // (Weighting per packet, the 10 ms stream moved twice as far: 66.4 against 79 at 200 ms.)
+}
