@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdio>
 #include <stdexcept>
 #include <system_error>
@@ -192,13 +191,8 @@ bool send_rtp(Bot& b, std::array<std::uint8_t, 1600>& buf, std::size_t n) {
 // supports up from a=ptime): a=ptime up to 10 gives 10 ms frames, anything else (or none, as
 // Janus answers) 20 ms.
 int frame_ms_for(const rtc::sdp::MediaSection& m) {
-  for (const auto& a : m.other_attributes) {
-    if (a.rfind("ptime:", 0) != 0) continue;
-    int v = 0;
-    auto [p, ec] = std::from_chars(a.data() + 6, a.data() + a.size(), v);
-    if (ec == std::errc{} && v > 0 && v <= 10) return 10;
-  }
-  return 20;
+  auto ptime = m.ptime();
+  return ptime && *ptime > 0 && *ptime <= 10 ? 10 : 20;
 }
 
 std::uint64_t frame_us(const Bot& b) {

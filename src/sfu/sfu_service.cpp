@@ -10,7 +10,6 @@
 #include <map>
 #include <set>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
 #include "core/threads.hpp"
@@ -57,8 +56,8 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<WorkerPlacement> placement;
   std::map<std::uint64_t, std::vector<std::shared_ptr<SignalingSession>>> rooms;
-  // Worker -> sessions admitted to it and not yet left (audio_ptime_for).
-  std::unordered_map<int, std::uint64_t> admitted;
+  // Per worker: sessions admitted to it and not yet left (audio_ptime_for).
+  std::vector<std::uint64_t> admitted;
   // Who speaks now, per channel (from the workers' speaking events): a client that connects
   // while people talk learns it at once instead of at their next change.
   std::map<std::uint64_t, std::set<std::uint64_t>> speaking_now;
@@ -93,7 +92,7 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
     if (SignalingSession* old = find(who.channel, s->participant_id())) old->replace();
     Admission a;
     a.worker = placement->place(who.channel);
-    a.worker_sessions = admitted[a.worker]++;
+    a.worker_sessions = admitted[static_cast<std::size_t>(a.worker)]++;
     auto& room = rooms[who.channel];
     for (auto& x : room)
       if (!x->replaced() && !x->stream_connection()) a.others.push_back(x->who().user);
@@ -116,7 +115,10 @@ struct SfuService::Impl final : SignalingHost, std::enable_shared_from_this<SfuS
     auto it = rooms.find(who.channel);
     if (it != rooms.end() && std::erase(it->second, s) > 0) {
       // Still placed: the channel is released below, once empty.
-      if (auto w = placement->find(who.channel); w && admitted[*w] > 0) --admitted[*w];
+      if (auto w = placement->find(who.channel)) {
+        auto& n = admitted[static_cast<std::size_t>(*w)];
+        if (n > 0) --n;
+      }
     }
     if (!s->replaced() && !s->stream_connection()) {
       broadcast(who.channel,
@@ -292,6 +294,7 @@ void SfuService::start() {
     throw std::runtime_error("sfu: announced_port needs exactly one worker");
   impl_->placement =
       impl_->make_placement ? impl_->make_placement(n) : std::make_unique<LeastLoadedPlacement>(n);
+  impl_->admitted.assign(static_cast<std::size_t>(n), 0);
   std::weak_ptr<Impl> weak = impl_;
   for (int i = 0; i < n; ++i) {
     WorkerOptions wo;

@@ -5,6 +5,11 @@
 
 namespace hype::sfu {
 
+SpeakerDetector::SpeakerDetector(SpeakerOptions o) : o_(o) {
+  for (std::size_t i = 0; i < weight_.size(); ++i)
+    weight_[i] = 1.0 - std::pow(1.0 - o_.smoothing, static_cast<double>(i) / 20.0);
+}
+
 SpeakerDetector::Entry* SpeakerDetector::find(std::uint64_t id) {
   for (auto& e : entries_)
     if (e.id == id) return &e;
@@ -34,10 +39,9 @@ void SpeakerDetector::on_level(std::uint64_t participant, std::uint8_t level_dbo
   if (e->last_packet_ms < 0) {
     e->loudness = sample;
   } else {
-    // smoothing per 20 ms, whatever the packets' length: (1 - w) = (1 - smoothing)^(dt / 20).
-    const auto dt = static_cast<double>(std::clamp<std::int64_t>(now_ms - e->last_packet_ms, 0, 200));
-    const double w = 1.0 - std::pow(1.0 - o_.smoothing, dt / 20.0);
-    e->loudness += w * (sample - e->loudness);
+    // smoothing per 20 ms of audio, whatever the packets' length (weight_).
+    const auto gap = std::clamp<std::int64_t>(now_ms - e->last_packet_ms, 0, kMaxGapMs);
+    e->loudness += weight_[static_cast<std::size_t>(gap)] * (sample - e->loudness);
   }
   e->last_packet_ms = now_ms;
 }

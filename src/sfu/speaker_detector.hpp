@@ -7,6 +7,7 @@
 // tick() is called every ~50 ms by the owner and reports changes as events.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -34,7 +35,7 @@ struct SpeakerEvent {
 
 class SpeakerDetector {
  public:
-  explicit SpeakerDetector(SpeakerOptions o = {}) : o_(o) {}
+  explicit SpeakerDetector(SpeakerOptions o = {});
 
   void add(std::uint64_t participant);
   void remove(std::uint64_t participant);
@@ -63,7 +64,12 @@ class SpeakerDetector {
   Entry* find(std::uint64_t id);
   const Entry* find(std::uint64_t id) const;
 
+  // The largest gap between two packets that still smooths; longer gaps weigh as this.
+  static constexpr std::int64_t kMaxGapMs = 200;
+
   SpeakerOptions o_;
+  // A new level's weight after a gap of i ms: 1 - (1 - smoothing)^(i / 20), computed once.
+  std::array<double, kMaxGapMs + 1> weight_{};
   std::vector<Entry> entries_;
   std::uint64_t active_ = 0;
 };

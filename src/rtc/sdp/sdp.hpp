@@ -116,6 +116,10 @@ struct MediaSection {
   bool rejected() const { return port == 0; }
   const Codec* find_codec(std::uint8_t pt) const;
   const Extmap* find_extmap(std::string_view uri) const;
+  // a=ptime (RFC 8866 6.4, kept in other_attributes): its value, if there is one and it is a
+  // number; set_ptime replaces it.
+  std::optional<unsigned> ptime() const;
+  void set_ptime(unsigned ms);
   // First a=ssrc <cname> value, empty if none.
   std::string cname() const;
 };

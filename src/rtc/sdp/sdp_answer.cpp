@@ -1,11 +1,11 @@
 #include "rtc/sdp/sdp_answer.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
-#include <system_error>
+#include <string_view>
 
 #include "rtc/rtp/header_extensions.hpp"
+#include "rtc/sdp/sdp_util.hpp"
 
 namespace hype::rtc::sdp {
 namespace {
@@ -147,17 +147,13 @@ Result<SessionDescription> create_answer(const SessionDescription& offer,
     }
     m.extmap_allow_mixed = om.extmap_allow_mixed;
     if (om.kind == "audio" && opt.audio_ptime_ms > 0) {
-      int ptime = opt.audio_ptime_ms;
+      auto ptime = static_cast<unsigned>(opt.audio_ptime_ms);
       for (const Codec& c : m.codecs) {
-        if (!c.is("opus")) continue;
-        auto minptime = c.fmtp_param("minptime");
-        int v = 0;
-        if (minptime &&
-            std::from_chars(minptime->data(), minptime->data() + minptime->size(), v).ec ==
-                std::errc{})
-          ptime = std::max(ptime, v);
+        auto minptime = c.is("opus") ? c.fmtp_param("minptime") : std::nullopt;
+        unsigned v = 0;
+        if (minptime && parse_uint(std::string_view(*minptime), v)) ptime = std::max(ptime, v);
       }
-      m.other_attributes.push_back("ptime:" + std::to_string(ptime));
+      m.set_ptime(ptime);
     }
     m.direction =
         om.direction == Direction::kSendRecv ? opt.answer_to_sendrecv : reverse(om.direction);

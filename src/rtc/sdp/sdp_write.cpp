@@ -79,6 +79,22 @@ const Extmap* MediaSection::find_extmap(std::string_view uri) const {
   return nullptr;
 }
 
+std::optional<unsigned> MediaSection::ptime() const {
+  constexpr std::string_view kPrefix = "ptime:";
+  for (const auto& a : other_attributes) {
+    unsigned v = 0;
+    if (std::string_view(a).starts_with(kPrefix) &&
+        parse_uint(std::string_view(a).substr(kPrefix.size()), v))
+      return v;
+  }
+  return std::nullopt;
+}
+
+void MediaSection::set_ptime(unsigned ms) {
+  std::erase_if(other_attributes, [](const std::string& a) { return a.starts_with("ptime:"); });
+  other_attributes.push_back("ptime:" + std::to_string(ms));
+}
+
 std::string MediaSection::cname() const {
   for (const auto& s : ssrcs) {
     if (s.name == "cname") return s.value;
