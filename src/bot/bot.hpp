@@ -139,7 +139,7 @@ struct Bot {
   // Opus frame length: 10 where the server's answer says a=ptime of 10 or less. Written under
   // `mu` by signaling (connect_media), read by the media thread's send schedule without it.
   std::atomic<int> frame_ms{20};
-  int forced_frame_ms = 0;  // --ptime: this length whatever the answer says
+  int forced_frame_ms = 0;      // --ptime: this length whatever the answer says
   std::int64_t next_rr_us = 0;  // RTCP receiver report once a second, as a browser sends
   // --warmup: samples before latency_from_us (media start + warmup) are kept apart.
   std::int64_t latency_from_us = 0, warmup_max_us = 0;
